@@ -1,0 +1,171 @@
+"""One configuration object for the whole project, read from ``ENERGY_*`` environment variables.
+
+Nothing else in the project reads the environment. Defaults run on the local target (the embedded
+moto server on 127.0.0.1); on AWS the Lambda gets the same variables from Terraform, and the workbook
+can read the names from a saved ``terraform output -json`` file (``ENERGY_TERRAFORM_OUTPUTS``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
+from pathlib import Path
+
+from energy_lib.errors import ConfigError
+
+LOCAL_ACCOUNT_ID = "123456789012"  # moto's fixed account id
+TARGETS = ("local", "aws")
+
+
+def _env(name: str, kind: type = str) -> dict:
+    return {"env": name, "kind": kind}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every resource name, the region, the endpoint and the target.
+
+    Build it with :meth:`from_env`; each field names its environment variable in ``metadata``.
+    """
+
+    target: str = field(default="local", metadata=_env("ENERGY_TARGET"))
+    region: str = field(default="eu-west-1", metadata=_env("ENERGY_REGION"))
+    endpoint_url: str = field(default="", metadata=_env("ENERGY_ENDPOINT_URL"))
+    local_port: int = field(default=4599, metadata=_env("ENERGY_LOCAL_PORT", int))
+    bucket: str = field(default="energy-workbook-data-local", metadata=_env("ENERGY_BUCKET"))
+    raw_prefix: str = field(default="raw/", metadata=_env("ENERGY_RAW_PREFIX"))
+    quarantine_prefix: str = field(default="quarantine/", metadata=_env("ENERGY_QUARANTINE_PREFIX"))
+    readings_table: str = field(default="energy-workbook-readings", metadata=_env("ENERGY_READINGS_TABLE"))
+    rollups_table: str = field(default="energy-workbook-rollups", metadata=_env("ENERGY_ROLLUPS_TABLE"))
+    ledger_table: str = field(default="energy-workbook-ledger", metadata=_env("ENERGY_LEDGER_TABLE"))
+    ingest_queue: str = field(default="energy-workbook-ingest", metadata=_env("ENERGY_INGEST_QUEUE"))
+    dead_letter_queue: str = field(default="energy-workbook-ingest-dlq", metadata=_env("ENERGY_DEAD_LETTER_QUEUE"))
+    alerts_topic: str = field(default="energy-workbook-anomalies", metadata=_env("ENERGY_ALERTS_TOPIC"))
+    alerts_topic_arn: str = field(default="", metadata=_env("ENERGY_ALERTS_TOPIC_ARN"))
+    alerts_queue: str = field(default="energy-workbook-alerts", metadata=_env("ENERGY_ALERTS_QUEUE"))
+    function_name: str = field(default="energy-workbook-ingest", metadata=_env("ENERGY_FUNCTION_NAME"))
+    implausible_kwh: Decimal = field(default=Decimal("1000"), metadata=_env("ENERGY_IMPLAUSIBLE_KWH", Decimal))
+    severity_medium_kwh: Decimal = field(default=Decimal("10"), metadata=_env("ENERGY_SEVERITY_MEDIUM_KWH", Decimal))
+    severity_high_kwh: Decimal = field(default=Decimal("50"), metadata=_env("ENERGY_SEVERITY_HIGH_KWH", Decimal))
+    max_attempts: int = field(default=8, metadata=_env("ENERGY_MAX_ATTEMPTS", int))
+    state_dir: str = field(default="", metadata=_env("ENERGY_STATE_DIR"))
+    reports_dir: str = field(default="reports", metadata=_env("ENERGY_REPORTS_DIR"))
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise ConfigError(f"ENERGY_TARGET must be one of {', '.join(TARGETS)}, not {self.target!r}")
+        if not self.raw_prefix.endswith("/") or not self.quarantine_prefix.endswith("/"):
+            raise ConfigError("ENERGY_RAW_PREFIX and ENERGY_QUARANTINE_PREFIX must end with '/'")
+        if self.raw_prefix.startswith(self.quarantine_prefix) or self.quarantine_prefix.startswith(self.raw_prefix):
+            raise ConfigError("the raw and quarantine prefixes must not contain each other")
+        if not Decimal(0) < self.severity_medium_kwh <= self.severity_high_kwh <= self.implausible_kwh:
+            raise ConfigError("thresholds must satisfy 0 < severity_medium_kwh <= severity_high_kwh <= implausible_kwh")
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint boto3 should use: the local server, an explicit override, or None for AWS."""
+        if self.endpoint_url:
+            return self.endpoint_url
+        return f"http://127.0.0.1:{self.local_port}" if self.target == "local" else None
+
+    @property
+    def topic_arn(self) -> str:
+        if self.alerts_topic_arn:
+            return self.alerts_topic_arn
+        return f"arn:aws:sns:{self.region}:{LOCAL_ACCOUNT_ID}:{self.alerts_topic}"
+
+    @property
+    def state_path(self) -> Path:
+        """Folder for the local stack's pid and log files."""
+        return Path(self.state_dir or Path.home() / ".cache" / "energy-workbook").expanduser()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from ``ENERGY_*`` variables, then a Terraform outputs file, then ``overrides``."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        outputs_file = environ.get("ENERGY_TERRAFORM_OUTPUTS", "")
+        if outputs_file:
+            values.update(terraform_outputs(Path(outputs_file)))
+        for f in fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw not in (None, ""):
+                values[f.name] = _convert(f.metadata["env"], raw, f.metadata["kind"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def environment(self) -> dict[str, str]:
+        """The ``ENERGY_*`` variables that reproduce these settings (for a child process or a Lambda)."""
+        return {f.metadata["env"]: str(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) != ""}
+
+    def public_view(self) -> dict[str, object]:
+        """The resolved names a user or a notebook needs (``energy-workbook config --json``)."""
+        return {
+            "target": self.target,
+            "region": self.region,
+            "endpoint_url": self.endpoint,
+            "bucket": self.bucket,
+            "raw_prefix": self.raw_prefix,
+            "quarantine_prefix": self.quarantine_prefix,
+            "readings_table": self.readings_table,
+            "rollups_table": self.rollups_table,
+            "ledger_table": self.ledger_table,
+            "ingest_queue": self.ingest_queue,
+            "dead_letter_queue": self.dead_letter_queue,
+            "alerts_topic": self.alerts_topic,
+            "alerts_topic_arn": self.topic_arn,
+            "alerts_queue": self.alerts_queue,
+            "function_name": self.function_name,
+            "log_group": self.log_group,
+        }
+
+
+def env_names() -> dict[str, str]:
+    """Field name -> environment variable name, for every setting."""
+    return {f.name: f.metadata["env"] for f in fields(Settings)}
+
+
+def _convert(name: str, raw: str, kind: type) -> object:
+    try:
+        return kind(raw)
+    except Exception as exc:  # int("x") raises ValueError, Decimal("x") InvalidOperation
+        raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from exc
+
+
+# Terraform output name -> settings field (outputs.tf declares exactly these).
+TERRAFORM_OUTPUTS = {
+    "region": "region",
+    "bucket": "bucket",
+    "readings_table": "readings_table",
+    "rollups_table": "rollups_table",
+    "ledger_table": "ledger_table",
+    "ingest_queue": "ingest_queue",
+    "dead_letter_queue": "dead_letter_queue",
+    "alerts_topic": "alerts_topic",
+    "alerts_topic_arn": "alerts_topic_arn",
+    "alerts_queue": "alerts_queue",
+    "function_name": "function_name",
+}
+
+
+def terraform_outputs(path: Path) -> dict[str, object]:
+    """Settings from a ``terraform output -json`` file; implies ``target="aws"``."""
+    try:
+        outputs = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read Terraform outputs from {path}: {exc}") from exc
+    values: dict[str, object] = {"target": "aws"}
+    for output, name in TERRAFORM_OUTPUTS.items():
+        if output in outputs:
+            values[name] = outputs[output]["value"]
+    return values

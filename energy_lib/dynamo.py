@@ -1,0 +1,125 @@
+"""Small helpers over the DynamoDB low-level client: item conversion and batched reads and writes.
+
+Batches follow DynamoDB's limits (25 writes, 100 keys a request). Unprocessed items are sent again
+with a growing pause, a bounded number of times: DynamoDB reports them in a successful response, so
+botocore's retries never see them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from energy_lib.errors import EnergyError
+
+WRITE_BATCH = 25
+READ_BATCH = 100
+UNPROCESSED_ROUNDS = 8
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class UnprocessedItems(EnergyError):
+    """DynamoDB still returned unprocessed items after every round."""
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in values.items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _pause(round_number: int) -> None:
+    time.sleep(min(0.05 * 2**round_number, 2.0))
+
+
+def batch_put(dynamodb: Any, table: str, items: Sequence[dict[str, Any]], stats: dict[str, int] | None = None) -> None:
+    """Write ``items`` (plain values) with BatchWriteItem, 25 a request."""
+    for batch in chunks(items, WRITE_BATCH):
+        pending: dict[str, Any] = {table: [{"PutRequest": {"Item": to_item(item)}} for item in batch]}
+        for round_number in range(UNPROCESSED_ROUNDS):
+            response = dynamodb.batch_write_item(RequestItems=pending)
+            if stats is not None:
+                stats["write_requests"] = stats.get("write_requests", 0) + 1
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                break
+            _pause(round_number)
+        else:
+            raise UnprocessedItems(f"{len(pending[table])} writes to {table} stayed unprocessed")
+
+
+def batch_get(dynamodb: Any, table: str, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Read the items at ``keys`` (plain values) with BatchGetItem, 100 a request; missing keys are absent."""
+    found: list[dict[str, Any]] = []
+    for batch in chunks(keys, READ_BATCH):
+        pending: dict[str, Any] = {table: {"Keys": [to_item(key) for key in batch], "ConsistentRead": True}}
+        for round_number in range(UNPROCESSED_ROUNDS):
+            response = dynamodb.batch_get_item(RequestItems=pending)
+            found += [from_item(item) for item in response["Responses"].get(table, [])]
+            pending = response.get("UnprocessedKeys") or {}
+            if not pending:
+                break
+            _pause(round_number)
+        else:
+            raise UnprocessedItems(f"{len(pending[table]['Keys'])} reads from {table} stayed unprocessed")
+    return found
+
+
+def query_pages(dynamodb: Any, cost: Cost | None = None, **request: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Query returns, following LastEvaluatedKey; counts requests and items in ``cost``."""
+    request.setdefault("ReturnConsumedCapacity", "TOTAL")
+    while True:
+        response = dynamodb.query(**request)
+        if cost is not None:
+            cost.add(response)
+        for item in response["Items"]:
+            yield from_item(item)
+        if "LastEvaluatedKey" not in response:
+            return
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+class Cost:
+    """What queries cost: requests sent, items DynamoDB read (ScannedCount), items returned."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.items_read = 0
+        self.items_returned = 0
+        self.capacity_units = 0.0
+
+    def add(self, response: dict[str, Any]) -> None:
+        self.requests += 1
+        self.items_read += response.get("ScannedCount", response.get("Count", 0))
+        self.items_returned += response.get("Count", 0)
+        capacity = response.get("ConsumedCapacity") or {}
+        self.capacity_units += float(capacity.get("CapacityUnits", 0) or 0)
+
+    @property
+    def read_ratio(self) -> float:
+        """Items read per item returned; 1.0 means nothing was read in vain."""
+        return self.items_read / self.items_returned if self.items_returned else float(self.items_read == 0)
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "requests": self.requests,
+            "items_read": self.items_read,
+            "items_returned": self.items_returned,
+            "read_ratio": self.read_ratio,
+            "capacity_units": self.capacity_units,
+        }
+
+
+def unique(values: Iterable[Any]) -> list[Any]:
+    return list(dict.fromkeys(values))

@@ -1,0 +1,31 @@
+"""Errors raised by energy_lib: one base class, narrow subclasses."""
+
+from __future__ import annotations
+
+
+class EnergyError(Exception):
+    """Base class of every error energy_lib raises on purpose."""
+
+
+class ConfigError(EnergyError):
+    """A setting is missing or has a value that cannot work."""
+
+
+class UnparseableFile(EnergyError):
+    """A source object cannot be read as any input format; it is quarantined whole."""
+
+
+class StaleEvent(EnergyError):
+    """The notification names an object version that no longer exists; nothing to do."""
+
+
+class LocalStackError(EnergyError):
+    """The embedded local AWS could not be started, reached or stopped."""
+
+
+class QueryError(EnergyError):
+    """A query was asked with arguments that cannot be answered (bad site id, bad time range)."""
+
+
+class WaitTimeout(EnergyError):
+    """Processing did not finish before the deadline."""

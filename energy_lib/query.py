@@ -1,0 +1,307 @@
+"""Queries that answer what the workbook asks, each as plain rows, none with a Scan.
+
+Ranges are half-open ``[start, end)`` in UTC. Every function takes an optional
+:class:`~energy_lib.dynamo.Cost` that counts requests, items read and items returned.
+
+- :func:`readings`: one site, key condition on ``timestamp``
+- :func:`fleet_readings`: all sites in a range, one Query per UTC day on the ``by_day`` index
+- :func:`anomalies`: the sparse ``site_anomalies`` / ``fleet_anomalies`` indexes
+- :func:`summary`, :func:`rollups`: rollup items only; cost is sites x periods, never readings
+- :func:`sites`: the sites that have readings (the all-time rollup bucket)
+- :func:`ingest_status`, :func:`ledger_entries`: the ledger, by object (BatchGetItem) or by status
+- :func:`files`, :func:`read_file`: raw objects, listed with paging
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from energy_lib.config import Settings
+from energy_lib.dynamo import Cost, batch_get, query_pages
+from energy_lib.errors import QueryError
+from energy_lib.readings import format_timestamp
+from energy_lib.schema import LEDGER, READINGS
+from energy_lib.storage import COUNTERS, TOTAL_BUCKET
+from energy_lib.validation import SITE_ID, parse_timestamp
+
+Row = dict[str, Any]
+ONE_SECOND = timedelta(seconds=1)
+ONE_HOUR = timedelta(hours=1)
+ONE_DAY = timedelta(days=1)
+MAX_RANGE = timedelta(days=3660)
+PERCENT = Decimal("0.01")
+
+
+def utc(value: datetime | str | None) -> datetime | None:
+    """A timezone-aware UTC datetime from a datetime or ISO-8601 text (naive means UTC)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc)
+    moment = parse_timestamp(value) if isinstance(value, str) else None
+    if moment is None and isinstance(value, str):
+        try:  # a bare date is that day's midnight, UTC
+            moment = datetime.combine(date.fromisoformat(value.strip()), time(), timezone.utc)
+        except ValueError:
+            moment = None
+    if moment is None:
+        raise QueryError(f"not a timestamp: {value!r} (use ISO-8601, e.g. 2025-06-11T00:00:00Z)")
+    return moment
+
+
+def time_range(start: datetime | str | None, end: datetime | str | None) -> tuple[datetime, datetime]:
+    """Both ends in UTC, checked; a missing start is the epoch, a missing end is far in the future."""
+    first = utc(start) or datetime(1970, 1, 1, tzinfo=timezone.utc)
+    last = utc(end) or datetime(2200, 1, 1, tzinfo=timezone.utc)
+    if last <= first:
+        raise QueryError(f"end {format_timestamp(last)} must be after start {format_timestamp(first)}")
+    return first, last
+
+
+def bounded_range(start: datetime | str | None, end: datetime | str | None) -> tuple[datetime, datetime]:
+    """A range that must be given at both ends, for queries that visit one partition per day."""
+    if start is None or end is None:
+        raise QueryError("give both start and end for a query over all sites")
+    first, last = time_range(start, end)
+    if last - first > MAX_RANGE:
+        raise QueryError("a range over all sites may span at most ten years")
+    return first, last
+
+
+def _check_site(site_id: str) -> str:
+    if not isinstance(site_id, str) or not SITE_ID.fullmatch(site_id):
+        raise QueryError(f"not a site id: {site_id!r}")
+    return site_id
+
+
+def _between(first: datetime, last: datetime) -> tuple[str, str]:
+    return format_timestamp(first), format_timestamp(last - ONE_SECOND)
+
+
+def days(first: datetime, last: datetime) -> Iterator[str]:
+    """Every UTC day (``YYYY-MM-DD``) that ``[first, last)`` touches."""
+    day = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    while day < last:
+        yield day.strftime("%Y-%m-%d")
+        day += ONE_DAY
+
+
+def readings(
+    settings: Settings,
+    dynamodb: Any,
+    site_id: str,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    cost: Cost | None = None,
+) -> list[Row]:
+    """Readings of one site in ``[start, end)``, oldest first."""
+    low, high = _between(*time_range(start, end))
+    return list(
+        query_pages(
+            dynamodb,
+            cost,
+            TableName=settings.readings_table,
+            KeyConditionExpression="site_id = :site AND #ts BETWEEN :low AND :high",
+            ExpressionAttributeNames={"#ts": "timestamp"},
+            ExpressionAttributeValues={":site": {"S": _check_site(site_id)}, ":low": {"S": low}, ":high": {"S": high}},
+        )
+    )
+
+
+def fleet_readings(
+    settings: Settings, dynamodb: Any, start: datetime | str, end: datetime | str, cost: Cost | None = None
+) -> list[Row]:
+    """Readings of every site in ``[start, end)``: one Query per UTC day on the ``by_day`` index."""
+    return _per_day(settings, dynamodb, READINGS.indexes[0].name, "day", "timestamp", start, end, cost)
+
+
+def anomalies(
+    settings: Settings,
+    dynamodb: Any,
+    site_id: str | None = None,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    cost: Cost | None = None,
+) -> list[Row]:
+    """Anomalous readings of one site (any range) or of all sites (range required), from sparse indexes."""
+    if site_id is None:
+        return _per_day(settings, dynamodb, "fleet_anomalies", "anomaly_day", "anomaly_at", start, end, cost)
+    low, high = _between(*time_range(start, end))
+    return list(
+        query_pages(
+            dynamodb,
+            cost,
+            TableName=settings.readings_table,
+            IndexName="site_anomalies",
+            KeyConditionExpression="site_id = :site AND anomaly_at BETWEEN :low AND :high",
+            ExpressionAttributeValues={":site": {"S": _check_site(site_id)}, ":low": {"S": low}, ":high": {"S": high}},
+        )
+    )
+
+
+def _per_day(
+    settings: Settings,
+    dynamodb: Any,
+    index: str,
+    day_attribute: str,
+    time_attribute: str,
+    start: datetime | str | None,
+    end: datetime | str | None,
+    cost: Cost | None,
+) -> list[Row]:
+    first, last = bounded_range(start, end)
+    low, high = _between(first, last)
+    rows: list[Row] = []
+    for day in days(first, last):
+        rows += query_pages(
+            dynamodb,
+            cost,
+            TableName=settings.readings_table,
+            IndexName=index,
+            KeyConditionExpression=f"#day = :day AND #at BETWEEN :low AND :high",
+            ExpressionAttributeNames={"#day": day_attribute, "#at": time_attribute},
+            ExpressionAttributeValues={":day": {"S": day}, ":low": {"S": low}, ":high": {"S": high}},
+        )
+    return rows
+
+
+def summary_buckets(start: datetime | str | None, end: datetime | str | None) -> list[str]:
+    """The fewest rollup buckets that cover ``[start, end)`` in whole hours: days inside, hours at the edges.
+
+    No range at all is the all-time bucket. The start rounds down and the end up to a whole hour.
+    """
+    if start is None and end is None:
+        return [TOTAL_BUCKET]
+    first, last = bounded_range(start, end)
+    first = first.replace(minute=0, second=0, microsecond=0)
+    if last.minute or last.second or last.microsecond:
+        last = last.replace(minute=0, second=0, microsecond=0) + ONE_HOUR
+    result = []
+    moment = first
+    while moment < last:
+        if moment.hour == 0 and moment + ONE_DAY <= last:
+            result.append(f"D#{moment:%Y-%m-%d}")
+            moment += ONE_DAY
+        else:
+            result.append(f"H#{moment:%Y-%m-%dT%H}")
+            moment += ONE_HOUR
+    return result
+
+
+def rollups(settings: Settings, dynamodb: Any, bucket_keys: list[str], cost: Cost | None = None) -> list[Row]:
+    """Every site's rollup item in each bucket (``T``, ``D#2025-06-11``, ``H#2025-06-11T13``)."""
+    rows: list[Row] = []
+    for bucket in bucket_keys:
+        rows += query_pages(
+            dynamodb,
+            cost,
+            TableName=settings.rollups_table,
+            KeyConditionExpression="#bucket = :bucket",
+            ExpressionAttributeNames={"#bucket": "bucket"},
+            ExpressionAttributeValues={":bucket": {"S": bucket}},
+        )
+    return rows
+
+
+def summary(
+    settings: Settings,
+    dynamodb: Any,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    cost: Cost | None = None,
+) -> dict[str, Any]:
+    """Totals per site and for the fleet: generated, consumed and net kWh, efficiency %, readings,
+    anomalies (also by severity), anomaly rate %. Read from rollups only."""
+    per_site: dict[str, dict[str, Decimal]] = {}
+    for row in rollups(settings, dynamodb, summary_buckets(start, end), cost):
+        totals = per_site.setdefault(row["site_id"], {name: Decimal(0) for name in COUNTERS})
+        for name in COUNTERS:
+            totals[name] += row.get(name, Decimal(0))
+    sites = [
+        {"site_id": site, **_with_ratios(totals)} for site, totals in sorted(per_site.items()) if totals["readings"]
+    ]
+    fleet = {name: sum((site[name] for site in sites), Decimal(0)) for name in COUNTERS}
+    return {"sites": sites, "fleet": {"sites": len(sites), **_with_ratios(fleet)}}
+
+
+def _with_ratios(totals: dict[str, Decimal]) -> dict[str, Any]:
+    """Counts as ints, energies as Decimals, plus efficiency % (generated / consumed x 100) and anomaly rate %."""
+    row: dict[str, Any] = {name: (int(v) if not name.endswith("_kwh") else v) for name, v in totals.items()}
+    consumed = totals["energy_consumed_kwh"]
+    row["efficiency_pct"] = _percent(totals["energy_generated_kwh"], consumed)
+    row["anomaly_rate_pct"] = _percent(totals["anomalies"], totals["readings"])
+    return row
+
+
+def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
+    """``part / whole x 100`` to two decimals; None when ``whole`` is zero."""
+    return (part / whole * 100).quantize(PERCENT) if whole else None
+
+
+def sites(settings: Settings, dynamodb: Any, cost: Cost | None = None) -> list[str]:
+    """Every site that has stored readings, sorted."""
+    return [row["site_id"] for row in rollups(settings, dynamodb, [TOTAL_BUCKET], cost) if row.get("readings")]
+
+
+def files(settings: Settings, s3: Any, prefix: str | None = None, limit: int | None = None) -> list[Row]:
+    """Objects under the raw prefix (or ``prefix``): key, size, etag, last_modified; pages through all."""
+    paginator = s3.get_paginator("list_objects_v2")
+    rows: list[Row] = []
+    for page in paginator.paginate(Bucket=settings.bucket, Prefix=prefix if prefix is not None else settings.raw_prefix):
+        for entry in page.get("Contents", []):
+            rows.append(
+                {
+                    "key": entry["Key"],
+                    "size_bytes": entry["Size"],
+                    "etag": entry["ETag"].strip('"'),
+                    "last_modified": format_timestamp(entry["LastModified"]),
+                }
+            )
+            if limit is not None and len(rows) >= limit:
+                return rows
+    return rows
+
+
+def read_file(settings: Settings, s3: Any, key: str) -> bytes:
+    return s3.get_object(Bucket=settings.bucket, Key=key)["Body"].read()
+
+
+def ingest_status(settings: Settings, s3: Any, dynamodb: Any) -> list[Row]:
+    """One row per object under the raw prefix with its ledger entry; ``pending`` when it has none yet."""
+    objects = files(settings, s3)
+    keys = [{"source_key": o["key"], "etag": o["etag"]} for o in objects]
+    entries = {(e["source_key"], e["etag"]): e for e in batch_get(dynamodb, settings.ledger_table, keys)}
+    rows = []
+    for obj in objects:
+        entry = entries.get((obj["key"], obj["etag"]), {})
+        rows.append(
+            {
+                "key": obj["key"],
+                "etag": obj["etag"],
+                "status": entry.get("status", "pending"),
+                **{name: int(entry.get(name, 0)) for name in ("read", "stored", "quarantined", "anomalies")},
+                "error": entry.get("error", ""),
+                "updated_at": entry.get("updated_at", ""),
+            }
+        )
+    return rows
+
+
+def ledger_entries(settings: Settings, dynamodb: Any, status: str, cost: Cost | None = None) -> list[Row]:
+    """Ledger entries in one status (e.g. ``failed``), newest first, from the ``by_status`` index."""
+    return list(
+        query_pages(
+            dynamodb,
+            cost,
+            TableName=settings.ledger_table,
+            IndexName=LEDGER.indexes[0].name,
+            KeyConditionExpression="#status = :status",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":status": {"S": status}},
+            ScanIndexForward=False,
+        )
+    )

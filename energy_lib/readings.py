@@ -1,0 +1,64 @@
+"""The reading model: what a valid reading is, what a rejected one keeps, how a stored one looks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal, localcontext
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One valid reading. ``timestamp`` is timezone-aware UTC, whole seconds."""
+
+    site_id: str
+    timestamp: datetime
+    energy_generated_kwh: Decimal  # [kWh], exact as sent
+    energy_consumed_kwh: Decimal  # [kWh], exact as sent
+    position: int  # 1-based record number in the source file
+
+    @property
+    def net_energy_kwh(self) -> Decimal:
+        """Generated minus consumed, exact. [kWh]"""
+        with localcontext(prec=80):
+            return self.energy_generated_kwh - self.energy_consumed_kwh
+
+    @property
+    def timestamp_text(self) -> str:
+        return format_timestamp(self.timestamp)
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A record that cannot be stored, with where it was, what it said and why."""
+
+    position: int
+    original: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """Everything one source file held: ``len(readings) + len(rejects)`` records were read."""
+
+    readings: tuple[Reading, ...]
+    rejects: tuple[Reject, ...]
+
+    @property
+    def read(self) -> int:
+        return len(self.readings) + len(self.rejects)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """``2025-06-11T20:00:00Z``: UTC, fixed width, to the second."""
+    return moment.astimezone(timezone.utc).strftime(TIMESTAMP_FORMAT)
+
+
+def parse_utc(text: str) -> datetime:
+    """The inverse of :func:`format_timestamp`; also accepts any ISO-8601 with an offset."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)

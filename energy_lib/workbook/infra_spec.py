@@ -1,0 +1,82 @@
+"""What the pipeline's infrastructure is, as data: one spec for the local provisioner, the provisioning
+checks and the Terraform parity test.
+
+Names come from :class:`~energy_lib.config.Settings`; everything else (settings of the bucket, queues,
+tables, function, topic) is fixed here. ``terraform/`` must declare the same values; a test parses it
+and compares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from energy_lib.schema import TABLES, Table
+
+FUNCTION_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True, slots=True)
+class BucketSpec:
+    versioning: str = "Enabled"
+    encryption: str = "AES256"
+    public_access_block: tuple[str, ...] = (
+        "BlockPublicAcls",
+        "IgnorePublicAcls",
+        "BlockPublicPolicy",
+        "RestrictPublicBuckets",
+    )
+    object_ownership: str = "BucketOwnerEnforced"
+    notification_events: tuple[str, ...] = ("s3:ObjectCreated:*",)
+    quarantine_expiry_days: int = 90
+    noncurrent_version_expiry_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSpec:
+    visibility_timeout_s: int = 6 * FUNCTION_TIMEOUT_S  # AWS advice: six times the function timeout
+    message_retention_s: int = 4 * 24 * 3600
+    dead_letter_retention_s: int = 14 * 24 * 3600
+    max_receive_count: int = 5
+    managed_encryption: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSpec:
+    runtime: str = "python3.11"
+    handler: str = "handler.handler"  # lambda/handler.py at the zip's root
+    timeout_s: int = FUNCTION_TIMEOUT_S
+    memory_mb: int = 256
+    reserved_concurrency: int = 5
+    batch_size: int = 10
+    batching_window_s: int = 5
+    function_response_types: tuple[str, ...] = ("ReportBatchItemFailures",)
+    log_retention_days: int = 30
+    # Settings fields the deployed function reads from ENERGY_* variables
+    environment_settings: tuple[str, ...] = (
+        "target",
+        "region",
+        "bucket",
+        "raw_prefix",
+        "quarantine_prefix",
+        "readings_table",
+        "rollups_table",
+        "ledger_table",
+        "alerts_topic_arn",
+        "implausible_kwh",
+        "severity_medium_kwh",
+        "severity_high_kwh",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    billing_mode: str = "PAY_PER_REQUEST"
+    point_in_time_recovery: bool = True
+    server_side_encryption: bool = True
+    tables: tuple[Table, ...] = TABLES
+
+
+BUCKET = BucketSpec()
+QUEUE = QueueSpec()
+FUNCTION = FunctionSpec()
+TABLE = TableSpec()

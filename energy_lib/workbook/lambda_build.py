@@ -1,0 +1,46 @@
+"""Build the Lambda zip: ``handler.py`` at the root and the Lambda side of energy_lib, nothing else.
+
+The workbook side (this package) is left out; a test imports the zip in a clean interpreter that has
+only boto3 to prove the Lambda side never needs it.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import energy_lib
+
+PACKAGE_DIR = Path(energy_lib.__file__).resolve().parent
+HANDLER = PACKAGE_DIR.parent / "lambda" / "handler.py"
+EXCLUDED = ("workbook",)
+FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # same bytes for the same sources
+
+
+def zip_members() -> list[tuple[str, Path]]:
+    """(name in the zip, source file) for every file the function needs, sorted."""
+    members = [("handler.py", HANDLER)]
+    for path in sorted(PACKAGE_DIR.rglob("*")):
+        relative = path.relative_to(PACKAGE_DIR)
+        if path.is_file() and relative.parts[0] not in EXCLUDED and path.suffix in (".py", ".typed"):
+            members.append((f"energy_lib/{relative.as_posix()}", path))
+    return members
+
+
+def build_zip_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, path in zip_members():
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def build_zip(output: Path = Path("build/lambda.zip")) -> Path:
+    """Write the zip to ``output`` and return its path."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(build_zip_bytes())
+    return output

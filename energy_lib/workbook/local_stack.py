@@ -1,0 +1,154 @@
+"""The embedded local AWS: one background process with moto's server on 127.0.0.1 and the local
+Lambda runtime, provisioned like production on start.
+
+``up`` starts it (idempotent), ``status`` says what runs where, ``down`` stops it by its own pid.
+State is in memory: ``down`` (or a reboot) forgets every object, reading and message. The process
+writes ``local-<port>.json`` (pid, endpoint, log) and ``local-<port>.log`` under the state folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from energy_lib.config import Settings
+from energy_lib.errors import LocalStackError
+
+LOOPBACK = "127.0.0.1"
+START_TIMEOUT_S = 60
+
+
+def state_file(settings: Settings) -> Path:
+    return settings.state_path / f"local-{settings.local_port}.json"
+
+
+def log_file(settings: Settings) -> Path:
+    return settings.state_path / f"local-{settings.local_port}.log"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _responds(settings: Settings) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{LOOPBACK}:{settings.local_port}/moto-api/", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """Whether the local stack runs, with its pid, endpoint, log file and start time."""
+    path = state_file(settings)
+    info: dict[str, Any] = {"running": False, "endpoint_url": settings.endpoint, "log": str(log_file(settings))}
+    if path.exists():
+        try:
+            info.update(json.loads(path.read_text()))
+        except ValueError:
+            pass
+        info["running"] = bool(info.get("ready")) and _pid_alive(int(info.get("pid", 0))) and _responds(settings)
+    return info
+
+
+def up(settings: Settings, timeout_s: float = START_TIMEOUT_S) -> dict[str, Any]:
+    """Start the local stack in the background unless it already runs; returns :func:`status`."""
+    if settings.target != "local":
+        raise LocalStackError("the local stack is for target 'local'; this configuration targets AWS")
+    current = status(settings)
+    if current["running"]:
+        return current
+    if _responds(settings):
+        raise LocalStackError(f"port {settings.local_port} on {LOOPBACK} is taken by another program")
+    settings.state_path.mkdir(parents=True, exist_ok=True)
+    state_file(settings).unlink(missing_ok=True)
+    env = {**os.environ, **settings.environment()}
+    with open(log_file(settings), "ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own module, no shell
+            [sys.executable, "-m", "energy_lib.workbook.local_stack"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        current = status(settings)
+        if current["running"]:
+            return current
+        if process.poll() is not None:
+            raise LocalStackError(f"the local stack exited with code {process.returncode}; see {log_file(settings)}")
+        time.sleep(0.2)
+    process.terminate()
+    raise LocalStackError(f"the local stack did not start within {timeout_s:.0f} s; see {log_file(settings)}")
+
+
+def down(settings: Settings, timeout_s: float = 15) -> bool:
+    """Stop the local stack started by :func:`up`; False when none was running."""
+    path = state_file(settings)
+    if not path.exists():
+        return False
+    pid = int(json.loads(path.read_text()).get("pid", 0))
+    stopped = False
+    if pid and _pid_alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        stopped = True
+    path.unlink(missing_ok=True)
+    return stopped
+
+
+def ensure_running(settings: Settings) -> Settings:
+    """Start the local stack when the settings target it and it is not running; AWS settings pass through."""
+    if settings.target == "local" and not settings.endpoint_url and not status(settings)["running"]:
+        up(settings)
+    return settings
+
+
+def serve(settings: Settings) -> None:
+    """Run in the foreground: the server, provisioning, then the runtime until SIGTERM or SIGINT."""
+    from moto.server import ThreadedMotoServer
+
+    from energy_lib.workbook.local_runtime import LocalRuntime
+    from energy_lib.workbook.provisioner import provision
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # access logs stay out of the way
+    server = ThreadedMotoServer(ip_address=LOOPBACK, port=settings.local_port, verbose=False)
+    server.start()
+    state = {"pid": os.getpid(), "endpoint_url": f"http://{LOOPBACK}:{settings.local_port}", "ready": False}
+    state_file(settings).write_text(json.dumps(state))
+    provision(settings)
+    runtime = LocalRuntime(settings)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: runtime.stop())
+    state.update(ready=True, started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    state_file(settings).write_text(json.dumps(state))
+    logging.getLogger("energy_lib.local_stack").info("local stack ready on %s", state["endpoint_url"])
+    try:
+        runtime.run()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    serve(Settings.from_env())

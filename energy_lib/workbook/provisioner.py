@@ -1,0 +1,257 @@
+"""Create in the local stack every resource that ``terraform/`` declares for AWS, from the shared spec.
+
+Idempotent: running it again on a provisioned stack changes nothing. The Lambda function and its event
+source mapping are created as records of configuration: moto cannot run the code without Docker, so the
+local runtime (:mod:`energy_lib.workbook.local_runtime`) plays the mapping, and the mapping is created
+disabled so that moto itself never tries to invoke the function. The TLS-only bucket policy is the one
+setting left out locally (see :func:`tls_only_policy`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from energy_lib.clients import client
+from energy_lib.config import LOCAL_ACCOUNT_ID, Settings, env_names
+from energy_lib.schema import TABLES, Table
+from energy_lib.workbook.infra_spec import BUCKET, FUNCTION, QUEUE, TABLE
+from energy_lib.workbook.lambda_build import build_zip_bytes
+
+ROLE_NAME = "energy-workbook-ingest-local"
+
+
+def queue_arn(settings: Settings, name: str) -> str:
+    return f"arn:aws:sqs:{settings.region}:{LOCAL_ACCOUNT_ID}:{name}"
+
+
+def provision(settings: Settings) -> None:
+    """Create (or leave as they are) every resource of the pipeline on the local target."""
+    if settings.target != "local":
+        raise ValueError("provision() creates resources on the local target only; AWS uses terraform/")
+    _queues(settings)
+    _bucket(settings)
+    _tables(settings)
+    _alerts(settings)
+    _function(settings)
+
+
+def _queues(settings: Settings) -> None:
+    sqs = client("sqs", settings)
+    dlq_url = sqs.create_queue(
+        QueueName=settings.dead_letter_queue,
+        Attributes={"MessageRetentionPeriod": str(QUEUE.dead_letter_retention_s), "SqsManagedSseEnabled": "true"},
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    ingest_arn = queue_arn(settings, settings.ingest_queue)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OnlyOurBucketSends",
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": ingest_arn,
+                "Condition": {
+                    "ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{settings.bucket}"},
+                    "StringEquals": {"aws:SourceAccount": LOCAL_ACCOUNT_ID},
+                },
+            }
+        ],
+    }
+    sqs.create_queue(
+        QueueName=settings.ingest_queue,
+        Attributes={
+            "VisibilityTimeout": str(QUEUE.visibility_timeout_s),
+            "MessageRetentionPeriod": str(QUEUE.message_retention_s),
+            "SqsManagedSseEnabled": "true",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": QUEUE.max_receive_count}),
+            "Policy": json.dumps(policy),
+        },
+    )
+    sqs.create_queue(QueueName=settings.alerts_queue, Attributes={"SqsManagedSseEnabled": "true"})
+
+
+def _bucket(settings: Settings) -> None:
+    s3 = client("s3", settings)
+    request: dict[str, Any] = {"Bucket": settings.bucket}
+    if settings.region != "us-east-1":
+        request["CreateBucketConfiguration"] = {"LocationConstraint": settings.region}
+    try:
+        s3.create_bucket(**request)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
+            raise
+    bucket = settings.bucket
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": BUCKET.versioning})
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": BUCKET.encryption}}]
+        },
+    )
+    s3.put_public_access_block(
+        Bucket=bucket, PublicAccessBlockConfiguration={flag: True for flag in BUCKET.public_access_block}
+    )
+    s3.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": BUCKET.object_ownership}]}
+    )
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "expire-quarantine",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": settings.quarantine_prefix},
+                    "Expiration": {"Days": BUCKET.quarantine_expiry_days},
+                },
+                {
+                    "ID": "expire-old-versions",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": ""},
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": BUCKET.noncurrent_version_expiry_days},
+                },
+            ]
+        },
+    )
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "Id": "raw-objects-to-ingest-queue",
+                    "QueueArn": queue_arn(settings, settings.ingest_queue),
+                    "Events": list(BUCKET.notification_events),
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": settings.raw_prefix}]}},
+                }
+            ]
+        },
+    )
+
+
+def tls_only_policy(bucket: str) -> dict[str, Any]:
+    """The bucket policy terraform/ applies on AWS. Not applied locally: the local endpoint is plain HTTP
+    on loopback, and moto enforces the deny for every request."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def table_request(name: str, table: Table) -> dict[str, Any]:
+    """The CreateTable request for ``table`` under ``name``."""
+    request: dict[str, Any] = {
+        "TableName": name,
+        "BillingMode": TABLE.billing_mode,
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": t} for a, t in table.attributes().items()],
+        "KeySchema": [
+            {"AttributeName": table.partition_key, "KeyType": "HASH"},
+            {"AttributeName": table.sort_key, "KeyType": "RANGE"},
+        ],
+        "SSESpecification": {"Enabled": TABLE.server_side_encryption},
+    }
+    if table.indexes:
+        request["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in table.indexes
+        ]
+    return request
+
+
+def _tables(settings: Settings) -> None:
+    dynamodb = client("dynamodb", settings)
+    existing = set(dynamodb.list_tables()["TableNames"])
+    for table in TABLES:
+        name = getattr(settings, table.setting)
+        if name not in existing:
+            dynamodb.create_table(**table_request(name, table))
+        dynamodb.update_continuous_backups(
+            TableName=name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": TABLE.point_in_time_recovery},
+        )
+        if table.ttl_attribute:
+            dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
+            )
+
+
+def _alerts(settings: Settings) -> None:
+    sns = client("sns", settings)
+    topic_arn = sns.create_topic(Name=settings.alerts_topic, Attributes={"KmsMasterKeyId": "alias/aws/sns"})[
+        "TopicArn"
+    ]
+    endpoint = queue_arn(settings, settings.alerts_queue)
+    subscribed = {s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]}
+    if endpoint not in subscribed:
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=endpoint)
+    logs = client("logs", settings)
+    groups = logs.describe_log_groups(logGroupNamePrefix=settings.log_group)["logGroups"]
+    if not any(group["logGroupName"] == settings.log_group for group in groups):
+        logs.create_log_group(logGroupName=settings.log_group)
+    logs.put_retention_policy(logGroupName=settings.log_group, retentionInDays=FUNCTION.log_retention_days)
+
+
+def function_environment(settings: Settings) -> dict[str, str]:
+    """The ENERGY_* variables the deployed function gets."""
+    values = settings.environment()
+    names = {name: env for name, env in env_names().items() if name in FUNCTION.environment_settings}
+    return {env: values.get(env, str(getattr(settings, name))) for name, env in names.items()}
+
+
+def _function(settings: Settings) -> None:
+    iam = client("iam", settings)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    try:
+        role_arn = iam.get_role(RoleName=ROLE_NAME)["Role"]["Arn"]
+    except ClientError:
+        role_arn = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    awslambda = client("lambda", settings)
+    try:
+        awslambda.get_function(FunctionName=settings.function_name)
+    except ClientError:
+        awslambda.create_function(
+            FunctionName=settings.function_name,
+            Runtime=FUNCTION.runtime,
+            Handler=FUNCTION.handler,
+            Role=role_arn,
+            Code={"ZipFile": build_zip_bytes()},
+            Timeout=FUNCTION.timeout_s,
+            MemorySize=FUNCTION.memory_mb,
+            Environment={"Variables": function_environment(settings)},
+        )
+        awslambda.put_function_concurrency(
+            FunctionName=settings.function_name, ReservedConcurrentExecutions=FUNCTION.reserved_concurrency
+        )
+    mappings = awslambda.list_event_source_mappings(FunctionName=settings.function_name)["EventSourceMappings"]
+    if not mappings:
+        awslambda.create_event_source_mapping(
+            EventSourceArn=queue_arn(settings, settings.ingest_queue),
+            FunctionName=settings.function_name,
+            BatchSize=FUNCTION.batch_size,
+            MaximumBatchingWindowInSeconds=FUNCTION.batching_window_s,
+            FunctionResponseTypes=list(FUNCTION.function_response_types),
+            Enabled=False,  # the local runtime plays this mapping; moto must not invoke the function
+        )
