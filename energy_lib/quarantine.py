@@ -29,16 +29,19 @@ def put_rejects(
 ) -> str:
     lines = [
         json.dumps(
-            {"source_key": source_key, "etag": etag, "position": r.position, "original": r.original,
-             "reasons": list(r.reasons)},
+            {
+                "source_key": source_key,
+                "etag": etag,
+                "position": r.position,
+                "original": r.original,
+                "reasons": list(r.reasons),
+            },
             ensure_ascii=False,
         )
         for r in rejects
     ]
     key = rejects_key(quarantine_prefix, source_key, etag)
-    s3.put_object(
-        Bucket=bucket, Key=key, Body=("\n".join(lines) + "\n").encode(), ContentType="application/x-ndjson"
-    )
+    s3.put_object(Bucket=bucket, Key=key, Body=("\n".join(lines) + "\n").encode(), ContentType="application/x-ndjson")
     return key
 
 

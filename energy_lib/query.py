@@ -251,7 +251,9 @@ def files(settings: Settings, s3: Any, prefix: str | None = None, limit: int | N
     """Objects under the raw prefix (or ``prefix``): key, size, etag, last_modified; pages through all."""
     paginator = s3.get_paginator("list_objects_v2")
     rows: list[Row] = []
-    for page in paginator.paginate(Bucket=settings.bucket, Prefix=prefix if prefix is not None else settings.raw_prefix):
+    for page in paginator.paginate(
+        Bucket=settings.bucket, Prefix=prefix if prefix is not None else settings.raw_prefix
+    ):
         for entry in page.get("Contents", []):
             rows.append(
                 {

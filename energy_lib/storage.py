@@ -133,7 +133,8 @@ def _rollup_update(table: str, key: RollupKey, change: dict[str, Decimal], now: 
         "Update": {
             "TableName": table,
             "Key": to_item({"bucket": bucket, "site_id": site_id}),
-            "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(COUNTERS)))
+            "UpdateExpression": "ADD "
+            + ", ".join(f"#c{i} :c{i}" for i in range(len(COUNTERS)))
             + " SET period = :period, updated_at = :now",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": to_item(values),
@@ -153,4 +154,3 @@ def _marker_exists(error: ClientError) -> bool:
     if reasons:
         return reasons[0].get("Code") == "ConditionalCheckFailed"
     return "ConditionalCheckFailed" in error.response["Error"].get("Message", "")
-

@@ -10,9 +10,7 @@ import io
 import zipfile
 from pathlib import Path
 
-import energy_lib
-
-PACKAGE_DIR = Path(energy_lib.__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # energy_lib/
 HANDLER = PACKAGE_DIR.parent / "lambda" / "handler.py"
 EXCLUDED = ("workbook",)
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # same bytes for the same sources

@@ -197,9 +197,7 @@ def _tables(settings: Settings) -> None:
 
 def _alerts(settings: Settings) -> None:
     sns = client("sns", settings)
-    topic_arn = sns.create_topic(Name=settings.alerts_topic, Attributes={"KmsMasterKeyId": "alias/aws/sns"})[
-        "TopicArn"
-    ]
+    topic_arn = sns.create_topic(Name=settings.alerts_topic, Attributes={"KmsMasterKeyId": "alias/aws/sns"})["TopicArn"]
     endpoint = queue_arn(settings, settings.alerts_queue)
     subscribed = {s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]}
     if endpoint not in subscribed:
@@ -222,7 +220,9 @@ def _function(settings: Settings) -> None:
     iam = client("iam", settings)
     trust = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
     }
     try:
         role_arn = iam.get_role(RoleName=ROLE_NAME)["Role"]["Arn"]

@@ -1,0 +1,256 @@
+"""Provisioning checks: read back every resource and setting of the shared spec and compare.
+
+The same spec (:mod:`energy_lib.workbook.infra_spec`, :mod:`energy_lib.schema`) drives the local
+provisioner and ``terraform/``; these checks run against either target.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from energy_lib.config import Settings
+from energy_lib.schema import TABLES
+from energy_lib.workbook.infra_spec import BUCKET, FUNCTION, QUEUE, TABLE
+from energy_lib.workbook.provisioner import function_environment
+from energy_lib.workbook.session import aws
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    resource: str
+    setting: str
+    expected: str
+    actual: str
+
+    @property
+    def passed(self) -> bool:
+        return self.expected == self.actual
+
+    def row(self) -> dict[str, Any]:
+        return {**asdict(self), "passed": self.passed}
+
+
+class ChecksFailed(AssertionError):
+    """At least one provisioning check failed (a scheduled run is marked failed)."""
+
+
+def _read(probe: Callable[[], Any]) -> Any:
+    """The probe's answer, or the error text when the resource or setting is missing."""
+    try:
+        return probe()
+    except (ClientError, BotoCoreError) as error:
+        return f"error: {error}"
+
+
+def _checks(resource: str, pairs: list[tuple[str, Any, Callable[[], Any]]]) -> list[Check]:
+    return [Check(resource, setting, str(expected), str(_read(actual))) for setting, expected, actual in pairs]
+
+
+def bucket_checks(settings: Settings) -> list[Check]:
+    s3, name = aws(settings, "s3"), settings.bucket
+
+    def notification() -> str:
+        config = s3.get_bucket_notification_configuration(Bucket=name)["QueueConfigurations"][0]
+        rules = config["Filter"]["Key"]["FilterRules"]
+        return f"{config['QueueArn'].rsplit(':', 1)[-1]} {sorted(config['Events'])} {[r['Value'] for r in rules]}"
+
+    def public_access() -> list[str]:
+        flags = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+        return sorted(flag for flag, on in flags.items() if on)
+
+    checks = _checks(
+        f"s3:{name}",
+        [
+            ("exists", True, lambda: s3.head_bucket(Bucket=name) is not None),
+            ("versioning", BUCKET.versioning, lambda: s3.get_bucket_versioning(Bucket=name).get("Status")),
+            (
+                "encryption",
+                BUCKET.encryption,
+                lambda: s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0][
+                    "ApplyServerSideEncryptionByDefault"
+                ]["SSEAlgorithm"],
+            ),
+            ("public access block", sorted(BUCKET.public_access_block), public_access),
+            (
+                "object ownership",
+                BUCKET.object_ownership,
+                lambda: s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"][0][
+                    "ObjectOwnership"
+                ],
+            ),
+            (
+                "lifecycle rules",
+                2,
+                lambda: len(s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]),
+            ),
+            (
+                "notification",
+                f"{settings.ingest_queue} {sorted(BUCKET.notification_events)} {[settings.raw_prefix]}",
+                notification,
+            ),
+        ],
+    )
+    if settings.target == "aws":
+        checks += _checks(
+            f"s3:{name}",
+            [("TLS-only policy", True, lambda: "aws:SecureTransport" in s3.get_bucket_policy(Bucket=name)["Policy"])],
+        )
+    return checks
+
+
+def queue_checks(settings: Settings) -> list[Check]:
+    sqs = aws(settings, "sqs")
+
+    def attributes(queue: str) -> dict[str, str]:
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+    def redrive() -> str:
+        policy = json.loads(attributes(settings.ingest_queue)["RedrivePolicy"])
+        return f"{policy['deadLetterTargetArn'].rsplit(':', 1)[-1]} after {int(policy['maxReceiveCount'])}"
+
+    def encrypted(queue: str) -> bool:
+        found = attributes(queue)
+        return found.get("SqsManagedSseEnabled") == "true" or bool(found.get("KmsMasterKeyId"))
+
+    ingest, dlq = settings.ingest_queue, settings.dead_letter_queue
+    return _checks(
+        f"sqs:{ingest}",
+        [
+            ("visibility timeout [s]", QUEUE.visibility_timeout_s, lambda: attributes(ingest)["VisibilityTimeout"]),
+            ("retention [s]", QUEUE.message_retention_s, lambda: attributes(ingest)["MessageRetentionPeriod"]),
+            ("redrive", f"{dlq} after {QUEUE.max_receive_count}", redrive),
+            ("encryption", True, lambda: encrypted(ingest)),
+            ("only our bucket sends", True, lambda: f"arn:aws:s3:::{settings.bucket}" in attributes(ingest)["Policy"]),
+        ],
+    ) + _checks(
+        f"sqs:{dlq}",
+        [
+            ("retention [s]", QUEUE.dead_letter_retention_s, lambda: attributes(dlq)["MessageRetentionPeriod"]),
+            ("encryption", True, lambda: encrypted(dlq)),
+        ],
+    )
+
+
+def table_checks(settings: Settings) -> list[Check]:
+    dynamodb = aws(settings, "dynamodb")
+    checks = []
+    for table in TABLES:
+        name = getattr(settings, table.setting)
+
+        def describe(name: str = name) -> dict[str, Any]:
+            return dynamodb.describe_table(TableName=name)["Table"]
+
+        def keys(name: str = name) -> list[str]:
+            return [k["AttributeName"] for k in describe(name)["KeySchema"]]
+
+        def indexes(name: str = name) -> list[str]:
+            found = describe(name).get("GlobalSecondaryIndexes", [])
+            return sorted(f"{i['IndexName']}({','.join(k['AttributeName'] for k in i['KeySchema'])})" for i in found)
+
+        expected_indexes = sorted(f"{i.name}({i.partition_key},{i.sort_key})" for i in table.indexes)
+        pairs = [
+            ("keys", [table.partition_key, table.sort_key], keys),
+            ("indexes", expected_indexes, indexes),
+            ("billing", TABLE.billing_mode, lambda name=name: describe(name)["BillingModeSummary"]["BillingMode"]),
+            (
+                "point-in-time recovery",
+                "ENABLED" if TABLE.point_in_time_recovery else "DISABLED",
+                lambda name=name: dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"][
+                    "PointInTimeRecoveryDescription"
+                ]["PointInTimeRecoveryStatus"],
+            ),
+        ]
+        if table.ttl_attribute:
+            pairs.append(
+                (
+                    "time to live",
+                    table.ttl_attribute,
+                    lambda name=name: dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"].get(
+                        "AttributeName"
+                    ),
+                )
+            )
+        checks += _checks(f"dynamodb:{name}", pairs)
+    return checks
+
+
+def alert_checks(settings: Settings) -> list[Check]:
+    sns = aws(settings, "sns")
+
+    def subscribed() -> bool:
+        subscriptions = sns.list_subscriptions_by_topic(TopicArn=settings.topic_arn)["Subscriptions"]
+        return any(s["Endpoint"].endswith(f":{settings.alerts_queue}") for s in subscriptions)
+
+    return _checks(
+        f"sns:{settings.alerts_topic}",
+        [
+            (
+                "encrypted",
+                True,
+                lambda: bool(sns.get_topic_attributes(TopicArn=settings.topic_arn)["Attributes"].get("KmsMasterKeyId")),
+            ),
+            ("alerts queue subscribed", True, subscribed),
+        ],
+    )
+
+
+def function_checks(settings: Settings) -> list[Check]:
+    awslambda, logs = aws(settings, "lambda"), aws(settings, "logs")
+    name = settings.function_name
+
+    def config() -> dict[str, Any]:
+        return awslambda.get_function_configuration(FunctionName=name)
+
+    def mapping() -> dict[str, Any]:
+        return awslambda.list_event_source_mappings(FunctionName=name)["EventSourceMappings"][0]
+
+    def retention() -> Any:
+        groups = logs.describe_log_groups(logGroupNamePrefix=settings.log_group)["logGroups"]
+        return next(g.get("retentionInDays") for g in groups if g["logGroupName"] == settings.log_group)
+
+    return _checks(
+        f"lambda:{name}",
+        [
+            ("runtime", FUNCTION.runtime, lambda: config()["Runtime"]),
+            ("handler", FUNCTION.handler, lambda: config()["Handler"]),
+            ("timeout [s]", FUNCTION.timeout_s, lambda: config()["Timeout"]),
+            ("memory [MB]", FUNCTION.memory_mb, lambda: config()["MemorySize"]),
+            (
+                "environment names",
+                sorted(function_environment(settings)),
+                lambda: sorted(config()["Environment"]["Variables"]),
+            ),
+            ("mapping source", settings.ingest_queue, lambda: mapping()["EventSourceArn"].rsplit(":", 1)[-1]),
+            ("mapping batch size", FUNCTION.batch_size, lambda: mapping()["BatchSize"]),
+            (
+                "mapping response types",
+                list(FUNCTION.function_response_types),
+                lambda: mapping()["FunctionResponseTypes"],
+            ),
+            ("log retention [days]", FUNCTION.log_retention_days, retention),
+        ],
+    )
+
+
+def run(settings: Settings) -> list[Check]:
+    """Every provisioning check, in a stable order."""
+    return [
+        *bucket_checks(settings),
+        *queue_checks(settings),
+        *table_checks(settings),
+        *alert_checks(settings),
+        *function_checks(settings),
+    ]
+
+
+def assert_passed(checks: list[Check]) -> None:
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        lines = "; ".join(f"{c.resource} {c.setting}: expected {c.expected}, found {c.actual}" for c in failed)
+        raise ChecksFailed(f"{len(failed)} of {len(checks)} provisioning checks failed: {lines}")

@@ -1,0 +1,175 @@
+"""Operating the pipeline: wait for processing, queue depths, dead-letter redrive, alerts received,
+quarantine, health. Works the same on the local stack and on AWS."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from energy_lib import query
+from energy_lib.config import Settings
+from energy_lib.errors import WaitTimeout
+from energy_lib.schema import FAILED, FINAL_STATUSES
+from energy_lib.workbook.session import aws
+
+QUEUE_COUNTS = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+
+
+def queue_url(settings: Settings, name: str) -> str:
+    return aws(settings, "sqs").get_queue_url(QueueName=name)["QueueUrl"]
+
+
+def queue_depth(settings: Settings, name: str) -> int:
+    """Messages waiting plus messages in flight."""
+    attributes = aws(settings, "sqs").get_queue_attributes(
+        QueueUrl=queue_url(settings, name), AttributeNames=list(QUEUE_COUNTS)
+    )["Attributes"]
+    return sum(int(attributes.get(name, 0)) for name in QUEUE_COUNTS)
+
+
+def queue_depths(settings: Settings) -> dict[str, int]:
+    return {
+        "ingest_queue": queue_depth(settings, settings.ingest_queue),
+        "dead_letter_queue": queue_depth(settings, settings.dead_letter_queue),
+    }
+
+
+def wait(
+    settings: Settings,
+    timeout_s: float = 300,
+    poll_s: float = 1.0,
+    progress: Callable[[dict[str, int]], None] | None = None,
+) -> dict[str, int]:
+    """Wait until every object under raw/ has a final or failed ledger status and the ingest queue is
+    empty. Returns the count of objects per status; raises :class:`WaitTimeout` at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        statuses = [
+            row["status"] for row in query.ingest_status(settings, aws(settings, "s3"), aws(settings, "dynamodb"))
+        ]
+        counts = {status: statuses.count(status) for status in sorted(set(statuses))}
+        depth = queue_depth(settings, settings.ingest_queue)
+        if progress:
+            progress({**counts, "queued": depth})
+        settled = all(status in (*FINAL_STATUSES, FAILED) for status in statuses)
+        if settled and depth == 0:
+            return counts
+        if time.monotonic() >= deadline:
+            unsettled = sum(n for s, n in counts.items() if s not in (*FINAL_STATUSES, FAILED))
+            raise WaitTimeout(
+                f"after {timeout_s:.0f} s, {unsettled} of {len(statuses)} objects are not processed "
+                f"and {depth} messages are in the ingest queue"
+            )
+        time.sleep(poll_s)
+
+
+def peek(settings: Settings, name: str, max_messages: int = 100) -> list[dict[str, Any]]:
+    """Messages in a queue, read without consuming them (they become visible again at once)."""
+    sqs, url = aws(settings, "sqs"), queue_url(settings, name)
+    seen: dict[str, dict[str, Any]] = {}
+    while len(seen) < max_messages:
+        batch = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30, AttributeNames=["All"], WaitTimeSeconds=0
+        ).get("Messages", [])
+        new = [m for m in batch if m["MessageId"] not in seen]
+        seen.update({m["MessageId"]: m for m in new})
+        if not new:
+            break
+    messages = list(seen.values())[:max_messages]
+    for message in messages:  # hand them back
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    return messages
+
+
+def alerts(settings: Settings, max_messages: int = 100) -> list[dict[str, Any]]:
+    """Alerts delivered to the alerts queue (SNS -> SQS): subject, severity, sites, time, body."""
+    rows = []
+    for message in peek(settings, settings.alerts_queue, max_messages):
+        envelope = json.loads(message["Body"])
+        attributes = envelope.get("MessageAttributes", {})
+        rows.append(
+            {
+                "sent_at": envelope.get("Timestamp", ""),
+                "subject": envelope.get("Subject", ""),
+                "severity": attributes.get("severity", {}).get("Value", ""),
+                "sites": ", ".join(json.loads(attributes.get("site_id", {}).get("Value", "[]"))),
+                "anomalies": int(attributes.get("anomalies", {}).get("Value", 0)),
+                "message": envelope.get("Message", ""),
+            }
+        )
+    return sorted(rows, key=lambda row: row["sent_at"], reverse=True)
+
+
+def dead_letters(settings: Settings, max_messages: int = 100) -> list[dict[str, Any]]:
+    """Messages in the dead-letter queue: id, receive count, first sent, body."""
+    return [
+        {
+            "message_id": m["MessageId"],
+            "receive_count": int(m.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
+            "body": m["Body"],
+        }
+        for m in peek(settings, settings.dead_letter_queue, max_messages)
+    ]
+
+
+def redrive(settings: Settings, max_messages: int = 1000) -> int:
+    """Move messages from the dead-letter queue back to the ingest queue; returns how many moved."""
+    sqs = aws(settings, "sqs")
+    source, target = queue_url(settings, settings.dead_letter_queue), queue_url(settings, settings.ingest_queue)
+    moved = 0
+    while moved < max_messages:
+        batch = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages", [])
+        if not batch:
+            break
+        entries = [{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(batch)]
+        sent = sqs.send_message_batch(QueueUrl=target, Entries=entries)
+        ok = {entry["Id"] for entry in sent.get("Successful", [])}
+        done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch) if str(i) in ok]
+        if done:
+            sqs.delete_message_batch(QueueUrl=source, Entries=done)
+        moved += len(done)
+    return moved
+
+
+def quarantine(settings: Settings) -> list[dict[str, Any]]:
+    """Objects under the quarantine prefix: key, kind (readings or files), size, time."""
+    rows = query.files(settings, aws(settings, "s3"), prefix=settings.quarantine_prefix)
+    for row in rows:
+        row["kind"] = row["key"][len(settings.quarantine_prefix) :].split("/", 1)[0]
+    return rows
+
+
+def quarantined_readings(settings: Settings, key: str) -> list[dict[str, Any]]:
+    """The rejected readings in one quarantine object: source key, position, original text, reasons."""
+    body = query.read_file(settings, aws(settings, "s3"), key).decode()
+    return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+
+def health(settings: Settings) -> list[dict[str, Any]]:
+    """One cheap call per resource: does it answer, and in what state."""
+    probes: list[tuple[str, Callable[[], str]]] = [
+        ("bucket", lambda: (aws(settings, "s3").head_bucket(Bucket=settings.bucket), "reachable")[1]),
+        *[
+            (name, lambda name=name: aws(settings, "dynamodb").describe_table(TableName=name)["Table"]["TableStatus"])
+            for name in (settings.readings_table, settings.rollups_table, settings.ledger_table)
+        ],
+        *[
+            (name, lambda name=name: f"{queue_depth(settings, name)} messages")
+            for name in (settings.ingest_queue, settings.dead_letter_queue, settings.alerts_queue)
+        ],
+        (
+            "topic",
+            lambda: aws(settings, "sns").get_topic_attributes(TopicArn=settings.topic_arn)["Attributes"]["TopicArn"],
+        ),
+    ]
+    rows = []
+    for resource, probe in probes:
+        try:
+            rows.append({"resource": resource, "healthy": True, "detail": probe()})
+        except (ClientError, BotoCoreError) as error:
+            rows.append({"resource": resource, "healthy": False, "detail": str(error)})
+    return rows

@@ -1,0 +1,458 @@
+"""A fleet of sites producing energy readings, written as input-contract files under ``raw/``.
+
+Generation follows pvlib's Haurwitz clear-sky model at each site (no data files needed), scaled by
+capacity, a performance ratio and seeded weather: a cloudiness factor per site and local day plus small
+noise per interval. Consumption follows a daily load profile in local time (a morning and a larger
+evening peak) around the site's base load, with noise. A seeded share of readings gets a negative
+value (an anomaly for the pipeline to find).
+
+Repeatability: the same fleet, period, interval, rate and seed give the same readings, the same keys
+and the same bytes. The cloudiness of a site-day depends only on seed, site and day, so consecutive
+batches of :func:`run_continuous` share their weather; per-interval noise and anomalies depend on seed
+and start time.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+import signal
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypedDict
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+from pvlib.location import Location
+from tqdm.auto import tqdm
+
+from energy_lib.readings import TIMESTAMP_FORMAT
+from energy_lib.validation import SITE_ID
+
+PERFORMANCE_RATIO = 0.8  # AC energy out over what the clear-sky irradiance promises [-]
+SAMPLE_MINUTES = 5  # longest spacing of irradiance and load samples inside one interval [min]
+ANOMALY_KWH = (0.5, 80.0)  # magnitude range of an injected negative value, log-uniform [kWh]
+FIELDS = ("site_id", "timestamp", "energy_generated_kwh", "energy_consumed_kwh")
+FORMATS = {  # fmt -> Content-Type; the key ends with ".<fmt>"
+    "json": "application/json",
+    "jsonl": "application/x-ndjson",
+    "csv": "text/csv",
+    "json.gz": "application/gzip",
+}
+BATCH_ID = SITE_ID  # a batch id goes into the key next to the site id: the same characters
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_FIRST_MOMENT = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """One producing site.
+
+    Parameters
+    ----------
+    site_id : str
+        1-128 letters, digits, ``-``, ``_`` or ``.``.
+    latitude, longitude : float
+        Position. [degrees]
+    timezone : str
+        IANA time zone name, e.g. ``Europe/Madrid``; sets the local day of the load profile.
+    site_type : str
+        Kind of plant, e.g. ``solar``, ``solar_storage``, ``hybrid``; descriptive.
+    capacity_kw : float
+        PV peak capacity. [kW]
+    base_load_kw : float
+        Average consumption. [kW]
+    """
+
+    site_id: str
+    latitude: float
+    longitude: float
+    timezone: str
+    site_type: str
+    capacity_kw: float
+    base_load_kw: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.site_id, str) or not SITE_ID.fullmatch(self.site_id):
+            raise ValueError(f"site_id must be 1-128 letters, digits, '-', '_' or '.': {self.site_id!r}")
+        if not -90 <= self.latitude <= 90:
+            raise ValueError(f"latitude must be within [-90, 90] degrees: {self.latitude!r}")
+        if not -180 <= self.longitude <= 180:
+            raise ValueError(f"longitude must be within [-180, 180] degrees: {self.longitude!r}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+            raise ValueError(f"timezone must be an IANA time zone name: {self.timezone!r}") from exc
+        if not isinstance(self.site_type, str) or not self.site_type:
+            raise ValueError(f"site_type must be a non-empty string: {self.site_type!r}")
+        for name in ("capacity_kw", "base_load_kw"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0: {value!r}")
+
+
+# (latitude, longitude, timezone, site_type, capacity_kw, base_load_kw), one per time zone
+_LOCATIONS: tuple[tuple[float, float, str, str, float, float], ...] = (
+    (37.389, -5.984, "Europe/Madrid", "solar", 500.0, 120.0),  # Seville
+    (33.448, -112.074, "America/Phoenix", "solar_storage", 750.0, 210.0),  # Phoenix
+    (-33.869, 151.209, "Australia/Sydney", "hybrid", 320.0, 95.0),  # Sydney
+    (26.912, 75.787, "Asia/Kolkata", "solar", 1200.0, 260.0),  # Jaipur
+    (-33.925, 18.424, "Africa/Johannesburg", "solar_storage", 410.0, 130.0),  # Cape Town
+    (25.205, 55.271, "Asia/Dubai", "solar", 950.0, 300.0),  # Dubai
+    (-23.551, -46.633, "America/Sao_Paulo", "hybrid", 280.0, 110.0),  # Sao Paulo
+    (35.690, 139.692, "Asia/Tokyo", "solar_storage", 220.0, 80.0),  # Tokyo
+    (21.307, -157.858, "Pacific/Honolulu", "solar", 150.0, 45.0),  # Honolulu
+    (19.433, -99.133, "America/Mexico_City", "hybrid", 600.0, 190.0),  # Mexico City
+    (-31.951, 115.861, "Australia/Perth", "solar", 380.0, 100.0),  # Perth
+    (52.520, 13.405, "Europe/Berlin", "solar_storage", 260.0, 90.0),  # Berlin
+)
+
+
+def default_fleet(n_sites: int = 5) -> list[Site]:
+    """A deterministic fleet ``SITE_001``, ``SITE_002``, ... at real places in different time zones.
+
+    The first 12 sites are in 12 time zones; further sites revisit them, moved 0.02 degrees east per
+    round, so every location stays distinct.
+    """
+    if isinstance(n_sites, bool) or not isinstance(n_sites, int) or n_sites < 1:
+        raise ValueError(f"n_sites must be an integer >= 1: {n_sites!r}")
+    fleet = []
+    for index in range(n_sites):
+        lap, slot = divmod(index, len(_LOCATIONS))
+        latitude, longitude, zone, site_type, capacity_kw, base_load_kw = _LOCATIONS[slot]
+        longitude = round((longitude + 0.02 * lap + 180) % 360 - 180, 3)
+        fleet.append(Site(f"SITE_{index + 1:03d}", latitude, longitude, zone, site_type, capacity_kw, base_load_kw))
+    return fleet
+
+
+class SimulatedReading(TypedDict):
+    site_id: str
+    timestamp: str  # start of the interval, UTC, ``YYYY-MM-DDTHH:MM:SSZ``
+    energy_generated_kwh: float  # over the interval [kWh]
+    energy_consumed_kwh: float  # over the interval [kWh]
+
+
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    """The readings of one run, site by site in time order, and how many of them carry an anomaly."""
+
+    readings: list[SimulatedReading]
+    injected_anomalies: int
+    start: datetime  # first interval's start, aware UTC
+    seed: int
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedFile:
+    """One object to put: ``readings`` readings of one site and one UTC day."""
+
+    key: str
+    body: bytes
+    readings: int
+
+    @property
+    def content_type(self) -> str:
+        return next(kind for fmt, kind in FORMATS.items() if self.key.endswith("." + fmt))
+
+
+def load_profile(local_hour: np.ndarray) -> np.ndarray:
+    """Relative demand by local hour: a night trough, a morning peak (07:30) and an evening peak (19:00).
+
+    Parameters
+    ----------
+    local_hour : array of float
+        Hour of the local day, 0 to 24. [h]
+
+    Returns
+    -------
+    array of float
+        Demand over the site's base load; averages about 1 over a day. [-]
+    """
+    return 0.75 + 0.45 * _daily_peak(local_hour, 7.5, 1.5) + 0.75 * _daily_peak(local_hour, 19.0, 2.0)
+
+
+def _daily_peak(local_hour: np.ndarray, centre_h: float, width_h: float) -> np.ndarray:
+    distance_h = (local_hour - centre_h + 12) % 24 - 12
+    return np.exp(-0.5 * (distance_h / width_h) ** 2)
+
+
+def simulate(
+    fleet: Sequence[Site],
+    start: datetime,
+    hours: float,
+    interval_minutes: int = 5,
+    anomaly_rate: float = 0.02,
+    seed: int = 42,
+) -> Simulation:
+    """Readings of every site for each interval starting in ``[start, start + hours)``.
+
+    Parameters
+    ----------
+    fleet : sequence of Site
+        At least one site; site ids must be distinct.
+    start : datetime
+        Start of the first interval; timezone-aware UTC.
+    hours : float
+        Length of the period. [h]
+    interval_minutes : int
+        Length of one reading's interval, 1 to 1440. [min]
+    anomaly_rate : float
+        Share of readings given a negative generation or consumption, 0 to 1. [-]
+    seed : int
+        Makes the run repeatable.
+
+    Returns
+    -------
+    Simulation
+        Readings and the number of anomalies injected.
+    """
+    start = _utc(start, "start")
+    _check_run_args(interval_minutes, anomaly_rate, seed)
+    if not isinstance(hours, int | float) or not math.isfinite(hours) or hours <= 0:
+        raise ValueError(f"hours must be a finite number > 0: {hours!r}")
+    fleet = list(fleet)
+    if not fleet:
+        raise ValueError("fleet must hold at least one site (n_sites >= 1)")
+    if not all(isinstance(site, Site) for site in fleet):
+        raise ValueError("fleet must hold Site objects")
+    site_ids = [site.site_id for site in fleet]
+    if len(set(site_ids)) != len(site_ids):
+        raise ValueError(f"site ids in a fleet must be distinct: {site_ids}")
+
+    count = max(1, math.ceil(hours * 60 / interval_minutes - 1e-9))  # the tolerance absorbs float error
+    starts = pd.date_range(start, periods=count, freq=pd.Timedelta(minutes=interval_minutes))
+    rng = np.random.default_rng([seed, (start - _FIRST_MOMENT) // timedelta(seconds=1)])
+    generated_kwh, consumed_kwh = np.array(
+        [_site_energy(site, starts, interval_minutes, seed, rng) for site in fleet]
+    ).transpose(1, 0, 2)
+    injected = _inject_anomalies(generated_kwh, consumed_kwh, anomaly_rate, rng)
+
+    stamps = list(starts.strftime(TIMESTAMP_FORMAT))
+    readings: list[SimulatedReading] = [
+        {"site_id": site.site_id, "timestamp": stamp, "energy_generated_kwh": gen, "energy_consumed_kwh": con}
+        for site, gen_row, con_row in zip(fleet, generated_kwh.tolist(), consumed_kwh.tolist(), strict=True)
+        for stamp, gen, con in zip(stamps, gen_row, con_row, strict=True)
+    ]
+    return Simulation(readings, injected, start, seed)
+
+
+def _site_energy(
+    site: Site, starts: pd.DatetimeIndex, interval_minutes: int, seed: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Generated and consumed energy of each interval, rounded to 3 decimals. [kWh]"""
+    per_interval = max(1, math.ceil(interval_minutes / SAMPLE_MINUTES))
+    step = pd.Timedelta(minutes=interval_minutes) / per_interval
+    offsets = pd.TimedeltaIndex([(index + 0.5) * step for index in range(per_interval)])
+    samples = starts.repeat(per_interval) + np.tile(offsets, len(starts))  # sample midpoints, interval-major
+
+    location = Location(site.latitude, site.longitude, tz=site.timezone, altitude=0.0)  # altitude: no lookup file
+    ghi_w_m2 = location.get_clearsky(samples, model="haurwitz")["ghi"].to_numpy()
+    local = samples.tz_convert(site.timezone).tz_localize(None)
+    local_midnight = local.normalize()
+    local_hour = ((local - local_midnight) / pd.Timedelta(hours=1)).to_numpy()
+    local_day = ((local_midnight - pd.Timestamp("1970-01-01")) // pd.Timedelta(days=1)).to_numpy() + _EPOCH_ORDINAL
+    clearness = _clearness_by_day(site, local_day, seed)
+
+    interval_h = interval_minutes / 60
+    mean_power_kw = (site.capacity_kw * ghi_w_m2 / 1000 * PERFORMANCE_RATIO * clearness).reshape(-1, per_interval)
+    generated_kwh = mean_power_kw.mean(axis=1) * interval_h * np.exp(rng.normal(0.0, 0.06, len(starts)))
+    load_kw = (site.base_load_kw * load_profile(local_hour)).reshape(-1, per_interval)
+    consumed_kwh = load_kw.mean(axis=1) * interval_h * np.exp(rng.normal(0.0, 0.08, len(starts)))
+    return np.round(generated_kwh, 3), np.round(consumed_kwh, 3)
+
+
+def _clearness_by_day(site: Site, local_day: np.ndarray, seed: int) -> np.ndarray:
+    """Share of clear-sky irradiance that gets through on each sample's local day (a proleptic ordinal). [-]"""
+    site_number = zlib.crc32(site.site_id.encode())
+    by_day = {
+        day: 1.0 - 0.7 * np.random.default_rng([seed, site_number, day]).beta(1.5, 4.0)
+        for day in np.unique(local_day).tolist()
+    }
+    return np.array([by_day[day] for day in local_day.tolist()])
+
+
+def _inject_anomalies(
+    generated_kwh: np.ndarray, consumed_kwh: np.ndarray, anomaly_rate: float, rng: np.random.Generator
+) -> int:
+    """Make a random ``anomaly_rate`` share of readings negative in one field, in place; return how many."""
+    hit = rng.random(generated_kwh.shape) < anomaly_rate
+    count = int(hit.sum())
+    low_kwh, high_kwh = ANOMALY_KWH
+    values_kwh = -np.round(np.exp(rng.uniform(math.log(low_kwh), math.log(high_kwh), count)), 3)
+    on_generation = rng.random(count) < 0.5
+    rows, columns = np.nonzero(hit)
+    generated_kwh[rows[on_generation], columns[on_generation]] = values_kwh[on_generation]
+    consumed_kwh[rows[~on_generation], columns[~on_generation]] = values_kwh[~on_generation]
+    return count
+
+
+def to_files(
+    simulation: Simulation, batch_id: str | None = None, fmt: str = "json", raw_prefix: str = "raw/"
+) -> list[SimulatedFile]:
+    """One file per site and UTC day, keyed ``<raw_prefix>YYYY/MM/DD/<site_id>-<batch_id>.<fmt>``.
+
+    Parameters
+    ----------
+    simulation : Simulation
+    batch_id : str, optional
+        Letters, digits, ``-``, ``_``, ``.``; defaults to ``<start>-s<seed>``, so a rerun has the same keys.
+    fmt : str
+        ``json`` (an array), ``jsonl``, ``csv`` (with a header) or ``json.gz`` (gzip of the array).
+    raw_prefix : str
+        Key prefix the pipeline watches; ends with ``/``.
+
+    Returns
+    -------
+    list of SimulatedFile
+        Sorted by key.
+    """
+    if batch_id is None:
+        batch_id = f"{simulation.start:%Y%m%dT%H%M%SZ}-s{simulation.seed}"
+    if not isinstance(batch_id, str) or not BATCH_ID.fullmatch(batch_id):
+        raise ValueError(f"batch_id must be 1-128 letters, digits, '-', '_' or '.': {batch_id!r}")
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {', '.join(FORMATS)}: {fmt!r}")
+    if not isinstance(raw_prefix, str) or not raw_prefix.endswith("/") or raw_prefix.startswith("/"):
+        raise ValueError(f"raw_prefix must end with '/' and not start with one: {raw_prefix!r}")
+
+    groups: dict[str, list[SimulatedReading]] = {}
+    for reading in simulation.readings:
+        day = reading["timestamp"][:10].replace("-", "/")
+        groups.setdefault(f"{raw_prefix}{day}/{reading['site_id']}-{batch_id}.{fmt}", []).append(reading)
+    return [SimulatedFile(key, _encode(readings, fmt), len(readings)) for key, readings in sorted(groups.items())]
+
+
+def _encode(readings: list[SimulatedReading], fmt: str) -> bytes:
+    if fmt == "jsonl":
+        return "".join(json.dumps(reading, allow_nan=False) + "\n" for reading in readings).encode()
+    if fmt == "csv":
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(readings)
+        return text.getvalue().encode()
+    body = ("[\n" + ",\n".join(json.dumps(reading, allow_nan=False) for reading in readings) + "\n]\n").encode()
+    return gzip.compress(body, mtime=0) if fmt == "json.gz" else body
+
+
+def upload(files: Sequence[SimulatedFile], bucket: str, s3_client: Any, progress: bool = True) -> int:
+    """Put each file into ``bucket`` with its Content-Type, showing a progress bar; return how many."""
+    uploaded = 0
+    for file in tqdm(files, desc=f"s3://{bucket}", unit="file", disable=not progress):
+        s3_client.put_object(Bucket=bucket, Key=file.key, Body=file.body, ContentType=file.content_type)
+        uploaded += 1
+    return uploaded
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_continuous(
+    fleet: Sequence[Site],
+    bucket: str,
+    s3_client: Any,
+    every_minutes: float,
+    max_batches: int | None = None,
+    interval_minutes: int = 5,
+    anomaly_rate: float = 0.02,
+    seed: int = 42,
+    *,
+    fmt: str = "json",
+    raw_prefix: str = "raw/",
+    progress: bool = False,
+    sleep: Callable[[float], Any] = time.sleep,
+    now: Callable[[], datetime] = _utc_now,
+) -> int:
+    """Every ``every_minutes``, simulate the intervals completed since the last batch and upload them.
+
+    The first batch covers the last ``every_minutes``; intervals are aligned to the UTC epoch, so batches
+    neither overlap nor leave gaps. Stops after ``max_batches`` batches (never, if None) or on
+    KeyboardInterrupt; an interrupt during an upload lets that upload finish first.
+
+    Parameters
+    ----------
+    every_minutes : float
+        Time between batches. [min]
+    max_batches : int, optional
+        Number of batches to run, >= 1.
+    sleep, now
+        Wait a number of seconds; tell the current aware UTC time. Replace both to run without waiting.
+
+    Returns
+    -------
+    int
+        Batches done. A batch with no completed interval uploads nothing but counts.
+    """
+    _check_run_args(interval_minutes, anomaly_rate, seed)
+    if not isinstance(every_minutes, int | float) or not math.isfinite(every_minutes) or every_minutes <= 0:
+        raise ValueError(f"every_minutes must be a finite number > 0: {every_minutes!r}")
+    if max_batches is not None and (
+        isinstance(max_batches, bool) or not isinstance(max_batches, int) or max_batches < 1
+    ):
+        raise ValueError(f"max_batches must be None or an integer >= 1: {max_batches!r}")
+    interval = timedelta(minutes=interval_minutes)
+    cursor = _floor(_utc(now(), "now()") - timedelta(minutes=every_minutes), interval)
+    batches = 0
+    interrupted = False
+    try:
+        while not interrupted and (max_batches is None or batches < max_batches):
+            if batches:
+                sleep(every_minutes * 60)
+            end = _floor(_utc(now(), "now()"), interval)
+            if end > cursor:
+                hours = (end - cursor) / timedelta(hours=1)
+                simulation = simulate(fleet, cursor, hours, interval_minutes, anomaly_rate, seed)
+                files = to_files(simulation, fmt=fmt, raw_prefix=raw_prefix)
+                with _interrupt_held() as held:
+                    upload(files, bucket, s3_client, progress=progress)
+                interrupted = bool(held)
+                cursor = end
+            batches += 1
+    except KeyboardInterrupt:
+        pass
+    return batches
+
+
+@contextmanager
+def _interrupt_held() -> Iterator[list[int]]:
+    """Hold back Ctrl-C (SIGINT) inside the block; the list it gives says whether one came."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # only the main thread may set signal handlers, and only it gets KeyboardInterrupt
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+
+def _floor(moment: datetime, interval: timedelta) -> datetime:
+    return moment - (moment - _FIRST_MOMENT) % interval
+
+
+def _utc(moment: datetime, name: str) -> datetime:
+    if not isinstance(moment, datetime) or moment.tzinfo is None or moment.utcoffset() != timedelta(0):
+        raise ValueError(
+            f"{name} must be a timezone-aware UTC datetime, e.g. datetime(2025, 6, 11, tzinfo=timezone.utc): {moment!r}"
+        )
+    return moment.astimezone(UTC)
+
+
+def _check_run_args(interval_minutes: int, anomaly_rate: float, seed: int) -> None:
+    if isinstance(interval_minutes, bool) or not isinstance(interval_minutes, int) or not 1 <= interval_minutes <= 1440:
+        raise ValueError(f"interval_minutes must be an integer from 1 to 1440: {interval_minutes!r}")
+    if not isinstance(anomaly_rate, int | float) or not 0 <= anomaly_rate <= 1:
+        raise ValueError(f"anomaly_rate must be a number from 0 to 1: {anomaly_rate!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0: {seed!r}")

@@ -1,0 +1,50 @@
+"""Shared fixtures: a real moto server on loopback, provisioned like production for each test."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from energy_lib.config import Settings
+from energy_lib.workbook.provisioner import provision
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO.parent / "shared" / "samples"
+EVENTS = Path(__file__).resolve().parent / "events"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_port() -> Iterator[int]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield port
+    server.stop()
+
+
+def fresh_stack(port: int, state_dir: Path) -> Settings:
+    """Settings for the moto server on ``port``, emptied and provisioned anew."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request).close()
+    result = Settings(
+        target="local", local_port=port, endpoint_url=f"http://127.0.0.1:{port}", state_dir=str(state_dir)
+    )
+    provision(result)
+    return result
+
+
+@pytest.fixture
+def settings(moto_port: int, tmp_path: Path) -> Settings:
+    """Settings for an empty, freshly provisioned moto server (state is reset between tests)."""
+    return fresh_stack(moto_port, tmp_path)

@@ -1,0 +1,272 @@
+"""The pipeline end to end against a real moto server: S3 -> SQS notifications -> lambda/handler.py
+(through the local runtime) -> DynamoDB, quarantine, SNS -> SQS alerts."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from energy_lib import query, storage
+from energy_lib.clients import client
+from energy_lib.config import Settings
+from energy_lib.pipeline import Services, handle_sqs_event, process_object, source_id
+from energy_lib.workbook import ops
+from energy_lib.workbook.local_runtime import LocalRuntime, load_handler
+from tests.conftest import EVENTS, SAMPLES
+
+SAMPLE_OUTCOMES = {  # shared/samples/README.md: read, stored, quarantined, anomalies
+    "array_utc_z.json": (3, 3, 0, 1),
+    "single_object.json": (1, 1, 0, 0),
+    "offsets_and_records.json": (2, 2, 0, 1),
+    "lines.jsonl": (2, 1, 1, 0),
+    "readings.csv": (2, 1, 1, 0),
+}
+
+
+@pytest.fixture
+def runtime(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> LocalRuntime:
+    """The local runtime calling the real lambda/handler.py, configured through ENERGY_* like on AWS."""
+    for name, value in settings.environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ENERGY_ENDPOINT_URL", settings.endpoint)
+    return LocalRuntime(settings, handler=load_handler(), retry_delay_s=0)
+
+
+def put(settings: Settings, key: str, body: bytes) -> str:
+    return client("s3", settings).put_object(Bucket=settings.bucket, Key=key, Body=body)["ETag"].strip('"')
+
+
+def drain(runtime: LocalRuntime, rounds: int = 20) -> None:
+    """Let the runtime handle batches until the ingest queue is empty."""
+    for _ in range(rounds):
+        if not runtime.poll_once(wait_s=0) and ops.queue_depth(runtime.settings, runtime.settings.ingest_queue) == 0:
+            return
+    raise AssertionError("the ingest queue did not drain")
+
+
+def upload_samples(settings: Settings) -> None:
+    for name in SAMPLE_OUTCOMES:
+        put(settings, f"raw/2025/06/11/{name}", (SAMPLES / name).read_bytes())
+
+
+def state(settings: Settings) -> dict[str, Any]:
+    """Everything a re-delivery must leave as it was."""
+    dynamodb, s3 = client("dynamodb", settings), client("s3", settings)
+    readings = sorted(
+        (r["site_id"], r["timestamp"], r["net_energy_kwh"], r["anomaly"])
+        for site in query.sites(settings, dynamodb)
+        for r in query.readings(settings, dynamodb, site)
+    )
+    return {
+        "readings": readings,
+        "summary": query.summary(settings, dynamodb),
+        "day": query.summary(settings, dynamodb, "2025-06-11", "2025-06-12"),
+        "ledger": [
+            {k: v for k, v in row.items() if k != "updated_at"} for row in query.ingest_status(settings, s3, dynamodb)
+        ],
+        "alerts": ops.queue_depth(settings, settings.alerts_queue),
+    }
+
+
+def test_samples_give_their_documented_outcomes_through_the_handler(settings: Settings, runtime: LocalRuntime) -> None:
+    # GIVEN every sample file uploaded under raw/ (moto sends the S3 notifications to the ingest queue)
+    upload_samples(settings)
+    # WHEN the runtime hands the notifications to lambda/handler.py
+    drain(runtime)
+    # THEN each ledger entry holds the README's counts, and read = stored + quarantined
+    rows = {
+        row["key"].rsplit("/", 1)[-1]: row
+        for row in query.ingest_status(settings, client("s3", settings), client("dynamodb", settings))
+    }
+    assert set(rows) == set(SAMPLE_OUTCOMES)
+    for name, (read, stored, quarantined, anomalies) in SAMPLE_OUTCOMES.items():
+        row = rows[name]
+        assert (row["status"], row["read"], row["stored"], row["quarantined"], row["anomalies"]) == (
+            "processed",
+            read,
+            stored,
+            quarantined,
+            anomalies,
+        ), name
+        assert row["read"] == row["stored"] + row["quarantined"]
+    dynamodb = client("dynamodb", settings)
+    beta = query.readings(settings, dynamodb, "site_beta")
+    assert [(r["timestamp"], r["anomaly_reasons"], r["net_energy_kwh"]) for r in beta] == [
+        ("2025-06-11T20:05:00Z", ["negative_consumption"], Decimal("0.35"))
+    ]
+    site_002 = query.readings(settings, dynamodb, "SITE_002")[0]
+    assert site_002["timestamp"] == "2025-06-11T12:00:00Z"
+    assert site_002["energy_generated_kwh"] == Decimal("-4.817263")  # exact, never through float
+    assert site_002["net_energy_kwh"] == Decimal("-106.317263")
+    # AND the rejected readings are in quarantine with position, original text and reason
+    quarantined = {row["key"]: row for row in ops.quarantine(settings)}
+    lines_key = next(k for k in quarantined if "lines.jsonl" in k)
+    [reject] = ops.quarantined_readings(settings, lines_key)
+    assert reject["position"] == 2
+    assert reject["reasons"] == ["not_a_number:energy_generated_kwh"]
+    assert '"not a number"' in reject["original"]
+    # AND one alert per file with anomalies, filterable by severity and site
+    alerts = ops.alerts(settings)
+    assert sorted(a["sites"] for a in alerts) == ["SITE_002", "site_beta"]
+    assert all(a["severity"] == "LOW" and a["anomalies"] == 1 for a in alerts)
+
+
+def test_redelivery_changes_nothing(settings: Settings, runtime: LocalRuntime) -> None:
+    upload_samples(settings)
+    drain(runtime)
+    before = state(settings)
+    # WHEN every notification is delivered again (as SQS and S3 may do)
+    sqs = client("sqs", settings)
+    url = sqs.get_queue_url(QueueName=settings.ingest_queue)["QueueUrl"]
+    for name in SAMPLE_OUTCOMES:
+        body = {"Records": [{"eventSource": "aws:s3", "s3": {"object": {"key": f"raw/2025/06/11/{name}"}}}]}
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+    drain(runtime)
+    # THEN readings, rollups, ledger counts and alerts are as they were
+    assert state(settings) == before
+
+
+def sums_from_readings(settings: Settings) -> dict[tuple[str, str], dict[str, Decimal]]:
+    """What every rollup should hold, computed from the stored readings themselves."""
+    dynamodb = client("dynamodb", settings)
+    expected: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for site in query.sites(settings, dynamodb):
+        for item in query.readings(settings, dynamodb, site):
+            for bucket in storage.buckets(item["timestamp"]):
+                for name, value in storage.contribution(item).items():
+                    expected[(bucket, site)][name] += value
+    return expected
+
+
+def rollups_held(settings: Settings, buckets: list[str]) -> dict[tuple[str, str], dict[str, Decimal]]:
+    rows = query.rollups(settings, client("dynamodb", settings), buckets)
+    return {(r["bucket"], r["site_id"]): {n: r[n] for n in storage.COUNTERS} for r in rows}
+
+
+def assert_rollups_exact(settings: Settings) -> None:
+    expected = sums_from_readings(settings)
+    held = rollups_held(settings, sorted({bucket for bucket, _ in expected}))
+    for key, sums in expected.items():
+        assert held[key] == {name: sums[name] for name in storage.COUNTERS}, key
+
+
+def test_a_correction_replaces_the_reading_and_rollups_stay_exact(settings: Settings, runtime: LocalRuntime) -> None:
+    upload_samples(settings)
+    drain(runtime)
+    # WHEN a new file corrects SITE_002's negative reading and adds a reading in a new hour
+    correction = [
+        {
+            "site_id": "SITE_002",
+            "timestamp": "2025-06-11T12:00:00Z",
+            "energy_generated_kwh": 75.5,
+            "energy_consumed_kwh": 101.5,
+        },
+        {
+            "site_id": "SITE_002",
+            "timestamp": "2025-06-11T15:00:00Z",
+            "energy_generated_kwh": "-60",
+            "energy_consumed_kwh": 1,
+        },
+    ]
+    put(settings, "raw/2025/06/12/correction.json", json.dumps(correction).encode())
+    drain(runtime)
+    # THEN the reading is replaced, not duplicated, and every rollup equals the sum of the readings
+    dynamodb = client("dynamodb", settings)
+    rows = query.readings(settings, dynamodb, "SITE_002")
+    assert [(r["timestamp"], r["energy_generated_kwh"], r["anomaly"]) for r in rows] == [
+        ("2025-06-11T12:00:00Z", Decimal("75.5"), False),
+        ("2025-06-11T15:00:00Z", Decimal("-60"), True),
+    ]
+    assert_rollups_exact(settings)
+    site = {row["site_id"]: row for row in query.summary(settings, dynamodb)["sites"]}["SITE_002"]
+    assert (site["readings"], site["anomalies"], site["anomalies_low"], site["anomalies_high"]) == (2, 1, 0, 1)
+    assert site["energy_generated_kwh"] == Decimal("15.5")
+
+
+def test_a_retry_after_a_crash_between_rollups_and_readings_counts_once(settings: Settings) -> None:
+    # GIVEN a file whose first attempt applied its rollup changes and then died before writing readings
+    services = Services.from_settings(settings)
+    body = (SAMPLES / "array_utc_z.json").read_bytes()
+    etag = put(settings, "raw/2025/06/11/crash.json", body)
+    from energy_lib.parsing import parse_records
+    from energy_lib.rules import assess
+    from energy_lib.validation import validate_records
+
+    parsed = validate_records(parse_records(body, "crash.json"))
+    items = [
+        storage.reading_item(r, assess(r, settings), "raw/2025/06/11/crash.json", services.now())
+        for r in parsed.readings
+    ]
+    changes = storage.rollup_changes(items, [])
+    applied = storage.apply_rollup_changes(
+        services.dynamodb, settings.rollups_table, changes, source_id("raw/2025/06/11/crash.json", etag), services.now()
+    )
+    assert applied == 1
+    # WHEN the message comes back and the whole file is processed again
+    outcome = process_object(services, "raw/2025/06/11/crash.json")
+    # THEN the rollups count each reading once
+    assert outcome.status == "processed"
+    assert_rollups_exact(settings)
+    assert query.summary(settings, services.dynamodb)["fleet"]["readings"] == 3
+
+
+def test_unparseable_file_is_quarantined_whole_with_its_reason(settings: Settings, runtime: LocalRuntime) -> None:
+    put(settings, "raw/2025/06/11/broken.json", b'[{"site_id": "A", ')
+    drain(runtime)
+    [row] = query.ingest_status(settings, client("s3", settings), client("dynamodb", settings))
+    assert row["status"] == "rejected"
+    assert "not valid JSON" in row["error"]
+    s3 = client("s3", settings)
+    copy = s3.get_object(Bucket=settings.bucket, Key="quarantine/files/raw/2025/06/11/broken.json")["Body"].read()
+    assert copy == b'[{"site_id": "A", '
+    reason = json.loads(
+        s3.get_object(Bucket=settings.bucket, Key="quarantine/files/raw/2025/06/11/broken.json.reason.json")[
+            "Body"
+        ].read()
+    )
+    assert "not valid JSON" in reason["reason"]
+
+
+def test_sqs_event_decodes_keys_skips_test_events_and_reports_failures(settings: Settings) -> None:
+    # GIVEN a recorded SQS event: one notification for a key with '+' (space) and %28 %29, one s3:TestEvent
+    put(settings, "raw/2025/06/11/site one(2).json", (SAMPLES / "single_object.json").read_bytes())
+    event = json.loads((EVENTS / "sqs_s3_notification.json").read_text())
+    broken = dict(event["Records"][0], messageId="not-s3", body='{"hello": "world"}')
+    event["Records"].append(broken)
+    # WHEN the handler's core processes it
+    response = handle_sqs_event(event, Services.from_settings(settings))
+    # THEN only the message that is not an S3 notification is reported as failed
+    assert response == {"batchItemFailures": [{"itemIdentifier": "not-s3"}]}
+    assert [r["site_id"] for r in query.readings(settings, client("dynamodb", settings), "site-1")] == ["site-1"]
+
+
+def test_readings_are_written_25_per_request(settings: Settings) -> None:
+    services = Services.from_settings(settings)
+    calls: dict[str, int] = defaultdict(int)
+
+    def count(event_name: str, **_: Any) -> None:
+        calls[event_name.rsplit(".", 1)[-1]] += 1
+
+    services.dynamodb.meta.events.register("before-call.dynamodb.*", count)
+    try:
+        rows = [
+            {
+                "site_id": f"S{i % 4}",
+                "timestamp": f"2025-06-11T{i // 60:02d}:{i % 60:02d}:00Z",
+                "energy_generated_kwh": i,
+                "energy_consumed_kwh": 1,
+            }
+            for i in range(240)
+        ]
+        put(settings, "raw/2025/06/11/many.json", json.dumps(rows).encode())
+        outcome = process_object(services, "raw/2025/06/11/many.json")
+    finally:
+        services.dynamodb.meta.events.unregister("before-call.dynamodb.*", count)
+    assert outcome.counts.stored == 240
+    assert calls["BatchWriteItem"] == 240 // 25 + 1  # ceil(240 / 25): never one request per reading
+    assert calls["BatchGetItem"] == 3  # ceil(240 / 100)
+    assert "PutItem" not in calls
