@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
 from energy_lib.config import Settings
@@ -254,3 +255,16 @@ def assert_passed(checks: list[Check]) -> None:
     if failed:
         lines = "; ".join(f"{c.resource} {c.setting}: expected {c.expected}, found {c.actual}" for c in failed)
         raise ChecksFailed(f"{len(failed)} of {len(checks)} provisioning checks failed: {lines}")
+
+
+def table(results: list[Check]) -> pd.DataFrame:
+    """The checks as a table, failed ones first."""
+    frame = pd.DataFrame(
+        [check.row() for check in results], columns=["resource", "setting", "expected", "actual", "passed"]
+    )
+    return frame.sort_values("passed", kind="stable", ignore_index=True)
+
+
+def verdict(results: list[Check]) -> str:
+    failed = sum(not check.passed for check in results)
+    return f"{len(results) - failed} passed, {failed} failed"

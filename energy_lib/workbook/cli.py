@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -145,7 +145,8 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
         emit(query.anomalies(settings, dynamodb, args.site, args.start, args.end), args.json)
     elif args.what == "summary":
         result = query.summary(settings, dynamodb, args.start, args.end)
-        emit(result if args.json else result["sites"] + [{"site_id": "FLEET", **result["fleet"]}], args.json)
+        fleet = {"site_id": "FLEET", **{k: v for k, v in result["fleet"].items() if k != "sites"}}
+        emit(result if args.json else [*result["sites"], fleet], args.json)
     elif args.what == "sites":
         emit(query.sites(settings, dynamodb), args.json)
     else:
@@ -155,9 +156,8 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     results = checks.run(settings)
     emit([check.row() for check in results], args.json)
-    failed = sum(not check.passed for check in results)
-    print(f"{len(results) - failed} passed, {failed} failed", file=sys.stderr)
-    return 1 if failed else 0
+    print(checks.verdict(results), file=sys.stderr)
+    return 0 if all(check.passed for check in results) else 1
 
 
 def cmd_ops(args: argparse.Namespace, settings: Settings) -> None:

@@ -113,3 +113,29 @@ def files(settings: Settings, prefix: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(
         query.files(settings, aws(settings, "s3"), prefix), columns=["key", "size_bytes", "etag", "last_modified"]
     )
+
+
+def kpis(fleet: dict[str, Any], health: list[dict[str, Any]]) -> pd.DataFrame:
+    """The KPI header of the business report: one row, units in the column names."""
+    healthy = sum(row["healthy"] for row in health)
+    return pd.DataFrame(
+        [
+            {
+                "sites": fleet["sites"],
+                "readings": fleet["readings"],
+                "generated_kwh": round(fleet["energy_generated_kwh"], 1),
+                "consumed_kwh": round(fleet["energy_consumed_kwh"], 1),
+                "net_kwh": round(fleet["net_energy_kwh"], 1),
+                "efficiency_pct": fleet["efficiency_pct"],
+                "anomaly_rate_pct": fleet["anomaly_rate_pct"],
+                "system_health": f"{healthy}/{len(health)} resources healthy",
+            }
+        ]
+    )
+
+
+def run_statistics(status: pd.DataFrame, keys: list[str]) -> dict[str, int]:
+    """Files, readings read, stored, quarantined and anomalies over the ledger rows of ``keys``."""
+    rows = status[status["key"].isin(keys)]
+    totals = {name: int(rows[name].sum()) for name in ("read", "stored", "quarantined", "anomalies")}
+    return {"files": len(rows), "processed": int((rows["status"] == "processed").sum()), **totals}

@@ -1,0 +1,40 @@
+# Two commands on a fresh machine with Python 3.11: `make demo` and `make test`.
+# Each creates .venv and installs what it needs when missing (again when pyproject.toml changes).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test lab lint local-up local-down clean
+
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+demo: $(INSTALLED)  ## local stack up, every notebook through the report runner, index of reports
+	$(BIN)/energy-workbook demo
+
+test: $(INSTALLED)  ## every test: unit, integration, end to end, notebooks (nbval), security, benchmarks
+	$(BIN)/python -m pytest
+
+lab: $(INSTALLED)  ## JupyterLab on notebooks/ with the local stack up
+	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
+	$(BIN)/energy-workbook local up
+	$(BIN)/jupyter lab notebooks/
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+local-up: $(INSTALLED)
+	$(BIN)/energy-workbook local up
+
+local-down: $(INSTALLED)
+	$(BIN)/energy-workbook local down
+
+clean:
+	-$(BIN)/energy-workbook local down
+	rm -rf $(VENV) .venv-checkov build reports .pytest_cache
