@@ -1,7 +1,8 @@
 """Anomaly alerts: one SNS message per file that has anomalies.
 
 Message attributes let subscribers filter: ``severity`` (the highest in the file, String),
-``site_id`` (every site with an anomaly, String.Array), ``anomalies`` (Number).
+``site_id`` (every site with an anomaly, String.Array), ``anomalies`` (Number), ``kind`` (``anomaly``;
+the daily summary of :func:`summary_message` is ``summary``).
 """
 
 from __future__ import annotations
@@ -12,18 +13,27 @@ from typing import Any
 
 from energy_lib.rules import highest
 
-SUBJECT_LIMIT = 100  # SNS subject limit [characters]
+SUBJECT_LIMIT = 99  # SNS subjects must be shorter than 100 characters
+SITES_LISTED = 100  # sites named in the body and the site_id attribute; SNS messages stop at 256 KiB
 BODY_ROWS = 50  # anomalies listed one by one in the body; the rest are counted
+
+
+def plain_subject(text: str) -> str:
+    """What SNS accepts as a subject: printable ASCII, at most 100 characters."""
+    printable = "".join(c if c.isprintable() else " " for c in text)
+    return printable.encode("ascii", "replace").decode()[:SUBJECT_LIMIT]
 
 
 def message(source_key: str, anomalies: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The Publish request (without TopicArn) for a file's anomaly items."""
     severity = highest([item["severity"] for item in anomalies])
-    sites = sorted({item["site_id"] for item in anomalies})
+    all_sites = sorted({item["site_id"] for item in anomalies})
+    sites = all_sites[:SITES_LISTED]
+    more_sites = f" and {len(all_sites) - len(sites)} more" if len(all_sites) > len(sites) else ""
     subject = f"[{severity}] {len(anomalies)} energy anomalies in {source_key.rsplit('/', 1)[-1]}"
     lines = [
         f"{len(anomalies)} anomalous readings in s3 object {source_key}",
-        f"Highest severity: {severity}. Sites: {', '.join(sites)}.",
+        f"Highest severity: {severity}. Sites: {', '.join(sites)}{more_sites}.",
         "",
         "severity  site  timestamp  generated_kwh  consumed_kwh  reasons",
     ]
@@ -35,12 +45,13 @@ def message(source_key: str, anomalies: Sequence[dict[str, Any]]) -> dict[str, A
     if len(anomalies) > BODY_ROWS:
         lines.append(f"... and {len(anomalies) - BODY_ROWS} more (query anomalies for the full list)")
     return {
-        "Subject": subject[:SUBJECT_LIMIT].encode("ascii", "replace").decode(),
+        "Subject": plain_subject(subject),
         "Message": "\n".join(lines),
         "MessageAttributes": {
             "severity": {"DataType": "String", "StringValue": severity},
             "site_id": {"DataType": "String.Array", "StringValue": json.dumps(sites)},
             "anomalies": {"DataType": "Number", "StringValue": str(len(anomalies))},
+            "kind": {"DataType": "String", "StringValue": "anomaly"},
         },
     }
 
@@ -50,3 +61,32 @@ def publish(sns: Any, topic_arn: str, source_key: str, anomalies: Sequence[dict[
     if not anomalies:
         return None
     return sns.publish(TopicArn=topic_arn, **message(source_key, anomalies))["MessageId"]
+
+
+def summary_message(summary: dict[str, Any], start: str, end: str) -> dict[str, Any]:
+    """The Publish request (without TopicArn) of a period's summary (``energy_lib.query.summary``).
+
+    It carries ``kind = summary`` and no ``severity``, so subscribers filter it apart from anomaly alerts.
+    """
+    fleet = summary["fleet"]
+    lines = [
+        f"Energy summary {start} to {end} (UTC)",
+        f"Sites {fleet['sites']}, readings {fleet['readings']}, anomalies {fleet['anomalies']} "
+        f"({fleet['anomaly_rate_pct']} %)",
+        f"Generated {fleet['energy_generated_kwh']} kWh, consumed {fleet['energy_consumed_kwh']} kWh, "
+        f"net {fleet['net_energy_kwh']} kWh, efficiency {fleet['efficiency_pct']} %",
+        "",
+        "site  generated_kwh  consumed_kwh  net_kwh  efficiency_pct  anomalies",
+    ]
+    lines += [
+        f"{s['site_id']}  {s['energy_generated_kwh']}  {s['energy_consumed_kwh']}  {s['net_energy_kwh']}  "
+        f"{s['efficiency_pct']}  {s['anomalies']}"
+        for s in summary["sites"]
+    ]
+    return {
+        "Subject": plain_subject(
+            f"Energy summary {start[:10]}: {fleet['readings']} readings, {fleet['anomalies']} anomalies"
+        ),
+        "Message": "\n".join(lines),
+        "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "summary"}},
+    }

@@ -60,9 +60,21 @@ class Settings:
         if not self.raw_prefix.endswith("/") or not self.quarantine_prefix.endswith("/"):
             raise ConfigError("ENERGY_RAW_PREFIX and ENERGY_QUARANTINE_PREFIX must end with '/'")
         if self.raw_prefix.startswith(self.quarantine_prefix) or self.quarantine_prefix.startswith(self.raw_prefix):
-            raise ConfigError("the raw and quarantine prefixes must not contain each other")
-        if not Decimal(0) < self.severity_medium_kwh <= self.severity_high_kwh <= self.implausible_kwh:
-            raise ConfigError("thresholds must satisfy 0 < severity_medium_kwh <= severity_high_kwh <= implausible_kwh")
+            raise ConfigError(
+                f"ENERGY_RAW_PREFIX ({self.raw_prefix!r}) and ENERGY_QUARANTINE_PREFIX ({self.quarantine_prefix!r}) "
+                "must not contain each other"
+            )
+        thresholds = (self.severity_medium_kwh, self.severity_high_kwh, self.implausible_kwh)
+        if (
+            not all(value.is_finite() for value in thresholds)
+            or not Decimal(0) < thresholds[0] <= thresholds[1] <= thresholds[2]
+        ):
+            raise ConfigError(
+                f"need 0 < ENERGY_SEVERITY_MEDIUM_KWH ({thresholds[0]}) <= ENERGY_SEVERITY_HIGH_KWH ({thresholds[1]}) "
+                f"<= ENERGY_IMPLAUSIBLE_KWH ({thresholds[2]})"
+            )
+        if not 0 < self.local_port < 65536 or self.max_attempts < 1:
+            raise ConfigError("ENERGY_LOCAL_PORT must be 1-65535 and ENERGY_MAX_ATTEMPTS at least 1")
 
     @property
     def log_group(self) -> str:
@@ -77,8 +89,11 @@ class Settings:
 
     @property
     def topic_arn(self) -> str:
+        """The alerts topic's ARN: given on AWS (Terraform sets it), derived from the name locally."""
         if self.alerts_topic_arn:
             return self.alerts_topic_arn
+        if self.target == "aws":
+            raise ConfigError("ENERGY_ALERTS_TOPIC_ARN is required on the aws target (see terraform output)")
         return f"arn:aws:sns:{self.region}:{LOCAL_ACCOUNT_ID}:{self.alerts_topic}"
 
     @property
@@ -123,7 +138,7 @@ class Settings:
             "ingest_queue": self.ingest_queue,
             "dead_letter_queue": self.dead_letter_queue,
             "alerts_topic": self.alerts_topic,
-            "alerts_topic_arn": self.topic_arn,
+            "alerts_topic_arn": self.alerts_topic_arn or (self.topic_arn if self.target == "local" else ""),
             "alerts_queue": self.alerts_queue,
             "function_name": self.function_name,
             "log_group": self.log_group,
@@ -137,9 +152,12 @@ def env_names() -> dict[str, str]:
 
 def _convert(name: str, raw: str, kind: type) -> object:
     try:
-        return kind(raw)
+        value = kind(raw)
     except Exception as exc:  # int("x") raises ValueError, Decimal("x") InvalidOperation
         raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from exc
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ConfigError(f"{name}={raw!r} is not a finite number")
+    return value
 
 
 # Terraform output name -> settings field (outputs.tf declares exactly these).
@@ -164,8 +182,15 @@ def terraform_outputs(path: Path) -> dict[str, object]:
         outputs = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read Terraform outputs from {path}: {exc}") from exc
+    if not isinstance(outputs, dict):
+        raise ConfigError(f"{path}: expected the object `terraform output -json` writes")
     values: dict[str, object] = {"target": "aws"}
     for output, name in TERRAFORM_OUTPUTS.items():
         if output in outputs:
-            values[name] = outputs[output]["value"]
+            try:
+                values[name] = outputs[output]["value"]
+            except (KeyError, TypeError) as exc:
+                raise ConfigError(
+                    f"{path}: output {output!r} has no 'value' (expected `terraform output -json`)"
+                ) from exc
     return values

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import zlib
 from dataclasses import dataclass
@@ -66,8 +67,15 @@ def parse_records(body: bytes, key: str) -> list[Record]:
         raise UnparseableFile(f"not valid JSON: {exc}") from exc
 
 
+def _lines(text: str, keepends: bool = False) -> list[str]:
+    """Lines split at real line endings only (\\n, \\r\\n, \\r); str.splitlines would also split at
+    U+2028, form feeds and others that may stand unescaped inside a JSON string or a quoted CSV field."""
+    lines = io.StringIO(text, newline="").readlines()
+    return lines if keepends else [line.rstrip("\r\n") for line in lines]
+
+
 def _looks_like_json_lines(text: str) -> bool:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip() for line in _lines(text) if line.strip()]
     return len(lines) > 1 and all(line.startswith("{") for line in lines)
 
 
@@ -117,21 +125,22 @@ def _object(text: str, start: int) -> tuple[list[Record], int]:
     value, end = _DECODER.raw_decode(text, start)
     if not isinstance(value.get("records"), list):
         return [Record(1, value, text[start:end])], end
-    # Walk the members again to find where the records array starts, so each element keeps its text.
-    index = _skip(text, start + 1)
-    while True:
+    # Walk the members again to find where the records array starts, so each element keeps its text;
+    # like json, the last "records" member wins.
+    index, records_at = _skip(text, start + 1), start
+    while index < end - 1:
         member, index = _DECODER.raw_decode(text, index)
         index = _skip(text, _skip(text, index) + 1)  # past the colon
-        if member == "records" and text[index] == "[":
-            records, _ = _array(text, index)
-            return records, end
+        if member == "records":
+            records_at = index
         _, index = _DECODER.raw_decode(text, index)
-        index = _skip(text, _skip(text, index) + 1)  # past the comma
+        index = _skip(text, _skip(text, index) + 1)  # past the comma or the closing brace
+    return _array(text, records_at)[0], end
 
 
 def _json_lines(text: str) -> list[Record]:
     records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -143,7 +152,7 @@ def _json_lines(text: str) -> list[Record]:
 
 
 def _csv_records(text: str) -> list[Record]:
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text, keepends=True)
     reader = csv.reader(lines)
     try:
         header = [name.strip() for name in next(reader)]

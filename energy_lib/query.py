@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from energy_lib.config import Settings
@@ -24,8 +24,8 @@ from energy_lib.dynamo import Cost, batch_get, query_pages
 from energy_lib.errors import QueryError
 from energy_lib.readings import format_timestamp
 from energy_lib.schema import LEDGER, READINGS
-from energy_lib.storage import COUNTERS, TOTAL_BUCKET
-from energy_lib.validation import SITE_ID, parse_timestamp
+from energy_lib.storage import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET
+from energy_lib.validation import SITE_ID
 
 Row = dict[str, Any]
 ONE_SECOND = timedelta(seconds=1)
@@ -42,15 +42,14 @@ def utc(value: datetime | str | None) -> datetime | None:
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
         return moment.astimezone(timezone.utc)
-    moment = parse_timestamp(value) if isinstance(value, str) else None
-    if moment is None and isinstance(value, str):
-        try:  # a bare date is that day's midnight, UTC
-            moment = datetime.combine(date.fromisoformat(value.strip()), time(), timezone.utc)
-        except ValueError:
-            moment = None
-    if moment is None:
-        raise QueryError(f"not a timestamp: {value!r} (use ISO-8601, e.g. 2025-06-11T00:00:00Z)")
-    return moment
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        if len(text) == 10:  # a bare date is that day's midnight, UTC
+            return datetime.combine(date.fromisoformat(text), time(), timezone.utc)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise QueryError(f"not a timestamp: {value!r} (use ISO-8601, e.g. 2025-06-11T00:00:00Z)") from None
+    return utc(moment)
 
 
 def time_range(start: datetime | str | None, end: datetime | str | None) -> tuple[datetime, datetime]:
@@ -78,8 +77,17 @@ def _check_site(site_id: str) -> str:
     return site_id
 
 
+def _whole_second_at_or_after(moment: datetime) -> datetime:
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + ONE_SECOND
+
+
 def _between(first: datetime, last: datetime) -> tuple[str, str]:
-    return format_timestamp(first), format_timestamp(last - ONE_SECOND)
+    """The inclusive key bounds of the stored timestamps (whole seconds) inside ``[first, last)``."""
+    return (
+        format_timestamp(_whole_second_at_or_after(first)),
+        format_timestamp(_whole_second_at_or_after(last) - ONE_SECOND),
+    )
 
 
 def days(first: datetime, last: datetime) -> Iterator[str]:
@@ -162,7 +170,7 @@ def _per_day(
             cost,
             TableName=settings.readings_table,
             IndexName=index,
-            KeyConditionExpression=f"#day = :day AND #at BETWEEN :low AND :high",
+            KeyConditionExpression="#day = :day AND #at BETWEEN :low AND :high",
             ExpressionAttributeNames={"#day": day_attribute, "#at": time_attribute},
             ExpressionAttributeValues={":day": {"S": day}, ":low": {"S": low}, ":high": {"S": high}},
         )
@@ -217,14 +225,15 @@ def summary(
     """Totals per site and for the fleet: generated, consumed and net kWh, efficiency %, readings,
     anomalies (also by severity), anomaly rate %. Read from rollups only."""
     per_site: dict[str, dict[str, Decimal]] = {}
-    for row in rollups(settings, dynamodb, summary_buckets(start, end), cost):
-        totals = per_site.setdefault(row["site_id"], {name: Decimal(0) for name in COUNTERS})
-        for name in COUNTERS:
-            totals[name] += row.get(name, Decimal(0))
-    sites = [
-        {"site_id": site, **_with_ratios(totals)} for site, totals in sorted(per_site.items()) if totals["readings"]
-    ]
-    fleet = {name: sum((site[name] for site in sites), Decimal(0)) for name in COUNTERS}
+    with localcontext(prec=EXACT_DIGITS):
+        for row in rollups(settings, dynamodb, summary_buckets(start, end), cost):
+            totals = per_site.setdefault(row["site_id"], {name: Decimal(0) for name in COUNTERS})
+            for name in COUNTERS:
+                totals[name] += row.get(name, Decimal(0))
+        sites = [
+            {"site_id": site, **_with_ratios(totals)} for site, totals in sorted(per_site.items()) if totals["readings"]
+        ]
+        fleet = {name: sum((site[name] for site in sites), Decimal(0)) for name in COUNTERS}
     return {"sites": sites, "fleet": {"sites": len(sites), **_with_ratios(fleet)}}
 
 

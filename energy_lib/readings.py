@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal, Inexact, localcontext
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+DYNAMODB_DIGITS = Context(prec=38, traps=[Inexact])  # what a DynamoDB number keeps
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +23,7 @@ class Reading:
     @property
     def net_energy_kwh(self) -> Decimal:
         """Generated minus consumed, exact. [kWh]"""
-        with localcontext(prec=80):
-            return self.energy_generated_kwh - self.energy_consumed_kwh
+        return net_energy_kwh(self.energy_generated_kwh, self.energy_consumed_kwh)
 
     @property
     def timestamp_text(self) -> str:
@@ -49,6 +49,13 @@ class ParsedFile:
     @property
     def read(self) -> int:
         return len(self.readings) + len(self.rejects)
+
+
+def net_energy_kwh(generated_kwh: Decimal, consumed_kwh: Decimal) -> Decimal:
+    """``generated_kwh - consumed_kwh``, exact to DynamoDB's 38 digits; raises ``decimal.Inexact`` when
+    the difference needs more. [kWh]"""
+    with localcontext(DYNAMODB_DIGITS):
+        return generated_kwh - consumed_kwh
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -27,6 +27,7 @@ from energy_lib.readings import Reading, format_timestamp
 from energy_lib.rules import SEVERITIES, Assessment
 
 TOTAL_BUCKET = "T"
+EXACT_DIGITS = 100  # sums of 38-digit numbers stay exact; DynamoDB refuses (loudly) what it cannot keep
 TRANSACTION_ITEMS = 100
 MARKER_LIFETIME = timedelta(days=30)  # longer than the queue and dead-letter retention
 COUNTERS = (
@@ -83,12 +84,23 @@ def contribution(item: dict[str, Any]) -> dict[str, Decimal]:
 def rollup_changes(new_items: Sequence[dict[str, Any]], old_items: Sequence[dict[str, Any]]) -> dict[RollupKey, dict]:
     """Per (bucket, site): what writing ``new_items`` over ``old_items`` changes; unchanged ones left out."""
     changes: dict[RollupKey, dict[str, Decimal]] = defaultdict(lambda: {name: Decimal(0) for name in COUNTERS})
-    for items, sign in ((new_items, 1), (old_items, -1)):
-        for item in items:
-            for name, value in contribution(item).items():
-                for bucket in buckets(item["timestamp"]):
-                    changes[(bucket, item["site_id"])][name] += sign * value
-    return {key: change for key, change in sorted(changes.items()) if any(change.values())}
+    with localcontext(prec=EXACT_DIGITS):
+        for items, sign in ((new_items, 1), (old_items, -1)):
+            for item in items:
+                for name, value in contribution(item).items():
+                    for bucket in buckets(item["timestamp"]):
+                        changes[(bucket, item["site_id"])][name] += sign * value
+        return {
+            key: {name: _compact(value) for name, value in change.items()}
+            for key, change in sorted(changes.items())
+            if any(change.values())
+        }
+
+
+def _compact(value: Decimal) -> Decimal:
+    """``value`` without trailing zeros, written without an exponent when it is a whole number below 1E+38."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 and value.adjusted() < 38 else value
 
 
 def existing_readings(dynamodb: Any, table: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

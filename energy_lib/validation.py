@@ -2,8 +2,9 @@
 
 Reject reasons (a reason names its field after a colon):
 ``not_an_object``, ``not_json``, ``missing_field:F``, ``not_a_number:F``, ``not_finite:F`` (NaN or
-Infinity), ``boolean:F``, ``out_of_range:F`` (more than DynamoDB's 38 digits), ``bad_timestamp``, ``bad_site_id``, ``duplicate_in_file`` (a second reading
-for the same site and second in one file; the first one is kept).
+Infinity), ``boolean:F``, ``out_of_range:F`` (a number DynamoDB cannot keep exactly), ``bad_timestamp``,
+``bad_site_id``, ``duplicate_in_file`` (a second reading for the same site and second in one file; the
+first one is kept).
 """
 
 from __future__ import annotations
@@ -11,16 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException, InvalidOperation
 from typing import Any
 
 from energy_lib.parsing import NotJson, Record
-from energy_lib.readings import ParsedFile, Reading, Reject
+from energy_lib.readings import ParsedFile, Reading, Reject, net_energy_kwh
 
 SITE_ID = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 ENERGY_FIELDS = ("energy_generated_kwh", "energy_consumed_kwh")
 MAX_DIGITS = 38  # DynamoDB numbers keep 38 significant digits
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.IGNORECASE | re.ASCII)
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)  # earlier readings are taken for mistakes (e.g. 20250611 as epoch)
 LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
 
 
@@ -51,6 +53,8 @@ def validate(record: Record) -> Reading | Reject:
     site_id = _site_id(value.get("site_id"), reasons)
     timestamp = _timestamp(value.get("timestamp"), reasons)
     generated, consumed = (_energy(name, value.get(name), reasons) for name in ENERGY_FIELDS)
+    if not reasons and not _net_storable(generated, consumed):  # type: ignore[arg-type]
+        reasons.append("out_of_range:net_energy_kwh")
     if reasons:
         return Reject(record.position, record.original, tuple(reasons))
     return Reading(site_id, timestamp, generated, consumed, record.position)  # type: ignore[arg-type]
@@ -82,17 +86,30 @@ def _energy(name: str, value: Any, reasons: list[str]) -> Decimal | None:
         reasons.append(f"not_a_number:{name}")
     elif not number.is_finite():
         reasons.append(f"not_finite:{name}")
-    elif len(number.as_tuple().digits) > MAX_DIGITS or not -130 < number.adjusted() < 126:
+    elif not storable(number):
         reasons.append(f"out_of_range:{name}")
     else:
         return Decimal(0) if number.is_zero() else number  # -0 is stored as 0
     return None
 
 
+def storable(number: Decimal) -> bool:
+    """True when DynamoDB keeps ``number`` exactly: at most 38 digits, magnitude 1E-130 to below 1E+126."""
+    return number.is_zero() or (len(number.as_tuple().digits) <= MAX_DIGITS and -130 <= number.adjusted() < 126)
+
+
+def _net_storable(generated: Decimal, consumed: Decimal) -> bool:
+    try:
+        return storable(net_energy_kwh(generated, consumed))
+    except DecimalException:
+        return False
+
+
 def _decimal(value: Any) -> Decimal | None:
+    """A Decimal from a JSON number, or from text that is a plain ASCII number (or NaN / Infinity)."""
     if isinstance(value, Decimal):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and NUMBER_TEXT.fullmatch(value.strip()):
         try:
             return Decimal(value.strip())
         except InvalidOperation:
@@ -118,7 +135,7 @@ def parse_timestamp(value: Any) -> datetime | None:
     number = _decimal(value)
     try:
         if number is not None:
-            if not number.is_finite():
+            if not number.is_finite() or not EARLIEST.timestamp() <= number < LATEST.timestamp():
                 return None
             moment = datetime.fromtimestamp(int(number.to_integral_value(rounding="ROUND_FLOOR")), timezone.utc)
         elif isinstance(value, str) and len(value.strip()) > 10:

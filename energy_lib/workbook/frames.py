@@ -139,3 +139,9 @@ def run_statistics(status: pd.DataFrame, keys: list[str]) -> dict[str, int]:
     rows = status[status["key"].isin(keys)]
     totals = {name: int(rows[name].sum()) for name in ("read", "stored", "quarantined", "anomalies")}
     return {"files": len(rows), "processed": int((rows["status"] == "processed").sum()), **totals}
+
+
+def site_choices(sites: list[str], first: str = "") -> list[str]:
+    """``sites`` with ``first`` in front (when given); never empty, so a picker always has a site."""
+    ordered = [first, *(site for site in sites if site != first)] if first else list(sites)
+    return ordered or ["SITE_001"]

@@ -8,6 +8,7 @@ writes ``local-<port>.json`` (pid, endpoint, log) and ``local-<port>.log`` under
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -57,10 +58,8 @@ def status(settings: Settings) -> dict[str, Any]:
     path = state_file(settings)
     info: dict[str, Any] = {"running": False, "endpoint_url": settings.endpoint, "log": str(log_file(settings))}
     if path.exists():
-        try:
+        with contextlib.suppress(ValueError):
             info.update(json.loads(path.read_text()))
-        except ValueError:
-            pass
         info["running"] = bool(info.get("ready")) and _pid_alive(int(info.get("pid", 0))) and _responds(settings)
     return info
 

@@ -86,7 +86,7 @@ def peek(settings: Settings, name: str, max_messages: int = 100) -> list[dict[st
 
 
 def alerts(settings: Settings, max_messages: int = 100) -> list[dict[str, Any]]:
-    """Alerts delivered to the alerts queue (SNS -> SQS): subject, severity, sites, time, body."""
+    """Messages delivered to the alerts queue (SNS -> SQS): anomaly alerts and summaries, newest first."""
     rows = []
     for message in peek(settings, settings.alerts_queue, max_messages):
         envelope = json.loads(message["Body"])
@@ -94,6 +94,7 @@ def alerts(settings: Settings, max_messages: int = 100) -> list[dict[str, Any]]:
         rows.append(
             {
                 "sent_at": envelope.get("Timestamp", ""),
+                "kind": attributes.get("kind", {}).get("Value", "anomaly"),
                 "subject": envelope.get("Subject", ""),
                 "severity": attributes.get("severity", {}).get("Value", ""),
                 "sites": ", ".join(json.loads(attributes.get("site_id", {}).get("Value", "[]"))),

@@ -1,0 +1,494 @@
+"""Plotly figures of the workbook's DataFrames, and how they display so that exported reports work offline.
+
+Every figure function takes one DataFrame of the shapes in :mod:`energy_lib.workbook.frames` and returns a
+:class:`plotly.graph_objects.Figure` with a title and a unit on every axis. An empty frame gives an empty
+figure with a "No data" annotation, never an exception; a frame that has rows but lacks a column the chart
+needs raises ``ValueError`` naming the columns.
+
+Display offline
+---------------
+plotly's default output in Jupyter is its own mimetype, which nbconvert drops, and its ``notebook_connected``
+renderer loads plotly.js from a CDN that an offline reader cannot reach. A notebook therefore calls
+:func:`setup` in its first code cell: it embeds plotly.js once, in that cell's output, and makes this module's
+renderer the default. Each figure is then shown (by :func:`show`, or by leaving it as a cell's last
+expression) as two representations of the same chart:
+
+- ``application/vnd.plotly.v1+json``: JupyterLab, VS Code and nteract draw it interactive with their own
+  plotly extension;
+- ``text/html``: a ``<div>`` and a script calling ``Plotly.newPlot``, without plotly.js, which nbconvert keeps
+  and which draws from the copy of plotly.js that :func:`setup` put earlier in the document.
+
+So an exported report carries plotly.js exactly once whatever its number of charts, and opens from disk with
+no network.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.io.base_renderers import MimetypeRenderer, PlotlyRenderer
+
+__all__ = [
+    "ANOMALIES_AXIS",
+    "EFFICIENCY_AXIS",
+    "EFFICIENCY_FAIR_PCT",
+    "EFFICIENCY_GOOD_PCT",
+    "ENERGY_AXIS",
+    "NET_ENERGY_AXIS",
+    "RENDERER",
+    "SEVERITY_COLOURS",
+    "ZONE_COLOURS",
+    "ZONE_FAIR",
+    "ZONE_GOOD",
+    "ZONE_NONE",
+    "ZONE_POOR",
+    "anomaly_distribution",
+    "efficiency_zone",
+    "efficiency_zones",
+    "empty_figure",
+    "ensure_setup",
+    "energy_over_time",
+    "figure_html",
+    "hourly_heatmap",
+    "ingestion_statistics",
+    "mimebundle",
+    "net_energy_trend",
+    "plotlyjs_html",
+    "setup",
+    "show",
+    "site_comparison",
+]
+
+# Axis titles: every quantity carries its unit.
+ENERGY_AXIS = "Energy [kWh]"
+NET_ENERGY_AXIS = "Net energy [kWh]"
+MEAN_NET_ENERGY_AXIS = "Mean net energy [kWh]"
+EFFICIENCY_AXIS = "Efficiency [%]"
+ANOMALIES_AXIS = "Anomalies [count]"
+READINGS_AXIS = "Readings [count]"
+SITE_AXIS = "Site"
+TIME_AXIS = "Time [UTC]"
+
+# Efficiency zones: efficiency = generated / consumed x 100.
+EFFICIENCY_GOOD_PCT = 120.0  # at or above: the site generates well beyond its needs (green)
+EFFICIENCY_FAIR_PCT = 100.0  # at or above, below good: it covers its needs (amber); below: it does not (red)
+ZONE_GOOD = f"≥ {EFFICIENCY_GOOD_PCT:g} %"
+ZONE_FAIR = f"{EFFICIENCY_FAIR_PCT:g}–{EFFICIENCY_GOOD_PCT:g} %"
+ZONE_POOR = f"< {EFFICIENCY_FAIR_PCT:g} %"
+ZONE_NONE = "no consumption"  # efficiency undefined (NaN): nothing consumed
+ZONE_COLOURS = {ZONE_GOOD: "#2ca02c", ZONE_FAIR: "#ffbf00", ZONE_POOR: "#d62728", ZONE_NONE: "#9e9e9e"}
+
+SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")  # rising order, as energy_lib.rules
+SEVERITY_COLOURS = {"LOW": "#fdd49e", "MEDIUM": "#fc8d59", "HIGH": "#d7301f", "CRITICAL": "#7f0000"}
+SERIES_COLOURS = {"generated": "#2ca02c", "consumed": "#1f77b4", "net": "#9467bd"}
+ANOMALY_MARKER_COLOUR = "#d62728"
+
+RENDERER = "energy_offline"  # name of this module's plotly renderer, made the default by setup()
+_FIGURE_HEIGHT_PX = 480
+_state = {"plotlyjs_shown": False}
+
+
+# --------------------------------------------------------------------------------------------- display
+
+
+class _OfflineRenderer(MimetypeRenderer):
+    """plotly mimetype for live frontends plus a plotly.js-free HTML div for nbconvert."""
+
+    def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, Any]:
+        bundle = PlotlyRenderer(config={"responsive": True}).to_mimebundle(dict(fig_dict))
+        bundle["text/html"] = figure_html(go.Figure(fig_dict, skip_invalid=True))
+        return bundle
+
+
+def plotlyjs_html() -> str:
+    """plotly.js (bundled with the plotly package, several MB) in a ``<script>``; defines ``window.Plotly``."""
+    from plotly.offline import get_plotlyjs
+
+    return (
+        "<script type=\"text/javascript\">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
+        f'<script type="text/javascript">{get_plotlyjs()}</script>'
+    )
+
+
+def figure_html(fig: go.Figure) -> str:
+    """The figure as a ``<div>`` and script that draw it with an already loaded ``window.Plotly``; no CDN."""
+    return pio.to_html(
+        fig,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        full_html=False,
+        default_width="100%",
+        default_height=f"{_FIGURE_HEIGHT_PX}px",
+        config={"responsive": True},
+        validate=False,
+    )
+
+
+def mimebundle(fig: go.Figure) -> dict[str, Any]:
+    """What :func:`show` displays: the plotly mimetype and the offline HTML of ``fig``."""
+    return _OfflineRenderer().to_mimebundle(fig.to_dict())
+
+
+def setup() -> None:
+    """Prepare this kernel and the document to show figures offline. Call it in a notebook's first code cell.
+
+    Displays plotly.js once (the cell's output; exported HTML keeps it) and makes this module's renderer
+    plotly's default, so a figure left as a cell's last expression displays like :func:`show`.
+    """
+    from IPython.display import HTML, display
+
+    pio.renderers[RENDERER] = _OfflineRenderer()
+    pio.renderers.default = RENDERER
+    display(HTML(plotlyjs_html()))
+    _state["plotlyjs_shown"] = True
+
+
+def ensure_setup() -> None:
+    """Call :func:`setup` unless this kernel already has: plotly.js must precede the first chart."""
+    if not _state["plotlyjs_shown"]:
+        setup()
+
+
+def show(fig: go.Figure) -> None:
+    """Display ``fig``: interactive in JupyterLab, and drawn in nbconvert HTML opened with no network.
+
+    Calls :func:`setup` first if this kernel has not, so plotly.js is in the document before the chart.
+    """
+    from IPython.display import display
+
+    ensure_setup()
+    display(mimebundle(fig), raw=True)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def empty_figure(title: str, message: str = "No data") -> go.Figure:
+    """A figure with only a title and a centred ``message``; what every chart returns for an empty frame."""
+    fig = go.Figure()
+    fig.update_layout(
+        title=title,
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        annotations=[
+            {
+                "text": message,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+                "showarrow": False,
+                "font": {"size": 18},
+            }
+        ],
+    )
+    return fig
+
+
+def _is_empty(frame: pd.DataFrame | None) -> bool:
+    return frame is None or len(frame) == 0
+
+
+def _require(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], what: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} needs columns {missing}; the frame has {list(frame.columns)}")
+
+
+def _site_order(frame: pd.DataFrame) -> list[str]:
+    return sorted(frame["site_id"].astype(str).unique())
+
+
+def efficiency_zone(efficiency_pct: float | None) -> str:
+    """The zone of an efficiency [%]: ``ZONE_GOOD``, ``ZONE_FAIR``, ``ZONE_POOR`` or ``ZONE_NONE`` (NaN/None)."""
+    if efficiency_pct is None or pd.isna(efficiency_pct):
+        return ZONE_NONE
+    if efficiency_pct >= EFFICIENCY_GOOD_PCT:
+        return ZONE_GOOD
+    if efficiency_pct >= EFFICIENCY_FAIR_PCT:
+        return ZONE_FAIR
+    return ZONE_POOR
+
+
+# --------------------------------------------------------------------------------------------- figures
+
+
+def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.Figure:
+    """Generation, consumption and net energy of one site over time, anomalies marked.
+
+    Parameters
+    ----------
+    readings : DataFrame
+        Readings frame (``site_id``, ``timestamp``, ``energy_generated_kwh``, ``energy_consumed_kwh``,
+        ``net_energy_kwh``, ``anomaly``; ``anomaly_reasons`` and ``severity`` for the hover text).
+    site_id : str, optional
+        The site to draw; may be omitted when the frame holds one site only.
+
+    Returns
+    -------
+    Figure
+        Three lines (``generated``, ``consumed``, ``net``) [kWh] and an ``anomaly`` marker trace placed on
+        the value that made the reading an anomaly (the negative one, else the larger).
+    """
+    title = f"Energy of {site_id}" if site_id else "Energy over time"
+    if _is_empty(readings):
+        return empty_figure(title)
+    _require(
+        readings,
+        ["site_id", "timestamp", "energy_generated_kwh", "energy_consumed_kwh", "net_energy_kwh", "anomaly"],
+        "energy_over_time",
+    )
+    if site_id is None:
+        sites = _site_order(readings)
+        if len(sites) > 1:
+            raise ValueError(f"energy_over_time draws one site; give site_id, one of {sites}")
+        site_id = sites[0]
+        title = f"Energy of {site_id}"
+    frame = readings[readings["site_id"] == site_id].sort_values("timestamp")
+    if frame.empty:
+        return empty_figure(title, f"No readings of {site_id}")
+    long = frame.melt(
+        id_vars=["timestamp"],
+        value_vars=["energy_generated_kwh", "energy_consumed_kwh", "net_energy_kwh"],
+        var_name="series",
+        value_name="energy_kwh",
+    )
+    long["series"] = long["series"].map(
+        {"energy_generated_kwh": "generated", "energy_consumed_kwh": "consumed", "net_energy_kwh": "net"}
+    )
+    fig = px.line(
+        long,
+        x="timestamp",
+        y="energy_kwh",
+        color="series",
+        color_discrete_map=SERIES_COLOURS,
+        title=title,
+        labels={"timestamp": TIME_AXIS, "energy_kwh": ENERGY_AXIS, "series": "Series"},
+    )
+    anomalies = frame[frame["anomaly"].fillna(False).astype(bool)]
+    if not anomalies.empty:
+        generated = anomalies["energy_generated_kwh"].astype(float)
+        consumed = anomalies["energy_consumed_kwh"].astype(float)
+        lowest = generated.where(generated <= consumed, consumed)
+        highest = generated.where(generated >= consumed, consumed)
+        marker_y = lowest.where(lowest < 0, highest)
+        reasons = anomalies.get("anomaly_reasons", pd.Series("", index=anomalies.index)).fillna("")
+        severity = anomalies.get("severity", pd.Series("", index=anomalies.index)).fillna("")
+        fig.add_trace(
+            go.Scatter(
+                x=anomalies["timestamp"],
+                y=marker_y,
+                mode="markers",
+                name="anomaly",
+                marker={"color": ANOMALY_MARKER_COLOUR, "symbol": "x", "size": 10},
+                text=[f"{s} {r}".strip() for s, r in zip(severity, reasons, strict=True)],
+                hovertemplate="%{x}<br>%{y} kWh<br>%{text}<extra>anomaly</extra>",
+            )
+        )
+    fig.update_layout(xaxis_title=TIME_AXIS, yaxis_title=ENERGY_AXIS, legend_title_text="Series")
+    return fig
+
+
+def site_comparison(site_summary: pd.DataFrame) -> go.Figure:
+    """Energy generated and consumed per site [kWh], grouped bars (site summary frame)."""
+    title = "Site performance: generated vs consumed"
+    if _is_empty(site_summary):
+        return empty_figure(title)
+    _require(site_summary, ["site_id", "energy_generated_kwh", "energy_consumed_kwh"], "site_comparison")
+    long = site_summary.melt(
+        id_vars=["site_id"],
+        value_vars=["energy_generated_kwh", "energy_consumed_kwh"],
+        var_name="series",
+        value_name="energy_kwh",
+    )
+    long["series"] = long["series"].map({"energy_generated_kwh": "generated", "energy_consumed_kwh": "consumed"})
+    fig = px.bar(
+        long,
+        x="site_id",
+        y="energy_kwh",
+        color="series",
+        barmode="group",
+        color_discrete_map=SERIES_COLOURS,
+        category_orders={"site_id": _site_order(site_summary), "series": ["generated", "consumed"]},
+        title=title,
+        labels={"site_id": SITE_AXIS, "energy_kwh": ENERGY_AXIS, "series": "Series"},
+    )
+    fig.update_layout(xaxis_title=SITE_AXIS, yaxis_title=ENERGY_AXIS)
+    return fig
+
+
+def efficiency_zones(site_summary: pd.DataFrame) -> go.Figure:
+    """Efficiency per site [%], one bar each, coloured by zone (see ``EFFICIENCY_*_PCT`` and ``ZONE_COLOURS``).
+
+    Dotted lines mark the zone thresholds. A site that consumed nothing has no efficiency: it is listed in
+    the ``ZONE_NONE`` zone with no bar.
+    """
+    title = "Efficiency zones (generated / consumed)"
+    if _is_empty(site_summary):
+        return empty_figure(title)
+    _require(site_summary, ["site_id", "efficiency_pct"], "efficiency_zones")
+    frame = site_summary[["site_id", "efficiency_pct"]].copy()
+    frame["efficiency_pct"] = frame["efficiency_pct"].astype(float)
+    frame["zone"] = frame["efficiency_pct"].map(efficiency_zone)
+    fig = px.bar(
+        frame,
+        x="site_id",
+        y="efficiency_pct",
+        color="zone",
+        color_discrete_map=ZONE_COLOURS,
+        category_orders={"site_id": _site_order(frame), "zone": list(ZONE_COLOURS)},
+        title=title,
+        labels={"site_id": SITE_AXIS, "efficiency_pct": EFFICIENCY_AXIS, "zone": "Zone"},
+    )
+    for threshold in (EFFICIENCY_FAIR_PCT, EFFICIENCY_GOOD_PCT):
+        fig.add_hline(y=threshold, line_dash="dot", line_color="#555555", annotation_text=f"{threshold:g} %")
+    fig.update_layout(xaxis_title=SITE_AXIS, yaxis_title=EFFICIENCY_AXIS)
+    return fig
+
+
+def anomaly_distribution(frame: pd.DataFrame) -> go.Figure:
+    """Anomalies per site, stacked by severity [count].
+
+    Takes either the site summary frame (``anomalies_low`` … ``anomalies_critical``) or a frame of anomalous
+    readings (``site_id``, ``severity``; rows with ``anomaly`` False are left out when that column exists).
+    """
+    title = "Anomalies by site and severity"
+    if _is_empty(frame):
+        return empty_figure(title)
+    severity_columns = [f"anomalies_{severity.lower()}" for severity in SEVERITIES]
+    if all(column in frame.columns for column in severity_columns):
+        _require(frame, ["site_id"], "anomaly_distribution")
+        counts = frame.melt(id_vars=["site_id"], value_vars=severity_columns, var_name="severity", value_name="n")
+        counts["severity"] = counts["severity"].str.removeprefix("anomalies_").str.upper()
+    else:
+        _require(frame, ["site_id", "severity"], "anomaly_distribution")
+        rows = frame[frame["anomaly"].fillna(False).astype(bool)] if "anomaly" in frame.columns else frame
+        rows = rows[rows["severity"].notna()]
+        counts = rows.groupby(["site_id", "severity"]).size().rename("n").reset_index()
+    counts["n"] = counts["n"].fillna(0).astype(int)
+    if counts["n"].sum() == 0:
+        return empty_figure(title, "No anomalies")
+    others = sorted(set(counts["severity"]) - set(SEVERITIES))
+    fig = px.bar(
+        counts,
+        x="site_id",
+        y="n",
+        color="severity",
+        barmode="stack",
+        color_discrete_map=SEVERITY_COLOURS,
+        category_orders={"site_id": _site_order(frame), "severity": [*SEVERITIES, *others]},
+        title=title,
+        labels={"site_id": SITE_AXIS, "n": ANOMALIES_AXIS, "severity": "Severity"},
+    )
+    fig.update_layout(xaxis_title=SITE_AXIS, yaxis_title=ANOMALIES_AXIS)
+    return fig
+
+
+def _period_column(frame: pd.DataFrame) -> str:
+    for column in ("hour_start", "day_start"):
+        if column in frame.columns:
+            return column
+    raise ValueError(f"expected an hourly (hour_start) or daily (day_start) frame; columns are {list(frame.columns)}")
+
+
+def net_energy_trend(frame: pd.DataFrame) -> go.Figure:
+    """Net energy per site over time [kWh], one line per site, from the hourly or the daily frame."""
+    if _is_empty(frame):
+        return empty_figure("Net energy trend")
+    period = _period_column(frame)
+    _require(frame, ["site_id", period, "net_energy_kwh"], "net_energy_trend")
+    unit = "hour" if period == "hour_start" else "day"
+    title = f"Net energy per {unit} and site"
+    x_title = f"{unit.capitalize()} start [UTC]"
+    fig = px.line(
+        frame.sort_values([period, "site_id"]),
+        x=period,
+        y="net_energy_kwh",
+        color="site_id",
+        markers=True,
+        category_orders={"site_id": _site_order(frame)},
+        title=title,
+        labels={period: x_title, "net_energy_kwh": NET_ENERGY_AXIS, "site_id": SITE_AXIS},
+    )
+    fig.add_hline(y=0, line_color="#555555", line_width=1)
+    fig.update_layout(xaxis_title=x_title, yaxis_title=NET_ENERGY_AXIS)
+    return fig
+
+
+def hourly_heatmap(hourly: pd.DataFrame, tz: str = "UTC") -> go.Figure:
+    """Mean net energy [kWh] per site and hour of day, from the hourly frame.
+
+    Parameters
+    ----------
+    hourly : DataFrame
+        Hourly frame (``site_id``, ``hour_start`` timezone-aware, ``net_energy_kwh``).
+    tz : str
+        Time zone in which to take the hour of day (IANA name); UTC by default.
+
+    Returns
+    -------
+    Figure
+        A heatmap with hours 0–23 on x, sites on y, a diverging colour scale centred on 0 kWh; hours with
+        no data are blank.
+    """
+    title = f"Mean net energy by hour of day ({tz})"
+    if _is_empty(hourly):
+        return empty_figure(title)
+    _require(hourly, ["site_id", "hour_start", "net_energy_kwh"], "hourly_heatmap")
+    hours = pd.to_datetime(hourly["hour_start"], utc=True).dt.tz_convert(tz).dt.hour
+    table = (
+        hourly.assign(hour=hours, net_energy_kwh=hourly["net_energy_kwh"].astype(float))
+        .pivot_table(index="site_id", columns="hour", values="net_energy_kwh", aggfunc="mean")
+        .reindex(index=_site_order(hourly), columns=range(24))
+    )
+    x_title = f"Hour of day [{tz}]"
+    fig = px.imshow(
+        table,
+        x=list(range(24)),
+        y=list(table.index),
+        color_continuous_scale="RdBu",
+        color_continuous_midpoint=0.0,
+        aspect="auto",
+        title=title,
+        labels={"x": x_title, "y": SITE_AXIS, "color": MEAN_NET_ENERGY_AXIS},
+    )
+    fig.update_layout(xaxis_title=x_title, yaxis_title=SITE_AXIS, coloraxis_colorbar_title_text=MEAN_NET_ENERGY_AXIS)
+    fig.update_xaxes(dtick=1)
+    return fig
+
+
+def ingestion_statistics(status: pd.DataFrame) -> go.Figure:
+    """Readings read, stored, quarantined and anomalous, summed over the ingest ledger, by file status.
+
+    Takes the ingest status frame (``key``, ``status``, ``read``, ``stored``, ``quarantined``,
+    ``anomalies``). The title counts files per status; for every status read = stored + quarantined.
+    """
+    title = "Ingestion statistics"
+    if _is_empty(status):
+        return empty_figure(title, "No files ingested")
+    metrics = ["read", "stored", "quarantined", "anomalies"]
+    _require(status, ["key", "status", *metrics], "ingestion_statistics")
+    frame = status.assign(status=status["status"].fillna("unknown").astype(str))
+    for metric in metrics:
+        frame[metric] = pd.to_numeric(frame[metric], errors="coerce").fillna(0).astype(int)
+    totals = frame.groupby("status")[metrics].sum().reset_index()
+    long = totals.melt(id_vars=["status"], value_vars=metrics, var_name="metric", value_name="readings")
+    files = frame.groupby("status")["key"].count()
+    title = f"{title}: {len(frame)} files (" + ", ".join(f"{n} {s}" for s, n in files.items()) + ")"
+    fig = px.bar(
+        long,
+        x="metric",
+        y="readings",
+        color="status",
+        barmode="group",
+        text="readings",
+        category_orders={"metric": metrics},
+        title=title,
+        labels={"metric": "Count", "readings": READINGS_AXIS, "status": "File status"},
+    )
+    fig.update_layout(xaxis_title="Count", yaxis_title=READINGS_AXIS)
+    return fig

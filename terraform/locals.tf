@@ -1,0 +1,67 @@
+# Names and fixed settings shared by the other files.
+#
+# Names are derived from name_prefix and environment; the workbook reads them back from
+# `terraform output -json` (energy_lib.config.TERRAFORM_OUTPUTS), so they need not match the local defaults.
+# The fixed settings below are the values of energy_lib/workbook/infra_spec.py; the parity test
+# (tests/unit/test_terraform_parity.py) fails when the two disagree.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  name       = "${var.name_prefix}-${var.environment}"
+
+  bucket_name             = "${local.name}-data-${local.account_id}"
+  access_logs_bucket_name = "${local.name}-access-logs-${local.account_id}"
+  ingest_queue_name       = "${local.name}-ingest"
+  dead_letter_queue_name  = "${local.name}-ingest-dlq"
+  alerts_topic_name       = "${local.name}-anomalies"
+  alerts_queue_name       = "${local.name}-alerts"
+  ops_topic_name          = "${local.name}-ops"
+  function_name           = "${local.name}-ingest"
+  log_group_name          = "/aws/lambda/${local.function_name}"
+  readings_table_name     = "${local.name}-readings"
+  rollups_table_name      = "${local.name}-rollups"
+  ledger_table_name       = "${local.name}-ledger"
+  dashboard_name          = "${local.name}-pipeline"
+
+  # Object key prefixes (Settings.raw_prefix, Settings.quarantine_prefix). Producers write under raw/.
+  raw_prefix        = "raw/"
+  quarantine_prefix = "quarantine/"
+
+  # S3 (infra_spec.BUCKET)
+  quarantine_expiry_days         = 90
+  noncurrent_version_expiry_days = 30
+  abort_incomplete_upload_days   = 7
+
+  # SQS (infra_spec.QUEUE): visibility six times the function timeout, as AWS advises for SQS event sources
+  function_timeout_s         = 60
+  queue_visibility_timeout_s = 360
+  queue_retention_s          = 345600  # 4 days
+  dead_letter_retention_s    = 1209600 # 14 days, the SQS maximum
+  alerts_queue_retention_s   = 1209600 # the operations notebook reads alerts back for two weeks
+
+  # Lambda (infra_spec.FUNCTION)
+  function_runtime        = "python3.11"
+  function_handler        = "handler.handler"
+  function_memory_mb      = 256
+  reserved_concurrency    = 5
+  batch_size              = 10
+  batching_window_s       = 5
+  function_response_types = ["ReportBatchItemFailures"]
+  lambda_zip              = startswith(var.lambda_zip_path, "/") ? var.lambda_zip_path : "${path.module}/${var.lambda_zip_path}"
+
+  # SNS: severities in increasing order; email gets those at or above the threshold
+  severities       = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+  alert_severities = slice(local.severities, index(local.severities, var.alert_severity_threshold), length(local.severities))
+
+  # Tables by Settings field; monitoring loops over them
+  tables = {
+    readings = local.readings_table_name
+    rollups  = local.rollups_table_name
+    ledger   = local.ledger_table_name
+  }
+}

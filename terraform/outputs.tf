@@ -1,0 +1,80 @@
+# What the workbook needs to find the deployment. `terraform output -json > terraform-outputs.json`
+# and ENERGY_TERRAFORM_OUTPUTS=terraform-outputs.json point energy-workbook at it; the names below are
+# energy_lib.config.TERRAFORM_OUTPUTS (the parity test checks every one is here).
+
+output "region" {
+  description = "AWS region of the deployment (Settings.region)."
+  value       = var.aws_region
+}
+
+output "bucket" {
+  description = "Data bucket: producers write under raw/, rejects land under quarantine/ (Settings.bucket)."
+  value       = aws_s3_bucket.data.id
+}
+
+output "readings_table" {
+  description = "DynamoDB table of readings, (site_id, timestamp) (Settings.readings_table)."
+  value       = aws_dynamodb_table.readings.name
+}
+
+output "rollups_table" {
+  description = "DynamoDB table of hourly and daily rollups, (bucket, site_id) (Settings.rollups_table)."
+  value       = aws_dynamodb_table.rollups.name
+}
+
+output "ledger_table" {
+  description = "DynamoDB ingest ledger, one entry per source object, (source_key, etag) (Settings.ledger_table)."
+  value       = aws_dynamodb_table.ledger.name
+}
+
+output "ingest_queue" {
+  description = "Name of the SQS queue that receives the bucket's raw/ notifications (Settings.ingest_queue)."
+  value       = aws_sqs_queue.ingest.name
+}
+
+output "dead_letter_queue" {
+  description = "Name of the ingest queue's dead-letter queue (Settings.dead_letter_queue)."
+  value       = aws_sqs_queue.dead_letter.name
+}
+
+output "alerts_topic" {
+  description = "Name of the SNS anomaly topic (Settings.alerts_topic)."
+  value       = aws_sns_topic.anomalies.name
+}
+
+output "alerts_topic_arn" {
+  description = "ARN of the SNS anomaly topic (Settings.alerts_topic_arn)."
+  value       = aws_sns_topic.anomalies.arn
+}
+
+output "alerts_queue" {
+  description = "Name of the SQS queue subscribed to the anomaly topic, read by the operations notebook (Settings.alerts_queue)."
+  value       = aws_sqs_queue.alerts.name
+}
+
+output "function_name" {
+  description = "Name of the ingest Lambda function (Settings.function_name)."
+  value       = aws_lambda_function.ingest.function_name
+}
+
+# Not read by the workbook; for people and scripts
+
+output "log_group" {
+  description = "CloudWatch log group of the ingest function."
+  value       = aws_cloudwatch_log_group.ingest.name
+}
+
+output "ops_topic_arn" {
+  description = "ARN of the SNS topic that receives the CloudWatch alarms."
+  value       = aws_sns_topic.ops.arn
+}
+
+output "access_logs_bucket" {
+  description = "Bucket that receives the data bucket's server access logs."
+  value       = aws_s3_bucket.access_logs.id
+}
+
+output "dashboard_url" {
+  description = "CloudWatch dashboard of the pipeline."
+  value       = "https://${var.aws_region}.console.aws.amazon.com/cloudwatch/home?region=${var.aws_region}#dashboards/dashboard/${aws_cloudwatch_dashboard.pipeline.dashboard_name}"
+}

@@ -1,0 +1,323 @@
+# Storage: the data bucket (raw/ in, quarantine/ out), its access-log bucket, and the DynamoDB tables
+# of energy_lib/schema.py.
+
+# --- data bucket --------------------------------------------------------------------------------
+
+resource "aws_s3_bucket" "data" {
+  #checkov:skip=CKV_AWS_144:No cross-region replication: raw files can be re-sent by producers and the tables have point-in-time recovery; a second region doubles cost for little gain.
+  #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) on purpose: it is the spec (infra_spec.BUCKET.encryption, checked by 01-check-provisioning), needs no key policy for producers and costs nothing per request.
+  bucket        = local.bucket_name
+  force_destroy = var.force_destroy
+}
+
+resource "aws_s3_bucket_versioning" "data" {
+  bucket = aws_s3_bucket.data.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "data" {
+  bucket = aws_s3_bucket.data.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "data" {
+  bucket = aws_s3_bucket.data.id
+
+  block_public_acls       = true
+  ignore_public_acls      = true
+  block_public_policy     = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "data" {
+  bucket = aws_s3_bucket.data.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_policy" "data" {
+  bucket = aws_s3_bucket.data.id
+  policy = data.aws_iam_policy_document.data_bucket.json
+
+  depends_on = [aws_s3_bucket_public_access_block.data]
+}
+
+# Exactly two rules: the provisioning checks count them.
+resource "aws_s3_bucket_lifecycle_configuration" "data" {
+  bucket = aws_s3_bucket.data.id
+
+  rule {
+    id     = "expire-quarantine"
+    status = "Enabled"
+
+    filter {
+      prefix = local.quarantine_prefix
+    }
+
+    expiration {
+      days = local.quarantine_expiry_days
+    }
+  }
+
+  rule {
+    id     = "expire-old-versions"
+    status = "Enabled"
+
+    filter {}
+
+    noncurrent_version_expiration {
+      noncurrent_days = local.noncurrent_version_expiry_days
+    }
+
+    # delete markers left alone once their old versions expired (e.g. after quarantine/ expiry)
+    expiration {
+      expired_object_delete_marker = true
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = local.abort_incomplete_upload_days
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.data]
+}
+
+resource "aws_s3_bucket_logging" "data" {
+  bucket        = aws_s3_bucket.data.id
+  target_bucket = aws_s3_bucket.access_logs.id
+  target_prefix = "${local.bucket_name}/"
+
+  depends_on = [aws_s3_bucket_policy.access_logs]
+}
+
+# --- access-log bucket --------------------------------------------------------------------------
+
+resource "aws_s3_bucket" "access_logs" {
+  #checkov:skip=CKV_AWS_18:This bucket is the access-log target itself; logging it would log the logging.
+  #checkov:skip=CKV_AWS_144:Access logs are an audit trail kept for access_log_retention_days; a replica in a second region is not needed.
+  #checkov:skip=CKV_AWS_145:S3 server access logging delivers only to buckets with SSE-S3 default encryption, not SSE-KMS.
+  #checkov:skip=CKV2_AWS_62:Nothing consumes new log objects; event notifications would have no target.
+  bucket        = local.access_logs_bucket_name
+  force_destroy = var.force_destroy
+}
+
+resource "aws_s3_bucket_versioning" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  block_public_acls       = true
+  ignore_public_acls      = true
+  block_public_policy     = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_policy" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+  policy = data.aws_iam_policy_document.access_logs_bucket.json
+
+  depends_on = [aws_s3_bucket_public_access_block.access_logs]
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  rule {
+    id     = "expire-access-logs"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      days = var.access_log_retention_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = local.abort_incomplete_upload_days
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.access_logs]
+}
+
+# --- DynamoDB tables (energy_lib/schema.py) -----------------------------------------------------
+# Every key attribute is a string. GSIs project ALL attributes; site_anomalies and fleet_anomalies are
+# sparse: only anomalies carry anomaly_at and anomaly_day.
+
+resource "aws_dynamodb_table" "readings" {
+  #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS managed key (server_side_encryption enabled); a customer managed key would add a key policy and per-request cost without a consumer that needs it.
+  name                        = local.readings_table_name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "site_id"
+  range_key                   = "timestamp"
+  deletion_protection_enabled = !var.force_destroy
+
+  attribute {
+    name = "site_id"
+    type = "S"
+  }
+
+  attribute {
+    name = "timestamp"
+    type = "S"
+  }
+
+  attribute {
+    name = "day"
+    type = "S"
+  }
+
+  attribute {
+    name = "anomaly_at"
+    type = "S"
+  }
+
+  attribute {
+    name = "anomaly_day"
+    type = "S"
+  }
+
+  global_secondary_index {
+    name            = "by_day"
+    hash_key        = "day"
+    range_key       = "timestamp"
+    projection_type = "ALL"
+  }
+
+  global_secondary_index {
+    name            = "site_anomalies"
+    hash_key        = "site_id"
+    range_key       = "anomaly_at"
+    projection_type = "ALL"
+  }
+
+  global_secondary_index {
+    name            = "fleet_anomalies"
+    hash_key        = "anomaly_day"
+    range_key       = "anomaly_at"
+    projection_type = "ALL"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+}
+
+resource "aws_dynamodb_table" "rollups" {
+  #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS managed key (server_side_encryption enabled); a customer managed key would add a key policy and per-request cost without a consumer that needs it.
+  name                        = local.rollups_table_name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "bucket"
+  range_key                   = "site_id"
+  deletion_protection_enabled = !var.force_destroy
+
+  attribute {
+    name = "bucket"
+    type = "S"
+  }
+
+  attribute {
+    name = "site_id"
+    type = "S"
+  }
+
+  # "applied#<source>" markers that make rollup updates idempotent expire after 30 days
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+}
+
+resource "aws_dynamodb_table" "ledger" {
+  #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS managed key (server_side_encryption enabled); a customer managed key would add a key policy and per-request cost without a consumer that needs it.
+  name                        = local.ledger_table_name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "source_key"
+  range_key                   = "etag"
+  deletion_protection_enabled = !var.force_destroy
+
+  attribute {
+    name = "source_key"
+    type = "S"
+  }
+
+  attribute {
+    name = "etag"
+    type = "S"
+  }
+
+  attribute {
+    name = "status"
+    type = "S"
+  }
+
+  attribute {
+    name = "updated_at"
+    type = "S"
+  }
+
+  global_secondary_index {
+    name            = "by_status"
+    hash_key        = "status"
+    range_key       = "updated_at"
+    projection_type = "ALL"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+}

@@ -1,0 +1,124 @@
+"""The business report and the schedule through the real report runner, on a real local stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from energy_lib import query
+from energy_lib.clients import client
+from energy_lib.config import Settings
+from energy_lib.workbook import local_stack, ops, simulator
+from energy_lib.workbook.report_cli import NOTEBOOKS
+from tests.conftest import free_port
+
+START, END = "2025-06-11T06:00:00Z", "2025-06-11T12:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A local stack of its own, with 3 sites x 12 hours processed; yields the environment that selects it."""
+    env = {
+        **os.environ,
+        "ENERGY_LOCAL_PORT": str(free_port()),
+        "ENERGY_STATE_DIR": str(tmp_path_factory.mktemp("stack")),
+        "ENERGY_REPORTS_DIR": str(tmp_path_factory.mktemp("reports")),
+    }
+    settings = Settings.from_env(env)
+    local_stack.up(settings)
+    run = simulator.simulate(simulator.default_fleet(3), query.utc("2025-06-11"), 12, 15, 0.05, seed=5)
+    simulator.upload(simulator.to_files(run), settings.bucket, client("s3", settings), progress=False)
+    ops.wait(settings, timeout_s=120)
+    yield env
+    local_stack.down(settings)
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "energy_lib.workbook.cli", *args], capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+def cell_text(notebook: dict, marker: str) -> str:
+    [cell] = [c for c in notebook["cells"] if c["cell_type"] == "code" and marker in "".join(c["source"])]
+    return "".join("".join(o.get("text", "")) for o in cell["outputs"])
+
+
+def test_business_report_with_non_default_parameters(stack: dict[str, str]) -> None:
+    # WHEN the business report runs for six hours of one day with a heatmap in Berlin time
+    result = cli(
+        stack, "report", "run", "04-report-business",
+        "-p", "start_utc", START, "-p", "end_utc", END, "-p", "heatmap_tz", "Europe/Berlin", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [run] = json.loads(result.stdout)
+    reports = Path(stack["ENERGY_REPORTS_DIR"])
+    record = json.loads((reports / run["paths"]["run_dir"] / "run.json").read_text())
+    # THEN the parameters are recorded, typed, and injected into the executed notebook
+    assert record["status"] == "succeeded"
+    assert record["parameters"] == {"start_utc": START, "end_utc": END, "heatmap_tz": "Europe/Berlin"}
+    executed = json.loads((reports / run["paths"]["ipynb"]).read_text())
+    injected = [c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert "Europe/Berlin" in "".join(injected[0]["source"])
+    # AND the KPIs are those of `query summary` for the same range
+    summary = json.loads(cli(stack, "query", "summary", "--start", START, "--end", END, "--json").stdout)["fleet"]
+    assert summary["readings"] == 3 * 24
+    expected = f"sites {summary['sites']} readings {summary['readings']} anomalies {summary['anomalies']}"
+    assert cell_text(executed, "NBVAL_CHECK_OUTPUT").strip() == expected
+    kpi_cell = next(c for c in executed["cells"] if "frames.kpis" in "".join(c["source"]))
+    kpi_html = kpi_cell["outputs"][0]["data"]["text/html"]
+    kpi_html = "".join(kpi_html) if isinstance(kpi_html, list) else kpi_html
+    generated = Decimal(str(summary["energy_generated_kwh"])).quantize(Decimal("0.1"))
+    assert f"{generated}" in kpi_html
+    # AND the HTML has no code, every chart, and plotly.js exactly once
+    html = (reports / run["paths"]["html"]).read_text()
+    assert "charts.show(" not in html and "from energy_lib" not in html
+    assert html.count('class="plotly-graph-div') >= 5
+    assert html.count("plotly.js v") == 1
+    assert "Europe/Berlin" in html
+    index = (reports / "index.html").read_text()
+    assert run["run_id"] in index
+
+
+def test_a_failing_report_is_kept_and_marked_failed(stack: dict[str, str]) -> None:
+    result = cli(stack, "report", "run", "04-report-business", "-p", "start_utc", "yesterday-ish", "--json")
+    assert result.returncode == 1
+    assert "report run(s) failed" in result.stderr
+    [run] = json.loads(result.stdout)
+    reports = Path(stack["ENERGY_REPORTS_DIR"])
+    assert run["status"] == "failed"
+    html = (reports / run["paths"]["html"]).read_text()
+    assert "QueryError" in html and "not a timestamp" in html
+    assert (reports / run["paths"]["ipynb"]).exists()
+    index = (reports / "index.html").read_text()
+    assert run["run_id"] in index and "FAILED" in index
+
+
+def test_report_due_runs_each_entry_once_per_period(stack: dict[str, str], tmp_path: Path) -> None:
+    schedule = tmp_path / "schedule.toml"
+    schedule.write_text(
+        '[[report]]\nnotebook = "01-check-provisioning"\nevery = "hourly"\n'
+        '[[report]]\nnotebook = "04-report-business"\nevery = "daily"\n'
+        '[report.parameters]\nstart_utc = "{previous_day_start}"\nend_utc = "{previous_day_end}"\n'
+    )
+    env = {**stack, "ENERGY_REPORTS_DIR": str(tmp_path / "reports")}
+    args = ["report", "due", "--schedule", str(schedule), "--now", "2025-06-12T08:30:00Z", "--json"]
+    first = cli(env, *args)
+    assert first.returncode == 0, first.stderr
+    runs = json.loads(first.stdout)
+    assert sorted(r["notebook"] for r in runs) == ["01-check-provisioning", "04-report-business"]
+    business = next(r for r in runs if r["notebook"] == "04-report-business")
+    assert business["parameters"] == {"start_utc": "2025-06-11T00:00:00Z", "end_utc": "2025-06-12T00:00:00Z"}
+    # the same hour again: nothing is due
+    assert json.loads(cli(env, *args).stdout) == []
+    # an hour later only the hourly entry is due
+    later = json.loads(cli(env, *args[:-2], "2025-06-12T09:05:00Z", "--json").stdout)
+    assert [r["notebook"] for r in later] == ["01-check-provisioning"]
+    assert NOTEBOOKS.is_dir()

@@ -1,0 +1,209 @@
+"""energy_lib.alerts: the SNS Publish request for a file's anomalies."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from decimal import Decimal
+
+import pytest
+
+from energy_lib.alerts import BODY_ROWS, SUBJECT_LIMIT, message, publish
+
+SNS_MESSAGE_LIMIT = 262_144  # bytes, message body and attributes together
+KEY = "raw/2025/06/11/batch-001.json"
+
+
+def anomaly(site: str = "SITE_002", severity: str = "LOW", timestamp: str = "2025-06-11T12:00:00Z", **extra) -> dict:
+    values = {
+        "site_id": site,
+        "timestamp": timestamp,
+        "energy_generated_kwh": Decimal("-4.817263"),
+        "energy_consumed_kwh": Decimal("101.5"),
+        "net_energy_kwh": Decimal("-106.317263"),
+        "anomaly": True,
+        "anomaly_reasons": ["negative_generation"],
+        "severity": severity,
+    }
+    values.update(extra)
+    return values
+
+
+def attributes(result: dict) -> dict[str, tuple[str, str]]:
+    return {name: (a["DataType"], a["StringValue"]) for name, a in result["MessageAttributes"].items()}
+
+
+def body_rows(result: dict) -> list[str]:
+    lines = result["Message"].split("\n")
+    header = lines.index("severity  site  timestamp  generated_kwh  consumed_kwh  reasons")
+    return [line for line in lines[header + 1 :] if not line.startswith("...")]
+
+
+def message_size(result: dict) -> int:
+    """What counts towards SNS's 256 KiB: the message, attribute names, types and values."""
+    size = len(result["Message"].encode())
+    for name, a in result["MessageAttributes"].items():
+        size += len(name.encode()) + len(a["DataType"].encode()) + len(a["StringValue"].encode())
+    return size
+
+
+# --- subject -------------------------------------------------------------------------------------------
+
+
+def test_subject_names_highest_severity_count_and_file_name():
+    result = message(KEY, [anomaly(severity="LOW"), anomaly("SITE_003", "HIGH"), anomaly("SITE_004", "MEDIUM")])
+
+    assert result["Subject"] == "[HIGH] 3 energy anomalies in batch-001.json"
+
+
+def test_subject_of_a_key_without_folders():
+    assert message("top.json", [anomaly()])["Subject"] == "[LOW] 1 energy anomalies in top.json"
+
+
+@pytest.mark.parametrize("length", [1, 50, 200, 1024])
+def test_subject_stays_within_the_sns_limit(length):
+    result = message("raw/" + "n" * length + ".json", [anomaly(severity="CRITICAL")])
+
+    assert len(result["Subject"]) <= SUBJECT_LIMIT == 99  # SNS: shorter than 100
+    assert result["Subject"].startswith("[CRITICAL] 1 energy anomalies in n")
+
+
+def test_subject_is_ascii_for_a_non_ascii_key():
+    result = message("raw/Zürich-☀-données.json", [anomaly()])
+
+    assert result["Subject"].isascii()
+    assert result["Subject"] == "[LOW] 1 energy anomalies in Z?rich-?-donn?es.json"
+    assert "raw/Zürich-☀-données.json" in result["Message"]  # the body keeps the real key
+
+
+@pytest.mark.parametrize("key", ["raw/line\nbreak.json", "raw/tab\there.json", "raw/bell\x07.json", "raw/cr\r.json"])
+def test_subject_has_no_line_breaks_or_control_characters(key):
+    # SNS refuses a Subject with line breaks or control characters; S3 keys may hold them
+    subject = message(key, [anomaly()])["Subject"]
+
+    assert not any(unicodedata.category(c) == "Cc" for c in subject)
+    assert len(subject) <= SUBJECT_LIMIT
+
+
+# --- attributes -------------------------------------------------------------------------------------
+
+
+def test_attributes_for_filtering():
+    anomalies = [anomaly("b-site", "LOW"), anomaly("a.site", "CRITICAL"), anomaly("b-site", "MEDIUM")]
+
+    result = message(KEY, anomalies)
+
+    assert attributes(result) == {
+        "severity": ("String", "CRITICAL"),
+        "site_id": ("String.Array", '["a.site", "b-site"]'),
+        "anomalies": ("Number", "3"),
+        "kind": ("String", "anomaly"),
+    }
+    assert json.loads(result["MessageAttributes"]["site_id"]["StringValue"]) == ["a.site", "b-site"]
+
+
+@pytest.mark.parametrize(
+    ("severities", "expected"),
+    [(["LOW"], "LOW"), (["LOW", "MEDIUM"], "MEDIUM"), (["HIGH", "LOW"], "HIGH"), (["MEDIUM", "CRITICAL"], "CRITICAL")],
+)
+def test_severity_attribute_is_the_highest(severities, expected):
+    result = message(KEY, [anomaly(f"S{i}", s) for i, s in enumerate(severities)])
+
+    assert result["MessageAttributes"]["severity"]["StringValue"] == expected
+    assert result["Subject"].startswith(f"[{expected}]")
+
+
+def test_request_has_only_publish_fields_without_topic():
+    assert set(message(KEY, [anomaly()])) == {"Subject", "Message", "MessageAttributes"}
+
+
+# --- body ----------------------------------------------------------------------------------------------
+
+
+def test_body_names_the_object_and_lists_every_row():
+    anomalies = [
+        anomaly("SITE_002", "LOW"),
+        anomaly(
+            "SITE_009",
+            "CRITICAL",
+            "2025-06-11T13:00:00Z",
+            energy_generated_kwh=Decimal("-2000"),
+            energy_consumed_kwh=Decimal("-1"),
+            anomaly_reasons=["negative_generation", "negative_consumption", "implausible_magnitude"],
+        ),
+    ]
+
+    result = message(KEY, anomalies)
+
+    lines = result["Message"].split("\n")
+    assert lines[0] == f"2 anomalous readings in s3 object {KEY}"
+    assert lines[1] == "Highest severity: CRITICAL. Sites: SITE_002, SITE_009."
+    assert body_rows(result) == [
+        "LOW  SITE_002  2025-06-11T12:00:00Z  -4.817263  101.5  negative_generation",
+        "CRITICAL  SITE_009  2025-06-11T13:00:00Z  -2000  -1  negative_generation, negative_consumption, "
+        "implausible_magnitude",
+    ]
+    assert "more" not in result["Message"]
+
+
+def test_body_with_exactly_body_rows_anomalies_lists_them_all():
+    anomalies = [anomaly(f"S{i:03d}") for i in range(BODY_ROWS)]
+
+    result = message(KEY, anomalies)
+
+    assert len(body_rows(result)) == BODY_ROWS
+    assert "more" not in result["Message"]
+
+
+def test_body_is_truncated_after_body_rows_and_counts_the_rest():
+    anomalies = [anomaly(f"S{i:03d}") for i in range(BODY_ROWS + 7)]
+
+    result = message(KEY, anomalies)
+
+    rows = body_rows(result)
+    assert len(rows) == BODY_ROWS == 50
+    assert rows[0].startswith("LOW  S000  ")
+    assert rows[-1].startswith(f"LOW  S{BODY_ROWS - 1:03d}  ")
+    assert result["Message"].split("\n")[-1] == "... and 7 more (query anomalies for the full list)"
+    assert result["MessageAttributes"]["anomalies"]["StringValue"] == str(BODY_ROWS + 7)
+    assert result["Subject"] == f"[LOW] {BODY_ROWS + 7} energy anomalies in batch-001.json"
+
+
+def test_message_fits_sns_size_limit_for_a_large_fleet():
+    # GIVEN a file with one anomaly at each of 3,000 sites with long (but valid, <= 128 character) ids
+    anomalies = [anomaly(f"site-{i:05d}-" + "x" * 110) for i in range(3000)]
+
+    result = message(KEY, anomalies)
+
+    # THEN the Publish request stays within SNS's 256 KiB (body and attributes together)
+    assert message_size(result) <= SNS_MESSAGE_LIMIT
+
+
+# --- publish -------------------------------------------------------------------------------------------
+
+
+class FakeSns:
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+
+    def publish(self, **request: object) -> dict:
+        self.requests.append(request)
+        return {"MessageId": f"id-{len(self.requests)}"}
+
+
+def test_publish_sends_one_message_to_the_topic():
+    sns = FakeSns()
+
+    message_id = publish(sns, "arn:aws:sns:eu-west-1:123456789012:t", KEY, [anomaly(), anomaly("S9", "HIGH")])
+
+    assert message_id == "id-1"
+    assert sns.requests == [
+        {"TopicArn": "arn:aws:sns:eu-west-1:123456789012:t", **message(KEY, [anomaly(), anomaly("S9", "HIGH")])}
+    ]
+
+
+def test_publish_without_anomalies_sends_nothing():
+    sns = FakeSns()
+
+    assert publish(sns, "arn:aws:sns:eu-west-1:123456789012:t", KEY, []) is None
+    assert sns.requests == []

@@ -1,0 +1,278 @@
+"""Charts: traces, axis titles with units, zone colours, empty frames; the offline display bundle."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energy_lib.workbook import charts
+
+
+def readings_frame() -> pd.DataFrame:
+    timestamps = pd.date_range("2025-06-11T00:00Z", periods=6, freq="h")
+    frame = pd.DataFrame(
+        {
+            "site_id": "site-a",
+            "timestamp": timestamps,
+            "energy_generated_kwh": [10.0, -3.0, 12.0, 11.0, 9.0, 2000.0],
+            "energy_consumed_kwh": [8.0, 8.0, -1.5, 8.0, 8.0, 8.0],
+        }
+    )
+    frame["net_energy_kwh"] = frame["energy_generated_kwh"] - frame["energy_consumed_kwh"]
+    frame["anomaly"] = [False, True, True, False, False, True]
+    frame["anomaly_reasons"] = ["", "negative_generation", "negative_consumption", "", "", "implausible_magnitude"]
+    frame["severity"] = [None, "LOW", "LOW", None, None, "CRITICAL"]
+    return frame
+
+
+def site_summary() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "site_id": ["site-c", "site-a", "site-b", "site-d", "site-e"],
+            "energy_generated_kwh": [60.0, 130.0, 100.0, 5.0, 119.9],
+            "energy_consumed_kwh": [100.0, 100.0, 100.0, 0.0, 100.0],
+            "efficiency_pct": [60.0, 130.0, 100.0, np.nan, 119.9],
+            "anomalies_low": [1, 0, 2, 0, 0],
+            "anomalies_medium": [0, 0, 1, 0, 0],
+            "anomalies_high": [0, 0, 0, 0, 0],
+            "anomalies_critical": [4, 0, 0, 0, 0],
+        }
+    )
+
+
+def hourly_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "site_id": ["site-a", "site-a", "site-a", "site-b"],
+            "hour_start": pd.to_datetime(
+                ["2025-06-11T05:00Z", "2025-06-12T05:00Z", "2025-06-11T23:00Z", "2025-06-11T05:00Z"], utc=True
+            ),
+            "net_energy_kwh": [2.0, 4.0, -1.0, 7.0],
+        }
+    )
+
+
+def by_name(fig):
+    return {trace.name: trace for trace in fig.data}
+
+
+def test_energy_over_time_draws_three_series_and_marks_anomalies_on_the_faulty_value():
+    # GIVEN readings with a negative generation, a negative consumption and an implausible generation
+    fig = charts.energy_over_time(readings_frame(), "site-a")
+
+    # THEN three lines and one marker trace, with units on both axes
+    traces = by_name(fig)
+    assert list(traces) == ["generated", "consumed", "net", "anomaly"]
+    assert fig.layout.xaxis.title.text == "Time [UTC]"
+    assert fig.layout.yaxis.title.text == "Energy [kWh]"
+    assert fig.layout.title.text == "Energy of site-a"
+    assert list(traces["generated"].y) == [10.0, -3.0, 12.0, 11.0, 9.0, 2000.0]
+    # markers sit on the negative value, else on the larger one
+    assert list(traces["anomaly"].y) == [-3.0, -1.5, 2000.0]
+    assert traces["anomaly"].text[2] == "CRITICAL implausible_magnitude"
+
+
+def test_energy_over_time_takes_the_only_site_and_refuses_to_guess_among_several():
+    assert charts.energy_over_time(readings_frame()).layout.title.text == "Energy of site-a"
+    two_sites = pd.concat([readings_frame(), readings_frame().assign(site_id="site-b")])
+    with pytest.raises(ValueError, match="give site_id"):
+        charts.energy_over_time(two_sites)
+    assert len(charts.energy_over_time(two_sites, "site-b").data) == 4
+
+
+def test_energy_over_time_without_anomalies_has_no_marker_trace():
+    frame = readings_frame().assign(anomaly=False)
+    assert [trace.name for trace in charts.energy_over_time(frame, "site-a").data] == ["generated", "consumed", "net"]
+
+
+def test_site_comparison_groups_generated_and_consumed_bars_per_site():
+    fig = charts.site_comparison(site_summary())
+
+    traces = by_name(fig)
+    assert set(traces) == {"generated", "consumed"}
+    assert fig.layout.barmode == "group"
+    assert dict(zip(traces["generated"].x, traces["generated"].y, strict=True))["site-a"] == 130.0
+    assert dict(zip(traces["consumed"].x, traces["consumed"].y, strict=True))["site-d"] == 0.0
+    assert fig.layout.yaxis.title.text == "Energy [kWh]"
+    assert fig.layout.xaxis.title.text == "Site"
+    assert list(fig.layout.xaxis.categoryarray) == ["site-a", "site-b", "site-c", "site-d", "site-e"]
+
+
+@pytest.mark.parametrize(
+    ("efficiency_pct", "zone"),
+    [
+        (130.0, charts.ZONE_GOOD),
+        (charts.EFFICIENCY_GOOD_PCT, charts.ZONE_GOOD),
+        (119.99, charts.ZONE_FAIR),
+        (charts.EFFICIENCY_FAIR_PCT, charts.ZONE_FAIR),
+        (99.99, charts.ZONE_POOR),
+        (0.0, charts.ZONE_POOR),
+        (float("nan"), charts.ZONE_NONE),
+        (None, charts.ZONE_NONE),
+    ],
+)
+def test_efficiency_zone_thresholds(efficiency_pct, zone):
+    assert charts.efficiency_zone(efficiency_pct) == zone
+
+
+def test_efficiency_zones_colour_each_site_by_its_zone():
+    fig = charts.efficiency_zones(site_summary())
+
+    colour_of_site = {site: trace.marker.color for trace in fig.data for site in trace.x}
+    assert colour_of_site == {
+        "site-a": "#2ca02c",  # 130 %: green
+        "site-e": "#ffbf00",  # 119.9 %: amber
+        "site-b": "#ffbf00",  # 100 %: amber
+        "site-c": "#d62728",  # 60 %: red
+        "site-d": "#9e9e9e",  # nothing consumed: no efficiency
+    }
+    assert charts.ZONE_COLOURS[charts.ZONE_GOOD] == "#2ca02c"
+    assert fig.layout.yaxis.title.text == "Efficiency [%]"
+    assert sorted(shape.y0 for shape in fig.layout.shapes) == [100.0, 120.0]
+
+
+def test_anomaly_distribution_stacks_severities_from_the_site_summary():
+    fig = charts.anomaly_distribution(site_summary())
+
+    traces = by_name(fig)
+    assert list(traces) == ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+    assert fig.layout.barmode == "stack"
+    assert dict(zip(traces["CRITICAL"].x, traces["CRITICAL"].y, strict=True))["site-c"] == 4
+    assert dict(zip(traces["LOW"].x, traces["LOW"].y, strict=True))["site-b"] == 2
+    assert traces["CRITICAL"].marker.color == charts.SEVERITY_COLOURS["CRITICAL"]
+    assert fig.layout.yaxis.title.text == "Anomalies [count]"
+
+
+def test_anomaly_distribution_counts_anomalous_readings():
+    fig = charts.anomaly_distribution(readings_frame())
+
+    counts = {trace.name: sum(trace.y) for trace in fig.data}
+    assert counts == {"LOW": 2, "CRITICAL": 1}
+
+
+def test_anomaly_distribution_without_anomalies_says_so():
+    quiet = site_summary().assign(anomalies_low=0, anomalies_medium=0, anomalies_critical=0)
+    fig = charts.anomaly_distribution(quiet)
+    assert len(fig.data) == 0
+    assert fig.layout.annotations[0].text == "No anomalies"
+
+
+def test_net_energy_trend_draws_a_line_per_site_from_hourly_or_daily_frames():
+    hourly = charts.net_energy_trend(hourly_frame())
+    assert [trace.name for trace in hourly.data] == ["site-a", "site-b"]
+    assert hourly.layout.xaxis.title.text == "Hour start [UTC]"
+    assert hourly.layout.yaxis.title.text == "Net energy [kWh]"
+
+    daily = charts.net_energy_trend(hourly_frame().rename(columns={"hour_start": "day_start"}))
+    assert daily.layout.xaxis.title.text == "Day start [UTC]"
+    with pytest.raises(ValueError, match="hour_start"):
+        charts.net_energy_trend(hourly_frame().rename(columns={"hour_start": "when"}))
+
+
+def test_hourly_heatmap_averages_net_energy_per_site_and_hour_of_day():
+    fig = charts.hourly_heatmap(hourly_frame())
+
+    (heatmap,) = fig.data
+    z = np.asarray(heatmap.z, dtype=float)
+    assert list(heatmap.y) == ["site-a", "site-b"]
+    assert z.shape == (2, 24)
+    assert z[0, 5] == 3.0  # mean of 2 and 4 at 05:00 UTC
+    assert z[0, 23] == -1.0
+    assert z[1, 5] == 7.0
+    assert math.isnan(z[1, 6])
+    assert fig.layout.xaxis.title.text == "Hour of day [UTC]"
+    assert fig.layout.coloraxis.colorbar.title.text == "Mean net energy [kWh]"
+
+
+def test_hourly_heatmap_takes_the_hour_in_the_given_time_zone():
+    fig = charts.hourly_heatmap(hourly_frame(), tz="Europe/Berlin")  # UTC+2 in June
+
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert z[0, 7] == 3.0
+    assert z[0, 1] == -1.0  # 23:00 UTC is 01:00 the next day in Berlin
+    assert fig.layout.xaxis.title.text == "Hour of day [Europe/Berlin]"
+
+
+def test_ingestion_statistics_sums_the_ledger_by_file_status():
+    status = pd.DataFrame(
+        {
+            "key": ["raw/a.json", "raw/b.json", "raw/c.csv"],
+            "etag": ["1", "2", "3"],
+            "status": ["processed", "processed", "failed"],
+            "read": [10, 5, 0],
+            "stored": [9, 5, 0],
+            "quarantined": [1, 0, 0],
+            "anomalies": [2, 1, 0],
+            "error": [None, None, "not parseable"],
+        }
+    )
+    fig = charts.ingestion_statistics(status)
+
+    processed = by_name(fig)["processed"]
+    assert dict(zip(processed.x, processed.y, strict=True)) == {
+        "read": 15,
+        "stored": 14,
+        "quarantined": 1,
+        "anomalies": 3,
+    }
+    assert "3 files" in fig.layout.title.text
+    assert "1 failed" in fig.layout.title.text
+    assert fig.layout.yaxis.title.text == "Readings [count]"
+
+
+CHARTS = [
+    charts.energy_over_time,
+    charts.site_comparison,
+    charts.efficiency_zones,
+    charts.anomaly_distribution,
+    charts.net_energy_trend,
+    charts.hourly_heatmap,
+    charts.ingestion_statistics,
+]
+EMPTY_WITH_COLUMNS = [
+    readings_frame().iloc[0:0],
+    site_summary().iloc[0:0],
+    site_summary().iloc[0:0],
+    site_summary().iloc[0:0],
+    hourly_frame().iloc[0:0],
+    hourly_frame().iloc[0:0],
+    pd.DataFrame(columns=["key", "etag", "status", "read", "stored", "quarantined", "anomalies", "error"]),
+]
+
+
+@pytest.mark.parametrize("chart", CHARTS, ids=lambda f: f.__name__)
+def test_a_frame_with_no_columns_gives_an_annotated_empty_figure(chart):
+    fig = chart(pd.DataFrame())
+    assert len(fig.data) == 0
+    assert fig.layout.annotations[0].text.startswith("No ")
+    assert fig.layout.title.text
+
+
+@pytest.mark.parametrize(
+    ("chart", "frame"), list(zip(CHARTS, EMPTY_WITH_COLUMNS, strict=True)), ids=[f.__name__ for f in CHARTS]
+)
+def test_a_frame_with_columns_and_no_rows_gives_an_annotated_empty_figure(chart, frame):
+    fig = chart(frame)
+    assert len(fig.data) == 0
+    assert fig.layout.annotations[0].text.startswith("No ")
+
+
+def test_a_frame_with_rows_but_missing_columns_is_an_error():
+    with pytest.raises(ValueError, match="efficiency_pct"):
+        charts.efficiency_zones(pd.DataFrame({"site_id": ["a"]}))
+
+
+def test_display_bundle_has_the_plotly_mimetype_and_html_without_plotlyjs():
+    bundle = charts.mimebundle(charts.site_comparison(site_summary()))
+
+    assert set(bundle) == {"application/vnd.plotly.v1+json", "text/html"}
+    assert bundle["application/vnd.plotly.v1+json"]["layout"]["yaxis"]["title"]["text"] == "Energy [kWh]"
+    html = bundle["text/html"]
+    assert 'class="plotly-graph-div"' in html
+    assert "Plotly.newPlot" in html
+    assert "plotly.js v" not in html  # the library comes once, from setup(), not with each chart
+    assert "cdn" not in html.lower()
+    assert charts.plotlyjs_html().count("plotly.js v") == 1
