@@ -31,12 +31,6 @@ data "aws_iam_policy_document" "ingest_logs" {
   }
 }
 
-resource "aws_iam_role_policy" "ingest_logs" {
-  name   = "logs"
-  role   = aws_iam_role.ingest.id
-  policy = data.aws_iam_policy_document.ingest_logs.json
-}
-
 # Tracing: X-Ray accepts no resource-level scoping for these two actions
 data "aws_iam_policy_document" "ingest_tracing" {
   statement {
@@ -44,12 +38,6 @@ data "aws_iam_policy_document" "ingest_tracing" {
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
     resources = ["*"]
   }
-}
-
-resource "aws_iam_role_policy" "ingest_tracing" {
-  name   = "tracing"
-  role   = aws_iam_role.ingest.id
-  policy = data.aws_iam_policy_document.ingest_tracing.json
 }
 
 # Queue: consume the ingest queue (what the event source mapping needs)
@@ -64,12 +52,6 @@ data "aws_iam_policy_document" "ingest_queue_consumer" {
     ]
     resources = [aws_sqs_queue.ingest.arn]
   }
-}
-
-resource "aws_iam_role_policy" "ingest_queue" {
-  name   = "queue"
-  role   = aws_iam_role.ingest.id
-  policy = data.aws_iam_policy_document.ingest_queue_consumer.json
 }
 
 # Bucket: read raw/, write quarantine/ (copies of rejected files, rejected lines, reasons)
@@ -95,12 +77,6 @@ data "aws_iam_policy_document" "ingest_bucket" {
   }
 }
 
-resource "aws_iam_role_policy" "ingest_bucket" {
-  name   = "bucket"
-  role   = aws_iam_role.ingest.id
-  policy = data.aws_iam_policy_document.ingest_bucket.json
-}
-
 # Tables: item reads and writes on the three tables and their indexes; no Scan, no deletes, no admin
 data "aws_iam_policy_document" "ingest_tables" {
   statement {
@@ -122,12 +98,6 @@ locals {
   table_arns = [aws_dynamodb_table.readings.arn, aws_dynamodb_table.rollups.arn, aws_dynamodb_table.ledger.arn]
 }
 
-resource "aws_iam_role_policy" "ingest_tables" {
-  name   = "tables"
-  role   = aws_iam_role.ingest.id
-  policy = data.aws_iam_policy_document.ingest_tables.json
-}
-
 # Alerts: publish to the anomaly topic only
 data "aws_iam_policy_document" "ingest_alerts" {
   statement {
@@ -137,10 +107,20 @@ data "aws_iam_policy_document" "ingest_alerts" {
   }
 }
 
-resource "aws_iam_role_policy" "ingest_alerts" {
-  name   = "alerts"
+# One inline policy per concern on the function's role
+resource "aws_iam_role_policy" "ingest" {
+  for_each = {
+    logs    = data.aws_iam_policy_document.ingest_logs.json
+    tracing = data.aws_iam_policy_document.ingest_tracing.json
+    queue   = data.aws_iam_policy_document.ingest_queue_consumer.json
+    bucket  = data.aws_iam_policy_document.ingest_bucket.json
+    tables  = data.aws_iam_policy_document.ingest_tables.json
+    alerts  = data.aws_iam_policy_document.ingest_alerts.json
+  }
+
+  name   = each.key
   role   = aws_iam_role.ingest.id
-  policy = data.aws_iam_policy_document.ingest_alerts.json
+  policy = each.value
 }
 
 # --- resource policies --------------------------------------------------------------------------

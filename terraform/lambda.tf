@@ -52,8 +52,7 @@ resource "aws_lambda_function" "ingest" {
   }
 
   depends_on = [
-    aws_iam_role_policy.ingest_logs,
-    aws_iam_role_policy.ingest_tracing,
+    aws_iam_role_policy.ingest,
   ]
 }
 
@@ -69,5 +68,5 @@ resource "aws_lambda_event_source_mapping" "ingest" {
     maximum_concurrency = local.reserved_concurrency
   }
 
-  depends_on = [aws_iam_role_policy.ingest_queue]
+  depends_on = [aws_iam_role_policy.ingest]
 }

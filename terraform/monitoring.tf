@@ -22,65 +22,70 @@ locals {
   alarm_actions  = [aws_sns_topic.ops.arn]
 }
 
-resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  alarm_name          = "${local.name}-dead-letters"
-  alarm_description   = "Messages in ${local.dead_letter_queue_name}: objects failed ${var.max_receive_count} times. Inspect and redrive with the operations notebook."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dead_letter.name }
-  statistic           = "Maximum"
-  period              = local.alarm_period_s
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
+locals {
+  # One alarm per failure signal: a metric above its threshold for the given number of periods.
+  metric_alarms = {
+    dead-letters = {
+      description        = "Messages in ${local.dead_letter_queue_name}: objects failed ${var.max_receive_count} times. Inspect and redrive with the operations notebook."
+      namespace          = "AWS/SQS"
+      metric_name        = "ApproximateNumberOfMessagesVisible"
+      dimensions         = { QueueName = aws_sqs_queue.dead_letter.name }
+      statistic          = "Maximum"
+      evaluation_periods = 1
+      threshold          = 0
+    }
+    ingest-backlog = {
+      description        = "The oldest message in ${local.ingest_queue_name} waited more than 15 minutes: the function is not keeping up or not running."
+      namespace          = "AWS/SQS"
+      metric_name        = "ApproximateAgeOfOldestMessage"
+      dimensions         = { QueueName = aws_sqs_queue.ingest.name }
+      statistic          = "Maximum"
+      evaluation_periods = 3
+      threshold          = 900
+    }
+    function-errors = {
+      description        = "${local.function_name} failed invocations (unhandled errors or timeouts)."
+      namespace          = "AWS/Lambda"
+      metric_name        = "Errors"
+      dimensions         = { FunctionName = aws_lambda_function.ingest.function_name }
+      statistic          = "Sum"
+      evaluation_periods = 1
+      threshold          = 0
+    }
+    function-throttles = {
+      description        = "${local.function_name} invocations throttled: reserved concurrency ${local.reserved_concurrency} is not enough."
+      namespace          = "AWS/Lambda"
+      metric_name        = "Throttles"
+      dimensions         = { FunctionName = aws_lambda_function.ingest.function_name }
+      statistic          = "Sum"
+      evaluation_periods = 1
+      threshold          = 0
+    }
+    alert-delivery-failures = {
+      description        = "SNS could not deliver anomaly alerts from ${local.alerts_topic_name}."
+      namespace          = "AWS/SNS"
+      metric_name        = "NumberOfNotificationsFailed"
+      dimensions         = { TopicName = aws_sns_topic.anomalies.name }
+      statistic          = "Sum"
+      evaluation_periods = 1
+      threshold          = 0
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "ingest_backlog" {
-  alarm_name          = "${local.name}-ingest-backlog"
-  alarm_description   = "The oldest message in ${local.ingest_queue_name} waited more than 15 minutes: the function is not keeping up or not running."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateAgeOfOldestMessage"
-  dimensions          = { QueueName = aws_sqs_queue.ingest.name }
-  statistic           = "Maximum"
-  period              = local.alarm_period_s
-  evaluation_periods  = 3
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 900
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
+resource "aws_cloudwatch_metric_alarm" "metric" {
+  for_each = local.metric_alarms
 
-resource "aws_cloudwatch_metric_alarm" "function_errors" {
-  alarm_name          = "${local.name}-function-errors"
-  alarm_description   = "${local.function_name} failed invocations (unhandled errors or timeouts)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.ingest.function_name }
-  statistic           = "Sum"
+  alarm_name          = "${local.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric_name
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = local.alarm_period_s
-  evaluation_periods  = 1
+  evaluation_periods  = each.value.evaluation_periods
   comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "function_throttles" {
-  alarm_name          = "${local.name}-function-throttles"
-  alarm_description   = "${local.function_name} invocations throttled: reserved concurrency ${local.reserved_concurrency} is not enough."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = aws_lambda_function.ingest.function_name }
-  statistic           = "Sum"
-  period              = local.alarm_period_s
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
+  threshold           = each.value.threshold
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
@@ -130,22 +135,6 @@ resource "aws_cloudwatch_metric_alarm" "table_throttles" {
   }
 
   depends_on = [aws_dynamodb_table.readings, aws_dynamodb_table.rollups, aws_dynamodb_table.ledger]
-}
-
-resource "aws_cloudwatch_metric_alarm" "alert_delivery_failures" {
-  alarm_name          = "${local.name}-alert-delivery-failures"
-  alarm_description   = "SNS could not deliver anomaly alerts from ${local.alerts_topic_name}."
-  namespace           = "AWS/SNS"
-  metric_name         = "NumberOfNotificationsFailed"
-  dimensions          = { TopicName = aws_sns_topic.anomalies.name }
-  statistic           = "Sum"
-  period              = local.alarm_period_s
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
 }
 
 resource "aws_cloudwatch_dashboard" "pipeline" {
