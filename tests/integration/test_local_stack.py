@@ -76,20 +76,8 @@ def test_provisioning_checks_pass_and_config_names_everything(stack: Stack) -> N
     rows = stack.json("check")
     assert len(rows) >= 30 and all(row["passed"] for row in rows)
     config = stack.json("config")
-    for name in (
-        "endpoint_url",
-        "region",
-        "bucket",
-        "raw_prefix",
-        "quarantine_prefix",
-        "readings_table",
-        "rollups_table",
-        "ledger_table",
-        "ingest_queue",
-        "dead_letter_queue",
-        "alerts_topic",
-    ):
-        assert config[name], name
+    assert set(config) == set(stack.settings.public_view())
+    assert all(config[name] for name in config), config
 
 
 def test_samples_and_simulation_end_to_end_and_again_changes_nothing(stack: Stack) -> None:
