@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lab lint local-up local-down clean
+.PHONY: demo test lab lint local-up local-down clean browser
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,12 @@ $(INSTALLED): pyproject.toml
 demo: $(INSTALLED)  ## local stack up, every notebook through the report runner, index of reports
 	$(BIN)/energy-workbook demo
 
-test: $(INSTALLED)  ## every test: unit, integration, end to end, notebooks (nbval), security, benchmarks
+test: $(INSTALLED) browser  ## every test: unit, integration, end to end, notebooks (nbval), security, benchmarks
 	$(BIN)/python -m pytest
+
+browser:  ## headless Chromium, which the report test uses to check that charts draw offline
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| { echo "install Chromium (Debian: apt-get install chromium) and run again"; exit 1; }
 
 lab: $(INSTALLED)  ## JupyterLab on notebooks/ with the local stack up
 	$(BIN)/python -m pip install --quiet -e ".[test,lab]"

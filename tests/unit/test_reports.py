@@ -111,7 +111,6 @@ def test_html_has_no_code_and_every_chart_with_plotlyjs_once(scheduled):
     assert "energy-run-summary" in html and "succeeded" in html
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium (apt-get install chromium)")
 def test_the_exported_report_draws_its_charts_in_a_browser_with_no_network(scheduled, tmp_path):
     _, record = scheduled
     # every request but file:// goes to a closed port: nothing can come from the network
