@@ -8,7 +8,7 @@ botocore's retries never see them.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -110,16 +110,3 @@ class Cost:
     def read_ratio(self) -> float:
         """Items read per item returned; 1.0 means nothing was read in vain."""
         return self.items_read / self.items_returned if self.items_returned else float(self.items_read == 0)
-
-    def as_dict(self) -> dict[str, float]:
-        return {
-            "requests": self.requests,
-            "items_read": self.items_read,
-            "items_returned": self.items_returned,
-            "read_ratio": self.read_ratio,
-            "capacity_units": self.capacity_units,
-        }
-
-
-def unique(values: Iterable[Any]) -> list[Any]:
-    return list(dict.fromkeys(values))

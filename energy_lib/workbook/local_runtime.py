@@ -78,7 +78,6 @@ class LocalRuntime:
         self.queue_url = self.sqs.get_queue_url(QueueName=settings.ingest_queue)["QueueUrl"]
         self.source_arn = queue_arn(settings, settings.ingest_queue)
         self.stopping = threading.Event()
-        self.batches = 0
 
     def poll_once(self, wait_s: int = 1) -> int:
         """Receive and handle one batch; returns how many messages it held."""
@@ -98,7 +97,6 @@ class LocalRuntime:
         except Exception:
             logger.exception("the handler raised; the whole batch will be retried")
             failed = {m["MessageId"] for m in messages}
-        self.batches += 1
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
             self.sqs.delete_message_batch(

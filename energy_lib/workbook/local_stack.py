@@ -131,8 +131,8 @@ def serve(settings: Settings) -> None:
     from energy_lib.workbook.provisioner import provision
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # access logs stay out of the way
-    server = ThreadedMotoServer(ip_address=LOOPBACK, port=settings.local_port, verbose=False)
+    # stdout and stderr are the log file (see up()), so werkzeug's access log goes there, not to a terminal
+    server = ThreadedMotoServer(ip_address=LOOPBACK, port=settings.local_port, verbose=True)
     server.start()
     state = {"pid": os.getpid(), "endpoint_url": f"http://{LOOPBACK}:{settings.local_port}", "ready": False}
     state_file(settings).write_text(json.dumps(state))
