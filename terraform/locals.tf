@@ -39,7 +39,7 @@ locals {
 
   # SQS (infra_spec.QUEUE): visibility six times the function timeout, as AWS advises for SQS event sources
   function_timeout_s         = 60
-  queue_visibility_timeout_s = 360
+  queue_visibility_timeout_s = 365 # 6 x 60 s + the 5 s batching window
   queue_retention_s          = 345600  # 4 days
   dead_letter_retention_s    = 1209600 # 14 days, the SQS maximum
   alerts_queue_retention_s   = 1209600 # the operations notebook reads alerts back for two weeks

@@ -119,22 +119,36 @@ def queue_checks(settings: Settings) -> list[Check]:
         found = attributes(queue)
         return found.get("SqsManagedSseEnabled") == "true" or bool(found.get("KmsMasterKeyId"))
 
-    ingest, dlq = settings.ingest_queue, settings.dead_letter_queue
-    return _checks(
-        f"sqs:{ingest}",
-        [
-            ("visibility timeout [s]", QUEUE.visibility_timeout_s, lambda: attributes(ingest)["VisibilityTimeout"]),
-            ("retention [s]", QUEUE.message_retention_s, lambda: attributes(ingest)["MessageRetentionPeriod"]),
-            ("redrive", f"{dlq} after {QUEUE.max_receive_count}", redrive),
-            ("encryption", True, lambda: encrypted(ingest)),
-            ("only our bucket sends", True, lambda: f"arn:aws:s3:::{settings.bucket}" in attributes(ingest)["Policy"]),
-        ],
-    ) + _checks(
-        f"sqs:{dlq}",
-        [
-            ("retention [s]", QUEUE.dead_letter_retention_s, lambda: attributes(dlq)["MessageRetentionPeriod"]),
-            ("encryption", True, lambda: encrypted(dlq)),
-        ],
+    ingest, dlq, alerts = settings.ingest_queue, settings.dead_letter_queue, settings.alerts_queue
+    return (
+        _checks(
+            f"sqs:{ingest}",
+            [
+                ("visibility timeout [s]", QUEUE.visibility_timeout_s, lambda: attributes(ingest)["VisibilityTimeout"]),
+                ("retention [s]", QUEUE.message_retention_s, lambda: attributes(ingest)["MessageRetentionPeriod"]),
+                ("redrive", f"{dlq} after {QUEUE.max_receive_count}", redrive),
+                ("encryption", True, lambda: encrypted(ingest)),
+                (
+                    "only our bucket sends",
+                    True,
+                    lambda: f"arn:aws:s3:::{settings.bucket}" in attributes(ingest)["Policy"],
+                ),
+            ],
+        )
+        + _checks(
+            f"sqs:{dlq}",
+            [
+                ("retention [s]", QUEUE.dead_letter_retention_s, lambda: attributes(dlq)["MessageRetentionPeriod"]),
+                ("encryption", True, lambda: encrypted(dlq)),
+            ],
+        )
+        + _checks(
+            f"sqs:{alerts}",
+            [
+                ("retention [s]", QUEUE.alerts_retention_s, lambda: attributes(alerts)["MessageRetentionPeriod"]),
+                ("encryption", True, lambda: encrypted(alerts)),
+            ],
+        )
     )
 
 

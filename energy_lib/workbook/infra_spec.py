@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from energy_lib.schema import TABLES, Table
 
 FUNCTION_TIMEOUT_S = 60
+BATCHING_WINDOW_S = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +34,11 @@ class BucketSpec:
 
 @dataclass(frozen=True, slots=True)
 class QueueSpec:
-    visibility_timeout_s: int = 6 * FUNCTION_TIMEOUT_S  # AWS advice: six times the function timeout
+    # AWS advice for SQS event sources: six times the function timeout plus the batching window
+    visibility_timeout_s: int = 6 * FUNCTION_TIMEOUT_S + BATCHING_WINDOW_S
     message_retention_s: int = 4 * 24 * 3600
     dead_letter_retention_s: int = 14 * 24 * 3600
+    alerts_retention_s: int = 14 * 24 * 3600  # the operations notebook reads alerts back for two weeks
     max_receive_count: int = 5
     managed_encryption: bool = True
 
@@ -48,7 +51,7 @@ class FunctionSpec:
     memory_mb: int = 256
     reserved_concurrency: int = 5
     batch_size: int = 10
-    batching_window_s: int = 5
+    batching_window_s: int = BATCHING_WINDOW_S
     function_response_types: tuple[str, ...] = ("ReportBatchItemFailures",)
     log_retention_days: int = 30
     # Settings fields the deployed function reads from ENERGY_* variables

@@ -72,7 +72,10 @@ def _queues(settings: Settings) -> None:
             "Policy": json.dumps(policy),
         },
     )
-    sqs.create_queue(QueueName=settings.alerts_queue, Attributes={"SqsManagedSseEnabled": "true"})
+    sqs.create_queue(
+        QueueName=settings.alerts_queue,
+        Attributes={"MessageRetentionPeriod": str(QUEUE.alerts_retention_s), "SqsManagedSseEnabled": "true"},
+    )
 
 
 def _bucket(settings: Settings) -> None:

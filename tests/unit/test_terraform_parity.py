@@ -403,6 +403,12 @@ def alert_problems(tf: Terraform, spec: Spec) -> list[str]:
     subscriptions = tf.attached("aws_sns_topic_subscription", "topic_arn", topic)
     by_protocol = {s.get("protocol"): s for s in subscriptions}
     queue = tf.output_resource("alerts_queue", "aws_sqs_queue")
+    _compare(
+        problems,
+        "alerts queue retention [s]",
+        spec.queue.alerts_retention_s,
+        tf.value(tf.resources.get(queue, {}).get("message_retention_seconds")) if queue else None,
+    )
     sqs = by_protocol.get("sqs", {})
     _compare(
         problems, "alerts queue subscribed", queue, tf.referenced(sqs.get("endpoint"), "aws_sqs_queue") if sqs else None
@@ -546,6 +552,8 @@ MUTATIONS: dict[str, tuple[str, Callable[[Terraform], None] | None, Spec]] = {
         ),
     ),
     "spec max receive count": ("queues", None, replace(SPEC, queue=replace(QUEUE, max_receive_count=3))),
+    "spec alerts retention": ("alerts", None, replace(SPEC, queue=replace(QUEUE, alerts_retention_s=3600))),
+    "spec visibility timeout": ("queues", None, replace(SPEC, queue=replace(QUEUE, visibility_timeout_s=360))),
     "spec lifecycle": ("bucket", None, replace(SPEC, bucket=replace(BUCKET, quarantine_expiry_days=7))),
     "spec output": ("outputs", None, replace(SPEC, outputs=(*SPEC.outputs, "reports_bucket"))),
 }
