@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -13,6 +14,7 @@ from energy_lib import alerts, query
 from energy_lib.config import Settings
 from energy_lib.readings import format_timestamp
 from energy_lib.workbook import local_stack, reports
+from energy_lib.workbook.cli import emit
 from energy_lib.workbook.session import aws
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -21,14 +23,11 @@ SCHEDULE = PROJECT / "schedule.toml"
 
 
 def _print_runs(runs: list[reports.RunRecord], as_json: bool, reports_dir: str) -> None:
-    from energy_lib.workbook.cli import emit
-
-    rows = [run.to_json(reports_dir) if as_json else _row(run) for run in runs]
-    emit(rows, as_json)
-
-
-def _row(run: reports.RunRecord) -> dict[str, Any]:
-    return {"notebook": run.notebook, "status": run.status, "html": str(run.html), "error": run.error or ""}
+    if as_json:
+        print(json.dumps([run.to_json(reports_dir) for run in runs], indent=2))
+        return
+    for run in runs:
+        print(f"{run.status:<10} {run.notebook}  {run.html}" + (f"\n           {run.error}" if run.error else ""))
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -46,8 +45,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_due(args: argparse.Namespace, settings: Settings) -> int:
     if args.list:
         due = reports.due(args.schedule, settings.reports_dir, args.now)
-        from energy_lib.workbook.cli import emit
-
         emit(
             [{"notebook": d.entry.notebook, "every": d.entry.every, "parameters": d.parameters} for d in due], args.json
         )

@@ -122,3 +122,13 @@ def test_report_due_runs_each_entry_once_per_period(stack: dict[str, str], tmp_p
     later = json.loads(cli(env, *args[:-2], "2025-06-12T09:05:00Z", "--json").stdout)
     assert [r["notebook"] for r in later] == ["01-check-provisioning"]
     assert NOTEBOOKS.is_dir()
+
+
+def test_publish_summary_reaches_the_alerts_queue_apart_from_anomaly_alerts(stack: dict[str, str]) -> None:
+    result = cli(stack, "report", "publish-summary", "--start", "2025-06-11", "--end", "2025-06-12")
+    assert result.returncode == 0, result.stderr
+    assert "Energy summary 2025-06-11: 144 readings" in result.stdout  # 3 sites x 12 hours at 15 minutes
+    alerts = json.loads(cli(stack, "ops", "alerts", "--json").stdout)
+    [summary] = [a for a in alerts if a["kind"] == "summary"]
+    assert summary["severity"] == "" and "Sites 3, readings 144" in summary["message"]
+    assert all(a["severity"] for a in alerts if a["kind"] == "anomaly")
