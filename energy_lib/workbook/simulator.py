@@ -100,10 +100,11 @@ class Site:
                 raise ValueError(f"{name} must be a finite number >= 0: {value!r}")
 
 
-# (latitude, longitude, timezone, site_type, capacity_kw, base_load_kw), one per time zone
+# (latitude, longitude, timezone, site_type, capacity_kw, base_load_kw), one per time zone; sized so that
+# a June day of the default fleet spans the efficiency zones (Seville green, Phoenix amber, the rest red)
 _LOCATIONS: tuple[tuple[float, float, str, str, float, float], ...] = (
-    (37.389, -5.984, "Europe/Madrid", "solar", 500.0, 120.0),  # Seville
-    (33.448, -112.074, "America/Phoenix", "solar_storage", 750.0, 210.0),  # Phoenix
+    (37.389, -5.984, "Europe/Madrid", "solar", 750.0, 120.0),  # Seville
+    (33.448, -112.074, "America/Phoenix", "solar_storage", 1150.0, 210.0),  # Phoenix
     (-33.869, 151.209, "Australia/Sydney", "hybrid", 320.0, 95.0),  # Sydney
     (26.912, 75.787, "Asia/Kolkata", "solar", 1200.0, 260.0),  # Jaipur
     (-33.925, 18.424, "Africa/Johannesburg", "solar_storage", 410.0, 130.0),  # Cape Town
