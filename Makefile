@@ -20,8 +20,11 @@ demo: $(INSTALLED)  ## local stack up, every notebook through the report runner,
 test: $(INSTALLED) browser  ## every test: unit, integration, end to end, notebooks (nbval), security, benchmarks
 	$(BIN)/python -m pytest
 
-browser:  ## headless Chromium, which the report test uses to check that charts draw offline
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:  ## headless Chromium (or Chrome), which the report test uses to check that charts draw offline
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
+		|| { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; } \
 		|| { echo "install Chromium (Debian: apt-get install chromium) and run again"; exit 1; }
 
 lab: $(INSTALLED)  ## JupyterLab on notebooks/ with the local stack up
