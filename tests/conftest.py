@@ -14,8 +14,24 @@ from energy_lib.config import Settings
 from energy_lib.workbook.provisioner import provision
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parent / "samples"  # the producers' sample files, with their README table
 EVENTS = Path(__file__).resolve().parent / "events"
+
+
+def documented_outcomes() -> dict[str, tuple[int, int, int, int]]:
+    """file -> (read, stored, quarantined, anomalies), from the table in ``samples/README.md``."""
+    outcomes = {}
+    for line in (SAMPLES / "README.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and (SAMPLES / cells[0]).is_file():
+            read, stored, quarantined, anomalies = (int(cell.split()[0]) for cell in cells[1:])
+            outcomes[cells[0]] = (read, stored, quarantined, anomalies)
+    return outcomes
+
+
+def sample_files() -> list[Path]:
+    """Every sample input file (not the README)."""
+    return sorted(path for path in SAMPLES.iterdir() if path.name != "README.md")
 
 
 def free_port() -> int:

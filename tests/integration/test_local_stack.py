@@ -16,7 +16,7 @@ import pytest
 
 from energy_lib.clients import client
 from energy_lib.config import Settings
-from tests.conftest import SAMPLES, free_port
+from tests.conftest import SAMPLES, free_port, sample_files
 
 CLI = [sys.executable, "-m", "energy_lib.workbook.cli"]
 
@@ -82,9 +82,8 @@ def test_provisioning_checks_pass_and_config_names_everything(stack: Stack) -> N
 
 def test_samples_and_simulation_end_to_end_and_again_changes_nothing(stack: Stack) -> None:
     # GIVEN the sample files and a simulated 3-hour run of 2 sites, uploaded
-    for sample in sorted(SAMPLES.glob("*.*")):
-        if sample.suffix != ".md":
-            stack.put(f"raw/2025/06/11/{sample.name}", sample.read_bytes())
+    for sample in sample_files():
+        stack.put(f"raw/2025/06/11/{sample.name}", sample.read_bytes())
     simulated = stack.json("simulate", "--sites", "2", "--hours", "3", "--seed", "3")
     assert simulated["readings"] == 2 * 36 and simulated["files"] == 2
     # WHEN processing finishes
@@ -107,9 +106,8 @@ def test_samples_and_simulation_end_to_end_and_again_changes_nothing(stack: Stac
     assert len(alerts) == sum(1 for row in ingest if row["anomalies"])
     before = stack.totals()
     # WHEN the same files arrive again (new uploads of the same bytes)
-    for sample in sorted(SAMPLES.glob("*.*")):
-        if sample.suffix != ".md":
-            stack.put(f"raw/2025/06/11/{sample.name}", sample.read_bytes())
+    for sample in sample_files():
+        stack.put(f"raw/2025/06/11/{sample.name}", sample.read_bytes())
     stack.json("simulate", "--sites", "2", "--hours", "3", "--seed", "3")
     stack.json("wait", "--timeout", "120")
     time.sleep(1)

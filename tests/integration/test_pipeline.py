@@ -16,15 +16,9 @@ from energy_lib.config import Settings
 from energy_lib.pipeline import Services, handle_sqs_event, process_object, source_id
 from energy_lib.workbook import ops
 from energy_lib.workbook.local_runtime import LocalRuntime, load_handler
-from tests.conftest import EVENTS, SAMPLES
+from tests.conftest import EVENTS, SAMPLES, documented_outcomes
 
-SAMPLE_OUTCOMES = {  # shared/samples/README.md: read, stored, quarantined, anomalies
-    "array_utc_z.json": (3, 3, 0, 1),
-    "single_object.json": (1, 1, 0, 0),
-    "offsets_and_records.json": (2, 2, 0, 1),
-    "lines.jsonl": (2, 1, 1, 0),
-    "readings.csv": (2, 1, 1, 0),
-}
+SAMPLE_OUTCOMES = documented_outcomes()  # tests/samples/README.md: read, stored, quarantined, anomalies
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """energy_lib.validation: which records become readings, and every reason a record is rejected.
 
-Also: every file in /work/shared/samples gives exactly the outcome its README table states.
+Also: every file in tests/samples gives exactly the outcome its README table states.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import re
 import time
 from datetime import datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -19,9 +18,8 @@ from energy_lib.parsing import parse_records
 from energy_lib.readings import ParsedFile, Reading, Reject
 from energy_lib.rules import assess
 from energy_lib.validation import parse_timestamp, validate_records
+from tests.conftest import SAMPLES, documented_outcomes, sample_files
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO.parent / "shared" / "samples"
 TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 NOON = datetime(2025, 6, 11, 12, 0, 0, tzinfo=timezone.utc)
 NOON_EPOCH = 1749643200  # 2025-06-11T12:00:00Z
@@ -69,32 +67,26 @@ def energy_json(value: str, field: str = "energy_generated_kwh", **others: objec
 
 # --- the sample files -------------------------------------------------------------------------------
 
-# file -> (read, stored, quarantined, [(site, reasons, timestamp or None)], [reject reasons])
-SAMPLE_OUTCOMES = {
-    "array_utc_z.json": (3, 3, 0, [("SITE_002", ("negative_generation",), None)], []),
-    "single_object.json": (1, 1, 0, [], []),
-    "offsets_and_records.json": (
-        2,
-        2,
-        0,
-        [("site_beta", ("negative_consumption",), "2025-06-11T20:05:00Z")],
-        [],
-    ),
-    "lines.jsonl": (2, 1, 1, [], [("not_a_number:energy_generated_kwh",)]),
-    "readings.csv": (2, 1, 1, [], [("missing_field:energy_generated_kwh",)]),
+# file -> (anomalies as (site, reasons, timestamp or None), reject reasons); the counts come from the README table
+SAMPLE_DETAILS = {
+    "array_utc_z.json": ([("SITE_002", ("negative_generation",), None)], []),
+    "single_object.json": ([], []),
+    "offsets_and_records.json": ([("site_beta", ("negative_consumption",), "2025-06-11T20:05:00Z")], []),
+    "lines.jsonl": ([], [("not_a_number:energy_generated_kwh",)]),
+    "readings.csv": ([], [("missing_field:energy_generated_kwh",)]),
 }
 
 
-def test_every_sample_file_has_an_expected_outcome():
-    # GIVEN the samples folder: a new sample without an expectation here must not pass silently
-    assert SAMPLES.is_dir(), SAMPLES
-    files = sorted(p.name for p in SAMPLES.iterdir() if p.name != "README.md")
-    assert files == sorted(SAMPLE_OUTCOMES)
+def test_every_sample_file_has_a_documented_and_an_expected_outcome():
+    # GIVEN the samples folder: a new sample without a README row or details here must not pass silently
+    files = [path.name for path in sample_files()]
+    assert files == sorted(documented_outcomes()) == sorted(SAMPLE_DETAILS)
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLE_OUTCOMES))
+@pytest.mark.parametrize("name", sorted(SAMPLE_DETAILS))
 def test_sample_file_gives_the_outcome_in_its_readme(name):
-    read, stored, quarantined, anomalies, reject_reasons = SAMPLE_OUTCOMES[name]
+    read, stored, quarantined, anomaly_count = documented_outcomes()[name]
+    anomalies, reject_reasons = SAMPLE_DETAILS[name]
 
     # WHEN the real file is parsed, validated and assessed with the default settings
     parsed = validate_records(parse_records((SAMPLES / name).read_bytes(), f"raw/2025/06/11/{name}"))
@@ -104,6 +96,7 @@ def test_sample_file_gives_the_outcome_in_its_readme(name):
     assert (parsed.read, len(parsed.readings), len(parsed.rejects)) == (read, stored, quarantined)
     assert parsed.read == len(parsed.readings) + len(parsed.rejects)
     found = [(r.site_id, a.reasons, r.timestamp_text) for r, a in assessed if a.anomaly]
+    assert len(found) == anomaly_count
     assert [(site, reasons) for site, reasons, _ in found] == [(site, reasons) for site, reasons, _ in anomalies]
     for (_, _, timestamp), (_, _, expected) in zip(found, anomalies, strict=True):
         if expected is not None:
