@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from energy_lib.dynamo import to_item
+from energy_lib.dynamo import from_item, to_item
 from energy_lib.readings import format_timestamp
 from energy_lib.schema import FAILED, FINAL_STATUSES, PROCESSING
 
@@ -27,10 +27,11 @@ class Counts:
     anomalies: int = 0
 
 
-def claim(dynamodb: Any, table: str, key: str, etag: str, now: datetime) -> bool:
-    """Mark the object as being processed; False when it already reached a final status."""
+def claim(dynamodb: Any, table: str, key: str, etag: str, now: datetime) -> dict[str, Any] | None:
+    """Mark the object as being processed; None when it already reached a final status, else the entry
+    as an earlier, unfinished attempt left it (``{}`` on the first attempt)."""
     try:
-        dynamodb.update_item(
+        response = dynamodb.update_item(
             TableName=table,
             Key=to_item({"source_key": key, "etag": etag}),
             UpdateExpression="SET #status = :processing, updated_at = :now ADD attempts :one",
@@ -45,12 +46,23 @@ def claim(dynamodb: Any, table: str, key: str, etag: str, now: datetime) -> bool
                     ":final1": FINAL_STATUSES[1],
                 }
             ),
+            ReturnValues="ALL_OLD",
         )
     except ClientError as error:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
+            return None
         raise
-    return True
+    return from_item(response.get("Attributes", {}))
+
+
+def record_alert(dynamodb: Any, table: str, key: str, etag: str, alert_id: str) -> None:
+    """Remember that the object's alert went out, so a retry of the object does not send it again."""
+    dynamodb.update_item(
+        TableName=table,
+        Key=to_item({"source_key": key, "etag": etag}),
+        UpdateExpression="SET alert_id = :alert_id",
+        ExpressionAttributeValues=to_item({":alert_id": alert_id}),
+    )
 
 
 def finish(

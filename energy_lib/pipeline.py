@@ -2,8 +2,9 @@
 
 One object: claim it in the ledger (a final entry makes re-delivery a no-op), parse and validate,
 change rollups by exactly what its readings change, write readings in batches of 25, quarantine what
-cannot be stored, send one alert when it has anomalies, record the counts. Any error marks the entry
-failed and raises, so the message is retried and finally lands in the dead-letter queue.
+cannot be stored, send one alert when it has anomalies (remembered in the ledger, so a retry does not
+send it twice), record the counts. Any error marks the entry failed and raises, so the message is
+retried and finally lands in the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -86,10 +87,11 @@ def process_object(services: Services, key: str, version_id: str | None = None) 
     except StaleEvent:
         logger.info("object %s (version %s) no longer exists; skipped", key, version_id)
         return Outcome(key, "", "skipped")
-    if not ledger.claim(services.dynamodb, settings.ledger_table, key, etag, services.now()):
+    earlier = ledger.claim(services.dynamodb, settings.ledger_table, key, etag, services.now())
+    if earlier is None:
         return Outcome(key, etag, "duplicate")
     try:
-        return _process(services, key, etag, version_id, body)
+        return _process(services, key, etag, version_id, body, earlier.get("alert_id"))
     except Exception as exc:
         ledger.fail(services.dynamodb, settings.ledger_table, key, etag, services.now(), f"{type(exc).__name__}: {exc}")
         raise
@@ -108,7 +110,10 @@ def _read(services: Services, key: str, version_id: str | None) -> tuple[bytes, 
     return response["Body"].read(), response["ETag"].strip('"'), response.get("VersionId", version_id)
 
 
-def _process(services: Services, key: str, etag: str, version_id: str | None, body: bytes) -> Outcome:
+def _process(
+    services: Services, key: str, etag: str, version_id: str | None, body: bytes, sent_alert_id: str | None
+) -> Outcome:
+    """Everything after the claim; ``sent_alert_id`` is the alert an earlier attempt already sent."""
     settings, now = services.settings, services.now()
     try:
         parsed = validate_records(parse_records(body, key))
@@ -128,7 +133,9 @@ def _process(services: Services, key: str, etag: str, version_id: str | None, bo
     if parsed.rejects:
         quarantine.put_rejects(services.s3, settings.bucket, settings.quarantine_prefix, key, etag, parsed.rejects)
     anomalies = [item for item in items if item["anomaly"]]
-    alert_id = alerts.publish(services.sns, settings.topic_arn, key, anomalies)
+    alert_id = sent_alert_id or alerts.publish(services.sns, settings.topic_arn, key, anomalies)
+    if alert_id and not sent_alert_id:
+        ledger.record_alert(services.dynamodb, settings.ledger_table, key, etag, alert_id)
     counts = ledger.Counts(parsed.read, len(items), len(parsed.rejects), len(anomalies))
     ledger.finish(services.dynamodb, settings.ledger_table, key, etag, PROCESSED, counts, now)
     logger.info("processed %s: %s", key, counts)

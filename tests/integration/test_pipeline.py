@@ -208,6 +208,37 @@ def test_a_retry_after_a_crash_between_rollups_and_readings_counts_once(settings
     assert query.summary(settings, services.dynamodb)["fleet"]["readings"] == 3
 
 
+def test_a_retry_after_a_crash_after_the_alert_sends_no_second_alert(settings: Settings) -> None:
+    # GIVEN a file with an anomaly whose first attempt dies after its alert went out (the final ledger write fails)
+    services = Services.from_settings(settings)
+    put(settings, "raw/2025/06/11/alerted.json", (SAMPLES / "array_utc_z.json").read_bytes())
+    finishing = {"failures_left": 1}
+
+    def fail_the_final_ledger_write(params: dict[str, Any], **_: Any) -> None:
+        values = params.get("ExpressionAttributeValues", {})
+        if values.get(":status") == {"S": "processed"} and finishing["failures_left"]:
+            finishing["failures_left"] -= 1
+            raise ConnectionError("the function was stopped")
+
+    services.dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", fail_the_final_ledger_write)
+    try:
+        with pytest.raises(ConnectionError):
+            process_object(services, "raw/2025/06/11/alerted.json")
+        assert ops.queue_depth(settings, settings.alerts_queue) == 1
+        # WHEN the message comes back and the file is processed again
+        outcome = process_object(services, "raw/2025/06/11/alerted.json")
+    finally:
+        services.dynamodb.meta.events.unregister(
+            "provide-client-params.dynamodb.UpdateItem", fail_the_final_ledger_write
+        )
+    # THEN it is processed, reports the first attempt's alert, and subscribers got exactly one alert
+    assert outcome.status == "processed" and outcome.alert_id
+    assert ops.queue_depth(settings, settings.alerts_queue) == 1
+    [alert] = ops.alerts(settings)
+    assert alert["anomalies"] == 1 and alert["severity"] == "LOW"
+    assert_rollups_exact(settings)
+
+
 def test_unparseable_file_is_quarantined_whole_with_its_reason(settings: Settings, runtime: LocalRuntime) -> None:
     put(settings, "raw/2025/06/11/broken.json", b'[{"site_id": "A", ')
     drain(runtime)
