@@ -145,6 +145,20 @@ class Settings:
         }
 
 
+PATH_VARIABLES = ("ENERGY_TERRAFORM_OUTPUTS", "ENERGY_STATE_DIR", "ENERGY_REPORTS_DIR")
+
+
+def absolute_path_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The path variables that are set to a relative path, made absolute against the current directory
+    (for a child process that runs elsewhere, such as a notebook kernel)."""
+    environ = os.environ if environ is None else environ
+    return {
+        name: str(Path(environ[name]).expanduser().absolute())
+        for name in PATH_VARIABLES
+        if environ.get(name) and not Path(environ[name]).expanduser().is_absolute()
+    }
+
+
 def env_names() -> dict[str, str]:
     """Field name -> environment variable name, for every setting."""
     return {f.name: f.metadata["env"] for f in fields(Settings)}

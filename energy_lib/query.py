@@ -25,7 +25,7 @@ from energy_lib.errors import QueryError
 from energy_lib.readings import format_timestamp
 from energy_lib.schema import LEDGER, READINGS
 from energy_lib.storage import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET
-from energy_lib.validation import SITE_ID
+from energy_lib.validation import EARLIEST, LATEST, SITE_ID
 
 Row = dict[str, Any]
 ONE_SECOND = timedelta(seconds=1)
@@ -33,29 +33,47 @@ ONE_HOUR = timedelta(hours=1)
 ONE_DAY = timedelta(days=1)
 MAX_RANGE = timedelta(days=3660)
 PERCENT = Decimal("0.01")
+# attributes that exist only so that the indexes can find a reading (day bucket, sparse anomaly keys)
+INDEX_ONLY = frozenset(READINGS.attributes()) - {READINGS.partition_key, READINGS.sort_key}
+
+
+def _reading_rows(items: Iterator[Row]) -> list[Row]:
+    """Stored readings as rows, without the attributes that only the indexes need."""
+    return [{name: value for name, value in item.items() if name not in INDEX_ONLY} for item in items]
 
 
 def utc(value: datetime | str | None) -> datetime | None:
-    """A timezone-aware UTC datetime from a datetime or ISO-8601 text (naive means UTC)."""
+    """A timezone-aware UTC datetime from a datetime or ISO-8601 text (naive means UTC), in the years the
+    pipeline keeps: ``[2000-01-01, 2200-01-01]`` (the last moment only as an exclusive end)."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc)
+        try:
+            moment = moment.astimezone(timezone.utc)
+        except OverflowError:
+            raise QueryError(f"{value} is outside the years the pipeline keeps") from None
+        if not EARLIEST <= moment <= LATEST:
+            raise QueryError(
+                f"{format_timestamp(moment)} is outside the years the pipeline keeps "
+                f"({format_timestamp(EARLIEST)} to {format_timestamp(LATEST)})"
+            )
+        return moment
     text = value.strip() if isinstance(value, str) else ""
     try:
         if len(text) == 10:  # a bare date is that day's midnight, UTC
-            return datetime.combine(date.fromisoformat(text), time(), timezone.utc)
-        moment = datetime.fromisoformat(text)
+            moment = datetime.combine(date.fromisoformat(text), time(), timezone.utc)
+        else:
+            moment = datetime.fromisoformat(text)
     except ValueError:
         raise QueryError(f"not a timestamp: {value!r} (use ISO-8601, e.g. 2025-06-11T00:00:00Z)") from None
     return utc(moment)
 
 
 def time_range(start: datetime | str | None, end: datetime | str | None) -> tuple[datetime, datetime]:
-    """Both ends in UTC, checked; a missing start is the epoch, a missing end is far in the future."""
-    first = utc(start) or datetime(1970, 1, 1, tzinfo=timezone.utc)
-    last = utc(end) or datetime(2200, 1, 1, tzinfo=timezone.utc)
+    """Both ends in UTC, checked; a missing end is the first or last moment the pipeline keeps."""
+    first = utc(start) or EARLIEST
+    last = utc(end) or LATEST
     if last <= first:
         raise QueryError(f"end {format_timestamp(last)} must be after start {format_timestamp(first)}")
     return first, last
@@ -82,12 +100,11 @@ def _whole_second_at_or_after(moment: datetime) -> datetime:
     return whole if whole == moment else whole + ONE_SECOND
 
 
-def _between(first: datetime, last: datetime) -> tuple[str, str]:
-    """The inclusive key bounds of the stored timestamps (whole seconds) inside ``[first, last)``."""
-    return (
-        format_timestamp(_whole_second_at_or_after(first)),
-        format_timestamp(_whole_second_at_or_after(last) - ONE_SECOND),
-    )
+def _between(first: datetime, last: datetime) -> tuple[str, str] | None:
+    """The inclusive key bounds of the stored timestamps (whole seconds) inside ``[first, last)``; None when
+    the range holds no whole second."""
+    low, high = _whole_second_at_or_after(first), _whole_second_at_or_after(last) - ONE_SECOND
+    return (format_timestamp(low), format_timestamp(high)) if low <= high else None
 
 
 def days(first: datetime, last: datetime) -> Iterator[str]:
@@ -107,8 +124,11 @@ def readings(
     cost: Cost | None = None,
 ) -> list[Row]:
     """Readings of one site in ``[start, end)``, oldest first."""
-    low, high = _between(*time_range(start, end))
-    return list(
+    bounds = _between(*time_range(start, end))
+    if bounds is None:
+        return []
+    low, high = bounds
+    return _reading_rows(
         query_pages(
             dynamodb,
             cost,
@@ -138,8 +158,11 @@ def anomalies(
     """Anomalous readings of one site (any range) or of all sites (range required), from sparse indexes."""
     if site_id is None:
         return _per_day(settings, dynamodb, "fleet_anomalies", "anomaly_day", "anomaly_at", start, end, cost)
-    low, high = _between(*time_range(start, end))
-    return list(
+    bounds = _between(*time_range(start, end))
+    if bounds is None:
+        return []
+    low, high = bounds
+    return _reading_rows(
         query_pages(
             dynamodb,
             cost,
@@ -162,32 +185,40 @@ def _per_day(
     cost: Cost | None,
 ) -> list[Row]:
     first, last = bounded_range(start, end)
-    low, high = _between(first, last)
+    bounds = _between(first, last)
+    if bounds is None:
+        return []
+    low, high = bounds
     rows: list[Row] = []
     for day in days(first, last):
-        rows += query_pages(
-            dynamodb,
-            cost,
-            TableName=settings.readings_table,
-            IndexName=index,
-            KeyConditionExpression="#day = :day AND #at BETWEEN :low AND :high",
-            ExpressionAttributeNames={"#day": day_attribute, "#at": time_attribute},
-            ExpressionAttributeValues={":day": {"S": day}, ":low": {"S": low}, ":high": {"S": high}},
+        rows += _reading_rows(
+            query_pages(
+                dynamodb,
+                cost,
+                TableName=settings.readings_table,
+                IndexName=index,
+                KeyConditionExpression="#day = :day AND #at BETWEEN :low AND :high",
+                ExpressionAttributeNames={"#day": day_attribute, "#at": time_attribute},
+                ExpressionAttributeValues={":day": {"S": day}, ":low": {"S": low}, ":high": {"S": high}},
+            )
         )
     return rows
 
 
 def summary_buckets(start: datetime | str | None, end: datetime | str | None) -> list[str]:
-    """The fewest rollup buckets that cover ``[start, end)`` in whole hours: days inside, hours at the edges.
+    """The fewest rollup buckets that cover ``[start, end)``: days inside, hours at the edges.
 
-    No range at all is the all-time bucket. The start rounds down and the end up to a whole hour.
+    No range at all is the all-time bucket. Rollups are hourly, so both ends must be whole UTC hours: a
+    range off the hour is refused rather than silently widened.
     """
     if start is None and end is None:
         return [TOTAL_BUCKET]
     first, last = bounded_range(start, end)
-    first = first.replace(minute=0, second=0, microsecond=0)
-    if last.minute or last.second or last.microsecond:
-        last = last.replace(minute=0, second=0, microsecond=0) + ONE_HOUR
+    if any(moment.minute or moment.second or moment.microsecond for moment in (first, last)):
+        raise QueryError(
+            f"summaries come from hourly rollups: start and end must be whole hours (UTC), not "
+            f"{format_timestamp(first)} to {format_timestamp(last)}"
+        )
     result = []
     moment = first
     while moment < last:

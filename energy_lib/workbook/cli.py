@@ -1,27 +1,31 @@
-"""``energy-workbook``: drive the pipeline from a terminal or cron. Every command has ``--help``;
-commands that print data take ``--json``. Bad input gets one line on stderr and exit code 2; a failed
-operation exit code 1; never a traceback."""
+"""energy-workbook: drive the energy pipeline from a terminal or cron, on the local stack or on AWS.
+
+Every command has --help; commands that print data take --json. Exit codes: 0 done; 1 a failed
+operation (a failed check, a failed report, an AWS error); 2 bad input (one line on stderr); 3 `local
+status` when the stack is not running; 130 interrupted."""
 
 from __future__ import annotations
 
 import argparse
-import json
+import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+import simplejson
 from botocore.exceptions import BotoCoreError, ClientError
 
 from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
-from energy_lib.workbook import checks, lambda_build, local_stack, ops, simulator
+from energy_lib.workbook import checks, lambda_build, local_stack, ops, session, simulator
 from energy_lib.workbook.session import aws
 
 Command = Callable[[argparse.Namespace, Settings], Any]
+DEFAULT_START = "2025-06-11T00:00:00Z"  # the simulator's default first reading: fixed, so runs repeat
 
 
 class UsageError(Exception):
@@ -29,37 +33,73 @@ class UsageError(Exception):
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+def to_json(data: Any, indent: int | None = 2) -> str:
+    """JSON text with Decimals written exactly as numbers (kWh values are never rounded through float)."""
+    return simplejson.dumps(data, use_decimal=True, default=_default, indent=indent)
+
+
 def emit(data: Any, as_json: bool) -> None:
     """Print ``data`` as JSON, or as a readable table or lines."""
     if as_json:
-        print(json.dumps(data, default=_default, indent=2))
+        print(to_json(data))
     elif isinstance(data, list) and data and isinstance(data[0], dict):
         import pandas as pd
 
-        print(pd.DataFrame(data).to_string(index=False, max_colwidth=80))
+        print(pd.DataFrame(data).to_string(index=False, max_colwidth=80, na_rep=""))
     elif isinstance(data, dict):
         for key, value in data.items():
-            print(f"{key}: {json.dumps(value, default=_default) if isinstance(value, (dict, list)) else value}")
+            print(f"{key}: {to_json(value, None) if isinstance(value, (dict, list)) else value}")
     elif data == []:
         print("(none)")
+    elif isinstance(data, list):
+        print("\n".join(str(item) for item in data))
     else:
         print(data)
 
 
-def _utc_text(value: str) -> datetime:
+class Parser(argparse.ArgumentParser):
+    """argparse with errors on one line: ``energy-workbook simulate: error: ... (see --help)``, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def utc_argument(value: str) -> datetime:
+    """An argparse type: ISO-8601 text as a UTC datetime in the years the pipeline keeps."""
     try:
         moment = query.utc(value)
     except QueryError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
-    assert moment is not None
+    if moment is None:
+        raise argparse.ArgumentTypeError("empty timestamp (use ISO-8601, e.g. 2025-06-11T00:00:00Z)")
     return moment
+
+
+def positive_int(value: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {number}")
+    return number
+
+
+def seconds(value: str) -> float:
+    """An argparse type: a finite number of seconds, zero or more."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0: {value}")
+    return number
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -88,23 +128,34 @@ def cmd_lambda(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
+    given = {name for name in ("start", "hours", "every_minutes", "max_batches") if getattr(args, name) is not None}
+    wrong = given & ({"start", "hours"} if args.continuous else {"every_minutes", "max_batches"})
+    if wrong:
+        names = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(wrong))
+        raise UsageError(f"{names} cannot go {'with' if args.continuous else 'without'} --continuous")
     try:
         fleet = simulator.default_fleet(args.sites)
         s3 = aws(settings, "s3")
         if args.continuous:
-            batches = simulator.run_continuous(
+            done = simulator.run_continuous(
                 fleet,
                 settings.bucket,
                 s3,
-                every_minutes=args.every_minutes,
+                every_minutes=5 if args.every_minutes is None else args.every_minutes,
                 max_batches=args.max_batches,
                 interval_minutes=args.interval_minutes,
                 anomaly_rate=args.anomaly_rate,
                 seed=args.seed,
+                fmt=args.format,
+                raw_prefix=settings.raw_prefix,
+                progress=not args.json,
             )
-            emit({"batches": batches}, args.json)
+            totals = {"sites": len(fleet), "batches": done.batches, "files": done.files, "readings": done.readings}
+            emit(totals, args.json)
             return
-        run = simulator.simulate(fleet, args.start, args.hours, args.interval_minutes, args.anomaly_rate, args.seed)
+        start = args.start or query.utc(DEFAULT_START)
+        hours = 24 if args.hours is None else args.hours
+        run = simulator.simulate(fleet, start, hours, args.interval_minutes, args.anomaly_rate, args.seed)
         files = simulator.to_files(run, fmt=args.format, raw_prefix=settings.raw_prefix)
         uploaded = simulator.upload(files, settings.bucket, s3, progress=not args.json)
     except ValueError as exc:
@@ -145,12 +196,17 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
         emit(query.anomalies(settings, dynamodb, args.site, args.start, args.end), args.json)
     elif args.what == "summary":
         result = query.summary(settings, dynamodb, args.start, args.end)
-        fleet = {"site_id": "FLEET", **{k: v for k, v in result["fleet"].items() if k != "sites"}}
-        emit(result if args.json else [*result["sites"], fleet], args.json)
+        emit(result if args.json else summary_table(result), args.json)
     elif args.what == "sites":
         emit(query.sites(settings, dynamodb), args.json)
     else:
         emit(query.files(settings, aws(settings, "s3"), args.prefix, args.limit), args.json)
+
+
+def summary_table(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A :func:`energy_lib.query.summary` as rows: one per site, then the fleet."""
+    fleet = {"site_id": "FLEET", **{k: v for k, v in result["fleet"].items() if k != "sites"}}
+    return [*result["sites"], fleet]
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -180,80 +236,154 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def _range(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", type=_utc_text, help="first moment, UTC ISO-8601 (inclusive)")
-    parser.add_argument("--end", type=_utc_text, help="last moment, UTC ISO-8601 (exclusive)")
+    parser.add_argument("--start", type=utc_argument, help="first moment, UTC ISO-8601 (inclusive)")
+    parser.add_argument("--end", type=utc_argument, help="last moment, UTC ISO-8601 (exclusive)")
+
+
+def command(commands: Any, name: str, summary: str, details: str = "") -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` starts with ``summary`` (also its line in the parent's list) and goes on
+    with ``details``."""
+    return commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="energy-workbook", description=__doc__)
+    parser = Parser(prog="energy-workbook", description=__doc__)
     parser.add_argument("--target", choices=("local", "aws"), help="where the pipeline runs (default: ENERGY_TARGET)")
     parser.add_argument("--port", type=int, help="local stack port on 127.0.0.1 (default: ENERGY_LOCAL_PORT)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = commands.add_parser("config", help="show the resolved configuration")
+    p = command(
+        commands,
+        "config",
+        "show the resolved configuration",
+        "Target, region, endpoint, bucket, prefixes, table, queue and topic names, from ENERGY_* variables and "
+        "ENERGY_TERRAFORM_OUTPUTS (a saved `terraform output -json`).",
+    )
     _json_flag(p)
     p.set_defaults(run=cmd_config, local=False)
 
-    p = commands.add_parser("local", help="start, inspect or stop the embedded local AWS")
+    p = command(
+        commands,
+        "local",
+        "start, inspect or stop the embedded local AWS",
+        "up: start moto's server on 127.0.0.1 and the local Lambda runtime in the background, provisioned "
+        "like production (does nothing when it already runs). status: what runs where (exit 3 when it is "
+        "not running). down: stop it. State lives in memory: down forgets every object and reading.",
+    )
     p.add_argument("action", choices=("up", "status", "down"))
     _json_flag(p)
     p.set_defaults(run=cmd_local, local=False)
 
-    p = commands.add_parser("lambda", help="build the Lambda zip")
+    p = command(
+        commands,
+        "lambda",
+        "build the Lambda zip",
+        "build: write handler.py and the Lambda side of energy_lib (stdlib and boto3 only) into a zip, the "
+        "same bytes for the same sources; terraform/lambda.tf deploys build/lambda.zip.",
+    )
     p.add_argument("action", choices=("build",))
     p.add_argument("--output", default="build/lambda.zip", help="where to write the zip (default build/lambda.zip)")
     p.set_defaults(run=cmd_lambda, local=False)
 
-    p = commands.add_parser("simulate", help="simulate a fleet and upload its readings under raw/")
+    p = command(
+        commands,
+        "simulate",
+        "simulate a fleet and upload its readings under raw/",
+        "Solar generation in each site's local day, a daily load profile, injected anomalies; one file per "
+        "site and UTC day, with a progress bar. One batch for a fixed period (--start, --hours), or "
+        "--continuous: every N minutes the intervals completed since the last batch, until --max-batches "
+        "or Ctrl-C (an upload under way finishes first).",
+    )
     p.add_argument("--sites", type=int, default=5, help="number of sites (default 5)")
-    p.add_argument("--start", type=_utc_text, default="2025-06-11T00:00:00Z", help="first reading, UTC")
-    p.add_argument("--hours", type=float, default=24, help="hours of readings (default 24)")
+    p.add_argument("--start", type=utc_argument, help=f"first reading, UTC (default {DEFAULT_START})")
+    p.add_argument("--hours", type=float, help="hours of readings (default 24)")
     p.add_argument("--interval-minutes", type=int, default=5, help="minutes between readings (default 5)")
-    p.add_argument("--anomaly-rate", type=float, default=0.02, help="share of readings made anomalous (0.02)")
-    p.add_argument("--seed", type=int, default=42, help="random seed; the same seed gives the same files")
-    p.add_argument("--format", default="json", choices=("json", "jsonl", "csv", "json.gz"), help="file format")
-    p.add_argument("--continuous", action="store_true", help="keep uploading new readings until Ctrl-C")
-    p.add_argument("--every-minutes", type=float, default=5, help="with --continuous: minutes between batches")
-    p.add_argument("--max-batches", type=int, help="with --continuous: stop after this many batches")
+    p.add_argument("--anomaly-rate", type=float, default=0.02, help="share of readings made anomalous (default 0.02)")
+    p.add_argument("--seed", type=int, default=42, help="random seed; the same seed gives the same files (default 42)")
+    p.add_argument(
+        "--format", default="json", choices=("json", "jsonl", "csv", "json.gz"), help="file format (default json)"
+    )
+    p.add_argument("--continuous", action="store_true", help="upload new readings every N minutes until Ctrl-C")
+    p.add_argument("--every-minutes", type=float, help="with --continuous: minutes between batches (default 5)")
+    p.add_argument("--max-batches", type=positive_int, help="with --continuous: stop after this many batches")
     _json_flag(p)
     p.set_defaults(run=cmd_simulate, local=True)
 
-    p = commands.add_parser("wait", help="wait until every raw object is processed and the queue is empty")
-    p.add_argument("--timeout", type=float, default=300, help="seconds before giving up (default 300)")
+    p = command(
+        commands,
+        "wait",
+        "wait until every raw object is processed and the queue is empty",
+        "Exit 0 once every object under raw/ has a final ledger status and the ingest queue is empty; exit 1 "
+        "when objects failed (see `ingest status`) or at the timeout. Progress goes to stderr.",
+    )
+    p.add_argument("--timeout", type=seconds, default=300, help="seconds before giving up (default 300)")
     _json_flag(p)
     p.set_defaults(run=cmd_wait, local=True)
 
-    p = commands.add_parser("ingest", help="ledger status of every raw object")
+    p = command(
+        commands,
+        "ingest",
+        "ledger status of every raw object",
+        "status: one row per object under raw/: key, etag, status (pending, processing, processed, rejected, "
+        "failed), read, stored, quarantined, anomalies, error.",
+    )
     p.add_argument("action", choices=("status",))
     _json_flag(p)
     p.set_defaults(run=cmd_ingest, local=True)
 
-    p = commands.add_parser("query", help="query readings, anomalies, summaries, sites and files")
+    p = command(
+        commands,
+        "query",
+        "query readings, anomalies, summaries, sites and files",
+        "No query scans a table: key conditions, sparse anomaly indexes, the day index and the rollups.",
+    )
     what = p.add_subparsers(dest="what", required=True, metavar="WHAT")
-    q = what.add_parser("readings", help="readings of one site")
+    q = command(what, "readings", "readings of one site", "Ranges are [start, end) in UTC; no range: all.")
     q.add_argument("--site", required=True, help="site id")
     _range(q)
     _json_flag(q)
-    q = what.add_parser("anomalies", help="anomalies of one site, or of all sites in a range")
+    q = command(
+        what, "anomalies", "anomalies of one site, or of all sites in a range", "All sites need --start and --end."
+    )
     q.add_argument("--site", help="site id (omit for all sites; then --start and --end are required)")
     _range(q)
     _json_flag(q)
-    q = what.add_parser("summary", help="totals per site and fleet (all time without a range)")
+    q = command(
+        what,
+        "summary",
+        "totals per site and fleet (all time without a range)",
+        "Generated, consumed and net kWh, efficiency % (generated / consumed), readings, anomalies by "
+        "severity and anomaly rate %, read from the hourly and daily rollups: --start and --end must be "
+        "whole UTC hours.",
+    )
     _range(q)
     _json_flag(q)
-    q = what.add_parser("sites", help="sites that have readings")
+    q = command(what, "sites", "sites that have readings")
     _json_flag(q)
-    q = what.add_parser("files", help="raw objects")
+    q = command(what, "files", "raw objects", "Key, size, ETag and time of the objects under raw/ (or --prefix).")
     q.add_argument("--prefix", help="list this prefix instead of raw/")
-    q.add_argument("--limit", type=int, help="at most this many")
+    q.add_argument("--limit", type=positive_int, help="at most this many")
     _json_flag(q)
     p.set_defaults(run=cmd_query, local=True)
 
-    p = commands.add_parser("check", help="provisioning checks: every resource and setting")
+    p = command(
+        commands,
+        "check",
+        "provisioning checks: every resource and setting",
+        "Reads back the bucket, queues, tables, topic, function and log group and compares each setting "
+        "with the shared spec (the one terraform/ follows). Exit 1 when any check fails.",
+    )
     _json_flag(p)
     p.set_defaults(run=cmd_check, local=True)
 
-    p = commands.add_parser("ops", help="operations: health, queue depths, alerts, dead letters, redrive")
+    p = command(
+        commands,
+        "ops",
+        "operations: health, queue depths, alerts, dead letters, redrive, quarantine",
+        "health: one cheap call per resource. depths: messages in the ingest and dead-letter queues. alerts: "
+        "what the alerts topic delivered to its queue. dead-letters: messages that failed maxReceiveCount "
+        "times. redrive: move them back to the ingest queue. quarantine: rejected readings and files.",
+    )
     p.add_argument("action", choices=("health", "depths", "alerts", "dead-letters", "redrive", "quarantine"))
     _json_flag(p)
     p.set_defaults(run=cmd_ops, local=True)
@@ -265,16 +395,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         settings = Settings.from_env(target=args.target, local_port=args.port)
         if args.local:
-            local_stack.ensure_running(settings)
+            session.ready(settings)
         return int(args.run(args, settings) or 0)
     except (UsageError, ConfigError, QueryError) as exc:
         print(f"energy-workbook: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`... | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush goes nowhere, quietly
+        return 0
     except (EnergyError, ClientError, BotoCoreError, OSError) as exc:
         print(f"energy-workbook: error: {exc}", file=sys.stderr)
         return 1
@@ -283,5 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m`: run the imported module, whose classes report_cli shares
+    from energy_lib.workbook import cli
+
+    sys.exit(cli.main())

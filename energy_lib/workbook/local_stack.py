@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from energy_lib.errors import LocalStackError
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 60
+MODULE = "energy_lib.workbook.local_stack"  # what the stack's process runs (`python -m MODULE`)
 
 
 def state_file(settings: Settings) -> Path:
@@ -45,6 +47,29 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _is_stack(pid: int) -> bool:
+    """True when ``pid`` is alive and runs the local stack (after a crash or reboot the number may belong to
+    another program, which must never be signalled)."""
+    if pid <= 0 or not _pid_alive(pid):
+        return False
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:  # no /proc (macOS): ask ps
+        result = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True)  # noqa: S603, S607
+        command = result.stdout
+    return MODULE in command
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
 def _responds(settings: Settings) -> bool:
     try:
         with urllib.request.urlopen(f"http://{LOOPBACK}:{settings.local_port}/moto-api/", timeout=2) as response:
@@ -60,7 +85,7 @@ def status(settings: Settings) -> dict[str, Any]:
     if path.exists():
         with contextlib.suppress(ValueError):
             info.update(json.loads(path.read_text()))
-        info["running"] = bool(info.get("ready")) and _pid_alive(int(info.get("pid", 0))) and _responds(settings)
+        info["running"] = bool(info.get("ready")) and _is_stack(int(info.get("pid", 0))) and _responds(settings)
     return info
 
 
@@ -71,14 +96,17 @@ def up(settings: Settings, timeout_s: float = START_TIMEOUT_S) -> dict[str, Any]
     current = status(settings)
     if current["running"]:
         return current
-    if _responds(settings):
-        raise LocalStackError(f"port {settings.local_port} on {LOOPBACK} is taken by another program")
+    if not _port_free(settings.local_port):
+        raise LocalStackError(
+            f"port {settings.local_port} on {LOOPBACK} is taken by another program; "
+            "choose another with ENERGY_LOCAL_PORT or --port"
+        )
     settings.state_path.mkdir(parents=True, exist_ok=True)
     state_file(settings).unlink(missing_ok=True)
     env = {**os.environ, **settings.environment()}
     with open(log_file(settings), "ab") as log:
         process = subprocess.Popen(  # noqa: S603 - our own module, no shell
-            [sys.executable, "-m", "energy_lib.workbook.local_stack"],
+            [sys.executable, "-m", MODULE],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -104,7 +132,7 @@ def down(settings: Settings, timeout_s: float = 15) -> bool:
         return False
     pid = int(json.loads(path.read_text()).get("pid", 0))
     stopped = False
-    if pid and _pid_alive(pid):
+    if _is_stack(pid):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
         while _pid_alive(pid) and time.monotonic() < deadline:

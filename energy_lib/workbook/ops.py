@@ -68,12 +68,17 @@ def wait(
 
 
 def peek(settings: Settings, name: str, max_messages: int = 100) -> list[dict[str, Any]]:
-    """Messages in a queue, read without consuming them (they become visible again at once)."""
+    """Messages in a queue, read without consuming them (they become visible again at once).
+
+    Long polling (one second) asks every SQS server, so a queue that holds messages never looks empty.
+    Each look is a receive: a message's receive count grows by one (harmless in the dead-letter and alerts
+    queues, which have no redrive of their own).
+    """
     sqs, url = aws(settings, "sqs"), queue_url(settings, name)
     seen: dict[str, dict[str, Any]] = {}
     while len(seen) < max_messages:
         batch = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30, AttributeNames=["All"], WaitTimeSeconds=0
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30, AttributeNames=["All"], WaitTimeSeconds=1
         ).get("Messages", [])
         new = [m for m in batch if m["MessageId"] not in seen]
         seen.update({m["MessageId"]: m for m in new})

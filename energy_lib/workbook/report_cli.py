@@ -14,7 +14,7 @@ from energy_lib import alerts, query
 from energy_lib.config import Settings
 from energy_lib.readings import format_timestamp
 from energy_lib.workbook import local_stack, reports
-from energy_lib.workbook.cli import emit
+from energy_lib.workbook.cli import UsageError, command, emit, summary_table, utc_argument
 from energy_lib.workbook.session import aws
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -33,28 +33,37 @@ def _print_runs(runs: list[reports.RunRecord], as_json: bool, reports_dir: str) 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     parameters = {name: value for name, value in args.parameter or []}
     try:
-        run = reports.run_report(args.notebook, parameters, settings.reports_dir, args.notebooks_dir)
+        run = reports.run_report(
+            args.notebook, parameters, settings.reports_dir, args.notebooks_dir, target=settings.target
+        )
     except reports.ReportFailed as failure:
         _print_runs(failure.runs, args.json, settings.reports_dir)
         print(f"energy-workbook: error: {failure}", file=sys.stderr)
         return 1
+    except reports.ReportError as error:  # refused before it ran: bad notebook name or parameter
+        raise UsageError(str(error)) from error
     _print_runs([run], args.json, settings.reports_dir)
     return 0
 
 
 def cmd_due(args: argparse.Namespace, settings: Settings) -> int:
-    if args.list:
-        due = reports.due(args.schedule, settings.reports_dir, args.now)
-        emit(
-            [{"notebook": d.entry.notebook, "every": d.entry.every, "parameters": d.parameters} for d in due], args.json
-        )
-        return 0
     try:
-        runs = reports.run_due(args.schedule, settings.reports_dir, args.notebooks_dir, args.now)
+        if args.list:
+            due = reports.due(args.schedule, settings.reports_dir, args.now)
+            rows = [{"notebook": d.entry.notebook, "every": d.entry.every, "parameters": d.parameters} for d in due]
+            emit(rows, args.json)
+            return 0
+        runs = reports.run_due(
+            args.schedule, settings.reports_dir, args.notebooks_dir, args.now, target=settings.target
+        )
     except reports.ReportFailed as failure:
         _print_runs(failure.runs, args.json, settings.reports_dir)
         print(f"energy-workbook: error: {failure}", file=sys.stderr)
         return 1
+    except reports.ReportBusy:
+        raise
+    except reports.ReportError as error:  # a bad schedule file
+        raise UsageError(str(error)) from error
     _print_runs(runs, args.json, settings.reports_dir)
     if not runs and not args.json:
         print("nothing due", file=sys.stderr)
@@ -76,27 +85,42 @@ def cmd_publish_summary(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    """Local stack up, every notebook through the report runner in order, then the index's path."""
+    """Local stack up, every notebook through the report runner in order, the fleet's summary, then the
+    index's path."""
     if settings.target == "local":
         print(f"local stack: {local_stack.up(settings)['endpoint_url']}", file=sys.stderr)
     failed = 0
     for notebook in sorted(path.stem for path in Path(args.notebooks_dir).glob("[0-9][0-9]-*.ipynb")):
         print(f"running {notebook} ...", file=sys.stderr)
         try:
-            run = reports.run_report(notebook, {"target": settings.target}, settings.reports_dir, args.notebooks_dir)
+            run = reports.run_report(notebook, {}, settings.reports_dir, args.notebooks_dir, target=settings.target)
         except reports.ReportFailed as failure:
             failed += 1
             run = failure.failed[0]
         print(f"  {run.status}: {run.html}", file=sys.stderr)
+    emit(summary_table(query.summary(settings, aws(settings, "dynamodb"))), as_json=False)
     print(Path(settings.reports_dir, reports.INDEX_FILE).resolve())
     return 1 if failed else 0
 
 
 def add_commands(commands: Any) -> None:
-    report = commands.add_parser("report", help="run notebooks as reports (papermill + HTML), on demand or schedule")
+    report = command(
+        commands,
+        "report",
+        "run notebooks as reports (papermill + HTML), on demand or on a schedule",
+        "Each run goes to reports/<notebook>/<run-id>/ (executed .ipynb, .html without code, run.json); "
+        "reports/index.html lists every run. A notebook's target is this command's target unless -p target "
+        "says otherwise.",
+    )
     actions = report.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    p = actions.add_parser("run", help="run one notebook into reports/<notebook>/<run-id>/ and export HTML")
+    p = command(
+        actions,
+        "run",
+        "run one notebook into reports/<notebook>/<run-id>/ and export HTML",
+        "Exit 1 when the run fails (its notebook and HTML keep the traceback); exit 2 for an unknown notebook "
+        "or parameter, or a value not of the parameter's type (nothing runs).",
+    )
     p.add_argument("notebook", help="a notebook name in notebooks/ (e.g. 04-report-business) or a path")
     p.add_argument(
         "-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), help="override a parameter"
@@ -105,22 +129,38 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=cmd_run, local=False)
 
-    p = actions.add_parser("due", help="run every scheduled report that is due (for cron; idempotent per period)")
+    p = command(
+        actions,
+        "due",
+        "run every scheduled report that is due (for cron; idempotent per period)",
+        "An entry of the schedule file is due when it has no run (succeeded, failed or running) in its hour, "
+        "day or week. Exit 1 when a run failed.",
+    )
     p.add_argument("--schedule", default=str(SCHEDULE), help="schedule file (default: schedule.toml)")
     p.add_argument("--notebooks-dir", default=str(NOTEBOOKS), help="folder of the notebooks")
-    p.add_argument("--now", type=query.utc, help="pretend it is this UTC time (for back-fills and tests)")
+    p.add_argument("--now", type=utc_argument, help="pretend it is this UTC time (for back-fills and tests)")
     p.add_argument("--list", action="store_true", help="show what is due without running it")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=cmd_due, local=False)
 
-    p = actions.add_parser("publish-summary", help="publish a period's fleet summary to the alerts topic")
-    p.add_argument("--start", type=query.utc, help="start, UTC (default: yesterday 00:00)")
-    p.add_argument("--end", type=query.utc, help="end, UTC, exclusive (default: today 00:00)")
+    p = command(
+        actions,
+        "publish-summary",
+        "publish a period's fleet summary to the alerts topic",
+        "The message carries kind=summary and no severity, so subscribers filter it apart from anomaly alerts.",
+    )
+    p.add_argument("--start", type=utc_argument, help="start, UTC, a whole hour (default: yesterday 00:00)")
+    p.add_argument("--end", type=utc_argument, help="end, UTC, exclusive, a whole hour (default: today 00:00)")
     p.set_defaults(run=cmd_publish_summary, local=True)
 
-    p = actions.add_parser("index", help="rebuild reports/index.html")
+    p = command(actions, "index", "rebuild reports/index.html")
     p.set_defaults(run=cmd_index, local=False)
 
-    p = commands.add_parser("demo", help="local stack up, every notebook as a report, print the index's path")
+    p = command(
+        commands,
+        "demo",
+        "the main job: local stack up, every notebook as a report, the fleet summary, the index's path",
+        "Exit 1 when a notebook failed.",
+    )
     p.add_argument("--notebooks-dir", default=str(NOTEBOOKS), help="folder of the notebooks")
     p.set_defaults(run=cmd_demo, local=False)

@@ -5,8 +5,10 @@ A run of notebook ``NAME`` lives in ``<reports_dir>/NAME/<run-id>/``:
 - ``NAME.ipynb``: the executed notebook (papermill output, kept also when a cell failed);
 - ``NAME.html``: the same without code cells, openable from disk with no network (see
   :mod:`energy_lib.workbook.charts` for how charts embed plotly.js once);
-- ``run.json``: notebook, parameters, started/finished UTC, status (``running``, ``succeeded`` or
-  ``failed``), error, paths relative to ``reports_dir``, and for a scheduled run its entry and period.
+- ``run.json``: notebook, parameters (every value the run used: the notebook's defaults and the
+  ``overrides``), started/finished UTC, duration, status (``running``, ``succeeded`` or ``failed``), error,
+  the host and pid that ran it, paths relative to ``reports_dir``, and for a scheduled run its entry and
+  period. A ``running`` run whose process has ended on this host is listed as failed.
 
 ``<reports_dir>/index.html`` lists every run and is rebuilt after each one.
 
@@ -49,6 +51,7 @@ import hashlib
 import html
 import json
 import os
+import socket
 import string
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -57,6 +60,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from energy_lib.config import absolute_path_variables
 from energy_lib.errors import EnergyError
 
 __all__ = [
@@ -70,6 +74,7 @@ __all__ = [
     "ScheduleEntry",
     "coerce_parameters",
     "declared_parameters",
+    "default_values",
     "due",
     "export_html",
     "list_runs",
@@ -95,6 +100,8 @@ KERNEL_NAME = "python3"
 RUN_FILE = "run.json"
 INDEX_FILE = "index.html"
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+HIDE_TAG = "report-hide"  # cells with this tag (e.g. those only nbval checks) are left out of the HTML
 # Asset URLs of nbconvert's lab template pointed at empty scripts: an exported report loads nothing remote.
 _NO_SCRIPT = "data:text/javascript,"
 
@@ -368,6 +375,17 @@ def coerce_parameters(notebook_path: str | os.PathLike[str], parameters: Mapping
     return {name: _coerce(name, value, *declared[name]) for name, value in parameters.items()}
 
 
+def default_values(notebook_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The notebook's parameters with their default values (the source text where it is not a literal)."""
+    values = {}
+    for name, (_, default) in declared_parameters(notebook_path).items():
+        try:
+            values[name] = ast.literal_eval(default)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            values[name] = default
+    return values
+
+
 # --------------------------------------------------------------------------------------------- runs
 
 
@@ -386,16 +404,24 @@ class RunRecord:
     ipynb: Path
     html: Path | None
     schedule: dict[str, Any] | None = field(default=None)
+    overrides: tuple[str, ...] = ()  # the parameters given for this run; the rest are the notebook's defaults
+    duration_s: float | None = None
+    host: str = ""
+    pid: int = 0
 
     @property
     def ok(self) -> bool:
         return self.status == SUCCEEDED
 
-    @property
-    def duration_s(self) -> float | None:
-        if self.finished_utc is None:
-            return None
-        return round((self.finished_utc - self.started_utc).total_seconds(), 3)
+    def finished(self, status: str, error: str | None, html: Path | None = None) -> RunRecord:
+        """This run, ended now with ``status``."""
+        now = _utc_now()
+        duration_s = round((now - self.started_utc).total_seconds(), 3)
+        return replace(self, status=status, error=error, finished_utc=now, duration_s=duration_s, html=html)
+
+    def abandoned(self) -> bool:
+        """True for a ``running`` run whose process on this host has ended (killed, machine restarted)."""
+        return self.status == RUNNING and self.host == socket.gethostname() and not _process_alive(self.pid)
 
     def to_json(self, reports_dir: str | os.PathLike[str]) -> dict[str, Any]:
         """The ``run.json`` document; paths relative to ``reports_dir``, with ``/``."""
@@ -408,6 +434,7 @@ class RunRecord:
             "run_id": self.run_id,
             "notebook": self.notebook,
             "parameters": self.parameters,
+            "overrides": list(self.overrides),
             "status": self.status,
             "error": self.error,
             "started_utc": _iso(self.started_utc),
@@ -415,6 +442,8 @@ class RunRecord:
             "duration_s": self.duration_s,
             "paths": {"run_dir": rel(self.run_dir), "ipynb": rel(self.ipynb), "html": rel(self.html)},
             "schedule": self.schedule,
+            "host": self.host,
+            "pid": self.pid,
         }
 
     @classmethod
@@ -433,12 +462,28 @@ class RunRecord:
             ipynb=base / paths["ipynb"],
             html=base / paths["html"] if paths.get("html") else None,
             schedule=document.get("schedule"),
+            overrides=tuple(document.get("overrides") or ()),
+            duration_s=document.get("duration_s"),
+            host=document.get("host") or "",
+            pid=int(document.get("pid") or 0),
         )
 
     def write(self, reports_dir: str | os.PathLike[str]) -> Path:
         path = self.run_dir / RUN_FILE
         _write_text(path, json.dumps(self.to_json(reports_dir), indent=2, default=str) + "\n")
         return path
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -482,7 +527,8 @@ def _summary_cell(record: RunRecord) -> Any:
     from nbformat.v4 import new_markdown_cell
 
     rows = "".join(
-        f"<tr><th>{html.escape(str(name))}</th><td><code>{html.escape(json.dumps(value, default=str))}</code></td></tr>"
+        f"<tr><th>{html.escape(str(name))}</th><td><code>{html.escape(json.dumps(value, default=str))}</code>"
+        f"{' (given)' if name in record.overrides else ''}</td></tr>"
         for name, value in record.parameters.items()
     )
     status = html.escape(record.status)
@@ -495,7 +541,7 @@ def _summary_cell(record: RunRecord) -> Any:
         f'<b style="color:{colour}">{status}</b> · started {_iso(record.started_utc)}'
         f"{' · finished ' + str(_iso(record.finished_utc)) if record.finished_utc else ''}</p>"
         f"{error}"
-        f'<table style="margin-left:0"><tbody>{rows or "<tr><td>notebook defaults</td></tr>"}</tbody></table>'
+        f'<table style="margin-left:0"><tbody>{rows or "<tr><td>no parameters</td></tr>"}</tbody></table>'
         "</div>"
     ).replace("\n", "<br>")
     return new_markdown_cell(body)
@@ -508,6 +554,9 @@ def export_html(
 
     Widget state is left out so that widgets show the HTML copy they carry (see
     :class:`energy_lib.workbook.widgets.Explorer`) instead of needing the widget manager from a CDN.
+    Cells tagged ``report-hide`` are left out, unless one of them failed: its traceback stays. So are
+    widget outputs without an HTML copy (a progress bar frozen at its first frame, a button): they mean
+    nothing on a static page.
     With ``record``, a summary of the run (parameters, status, error) heads the page.
     """
     import nbformat
@@ -515,6 +564,15 @@ def export_html(
 
     notebook = nbformat.read(os.fspath(ipynb), as_version=4)
     notebook.metadata.pop("widgets", None)
+    notebook.cells = [
+        cell
+        for cell in notebook.cells
+        if HIDE_TAG not in cell.get("metadata", {}).get("tags", [])
+        or any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+    ]
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [output for output in cell.outputs if not _live_widget_only(output)]
     if record is not None:
         notebook.metadata["title"] = f"{record.notebook} · {record.run_id}"
         notebook.cells.insert(0, _summary_cell(record))
@@ -533,6 +591,11 @@ def export_html(
     return path
 
 
+def _live_widget_only(output: Any) -> bool:
+    data = output.get("data", {})
+    return WIDGET_VIEW in data and "text/html" not in data
+
+
 def run_report(
     notebook: str,
     parameters: Mapping[str, Any] | None = None,
@@ -540,6 +603,7 @@ def run_report(
     notebooks_dir: str | os.PathLike[str] = "notebooks",
     run_id: str | None = None,
     *,
+    target: str | None = None,
     schedule: Mapping[str, Any] | None = None,
     execution_timeout: int | None = None,
 ) -> RunRecord:
@@ -552,9 +616,14 @@ def run_report(
     parameters : mapping, optional
         Overrides of the notebook's parameters; string values are converted to the declared types.
     reports_dir, notebooks_dir : path
-        Where runs go; where named notebooks are. The kernel (``python3``) runs in the notebook's directory.
+        Where runs go; where named notebooks are. The kernel (``python3``) runs in the notebook's directory,
+        as in Jupyter; relative paths in ``ENERGY_*`` variables are made absolute for it.
     run_id : str, optional
         Directory name of the run; by default ``<UTC start %Y%m%dT%H%M%SZ>-<8 hex of the parameters' hash>``.
+    target : str, optional
+        ``local`` or ``aws``: the notebook's ``target`` parameter when ``parameters`` do not set it (the
+        command line passes its configured target, so a run configured for AWS never falls back to the
+        notebook's default ``local``).
     schedule : mapping, optional
         Recorded in run.json as ``schedule`` (set by :func:`run_due`: entry, every, period).
     execution_timeout : int, optional
@@ -578,14 +647,20 @@ def run_report(
 
     source = resolve_notebook(notebook, notebooks_dir)
     name = source.stem
-    values = coerce_parameters(source, dict(parameters or {}))
+    given = dict(parameters or {})
+    if target is not None and "target" in declared_parameters(source):
+        given.setdefault("target", target)
+    values = coerce_parameters(source, given)
     reports = Path(reports_dir).resolve()
     started = _utc_now()
     run_dir = _new_run_dir(reports / name, started, values, run_id)
     record = RunRecord(
         run_id=run_dir.name,
         notebook=name,
-        parameters=values,
+        parameters={**default_values(source), **values},
+        overrides=tuple(values),
+        host=socket.gethostname(),
+        pid=os.getpid(),
         status=RUNNING,
         started_utc=started,
         finished_utc=None,
@@ -599,16 +674,17 @@ def run_report(
     error: str | None = None
     interrupted: BaseException | None = None
     try:
-        papermill.execute_notebook(
-            str(source),
-            str(record.ipynb),
-            parameters=values,
-            kernel_name=KERNEL_NAME,
-            cwd=str(source.parent),
-            progress_bar=False,
-            log_output=False,
-            execution_timeout=execution_timeout,
-        )
+        with _kernel_environment():
+            papermill.execute_notebook(
+                str(source),
+                str(record.ipynb),
+                parameters=values,
+                kernel_name=KERNEL_NAME,
+                cwd=str(source.parent),
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=execution_timeout,
+            )
     except PapermillExecutionError as failure:
         error = f"{failure.ename}: {failure.evalue} (In [{failure.exec_count}])"
     except Exception as failure:
@@ -616,18 +692,13 @@ def run_report(
     except KeyboardInterrupt as failure:
         error, interrupted = "KeyboardInterrupt: the run was interrupted", failure
     html_path: Path | None = None
-    finished = _utc_now()
-    status = FAILED if error else SUCCEEDED
+    ended = record.finished(FAILED if error else SUCCEEDED, error)
     if record.ipynb.is_file():
         try:
-            html_path = export_html(
-                record.ipynb,
-                run_dir / f"{name}.html",
-                replace(record, status=status, error=error, finished_utc=finished),
-            )
+            html_path = export_html(record.ipynb, run_dir / f"{name}.html", ended)
         except Exception as failure:
             error = error or f"HTML export failed: {type(failure).__name__}: {failure}"
-    record = replace(record, status=FAILED if error else SUCCEEDED, error=error, finished_utc=finished, html=html_path)
+    record = replace(ended, status=FAILED if error else SUCCEEDED, error=error, html=html_path)
     record.write(reports)
     write_index(reports)
     if interrupted is not None:
@@ -637,15 +708,36 @@ def run_report(
     return record
 
 
+@contextlib.contextmanager
+def _kernel_environment() -> Iterator[None]:
+    """The environment a kernel inherits, with relative ``ENERGY_*`` paths made absolute (it runs elsewhere)."""
+    changed = absolute_path_variables()
+    saved = {name: os.environ.get(name) for name in changed}
+    os.environ.update(changed)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def list_runs(reports_dir: str | os.PathLike[str] = "reports") -> list[RunRecord]:
     """Every run with a readable run.json under ``reports_dir``, newest first."""
     reports = Path(reports_dir)
     records = []
     for path in reports.glob(f"*/*/{RUN_FILE}"):
         try:
-            records.append(RunRecord.from_json(json.loads(path.read_text(encoding="utf-8")), reports))
+            record = RunRecord.from_json(json.loads(path.read_text(encoding="utf-8")), reports)
         except (OSError, ValueError, KeyError, TypeError):
             continue
+        if record.abandoned():
+            record = replace(
+                record, status=FAILED, error=f"the run's process (pid {record.pid}) ended before it finished"
+            )
+        records.append(record)
     return sorted(records, key=lambda r: (r.started_utc, r.run_id), reverse=True)
 
 
@@ -680,7 +772,9 @@ def write_index(reports_dir: str | os.PathLike[str] = "reports") -> Path:
             if target and (reports / target).exists():
                 links.append(f'<a href="{html.escape(target)}">{label}</a>')
         parameters = ", ".join(
-            f"{html.escape(str(k))}=<code>{html.escape(json.dumps(v, default=str))}</code>"
+            ("<b>{}</b>" if k in record.overrides else "{}").format(
+                f"{html.escape(str(k))}=<code>{html.escape(json.dumps(v, default=str))}</code>"
+            )
             for k, v in record.parameters.items()
         )
         status = html.escape(record.status)
@@ -699,7 +793,7 @@ def write_index(reports_dir: str | os.PathLike[str] = "reports") -> Path:
             f"<td>{' · '.join(links)}</td></tr>"
         )
     table = (
-        "<table><thead><tr><th>Started (UTC)</th><th>Notebook</th><th>Parameters</th><th>Status</th>"
+        "<table><thead><tr><th>Started (UTC)</th><th>Notebook</th><th>Parameters (<b>given</b>)</th><th>Status</th>"
         "<th>Duration</th><th>Run</th><th>Files</th></tr></thead><tbody>"
         + ("".join(rows) or '<tr><td colspan="7">No runs yet.</td></tr>')
         + "</tbody></table>"
@@ -819,6 +913,7 @@ def run_due(
     notebooks_dir: str | os.PathLike[str] = "notebooks",
     now: datetime | None = None,
     *,
+    target: str | None = None,
     execution_timeout: int | None = None,
 ) -> list[RunRecord]:
     """Run every entry :func:`due` at ``now``, one after the other; all are attempted even if one fails.
@@ -838,6 +933,7 @@ def run_due(
                     item.parameters,
                     reports_dir=reports_dir,
                     notebooks_dir=notebooks_dir,
+                    target=target,
                     schedule=item.schedule,
                     execution_timeout=execution_timeout,
                 )

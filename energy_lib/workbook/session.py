@@ -6,12 +6,24 @@ from typing import Any
 
 from energy_lib.clients import client
 from energy_lib.config import Settings
+from energy_lib.errors import ConfigError
 from energy_lib.workbook.local_stack import ensure_running
 
 
+def ready(settings: Settings) -> Settings:
+    """``settings``, ready to use: on AWS the deployment's names must be known (a clear error before any
+    request otherwise); on the local target the stack is started if needed."""
+    if settings.target == "aws" and not settings.alerts_topic_arn:
+        raise ConfigError(
+            "target 'aws' needs the deployment's names: set ENERGY_TERRAFORM_OUTPUTS to a saved "
+            "`terraform output -json` file (or the ENERGY_* names, ENERGY_ALERTS_TOPIC_ARN among them)"
+        )
+    return ensure_running(settings)
+
+
 def connect(target: str = "local", **overrides: Any) -> Settings:
-    """Settings for ``target`` ("local" or "aws"); on the local target the stack is started if needed."""
-    return ensure_running(Settings.from_env(target=target, **overrides))
+    """Settings for ``target`` ("local" or "aws"), made :func:`ready`."""
+    return ready(Settings.from_env(target=target, **overrides))
 
 
 def aws(settings: Settings, service: str) -> Any:

@@ -36,7 +36,7 @@ from pvlib.location import Location
 from tqdm.auto import tqdm
 
 from energy_lib.readings import TIMESTAMP_FORMAT
-from energy_lib.validation import SITE_ID
+from energy_lib.validation import EARLIEST, LATEST, SITE_ID
 
 PERFORMANCE_RATIO = 0.8  # AC energy out over what the clear-sky irradiance promises [-]
 SAMPLE_MINUTES = 5  # longest spacing of irradiance and load samples inside one interval [min]
@@ -49,6 +49,7 @@ FORMATS = {  # fmt -> Content-Type; the key ends with ".<fmt>"
     "json.gz": "application/gzip",
 }
 BATCH_ID = SITE_ID  # a batch id goes into the key next to the site id: the same characters
+MAX_READINGS = 5_000_000  # per simulate() call (about 2 GB of Python objects); longer runs go in parts
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _FIRST_MOMENT = datetime.min.replace(tzinfo=UTC)
 
@@ -153,6 +154,15 @@ class Simulation:
 
 
 @dataclass(frozen=True, slots=True)
+class ContinuousRun:
+    """What :func:`run_continuous` did: batches run, files and readings uploaded."""
+
+    batches: int = 0
+    files: int = 0
+    readings: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class SimulatedFile:
     """One object to put: ``readings`` readings of one site and one UTC day."""
 
@@ -201,9 +211,9 @@ def simulate(
     fleet : sequence of Site
         At least one site; site ids must be distinct.
     start : datetime
-        Start of the first interval; timezone-aware UTC.
+        Start of the first interval; timezone-aware UTC, in the years the pipeline stores (2000 to 2199).
     hours : float
-        Length of the period. [h]
+        Length of the period; at most :data:`MAX_READINGS` readings in all. [h]
     interval_minutes : int
         Length of one reading's interval, 1 to 1440. [min]
     anomaly_rate : float
@@ -229,7 +239,13 @@ def simulate(
     if len(set(site_ids)) != len(site_ids):
         raise ValueError(f"site ids in a fleet must be distinct: {site_ids}")
 
+    if start < EARLIEST or start + timedelta(hours=min(hours, 2e6)) > LATEST:
+        raise ValueError(f"readings must lie in [{EARLIEST:%Y-%m-%d}, {LATEST:%Y-%m-%d}): the years the pipeline keeps")
     count = max(1, math.ceil(hours * 60 / interval_minutes - 1e-9))  # the tolerance absorbs float error
+    if count * len(fleet) > MAX_READINGS:
+        raise ValueError(
+            f"{count * len(fleet):,} readings is more than {MAX_READINGS:,} in one run; simulate the period in parts"
+        )
     starts = pd.date_range(start, periods=count, freq=pd.Timedelta(minutes=interval_minutes))
     rng = np.random.default_rng([seed, (start - _FIRST_MOMENT) // timedelta(seconds=1)])
     generated_kwh, consumed_kwh = np.array(
@@ -373,7 +389,7 @@ def run_continuous(
     progress: bool = False,
     sleep: Callable[[float], Any] = time.sleep,
     now: Callable[[], datetime] = _utc_now,
-) -> int:
+) -> ContinuousRun:
     """Every ``every_minutes``, simulate the intervals completed since the last batch and upload them.
 
     The first batch covers the last ``every_minutes``; intervals are aligned to the UTC epoch, so batches
@@ -391,8 +407,8 @@ def run_continuous(
 
     Returns
     -------
-    int
-        Batches done. A batch with no completed interval uploads nothing but counts.
+    ContinuousRun
+        Batches done (a batch with no completed interval uploads nothing but counts), files and readings.
     """
     _check_run_args(interval_minutes, anomaly_rate, seed)
     if not isinstance(every_minutes, int | float) or not math.isfinite(every_minutes) or every_minutes <= 0:
@@ -403,13 +419,14 @@ def run_continuous(
         raise ValueError(f"max_batches must be None or an integer >= 1: {max_batches!r}")
     interval = timedelta(minutes=interval_minutes)
     cursor = _floor(_utc(now(), "now()") - timedelta(minutes=every_minutes), interval)
-    batches = 0
+    done = ContinuousRun()
     interrupted = False
     try:
-        while not interrupted and (max_batches is None or batches < max_batches):
-            if batches:
+        while not interrupted and (max_batches is None or done.batches < max_batches):
+            if done.batches:
                 sleep(every_minutes * 60)
             end = _floor(_utc(now(), "now()"), interval)
+            files: list[SimulatedFile] = []
             if end > cursor:
                 hours = (end - cursor) / timedelta(hours=1)
                 simulation = simulate(fleet, cursor, hours, interval_minutes, anomaly_rate, seed)
@@ -418,10 +435,12 @@ def run_continuous(
                     upload(files, bucket, s3_client, progress=progress)
                 interrupted = bool(held)
                 cursor = end
-            batches += 1
+            done = ContinuousRun(
+                done.batches + 1, done.files + len(files), done.readings + sum(f.readings for f in files)
+            )
     except KeyboardInterrupt:
         pass
-    return batches
+    return done
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -148,14 +149,83 @@ def test_a_poison_message_ends_in_the_dead_letter_queue_and_the_worker_keeps_goi
         (["query", "summary", "--start", "yesterday"], "not a timestamp"),
         (["query", "anomalies"], "start and end"),
         (["simulate", "--hours", "-1"], "hours"),
-        (["wait", "--timeout", "soon"], "invalid float"),
+        (["simulate", "--sites", "abc"], "invalid int"),
+        (["simulate", "--start", ""], "empty timestamp"),
+        (["simulate", "--start", "1960-01-01"], "outside the years the pipeline keeps"),
+        (["simulate", "--start", "2199-12-31T23:00:00Z", "--hours", "2"], "the years the pipeline keeps"),
+        (["simulate", "--hours", "1e9"], "the years the pipeline keeps"),
+        (["simulate", "--max-batches", "2"], "--max-batches cannot go without --continuous"),
+        (["simulate", "--continuous", "--hours", "2"], "--hours cannot go with --continuous"),
+        (["wait", "--timeout", "soon"], "not a number"),
+        (["wait", "--timeout", "nan"], "finite number of seconds"),
+        (["wait", "--timeout", "-5"], "finite number of seconds"),
+        (["query", "readings", "--site", "S", "--end", "9999-12-31T23:59:59.5"], "outside the years"),
+        (["query", "anomalies", "--start", "9999-01-01", "--end", "9999-12-31T23:59:59"], "outside the years"),
+        (["query", "summary", "--start", "2025-06-11T10:30:00Z", "--end", "2025-06-11T12:00:00Z"], "whole hours"),
+        (["query", "files", "--limit", "0"], "must be at least 1"),
+        (["report", "due", "--now", "garbage"], "not a timestamp"),
+        (["report", "publish-summary", "--start", "garbage"], "not a timestamp"),
     ],
 )
 def test_bad_input_gets_one_line_and_exit_2(stack: Stack, args: list[str], message: str) -> None:
     result = stack.run(*args, check=False)
-    assert result.returncode == 2
+    assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_json_keeps_exact_values_and_tables_hide_index_attributes(stack: Stack) -> None:
+    # GIVEN a reading with more digits than a float keeps
+    body = (
+        '[{"site_id": "EXACT", "timestamp": "2025-06-11T00:00:00Z", '
+        '"energy_generated_kwh": 123456789.123456789123456789, "energy_consumed_kwh": 1}]'
+    )
+    stack.put("raw/2025/06/11/exact.json", body.encode())
+    stack.run("wait", "--timeout", "60")
+    # WHEN it is queried as JSON and as a table
+    text = stack.run("query", "readings", "--site", "EXACT", "--json").stdout
+    table = stack.run("query", "readings", "--site", "EXACT").stdout
+    # THEN JSON carries the exact number (not a float's 17 digits) and no attribute that only indexes need
+    assert '"energy_generated_kwh": 123456789.123456789123456789' in text
+    assert '"net_energy_kwh": 123456788.123456789123456789' in text
+    [row] = json.loads(text)
+    assert not {"day", "anomaly_at", "anomaly_day"} & set(row)
+    assert "123456789.123456789123456789" in table and "anomaly_day" not in table
+
+
+def test_output_cut_short_by_the_reader_is_not_an_error(stack: Stack) -> None:
+    # `true` exits without reading, so the command writes into a closed pipe
+    pipeline = f"set -o pipefail; {' '.join(CLI)} ops health | true"
+    result = subprocess.run(["bash", "-c", pipeline], capture_output=True, text=True, env=stack.env, timeout=60)
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_local_down_never_signals_a_program_that_reused_the_pid(tmp_path: Path) -> None:
+    # GIVEN a state file naming the pid of another program (the stack died, the number was reused)
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        stale = Stack(free_port(), tmp_path)
+        (tmp_path / f"local-{stale.settings.local_port}.json").write_text(json.dumps({"pid": other.pid, "ready": True}))
+        # WHEN the stack is stopped
+        result = stale.json("local", "down")
+        # THEN nothing was signalled, and the stale state is gone
+        assert result == {"stopped": False}
+        assert other.poll() is None
+        assert not (tmp_path / f"local-{stale.settings.local_port}.json").exists()
+    finally:
+        other.kill()
+
+
+def test_local_up_on_a_port_another_program_holds_fails_at_once(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = Stack(holder.getsockname()[1], tmp_path)
+        started = time.monotonic()
+        result = taken.run("local", "up", check=False)
+    assert result.returncode == 1 and "is taken by another program" in result.stderr
+    assert time.monotonic() - started < 30  # it did not wait for a server that cannot start
 
 
 @pytest.mark.parametrize(
@@ -178,8 +248,13 @@ def test_bad_input_gets_one_line_and_exit_2(stack: Stack, args: list[str], messa
         ["report"],
         ["report", "run"],
         ["report", "due"],
+        ["report", "publish-summary"],
+        ["report", "index"],
+        ["demo"],
     ],
 )
 def test_every_command_has_help(stack: Stack, command: list[str]) -> None:
     result = stack.run(*command, "--help")
     assert result.stdout.startswith("usage: energy-workbook")
+    description = result.stdout.split("\n\n")[1]  # after the usage block: what the command does
+    assert len(description) > 20 and not description.lstrip().startswith(("positional", "options")), description

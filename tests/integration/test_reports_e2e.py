@@ -40,9 +40,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     local_stack.down(settings)
 
 
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def cli(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "energy_lib.workbook.cli", *args], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-m", "energy_lib.workbook.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=cwd,
     )
 
 
@@ -63,7 +68,13 @@ def test_business_report_with_non_default_parameters(stack: dict[str, str]) -> N
     record = json.loads((reports / run["paths"]["run_dir"] / "run.json").read_text())
     # THEN the parameters are recorded, typed, and injected into the executed notebook
     assert record["status"] == "succeeded"
-    assert record["parameters"] == {"start_utc": START, "end_utc": END, "heatmap_tz": "Europe/Berlin"}
+    assert record["parameters"] == {
+        "target": "local",
+        "start_utc": START,
+        "end_utc": END,
+        "heatmap_tz": "Europe/Berlin",
+    }
+    assert sorted(record["overrides"]) == ["end_utc", "heatmap_tz", "start_utc", "target"]
     executed = json.loads((reports / run["paths"]["ipynb"]).read_text())
     injected = [c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
     assert "Europe/Berlin" in "".join(injected[0]["source"])
@@ -115,7 +126,10 @@ def test_report_due_runs_each_entry_once_per_period(stack: dict[str, str], tmp_p
     runs = json.loads(first.stdout)
     assert sorted(r["notebook"] for r in runs) == ["01-check-provisioning", "04-report-business"]
     business = next(r for r in runs if r["notebook"] == "04-report-business")
-    assert business["parameters"] == {"start_utc": "2025-06-11T00:00:00Z", "end_utc": "2025-06-12T00:00:00Z"}
+    assert {k: business["parameters"][k] for k in ("start_utc", "end_utc")} == {
+        "start_utc": "2025-06-11T00:00:00Z",
+        "end_utc": "2025-06-12T00:00:00Z",
+    }
     # the same hour again: nothing is due
     assert json.loads(cli(env, *args).stdout) == []
     # an hour later only the hourly entry is due
@@ -132,3 +146,41 @@ def test_publish_summary_reaches_the_alerts_queue_apart_from_anomaly_alerts(stac
     [summary] = [a for a in alerts if a["kind"] == "summary"]
     assert summary["severity"] == "" and "Sites 3, readings 144" in summary["message"]
     assert all(a["severity"] for a in alerts if a["kind"] == "anomaly")
+
+
+def test_a_report_configured_for_aws_by_a_relative_outputs_file_runs_on_that_target(
+    stack: dict[str, str], tmp_path: Path
+) -> None:
+    # GIVEN a saved `terraform output -json` next to where the command runs, named by a relative path, and an
+    # endpoint override standing in for AWS (the stack's moto server, with moto's placeholder keys)
+    settings = Settings.from_env(stack)
+    outputs = {name: {"value": value} for name, value in settings.public_view().items() if name != "endpoint_url"}
+    (tmp_path / "terraform-outputs.json").write_text(json.dumps(outputs))
+    env = {
+        **{k: v for k, v in stack.items() if k != "ENERGY_TARGET"},
+        "ENERGY_TERRAFORM_OUTPUTS": "terraform-outputs.json",
+        "ENERGY_ENDPOINT_URL": settings.endpoint,
+        "AWS_ACCESS_KEY_ID": "moto",
+        "AWS_SECRET_ACCESS_KEY": "moto",  # pragma: allowlist secret (moto takes any key)
+    }
+    # WHEN the business report runs without naming a target (the kernel runs in notebooks/, not here)
+    result = cli(env, "report", "run", "04-report-business", "--json", cwd=tmp_path)
+    # THEN it ran on the aws target with the file's names (without them, connect("aws") refuses)
+    assert result.returncode == 0, result.stderr
+    [run] = json.loads(result.stdout)
+    assert run["parameters"]["target"] == "aws" and run["status"] == "succeeded"
+
+
+def test_bad_report_input_is_a_usage_error_and_runs_nothing(stack: dict[str, str], tmp_path: Path) -> None:
+    env = {**stack, "ENERGY_REPORTS_DIR": str(tmp_path / "reports")}
+    for args in (
+        ["report", "run", "04-report-business", "-p", "no_such_parameter", "1"],
+        ["report", "run", "02-run-simulation", "-p", "sites", "five"],
+        ["report", "run", "no-such-notebook"],
+        ["report", "due", "--now", "not-a-time"],
+    ):
+        result = cli(env, *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith(("energy-workbook: error:", "usage:")), result.stderr
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "reports").exists() or not list((tmp_path / "reports").glob("*/*/run.json"))

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from energy_lib.config import LOCAL_ACCOUNT_ID, TARGETS, TERRAFORM_OUTPUTS, Settings, env_names, terraform_outputs
+from energy_lib.config import (
+    LOCAL_ACCOUNT_ID,
+    TARGETS,
+    TERRAFORM_OUTPUTS,
+    Settings,
+    absolute_path_variables,
+    env_names,
+    terraform_outputs,
+)
 from energy_lib.errors import ConfigError, EnergyError
 
 PUBLIC_KEYS = {
@@ -453,3 +461,18 @@ def test_public_view_on_aws():
     assert view["target"] == "aws"
     assert view["endpoint_url"] is None
     assert view["alerts_topic_arn"] == "arn:aws:sns:eu-west-1:1:t"
+
+
+def test_relative_path_variables_are_made_absolute_for_a_child_that_runs_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    environ = {
+        "ENERGY_TERRAFORM_OUTPUTS": "terraform-outputs.json",
+        "ENERGY_STATE_DIR": "/already/absolute",
+        "ENERGY_REPORTS_DIR": "out/reports",
+        "ENERGY_BUCKET": "not-a-path",
+    }
+
+    assert absolute_path_variables(environ) == {
+        "ENERGY_TERRAFORM_OUTPUTS": str(tmp_path / "terraform-outputs.json"),
+        "ENERGY_REPORTS_DIR": str(tmp_path / "out" / "reports"),
+    }

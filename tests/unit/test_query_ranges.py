@@ -11,7 +11,7 @@ from energy_lib.errors import EnergyError, QueryError
 from energy_lib.query import MAX_RANGE, bounded_range, days, summary_buckets, time_range, utc
 
 UTC = timezone.utc
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
 
 
@@ -98,6 +98,25 @@ def test_utc_of_bad_text_raises_query_error(text):
         utc(text)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1999-12-31T23:59:59Z",
+        "2200-01-01T00:00:01Z",
+        "9999-12-31T23:59:59.5",
+        "9999-12-31T23:59:59-05:00",
+        "0001-01-01",
+    ],
+)
+def test_utc_outside_the_years_the_pipeline_keeps_raises_query_error(value):
+    with pytest.raises(QueryError, match="outside the years the pipeline keeps"):
+        utc(value)
+
+
+def test_utc_accepts_the_last_moment_as_an_end():
+    assert utc("2200-01-01") == FAR_FUTURE
+
+
 def test_query_error_is_an_energy_error():
     assert issubclass(QueryError, EnergyError)
 
@@ -109,11 +128,11 @@ def test_time_range_converts_both_ends():
     assert time_range("2025-06-11", "2025-06-12T02:00:00+02:00") == (at(2025, 6, 11), at(2025, 6, 12))
 
 
-def test_time_range_open_ends_are_epoch_and_far_future():
-    assert time_range(None, None) == (EPOCH, FAR_FUTURE)
+def test_time_range_open_ends_are_the_first_and_last_moment_the_pipeline_keeps():
+    assert time_range(None, None) == (EARLIEST, FAR_FUTURE)
     assert time_range("2025-06-11", None) == (at(2025, 6, 11), FAR_FUTURE)
-    assert time_range(None, "2025-06-11") == (EPOCH, at(2025, 6, 11))
-    assert time_range("", "") == (EPOCH, FAR_FUTURE)
+    assert time_range(None, "2025-06-11") == (EARLIEST, at(2025, 6, 11))
+    assert time_range("", "") == (EARLIEST, FAR_FUTURE)
 
 
 @pytest.mark.parametrize(
@@ -211,30 +230,24 @@ def test_partial_edges_give_hour_buckets_and_days_inside():
     ]
 
 
-def test_sub_hour_edges_round_out_to_whole_hours():
-    # GIVEN a start at 22:30 and an end at 01:15 the next day but one
-    result = summary_buckets("2025-06-10T22:30:00Z", "2025-06-12T01:15:00Z")
-
-    # THEN the start rounds down to 22:00 and the end up to 02:00
-    assert result == ["H#2025-06-10T22", "H#2025-06-10T23", "D#2025-06-11", "H#2025-06-12T00", "H#2025-06-12T01"]
-
-
 @pytest.mark.parametrize(
-    ("start", "end", "expected"),
+    ("start", "end"),
     [
-        (at(2025, 6, 11, 5, 59, 59), at(2025, 6, 11, 6, 0, 1), ["H#2025-06-11T05", "H#2025-06-11T06"]),
-        (at(2025, 6, 11, 5), at(2025, 6, 11, 6), ["H#2025-06-11T05"]),
-        (at(2025, 6, 11, 5, 10), at(2025, 6, 11, 5, 20), ["H#2025-06-11T05"]),
-        (
-            datetime(2025, 6, 11, 5, 0, 0, 0, UTC),
-            datetime(2025, 6, 11, 6, 0, 0, 1, UTC),
-            ["H#2025-06-11T05", "H#2025-06-11T06"],
-        ),
+        ("2025-06-10T22:30:00Z", "2025-06-12T01:00:00Z"),
+        ("2025-06-10T22:00:00Z", "2025-06-12T01:15:00Z"),
+        (at(2025, 6, 11, 5, 59, 59), at(2025, 6, 11, 6, 0, 1)),
+        (datetime(2025, 6, 11, 5, 0, 0, 0, UTC), datetime(2025, 6, 11, 6, 0, 0, 1, UTC)),
     ],
-    ids=["seconds", "whole-hour", "inside-one-hour", "microsecond-past-the-hour"],
+    ids=["start-half-past", "end-quarter-past", "seconds", "microsecond-past-the-hour"],
 )
-def test_sub_hour_ranges(start, end, expected):
-    assert summary_buckets(start, end) == expected
+def test_a_summary_range_off_the_hour_is_refused_not_widened(start, end):
+    # rollups are hourly: answering 10:00-13:00 for 10:30-12:15 would look exact and be wrong
+    with pytest.raises(QueryError, match="whole hours"):
+        summary_buckets(start, end)
+
+
+def test_one_whole_hour():
+    assert summary_buckets(at(2025, 6, 11, 5), at(2025, 6, 11, 6)) == ["H#2025-06-11T05"]
 
 
 def test_range_across_midnight_without_a_whole_day_uses_hours_only():
@@ -253,11 +266,11 @@ def test_range_in_another_zone_is_bucketed_in_utc():
 
 def test_buckets_cover_the_range_without_gaps_or_overlaps():
     # GIVEN an irregular range over a month boundary
-    start, end = at(2025, 6, 28, 17, 45), at(2025, 7, 3, 6, 5)
+    start, end = at(2025, 6, 28, 17), at(2025, 7, 3, 7)
 
     result = summary_buckets(start, end)
 
-    # THEN the buckets, as hour sets, are disjoint and their union is exactly the rounded-out range
+    # THEN the buckets, as hour sets, are disjoint and their union is exactly the range
     hours: list[datetime] = []
     for bucket in result:
         kind, _, period = bucket.partition("#")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import re
 import shutil
+import socket
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -43,7 +45,7 @@ def scheduled(workspace):
     """GIVEN a schedule with one hourly entry, WHEN what is due at NOW runs: one real papermill run."""
     schedule = workspace / "schedule.toml"
     schedule.write_text(SCHEDULE)
-    runs = reports.run_due(schedule, workspace / "reports", NOTEBOOKS, now=NOW)
+    runs = reports.run_due(schedule, workspace / "reports", NOTEBOOKS, now=NOW, target="aws")
     assert len(runs) == 1
     return schedule, runs[0]
 
@@ -59,14 +61,24 @@ def failed(workspace, scheduled):
 # --------------------------------------------------------------------------------------------- a good run
 
 
-def test_run_json_records_the_coerced_parameters_and_the_schedule(workspace, scheduled):
+def test_run_json_records_every_parameter_the_run_used_and_the_schedule(workspace, scheduled):
     _, record = scheduled
     document = json.loads((record.run_dir / "run.json").read_text())
 
     assert document["notebook"] == "report-ok"
     assert document["status"] == "succeeded"
     assert document["error"] is None
-    assert document["parameters"] == {"hours": 3, "label": "2025-06-11T09:00:00Z"}
+    # the schedule's values, coerced; the runner's target; the notebook's defaults for the rest
+    assert document["parameters"] == {
+        "target": "aws",
+        "hours": 3,
+        "label": "2025-06-11T09:00:00Z",
+        "ratio": 0.5,
+        "first_site": None,
+    }
+    assert sorted(document["overrides"]) == ["hours", "label", "target"]
+    assert 0 < document["duration_s"] < 600
+    assert document["pid"] == os.getpid() and document["host"]
     assert document["schedule"] == {
         "entry": "report-ok:hourly",
         "every": "hourly",
@@ -86,9 +98,9 @@ def test_parameters_are_injected_into_the_executed_notebook(scheduled):
 
     injected = [cell for cell in notebook.cells if "injected-parameters" in cell.metadata.get("tags", [])]
     assert len(injected) == 1
-    assert "hours = 3\n" in injected[0].source
+    assert "hours = 3\n" in injected[0].source and 'target = "aws"\n' in injected[0].source
     printed = "".join(out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", []))
-    assert "PARAMS hours=3 label='2025-06-11T09:00:00Z' ratio=0.5 first_site=None" in printed
+    assert "PARAMS target='aws' hours=3 label='2025-06-11T09:00:00Z' ratio=0.5 first_site=None" in printed
 
 
 def test_html_has_no_code_and_every_chart_with_plotlyjs_once(scheduled):
@@ -99,7 +111,11 @@ def test_html_has_no_code_and_every_chart_with_plotlyjs_once(scheduled):
     assert "CODE-MARKER-setup" in executed
     assert "CODE-MARKER-setup" not in html
     assert "fixture_data.site_summary()" not in html
-    assert "PARAMS hours=3" in html
+    assert "PARAMS target=&#x27;aws&#x27; hours=3" in html or "PARAMS target='aws' hours=3" in html
+    # a cell tagged report-hide ran (its output is in the notebook) but is left out of the HTML
+    assert "HIDDEN-MARKER" in executed and "HIDDEN-MARKER" not in html
+    # a progress bar (a widget with no HTML copy) would show its first frame forever: it is left out
+    assert "PROGRESS-MARKER" in executed and "PROGRESS-MARKER" not in html
     # two charts, the explorer's static copy of its chart; plotly.js itself once
     assert html.count('class="plotly-graph-div"') == 3
     assert html.count("plotly.js v") == 1
@@ -148,7 +164,7 @@ def test_a_failed_run_is_recorded_with_its_error(failed):
     assert failed.failed == [record]
     assert document["status"] == "failed"
     assert "ValueError: boom from fixture x" in document["error"]
-    assert document["parameters"] == {"label": "x"}
+    assert document["parameters"] == {"label": "x"} and document["overrides"] == ["label"]
     assert record.ipynb.is_file() and record.html.is_file()
 
 
@@ -220,6 +236,38 @@ def test_a_failed_or_running_run_also_counts_for_its_period(tmp_path):
         (run_dir / "run.json").write_text(json.dumps(document))
         assert reports.due(schedule, tmp_path / "reports", NOW) == []
         assert len(reports.due(schedule, tmp_path / "reports", NOW + timedelta(days=1))) == 1
+
+
+def test_a_run_whose_process_died_is_listed_as_failed_and_still_holds_its_period(tmp_path):
+    # GIVEN a run.json left "running" by a process of this host that has ended (killed, say)
+    schedule = tmp_path / "schedule.toml"
+    schedule.write_text('[[report]]\nnotebook = "report-ok"\nevery = "daily"\n')
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    run_dir = tmp_path / "reports" / "report-ok" / "run-1"
+    run_dir.mkdir(parents=True)
+    document = {
+        "run_id": "run-1",
+        "notebook": "report-ok",
+        "status": "running",
+        "started_utc": "2025-06-11T00:01:00Z",
+        "paths": {"run_dir": "report-ok/run-1", "ipynb": "report-ok/run-1/report-ok.ipynb", "html": None},
+        "schedule": {"entry": "report-ok:daily", "every": "daily", "period_start": "2025-06-11T00:00:00Z"},
+        "host": socket.gethostname(),
+        "pid": ended.pid,
+    }
+    (run_dir / "run.json").write_text(json.dumps(document))
+    # WHEN the runs are listed and the index is written
+    [record] = reports.list_runs(tmp_path / "reports")
+    index = reports.write_index(tmp_path / "reports").read_text()
+    # THEN it is failed, says why, and its period is not run again
+    assert record.status == "failed" and f"pid {ended.pid}" in record.error
+    assert "FAILED" in index and "ended before it finished" in index
+    assert reports.due(schedule, tmp_path / "reports", NOW) == []
+    # while a run of a live process (this one) stays running
+    document["pid"] = os.getpid()
+    (run_dir / "run.json").write_text(json.dumps(document))
+    assert reports.list_runs(tmp_path / "reports")[0].status == "running"
 
 
 def test_run_due_refuses_to_overlap_another_on_the_same_reports(tmp_path):

@@ -334,6 +334,10 @@ def test_batch_id_and_prefix_can_be_chosen():
         ({"seed": -1}, "seed"),
         ({"fleet": []}, "at least one site"),
         ({"fleet": [PHOENIX, PHOENIX]}, "distinct"),
+        ({"start": datetime(1960, 1, 1, tzinfo=UTC)}, "the years the pipeline keeps"),
+        ({"start": datetime(2199, 12, 31, 23, tzinfo=UTC), "hours": 2}, "the years the pipeline keeps"),
+        ({"hours": 1e9}, "the years the pipeline keeps"),
+        ({"hours": 24 * 366 * 10, "interval_minutes": 1}, "simulate the period in parts"),
     ],
 )
 def test_simulate_rejects_bad_arguments(kwargs, message):
@@ -452,7 +456,7 @@ def test_run_continuous_uploads_max_batches_of_contiguous_readings(s3):
     done = run_continuous(fleet, BUCKET, s3, 15, 3, anomaly_rate=0, sleep=clock.sleep, now=clock.now)
 
     # THEN it slept between batches only, and stored 45 minutes per site with no gap or overlap
-    assert done == 3
+    assert (done.batches, done.files, done.readings) == (3, 2 * 4, 2 * 9)  # a file per site and day of a batch
     assert clock.sleeps == [900, 900]
     readings = stored_readings(s3)
     first = datetime(2025, 6, 11, 23, 35, tzinfo=UTC)  # 15 min before 23:50, the last whole interval
@@ -474,7 +478,7 @@ def test_run_continuous_stops_cleanly_when_sleep_is_interrupted(s3):
     done = run_continuous([PHOENIX], BUCKET, s3, 10, None, sleep=clock.sleep, now=clock.now)
 
     # THEN it returns the two finished batches, both uploaded
-    assert done == 2
+    assert (done.batches, done.readings) == (2, 2 * 2)
     assert len(stored_readings(s3)) == 2 * 2
 
 
@@ -495,7 +499,7 @@ def test_run_continuous_finishes_the_upload_under_way_when_interrupted(s3):
 
     # THEN every file of that batch is stored, the batch counts, and no further batch starts
     assert sent == [True]
-    assert done == 1
+    assert (done.batches, done.files, done.readings) == (1, 3, 3 * 12)
     assert clock.sleeps == []
     assert len(s3.list_objects_v2(Bucket=BUCKET)["Contents"]) == 3
     assert len(stored_readings(s3)) == 3 * 12
