@@ -300,6 +300,13 @@ data "aws_iam_policy_document" "monitoring_key" {
       type        = "Service"
       identifiers = ["cloudwatch.amazonaws.com"]
     }
+
+    # only this account's alarms (no confused deputy through another account's CloudWatch)
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
   }
 
   statement {

@@ -21,8 +21,8 @@ resource "aws_sqs_queue" "ingest" {
 
   lifecycle {
     precondition {
-      condition     = local.queue_visibility_timeout_s > local.function_timeout_s
-      error_message = "The ingest queue's visibility timeout must be above the function timeout, or messages are delivered twice while a batch is still running."
+      condition     = local.queue_visibility_timeout_s >= 6 * local.function_timeout_s + local.batching_window_s
+      error_message = "The ingest queue's visibility timeout must be at least 6 x the function timeout + the batching window (AWS advice for SQS event sources), or messages are delivered twice while a batch is still running."
     }
   }
 }

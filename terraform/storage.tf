@@ -73,7 +73,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     id     = "expire-old-versions"
     status = "Enabled"
 
-    filter {}
+    filter {
+      prefix = "" # the whole bucket (an empty filter block is deprecated in provider 6)
+    }
 
     noncurrent_version_expiration {
       noncurrent_days = local.noncurrent_version_expiry_days
@@ -160,7 +162,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
     id     = "expire-access-logs"
     status = "Enabled"
 
-    filter {}
+    filter {
+      prefix = "" # the whole bucket (an empty filter block is deprecated in provider 6)
+    }
 
     expiration {
       days = var.access_log_retention_days
