@@ -23,6 +23,7 @@ from typing import Any
 
 from energy_lib.config import Settings
 from energy_lib.errors import LocalStackError
+from energy_lib.workbook.processes import pid_alive
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 60
@@ -37,20 +38,10 @@ def log_file(settings: Settings) -> Path:
     return settings.state_path / f"local-{settings.local_port}.log"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _is_stack(pid: int) -> bool:
     """True when ``pid`` is alive and runs the local stack (after a crash or reboot the number may belong to
     another program, which must never be signalled)."""
-    if pid <= 0 or not _pid_alive(pid):
+    if not pid_alive(pid):
         return False
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -135,9 +126,9 @@ def down(settings: Settings, timeout_s: float = 15) -> bool:
     if _is_stack(pid):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
-        while _pid_alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if _pid_alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
         stopped = True
     path.unlink(missing_ok=True)

@@ -62,6 +62,7 @@ from typing import Any
 
 from energy_lib.config import absolute_path_variables
 from energy_lib.errors import EnergyError
+from energy_lib.workbook.processes import pid_alive
 
 __all__ = [
     "EVERY",
@@ -421,7 +422,7 @@ class RunRecord:
 
     def abandoned(self) -> bool:
         """True for a ``running`` run whose process on this host has ended (killed, machine restarted)."""
-        return self.status == RUNNING and self.host == socket.gethostname() and not _process_alive(self.pid)
+        return self.status == RUNNING and self.host == socket.gethostname() and not pid_alive(self.pid)
 
     def to_json(self, reports_dir: str | os.PathLike[str]) -> dict[str, Any]:
         """The ``run.json`` document; paths relative to ``reports_dir``, with ``/``."""
@@ -472,18 +473,6 @@ class RunRecord:
         path = self.run_dir / RUN_FILE
         _write_text(path, json.dumps(self.to_json(reports_dir), indent=2, default=str) + "\n")
         return path
-
-
-def _process_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _write_text(path: Path, text: str) -> None:
