@@ -51,6 +51,9 @@ class Settings:
     severity_medium_kwh: Decimal = field(default=Decimal("10"), metadata=_env("ENERGY_SEVERITY_MEDIUM_KWH", Decimal))
     severity_high_kwh: Decimal = field(default=Decimal("50"), metadata=_env("ENERGY_SEVERITY_HIGH_KWH", Decimal))
     max_attempts: int = field(default=8, metadata=_env("ENERGY_MAX_ATTEMPTS", int))
+    # deployment choices (Terraform variables) that the provisioning checks expect to find
+    max_receive_count: int = field(default=5, metadata=_env("ENERGY_MAX_RECEIVE_COUNT", int))
+    log_retention_days: int = field(default=30, metadata=_env("ENERGY_LOG_RETENTION_DAYS", int))
     state_dir: str = field(default="", metadata=_env("ENERGY_STATE_DIR"))
     reports_dir: str = field(default="reports", metadata=_env("ENERGY_REPORTS_DIR"))
 
@@ -73,8 +76,12 @@ class Settings:
                 f"need 0 < ENERGY_SEVERITY_MEDIUM_KWH ({thresholds[0]}) <= ENERGY_SEVERITY_HIGH_KWH ({thresholds[1]}) "
                 f"<= ENERGY_IMPLAUSIBLE_KWH ({thresholds[2]})"
             )
-        if not 0 < self.local_port < 65536 or self.max_attempts < 1:
-            raise ConfigError("ENERGY_LOCAL_PORT must be 1-65535 and ENERGY_MAX_ATTEMPTS at least 1")
+        if not 0 < self.local_port < 65536:
+            raise ConfigError(f"ENERGY_LOCAL_PORT must be 1-65535, not {self.local_port}")
+        if self.max_attempts < 1:
+            raise ConfigError(f"ENERGY_MAX_ATTEMPTS must be at least 1, not {self.max_attempts}")
+        if not 1 <= self.max_receive_count <= 1000 or self.log_retention_days < 1:
+            raise ConfigError("ENERGY_MAX_RECEIVE_COUNT must be 1-1000 and ENERGY_LOG_RETENTION_DAYS at least 1")
 
     @property
     def log_group(self) -> str:
@@ -187,6 +194,8 @@ TERRAFORM_OUTPUTS = {
     "alerts_topic_arn": "alerts_topic_arn",
     "alerts_queue": "alerts_queue",
     "function_name": "function_name",
+    "max_receive_count": "max_receive_count",
+    "log_retention_days": "log_retention_days",
 }
 
 
@@ -199,12 +208,15 @@ def terraform_outputs(path: Path) -> dict[str, object]:
     if not isinstance(outputs, dict):
         raise ConfigError(f"{path}: expected the object `terraform output -json` writes")
     values: dict[str, object] = {"target": "aws"}
+    kinds = {f.name: f.metadata["kind"] for f in fields(Settings)}
     for output, name in TERRAFORM_OUTPUTS.items():
         if output in outputs:
             try:
-                values[name] = outputs[output]["value"]
+                value = outputs[output]["value"]
             except (KeyError, TypeError) as exc:
                 raise ConfigError(
                     f"{path}: output {output!r} has no 'value' (expected `terraform output -json`)"
                 ) from exc
+            kind = kinds[name]
+            values[name] = value if kind is str else _convert(f"{path}: output {output}", str(value), kind)
     return values

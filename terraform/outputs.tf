@@ -78,3 +78,13 @@ output "dashboard_url" {
   description = "CloudWatch dashboard of the pipeline."
   value       = "https://${var.aws_region}.console.aws.amazon.com/cloudwatch/home?region=${var.aws_region}#dashboards/dashboard/${aws_cloudwatch_dashboard.pipeline.dashboard_name}"
 }
+
+output "max_receive_count" {
+  description = "Deliveries of an ingest message before it moves to the dead-letter queue (Settings.max_receive_count)."
+  value       = var.max_receive_count
+}
+
+output "log_retention_days" {
+  description = "Days the function's log group keeps its logs (Settings.log_retention_days)."
+  value       = var.log_retention_days
+}

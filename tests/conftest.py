@@ -6,6 +6,7 @@ import socket
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from moto.server import ThreadedMotoServer
@@ -49,12 +50,12 @@ def moto_port() -> Iterator[int]:
     server.stop()
 
 
-def fresh_stack(port: int, state_dir: Path) -> Settings:
-    """Settings for the moto server on ``port``, emptied and provisioned anew."""
+def fresh_stack(port: int, state_dir: Path, **choices: Any) -> Settings:
+    """Settings for the moto server on ``port``, emptied and provisioned anew (with ``choices`` of settings)."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")
     urllib.request.urlopen(request).close()
     result = Settings(
-        target="local", local_port=port, endpoint_url=f"http://127.0.0.1:{port}", state_dir=str(state_dir)
+        target="local", local_port=port, endpoint_url=f"http://127.0.0.1:{port}", state_dir=str(state_dir), **choices
     )
     provision(result)
     return result

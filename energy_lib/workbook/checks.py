@@ -126,7 +126,7 @@ def queue_checks(settings: Settings) -> list[Check]:
             [
                 ("visibility timeout [s]", QUEUE.visibility_timeout_s, lambda: attributes(ingest)["VisibilityTimeout"]),
                 ("retention [s]", QUEUE.message_retention_s, lambda: attributes(ingest)["MessageRetentionPeriod"]),
-                ("redrive", f"{dlq} after {QUEUE.max_receive_count}", redrive),
+                ("redrive", f"{dlq} after {settings.max_receive_count}", redrive),
                 ("encryption", True, lambda: encrypted(ingest)),
                 (
                     "only our bucket sends",
@@ -248,7 +248,7 @@ def function_checks(settings: Settings) -> list[Check]:
                 list(FUNCTION.function_response_types),
                 lambda: mapping()["FunctionResponseTypes"],
             ),
-            ("log retention [days]", FUNCTION.log_retention_days, retention),
+            ("log retention [days]", settings.log_retention_days, retention),
         ],
     )
 
@@ -264,21 +264,63 @@ def run(settings: Settings) -> list[Check]:
     ]
 
 
+PASS_STYLE = "background-color: #e8f5e9; color: #1b5e20; font-weight: bold; text-align: center"
+FAIL_STYLE = "background-color: #d62728; color: white; font-weight: bold; text-align: center"  # stands out
+_MESSAGE_CHARS = 200  # of a failed check's actual value in the ChecksFailed message; the table has all of it
+
+
 def assert_passed(checks: list[Check]) -> None:
+    """Raise :class:`ChecksFailed` when any check failed, naming how many and the first one.
+
+    The message is one short line, ``3 of 41 checks failed; first: <resource> <setting>: <actual>
+    (expected <expected>)``; the table from :func:`table` has every check in full.
+    """
     failed = [c for c in checks if not c.passed]
     if failed:
-        lines = "; ".join(f"{c.resource} {c.setting}: expected {c.expected}, found {c.actual}" for c in failed)
-        raise ChecksFailed(f"{len(failed)} of {len(checks)} provisioning checks failed: {lines}")
+        first = failed[0]
+        actual = first.actual if len(first.actual) <= _MESSAGE_CHARS else first.actual[: _MESSAGE_CHARS - 1] + "…"
+        raise ChecksFailed(
+            f"{len(failed)} of {len(checks)} checks failed; first: {first.resource} {first.setting}: {actual} "
+            f"(expected {first.expected})"
+        )
 
 
-def table(results: list[Check]) -> pd.DataFrame:
-    """The checks as a table, failed ones first."""
+def table(results: list[Check]) -> pd.io.formats.style.Styler:
+    """The checks as a table, failed ones first: Result (PASS on green, FAIL on red), Resource, Setting,
+    Expected, Actual, with the full text of every value (wrapped, never cut); the verdict is the caption.
+
+    ``.data`` of the returned Styler is the same table as a DataFrame.
+    """
     frame = pd.DataFrame(
-        [check.row() for check in results], columns=["resource", "setting", "expected", "actual", "passed"]
+        [
+            {
+                "Result": "PASS" if check.passed else "FAIL",
+                "Resource": check.resource,
+                "Setting": check.setting,
+                "Expected": check.expected,
+                "Actual": check.actual,
+            }
+            for check in results
+        ],
+        columns=["Result", "Resource", "Setting", "Expected", "Actual"],
     )
-    return frame.sort_values("passed", kind="stable", ignore_index=True)
+    frame = frame.sort_values("Result", key=lambda result: result != "FAIL", kind="stable", ignore_index=True)
+    failed = (frame["Result"] == "FAIL").any()
+    caption = f"color: {'#d62728' if failed else 'inherit'}; caption-side: top; text-align: left; font-weight: bold"
+    return (
+        frame.style.hide(axis="index")
+        .map(lambda result: FAIL_STYLE if result == "FAIL" else PASS_STYLE, subset=["Result"])
+        .set_properties(subset=["Resource", "Setting"], **{"text-align": "left", "white-space": "nowrap"})
+        .set_properties(
+            subset=["Expected", "Actual"],
+            **{"text-align": "left", "white-space": "pre-wrap", "overflow-wrap": "break-word", "min-width": "12em"},
+        )
+        .set_table_styles([{"selector": "th", "props": "text-align: left"}, {"selector": "caption", "props": caption}])
+        .set_caption(verdict(results))
+    )
 
 
 def verdict(results: list[Check]) -> str:
+    """``"40 passed, 1 failed"``."""
     failed = sum(not check.passed for check in results)
     return f"{len(results) - failed} passed, {failed} failed"

@@ -39,7 +39,7 @@ class QueueSpec:
     message_retention_s: int = 4 * 24 * 3600
     dead_letter_retention_s: int = 14 * 24 * 3600
     alerts_retention_s: int = 14 * 24 * 3600  # the operations notebook reads alerts back for two weeks
-    max_receive_count: int = 5
+    # maxReceiveCount is a deployment choice: Settings.max_receive_count (Terraform's max_receive_count)
     managed_encryption: bool = True
 
 
@@ -53,7 +53,7 @@ class FunctionSpec:
     batch_size: int = 10
     batching_window_s: int = BATCHING_WINDOW_S
     function_response_types: tuple[str, ...] = ("ReportBatchItemFailures",)
-    log_retention_days: int = 30
+    # log retention is a deployment choice: Settings.log_retention_days (Terraform's log_retention_days)
     # Settings fields the deployed function reads from ENERGY_* variables
     environment_settings: tuple[str, ...] = (
         "target",

@@ -68,7 +68,9 @@ def _queues(settings: Settings) -> None:
             "VisibilityTimeout": str(QUEUE.visibility_timeout_s),
             "MessageRetentionPeriod": str(QUEUE.message_retention_s),
             "SqsManagedSseEnabled": "true",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": QUEUE.max_receive_count}),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
+            ),
             "Policy": json.dumps(policy),
         },
     )
@@ -209,7 +211,7 @@ def _alerts(settings: Settings) -> None:
     groups = logs.describe_log_groups(logGroupNamePrefix=settings.log_group)["logGroups"]
     if not any(group["logGroupName"] == settings.log_group for group in groups):
         logs.create_log_group(logGroupName=settings.log_group)
-    logs.put_retention_policy(logGroupName=settings.log_group, retentionInDays=FUNCTION.log_retention_days)
+    logs.put_retention_policy(logGroupName=settings.log_group, retentionInDays=settings.log_retention_days)
 
 
 def function_environment(settings: Settings) -> dict[str, str]:

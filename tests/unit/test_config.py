@@ -308,6 +308,8 @@ AWS_OUTPUTS = {
     "dead_letter_queue": "prod-ingest-dlq",
     "alerts_topic": "prod-anomalies",
     "alerts_topic_arn": "arn:aws:sns:us-east-1:210987654321:prod-anomalies",
+    "max_receive_count": 3,
+    "log_retention_days": 14,
     "alerts_queue": "prod-alerts",
     "function_name": "prod-ingest-fn",
 }

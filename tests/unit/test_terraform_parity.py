@@ -258,7 +258,7 @@ def queue_problems(tf: Terraform, spec: Spec) -> list[str]:
         dlq_key,
         tf.referenced(f"${{{target}}}", "aws_sqs_queue") if target else None,
     )
-    _compare(problems, "maxReceiveCount", spec.queue.max_receive_count, jsonencoded(tf, redrive, "maxReceiveCount"))
+    _compare(problems, "maxReceiveCount", spec.settings.max_receive_count, jsonencoded(tf, redrive, "maxReceiveCount"))
     visibility = tf.value(ingest.get("visibility_timeout_seconds"))
     _compare(problems, "visibility timeout [s]", spec.queue.visibility_timeout_s, visibility)
     function = tf.resources[tf.output_resource("function_name", "aws_lambda_function")]
@@ -389,7 +389,7 @@ def function_problems(tf: Terraform, spec: Spec) -> list[str]:
 
     log_group = tf.referenced(block(function, "logging_config").get("log_group"), "aws_cloudwatch_log_group")
     retention = tf.value(tf.resources[log_group].get("retention_in_days"))
-    _compare(problems, "log retention [days]", fn.log_retention_days, retention)
+    _compare(problems, "log retention [days]", spec.settings.log_retention_days, retention)
     _compare(problems, "log group name", "/aws/lambda/${local.function_name}", tf.locals.get("log_group_name"))
     return problems
 
@@ -450,13 +450,13 @@ def variable_problems(tf: Terraform, spec: Spec) -> list[str]:
     _compare(
         problems,
         "max_receive_count default",
-        spec.queue.max_receive_count,
+        spec.settings.max_receive_count,
         tf.variables["max_receive_count"].get("default"),
     )
     _compare(
         problems,
         "log_retention_days default",
-        spec.function.log_retention_days,
+        spec.settings.log_retention_days,
         tf.variables["log_retention_days"].get("default"),
     )
     for name in ("environment", "alert_email", "alert_severity_threshold", "max_receive_count", "log_retention_days"):
@@ -501,6 +501,9 @@ def test_outputs_feed_the_configuration_object(tf: Terraform, tmp_path: Path) ->
     # GIVEN a `terraform output -json` file with every declared output
     outputs = {name: {"sensitive": False, "type": "string", "value": f"{name}-value"} for name in tf.outputs}
     outputs["region"]["value"] = "eu-central-1"
+    numbers = {"max_receive_count": 3, "log_retention_days": 14}
+    for name, number in numbers.items():
+        outputs[name] = {"sensitive": False, "type": "number", "value": number}
     path = tmp_path / "terraform-outputs.json"
     path.write_text(json.dumps(outputs))
     # WHEN the workbook reads it
@@ -508,8 +511,9 @@ def test_outputs_feed_the_configuration_object(tf: Terraform, tmp_path: Path) ->
     # THEN every setting the outputs name comes from them, on the aws target
     assert settings.target == "aws"
     assert settings.region == "eu-central-1"
-    assert {field: getattr(settings, field) for field in TERRAFORM_OUTPUTS.values() if field != "region"} == {
-        field: f"{output}-value" for output, field in TERRAFORM_OUTPUTS.items() if field != "region"
+    named = {output: field for output, field in TERRAFORM_OUTPUTS.items() if field != "region"}
+    assert {field: getattr(settings, field) for field in named.values()} == {
+        field: numbers.get(output, f"{output}-value") for output, field in named.items()
     }
 
 
@@ -551,7 +555,8 @@ MUTATIONS: dict[str, tuple[str, Callable[[Terraform], None] | None, Spec]] = {
             SPEC, function=replace(FUNCTION, environment_settings=(*FUNCTION.environment_settings, "alerts_queue"))
         ),
     ),
-    "spec max receive count": ("queues", None, replace(SPEC, queue=replace(QUEUE, max_receive_count=3))),
+    "spec max receive count": ("queues", None, replace(SPEC, settings=replace(Settings(), max_receive_count=3))),
+    "spec log retention": ("function", None, replace(SPEC, settings=replace(Settings(), log_retention_days=7))),
     "spec alerts retention": ("alerts", None, replace(SPEC, queue=replace(QUEUE, alerts_retention_s=3600))),
     "spec visibility timeout": ("queues", None, replace(SPEC, queue=replace(QUEUE, visibility_timeout_s=360))),
     "spec lifecycle": ("bucket", None, replace(SPEC, bucket=replace(BUCKET, quarantine_expiry_days=7))),
