@@ -24,6 +24,7 @@ no network.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -41,18 +42,23 @@ __all__ = [
     "NET_ENERGY_AXIS",
     "RENDERER",
     "SEVERITY_COLOURS",
+    "SITE_COLOURS",
+    "STATUS_COLOURS",
     "ZONE_COLOURS",
     "ZONE_FAIR",
     "ZONE_GOOD",
     "ZONE_NONE",
     "ZONE_POOR",
     "anomaly_distribution",
+    "efficiency_text",
     "efficiency_zone",
     "efficiency_zones",
     "empty_figure",
     "ensure_setup",
     "energy_over_time",
     "figure_html",
+    "generated_vs_consumed",
+    "has_data",
     "hourly_heatmap",
     "ingestion_statistics",
     "mimebundle",
@@ -65,11 +71,14 @@ __all__ = [
 
 # Axis titles: every quantity carries its unit.
 ENERGY_AXIS = "Energy [kWh]"
+GENERATED_AXIS = "Generated [kWh]"
+CONSUMED_AXIS = "Consumed [kWh]"
 NET_ENERGY_AXIS = "Net energy [kWh]"
 MEAN_NET_ENERGY_AXIS = "Mean net energy [kWh]"
 EFFICIENCY_AXIS = "Efficiency [%]"
 ANOMALIES_AXIS = "Anomalies [count]"
 READINGS_AXIS = "Readings [count]"
+METRIC_AXIS = "Ledger metric"
 SITE_AXIS = "Site"
 TIME_AXIS = "Time [UTC]"
 
@@ -86,9 +95,14 @@ SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")  # rising order, as energy_li
 SEVERITY_COLOURS = {"LOW": "#fdd49e", "MEDIUM": "#fc8d59", "HIGH": "#d7301f", "CRITICAL": "#7f0000"}
 SERIES_COLOURS = {"generated": "#2ca02c", "consumed": "#1f77b4", "net": "#9467bd"}
 ANOMALY_MARKER_COLOUR = "#d62728"
+# One colour per site where sites are the series: no red, green or amber, which mean zones and severities.
+SITE_COLOURS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#7f7f7f", "#e377c2", "#393b79", "#bcbd22", "#637939")
+# Ledger status of a source object (energy_lib.schema).
+STATUS_COLOURS = {"processed": "#2ca02c", "processing": "#9e9e9e", "rejected": "#ff7f0e", "failed": "#d62728"}
 
 RENDERER = "energy_offline"  # name of this module's plotly renderer, made the default by setup()
 _FIGURE_HEIGHT_PX = 480
+_NO_DATA = "energy_no_data"  # key in ``layout.meta`` of a figure made by empty_figure()
 _state = {"plotlyjs_shown": False}
 
 
@@ -153,13 +167,23 @@ def ensure_setup() -> None:
         setup()
 
 
-def show(fig: go.Figure) -> None:
+def show(fig: go.Figure, skip_empty: bool = False) -> None:
     """Display ``fig``: interactive in JupyterLab, and drawn in nbconvert HTML opened with no network.
 
     Calls :func:`setup` first if this kernel has not, so plotly.js is in the document before the chart.
+
+    Parameters
+    ----------
+    fig : Figure
+        The figure.
+    skip_empty : bool
+        Display nothing when ``fig`` has no data (see :func:`has_data`): for a report that already says
+        once that its period is empty, instead of one "No data" box per chart.
     """
     from IPython.display import display
 
+    if skip_empty and not has_data(fig):
+        return
     ensure_setup()
     display(mimebundle(fig), raw=True)
 
@@ -168,10 +192,14 @@ def show(fig: go.Figure) -> None:
 
 
 def empty_figure(title: str, message: str = "No data") -> go.Figure:
-    """A figure with only a title and a centred ``message``; what every chart returns for an empty frame."""
+    """A figure with only a title and a centred ``message``; what every chart returns for an empty frame.
+
+    :func:`has_data` is False for it.
+    """
     fig = go.Figure()
     fig.update_layout(
         title=title,
+        meta={_NO_DATA: message},
         xaxis={"visible": False},
         yaxis={"visible": False},
         annotations=[
@@ -187,6 +215,12 @@ def empty_figure(title: str, message: str = "No data") -> go.Figure:
         ],
     )
     return fig
+
+
+def has_data(fig: go.Figure) -> bool:
+    """False for a figure made by :func:`empty_figure` (nothing to draw), True for any other."""
+    meta = fig.layout.meta
+    return not (isinstance(meta, dict) and _NO_DATA in meta)
 
 
 def _is_empty(frame: pd.DataFrame | None) -> bool:
@@ -212,6 +246,21 @@ def efficiency_zone(efficiency_pct: float | None) -> str:
     if efficiency_pct >= EFFICIENCY_FAIR_PCT:
         return ZONE_FAIR
     return ZONE_POOR
+
+
+def efficiency_text(efficiency_pct: float | None, decimals: int = 0) -> str:
+    """An efficiency [%] as text, e.g. ``"132 %"``; ``"n/a"`` when undefined.
+
+    Rounded to ``decimals``, except that a value is never shown in the next zone up: 119.9 with no
+    decimals is ``"119 %"`` (amber), not ``"120 %"`` (the green threshold).
+    """
+    if efficiency_pct is None or pd.isna(efficiency_pct):
+        return "n/a"
+    value = float(efficiency_pct)
+    shown = round(value, decimals)
+    if efficiency_zone(shown) != efficiency_zone(value):
+        shown = math.floor(value * 10**decimals) / 10**decimals
+    return f"{shown:,.{decimals}f} %"
 
 
 # --------------------------------------------------------------------------------------------- figures
@@ -317,15 +366,15 @@ def site_comparison(site_summary: pd.DataFrame) -> go.Figure:
         title=title,
         labels={"site_id": SITE_AXIS, "energy_kwh": ENERGY_AXIS, "series": "Series"},
     )
-    fig.update_layout(xaxis_title=SITE_AXIS, yaxis_title=ENERGY_AXIS)
+    fig.update_layout(xaxis_title=SITE_AXIS, yaxis_title=ENERGY_AXIS, yaxis_tickformat=",")
     return fig
 
 
 def efficiency_zones(site_summary: pd.DataFrame) -> go.Figure:
-    """Efficiency per site [%], one bar each, coloured by zone (see ``EFFICIENCY_*_PCT`` and ``ZONE_COLOURS``).
+    """Efficiency per site [%], one labelled bar each, coloured by zone (see ``EFFICIENCY_*_PCT``, ``ZONE_COLOURS``).
 
     Dotted lines mark the zone thresholds. A site that consumed nothing has no efficiency: it is listed in
-    the ``ZONE_NONE`` zone with no bar.
+    the ``ZONE_NONE`` zone with no bar and a "no consumption" note at zero.
     """
     title = "Efficiency zones (generated / consumed)"
     if _is_empty(site_summary):
@@ -334,19 +383,78 @@ def efficiency_zones(site_summary: pd.DataFrame) -> go.Figure:
     frame = site_summary[["site_id", "efficiency_pct"]].copy()
     frame["efficiency_pct"] = frame["efficiency_pct"].astype(float)
     frame["zone"] = frame["efficiency_pct"].map(efficiency_zone)
+    frame["label"] = frame["efficiency_pct"].map(lambda pct: "" if pd.isna(pct) else efficiency_text(pct))
     fig = px.bar(
         frame,
         x="site_id",
         y="efficiency_pct",
         color="zone",
+        text="label",
         color_discrete_map=ZONE_COLOURS,
         category_orders={"site_id": _site_order(frame), "zone": list(ZONE_COLOURS)},
         title=title,
-        labels={"site_id": SITE_AXIS, "efficiency_pct": EFFICIENCY_AXIS, "zone": "Zone"},
+        labels={"site_id": SITE_AXIS, "efficiency_pct": EFFICIENCY_AXIS, "zone": "Zone", "label": "Efficiency"},
     )
+    fig.update_traces(textposition="outside", cliponaxis=False, textfont_size=14)
     for threshold in (EFFICIENCY_FAIR_PCT, EFFICIENCY_GOOD_PCT):
         fig.add_hline(y=threshold, line_dash="dot", line_color="#555555", annotation_text=f"{threshold:g} %")
-    fig.update_layout(xaxis_title=SITE_AXIS, yaxis_title=EFFICIENCY_AXIS)
+    for site in frame.loc[frame["efficiency_pct"].isna(), "site_id"]:
+        fig.add_annotation(x=site, y=0, text="no consumption", showarrow=False, yshift=10, font_color="#616161")
+    values = frame["efficiency_pct"].dropna().tolist()
+    span = [min([0.0, *values]) * 1.15, max([EFFICIENCY_GOOD_PCT, *values]) * 1.15]  # room for the labels
+    fig.update_layout(xaxis_title=SITE_AXIS, yaxis_title=EFFICIENCY_AXIS, yaxis_range=span)
+    return fig
+
+
+def generated_vs_consumed(site_summary: pd.DataFrame) -> go.Figure:
+    """Energy generated against energy consumed per site [kWh], one labelled point each, coloured by zone.
+
+    Lines through the origin mark efficiency 100 % (generated = consumed) and 120 %: a point above a line
+    is a site above that efficiency; the distance from the origin is the site's size.
+    """
+    title = "Generated vs consumed per site"
+    if _is_empty(site_summary):
+        return empty_figure(title)
+    _require(site_summary, ["site_id", "energy_generated_kwh", "energy_consumed_kwh"], "generated_vs_consumed")
+    frame = site_summary[["site_id", "energy_generated_kwh", "energy_consumed_kwh"]].copy()
+    for column in ("energy_generated_kwh", "energy_consumed_kwh"):
+        frame[column] = frame[column].astype(float)
+    consumed, generated = frame["energy_consumed_kwh"], frame["energy_generated_kwh"]
+    efficiency = (generated / consumed.where(consumed != 0) * 100).astype(float)
+    frame["zone"] = efficiency.map(efficiency_zone)
+    frame["efficiency"] = efficiency.map(efficiency_text)
+    fig = px.scatter(
+        frame,
+        x="energy_consumed_kwh",
+        y="energy_generated_kwh",
+        color="zone",
+        text="site_id",
+        hover_data={"efficiency": True, "zone": False},
+        color_discrete_map=ZONE_COLOURS,
+        category_orders={"zone": list(ZONE_COLOURS)},
+        title=title,
+        labels={
+            "energy_consumed_kwh": CONSUMED_AXIS,
+            "energy_generated_kwh": GENERATED_AXIS,
+            "zone": "Zone",
+            "site_id": SITE_AXIS,
+            "efficiency": "Efficiency",
+        },
+    )
+    fig.update_traces(marker_size=14, textposition="top center", cliponaxis=False)
+    top = max(float(consumed.max()), float(generated.max()), 0.0) * 1.1 or 1.0
+    bottom = min(float(consumed.min()), float(generated.min()), 0.0) * 1.1
+    for ratio_pct in (EFFICIENCY_FAIR_PCT, EFFICIENCY_GOOD_PCT):
+        ratio = ratio_pct / 100
+        end_x, end_y = (top, top * ratio) if ratio <= 1 else (top / ratio, top)
+        fig.add_shape(type="line", x0=0, y0=0, x1=end_x, y1=end_y, line={"dash": "dot", "color": "#555555"})
+        fig.add_annotation(x=end_x, y=end_y, text=f"{ratio_pct:g} %", showarrow=False, xanchor="left", yanchor="bottom")
+    fig.update_layout(
+        xaxis_title=CONSUMED_AXIS,
+        yaxis_title=GENERATED_AXIS,
+        xaxis={"range": [bottom, top], "tickformat": ","},  # the same range on both axes, full width
+        yaxis={"range": [bottom, top], "tickformat": ","},
+    )
     return fig
 
 
@@ -370,8 +478,6 @@ def anomaly_distribution(frame: pd.DataFrame) -> go.Figure:
         rows = rows[rows["severity"].notna()]
         counts = rows.groupby(["site_id", "severity"]).size().rename("n").reset_index()
     counts["n"] = counts["n"].fillna(0).astype(int)
-    if counts["n"].sum() == 0:
-        return empty_figure(title, "No anomalies")
     others = sorted(set(counts["severity"]) - set(SEVERITIES))
     fig = px.bar(
         counts,
@@ -385,6 +491,11 @@ def anomaly_distribution(frame: pd.DataFrame) -> go.Figure:
         labels={"site_id": SITE_AXIS, "n": ANOMALIES_AXIS, "severity": "Severity"},
     )
     fig.update_layout(xaxis_title=SITE_AXIS, yaxis_title=ANOMALIES_AXIS)
+    if counts["n"].sum() == 0:  # every site listed with zero bars, and said in words
+        fig.update_layout(yaxis_range=[0, 1], yaxis_dtick=1)
+        fig.add_annotation(
+            text="No anomalies", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"size": 18}
+        )
     return fig
 
 
@@ -410,6 +521,7 @@ def net_energy_trend(frame: pd.DataFrame) -> go.Figure:
         y="net_energy_kwh",
         color="site_id",
         markers=True,
+        color_discrete_sequence=SITE_COLOURS,
         category_orders={"site_id": _site_order(frame)},
         title=title,
         labels={period: x_title, "net_energy_kwh": NET_ENERGY_AXIS, "site_id": SITE_AXIS},
@@ -486,9 +598,11 @@ def ingestion_statistics(status: pd.DataFrame) -> go.Figure:
         color="status",
         barmode="group",
         text="readings",
-        category_orders={"metric": metrics},
+        color_discrete_map=STATUS_COLOURS,
+        category_orders={"metric": metrics, "status": [s for s in STATUS_COLOURS if s in set(long["status"])]},
         title=title,
-        labels={"metric": "Count", "readings": READINGS_AXIS, "status": "File status"},
+        labels={"metric": METRIC_AXIS, "readings": READINGS_AXIS, "status": "File status"},
     )
-    fig.update_layout(xaxis_title="Count", yaxis_title=READINGS_AXIS)
+    fig.update_traces(textposition="outside", cliponaxis=False, texttemplate="%{y:,}")
+    fig.update_layout(xaxis_title=METRIC_AXIS, yaxis_title=READINGS_AXIS, yaxis_tickformat=",")
     return fig

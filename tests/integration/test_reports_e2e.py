@@ -181,6 +181,6 @@ def test_bad_report_input_is_a_usage_error_and_runs_nothing(stack: dict[str, str
     ):
         result = cli(env, *args)
         assert result.returncode == 2, (args, result.stderr)
-        assert result.stderr.startswith(("energy-workbook: error:", "usage:")), result.stderr
-        assert "Traceback" not in result.stderr
+        assert result.stderr.startswith("energy-workbook") and ": error: " in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert not (tmp_path / "reports").exists() or not list((tmp_path / "reports").glob("*/*/run.json"))

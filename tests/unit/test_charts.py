@@ -153,11 +153,13 @@ def test_anomaly_distribution_counts_anomalous_readings():
     assert counts == {"LOW": 2, "CRITICAL": 1}
 
 
-def test_anomaly_distribution_without_anomalies_says_so():
+def test_anomaly_distribution_without_anomalies_lists_every_site_at_zero_and_says_so():
     quiet = site_summary().assign(anomalies_low=0, anomalies_medium=0, anomalies_critical=0)
     fig = charts.anomaly_distribution(quiet)
-    assert len(fig.data) == 0
+    assert {site for trace in fig.data for site in trace.x} == {"site-a", "site-b", "site-c", "site-d", "site-e"}
+    assert sum(sum(trace.y) for trace in fig.data) == 0
     assert fig.layout.annotations[0].text == "No anomalies"
+    assert charts.has_data(fig)  # a real answer (zero everywhere), not a missing one
 
 
 def test_net_energy_trend_draws_a_line_per_site_from_hourly_or_daily_frames():
@@ -221,6 +223,8 @@ def test_ingestion_statistics_sums_the_ledger_by_file_status():
     assert "3 files" in fig.layout.title.text
     assert "1 failed" in fig.layout.title.text
     assert fig.layout.yaxis.title.text == "Readings [count]"
+    assert fig.layout.xaxis.title.text == "Ledger metric"
+    assert processed.marker.color == charts.STATUS_COLOURS["processed"]
 
 
 CHARTS = [
@@ -231,6 +235,7 @@ CHARTS = [
     charts.net_energy_trend,
     charts.hourly_heatmap,
     charts.ingestion_statistics,
+    charts.generated_vs_consumed,
 ]
 EMPTY_WITH_COLUMNS = [
     readings_frame().iloc[0:0],
@@ -240,6 +245,7 @@ EMPTY_WITH_COLUMNS = [
     hourly_frame().iloc[0:0],
     hourly_frame().iloc[0:0],
     pd.DataFrame(columns=["key", "etag", "status", "read", "stored", "quarantined", "anomalies", "error"]),
+    site_summary().iloc[0:0],
 ]
 
 
@@ -249,6 +255,7 @@ def test_a_frame_with_no_columns_gives_an_annotated_empty_figure(chart):
     assert len(fig.data) == 0
     assert fig.layout.annotations[0].text.startswith("No ")
     assert fig.layout.title.text
+    assert not charts.has_data(fig)
 
 
 @pytest.mark.parametrize(
@@ -276,3 +283,88 @@ def test_display_bundle_has_the_plotly_mimetype_and_html_without_plotlyjs():
     assert "plotly.js v" not in html  # the library comes once, from setup(), not with each chart
     assert "cdn" not in html.lower()
     assert charts.plotlyjs_html().count("plotly.js v") == 1
+
+
+# --- labels, palettes, the generated-vs-consumed scatter -----------------------------------------------------
+
+
+def test_efficiency_zones_label_every_bar_without_rounding_it_into_the_next_zone():
+    fig = charts.efficiency_zones(site_summary())
+
+    label_of_site = {site: text for trace in fig.data for site, text in zip(trace.x, trace.text, strict=True)}
+    assert label_of_site["site-a"] == "130 %"
+    assert label_of_site["site-e"] == "119 %"  # 119.9 % is amber: not labelled 120 %
+    assert label_of_site["site-c"] == "60 %"
+    assert fig.layout.yaxis.range[1] > 130  # room above the highest label
+    assert any(a.text == "no consumption" for a in fig.layout.annotations)
+
+
+@pytest.mark.parametrize(
+    ("efficiency_pct", "decimals", "text"),
+    [
+        (132.4, 0, "132 %"),
+        (119.96, 1, "119.9 %"),
+        (99.96, 1, "99.9 %"),
+        (120.0, 0, "120 %"),
+        (1234.5, 1, "1,234.5 %"),
+        (None, 0, "n/a"),
+        (float("nan"), 1, "n/a"),
+    ],
+)
+def test_efficiency_text_rounds_within_the_zone(efficiency_pct, decimals, text):
+    assert charts.efficiency_text(efficiency_pct, decimals) == text
+
+
+def test_net_energy_trend_colours_sites_without_the_zone_and_severity_colours():
+    sites = pd.concat([hourly_frame().assign(site_id=f"site-{i}") for i in range(9)])
+
+    fig = charts.net_energy_trend(sites)
+
+    colours = {trace.line.color for trace in fig.data}
+    assert len(colours) == 9
+    meaningful = {*charts.ZONE_COLOURS.values(), *charts.SEVERITY_COLOURS.values(), charts.ANOMALY_MARKER_COLOUR}
+    assert not colours & meaningful
+
+
+def test_generated_vs_consumed_puts_each_site_at_its_energies_with_100_and_120_percent_lines():
+    fig = charts.generated_vs_consumed(site_summary())
+
+    points = {
+        site: (x, y, trace.marker.color)
+        for trace in fig.data
+        for site, x, y in zip(trace.text, trace.x, trace.y, strict=True)
+    }
+    assert points["site-a"] == (100.0, 130.0, charts.ZONE_COLOURS[charts.ZONE_GOOD])
+    assert points["site-c"] == (100.0, 60.0, charts.ZONE_COLOURS[charts.ZONE_POOR])
+    assert points["site-d"][2] == charts.ZONE_COLOURS[charts.ZONE_NONE]  # nothing consumed
+    assert fig.layout.xaxis.title.text == "Consumed [kWh]"
+    assert fig.layout.yaxis.title.text == "Generated [kWh]"
+    slopes = sorted(shape.y1 / shape.x1 for shape in fig.layout.shapes)
+    assert slopes == pytest.approx([1.0, 1.2])
+    assert {a.text for a in fig.layout.annotations} == {"100 %", "120 %"}
+    assert list(fig.layout.xaxis.range) == list(fig.layout.yaxis.range)
+
+
+def test_every_chart_axis_has_a_title_and_energy_axes_carry_kwh():
+    figures = [
+        charts.energy_over_time(readings_frame(), "site-a"),
+        charts.site_comparison(site_summary()),
+        charts.efficiency_zones(site_summary()),
+        charts.generated_vs_consumed(site_summary()),
+        charts.anomaly_distribution(site_summary()),
+        charts.net_energy_trend(hourly_frame()),
+        charts.hourly_heatmap(hourly_frame()),
+    ]
+    for fig in figures:
+        for axis in (fig.layout.xaxis, fig.layout.yaxis):
+            title = axis.title.text
+            assert title, fig.layout.title.text
+            assert "energy" not in title.lower() or "[kWh]" in title, title
+
+
+def test_show_with_skip_empty_displays_nothing_for_a_figure_without_data(capsys):
+    charts.show(charts.site_comparison(pd.DataFrame()), skip_empty=True)
+    assert capsys.readouterr().out == ""
+
+    charts.show(charts.site_comparison(site_summary()), skip_empty=True)
+    assert "plotly-graph-div" in capsys.readouterr().out
