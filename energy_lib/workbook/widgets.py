@@ -26,7 +26,7 @@ import pandas as pd
 from IPython.display import HTML, display
 from pandas.io.formats.style import Styler
 
-from energy_lib.workbook import charts, frames
+from energy_lib.workbook import charts, views
 
 __all__ = [
     "ANOMALY_ROW_STYLE",
@@ -108,7 +108,7 @@ def _curated(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 def _styled(frame: pd.DataFrame) -> Styler:
     text = [READING_COLUMNS["severity"], READING_COLUMNS["anomaly_reasons"]]
-    styler = frames.base_style(frame.style.format(precision=3, thousands=",", na_rep=""), text)
+    styler = views.base_style(frame.style.format(precision=3, thousands=",", na_rep=""), text)
     time_column = READING_COLUMNS["timestamp"]
     if time_column in frame.columns:
         styler = styler.set_properties(subset=[time_column], **{"white-space": "nowrap"})
@@ -145,7 +145,7 @@ class SiteView:
         """Site, period, counts, and what the table leaves out when the range has more than it shows."""
         caption = (
             f"{self.site_id}: {len(self.readings):,} readings, {len(self.anomalies):,} anomalies, "
-            f"{frames.period_text(self.start, self.end)}"
+            f"{views.period_text(self.start, self.end)}"
         )
         if len(self.readings) > MAX_TABLE_ROWS:
             later = len(table_rows(self.readings)) - MAX_TABLE_ROWS
@@ -272,7 +272,7 @@ class Explorer(w.VBox):
         self.view: SiteView | None = None
         if not sites:  # nothing to pick or draw: say so, draw nothing
             self.site.disabled = True
-            self.message.value = frames.message(NO_SITES).html
+            self.message.value = views.message(NO_SITES).html
             super().__init__([self.message])
             return
         super().__init__(
@@ -392,23 +392,23 @@ class DeadLetters(w.VBox):
         waiting = (
             "The dead-letter queue is empty: nothing to redrive."
             if not count
-            else f"{frames.count(count, 'message')} in the dead-letter queue."
+            else f"{views.count(count, 'message')} in the dead-letter queue."
         )
         if self.moved is None:
             return waiting
-        return f"Moved {frames.count(self.moved, 'message')} back to the ingest queue. {waiting}"
+        return f"Moved {views.count(self.moved, 'message')} back to the ingest queue. {waiting}"
 
     def refresh(self) -> None:
         """Load the queue's messages and redraw the table and the status line."""
         self.messages = self._load()
-        self.message.value = frames.message(self._status()).html
+        self.message.value = views.message(self._status()).html
         self.table.clear_output()
         if not self.messages.empty:
             with self.table:
                 display(self._table())
 
-    def _table(self) -> Styler | frames.Html:
-        return frames.table(self.messages, "")
+    def _table(self) -> Styler | views.Html:
+        return views.table(self.messages, "")
 
     def redrive(self) -> int:
         """Call the redrive callable, then reload; returns how many messages it moved."""
@@ -427,7 +427,7 @@ class DeadLetters(w.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         table = "" if self.messages.empty else _html_of(self._table())
-        static = f"{frames.message(self._status()).html}{table}"
+        static = f"{views.message(self._status()).html}{table}"
         return _with_static(super()._repr_mimebundle_(**kwargs), static)
 
 
@@ -473,7 +473,7 @@ class QuarantineBrowser(w.VBox):
         self.shown: pd.DataFrame | None = None
         if not options:
             self.object.disabled = True
-            self.message.value = frames.message(QUARANTINE_EMPTY).html
+            self.message.value = views.message(QUARANTINE_EMPTY).html
             super().__init__([self.message])
             return
         super().__init__([self.object, self.message, self.content])
@@ -485,9 +485,9 @@ class QuarantineBrowser(w.VBox):
 
     def _caption(self) -> str:
         label = dict(zip(self.objects["key"], self._labels(), strict=True))
-        rows = "" if self.shown is None else f": {frames.count(len(self.shown), 'row')}"
+        rows = "" if self.shown is None else f": {views.count(len(self.shown), 'row')}"
         return (
-            f"{frames.count(len(self.objects), 'object')} in quarantine; showing {label.get(self.key, self.key)}{rows}"
+            f"{views.count(len(self.objects), 'object')} in quarantine; showing {label.get(self.key, self.key)}{rows}"
         )
 
     def show(self, key: str, raise_errors: bool = False) -> None:
@@ -505,15 +505,15 @@ class QuarantineBrowser(w.VBox):
         with self.content:
             display(self._table())
 
-    def _table(self) -> Styler | frames.Html:
-        return frames.table(self.shown, "This object holds no rows.")
+    def _table(self) -> Styler | views.Html:
+        return views.table(self.shown, "This object holds no rows.")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         if self.shown is None:
             static = self.message.value
         else:
             shown_columns = [c for c in ("label", "size_bytes", "last_modified") if c in self.objects.columns]
-            listing = frames.table(self.objects[shown_columns].rename(columns={"label": "object"}), "")
+            listing = views.table(self.objects[shown_columns].rename(columns={"label": "object"}), "")
             static = (
                 f"{_html_of(listing)}<p><b>{html.escape(self._caption())}</b></p>"
                 f'<div style="overflow:auto;max-height:600px">{_html_of(self._table())}</div>'
@@ -540,5 +540,5 @@ def quarantine_browser(objects: pd.DataFrame, load: Callable[[str], pd.DataFrame
     return QuarantineBrowser(objects, load)
 
 
-def _html_of(shown: Styler | frames.Html) -> str:
+def _html_of(shown: Styler | views.Html) -> str:
     return shown.to_html() if isinstance(shown, Styler) else shown.html

@@ -83,7 +83,7 @@ def test_business_report_with_non_default_parameters(stack: dict[str, str]) -> N
     assert summary["readings"] == 3 * 24
     expected = f"sites {summary['sites']} readings {summary['readings']} anomalies {summary['anomalies']}"
     assert cell_text(executed, "NBVAL_CHECK_OUTPUT").strip() == expected
-    kpi_cell = next(c for c in executed["cells"] if "frames.kpis" in "".join(c["source"]))
+    kpi_cell = next(c for c in executed["cells"] if "views.kpis" in "".join(c["source"]))
     kpi_html = kpi_cell["outputs"][0]["data"]["text/html"]
     kpi_html = "".join(kpi_html) if isinstance(kpi_html, list) else kpi_html
     generated = Decimal(str(summary["energy_generated_kwh"])).quantize(Decimal("0.1"))

@@ -16,7 +16,7 @@ from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.quarantine import put_file, put_rejects
 from energy_lib.readings import Reject
-from energy_lib.workbook import charts, frames, ops, widgets
+from energy_lib.workbook import charts, frames, ops, views, widgets
 from tests.conftest import EVENTS, fresh_stack
 
 START, END = "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z"
@@ -65,7 +65,7 @@ def cell_styles(table_html: str) -> dict[tuple[int, int], str]:
 
 
 def test_the_connection_is_one_line_with_target_region_bucket_and_endpoint():
-    line = frames.connection(Settings(local_port=4733))
+    line = views.connection(Settings(local_port=4733))
 
     assert str(line) == (
         "Connected: target local · region eu-west-1 · bucket energy-workbook-data-local · "
@@ -76,14 +76,14 @@ def test_the_connection_is_one_line_with_target_region_bucket_and_endpoint():
 
 
 def test_on_aws_the_connection_names_the_default_endpoint():
-    assert "endpoint AWS default" in str(frames.connection(Settings(target="aws", bucket="b")))
+    assert "endpoint AWS default" in str(views.connection(Settings(target="aws", bucket="b")))
 
 
 # --- KPI strip -----------------------------------------------------------------------------------------------
 
 
 def test_kpis_have_people_names_units_thousands_separators_and_the_period():
-    strip = frames.kpis(fleet(), HEALTHY, START, END)
+    strip = views.kpis(fleet(), HEALTHY, START, END)
 
     assert strip.as_dict() == {
         "Sites": "5",
@@ -104,17 +104,17 @@ def test_kpis_have_people_names_units_thousands_separators_and_the_period():
 def test_the_efficiency_kpi_wears_its_zone_colour_and_health_turns_red_when_a_resource_fails():
     health = [*HEALTHY[:7], {"resource": "energy-workbook-ingest", "healthy": False, "detail": "gone"}]
 
-    strip = frames.kpis(fleet(efficiency_pct=121.0), health, START, END)
+    strip = views.kpis(fleet(efficiency_pct=121.0), health, START, END)
 
     items = {item.label: item for item in strip.items}
     assert items["Efficiency"].accent == charts.ZONE_COLOURS[charts.ZONE_GOOD]
     assert items["System health"].text == "7/8"
-    assert items["System health"].accent == frames.UNHEALTHY
+    assert items["System health"].accent == views.UNHEALTHY
     assert "energy-workbook-ingest" in items["System health"].note
 
 
 def test_a_period_without_readings_says_so_once_and_shows_only_health():
-    strip = frames.kpis(fleet(sites=0, readings=0, anomalies=0, efficiency_pct=None), HEALTHY, START, "2025-06-18")
+    strip = views.kpis(fleet(sites=0, readings=0, anomalies=0, efficiency_pct=None), HEALTHY, START, "2025-06-18")
 
     text = repr(strip)
     assert "No readings between 2025-06-11 00:00 and 2025-06-18 00:00 UTC" in text
@@ -127,9 +127,9 @@ def test_a_period_without_readings_says_so_once_and_shows_only_health():
 
 
 def test_the_site_table_is_curated_rounded_and_ends_with_the_fleet():
-    styler = frames.site_table(per_site(), fleet())
+    styler = views.site_table(per_site(), fleet())
 
-    assert list(styler.data.columns) == list(frames.SITE_TABLE_COLUMNS.values())
+    assert list(styler.data.columns) == list(views.SITE_TABLE_COLUMNS.values())
     assert styler.data["Site"].tolist() == ["SITE_001", "SITE_002", "SITE_003", "SITE_004", "Fleet"]
     html = styler.to_html()
     for shown in ("3,654.9", "-1,343.4", "17,592.9", "132.6", "2.08", "1,440", "n/a"):
@@ -139,7 +139,7 @@ def test_the_site_table_is_curated_rounded_and_ends_with_the_fleet():
 
 
 def test_the_site_table_colours_efficiency_as_the_zones_chart_does():
-    styler = frames.site_table(per_site(), fleet())
+    styler = views.site_table(per_site(), fleet())
 
     efficiency = list(styler.data.columns).index("Efficiency [%]")
     styles = cell_styles(styler.to_html())
@@ -155,16 +155,16 @@ def test_the_site_table_colours_efficiency_as_the_zones_chart_does():
 
 
 def test_no_sites_no_site_table():
-    assert frames.site_table(per_site().iloc[0:0], fleet()) is None
+    assert views.site_table(per_site().iloc[0:0], fleet()) is None
 
 
 # --- tables, messages, lines ---------------------------------------------------------------------------------
 
 
 def test_an_empty_table_is_a_message_not_a_bare_header():
-    shown = frames.table(pd.DataFrame(columns=["source_key", "error"]), "No ledger errors.")
+    shown = views.table(pd.DataFrame(columns=["source_key", "error"]), "No ledger errors.")
 
-    assert isinstance(shown, frames.Html)
+    assert isinstance(shown, views.Html)
     assert str(shown) == "No ledger errors."
     assert "<th" not in shown._repr_html_()
 
@@ -172,7 +172,7 @@ def test_an_empty_table_is_a_message_not_a_bare_header():
 def test_a_table_hides_its_index_and_shows_whole_numbers_without_decimals():
     frame = pd.DataFrame({"site_id": ["S1"], "capacity_kw": [1150.0], "latitude": [37.38912]})
 
-    html = frames.table(frame, "none").to_html()
+    html = views.table(frame, "none").to_html()
 
     assert ">1,150</td>" in html and ">37.389</td>" in html
     assert 'class="row_heading' not in html
@@ -185,15 +185,15 @@ def test_site_choices_are_empty_without_sites_and_put_the_asked_site_first():
 
 
 def test_counts_and_lines_read_as_sentences():
-    assert frames.count(1, "message") == "1 message"
-    assert frames.count(1440, "reading") == "1,440 readings"
-    assert frames.count(1, "anomaly", "anomalies") == "1 anomaly"
-    assert frames.count(0, "anomaly", "anomalies") == "0 anomalies"
-    line = frames.queue_line({"ingest_queue": 0, "dead_letter_queue": 3})
+    assert views.count(1, "message") == "1 message"
+    assert views.count(1440, "reading") == "1,440 readings"
+    assert views.count(1, "anomaly", "anomalies") == "1 anomaly"
+    assert views.count(0, "anomaly", "anomalies") == "0 anomalies"
+    line = views.queue_line({"ingest_queue": 0, "dead_letter_queue": 3})
     assert str(line) == "Messages waiting or in flight: ingest queue 0 · dead-letter queue 3"
     assert 'color:#d62728">3<' in line._repr_html_()
     statistics = {"files": 5, "processed": 5, "read": 1440, "stored": 1440, "quarantined": 0, "anomalies": 32}
-    assert str(frames.run_statistics_line(statistics, 32)) == (
+    assert str(views.run_statistics_line(statistics, 32)) == (
         "5 of 5 files processed: 1,440 readings read, 1,440 stored, 0 quarantined, 32 anomalies found (32 injected)"
     )
 
@@ -201,7 +201,7 @@ def test_counts_and_lines_read_as_sentences():
 def test_health_table_marks_each_resource():
     health = [*HEALTHY[:2], {"resource": "topic", "healthy": False, "detail": "NotFound"}]
 
-    styler = frames.health_table(health)
+    styler = views.health_table(health)
 
     assert styler.data["Status"].tolist() == ["healthy", "healthy", "unhealthy"]
     assert "2 of 3 resources healthy" in styler.to_html()
