@@ -94,6 +94,11 @@ def test_samples_and_simulation_end_to_end_and_again_changes_nothing(stack: Stac
     assert sum(row["read"] for row in ingest) == 10 + 72
     assert sum(row["stored"] for row in ingest) == 8 + 72
     assert sum(row["quarantined"] for row in ingest) == 2
+    quarantined = sorted(row["key"] for row in stack.json("ops", "quarantine"))
+    assert [key.rsplit(".", 2)[0] for key in quarantined] == [
+        "quarantine/readings/raw/2025/06/11/lines.jsonl",
+        "quarantine/readings/raw/2025/06/11/readings.csv",
+    ]
     fleet = stack.json("query", "summary")["fleet"]
     assert fleet["readings"] == 80 and fleet["sites"] == 8  # the simulated SITE_001 and SITE_002 are sample sites too
     site_readings = stack.json(
