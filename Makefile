@@ -30,7 +30,8 @@ browser:  ## headless Chromium (or Chrome), which the report test uses to check 
 lab: $(INSTALLED)  ## JupyterLab on notebooks/ with the local stack up
 	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
 	$(BIN)/energy-workbook local up
-	$(BIN)/jupyter lab notebooks/
+# as root (containers), Jupyter refuses to start without --allow-root
+	$(BIN)/jupyter lab notebooks/ $(if $(SUDO),,--allow-root)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
