@@ -124,20 +124,7 @@ def readings(
     cost: Cost | None = None,
 ) -> list[Row]:
     """Readings of one site in ``[start, end)``, oldest first."""
-    bounds = _between(*time_range(start, end))
-    if bounds is None:
-        return []
-    low, high = bounds
-    return _reading_rows(
-        query_pages(
-            dynamodb,
-            cost,
-            TableName=settings.readings_table,
-            KeyConditionExpression="site_id = :site AND #ts BETWEEN :low AND :high",
-            ExpressionAttributeNames={"#ts": "timestamp"},
-            ExpressionAttributeValues={":site": {"S": _check_site(site_id)}, ":low": {"S": low}, ":high": {"S": high}},
-        )
-    )
+    return _one_site(settings, dynamodb, None, "timestamp", site_id, start, end, cost)
 
 
 def fleet_readings(
@@ -158,20 +145,48 @@ def anomalies(
     """Anomalous readings of one site (any range) or of all sites (range required), from sparse indexes."""
     if site_id is None:
         return _per_day(settings, dynamodb, "fleet_anomalies", "anomaly_day", "anomaly_at", start, end, cost)
+    return _one_site(settings, dynamodb, "site_anomalies", "anomaly_at", site_id, start, end, cost)
+
+
+def _range_query(
+    settings: Settings,
+    dynamodb: Any,
+    index: str | None,
+    partition: tuple[str, str],
+    time_attribute: str,
+    bounds: tuple[str, str],
+    cost: Cost | None,
+) -> list[Row]:
+    """Readings (of the table or of ``index``) in one partition ``(attribute, value)`` with ``time_attribute``
+    between the inclusive ``bounds``: a key condition, never a filter."""
+    request: dict[str, Any] = {
+        "TableName": settings.readings_table,
+        "KeyConditionExpression": "#part = :part AND #at BETWEEN :low AND :high",
+        "ExpressionAttributeNames": {"#part": partition[0], "#at": time_attribute},
+        "ExpressionAttributeValues": {
+            ":part": {"S": partition[1]},
+            ":low": {"S": bounds[0]},
+            ":high": {"S": bounds[1]},
+        },
+    }
+    if index is not None:
+        request["IndexName"] = index
+    return _reading_rows(query_pages(dynamodb, cost, **request))
+
+
+def _one_site(
+    settings: Settings,
+    dynamodb: Any,
+    index: str | None,
+    time_attribute: str,
+    site_id: str,
+    start: datetime | str | None,
+    end: datetime | str | None,
+    cost: Cost | None,
+) -> list[Row]:
+    partition = ("site_id", _check_site(site_id))
     bounds = _between(*time_range(start, end))
-    if bounds is None:
-        return []
-    low, high = bounds
-    return _reading_rows(
-        query_pages(
-            dynamodb,
-            cost,
-            TableName=settings.readings_table,
-            IndexName="site_anomalies",
-            KeyConditionExpression="site_id = :site AND anomaly_at BETWEEN :low AND :high",
-            ExpressionAttributeValues={":site": {"S": _check_site(site_id)}, ":low": {"S": low}, ":high": {"S": high}},
-        )
-    )
+    return [] if bounds is None else _range_query(settings, dynamodb, index, partition, time_attribute, bounds, cost)
 
 
 def _per_day(
@@ -188,20 +203,9 @@ def _per_day(
     bounds = _between(first, last)
     if bounds is None:
         return []
-    low, high = bounds
     rows: list[Row] = []
     for day in days(first, last):
-        rows += _reading_rows(
-            query_pages(
-                dynamodb,
-                cost,
-                TableName=settings.readings_table,
-                IndexName=index,
-                KeyConditionExpression="#day = :day AND #at BETWEEN :low AND :high",
-                ExpressionAttributeNames={"#day": day_attribute, "#at": time_attribute},
-                ExpressionAttributeValues={":day": {"S": day}, ":low": {"S": low}, ":high": {"S": high}},
-            )
-        )
+        rows += _range_query(settings, dynamodb, index, (day_attribute, day), time_attribute, bounds, cost)
     return rows
 
 
