@@ -76,7 +76,7 @@ def status(settings: Settings) -> dict[str, Any]:
     if path.exists():
         with contextlib.suppress(ValueError):
             info.update(json.loads(path.read_text()))
-        info["running"] = bool(info.get("ready")) and _is_stack(int(info.get("pid", 0))) and _responds(settings)
+        info["running"] = bool(info.get("ready")) and pid_alive(int(info.get("pid", 0))) and _responds(settings)
     return info
 
 

@@ -75,7 +75,6 @@ __all__ = [
     "ScheduleEntry",
     "coerce_parameters",
     "declared_parameters",
-    "default_values",
     "due",
     "export_html",
     "list_runs",
@@ -369,17 +368,22 @@ def coerce_parameters(notebook_path: str | os.PathLike[str], parameters: Mapping
     ReportError
         A name the notebook's ``parameters`` cell does not declare, or a value that is not of its type.
     """
-    declared = declared_parameters(notebook_path)
+    return _coerce_declared(Path(notebook_path).stem, declared_parameters(notebook_path), parameters)
+
+
+def _coerce_declared(
+    notebook: str, declared: dict[str, tuple[str, str]], parameters: Mapping[str, Any]
+) -> dict[str, Any]:
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
-        raise ReportError(f"{Path(notebook_path).stem} has no parameter {unknown}; it declares {sorted(declared)}")
+        raise ReportError(f"{notebook} has no parameter {unknown}; it declares {sorted(declared)}")
     return {name: _coerce(name, value, *declared[name]) for name, value in parameters.items()}
 
 
-def default_values(notebook_path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The notebook's parameters with their default values (the source text where it is not a literal)."""
+def _default_values(declared: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """Declared parameters with their default values (the source text where it is not a literal)."""
     values = {}
-    for name, (_, default) in declared_parameters(notebook_path).items():
+    for name, (_, default) in declared.items():
         try:
             values[name] = ast.literal_eval(default)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -636,17 +640,18 @@ def run_report(
 
     source = resolve_notebook(notebook, notebooks_dir)
     name = source.stem
+    declared = declared_parameters(source)
     given = dict(parameters or {})
-    if target is not None and "target" in declared_parameters(source):
+    if target is not None and "target" in declared:
         given.setdefault("target", target)
-    values = coerce_parameters(source, given)
+    values = _coerce_declared(name, declared, given)
     reports = Path(reports_dir).resolve()
     started = _utc_now()
     run_dir = _new_run_dir(reports / name, started, values, run_id)
     record = RunRecord(
         run_id=run_dir.name,
         notebook=name,
-        parameters={**default_values(source), **values},
+        parameters={**_default_values(declared), **values},
         overrides=tuple(values),
         host=socket.gethostname(),
         pid=os.getpid(),
