@@ -43,10 +43,16 @@ class Settings:
     ledger_table: str = field(default="energy-workbook-ledger", metadata=_env("ENERGY_LEDGER_TABLE"))
     ingest_queue: str = field(default="energy-workbook-ingest", metadata=_env("ENERGY_INGEST_QUEUE"))
     dead_letter_queue: str = field(default="energy-workbook-ingest-dlq", metadata=_env("ENERGY_DEAD_LETTER_QUEUE"))
+    rollups_dead_letter_queue: str = field(
+        default="energy-workbook-rollups-dlq", metadata=_env("ENERGY_ROLLUPS_DEAD_LETTER_QUEUE")
+    )
     alerts_topic: str = field(default="energy-workbook-anomalies", metadata=_env("ENERGY_ALERTS_TOPIC"))
     alerts_topic_arn: str = field(default="", metadata=_env("ENERGY_ALERTS_TOPIC_ARN"))
     alerts_queue: str = field(default="energy-workbook-alerts", metadata=_env("ENERGY_ALERTS_QUEUE"))
     function_name: str = field(default="energy-workbook-ingest", metadata=_env("ENERGY_FUNCTION_NAME"))
+    aggregator_function_name: str = field(
+        default="energy-workbook-rollups", metadata=_env("ENERGY_AGGREGATOR_FUNCTION_NAME")
+    )
     implausible_kwh: Decimal = field(default=Decimal("1000"), metadata=_env("ENERGY_IMPLAUSIBLE_KWH", Decimal))
     severity_medium_kwh: Decimal = field(default=Decimal("10"), metadata=_env("ENERGY_SEVERITY_MEDIUM_KWH", Decimal))
     severity_high_kwh: Decimal = field(default=Decimal("50"), metadata=_env("ENERGY_SEVERITY_HIGH_KWH", Decimal))
@@ -86,6 +92,10 @@ class Settings:
     @property
     def log_group(self) -> str:
         return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def aggregator_log_group(self) -> str:
+        return f"/aws/lambda/{self.aggregator_function_name}"
 
     @property
     def endpoint(self) -> str | None:
@@ -144,11 +154,14 @@ class Settings:
             "ledger_table": self.ledger_table,
             "ingest_queue": self.ingest_queue,
             "dead_letter_queue": self.dead_letter_queue,
+            "rollups_dead_letter_queue": self.rollups_dead_letter_queue,
             "alerts_topic": self.alerts_topic,
             "alerts_topic_arn": self.alerts_topic_arn or (self.topic_arn if self.target == "local" else ""),
             "alerts_queue": self.alerts_queue,
             "function_name": self.function_name,
             "log_group": self.log_group,
+            "aggregator_function_name": self.aggregator_function_name,
+            "aggregator_log_group": self.aggregator_log_group,
         }
 
 
@@ -190,10 +203,12 @@ TERRAFORM_OUTPUTS = {
     "ledger_table": "ledger_table",
     "ingest_queue": "ingest_queue",
     "dead_letter_queue": "dead_letter_queue",
+    "rollups_dead_letter_queue": "rollups_dead_letter_queue",
     "alerts_topic": "alerts_topic",
     "alerts_topic_arn": "alerts_topic_arn",
     "alerts_queue": "alerts_queue",
     "function_name": "function_name",
+    "aggregator_function_name": "aggregator_function_name",
     "max_receive_count": "max_receive_count",
     "log_retention_days": "log_retention_days",
 }

@@ -1,10 +1,13 @@
-"""A local Lambda runtime: plays the event source mapping against the local ingest queue.
+"""A local Lambda runtime: plays the two event source mappings against the local stack.
 
-It receives batches of the mapping's size, calls ``lambda/handler.py`` with the same SQS event shape
-Lambda sends, deletes the messages that succeeded and leaves the failed ones to come back. On AWS a
-failed message reappears after the queue's visibility timeout (six minutes); here it is made visible
-again after ``retry_delay_s`` so that moto's redrive moves it to the dead-letter queue after
-maxReceiveCount within seconds. Nothing the handler raises stops the runtime.
+- :class:`LocalRuntime`, the ingest queue: it receives batches of the mapping's size, calls
+  ``lambda/handler.py`` with the same SQS event shape Lambda sends, deletes the messages that succeeded and
+  leaves the failed ones to come back. On AWS a failed message reappears after the queue's visibility
+  timeout (six minutes); here it is made visible again after ``retry_delay_s`` so that moto's redrive moves
+  it to the dead-letter queue after maxReceiveCount within seconds.
+- :class:`StreamRuntime` (:mod:`energy_lib.workbook.local_stream`), the readings table's stream.
+
+Nothing the handlers raise stops the runtime.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from energy_lib.clients import client
@@ -41,9 +45,9 @@ class LambdaContext:
         return FUNCTION.timeout_s * 1000
 
 
-def load_handler() -> Handler:
-    """``handler`` from lambda/handler.py, imported by path like Lambda does."""
-    spec = importlib.util.spec_from_file_location("handler", HANDLER)
+def load_handler(path: Path = HANDLER) -> Handler:
+    """``handler`` from an entry point in lambda/ (lambda/handler.py by default), imported by path like Lambda."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module.handler
