@@ -335,7 +335,7 @@ def current_versions(settings: Settings, s3: Any) -> list[Row]:
 def ingest_status(settings: Settings, s3: Any, dynamodb: Any, now: datetime | None = None) -> list[Row]:
     """One row per object under the raw prefix (its current version) with its ledger entry: ``pending`` when no
     attempt has started, ``processing`` while an attempt holds the key's lease, ``failed`` also when that lease
-    expired (the attempt stopped without finishing: ``error`` says when)."""
+    expired (the attempt stopped without finishing: ``error`` says so, ``lease_expired_at`` when)."""
     objects = current_versions(settings, s3)
     keys = [{"source_key": o["key"], "version_id": o["version_id"]} for o in objects]
     keys += [{"source_key": key, "version_id": HEAD} for key in dict.fromkeys(o["key"] for o in objects)]
@@ -344,7 +344,7 @@ def ingest_status(settings: Settings, s3: Any, dynamodb: Any, now: datetime | No
     rows = []
     for obj in objects:
         entry = found.get((obj["key"], obj["version_id"]), {})
-        status, error = _status(entry, found.get((obj["key"], HEAD), {}), obj["version_id"], moment)
+        status, error, expired = _status(entry, found.get((obj["key"], HEAD), {}), obj["version_id"], moment)
         rows.append(
             {
                 "key": obj["key"],
@@ -354,22 +354,27 @@ def ingest_status(settings: Settings, s3: Any, dynamodb: Any, now: datetime | No
                 **{name: int(entry.get(name, 0)) for name in ("read", "stored", "quarantined", "anomalies")},
                 "error": error,
                 "updated_at": entry.get("updated_at", ""),
+                "lease_expired_at": expired,
             }
         )
     return rows
 
 
-def _status(entry: Row, head: Row, version_id: str, now: datetime) -> tuple[str, str]:
-    """An object version's status and error: its entry's, unless an attempt holds (or held) the key's lease."""
+def _status(entry: Row, head: Row, version_id: str, now: datetime) -> tuple[str, str, str]:
+    """An object version's status, error and the time its attempt's lease expired ("" unless it did): its entry's,
+    unless an attempt holds (or held) the key's lease."""
     if head.get("holder") == version_id and "lease_owner" in head:
         expires = datetime.fromtimestamp(int(head["lease_expires_at"]), timezone.utc)
         if expires >= now:
-            return PROCESSING, ""
-        return FAILED, (
+            return PROCESSING, "", ""
+        expired = format_timestamp(expires)
+        return (
+            FAILED,
             f"attempt {head.get('attempts', '?')} stopped without finishing (crashed or timed out): its lease expired "
-            f"at {format_timestamp(expires)}; the next delivery of the message takes it over"
+            f"at {expired}; the next delivery of the message takes it over",
+            expired,
         )
-    return entry.get("status", PENDING), entry.get("error", "")
+    return entry.get("status", PENDING), entry.get("error", ""), ""
 
 
 def ledger_entries(settings: Settings, dynamodb: Any, status: str, cost: Cost | None = None) -> list[Row]:

@@ -132,6 +132,24 @@ def change_of(key: RollupKey, records: Iterable[StreamChange]) -> Change:
     return change
 
 
+def from_readings(items: Iterable[dict[str, Any]]) -> dict[RollupKey, Change]:
+    """Every rollup of stored reading ``items``, computed from scratch (what ``ops rebuild-rollups`` writes)."""
+    inserted = [StreamChange("", None, item) for item in items]
+    return {key: change_of(key, touching) for key, touching in group(inserted).items()}
+
+
+def item(key: RollupKey, change: Change, applied_sequence: str, now: str) -> dict[str, Any]:
+    """The whole rollup item at ``key``: ``change``'s sums, the stream taken in up to ``applied_sequence``."""
+    bucket, site_id = key
+    result: dict[str, Any] = {"bucket": bucket, "site_id": site_id, "period": period(bucket), "updated_at": now}
+    result.update({name: _compact(change.sums[name]) for name in COUNTERS})
+    if applied_sequence:
+        result["applied_sequence"] = applied_sequence
+    if change.latest_reading_at:
+        result["last_reading_at"] = change.latest_reading_at
+    return result
+
+
 def _compact(value: Decimal) -> Decimal:
     """``value`` without trailing zeros, written without an exponent when it is a whole number below 1E+38."""
     value = value.normalize()

@@ -217,6 +217,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ops(args: argparse.Namespace, settings: Settings) -> None:
+    if (args.site or args.scan_sites) and args.action != "rebuild-rollups":
+        raise UsageError("--site and --scan-sites go with rebuild-rollups only")
     actions: dict[str, Callable[[], Any]] = {
         "health": lambda: ops.health(settings),
         "depths": lambda: ops.queue_depths(settings),
@@ -224,6 +226,9 @@ def cmd_ops(args: argparse.Namespace, settings: Settings) -> None:
         "dead-letters": lambda: ops.dead_letters(settings),
         "redrive": lambda: {"moved": ops.redrive(settings)},
         "quarantine": lambda: ops.quarantine(settings),
+        "rebuild-rollups": lambda: ops.rebuild_rollups(
+            settings, args.site or (), scan_sites=args.scan_sites, progress=not args.json
+        ),
     }
     emit(actions[args.action](), args.json)
 
@@ -312,9 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         commands,
         "wait",
-        "wait until every raw object is processed and the queue is empty",
-        "Exit 0 once every object under raw/ has a final ledger status and the ingest queue is empty; exit 1 "
-        "when objects failed (see `ingest status`) or at the timeout. Progress goes to stderr.",
+        "wait until every raw object is processed, the queue is empty and the rollups caught up",
+        "Exit 0 once every object under raw/ has a final ledger status, the ingest queue is empty and the rollups "
+        "have taken in every reading written (the readings stream is drained), so a summary read next is "
+        "complete; exit 1 when objects failed (also an attempt that stopped and whose lease expired: see "
+        "`ingest status`) or at the timeout. Progress goes to stderr.",
     )
     p.add_argument("--timeout", type=seconds, default=300, help="seconds before giving up (default 300)")
     _json_flag(p)
@@ -324,8 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "ingest",
         "ledger status of every raw object",
-        "status: one row per object under raw/: key, etag, status (pending, processing, processed, rejected, "
-        "failed), read, stored, quarantined, anomalies, error.",
+        "status: one row per object under raw/ (its current version): key, version_id, etag, status (pending, "
+        "processing, processed, rejected, superseded, failed), read, stored, quarantined, anomalies, error.",
     )
     p.add_argument("action", choices=("status",))
     _json_flag(p)
@@ -352,9 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
         what,
         "summary",
         "totals per site and fleet (all time without a range)",
-        "Generated, consumed and net kWh, efficiency % (generated / consumed), readings, anomalies by "
-        "severity and anomaly rate %, read from the hourly and daily rollups: --start and --end must be "
-        "whole UTC hours.",
+        "Generated, consumed and net kWh of the valid readings and, apart, of the flagged ones (flagged_*), "
+        "efficiency % (valid generated / valid consumed), readings, valid readings, anomalies by severity and "
+        "anomaly rate %, read from the hourly and daily rollups: --start and --end must be whole UTC hours.",
     )
     _range(q)
     _json_flag(q)
@@ -379,12 +386,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         commands,
         "ops",
-        "operations: health, queue depths, alerts, dead letters, redrive, quarantine",
-        "health: one cheap call per resource. depths: messages in the ingest and dead-letter queues. alerts: "
-        "what the alerts topic delivered to its queue. dead-letters: messages that failed maxReceiveCount "
-        "times. redrive: move them back to the ingest queue. quarantine: rejected readings and files.",
+        "operations: health, queue depths, alerts, dead letters, redrive, quarantine, rebuild-rollups",
+        "health: one cheap call per resource. depths: messages in the ingest queue, its dead-letter queue and "
+        "the rollups' dead-letter queue. alerts: what the alerts topic delivered to its queue. dead-letters: "
+        "messages that failed maxReceiveCount times. redrive: move them back to the ingest queue. quarantine: "
+        "rejected readings and files. rebuild-rollups: recompute every rollup of every site (those with an "
+        "all-time rollup, --site, and with --scan-sites every site in the readings table) from its readings; "
+        "safe while the pipeline runs; the way to migrate and the way back from any doubt.",
     )
-    p.add_argument("action", choices=("health", "depths", "alerts", "dead-letters", "redrive", "quarantine"))
+    p.add_argument(
+        "action",
+        choices=("health", "depths", "alerts", "dead-letters", "redrive", "quarantine", "rebuild-rollups"),
+    )
+    p.add_argument("--site", action="append", help="rebuild-rollups: also this site (repeat for more)")
+    p.add_argument(
+        "--scan-sites",
+        action="store_true",
+        help="rebuild-rollups: find the sites with a Scan of the readings table (reads every reading once)",
+    )
     _json_flag(p)
     p.set_defaults(run=cmd_ops, local=True)
 
