@@ -102,6 +102,13 @@ class StreamChange:
     old: dict[str, Any] | None
     new: dict[str, Any] | None
 
+    def __post_init__(self) -> None:
+        for image in (self.old, self.new):
+            if image is not None and not all(isinstance(image.get(name), Decimal) for name in ENERGY):
+                raise ValueError(f"not a stored reading: {image!r}")
+        if self.old is None and self.new is None:
+            raise ValueError("a stream record without images")
+
     @property
     def site_id(self) -> str:
         return (self.new or self.old or {})["site_id"]
