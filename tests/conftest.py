@@ -13,7 +13,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from energy_lib.config import Settings
-from energy_lib.workbook.moto_gaps import add_s3_notification_fields
+from energy_lib.workbook import moto_gaps
 from energy_lib.workbook.provisioner import provision
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def moto_port() -> Iterator[int]:
     port = free_port()
-    add_s3_notification_fields()
+    moto_gaps.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield port

@@ -156,13 +156,13 @@ def serve(settings: Settings) -> None:
     """Run in the foreground: the server, provisioning, then both runtimes until SIGTERM or SIGINT."""
     from moto.server import ThreadedMotoServer
 
+    from energy_lib.workbook import moto_gaps
     from energy_lib.workbook.local_runtime import LocalRuntime
     from energy_lib.workbook.local_stream import StreamRuntime
-    from energy_lib.workbook.moto_gaps import add_s3_notification_fields
     from energy_lib.workbook.provisioner import provision
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    add_s3_notification_fields()
+    moto_gaps.install()
     # stdout and stderr are the log file (see up()), so werkzeug's access log goes there, not to a terminal
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=settings.local_port, verbose=True)
     server.start()

@@ -111,10 +111,14 @@ class StreamRuntime:
         return [event_record(record, self.arn, self.settings.region) for record in page["Records"]]
 
     def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> None:
-        """Hand ``records`` over until each is done or given up, in order; the checkpoint follows."""
+        """Hand ``records`` over until each is done or given up, in order; the checkpoint follows. Stopped half
+        way, the shard is read again from its checkpoint next time."""
         batches = [records]
         attempts = 0
         while batches:
+            if self.stopping.is_set():
+                self.iterators.pop(shard_id, None)
+                return
             batch = batches.pop(0)
             done = self._invoke(batch)
             if done:
