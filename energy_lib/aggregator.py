@@ -2,11 +2,11 @@
 
 DynamoDB writes the records of one partition key (one site) in order into one shard, and the event source
 mapping hands each shard's records to one invocation at a time, in order. A batch is aggregated per rollup
-item (a site's hour, day and all-time item): one conditional UpdateItem per item and batch adds new − old
-of all its records. Each item remembers the sequence number it has taken in (:mod:`energy_lib.rollups`),
-so a retried or bisected batch adds nothing twice. A site's all-time item is written last, only after its
-hour and day items, so its ``applied_sequence`` says that every rollup of the site has taken in the site's
-records up to there (``energy-workbook wait`` relies on it).
+item (a site's hour, day and all-time item): the items are read at once (BatchGetItem, 100 a request), and
+each is written back whole with new − old of the batch's records added, conditional on the sequence number it
+had taken in (:mod:`energy_lib.rollups`), so a retried or bisected batch adds nothing twice. A site's
+all-time item is written last, only after its hour and day items, so its ``applied_sequence`` says that every
+rollup of the site has taken in the site's records up to there (``energy-workbook wait`` relies on it).
 
 The response names the first record not done (``ReportBatchItemFailures``): the mapping retries from there.
 """
@@ -88,10 +88,11 @@ def handle_stream_event(
     by_site: dict[str, list[tuple[int, rollups.StreamChange]]] = {}
     for index, change in parsed:
         by_site.setdefault(change.site_id, []).append((index, change))
+    current = rollups.read(dynamodb, table, rollups.group(change for _, change in parsed))
     written_at = format_timestamp(now())
     for site_id, site_records in by_site.items():
         try:
-            _apply_site(dynamodb, table, [change for _, change in site_records], written_at)
+            _apply_site(dynamodb, table, [change for _, change in site_records], current, written_at)
         except Exception:
             logger.exception("rollups of site %s failed; the batch is retried from its first record", site_id)
             first_undone = min(first_undone, site_records[0][0])
@@ -101,12 +102,15 @@ def handle_stream_event(
     return {"batchItemFailures": [{"itemIdentifier": records[first_undone]["dynamodb"]["SequenceNumber"]}]}
 
 
-def _apply_site(dynamodb: Any, table: str, records: list[rollups.StreamChange], now: str) -> None:
+def _apply_site(
+    dynamodb: Any,
+    table: str,
+    records: list[rollups.StreamChange],
+    current: dict[rollups.RollupKey, dict[str, Any]],
+    now: str,
+) -> None:
     """The hour and day items of one site first, then its all-time item, which takes in every record (also one
     that changes no sum, such as a reading rewritten with the same values) so that its sequence moves."""
     grouped = rollups.group(records)
     for key, touching in sorted(grouped.items(), key=lambda entry: entry[0][0] == rollups.TOTAL_BUCKET):
-        if key[0] != rollups.TOTAL_BUCKET:
-            touching = [record for record in touching if rollups.change_of(key, [record]).changes_sums]
-        if touching:
-            rollups.apply(dynamodb, table, key, touching, now)
+        rollups.apply(dynamodb, table, key, touching, current.get(key, {}), now)

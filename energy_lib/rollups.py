@@ -10,8 +10,9 @@ One item per ``(bucket, site_id)``; buckets ``T`` (all time), ``D#2025-06-11``, 
 
 Bookkeeping: ``applied_sequence`` is the stream sequence number (zero-padded to 40 digits, so that
 DynamoDB compares it as text) of the last stream record the item has taken in; ``period``, ``updated_at``.
-The aggregator (:mod:`energy_lib.aggregator`) changes an item only with records after its
-``applied_sequence``, which makes every stream record count once however often it is delivered.
+The aggregator (:mod:`energy_lib.aggregator`) reads an item, adds the records after its ``applied_sequence``
+and writes it whole, conditional on that ``applied_sequence``: every stream record counts once however often
+it is delivered, and a writer in between (``ops rebuild-rollups``) makes the write fail, not count twice.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from energy_lib.dynamo import from_item, to_item
+from energy_lib.dynamo import batch_get, from_item, to_item
 from energy_lib.rules import SEVERITIES
 
 TOTAL_BUCKET = "T"
@@ -157,67 +158,66 @@ def item(key: RollupKey, change: Change, applied_sequence: str, now: str) -> dic
     return result
 
 
+def held(current: dict[str, Any]) -> Change:
+    """What a stored rollup item holds, as a :class:`Change` (counters it lacks are zero)."""
+    change = Change(latest_reading_at=current.get("last_reading_at", ""))
+    for name in COUNTERS:
+        change.sums[name] = current.get(name, Decimal(0))
+    return change
+
+
+def added(current: dict[str, Any], change: Change) -> Change:
+    """The sums of a stored rollup item with ``change`` added, exactly."""
+    total = held(current)
+    with localcontext(prec=EXACT_DIGITS):
+        for name in COUNTERS:
+            total.sums[name] += change.sums[name]
+    total.latest_reading_at = max(total.latest_reading_at, change.latest_reading_at)
+    return total
+
+
 def _compact(value: Decimal) -> Decimal:
     """``value`` without trailing zeros, written without an exponent when it is a whole number below 1E+38."""
     value = value.normalize()
     return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 and value.adjusted() < 38 else value
 
 
-def apply(dynamodb: Any, table: str, key: RollupKey, records: list[StreamChange], now: str) -> bool:
-    """Add what ``records`` (each touching the item at ``key``, in stream order) change to it, each record once.
+def read(dynamodb: Any, table: str, keys: Iterable[RollupKey]) -> dict[RollupKey, dict[str, Any]]:
+    """The stored rollup items at ``keys`` (strongly consistent, BatchGetItem); missing ones are left out."""
+    wanted = [{"bucket": bucket, "site_id": site_id} for bucket, site_id in keys]
+    return {(found["bucket"], found["site_id"]): found for found in batch_get(dynamodb, table, wanted)}
 
-    The update is conditional on the item's ``applied_sequence`` being older than the first record. When it is
-    not (a retried or re-bisected batch, a rebuild in between), the failed condition returns the item, and only
-    the records after its ``applied_sequence`` are applied, conditional on that exact value. Returns False when
-    the item had taken in every record already.
+
+def apply(
+    dynamodb: Any, table: str, key: RollupKey, records: list[StreamChange], current: dict[str, Any], now: str
+) -> bool:
+    """Add what ``records`` (each touching the item at ``key``, in stream order) change to the item ``current``
+    (as read), each record once: the item is written whole, conditional on its ``applied_sequence`` being the
+    one read. When another writer moved it in between (a rebuild), the failed condition returns the item and
+    the records after its ``applied_sequence`` are applied to that. Returns False when there was nothing to
+    write: every record already taken in, or (hour and day items) nothing they change.
     """
-    pending, expected, set_latest = records, None, True
     for _ in range(UPDATE_ROUNDS):
+        applied = current.get("applied_sequence", "")
+        pending = [record for record in records if record.sequence > applied]
+        change = change_of(key, pending)
+        if not pending or (key[0] != TOTAL_BUCKET and not change.changes_sums):
+            return False
+        request: dict[str, Any] = {
+            "TableName": table,
+            "Item": to_item(item(key, added(current, change), change.last_sequence, now)),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if applied:
+            request["ConditionExpression"] = "applied_sequence = :applied"
+            request["ExpressionAttributeValues"] = to_item({":applied": applied})
+        else:
+            request["ConditionExpression"] = "attribute_not_exists(applied_sequence)"
         try:
-            dynamodb.update_item(**_update(table, key, change_of(key, pending), expected, set_latest, now))
+            dynamodb.put_item(**request)
             return True
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             current = from_item(error.response.get("Item") or {})
-        expected = current.get("applied_sequence", "")
-        pending = [record for record in records if record.sequence > expected]
-        if not pending:
-            return False
-        set_latest = current.get("last_reading_at", "") < change_of(key, pending).latest_reading_at
     raise RuntimeError(f"rollup {key} kept changing under the aggregator; the batch will be retried")
-
-
-def _update(
-    table: str, key: RollupKey, change: Change, expected: str | None, set_latest: bool, now: str
-) -> dict[str, Any]:
-    """The UpdateItem request that adds ``change`` to the item at ``key``: conditional on the item having taken
-    in nothing from ``change.first_sequence`` on (``expected`` None) or on its exact ``applied_sequence``
-    (``expected``, "" for none); ``last_reading_at`` moves only forward."""
-    bucket, site_id = key
-    names = {f"#c{i}": name for i, name in enumerate(COUNTERS)}
-    names["#period"] = "period"
-    values: dict[str, Any] = {f":c{i}": _compact(change.sums[name]) for i, name in enumerate(COUNTERS)}
-    values.update({":last": change.last_sequence, ":period": period(bucket), ":now": now})
-    sets = ["applied_sequence = :last", "#period = :period", "updated_at = :now"]
-    if expected is None:
-        conditions = ["(attribute_not_exists(applied_sequence) OR applied_sequence < :first)"]
-        values[":first"] = change.first_sequence
-    elif expected:
-        conditions = ["applied_sequence = :applied"]
-        values[":applied"] = expected
-    else:
-        conditions = ["attribute_not_exists(applied_sequence)"]
-    if change.latest_reading_at and set_latest:
-        sets.append("last_reading_at = :latest")
-        conditions.append("(attribute_not_exists(last_reading_at) OR last_reading_at <= :latest)")
-        values[":latest"] = change.latest_reading_at
-    return {
-        "TableName": table,
-        "Key": to_item({"bucket": bucket, "site_id": site_id}),
-        "UpdateExpression": f"ADD {', '.join(f'#c{i} :c{i}' for i in range(len(COUNTERS)))} SET {', '.join(sets)}",
-        "ConditionExpression": " AND ".join(conditions),
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": to_item(values),
-        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-    }

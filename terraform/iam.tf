@@ -151,11 +151,11 @@ data "aws_iam_policy_document" "aggregator_stream" {
   }
 }
 
-# Rollups: conditional UpdateItem only (a failed condition returns the item: no reads needed)
+# Rollups: read a batch's items (BatchGetItem) and write each back whole, conditional on its sequence (PutItem)
 data "aws_iam_policy_document" "aggregator_rollups" {
   statement {
-    sid       = "UpdateRollups"
-    actions   = ["dynamodb:UpdateItem"]
+    sid       = "ReadAndWriteRollups"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
     resources = [aws_dynamodb_table.rollups.arn]
   }
 }

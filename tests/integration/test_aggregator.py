@@ -121,15 +121,15 @@ def test_a_retry_that_straddles_what_each_item_took_in_counts_every_record_once(
     failures = {"left": 1}
 
     def fail_once_on_b_noon(params: dict[str, Any], **_: Any) -> None:
-        if params["Key"]["bucket"]["S"] == "H#2025-06-11T12" and failures["left"]:
+        if params["Item"]["bucket"]["S"] == "H#2025-06-11T12" and failures["left"]:
             failures["left"] -= 1
             raise RuntimeError("throttled for good")
 
-    dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", fail_once_on_b_noon)
+    dynamodb.meta.events.register("provide-client-params.dynamodb.PutItem", fail_once_on_b_noon)
     try:
         response = handle_stream_event({"Records": batch}, dynamodb, settings.rollups_table)
     finally:
-        dynamodb.meta.events.unregister("provide-client-params.dynamodb.UpdateItem", fail_once_on_b_noon)
+        dynamodb.meta.events.unregister("provide-client-params.dynamodb.PutItem", fail_once_on_b_noon)
     # THEN the response names B's first record: nothing before it is left undone
     assert response == {"batchItemFailures": [{"itemIdentifier": forty_digits(2)}]}
     assert held(settings, ("T", "A"))["applied_sequence"] == rollups.padded(forty_digits(5))

@@ -73,7 +73,7 @@ def test_six_workers_rounds_of_corrections_and_crashing_stream_batches_stay_exac
         return response
 
     def flaky_update(params: dict[str, Any], **_: Any) -> None:
-        """One rollup update in twenty fails on its way out: a partial batch failure."""
+        """One rollup write in twenty fails on its way out: a partial batch failure."""
         if params.get("TableName") == settings.rollups_table:
             with lock:
                 fail = rng.random() < 0.05
@@ -82,7 +82,7 @@ def test_six_workers_rounds_of_corrections_and_crashing_stream_batches_stay_exac
                 raise RuntimeError("throttled")
 
     pipeline = Pipeline(settings, aggregator=crashing_aggregator)
-    dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", flaky_update)
+    dynamodb.meta.events.register("provide-client-params.dynamodb.PutItem", flaky_update)
     stop = threading.Event()
 
     sqs = client("sqs", settings)
@@ -141,7 +141,7 @@ def test_six_workers_rounds_of_corrections_and_crashing_stream_batches_stay_exac
         stop.set()
         pipeline.stream.stop()
         streamer.join(300)
-        dynamodb.meta.events.unregister("provide-client-params.dynamodb.UpdateItem", flaky_update)
+        dynamodb.meta.events.unregister("provide-client-params.dynamodb.PutItem", flaky_update)
     assert not streamer.is_alive()  # one reader per shard: the drain below must not run beside it
     pipeline.stream.stopping.clear()
     pipeline.drain()

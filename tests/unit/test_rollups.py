@@ -18,7 +18,7 @@ from energy_lib.rollups import (
     SEQUENCE_DIGITS,
     TOTAL_BUCKET,
     StreamChange,
-    _update,
+    added,
     buckets,
     change_of,
     contribution,
@@ -329,26 +329,35 @@ def test_real_stream_records_become_changes():
     assert {c.site_id for c in changes} == {"SITE_001"}
 
 
-# --- the update request -----------------------------------------------------------------------------------
+# --- adding to a stored item ------------------------------------------------------------------------------
 
 
-def test_the_first_update_of_a_batch_is_conditional_on_an_older_sequence():
-    records = [StreamChange(padded("100"), None, item("A", "2025-06-11T13:00:00Z", "2", "1"))]
-    request = _update("rollups", ("T", "A"), change_of(("T", "A"), records), None, True, "2025-06-12T00:00:00Z")
+def test_a_change_is_added_to_what_the_item_holds_exactly():
+    stored = {
+        "bucket": "T",
+        "site_id": "A",
+        "energy_generated_kwh": Decimal("0.1"),
+        "readings": Decimal(1),
+        "last_reading_at": "2025-06-11T13:00:00Z",
+        "applied_sequence": padded("5"),
+    }  # an item of the earlier rollups: no flagged sums, no severity counts
+    records = [
+        StreamChange(padded("6"), None, item("A", "2025-06-11T12:00:00Z", "0.2", "1")),
+        StreamChange(padded("7"), None, item("A", "2025-06-11T12:05:00Z", "-3", "1")),
+    ]
 
-    assert "applied_sequence < :first" in request["ConditionExpression"]
-    assert "last_reading_at <= :latest" in request["ConditionExpression"]
-    assert request["ExpressionAttributeValues"][":first"] == {"S": padded("100")}
-    assert request["ReturnValuesOnConditionCheckFailure"] == "ALL_OLD"
-    assert set(request["ExpressionAttributeNames"].values()) >= set(COUNTERS)
+    total = added(stored, change_of(("T", "A"), records))
 
-
-def test_a_retried_update_is_conditional_on_the_exact_sequence_seen():
-    records = [StreamChange(padded("100"), None, item("A", "2025-06-11T13:00:00Z", "2", "1"))]
-    change = change_of(("H#2025-06-11T13", "A"), records)
-
-    request = _update("rollups", ("H#2025-06-11T13", "A"), change, padded("99"), False, "now")
-
-    assert request["ConditionExpression"] == "applied_sequence = :applied"
-    assert "last_reading_at" not in request["UpdateExpression"]
-    assert "ConditionExpression" in _update("rollups", ("T", "A"), change, "", False, "now")
+    assert total.sums == counters(
+        energy_generated_kwh="0.3",
+        energy_consumed_kwh="1",
+        net_energy_kwh="-0.8",
+        flagged_energy_generated_kwh="-3",
+        flagged_energy_consumed_kwh="1",
+        flagged_net_energy_kwh="-4",
+        readings=3,
+        anomalies=1,
+        anomalies_low=1,
+    )
+    assert total.latest_reading_at == "2025-06-11T13:00:00Z"  # a backfill does not move it back
+    assert str(total.sums["energy_generated_kwh"]) == "0.3"

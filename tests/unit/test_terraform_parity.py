@@ -511,19 +511,17 @@ def aggregator_problems(tf: Terraform, spec: Spec) -> list[str]:
     )
     rollups = tf.output_resource("rollups_table", "aws_dynamodb_table")
     table_actions = sorted(
-        a
-        for s in statements
-        for a in s.get("actions", [])
-        if a.startswith("dynamodb:")
-        and "Stream" not in a
-        and a not in ("dynamodb:GetRecords", "dynamodb:GetShardIterator")
+        action
+        for statement in statements
+        for action in statement.get("actions", [])
+        if action.startswith("dynamodb:") and statement not in stream_reads and "ListStreams" not in action
     )
-    _compare(problems, "aggregator table actions", ["dynamodb:UpdateItem"], table_actions)
+    _compare(problems, "aggregator table actions", ["dynamodb:BatchGetItem", "dynamodb:PutItem"], table_actions)
     _compare(
         problems,
-        "aggregator updates the rollups table only",
+        "aggregator reads and writes the rollups table only",
         [[f"${{{rollups[0]}.{rollups[1]}.arn}}"]],
-        [s.get("resources") for s in statements if "dynamodb:UpdateItem" in s.get("actions", [])],
+        [s.get("resources") for s in statements if "dynamodb:PutItem" in s.get("actions", [])],
     )
     _compare(
         problems,
