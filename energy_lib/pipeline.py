@@ -33,6 +33,7 @@ from energy_lib.validation import validate_records
 
 logger = logging.getLogger("energy_lib.pipeline")
 CHUNK_READINGS = 500  # readings written between two renewals of the lease
+WRITERS = 4  # BatchWriteItem requests of a chunk in flight at once
 NO_VERSION = "null"  # what S3 calls the version of an object in a bucket without versioning
 
 
@@ -165,10 +166,11 @@ def write_chunk(
     services: Services, lease: ledger.Lease, items: Sequence[dict[str, Any]], renew: bool = True
 ) -> ledger.Lease:
     """Renew the lease (:class:`~energy_lib.ledger.LeaseLost` when another attempt took it over), then write one
-    chunk of readings with BatchWriteItem, 25 a request. Returns the renewed lease."""
+    chunk of readings with BatchWriteItem, 25 a request, :data:`WRITERS` requests at a time. Returns the renewed
+    lease."""
     if renew:
         lease = ledger.renew(services.dynamodb, services.settings.ledger_table, lease, services.now())
-    batch_put(services.dynamodb, services.settings.readings_table, items)
+    batch_put(services.dynamodb, services.settings.readings_table, items, writers=WRITERS)
     return lease
 
 

@@ -14,6 +14,8 @@ settings ``terraform/`` gives it on AWS (:data:`~energy_lib.workbook.infra_spec.
   on-failure destination, the rollups' dead-letter queue, and the shard moves on.
 
 One difference from AWS, on purpose: it does not wait out the batching window; it hands over what is there.
+Records it has handed over are dropped from moto after ten minutes (:func:`energy_lib.workbook.moto_gaps.
+forget_stream_state`), so that the stack's memory follows what it stores.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import logging
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,11 +34,14 @@ from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.workbook.infra_spec import AGGREGATOR, AggregatorSpec
 from energy_lib.workbook.lambda_build import AGGREGATOR as AGGREGATOR_ENTRY
-from energy_lib.workbook.local_runtime import Handler, LambdaContext, load_handler
+from energy_lib.workbook.local_runtime import Handler, LambdaContext, invocation, load_handler
+from energy_lib.workbook.moto_gaps import forget_stream_state
 from energy_lib.workbook.streams import shards, stream_arn
 
 logger = logging.getLogger("energy_lib.local_stream")
 IDLE_S = 0.5  # pause between polls of a stream with nothing new
+RETENTION = timedelta(minutes=10)  # records handed over stay this long in moto (AWS: 24 hours)
+FORGET_EVERY_S = 30
 
 
 def event_record(record: dict[str, Any], arn: str, region: str) -> dict[str, Any]:
@@ -143,11 +148,12 @@ class StreamRuntime:
         """Call the function; how many records, from the start of ``batch``, are done."""
         self.invocations += 1
         context = LambdaContext(self.settings.aggregator_function_name, str(uuid.uuid4()))
-        try:
-            failures = self.handler({"Records": batch}, context)["batchItemFailures"]
-        except Exception:
-            logger.exception("the aggregator raised; the batch of %d records is retried", len(batch))
-            return 0
+        with invocation(self.settings, context.function_name, context.aws_request_id, len(batch), "records"):
+            try:
+                failures = self.handler({"Records": batch}, context)["batchItemFailures"]
+            except Exception:
+                logger.exception("the aggregator raised; the batch of %d records is retried", len(batch))
+                return 0
         if not failures:
             return len(batch)
         checkpoint = min(int(f["itemIdentifier"]) for f in failures)
@@ -186,14 +192,28 @@ class StreamRuntime:
         logger.error("gave up %d stream records of shard %s after %d attempts", len(records), shard_id, attempts)
 
     def run(self) -> None:
-        """Poll until :meth:`stop`; errors talking to the stream are logged and polling goes on."""
+        """Poll until :meth:`stop`; errors talking to the stream are logged and polling goes on. Every half
+        minute it lets moto forget the records handed over more than :data:`RETENTION` ago."""
+        forgot_at = time.monotonic()
         while not self.stopping.is_set():
             try:
-                if not self.poll_once():
+                handed = self.poll_once()
+                if time.monotonic() - forgot_at > FORGET_EVERY_S:
+                    self.forget_old_records()
+                    forgot_at = time.monotonic()
+                if not handed:
                     self.stopping.wait(IDLE_S)
             except Exception:
                 logger.exception("polling the readings stream failed")
                 self.stopping.wait(1)
+
+    def forget_old_records(self) -> int:
+        """Drop from moto the records every shard has handed over before :data:`RETENTION` ago."""
+        if not self.checkpoints:
+            return 0
+        before = datetime.now(timezone.utc) - RETENTION
+        through = min(int(sequence) for sequence in self.checkpoints.values())
+        return forget_stream_state(self.settings.region, self.settings.readings_table, through, before)
 
     def stop(self) -> None:
         self.stopping.set()

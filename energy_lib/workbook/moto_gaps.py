@@ -9,6 +9,11 @@
   writes to a table with a stream can get the same stream sequence number (one record then hides the other).
   DynamoDB guarantees both. :func:`serialize_dynamodb` runs the DynamoDB and DynamoDB Streams backends one
   call at a time (parsing requests and writing responses, the larger part, still run side by side).
+- Stream retention: moto keeps every stream record (both images, about 6 KB each) and every shard iterator it
+  issued for as long as the server runs; AWS keeps records 24 hours and iterators 15 minutes. The local
+  stream player calls :func:`forget_stream_state`, which drops the records it has handed over that are older
+  than ten minutes (readers of the stream poll far more often) and all but the newest shard iterators, so the
+  stack's memory follows the data it stores, not the writes it has seen.
 - GetRecords answers: moto writes them with its generic shape walker, about 5 ms per stream record (a
   30,000-reading file took 2.5 minutes to read back once). :func:`write_stream_records_as_json` writes the
   same records as plain JSON, the wire format DynamoDB Streams uses (records as moto keeps them, the creation
@@ -30,8 +35,11 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from energy_lib.config import LOCAL_ACCOUNT_ID
+
 _sequence = itertools.count(1)  # next() on a count is atomic in CPython: moto serves requests in threads
 _installed: list[Any] = []
+KEPT_ITERATORS = 1000  # shard iterators kept (moto keeps each one it issued; one a poll)
 _dynamodb_lock = threading.RLock()  # re-entrant: a backend method calls others (BatchWriteItem -> put_item)
 _locked: set[type] = set()
 
@@ -41,6 +49,31 @@ def install() -> None:
     add_s3_notification_fields()
     serialize_dynamodb()
     write_stream_records_as_json()
+
+
+def forget_stream_state(region: str, table: str, through_sequence: int, before: datetime) -> int:
+    """Drop the table's stream records up to ``through_sequence`` created before ``before`` (UTC), as AWS's
+    retention would later, and all but the newest shard iterators; returns how many records went."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    with _dynamodb_lock:  # moto numbers a new record by the length of this list
+        shard = dynamodb_backends[LOCAL_ACCOUNT_ID][region].get_table(table).stream_shard
+        if shard is None:
+            return 0
+        naive_before = before.astimezone(timezone.utc).replace(tzinfo=None)
+        dropped = 0
+        for record in shard.items:
+            data = record.record["dynamodb"]
+            if int(data["SequenceNumber"]) > through_sequence or data["ApproximateCreationDateTime"] >= naive_before:
+                break
+            dropped += 1
+        del shard.items[:dropped]
+        shard.starting_sequence_number += dropped
+        iterators = dynamodbstreams_backends[LOCAL_ACCOUNT_ID][region].shard_iterators
+        for arn in list(iterators)[:-KEPT_ITERATORS]:
+            del iterators[arn]
+    return dropped
 
 
 def write_stream_records_as_json() -> None:
