@@ -283,8 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "lambda",
         "build the Lambda zip",
-        "build: write handler.py and the Lambda side of energy_lib (stdlib and boto3 only) into a zip, the "
-        "same bytes for the same sources; terraform/lambda.tf deploys build/lambda.zip.",
+        "build: write the entry points (handler.py for ingest, aggregator.py for the rollups) and the Lambda side "
+        "of energy_lib (stdlib and boto3 only) into a zip, the same bytes for the same sources; terraform/ "
+        "deploys build/lambda.zip as both functions.",
     )
     p.add_argument("action", choices=("build",))
     p.add_argument("--output", default="build/lambda.zip", help="where to write the zip (default build/lambda.zip)")

@@ -212,7 +212,7 @@ def health(settings: Settings) -> list[dict[str, Any]]:
     for resource, probe in probes:
         try:
             rows.append({"resource": resource, "healthy": True, "detail": probe()})
-        except (ClientError, BotoCoreError) as error:
+        except (ClientError, BotoCoreError, EnergyError) as error:
             rows.append({"resource": resource, "healthy": False, "detail": str(error)})
     return rows
 

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from energy_lib.config import Settings
 from energy_lib.dynamo import batch_get
+from energy_lib.errors import EnergyError
 from energy_lib.rollups import TOTAL_BUCKET, padded
 
 EMPTY_PAGES = 3  # GetRecords may answer empty before the records further on in an open shard
@@ -30,7 +31,7 @@ def stream_arn(settings: Settings, dynamodb: Any) -> str:
     """The ARN of the readings table's current stream."""
     arn = dynamodb.describe_table(TableName=settings.readings_table)["Table"].get("LatestStreamArn")
     if not arn:
-        raise RuntimeError(f"the table {settings.readings_table} has no stream; the rollups cannot follow it")
+        raise EnergyError(f"the table {settings.readings_table} has no stream; the rollups cannot follow it")
     return arn
 
 
