@@ -52,8 +52,8 @@ class ParsedFile:
 
 
 def net_energy_kwh(generated_kwh: Decimal, consumed_kwh: Decimal) -> Decimal:
-    """``generated_kwh - consumed_kwh``, exact to DynamoDB's 38 digits; raises ``decimal.Inexact`` when
-    the difference needs more. [kWh]"""
+    """``generated_kwh - consumed_kwh``, exact: of two values within validation's number bound it needs at
+    most 30 digits (``decimal.Inexact`` is raised past DynamoDB's 38, never silently rounded). [kWh]"""
     with localcontext(DYNAMODB_DIGITS):
         return generated_kwh - consumed_kwh
 
