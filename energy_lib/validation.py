@@ -66,7 +66,8 @@ def validate(record: Record) -> Reading | Reject:
     generated, consumed = (
         None if name in repeated else _energy(name, value.get(name), reasons) for name in ENERGY_FIELDS
     )
-    if not reasons and not within_kwh_bound(net_energy_kwh(generated, consumed)):  # type: ignore[arg-type]
+    # the net has as many decimals as its inputs at most; only its magnitude can leave the bound
+    if not reasons and net_energy_kwh(generated, consumed).copy_abs() >= KWH_MAGNITUDE_LIMIT:  # type: ignore[arg-type]
         reasons.append("out_of_range:net_energy_kwh")
     if reasons:
         return Reject(record.position, record.original, tuple(reasons))

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 
+from energy_lib import parsing
 from energy_lib.config import Settings
 from energy_lib.errors import UnparseableFile
 from energy_lib.parsing import Record, Unreadable, read_records
@@ -22,6 +23,15 @@ CSV_HEADER = ",".join(FIELDS)
 
 ONE = '{"site_id": "S1", "timestamp": "2025-06-11T12:00:00Z", "energy_generated_kwh": 1.5, "energy_consumed_kwh": 2}'
 TWO = '{"site_id": "S2", "timestamp": "2025-06-11T12:00:00Z", "energy_generated_kwh": 3, "energy_consumed_kwh": 0.25}'
+
+
+@pytest.fixture(autouse=True, params=["default-chunks", "3-byte-chunks"])
+def chunk_bytes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test twice: with the real chunk sizes, and reading 3 bytes at a time (inflating 5), so every
+    token, line ending, multi-byte character and record also falls across a chunk boundary."""
+    if request.param == "3-byte-chunks":
+        monkeypatch.setattr(parsing, "READ_BYTES", 3)
+        monkeypatch.setattr(parsing, "CHUNK_BYTES", 5)
 
 
 def parse_body(body: bytes, key: str) -> list[Record]:
