@@ -19,7 +19,7 @@ from energy_lib.errors import ConfigError
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's fixed account id
 TARGETS = ("local", "aws")
 MIN_RECORD_BYTES = 1024
-MAX_RECORD_BYTES = 128 * 2**10  # the csv module's field limit: a longer CSV record could not be read
+MAX_RECORD_BYTES = 16 * 2**20  # a record is held whole a few times over (bytes, text, value)
 MAX_DEPTH = 256  # json's decoder recurses once per level; far below Python's recursion limit
 
 
@@ -56,7 +56,7 @@ class Settings:
     max_attempts: int = field(default=8, metadata=_env("ENERGY_MAX_ATTEMPTS", int))
     # limits on what one source object may hold; past one the file is quarantined (see energy_lib.parsing)
     max_decompressed_bytes: int = field(default=512 * 2**20, metadata=_env("ENERGY_MAX_DECOMPRESSED_BYTES", int))
-    max_record_bytes: int = field(default=64 * 2**10, metadata=_env("ENERGY_MAX_RECORD_BYTES", int))
+    max_record_bytes: int = field(default=2**20, metadata=_env("ENERGY_MAX_RECORD_BYTES", int))
     max_depth: int = field(default=16, metadata=_env("ENERGY_MAX_DEPTH", int))
     # deployment choices (Terraform variables) that the provisioning checks expect to find
     max_receive_count: int = field(default=5, metadata=_env("ENERGY_MAX_RECEIVE_COUNT", int))

@@ -399,6 +399,8 @@ class _Reader:
             return
         start = buf.keep - buf.base
         buf.keep = None
+        if buf.pos - start > self.max_record:
+            raise self._too_long(start)
         text = self._text(buf.data[start : buf.pos], start)
         yield Record(1, self._decode(text, start), text, ResumePoint(OBJECT, self.gzip, buf.base + buf.pos, 1))
 
@@ -562,7 +564,7 @@ class _Reader:
                 if not row_lines:
                     size = 0
                 size += len(line)
-                if size > self.max_record:
+                if size - len(line) + len(line.rstrip(b"\r\n")) > self.max_record:  # its last line ending aside
                     raise self._too_long(self.buf.pos - size)
                 text = self._text(line, self.buf.pos - len(line))
                 content[0] = content[0] or bool(text.strip())
@@ -570,6 +572,8 @@ class _Reader:
                 row_end[0] = end
                 yield text
 
+        if csv.field_size_limit() < self.max_record:  # the row is bounded already; csv's own limit is lower
+            csv.field_size_limit(self.max_record)
         reader = csv.reader(lines())
         try:
             header = resume.header if resume else self._csv_header(reader, content)
