@@ -14,7 +14,7 @@ A file that cannot be read, or that breaks a limit, raises :class:`UnparseableFi
 met (the records before it have been yielded) with one of these reasons:
 ``not_gzip`` (named ``.gz``, not gzip), ``corrupt_gzip``, ``not_utf8``, ``empty``, ``not_json`` (a JSON
 document that is malformed, truncated, followed by more data, or not an array or object), ``not_csv`` (no
-header, or malformed), ``duplicate_field`` (a second top-level ``records`` member, or a CSV column named
+header: no row names a column), ``duplicate_field`` (a second top-level ``records`` member, or a CSV column named
 twice), ``too_large`` (more than ``Settings.max_decompressed_bytes`` bytes once decompressed),
 ``record_too_large`` (a line, CSV row or JSON element longer than ``Settings.max_record_bytes``),
 ``too_deep`` (an element of a JSON document nested deeper than ``Settings.max_depth``).
@@ -574,21 +574,18 @@ class _Reader:
 
         if csv.field_size_limit() < self.max_record:  # the row is bounded already; csv's own limit is lower
             csv.field_size_limit(self.max_record)
-        reader = csv.reader(lines())
-        try:
-            header = resume.header if resume else self._csv_header(reader, content)
+        reader = csv.reader(lines())  # csv.Error cannot happen: lines end only at line endings, rows are bounded
+        header = resume.header if resume else self._csv_header(reader, content)
+        row_lines.clear()
+        first_line = reader.line_num
+        for row in reader:
+            original = "".join(row_lines).rstrip("\r\n")
             row_lines.clear()
+            if row:
+                values = {name: (row[i] if i < len(row) else None) for i, name in enumerate(header) if name}
+                point = ResumePoint(CSV, self.gzip, row_end[0], counted + reader.line_num, header)
+                yield Record(counted + first_line + 1, values, original, point)
             first_line = reader.line_num
-            for row in reader:
-                original = "".join(row_lines).rstrip("\r\n")
-                row_lines.clear()
-                if row:
-                    values = {name: (row[i] if i < len(row) else None) for i, name in enumerate(header) if name}
-                    point = ResumePoint(CSV, self.gzip, row_end[0], counted + reader.line_num, header)
-                    yield Record(counted + first_line + 1, values, original, point)
-                first_line = reader.line_num
-        except csv.Error as exc:
-            raise UnparseableFile("not_csv", f"malformed CSV at line {counted + reader.line_num}: {exc}") from exc
 
     def _csv_header(self, reader: Iterator[list[str]], content: list[bool]) -> tuple[str, ...]:
         for row in reader:

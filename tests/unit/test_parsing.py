@@ -16,7 +16,7 @@ import pytest
 from energy_lib import parsing
 from energy_lib.config import Settings
 from energy_lib.errors import UnparseableFile
-from energy_lib.parsing import Record, Unreadable, read_records
+from energy_lib.parsing import Record, RepeatedFields, Unreadable, read_records
 
 FIELDS = ("site_id", "timestamp", "energy_generated_kwh", "energy_consumed_kwh")
 CSV_HEADER = ",".join(FIELDS)
@@ -489,3 +489,51 @@ def test_json_scalar_document_is_unparseable(text):
 def test_plain_text_under_a_json_name_is_unparseable():
     with pytest.raises(UnparseableFile):
         parse("site_id timestamp\nS1 now\n")
+
+
+# --- fields named twice ------------------------------------------------------------------------------
+
+
+def test_an_object_naming_a_field_twice_is_marked_with_the_names_and_keeps_the_last_values():
+    [record] = parse('[{"a": 1, "b": 2, "a": 3, "b": 4, "b": 5, "c": {"d": 1, "d": 2}}]')
+
+    assert isinstance(record.value, RepeatedFields)
+    assert record.value.repeated == ("a", "b")
+    assert record.value == {"a": Decimal(3), "b": Decimal(5), "c": {"d": Decimal(2)}}
+    assert record.value["c"].repeated == ("d",)  # nested objects are marked too; validation looks at the top
+
+
+def test_an_object_with_distinct_fields_is_a_plain_dict():
+    assert type(parse(ONE)[0].value) is dict
+
+
+@pytest.mark.parametrize(
+    "text",
+    [f'{{"records": [{ONE}], "records": [{TWO}]}}', f'{{"records": 1, "records": [{TWO}]}}'],
+)
+def test_a_second_records_member_is_a_duplicate_field(text):
+    with pytest.raises(UnparseableFile, match="duplicate_field: the object has a second 'records' member"):
+        parse(text)
+
+
+@pytest.mark.parametrize("header", ["site_id,site_id", "site_id, site_id ,timestamp", "a,b,,,a"])
+def test_a_csv_header_naming_a_column_twice_is_a_duplicate_field(header):
+    with pytest.raises(UnparseableFile, match="duplicate_field: the CSV header names .* twice"):
+        parse(f"{header}\n1,2,3\n", "raw/f.csv")
+
+
+def test_csv_unnamed_columns_may_repeat_and_are_ignored():
+    [record] = parse("site_id,,timestamp,\nS1,x,t,y\n", "raw/f.csv")
+
+    assert record.value == {"site_id": "S1", "timestamp": "t"}
+
+
+def test_csv_header_is_the_first_row_that_names_a_column():
+    records = parse(f"\n,,\n{CSV_HEADER}\nS1,t,1,2\n", "raw/f.csv")
+
+    assert [(r.position, r.value["site_id"]) for r in records] == [(4, "S1")]
+
+
+def test_csv_whose_rows_name_no_column_has_no_header():
+    with pytest.raises(UnparseableFile, match="not_csv: CSV without a header"):
+        parse(",,\n , \n", "raw/f.csv")
