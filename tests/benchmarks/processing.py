@@ -1,0 +1,83 @@
+"""The processing itself, in a child process of its own: read a file as the worker reads an S3 body (a
+stream), validate it in chunks with the file's SeenReadings on disk, assess every reading and build its
+stored item; no AWS. Prints one JSON object: counts, CPU seconds and the process's memory high-water mark
+(VmHWM) before and after.
+
+    python -m tests.benchmarks.processing FILE KEY
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from energy_lib.config import Settings
+from energy_lib.errors import UnparseableFile
+from energy_lib.parsing import Record, read_records
+from energy_lib.rules import assess
+from energy_lib.seen_readings import SeenReadings
+from energy_lib.storage import reading_item
+from energy_lib.validation import validate_records
+
+CHUNK_RECORDS = 1000
+
+
+def vm_hwm_kib() -> int:
+    """The process's peak resident memory so far. [KiB]"""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def process(path: Path, key: str, settings: Settings) -> dict[str, object]:
+    counts = {"read": 0, "stored": 0, "quarantined": 0, "anomalies": 0, "rejected": None}
+    now = datetime.now(timezone.utc)
+    chunk: list[Record] = []
+    with tempfile.TemporaryDirectory() as folder, path.open("rb") as stream:
+        seen = SeenReadings(Path(folder) / "seen.sqlite3")
+
+        def process_chunk() -> None:
+            parsed = validate_records(chunk, seen)
+            items = [reading_item(r, assess(r, settings), key, now) for r in parsed.readings]
+            counts["read"] += parsed.read
+            counts["stored"] += len(items)
+            counts["quarantined"] += len(parsed.rejects)
+            counts["anomalies"] += sum(item["anomaly"] for item in items)
+            chunk.clear()
+
+        try:
+            for record in read_records(stream, key, settings):
+                chunk.append(record)
+                if len(chunk) == CHUNK_RECORDS:
+                    process_chunk()
+        except UnparseableFile as exc:
+            counts["rejected"] = exc.reason
+        process_chunk()
+        seen.close()
+        counts["seen_db_bytes"] = (Path(folder) / "seen.sqlite3").stat().st_size
+    return counts
+
+
+def main() -> None:
+    path, key = Path(sys.argv[1]), sys.argv[2]
+    settings = Settings()
+    baseline_kib = vm_hwm_kib()  # the interpreter with energy_lib, boto3 and botocore imported
+    cpu, wall = time.process_time(), time.perf_counter()
+    counts = process(path, key, settings)
+    result = {
+        **counts,
+        "cpu_s": time.process_time() - cpu,
+        "wall_s": time.perf_counter() - wall,
+        "baseline_kib": baseline_kib,
+        "peak_kib": vm_hwm_kib(),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
