@@ -35,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     from energy_lib.config import Settings
-    from energy_lib.workbook import local_stack
+    from energy_lib.workbook.local import stack as local_stack
 
     local_stack.down(Settings.from_env())
 

@@ -2,7 +2,7 @@
 #
 # Names are derived from name_prefix and environment; the workbook reads them back from
 # `terraform output -json` (energy_lib.config.TERRAFORM_OUTPUTS), so they need not match the local defaults.
-# The fixed settings below are the values of energy_lib/workbook/infra_spec.py; the parity test
+# The fixed settings below are the values of energy_lib/workbook/infra/spec.py; the parity test
 # (tests/unit/test_terraform_parity.py) fails when the two disagree.
 
 data "aws_caller_identity" "current" {}
@@ -32,19 +32,19 @@ locals {
   raw_prefix        = "raw/"
   quarantine_prefix = "quarantine/"
 
-  # S3 (infra_spec.BUCKET)
+  # S3 (infra.spec.BUCKET)
   quarantine_expiry_days         = 90
   noncurrent_version_expiry_days = 30
   abort_incomplete_upload_days   = 7
 
-  # SQS (infra_spec.QUEUE): visibility six times the function timeout, as AWS advises for SQS event sources
+  # SQS (infra.spec.QUEUE): visibility six times the function timeout, as AWS advises for SQS event sources
   function_timeout_s         = 60
   queue_visibility_timeout_s = 365 # 6 x 60 s + the 5 s batching window
   queue_retention_s          = 345600  # 4 days
   dead_letter_retention_s    = 1209600 # 14 days, the SQS maximum
   alerts_queue_retention_s   = 1209600 # the operations notebook reads alerts back for two weeks
 
-  # Lambda (infra_spec.FUNCTION)
+  # Lambda (infra.spec.FUNCTION)
   function_runtime        = "python3.11"
   function_handler        = "handler.handler"
   function_memory_mb      = 256

@@ -5,7 +5,7 @@
 
 resource "aws_s3_bucket" "data" {
   #checkov:skip=CKV_AWS_144:No cross-region replication: raw files can be re-sent by producers and the tables have point-in-time recovery; a second region doubles cost for little gain.
-  #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) on purpose: it is the spec (infra_spec.BUCKET.encryption, checked by 01-check-provisioning), needs no key policy for producers and costs nothing per request.
+  #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) on purpose: it is the spec (infra.spec.BUCKET.encryption, checked by 01-check-provisioning), needs no key policy for producers and costs nothing per request.
   bucket        = local.bucket_name
   force_destroy = var.force_destroy
 }

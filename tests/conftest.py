@@ -12,7 +12,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from energy_lib.config import Settings
-from energy_lib.workbook.provisioner import provision
+from energy_lib.workbook.local.provisioner import provision
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = Path(__file__).resolve().parent / "samples"  # the producers' sample files, with their README table

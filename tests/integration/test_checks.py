@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from energy_lib.config import Settings
-from energy_lib.workbook import checks
+from energy_lib.workbook.aws import checks
 from tests.conftest import fresh_stack
 
 

@@ -14,8 +14,8 @@ from energy_lib import query, storage
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.pipeline import Services, handle_sqs_event, process_object, source_id
-from energy_lib.workbook import ops
-from energy_lib.workbook.local_runtime import LocalRuntime, load_handler
+from energy_lib.workbook.aws import ops
+from energy_lib.workbook.local.runtime import LocalRuntime, load_handler
 from tests.conftest import EVENTS, SAMPLES, documented_outcomes
 
 SAMPLE_OUTCOMES = documented_outcomes()  # tests/samples/README.md: read, stored, quarantined, anomalies

@@ -15,8 +15,10 @@ import pytest
 from energy_lib import query
 from energy_lib.clients import client
 from energy_lib.config import Settings
-from energy_lib.workbook import local_stack, ops, simulator
-from energy_lib.workbook.report_cli import NOTEBOOKS
+from energy_lib.workbook import simulator
+from energy_lib.workbook.aws import ops
+from energy_lib.workbook.cli.reports import NOTEBOOKS
+from energy_lib.workbook.local import stack as local_stack
 from tests.conftest import free_port
 
 START, END = "2025-06-11T06:00:00Z", "2025-06-11T12:00:00Z"

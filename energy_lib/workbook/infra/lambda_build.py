@@ -10,7 +10,7 @@ import io
 import zipfile
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]  # energy_lib/
+PACKAGE_DIR = Path(__file__).resolve().parents[2]  # energy_lib/
 HANDLER = PACKAGE_DIR.parent / "lambda" / "handler.py"
 EXCLUDED = ("workbook",)
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # same bytes for the same sources

@@ -1,6 +1,6 @@
 """Plotly figures of the workbook's DataFrames, and how they display so that exported reports work offline.
 
-Every figure function takes one DataFrame of the shapes in :mod:`energy_lib.workbook.frames` and returns a
+Every figure function takes one DataFrame of the shapes in :mod:`energy_lib.workbook.notebook.frames` and returns a
 :class:`plotly.graph_objects.Figure` with a title and a unit on every axis. An empty frame gives an empty
 figure with a "No data" annotation, never an exception; a frame that has rows but lacks a column the chart
 needs raises ``ValueError`` naming the columns.

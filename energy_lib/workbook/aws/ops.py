@@ -14,7 +14,7 @@ from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.errors import WaitTimeout
 from energy_lib.schema import FAILED, FINAL_STATUSES
-from energy_lib.workbook.session import aws
+from energy_lib.workbook.aws.session import aws
 
 QUEUE_COUNTS = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from energy_lib.workbook import checks
-from energy_lib.workbook.checks import Check
+from energy_lib.workbook.aws import checks
+from energy_lib.workbook.aws.checks import Check
 
 LONG_ERROR = "error: An error occurred (NoSuchBucket) when calling the HeadBucket operation: " + "x" * 300
 

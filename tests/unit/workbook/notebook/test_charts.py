@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energy_lib.workbook import charts
+from energy_lib.workbook.notebook import charts
 
 
 def readings_frame() -> pd.DataFrame:

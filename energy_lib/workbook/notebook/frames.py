@@ -16,8 +16,8 @@ import pandas as pd
 from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.storage import COUNTERS
-from energy_lib.workbook import ops
-from energy_lib.workbook.session import aws
+from energy_lib.workbook.aws import ops
+from energy_lib.workbook.aws.session import aws
 
 ENERGY_COLUMNS = ("energy_generated_kwh", "energy_consumed_kwh", "net_energy_kwh")
 READING_COLUMNS = ("site_id", "timestamp", *ENERGY_COLUMNS, "anomaly", "anomaly_reasons", "severity")

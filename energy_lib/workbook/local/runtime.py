@@ -20,9 +20,9 @@ from typing import Any
 
 from energy_lib.clients import client
 from energy_lib.config import Settings
-from energy_lib.workbook.infra_spec import FUNCTION
-from energy_lib.workbook.lambda_build import HANDLER
-from energy_lib.workbook.provisioner import queue_arn
+from energy_lib.workbook.infra.lambda_build import HANDLER
+from energy_lib.workbook.infra.spec import FUNCTION
+from energy_lib.workbook.local.provisioner import queue_arn
 
 logger = logging.getLogger("energy_lib.local_runtime")
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]

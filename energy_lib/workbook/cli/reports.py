@@ -13,11 +13,12 @@ from typing import Any
 from energy_lib import alerts, query
 from energy_lib.config import Settings
 from energy_lib.readings import format_timestamp
-from energy_lib.workbook import local_stack, reports
-from energy_lib.workbook.cli import UsageError, command, emit, summary_table, utc_argument
-from energy_lib.workbook.session import aws
+from energy_lib.workbook import reports
+from energy_lib.workbook.aws.session import aws
+from energy_lib.workbook.cli.main import UsageError, command, emit, summary_table, utc_argument
+from energy_lib.workbook.local import stack as local_stack
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 NOTEBOOKS = PROJECT / "notebooks"
 SCHEDULE = PROJECT / "schedule.toml"
 

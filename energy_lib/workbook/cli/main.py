@@ -21,8 +21,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
-from energy_lib.workbook import checks, lambda_build, local_stack, ops, session, simulator
-from energy_lib.workbook.session import aws
+from energy_lib.workbook import simulator
+from energy_lib.workbook.aws import checks, ops, session
+from energy_lib.workbook.aws.session import aws
+from energy_lib.workbook.infra import lambda_build
+from energy_lib.workbook.local import stack as local_stack
 
 Command = Callable[[argparse.Namespace, Settings], Any]
 DEFAULT_START = "2025-06-11T00:00:00Z"  # the simulator's default first reading: fixed, so runs repeat
@@ -388,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     _json_flag(p)
     p.set_defaults(run=cmd_ops, local=True)
 
-    from energy_lib.workbook import report_cli
+    from energy_lib.workbook.cli import reports as report_cli
 
     report_cli.add_commands(commands)
     return parser
@@ -413,9 +416,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("energy-workbook: interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":  # `python -m`: run the imported module, whose classes report_cli shares
-    from energy_lib.workbook import cli
-
-    sys.exit(cli.main())

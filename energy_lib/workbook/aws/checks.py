@@ -1,6 +1,6 @@
 """Provisioning checks: read back every resource and setting of the shared spec and compare.
 
-The same spec (:mod:`energy_lib.workbook.infra_spec`, :mod:`energy_lib.schema`) drives the local
+The same spec (:mod:`energy_lib.workbook.infra.spec`, :mod:`energy_lib.schema`) drives the local
 provisioner and ``terraform/``; these checks run against either target.
 """
 
@@ -16,9 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from energy_lib.config import Settings
 from energy_lib.schema import TABLES
-from energy_lib.workbook.infra_spec import BUCKET, FUNCTION, QUEUE, TABLE
-from energy_lib.workbook.provisioner import function_environment
-from energy_lib.workbook.session import aws
+from energy_lib.workbook.aws.session import aws
+from energy_lib.workbook.infra.spec import BUCKET, FUNCTION, QUEUE, TABLE
+from energy_lib.workbook.local.provisioner import function_environment
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ A run of notebook ``NAME`` lives in ``<reports_dir>/NAME/<run-id>/``:
 
 - ``NAME.ipynb``: the executed notebook (papermill output, kept also when a cell failed);
 - ``NAME.html``: the same without code cells, openable from disk with no network (see
-  :mod:`energy_lib.workbook.charts` for how charts embed plotly.js once);
+  :mod:`energy_lib.workbook.notebook.charts` for how charts embed plotly.js once);
 - ``run.json``: notebook, parameters (every value the run used: the notebook's defaults and the
   ``overrides``), started/finished UTC, duration, status (``running``, ``succeeded`` or ``failed``), error,
   the host and pid that ran it, paths relative to ``reports_dir``, and for a scheduled run its entry and
@@ -62,7 +62,7 @@ from typing import Any
 
 from energy_lib.config import absolute_path_variables
 from energy_lib.errors import EnergyError
-from energy_lib.workbook.processes import pid_alive
+from energy_lib.workbook.local.processes import pid_alive
 
 __all__ = [
     "EVERY",
@@ -546,7 +546,7 @@ def export_html(
     """Export an executed notebook to HTML with no code cells and no prompts, loading nothing remote.
 
     Widget state is left out so that widgets show the HTML copy they carry (see
-    :class:`energy_lib.workbook.widgets.Explorer`) instead of needing the widget manager from a CDN.
+    :class:`energy_lib.workbook.notebook.widgets.Explorer`) instead of needing the widget manager from a CDN.
     Cells tagged ``report-hide`` are left out, unless one of them failed: its traceback stays. So are
     widget outputs without an HTML copy (a progress bar frozen at its first frame, a button): they mean
     nothing on a static page.

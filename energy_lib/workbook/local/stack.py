@@ -23,11 +23,11 @@ from typing import Any
 
 from energy_lib.config import Settings
 from energy_lib.errors import LocalStackError
-from energy_lib.workbook.processes import pid_alive
+from energy_lib.workbook.local.processes import pid_alive
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 60
-MODULE = "energy_lib.workbook.local_stack"  # what the stack's process runs (`python -m MODULE`)
+MODULE = "energy_lib.workbook.local.stack"  # what the stack's process runs (`python -m MODULE`)
 
 
 def state_file(settings: Settings) -> Path:
@@ -146,8 +146,8 @@ def serve(settings: Settings) -> None:
     """Run in the foreground: the server, provisioning, then the runtime until SIGTERM or SIGINT."""
     from moto.server import ThreadedMotoServer
 
-    from energy_lib.workbook.local_runtime import LocalRuntime
-    from energy_lib.workbook.provisioner import provision
+    from energy_lib.workbook.local.provisioner import provision
+    from energy_lib.workbook.local.runtime import LocalRuntime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # stdout and stderr are the log file (see up()), so werkzeug's access log goes there, not to a terminal

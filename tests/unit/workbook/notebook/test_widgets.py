@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 import pandas as pd
 import pytest
 
-from energy_lib.workbook import widgets
+from energy_lib.workbook.notebook import widgets
 
 START = datetime(2025, 6, 11, tzinfo=timezone.utc)
 END = datetime(2025, 6, 12, tzinfo=timezone.utc)

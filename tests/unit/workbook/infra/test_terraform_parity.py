@@ -27,9 +27,10 @@ import pytest
 from energy_lib.config import TERRAFORM_OUTPUTS, Settings, env_names
 from energy_lib.rules import SEVERITIES
 from energy_lib.schema import Table
-from energy_lib.workbook.infra_spec import BUCKET, FUNCTION, QUEUE, TABLE
+from energy_lib.workbook.infra.spec import BUCKET, FUNCTION, QUEUE, TABLE
+from tests.conftest import REPO
 
-TERRAFORM_DIR = Path(__file__).resolve().parents[2] / "terraform"
+TERRAFORM_DIR = REPO / "terraform"
 REFERENCE = re.compile(r"^\$\{(?P<type>aws_\w+)\.(?P<name>\w+)(?:\[[^\]]*\])?\.(?P<attribute>\w+)\}$")
 POLICY_DOCUMENT = re.compile(r"^\$\{data\.aws_iam_policy_document\.(?P<name>\w+)\.json\}$")
 LOCAL_OR_VAR = re.compile(r"^\$\{(?P<kind>local|var)\.(?P<name>\w+)\}$")

@@ -20,9 +20,9 @@ import nbformat
 import pytest
 
 from energy_lib.workbook import reports
+from tests.conftest import REPO
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "tests" / "notebooks"
 NOW = datetime(2025, 6, 11, 10, 20, tzinfo=timezone.utc)  # a Wednesday
 
 SCHEDULE = """

@@ -7,7 +7,7 @@ from typing import Any
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.errors import ConfigError
-from energy_lib.workbook.local_stack import ensure_running
+from energy_lib.workbook.local.stack import ensure_running
 
 
 def ready(settings: Settings) -> Settings:

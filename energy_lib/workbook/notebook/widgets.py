@@ -10,7 +10,7 @@ Each widget draws its first state as soon as it is created, so a notebook run by
 nobody clicks, still shows it. Its rich display carries, next to the widget, an HTML copy of what is on
 screen: JupyterLab shows the live widget, while an nbconvert export without widget state (see
 :mod:`energy_lib.workbook.reports`) shows the copy; the explorer's chart draws with the plotly.js that
-:func:`energy_lib.workbook.charts.setup` embedded.
+:func:`energy_lib.workbook.notebook.charts.setup` embedded.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pandas as pd
 from IPython.display import HTML, display
 from pandas.io.formats.style import Styler
 
-from energy_lib.workbook import charts, views
+from energy_lib.workbook.notebook import charts, views
 
 __all__ = [
     "ANOMALY_ROW_STYLE",
@@ -187,7 +187,7 @@ class SiteView:
     def to_html(self) -> str:
         """A static HTML copy: chart with the anomalies beside it, readings table below.
 
-        The chart needs ``window.Plotly`` in the page (see :func:`energy_lib.workbook.charts.setup`).
+        The chart needs ``window.Plotly`` in the page (see :func:`energy_lib.workbook.notebook.charts.setup`).
         """
         anomalies = "<p>No anomalies in this range.</p>" if self.anomalies.empty else self.anomalies_table().to_html()
         readings = (
@@ -353,7 +353,7 @@ def explorer(
     -------
     Explorer
         An ``ipywidgets.VBox``; display it (last expression of a cell). Also ensures plotly.js is in the
-        document (:func:`energy_lib.workbook.charts.setup`) before the widget's static copy.
+        document (:func:`energy_lib.workbook.notebook.charts.setup`) before the widget's static copy.
     """
     charts.ensure_setup()
     return Explorer(sites, load_readings, load_anomalies, start, end)

@@ -16,7 +16,8 @@ from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.quarantine import put_file, put_rejects
 from energy_lib.readings import Reject
-from energy_lib.workbook import charts, frames, ops, views, widgets
+from energy_lib.workbook.aws import ops
+from energy_lib.workbook.notebook import charts, frames, views, widgets
 from tests.conftest import EVENTS, fresh_stack
 
 START, END = "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z"

@@ -1,8 +1,8 @@
 """What the notebooks display: objects with an HTML form for notebooks and exported reports and a plain
 text form for consoles (KPI strip, curated tables, one-line messages).
 
-The data comes from :mod:`energy_lib.workbook.frames`; the colours of efficiency zones are those of
-:mod:`energy_lib.workbook.charts`, so a table and a chart of the same numbers agree.
+The data comes from :mod:`energy_lib.workbook.notebook.frames`; the colours of efficiency zones are those of
+:mod:`energy_lib.workbook.notebook.charts`, so a table and a chart of the same numbers agree.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pandas.io.formats.style import Styler
 
 from energy_lib import query
 from energy_lib.config import Settings
-from energy_lib.workbook import charts
+from energy_lib.workbook.notebook import charts
 
 Moment = datetime | str | None
 
@@ -205,10 +205,10 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
     Parameters
     ----------
     fleet : dict
-        Fleet totals from :func:`energy_lib.workbook.frames.summary` (``sites``, ``readings``, energies
+        Fleet totals from :func:`energy_lib.workbook.notebook.frames.summary` (``sites``, ``readings``, energies
         [kWh], ``efficiency_pct``, ``anomalies``, ``anomaly_rate_pct``).
     health : list of dict
-        :func:`energy_lib.workbook.ops.health` rows (``resource``, ``healthy``, ``detail``).
+        :func:`energy_lib.workbook.aws.ops.health` rows (``resource``, ``healthy``, ``detail``).
     start, end : datetime or ISO-8601 str
         The period, end exclusive.
 
@@ -285,9 +285,9 @@ def site_table(per_site: pd.DataFrame, fleet: dict[str, Any] | None = None, capt
     Parameters
     ----------
     per_site : DataFrame
-        :func:`energy_lib.workbook.frames.summary`'s per-site frame.
+        :func:`energy_lib.workbook.notebook.frames.summary`'s per-site frame.
     fleet : dict, optional
-        Fleet totals from :func:`energy_lib.workbook.frames.summary`; adds a bold ``Fleet`` row at the bottom.
+        Fleet totals from :func:`energy_lib.workbook.notebook.frames.summary`; adds a bold ``Fleet`` row at the bottom.
     caption : str
         Shown above the table.
 
@@ -295,7 +295,7 @@ def site_table(per_site: pd.DataFrame, fleet: dict[str, Any] | None = None, capt
     -------
     Styler or None
         Site, generated / consumed / net [kWh] to 0.1 with thousands separators, efficiency [%] on the
-        colour of its zone (as :func:`energy_lib.workbook.charts.efficiency_zones`), readings, anomalies,
+        colour of its zone (as :func:`energy_lib.workbook.notebook.charts.efficiency_zones`), readings, anomalies,
         anomaly rate [%]; no index. ``.data`` is the table as a DataFrame.
     """
     if per_site is None or per_site.empty:
@@ -349,7 +349,8 @@ def table(frame: pd.DataFrame, empty: str, caption: str = "", text_columns: list
 
 
 def health_table(health: list[dict[str, Any]]) -> Styler | Html:
-    """:func:`energy_lib.workbook.ops.health` as Resource, Status (green ``healthy`` / red ``unhealthy``), Detail."""
+    """:func:`energy_lib.workbook.aws.ops.health` as Resource, Status (green ``healthy`` / red ``unhealthy``),
+    Detail."""
     frame = pd.DataFrame(
         [
             {
@@ -387,7 +388,7 @@ def queue_line(depths: dict[str, int]) -> Html:
 
 
 def run_statistics_line(statistics: dict[str, int], injected_anomalies: int | None = None) -> Html:
-    """:func:`energy_lib.workbook.frames.run_statistics` as one sentence, with the anomalies the simulator
+    """:func:`energy_lib.workbook.notebook.frames.run_statistics` as one sentence, with the anomalies the simulator
     injected when given."""
     s = statistics
     text = (
@@ -400,7 +401,7 @@ def run_statistics_line(statistics: dict[str, int], injected_anomalies: int | No
 
 
 def settled_line(files_by_status: dict[str, int]) -> Html:
-    """What :func:`energy_lib.workbook.ops.wait` returned, as one sentence: objects under raw/ per status."""
+    """What :func:`energy_lib.workbook.aws.ops.wait` returned, as one sentence: objects under raw/ per status."""
     total = sum(files_by_status.values())
     counts = ", ".join(f"{count:,} {status}" for status, count in files_by_status.items()) or "none"
     return message(f"All {total:,} objects under raw/ have a final status ({counts}); the ingest queue is empty.")

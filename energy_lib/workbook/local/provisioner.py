@@ -2,7 +2,7 @@
 
 Idempotent: running it again on a provisioned stack changes nothing. The Lambda function and its event
 source mapping are created as records of configuration: moto cannot run the code without Docker, so the
-local runtime (:mod:`energy_lib.workbook.local_runtime`) plays the mapping, and the mapping is created
+local runtime (:mod:`energy_lib.workbook.local.runtime`) plays the mapping, and the mapping is created
 disabled so that moto itself never tries to invoke the function. The TLS-only bucket policy is the one
 setting left out locally (see :func:`tls_only_policy`).
 """
@@ -17,8 +17,8 @@ from botocore.exceptions import ClientError
 from energy_lib.clients import client
 from energy_lib.config import LOCAL_ACCOUNT_ID, Settings, env_names
 from energy_lib.schema import TABLES, Table
-from energy_lib.workbook.infra_spec import BUCKET, FUNCTION, QUEUE, TABLE
-from energy_lib.workbook.lambda_build import build_zip_bytes
+from energy_lib.workbook.infra.lambda_build import build_zip_bytes
+from energy_lib.workbook.infra.spec import BUCKET, FUNCTION, QUEUE, TABLE
 
 ROLE_NAME = "energy-workbook-ingest-local"
 
