@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from energy_lib.workbook.infra_spec import FUNCTION
+from energy_lib.workbook.infra.spec import FUNCTION
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.benchmark
