@@ -4,6 +4,7 @@ stored item; no AWS. Prints one JSON object: counts, CPU seconds and the process
 (VmHWM) before and after.
 
     python -m tests.benchmarks.processing FILE KEY
+    python -m tests.benchmarks.processing --seen sqlite|set COUNT    # duplicate detection alone
 """
 
 from __future__ import annotations
@@ -63,12 +64,40 @@ def process(path: Path, key: str, settings: Settings) -> dict[str, object]:
     return counts
 
 
+def seen(kind: str, count: int) -> dict[str, object]:
+    """``count`` readings of 100 sites through SeenReadings on disk, or through the set of (site, moment)
+    validation kept before (the baseline); every 10th repeats the reading before it."""
+    moments = [datetime.fromtimestamp(1_749_600_000 + second, timezone.utc) for second in range(count // 100 + 1)]
+
+    def key(position: int) -> tuple[str, datetime]:
+        position -= position % 10 == 9
+        return f"SITE_{position % 100:03d}", moments[position // 100]
+
+    duplicates = 0
+    with tempfile.TemporaryDirectory() as folder:
+        if kind == "sqlite":
+            readings = SeenReadings(Path(folder) / "seen.sqlite3")
+            for position in range(count):
+                duplicates += readings.first(*key(position), position) != position
+            readings.close()
+            size = (Path(folder) / "seen.sqlite3").stat().st_size
+        else:
+            keys: set[tuple[str, datetime]] = set()
+            for position in range(count):
+                duplicates += key(position) in keys
+                keys.add(key(position))
+            size = 0
+    return {"read": count, "duplicates": duplicates, "seen_db_bytes": size}
+
+
 def main() -> None:
-    path, key = Path(sys.argv[1]), sys.argv[2]
     settings = Settings()
     baseline_kib = vm_hwm_kib()  # the interpreter with energy_lib, boto3 and botocore imported
     cpu, wall = time.process_time(), time.perf_counter()
-    counts = process(path, key, settings)
+    if sys.argv[1] == "--seen":
+        counts = seen(sys.argv[2], int(sys.argv[3]))
+    else:
+        counts = process(Path(sys.argv[1]), sys.argv[2], settings)
     result = {
         **counts,
         "cpu_s": time.process_time() - cpu,

@@ -78,9 +78,9 @@ def write(path: Path, shape: str, count: int, compress: bool) -> None:
         out.write(b"\n]\n" if shape == "json" else b"\n")
 
 
-def run_child(path: Path, key: str) -> dict[str, Any]:
+def run_child(*arguments: str) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.processing", str(path), key],
+        [sys.executable, "-m", "tests.benchmarks.processing", *arguments],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -94,7 +94,7 @@ def measure(folder: Path, shape: str, count: int, compress: bool) -> dict[str, A
     path = folder / name
     write(path, shape, count, compress)
     try:
-        result = run_child(path, f"raw/2025/06/11/{name}")
+        result = run_child(str(path), f"raw/2025/06/11/{name}")
         return {**result, "shape": shape + (".gz" if compress else ""), "readings": count, "bytes": path.stat().st_size}
     finally:
         path.unlink()
@@ -150,7 +150,7 @@ def test_a_gzip_of_1_mb_that_expands_to_1_gb_stops_at_the_limit_in_flat_memory(
     assert path.stat().st_size < 1.2e6
 
     # WHEN the worker's processing reads it with the default limits
-    result = run_child(path, "raw/2025/06/11/bomb.json.gz")
+    result = run_child(str(path), "raw/2025/06/11/bomb.json.gz")
     print(
         f"\n1.1 GB gzip bomb: {result['rejected']} after {result['cpu_s']:.1f} s CPU, "
         f"peak {result['peak_kib'] / 1024:.1f} MiB"
@@ -160,3 +160,19 @@ def test_a_gzip_of_1_mb_that_expands_to_1_gb_stops_at_the_limit_in_flat_memory(
     assert (result["rejected"], result["read"]) == ("too_large", 0)
     small = min(r["peak_kib"] for r in measured if r["readings"] == 10_000)
     assert result["peak_kib"] <= small + FLAT_MARGIN_MIB * 1024
+
+
+def test_duplicate_detection_of_1m_readings_in_bounded_memory_against_the_set_it_replaces() -> None:
+    runs = {kind: run_child("--seen", kind, "1000000") for kind in ("sqlite", "set")}
+    growth_mib = {kind: (r["peak_kib"] - r["baseline_kib"]) / 1024 for kind, r in runs.items()}
+    print(
+        f"\nDuplicate detection, 1M readings of 100 sites (every 10th a duplicate)\n{'':<28}{'sqlite':>10}{'set':>10}"
+    )
+    print(f"{'memory growth MiB':<28}{growth_mib['sqlite']:>10.1f}{growth_mib['set']:>10.1f}")
+    print(f"{'CPU s':<28}{runs['sqlite']['cpu_s']:>10.1f}{runs['set']['cpu_s']:>10.1f}")
+    print(f"{'readings/s/core':<28}{1e6 / runs['sqlite']['cpu_s']:>10.0f}{1e6 / runs['set']['cpu_s']:>10.0f}")
+    print(f"{'database file MB':<28}{runs['sqlite']['seen_db_bytes'] / 1e6:>10.1f}{'-':>10}")
+
+    assert runs["sqlite"]["duplicates"] == runs["set"]["duplicates"] == 100_000
+    assert growth_mib["sqlite"] <= 16  # its page cache (8 MiB) and sqlite itself
+    assert growth_mib["set"] >= 4 * growth_mib["sqlite"]
