@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from decimal import Context, Decimal, Inexact, localcontext
+from decimal import Context, Decimal, Inexact
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 DYNAMODB_DIGITS = Context(prec=38, traps=[Inexact])  # what a DynamoDB number keeps
@@ -54,8 +54,7 @@ class ParsedFile:
 def net_energy_kwh(generated_kwh: Decimal, consumed_kwh: Decimal) -> Decimal:
     """``generated_kwh - consumed_kwh``, exact: of two values within validation's number bound it needs at
     most 30 digits (``decimal.Inexact`` is raised past DynamoDB's 38, never silently rounded). [kWh]"""
-    with localcontext(DYNAMODB_DIGITS):
-        return generated_kwh - consumed_kwh
+    return DYNAMODB_DIGITS.subtract(generated_kwh, consumed_kwh)
 
 
 def format_timestamp(moment: datetime) -> str:
