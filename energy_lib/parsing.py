@@ -368,21 +368,7 @@ class _Reader:
     def _array(self, shape: str, count: int, started: bool) -> Iterator[Record]:
         """Elements of the array whose ``[`` is behind ``pos``; ``started``: ``pos`` is after element ``count``."""
         buf = self.buf
-        while True:
-            following = buf.next_byte()
-            if started:
-                if following == ord("]"):
-                    buf.pos += 1
-                    return
-                if following != ord(","):
-                    raise self._unexpected("',' or ']'")
-                buf.pos += 1
-                following = buf.next_byte()
-            elif following == ord("]"):
-                buf.pos += 1
-                return
-            if following is None:
-                raise self._unexpected("a value")
+        while self._next_item(started, ord("]"), "a value") is not None:
             value, text, end = self._value(self.max_depth)
             count += 1
             buf.pos = end
@@ -407,19 +393,7 @@ class _Reader:
     def _members(self, records_seen: bool, after_value: bool) -> Iterator[Record]:
         """The members of the top-level object up to its ``}``; the ``records`` array's elements as records."""
         buf = self.buf
-        while True:
-            following = buf.next_byte()
-            if after_value:
-                if following == ord("}"):
-                    buf.pos += 1
-                    return
-                if following != ord(","):
-                    raise self._unexpected("',' or '}'")
-                buf.pos += 1
-                following = buf.next_byte()
-            elif following == ord("}"):  # {}
-                buf.pos += 1
-                return
+        while (following := self._next_item(after_value, ord("}"), "a member name")) is not None:
             if following != _QUOTE:
                 raise self._unexpected("a member name")
             name, _, buf.pos = self._value(0)
@@ -443,6 +417,22 @@ class _Reader:
             if buf.keep is not None and buf.base + buf.pos - buf.keep > self.max_record:
                 raise self._too_long(buf.keep - buf.base)
             after_value = True
+
+    def _next_item(self, after_item: bool, close: int, wanted: str) -> int | None:
+        """The first byte of the container's next item, past its comma; None once ``close`` ends it."""
+        buf = self.buf
+        following = buf.next_byte()
+        if following == close:
+            buf.pos += 1
+            return None
+        if after_item:
+            if following != ord(","):
+                raise self._unexpected(f"',' or {chr(close)!r}")
+            buf.pos += 1
+            following = buf.next_byte()
+        if following is None:
+            raise self._unexpected(wanted)
+        return following
 
     def _value(self, max_depth: int) -> tuple[Any, str, int]:
         """The JSON value at ``pos`` (its value, text and end index), read whole into ``data``."""
