@@ -39,7 +39,9 @@ def validate_records(records: Iterable[Record], seen: SeenReadings | None = None
 
     ``seen`` holds the readings of the file met so far (pass the same one for every chunk of a file);
     without it, ``records`` are taken for a whole file."""
-    seen = SeenReadings() if seen is None else seen
+    if seen is None:
+        with SeenReadings() as own:
+            return validate_records(records, own)
     readings: list[Reading] = []
     rejects: list[Reject] = []
     for record in records:
