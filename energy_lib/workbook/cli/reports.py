@@ -6,17 +6,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from energy_lib import alerts, query
+from energy_lib import timeutil
 from energy_lib.config import Settings
-from energy_lib.readings import format_timestamp
 from energy_lib.workbook import reports
-from energy_lib.workbook.aws.session import aws
-from energy_lib.workbook.cli.main import UsageError, command, emit, summary_table, utc_argument
-from energy_lib.workbook.local import stack as local_stack
+from energy_lib.workbook.cli.common import (
+    UsageError,
+    command,
+    emit,
+    json_flag,
+    summary_table,
+    utc_argument,
+    utc_range,
+)
 
 PROJECT = Path(__file__).resolve().parents[3]
 NOTEBOOKS = PROJECT / "notebooks"
@@ -77,17 +82,24 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_publish_summary(args: argparse.Namespace, settings: Settings) -> None:
     """Publish the summary of ``[start, end)`` (default: the previous UTC day) to the alerts topic."""
-    end = args.end or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    from energy_lib import alerts, query
+    from energy_lib.clients import client
+
+    end = args.end or timeutil.now().replace(hour=0, minute=0, second=0, microsecond=0)
     start = args.start or end - timedelta(days=1)
-    summary = query.summary(settings, aws(settings, "dynamodb"), start, end)
-    request = alerts.summary_message(summary, format_timestamp(start), format_timestamp(end))
-    message_id = aws(settings, "sns").publish(TopicArn=settings.topic_arn, **request)["MessageId"]
+    summary = query.summary(settings, client("dynamodb", settings), start, end)
+    request = alerts.summary_message(summary, timeutil.format_timestamp(start), timeutil.format_timestamp(end))
+    message_id = client("sns", settings).publish(TopicArn=settings.topic_arn, **request)["MessageId"]
     print(f"published {request['Subject']!r} ({message_id})")
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Local stack up, every notebook through the report runner in order, the fleet's summary, then the
     index's path."""
+    from energy_lib import query
+    from energy_lib.clients import client
+    from energy_lib.workbook.local import stack as local_stack
+
     if settings.target == "local":
         print(f"local stack: {local_stack.up(settings)['endpoint_url']}", file=sys.stderr)
     failed = 0
@@ -99,7 +111,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             failed += 1
             run = failure.failed[0]
         print(f"  {run.status}: {run.html}", file=sys.stderr)
-    emit(summary_table(query.summary(settings, aws(settings, "dynamodb"))), as_json=False)
+    emit(summary_table(query.summary(settings, client("dynamodb", settings))), as_json=False)
     print(Path(settings.reports_dir, reports.INDEX_FILE).resolve())
     return 1 if failed else 0
 
@@ -127,7 +139,7 @@ def add_commands(commands: Any) -> None:
         "-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), help="override a parameter"
     )
     p.add_argument("--notebooks-dir", default=str(NOTEBOOKS), help="folder of the notebooks")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    json_flag(p)
     p.set_defaults(run=cmd_run, local=False)
 
     p = command(
@@ -141,7 +153,7 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--notebooks-dir", default=str(NOTEBOOKS), help="folder of the notebooks")
     p.add_argument("--now", type=utc_argument, help="pretend it is this UTC time (for back-fills and tests)")
     p.add_argument("--list", action="store_true", help="show what is due without running it")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    json_flag(p)
     p.set_defaults(run=cmd_due, local=False)
 
     p = command(
@@ -150,8 +162,11 @@ def add_commands(commands: Any) -> None:
         "publish a period's fleet summary to the alerts topic",
         "The message carries kind=summary and no severity, so subscribers filter it apart from anomaly alerts.",
     )
-    p.add_argument("--start", type=utc_argument, help="start, UTC, a whole hour (default: yesterday 00:00)")
-    p.add_argument("--end", type=utc_argument, help="end, UTC, exclusive, a whole hour (default: today 00:00)")
+    utc_range(
+        p,
+        "start, UTC, a whole hour (default: yesterday 00:00)",
+        "end, UTC, exclusive, a whole hour (default: today 00:00)",
+    )
     p.set_defaults(run=cmd_publish_summary, local=True)
 
     p = command(actions, "index", "rebuild reports/index.html")
