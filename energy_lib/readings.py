@@ -57,4 +57,3 @@ def net_energy_kwh(generated_kwh: Decimal, consumed_kwh: Decimal) -> Decimal:
     the difference needs more. [kWh]"""
     with localcontext(DYNAMODB_DIGITS):
         return generated_kwh - consumed_kwh
-

@@ -18,6 +18,7 @@ from pandas.io.formats.style import Styler
 
 from energy_lib import query
 from energy_lib.config import Settings
+from energy_lib.timeutil import clock
 from energy_lib.workbook.notebook import charts
 
 Moment = datetime | str | None
@@ -83,13 +84,9 @@ def _moment(value: Moment) -> datetime:
     return moment
 
 
-def _clock(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S" if moment.second else "%Y-%m-%d %H:%M")
-
-
 def period_text(start: Moment, end: Moment) -> str:
     """``[start, end)`` for people: ``"2025-06-11 00:00 → 2025-06-12 00:00 UTC"``."""
-    return f"{_clock(_moment(start))} → {_clock(_moment(end))} UTC"
+    return f"{clock(_moment(start))} → {clock(_moment(end))} UTC"
 
 
 def _duration(start: Moment, end: Moment) -> str:
@@ -222,7 +219,7 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
     first, last = _moment(start), _moment(end)
     period, duration = period_text(first, last), _duration(first, last)
     if not fleet.get("readings"):
-        empty = f"No readings between {_clock(first)} and {_clock(last)} UTC: nothing to report for this period."
+        empty = f"No readings between {clock(first)} and {clock(last)} UTC: nothing to report for this period."
         return Kpis(period, duration, (_health_kpi(health),), empty)
     efficiency = fleet["efficiency_pct"]
     zone = charts.efficiency_zone(efficiency)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import ipywidgets as w
@@ -26,6 +26,7 @@ import pandas as pd
 from IPython.display import HTML, display
 from pandas.io.formats.style import Styler
 
+from energy_lib.timeutil import CLOCK_FORMAT, CLOCK_SECONDS_FORMAT, format_timestamp, utc
 from energy_lib.workbook.notebook import charts, views
 
 __all__ = [
@@ -60,21 +61,6 @@ QUARANTINE_EMPTY = "The quarantine is empty: no rejected readings and no unparse
 NO_SITES = "No site has readings yet, so there is nothing to explore: run 02-run-simulation or upload files first."
 
 
-def _utc(value: datetime | date | str) -> datetime:
-    """A timezone-aware UTC datetime from a datetime (naive taken as UTC), a date (its midnight) or ISO text."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    elif not isinstance(value, datetime):
-        value = datetime.combine(value, time(), tzinfo=timezone.utc)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _flags(frame: pd.DataFrame) -> pd.Series:
     """True for each anomalous row (the ``anomaly`` column; all False without one)."""
     if "anomaly" not in frame.columns:
@@ -93,7 +79,7 @@ def table_rows(readings: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> pd.Dat
 
 def _time_format(moments: pd.Series) -> str:
     """Minutes when every moment is on a whole minute (readings usually are), else seconds."""
-    return "%Y-%m-%d %H:%M" if (moments.dt.second == 0).all() else "%Y-%m-%d %H:%M:%S"
+    return CLOCK_FORMAT if (moments.dt.second == 0).all() else CLOCK_SECONDS_FORMAT
 
 
 def _curated(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -231,7 +217,7 @@ def site_view(
     load_readings, load_anomalies : callable ``(site_id, start, end) -> DataFrame``
         Return the readings frame and the anomalies (readings frame rows with ``anomaly`` True) of the site.
     """
-    first, last = _utc(start), _utc(end)
+    first, last = utc(start), utc(end)
     readings = load_readings(site_id, first, last)
     anomalies = load_anomalies(site_id, first, last)
     readings = readings if readings is not None else pd.DataFrame()
@@ -256,9 +242,9 @@ class Explorer(w.VBox):
         start: datetime | date | str,
         end: datetime | date | str,
     ) -> None:
-        first, last = _utc(start), _utc(end)
+        first, last = utc(start), utc(end)
         if last <= first:
-            raise ValueError(f"end {_stamp(last)} must be after start {_stamp(first)}")
+            raise ValueError(f"end {format_timestamp(last)} must be after start {format_timestamp(first)}")
         self._load_readings = load_readings
         self._load_anomalies = load_anomalies
         self.range = (first, last)
@@ -292,7 +278,7 @@ class Explorer(w.VBox):
         """``[start, end)`` from the pickers: midnight UTC of the first day to midnight after the last day."""
         if self.start_date.value is None or self.end_date.value is None:
             return None
-        return _utc(self.start_date.value), _utc(self.end_date.value + timedelta(days=1))
+        return utc(self.start_date.value), utc(self.end_date.value + timedelta(days=1))
 
     def draw(self, site_id: str, start: datetime, end: datetime, raise_errors: bool = False) -> None:
         """Load ``site_id`` over ``[start, end)`` (which becomes ``range``) and redraw; a loader error shows

@@ -35,7 +35,7 @@ import pandas as pd
 from pvlib.location import Location
 from tqdm.auto import tqdm
 
-from energy_lib.readings import TIMESTAMP_FORMAT
+from energy_lib import timeutil
 from energy_lib.validation import EARLIEST, LATEST, SITE_ID
 
 PERFORMANCE_RATIO = 0.8  # AC energy out over what the clear-sky irradiance promises [-]
@@ -253,7 +253,7 @@ def simulate(
     ).transpose(1, 0, 2)
     injected = _inject_anomalies(generated_kwh, consumed_kwh, anomaly_rate, rng)
 
-    stamps = list(starts.strftime(TIMESTAMP_FORMAT))
+    stamps = list(starts.strftime(timeutil.TIMESTAMP_FORMAT))
     readings: list[SimulatedReading] = [
         {"site_id": site.site_id, "timestamp": stamp, "energy_generated_kwh": gen, "energy_consumed_kwh": con}
         for site, gen_row, con_row in zip(fleet, generated_kwh.tolist(), consumed_kwh.tolist(), strict=True)
@@ -370,10 +370,6 @@ def upload(files: Sequence[SimulatedFile], bucket: str, s3_client: Any, progress
     return uploaded
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def run_continuous(
     fleet: Sequence[Site],
     bucket: str,
@@ -388,7 +384,7 @@ def run_continuous(
     raw_prefix: str = "raw/",
     progress: bool = False,
     sleep: Callable[[float], Any] = time.sleep,
-    now: Callable[[], datetime] = _utc_now,
+    now: Callable[[], datetime] = timeutil.now,
 ) -> ContinuousRun:
     """Every ``every_minutes``, simulate the intervals completed since the last batch and upload them.
 
