@@ -43,14 +43,12 @@ def _pause(round_number: int) -> None:
     time.sleep(min(0.05 * 2**round_number, 2.0))
 
 
-def batch_put(dynamodb: Any, table: str, items: Sequence[dict[str, Any]], stats: dict[str, int] | None = None) -> None:
+def batch_put(dynamodb: Any, table: str, items: Sequence[dict[str, Any]]) -> None:
     """Write ``items`` (plain values) with BatchWriteItem, 25 a request."""
     for batch in chunks(items, WRITE_BATCH):
         pending: dict[str, Any] = {table: [{"PutRequest": {"Item": to_item(item)}} for item in batch]}
         for round_number in range(UNPROCESSED_ROUNDS):
             response = dynamodb.batch_write_item(RequestItems=pending)
-            if stats is not None:
-                stats["write_requests"] = stats.get("write_requests", 0) + 1
             pending = response.get("UnprocessedItems") or {}
             if not pending:
                 break
@@ -97,14 +95,11 @@ class Cost:
         self.requests = 0
         self.items_read = 0
         self.items_returned = 0
-        self.capacity_units = 0.0
 
     def add(self, response: dict[str, Any]) -> None:
         self.requests += 1
         self.items_read += response.get("ScannedCount", response.get("Count", 0))
         self.items_returned += response.get("Count", 0)
-        capacity = response.get("ConsumedCapacity") or {}
-        self.capacity_units += float(capacity.get("CapacityUnits", 0) or 0)
 
     @property
     def read_ratio(self) -> float:

@@ -115,9 +115,8 @@ def queue_checks(settings: Settings) -> list[Check]:
         policy = json.loads(attributes(settings.ingest_queue)["RedrivePolicy"])
         return f"{policy['deadLetterTargetArn'].rsplit(':', 1)[-1]} after {int(policy['maxReceiveCount'])}"
 
-    def encrypted(queue: str) -> bool:
-        found = attributes(queue)
-        return found.get("SqsManagedSseEnabled") == "true" or bool(found.get("KmsMasterKeyId"))
+    def managed_encryption(queue: str) -> bool:
+        return attributes(queue).get("SqsManagedSseEnabled") == "true"
 
     ingest, dlq, alerts = settings.ingest_queue, settings.dead_letter_queue, settings.alerts_queue
     return (
@@ -127,7 +126,7 @@ def queue_checks(settings: Settings) -> list[Check]:
                 ("visibility timeout [s]", QUEUE.visibility_timeout_s, lambda: attributes(ingest)["VisibilityTimeout"]),
                 ("retention [s]", QUEUE.message_retention_s, lambda: attributes(ingest)["MessageRetentionPeriod"]),
                 ("redrive", f"{dlq} after {settings.max_receive_count}", redrive),
-                ("encryption", True, lambda: encrypted(ingest)),
+                ("managed encryption", QUEUE.managed_encryption, lambda: managed_encryption(ingest)),
                 (
                     "only our bucket sends",
                     True,
@@ -139,14 +138,14 @@ def queue_checks(settings: Settings) -> list[Check]:
             f"sqs:{dlq}",
             [
                 ("retention [s]", QUEUE.dead_letter_retention_s, lambda: attributes(dlq)["MessageRetentionPeriod"]),
-                ("encryption", True, lambda: encrypted(dlq)),
+                ("managed encryption", QUEUE.managed_encryption, lambda: managed_encryption(dlq)),
             ],
         )
         + _checks(
             f"sqs:{alerts}",
             [
                 ("retention [s]", QUEUE.alerts_retention_s, lambda: attributes(alerts)["MessageRetentionPeriod"]),
-                ("encryption", True, lambda: encrypted(alerts)),
+                ("managed encryption", QUEUE.managed_encryption, lambda: managed_encryption(alerts)),
             ],
         )
     )

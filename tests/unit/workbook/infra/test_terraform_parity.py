@@ -278,7 +278,8 @@ def queue_problems(tf: Terraform, spec: Spec) -> list[str]:
         spec.queue.dead_letter_retention_s,
         tf.value(dlq.get("message_retention_seconds")),
     )
-    for name, queue in (("ingest", ingest), ("dead-letter", dlq)):
+    alerts = tf.resources[tf.output_resource("alerts_queue", "aws_sqs_queue")]
+    for name, queue in (("ingest", ingest), ("dead-letter", dlq), ("alerts", alerts)):
         _compare(
             problems,
             f"{name} queue managed encryption",
