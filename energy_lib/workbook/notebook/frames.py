@@ -6,15 +6,14 @@ timestamps timezone-aware UTC. How they are shown in notebooks and reports is :m
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote_plus
 
 import pandas as pd
 
 from energy_lib import query
 from energy_lib.config import Settings
+from energy_lib.pipeline import NotAnS3Notification, notifications
 from energy_lib.storage import COUNTERS
 from energy_lib.workbook.aws import ops
 from energy_lib.workbook.aws.session import aws
@@ -134,11 +133,11 @@ def site_choices(sites: list[str], first: str = "") -> list[str]:
 
 
 def _object_keys(body: str) -> str:
-    """The S3 object keys an S3 event notification names (URL-decoded), comma separated; "" for other bodies."""
+    """The S3 object keys an S3 event notification names (URL-decoded, as the pipeline reads them), comma
+    separated; "" for other bodies."""
     try:
-        records = json.loads(body).get("Records", [])
-        return ", ".join(unquote_plus(record["s3"]["object"]["key"]) for record in records)
-    except (ValueError, AttributeError, KeyError, TypeError):
+        return ", ".join(key for key, _ in notifications(body))
+    except NotAnS3Notification:
         return ""
 
 

@@ -10,7 +10,7 @@ Each widget draws its first state as soon as it is created, so a notebook run by
 nobody clicks, still shows it. Its rich display carries, next to the widget, an HTML copy of what is on
 screen: JupyterLab shows the live widget, while an nbconvert export without widget state (see
 :mod:`energy_lib.workbook.reports`) shows the copy; the explorer's chart draws with the plotly.js that
-:func:`energy_lib.workbook.notebook.charts.setup` embedded.
+:func:`energy_lib.workbook.notebook.display.setup` embedded.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from pandas.io.formats.style import Styler
 
 from energy_lib.timeutil import CLOCK_FORMAT, CLOCK_SECONDS_FORMAT, format_timestamp, utc
 from energy_lib.workbook.notebook import charts, views
+from energy_lib.workbook.notebook import display as offline
+from energy_lib.workbook.notebook.palette import ANOMALY_ROW_STYLE, ERROR_TEXT
 
 __all__ = [
     "ANOMALY_ROW_STYLE",
@@ -45,7 +47,6 @@ __all__ = [
 
 Loader = Callable[[str, datetime, datetime], pd.DataFrame]
 
-ANOMALY_ROW_STYLE = "background-color: #fde0dc; color: #7f0000"  # CSS of an anomalous reading's row
 MAX_TABLE_ROWS = 1000  # readings in the table (a day of 5-minute readings is 288), plus every later anomaly
 READING_COLUMNS = {
     "timestamp": "Time [UTC]",
@@ -56,7 +57,6 @@ READING_COLUMNS = {
     "anomaly_reasons": "Reasons",
 }
 ANOMALY_COLUMNS = ["timestamp", "severity", "anomaly_reasons", "energy_generated_kwh", "energy_consumed_kwh"]
-ERROR_STYLE = "color:#b00020"
 QUARANTINE_EMPTY = "The quarantine is empty: no rejected readings and no unparseable files."
 NO_SITES = "No site has readings yet, so there is nothing to explore: run 02-run-simulation or upload files first."
 
@@ -109,7 +109,7 @@ def _with_static(bundle: dict[str, Any] | None, static_html: str) -> dict[str, A
 
 
 def _error(text: str) -> str:
-    return f'<p style="{ERROR_STYLE}">{html.escape(text)}</p>'
+    return f'<p style="color:{ERROR_TEXT}">{html.escape(text)}</p>'
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +157,7 @@ class SiteView:
     def display(self, chart: Any, anomalies: Any, table: Any) -> None:
         """Draw into three targets (``ipywidgets.Output`` or any context manager); the caption is not drawn."""
         with chart:
-            charts.show(self.figure)
+            offline.show(self.figure)
         with anomalies:
             display(HTML(f"<b>Anomalies of {html.escape(self.site_id)}</b>"))
             if self.anomalies.empty:
@@ -173,7 +173,7 @@ class SiteView:
     def to_html(self) -> str:
         """A static HTML copy: chart with the anomalies beside it, readings table below.
 
-        The chart needs ``window.Plotly`` in the page (see :func:`energy_lib.workbook.notebook.charts.setup`).
+        The chart needs ``window.Plotly`` in the page (see :func:`energy_lib.workbook.notebook.display.setup`).
         """
         anomalies = "<p>No anomalies in this range.</p>" if self.anomalies.empty else self.anomalies_table().to_html()
         readings = (
@@ -189,7 +189,7 @@ class SiteView:
             '<div style="display:flex;gap:1em;align-items:flex-start">'
             '<div style="order:2;flex:1 1 0;min-width:0;overflow:auto;max-height:480px">'
             f"<b>Anomalies of {html.escape(self.site_id)}</b>{anomalies}</div>"
-            f'<div style="order:1;flex:1 1 0;min-width:0">{charts.figure_html(self.figure)}</div>'
+            f'<div style="order:1;flex:1 1 0;min-width:0">{offline.figure_html(self.figure)}</div>'
             "</div>"
             f'<div style="overflow:auto;max-height:600px">{readings}</div>'
             "</div>"
@@ -339,9 +339,9 @@ def explorer(
     -------
     Explorer
         An ``ipywidgets.VBox``; display it (last expression of a cell). Also ensures plotly.js is in the
-        document (:func:`energy_lib.workbook.notebook.charts.setup`) before the widget's static copy.
+        document (:func:`energy_lib.workbook.notebook.display.setup`) before the widget's static copy.
     """
-    charts.ensure_setup()
+    offline.ensure_setup()
     return Explorer(sites, load_readings, load_anomalies, start, end)
 
 
