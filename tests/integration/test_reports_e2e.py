@@ -21,6 +21,8 @@ from energy_lib.workbook.cli.reports import NOTEBOOKS
 from energy_lib.workbook.local import stack as local_stack
 from tests.conftest import free_port
 
+pytestmark = pytest.mark.stack
+
 START, END = "2025-06-11T06:00:00Z", "2025-06-11T12:00:00Z"
 
 

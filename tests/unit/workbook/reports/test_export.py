@@ -6,7 +6,10 @@ import re
 import shutil
 import subprocess
 
+import pytest
 
+
+@pytest.mark.notebook
 def test_html_has_no_code_and_every_chart_with_plotlyjs_once(scheduled):
     _, record = scheduled
     html = record.html.read_text()
@@ -31,6 +34,8 @@ def test_html_has_no_code_and_every_chart_with_plotlyjs_once(scheduled):
     assert "energy-run-summary" in html and "succeeded" in html
 
 
+@pytest.mark.notebook
+@pytest.mark.browser
 def test_the_exported_report_draws_its_charts_in_a_browser_with_no_network(scheduled, tmp_path):
     _, record = scheduled
     # every request but file:// goes to a closed port: nothing can come from the network

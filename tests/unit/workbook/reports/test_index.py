@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from energy_lib.workbook import reports
 from tests.unit.workbook.reports.conftest import NOW
 
 
+@pytest.mark.notebook
 def test_the_index_lists_every_run_and_marks_the_failed_one(workspace, scheduled, failed):
     index = (workspace / "reports" / "index.html").read_text()
     rows = re.findall(r"<tr class=\"(\w+)\">(.*?)</tr>", index, flags=re.S)

@@ -16,6 +16,7 @@ from tests.unit.workbook.reports.conftest import NOTEBOOKS
 # --------------------------------------------------------------------------------------------- a good run
 
 
+@pytest.mark.notebook
 def test_run_json_records_every_parameter_the_run_used_and_the_schedule(workspace, scheduled):
     _, record = scheduled
     document = json.loads((record.run_dir / "run.json").read_text())
@@ -47,6 +48,7 @@ def test_run_json_records_every_parameter_the_run_used_and_the_schedule(workspac
     assert record.run_dir.parent == (workspace / "reports" / "report-ok").resolve()
 
 
+@pytest.mark.notebook
 def test_parameters_are_injected_into_the_executed_notebook(scheduled):
     _, record = scheduled
     notebook = nbformat.read(record.ipynb, as_version=4)
@@ -61,6 +63,7 @@ def test_parameters_are_injected_into_the_executed_notebook(scheduled):
 # --------------------------------------------------------------------------------------------- a failed run
 
 
+@pytest.mark.notebook
 def test_a_failed_run_is_recorded_with_its_error(failed):
     record = failed.record
     document = json.loads((record.run_dir / "run.json").read_text())
@@ -72,6 +75,7 @@ def test_a_failed_run_is_recorded_with_its_error(failed):
     assert record.ipynb.is_file() and record.html.is_file()
 
 
+@pytest.mark.notebook
 def test_a_failed_run_keeps_its_notebook_and_html_with_the_traceback(failed):
     record = failed.record
     executed = nbformat.read(record.ipynb, as_version=4)

@@ -19,6 +19,7 @@ from tests.unit.workbook.reports.conftest import NOTEBOOKS, NOW
 # --------------------------------------------------------------------------------------------- due
 
 
+@pytest.mark.notebook
 def test_due_is_idempotent_within_the_period_and_due_again_in_the_next(workspace, scheduled):
     schedule, _ = scheduled
     reports_dir = workspace / "reports"
