@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import simplejson
 
 from energy_lib import timeutil
+
+N = TypeVar("N", int, float)
 
 
 class UsageError(Exception):
@@ -78,36 +81,47 @@ def utc_argument(value: str) -> datetime:
     return moment
 
 
+def _number(value: str, kind: type[N], what: str, valid: Callable[[N], bool], rule: str) -> N:
+    """``value`` as a ``kind`` (int or float) that is ``valid``; else an argparse error naming ``what`` it
+    must be or the ``rule`` it breaks."""
+    try:
+        number = kind(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not {what}: {value!r}") from None
+    if not valid(number):
+        raise argparse.ArgumentTypeError(f"must be {rule}: {value}")
+    return number
+
+
 def positive_int(value: str) -> int:
     """An argparse type: a whole number of at least 1."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {number}")
-    return number
+    return _number(value, int, "a whole number", lambda number: number >= 1, "at least 1")
 
 
 def seconds(value: str) -> float:
     """An argparse type: a finite number of seconds, zero or more."""
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not math.isfinite(number) or number < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0: {value}")
-    return number
+    return _number(value, float, "a number", lambda s: math.isfinite(s) and s >= 0, "a finite number of seconds >= 0")
 
 
-def command(commands: Any, name: str, summary: str, details: str = "") -> argparse.ArgumentParser:
+def command(
+    commands: Any,
+    name: str,
+    summary: str,
+    details: str = "",
+    *,
+    run: Callable[[argparse.Namespace, Any], int | None] | None = None,
+    local: bool = False,
+    json: bool = False,
+) -> argparse.ArgumentParser:
     """A subcommand whose ``--help`` starts with ``summary`` (also its line in the parent's list) and goes on
-    with ``details``."""
-    return commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}")
-
-
-def json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    with ``details``. ``run(args, settings)`` does its work, after the local stack is started when ``local``;
+    ``json`` adds ``--json`` (print JSON)."""
+    parser = commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}")
+    if json:
+        parser.add_argument("--json", action="store_true", help="print JSON")
+    if run is not None:
+        parser.set_defaults(run=run, local=local)
+    return parser
 
 
 def utc_range(parser: argparse.ArgumentParser, start_help: str, end_help: str) -> None:

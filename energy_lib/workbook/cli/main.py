@@ -23,7 +23,6 @@ from energy_lib.workbook.cli.common import (
     UsageError,
     command,
     emit,
-    json_flag,
     positive_int,
     seconds,
     summary_table,
@@ -193,9 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
         "show the resolved configuration",
         "Target, region, endpoint, bucket, prefixes, table, queue and topic names, from ENERGY_* variables and "
         "ENERGY_TERRAFORM_OUTPUTS (a saved `terraform output -json`).",
+        run=cmd_config,
+        json=True,
     )
-    json_flag(p)
-    p.set_defaults(run=cmd_config, local=False)
 
     p = command(
         commands,
@@ -204,10 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
         "up: start moto's server on 127.0.0.1 and the local Lambda runtime in the background, provisioned "
         "like production (does nothing when it already runs). status: what runs where (exit 3 when it is "
         "not running). down: stop it. State lives in memory: down forgets every object and reading.",
+        run=cmd_local,
+        json=True,
     )
     p.add_argument("action", choices=("up", "status", "down"))
-    json_flag(p)
-    p.set_defaults(run=cmd_local, local=False)
 
     p = command(
         commands,
@@ -215,10 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
         "build the Lambda zip",
         "build: write handler.py and the Lambda side of energy_lib (stdlib and boto3 only) into a zip, the "
         "same bytes for the same sources; terraform/lambda.tf deploys build/lambda.zip.",
+        run=cmd_lambda,
     )
     p.add_argument("action", choices=("build",))
     p.add_argument("--output", default="build/lambda.zip", help="where to write the zip (default build/lambda.zip)")
-    p.set_defaults(run=cmd_lambda, local=False)
 
     p = command(
         commands,
@@ -228,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
         "site and UTC day, with a progress bar. One batch for a fixed period (--start, --hours), or "
         "--continuous: every N minutes the intervals completed since the last batch, until --max-batches "
         "or Ctrl-C (an upload under way finishes first).",
+        run=cmd_simulate,
+        local=True,
+        json=True,
     )
     p.add_argument("--sites", type=int, default=5, help="number of sites (default 5)")
     p.add_argument("--start", type=utc_argument, help=f"first reading, UTC (default {DEFAULT_START})")
@@ -241,8 +243,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--continuous", action="store_true", help="upload new readings every N minutes until Ctrl-C")
     p.add_argument("--every-minutes", type=float, help="with --continuous: minutes between batches (default 5)")
     p.add_argument("--max-batches", type=positive_int, help="with --continuous: stop after this many batches")
-    json_flag(p)
-    p.set_defaults(run=cmd_simulate, local=True)
 
     p = command(
         commands,
@@ -250,10 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
         "wait until every raw object is processed and the queue is empty",
         "Exit 0 once every object under raw/ has a final ledger status and the ingest queue is empty; exit 1 "
         "when objects failed (see `ingest status`) or at the timeout. Progress goes to stderr.",
+        run=cmd_wait,
+        local=True,
+        json=True,
     )
     p.add_argument("--timeout", type=seconds, default=300, help="seconds before giving up (default 300)")
-    json_flag(p)
-    p.set_defaults(run=cmd_wait, local=True)
 
     p = command(
         commands,
@@ -261,28 +262,33 @@ def build_parser() -> argparse.ArgumentParser:
         "ledger status of every raw object",
         "status: one row per object under raw/: key, etag, status (pending, processing, processed, rejected, "
         "failed), read, stored, quarantined, anomalies, error.",
+        run=cmd_ingest,
+        local=True,
+        json=True,
     )
     p.add_argument("action", choices=("status",))
-    json_flag(p)
-    p.set_defaults(run=cmd_ingest, local=True)
 
     p = command(
         commands,
         "query",
         "query readings, anomalies, summaries, sites and files",
         "No query scans a table: key conditions, sparse anomaly indexes, the day index and the rollups.",
+        run=cmd_query,
+        local=True,
     )
     what = p.add_subparsers(dest="what", required=True, metavar="WHAT")
-    q = command(what, "readings", "readings of one site", "Ranges are [start, end) in UTC; no range: all.")
+    q = command(what, "readings", "readings of one site", "Ranges are [start, end) in UTC; no range: all.", json=True)
     q.add_argument("--site", required=True, help="site id")
     _range(q)
-    json_flag(q)
     q = command(
-        what, "anomalies", "anomalies of one site, or of all sites in a range", "All sites need --start and --end."
+        what,
+        "anomalies",
+        "anomalies of one site, or of all sites in a range",
+        "All sites need --start and --end.",
+        json=True,
     )
     q.add_argument("--site", help="site id (omit for all sites; then --start and --end are required)")
     _range(q)
-    json_flag(q)
     q = command(
         what,
         "summary",
@@ -290,16 +296,15 @@ def build_parser() -> argparse.ArgumentParser:
         "Generated, consumed and net kWh, efficiency % (generated / consumed), readings, anomalies by "
         "severity and anomaly rate %, read from the hourly and daily rollups: --start and --end must be "
         "whole UTC hours.",
+        json=True,
     )
     _range(q)
-    json_flag(q)
-    q = command(what, "sites", "sites that have readings")
-    json_flag(q)
-    q = command(what, "files", "raw objects", "Key, size, ETag and time of the objects under raw/ (or --prefix).")
+    q = command(what, "sites", "sites that have readings", json=True)
+    q = command(
+        what, "files", "raw objects", "Key, size, ETag and time of the objects under raw/ (or --prefix).", json=True
+    )
     q.add_argument("--prefix", help="list this prefix instead of raw/")
     q.add_argument("--limit", type=positive_int, help="at most this many")
-    json_flag(q)
-    p.set_defaults(run=cmd_query, local=True)
 
     p = command(
         commands,
@@ -307,9 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
         "provisioning checks: every resource and setting",
         "Reads back the bucket, queues, tables, topic, function and log group and compares each setting "
         "with the shared spec (the one terraform/ follows). Exit 1 when any check fails.",
+        run=cmd_check,
+        local=True,
+        json=True,
     )
-    json_flag(p)
-    p.set_defaults(run=cmd_check, local=True)
 
     p = command(
         commands,
@@ -318,10 +324,11 @@ def build_parser() -> argparse.ArgumentParser:
         "health: one cheap call per resource. depths: messages in the ingest and dead-letter queues. alerts: "
         "what the alerts topic delivered to its queue. dead-letters: messages that failed maxReceiveCount "
         "times. redrive: move them back to the ingest queue. quarantine: rejected readings and files.",
+        run=cmd_ops,
+        local=True,
+        json=True,
     )
     p.add_argument("action", choices=("health", "depths", "alerts", "dead-letters", "redrive", "quarantine"))
-    json_flag(p)
-    p.set_defaults(run=cmd_ops, local=True)
 
     reports.add_commands(commands)
     return parser

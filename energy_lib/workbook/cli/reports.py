@@ -17,7 +17,6 @@ from energy_lib.workbook.cli.common import (
     UsageError,
     command,
     emit,
-    json_flag,
     summary_table,
     utc_argument,
     utc_range,
@@ -133,14 +132,14 @@ def add_commands(commands: Any) -> None:
         "run one notebook into reports/<notebook>/<run-id>/ and export HTML",
         "Exit 1 when the run fails (its notebook and HTML keep the traceback); exit 2 for an unknown notebook "
         "or parameter, or a value not of the parameter's type (nothing runs).",
+        run=cmd_run,
+        json=True,
     )
     p.add_argument("notebook", help="a notebook name in notebooks/ (e.g. 04-report-business) or a path")
     p.add_argument(
         "-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), help="override a parameter"
     )
     p.add_argument("--notebooks-dir", default=str(NOTEBOOKS), help="folder of the notebooks")
-    json_flag(p)
-    p.set_defaults(run=cmd_run, local=False)
 
     p = command(
         actions,
@@ -148,35 +147,35 @@ def add_commands(commands: Any) -> None:
         "run every scheduled report that is due (for cron; idempotent per period)",
         "An entry of the schedule file is due when it has no run (succeeded, failed or running) in its hour, "
         "day or week. Exit 1 when a run failed.",
+        run=cmd_due,
+        json=True,
     )
     p.add_argument("--schedule", default=str(SCHEDULE), help="schedule file (default: schedule.toml)")
     p.add_argument("--notebooks-dir", default=str(NOTEBOOKS), help="folder of the notebooks")
     p.add_argument("--now", type=utc_argument, help="pretend it is this UTC time (for back-fills and tests)")
     p.add_argument("--list", action="store_true", help="show what is due without running it")
-    json_flag(p)
-    p.set_defaults(run=cmd_due, local=False)
 
     p = command(
         actions,
         "publish-summary",
         "publish a period's fleet summary to the alerts topic",
         "The message carries kind=summary and no severity, so subscribers filter it apart from anomaly alerts.",
+        run=cmd_publish_summary,
+        local=True,
     )
     utc_range(
         p,
         "start, UTC, a whole hour (default: yesterday 00:00)",
         "end, UTC, exclusive, a whole hour (default: today 00:00)",
     )
-    p.set_defaults(run=cmd_publish_summary, local=True)
 
-    p = command(actions, "index", "rebuild reports/index.html")
-    p.set_defaults(run=cmd_index, local=False)
+    p = command(actions, "index", "rebuild reports/index.html", run=cmd_index)
 
     p = command(
         commands,
         "demo",
         "the main job: local stack up, every notebook as a report, the fleet summary, the index's path",
         "Exit 1 when a notebook failed.",
+        run=cmd_demo,
     )
     p.add_argument("--notebooks-dir", default=str(NOTEBOOKS), help="folder of the notebooks")
-    p.set_defaults(run=cmd_demo, local=False)

@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 Loader = Callable[[str, datetime, datetime], pd.DataFrame]
+Day = datetime | date | str  # a moment or a day (its midnight), UTC; text in ISO-8601
 
 MAX_TABLE_ROWS = 1000  # readings in the table (a day of 5-minute readings is 288), plus every later anomaly
 READING_COLUMNS = {
@@ -201,8 +202,8 @@ class SiteView:
 
 def site_view(
     site_id: str,
-    start: datetime | date | str,
-    end: datetime | date | str,
+    start: Day,
+    end: Day,
     load_readings: Loader,
     load_anomalies: Loader,
 ) -> SiteView:
@@ -234,14 +235,7 @@ class Explorer(w.VBox):
     are no sites).
     """
 
-    def __init__(
-        self,
-        sites: list[str],
-        load_readings: Loader,
-        load_anomalies: Loader,
-        start: datetime | date | str,
-        end: datetime | date | str,
-    ) -> None:
+    def __init__(self, sites: list[str], load_readings: Loader, load_anomalies: Loader, start: Day, end: Day) -> None:
         first, last = utc(start), utc(end)
         if last <= first:
             raise ValueError(f"end {format_timestamp(last)} must be after start {format_timestamp(first)}")
@@ -315,13 +309,7 @@ class Explorer(w.VBox):
         return _with_static(super()._repr_mimebundle_(**kwargs), static)
 
 
-def explorer(
-    sites: list[str],
-    load_readings: Loader,
-    load_anomalies: Loader,
-    start: datetime | date | str,
-    end: datetime | date | str,
-) -> Explorer:
+def explorer(sites: list[str], load_readings: Loader, load_anomalies: Loader, start: Day, end: Day) -> Explorer:
     """A site Dropdown and two DatePickers redrawing the readings table, chart and anomalies of the site.
 
     Parameters
