@@ -53,6 +53,7 @@ def test_reads_left_unprocessed_are_read_again_and_every_item_is_returned_once()
     assert all(request["t"]["ConsistentRead"] for request in client.requests)
 
 
+@pytest.mark.slow  # waits through every round's growing pause: about 7 s
 def test_what_stays_unprocessed_after_every_round_is_an_error_naming_how_many() -> None:
     client = Throttled(keep=2, rounds=UNPROCESSED_ROUNDS + 5)
     with pytest.raises(
