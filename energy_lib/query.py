@@ -24,7 +24,7 @@ from energy_lib.config import Settings
 from energy_lib.dynamo import Cost, batch_get, query_pages
 from energy_lib.errors import QueryError
 from energy_lib.schema import LEDGER, READINGS
-from energy_lib.storage import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET
+from energy_lib.storage import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET, buckets
 from energy_lib.timeutil import format_timestamp
 from energy_lib.validation import EARLIEST, LATEST, SITE_ID
 
@@ -102,11 +102,30 @@ def _between(first: datetime, last: datetime) -> tuple[str, str] | None:
 
 
 def days(first: datetime, last: datetime) -> Iterator[str]:
-    """Every UTC day (``YYYY-MM-DD``) that ``[first, last)`` touches."""
+    """Every UTC day (``YYYY-MM-DD``, a stored timestamp's first ten characters) that ``[first, last)`` touches."""
     day = first.replace(hour=0, minute=0, second=0, microsecond=0)
     while day < last:
-        yield day.strftime("%Y-%m-%d")
+        yield format_timestamp(day)[:10]
         day += ONE_DAY
+
+
+def _bucket(moment: datetime, unit: timedelta) -> str:
+    """The day (``unit`` is ONE_DAY) or hour rollup bucket that holds ``moment``, named as storage names it."""
+    _, day, hour = buckets(format_timestamp(moment))
+    return day if unit == ONE_DAY else hour
+
+
+def period_buckets(start: datetime | str, end: datetime | str, unit: timedelta) -> list[str]:
+    """The rollup buckets of every UTC day (``unit`` ONE_DAY) or hour (ONE_HOUR) that ``[start, end)`` touches."""
+    first, last = bounded_range(start, end)
+    moment = first.replace(minute=0, second=0, microsecond=0)
+    if unit == ONE_DAY:
+        moment = moment.replace(hour=0)
+    result = []
+    while moment < last:
+        result.append(_bucket(moment, unit))
+        moment += unit
+    return result
 
 
 def readings(
@@ -220,12 +239,9 @@ def summary_buckets(start: datetime | str | None, end: datetime | str | None) ->
     result = []
     moment = first
     while moment < last:
-        if moment.hour == 0 and moment + ONE_DAY <= last:
-            result.append(f"D#{moment:%Y-%m-%d}")
-            moment += ONE_DAY
-        else:
-            result.append(f"H#{moment:%Y-%m-%dT%H}")
-            moment += ONE_HOUR
+        unit = ONE_DAY if moment.hour == 0 and moment + ONE_DAY <= last else ONE_HOUR
+        result.append(_bucket(moment, unit))
+        moment += unit
     return result
 
 

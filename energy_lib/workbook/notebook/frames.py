@@ -82,14 +82,12 @@ def _periods(settings: Settings, buckets: list[str], column: str) -> pd.DataFram
 
 def hourly(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
     """Per site and UTC hour in ``[start, end)``: energies, readings and anomalies, from hour rollups."""
-    first, last = query.bounded_range(start, end)
-    hours = pd.date_range(first.replace(minute=0, second=0), last, freq="h", inclusive="left")
-    return _periods(settings, [f"H#{h:%Y-%m-%dT%H}" for h in hours], "hour_start")
+    return _periods(settings, query.period_buckets(start, end, query.ONE_HOUR), "hour_start")
 
 
 def daily(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
     """Per site and UTC day touched by ``[start, end)``, from day rollups."""
-    return _periods(settings, [f"D#{day}" for day in query.days(*query.bounded_range(start, end))], "day_start")
+    return _periods(settings, query.period_buckets(start, end, query.ONE_DAY), "day_start")
 
 
 def sites(settings: Settings) -> list[str]:
