@@ -115,16 +115,14 @@ def _bucket(moment: datetime, unit: timedelta) -> str:
     return day if unit == ONE_DAY else hour
 
 
-def period_buckets(start: datetime | str, end: datetime | str, unit: timedelta) -> list[str]:
-    """The rollup buckets of every UTC day (``unit`` ONE_DAY) or hour (ONE_HOUR) that ``[start, end)`` touches."""
+def hour_buckets(start: datetime | str, end: datetime | str) -> list[str]:
+    """The rollup buckets of every UTC hour that ``[start, end)`` touches."""
     first, last = bounded_range(start, end)
     moment = first.replace(minute=0, second=0, microsecond=0)
-    if unit == ONE_DAY:
-        moment = moment.replace(hour=0)
     result = []
     while moment < last:
-        result.append(_bucket(moment, unit))
-        moment += unit
+        result.append(_bucket(moment, ONE_HOUR))
+        moment += ONE_HOUR
     return result
 
 

@@ -10,11 +10,9 @@ import pytest
 from energy_lib.errors import EnergyError, QueryError
 from energy_lib.query import (
     MAX_RANGE,
-    ONE_DAY,
-    ONE_HOUR,
     bounded_range,
     days,
-    period_buckets,
+    hour_buckets,
     summary_buckets,
     time_range,
     utc,
@@ -296,23 +294,22 @@ def test_buckets_cover_the_range_without_gaps_or_overlaps():
     assert [b for b in result if b.startswith("D#")] == ["D#2025-06-29", "D#2025-06-30", "D#2025-07-01", "D#2025-07-02"]
 
 
-# --- period_buckets() -----------------------------------------------------------------------------
+# --- hour_buckets() -------------------------------------------------------------------------------
 
 
-def test_period_buckets_name_every_hour_and_day_the_range_touches_as_storage_names_them():
+def test_hour_buckets_name_every_hour_the_range_touches_as_storage_names_them():
     # GIVEN a range that starts and ends inside an hour and crosses midnight
     start, end = "2025-06-11T22:30:15.5Z", "2025-06-12T01:00:00.000001Z"
-    # THEN every hour it touches, the first and the last included, and both days
-    assert period_buckets(start, end, ONE_HOUR) == [
+    # THEN every hour it touches, the first and the last included
+    assert hour_buckets(start, end) == [
         "H#2025-06-11T22",
         "H#2025-06-11T23",
         "H#2025-06-12T00",
         "H#2025-06-12T01",
     ]
-    assert period_buckets(start, end, ONE_DAY) == ["D#2025-06-11", "D#2025-06-12"]
-    assert period_buckets("2025-06-11T00:00:00+02:00", "2025-06-11T02:00:00+02:00", ONE_HOUR) == [
+    assert hour_buckets("2025-06-11T00:00:00+02:00", "2025-06-11T02:00:00+02:00") == [
         "H#2025-06-10T22",
         "H#2025-06-10T23",
     ]
     with pytest.raises(QueryError):
-        period_buckets(None, end, ONE_HOUR)
+        hour_buckets(None, end)

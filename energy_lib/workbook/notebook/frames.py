@@ -82,12 +82,7 @@ def _periods(settings: Settings, buckets: list[str], column: str) -> pd.DataFram
 
 def hourly(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
     """Per site and UTC hour in ``[start, end)``: energies, readings and anomalies, from hour rollups."""
-    return _periods(settings, query.period_buckets(start, end, query.ONE_HOUR), "hour_start")
-
-
-def daily(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
-    """Per site and UTC day touched by ``[start, end)``, from day rollups."""
-    return _periods(settings, query.period_buckets(start, end, query.ONE_DAY), "day_start")
+    return _periods(settings, query.hour_buckets(start, end), "hour_start")
 
 
 def sites(settings: Settings) -> list[str]:
