@@ -161,7 +161,7 @@ def health(settings: Settings) -> list[dict[str, Any]]:
         ("bucket", lambda: (aws(settings, "s3").head_bucket(Bucket=settings.bucket), "reachable")[1]),
         *[
             (name, lambda name=name: aws(settings, "dynamodb").describe_table(TableName=name)["Table"]["TableStatus"])
-            for name in (settings.readings_table, settings.rollups_table, settings.ledger_table)
+            for name in (settings.readings_table, settings.rollups_table, settings.ledger_table, settings.sites_table)
         ],
         *[
             (name, lambda name=name: f"{queue_depth(settings, name)} messages")
