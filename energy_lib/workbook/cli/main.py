@@ -130,15 +130,44 @@ def cmd_lambda(args: argparse.Namespace, settings: Settings) -> None:
     print(f"{path} ({path.stat().st_size} bytes, {len(lambda_build.zip_members())} files)")
 
 
+FAULT_OPTIONS = {"frozen": simulator.FrozenMeter, "outage": simulator.Outage, "yield_loss": simulator.YieldLoss}
+
+
+def requested_faults(args: argparse.Namespace, site_ids: list[str]) -> list[simulator.Fault]:
+    """The faults asked for with --silent, --frozen, --outage and --yield-loss, checked against the fleet."""
+    asked = [("silent", values) for values in args.silent or []]
+    asked += [(option, values) for option in FAULT_OPTIONS for values in getattr(args, option) or []]
+    found: list[simulator.Fault] = []
+    for option, (site, start, *amount) in asked:
+        try:
+            moment = utc_argument(start)
+            found.append(
+                simulator.Silence(site, moment)
+                if option == "silent"
+                else FAULT_OPTIONS[option](site, moment, float(amount[0]))
+            )
+        except (argparse.ArgumentTypeError, ValueError) as error:
+            raise UsageError(f"--{option.replace('_', '-')} {site} {start} {' '.join(amount)}: {error}") from None
+    try:
+        return list(simulator.faults.check(found, site_ids))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
     given = {name for name in ("start", "hours", "every_minutes", "max_batches") if getattr(args, name) is not None}
     wrong = given & ({"start", "hours"} if args.continuous else {"every_minutes", "max_batches"})
     if wrong:
         names = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(wrong))
         raise UsageError(f"{names} cannot go {'with' if args.continuous else 'without'} --continuous")
+    from energy_lib.workbook.health import registry
+
     try:
         fleet = simulator.default_fleet(args.sites)
+        injected = requested_faults(args, [site.site_id for site in fleet])
+        sites = registry.from_fleet(fleet, args.interval_minutes)
         s3 = aws(settings, "s3")
+        registry.put_sites(settings, aws(settings, "dynamodb"), sites)
         if args.continuous:
             done = simulator.run_continuous(
                 fleet,
@@ -151,23 +180,32 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
                 seed=args.seed,
                 fmt=args.format,
                 raw_prefix=settings.raw_prefix,
+                faults=injected,
                 progress=not args.json,
             )
-            totals = {"sites": len(fleet), "batches": done.batches, "files": done.files, "readings": done.readings}
+            totals = {
+                "sites": len(fleet),
+                "registered": len(sites),
+                "batches": done.batches,
+                "files": done.files,
+                "readings": done.readings,
+            }
             emit(totals, args.json)
             return
         start = args.start or query.utc(DEFAULT_START)
         hours = 24 if args.hours is None else args.hours
-        run = simulator.simulate(fleet, start, hours, args.interval_minutes, args.anomaly_rate, args.seed)
+        run = simulator.simulate(fleet, start, hours, args.interval_minutes, args.anomaly_rate, args.seed, injected)
         files = simulator.to_files(run, fmt=args.format, raw_prefix=settings.raw_prefix)
         uploaded = simulator.upload(files, settings.bucket, s3, progress=not args.json)
-    except ValueError as exc:
+    except (ValueError, registry.RegistryError) as exc:
         raise UsageError(str(exc)) from exc
     emit(
         {
             "sites": len(fleet),
+            "registered": len(sites),
             "readings": len(run.readings),
             "injected_anomalies": run.injected_anomalies,
+            "injected_faults": len(injected),
             "files": uploaded,
         },
         args.json,
@@ -291,11 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         commands,
         "simulate",
-        "simulate a fleet and upload its readings under raw/",
-        "Solar generation in each site's local day, a daily load profile, injected anomalies; one file per "
-        "site and UTC day, with a progress bar. One batch for a fixed period (--start, --hours), or "
-        "--continuous: every N minutes the intervals completed since the last batch, until --max-batches "
-        "or Ctrl-C (an upload under way finishes first).",
+        "simulate a fleet, register it and upload its readings under raw/",
+        "Solar generation in each site's local day, a daily load profile, injected anomalies and, on request, "
+        "faults (a site going silent, a frozen meter, a daytime outage, a slow yield loss); the fleet goes into "
+        "the site registry; one file per site and UTC day, with a progress bar. One batch for a fixed period "
+        "(--start, --hours), or --continuous: every N minutes the intervals completed since the last batch, "
+        "until --max-batches or Ctrl-C (an upload under way finishes first).",
     )
     p.add_argument("--sites", type=int, default=5, help="number of sites (default 5)")
     p.add_argument("--start", type=utc_argument, help=f"first reading, UTC (default {DEFAULT_START})")
@@ -309,6 +348,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--continuous", action="store_true", help="upload new readings every N minutes until Ctrl-C")
     p.add_argument("--every-minutes", type=float, help="with --continuous: minutes between batches (default 5)")
     p.add_argument("--max-batches", type=positive_int, help="with --continuous: stop after this many batches")
+    faults_group = p.add_argument_group("faults (each may repeat; SITE is a site id such as SITE_002, times UTC)")
+    faults_group.add_argument(
+        "--silent", nargs=2, action="append", metavar=("SITE", "FROM"), help="the site sends nothing from FROM on"
+    )
+    faults_group.add_argument(
+        "--frozen",
+        nargs=3,
+        action="append",
+        metavar=("SITE", "START", "HOURS"),
+        help="the site's readings repeat the first one of [START, START + HOURS)",
+    )
+    faults_group.add_argument(
+        "--outage",
+        nargs=3,
+        action="append",
+        metavar=("SITE", "START", "HOURS"),
+        help="zero generation in [START, START + HOURS)",
+    )
+    faults_group.add_argument(
+        "--yield-loss",
+        nargs=3,
+        action="append",
+        metavar=("SITE", "START", "PCT_PER_DAY"),
+        help="from START, generation falls by PCT_PER_DAY %% of its value per day",
+    )
     _json_flag(p)
     p.set_defaults(run=cmd_simulate, local=True)
 
@@ -392,8 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_ops, local=True)
 
     from energy_lib.workbook.cli import reports as report_cli
+    from energy_lib.workbook.cli import sites as sites_cli
 
     report_cli.add_commands(commands)
+    sites_cli.add_commands(commands)
     return parser
 
 

@@ -1,5 +1,6 @@
-"""A simulated fleet of sites, its readings and the files it uploads under ``raw/``."""
+"""A simulated fleet of sites, its readings and the files it uploads under ``raw/``; faults on request."""
 
+from energy_lib.workbook.simulator.faults import Fault, FrozenMeter, Outage, Silence, YieldLoss
 from energy_lib.workbook.simulator.model import (
     FIELDS,
     FORMATS,
@@ -20,6 +21,11 @@ __all__ = [
     "FIELDS",
     "FORMATS",
     "ContinuousRun",
+    "Fault",
+    "FrozenMeter",
+    "Outage",
+    "Silence",
+    "YieldLoss",
     "SimulatedFile",
     "SimulatedReading",
     "Simulation",
