@@ -130,25 +130,12 @@ def cmd_lambda(args: argparse.Namespace, settings: Settings) -> None:
     print(f"{path} ({path.stat().st_size} bytes, {len(lambda_build.zip_members())} files)")
 
 
-FAULT_OPTIONS = {"frozen": simulator.FrozenMeter, "outage": simulator.Outage, "yield_loss": simulator.YieldLoss}
-
-
 def requested_faults(args: argparse.Namespace, site_ids: list[str]) -> list[simulator.Fault]:
     """The faults asked for with --silent, --frozen, --outage and --yield-loss, checked against the fleet."""
-    asked = [("silent", values) for values in args.silent or []]
-    asked += [(option, values) for option in FAULT_OPTIONS for values in getattr(args, option) or []]
-    found: list[simulator.Fault] = []
-    for option, (site, start, *amount) in asked:
-        try:
-            moment = utc_argument(start)
-            found.append(
-                simulator.Silence(site, moment)
-                if option == "silent"
-                else FAULT_OPTIONS[option](site, moment, float(amount[0]))
-            )
-        except (argparse.ArgumentTypeError, ValueError) as error:
-            raise UsageError(f"--{option.replace('_', '-')} {site} {start} {' '.join(amount)}: {error}") from None
     try:
+        found = simulator.faults.requested(
+            args.silent or (), args.frozen or (), args.outage or (), args.yield_loss or ()
+        )
         return list(simulator.faults.check(found, site_ids))
     except ValueError as error:
         raise UsageError(str(error)) from None

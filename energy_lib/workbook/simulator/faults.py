@@ -15,14 +15,18 @@ put into a faulted interval, so a fault looks exactly as described:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-KINDS = ("silence", "frozen_meter", "outage", "yield_loss")
+from energy_lib import query
+from energy_lib.errors import QueryError
+
+KINDS = ("yield_loss", "frozen_meter", "outage", "silence")  # in the order apply() acts
 
 
 def _utc(moment: datetime, what: str) -> datetime:
@@ -88,7 +92,50 @@ class YieldLoss:
 
 
 Fault = Silence | FrozenMeter | Outage | YieldLoss
-_ORDER = (YieldLoss, FrozenMeter, Outage, Silence)  # the order in which apply() acts
+_ORDER = (YieldLoss, FrozenMeter, Outage, Silence)  # the classes of KINDS
+
+
+def _moment(value: datetime | str, what: str) -> datetime:
+    try:
+        moment = query.utc(value)
+    except QueryError as error:
+        raise ValueError(f"{what}: {error}") from None
+    if moment is None:
+        raise ValueError(f"{what}: a start time is needed")
+    return moment
+
+
+def requested(
+    silent: Iterable[tuple[str, datetime | str]] = (),
+    frozen: Iterable[tuple[str, datetime | str, float]] = (),
+    outage: Iterable[tuple[str, datetime | str, float]] = (),
+    yield_loss: Iterable[tuple[str, datetime | str, float]] = (),
+) -> list[Fault]:
+    """Faults from plain values, as a command line or a notebook's parameters give them: ``(site, from)`` for
+    ``silent``, ``(site, start, hours)`` for ``frozen`` and ``outage``, ``(site, start, pct_per_day)`` for
+    ``yield_loss``; times are ISO-8601 UTC text or datetimes. An entry whose site is ``""`` is left out."""
+    found: list[Fault] = []
+    for option, kind, entries in (
+        ("silent", Silence, silent),
+        ("frozen", FrozenMeter, frozen),
+        ("outage", Outage, outage),
+        ("yield_loss", YieldLoss, yield_loss),
+    ):
+        for site_id, start, *amount in entries:
+            if not site_id:
+                continue
+            what = f"{option} {site_id}"
+            try:
+                numbers = [float(value) for value in amount]
+            except (TypeError, ValueError):
+                raise ValueError(f"{what}: {amount[0]!r} is not a number") from None
+            found.append(kind(site_id, _moment(start, what), *numbers))
+    return found
+
+
+def rows(faults: Iterable[Fault]) -> list[dict[str, Any]]:
+    """One row per fault: ``fault`` (its kind), then its fields."""
+    return [{"fault": KINDS[_ORDER.index(type(fault))], **asdict(fault)} for fault in faults]
 
 
 def check(faults: Sequence[Fault], site_ids: Sequence[str]) -> tuple[Fault, ...]:
