@@ -149,7 +149,7 @@ def site_performance(
         index, median = figures.at[last, "performance_index"], baseline[run.index[0]]
         return (
             f"performance index {index:.2f} on {last:%Y-%m-%d}, {100 * (1 - index / median):.0f} % below "
-            f"{median:.2f}, the median of the {baseline_days} days before the drop"
+            f"{median:.2f}, the median index of the days before the drop (up to {baseline_days})"
         )
 
     found = event_model.from_mask(low, "underperformance", site.site_id, timedelta(days=1), detail)

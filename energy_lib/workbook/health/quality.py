@@ -230,7 +230,7 @@ def site_quality(
             "frozen_values",
             site.site_id,
             interval,
-            lambda run: f"generation stuck at {kwh_sum(generation_kwh[run.index[:1]]):f} kWh a reading",
+            lambda run: f"generation stuck at {kwh_sum(generation_kwh[run.index[:1]]):f} kWh per reading",
         ),
         *event_model.from_mask(
             outage,

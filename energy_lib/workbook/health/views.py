@@ -41,10 +41,21 @@ EVENT_COLUMNS = {
     "site_id": "Site",
     "start_utc": "Start [UTC]",
     "end_utc": "End [UTC]",
-    "duration_min": "Duration [min]",
+    "duration_min": "Duration",
     "severity": "Severity",
     "detail": "Detail",
 }
+
+
+def duration_text(minutes: float) -> str:
+    """A duration for people: ``45 min``, ``2 h 30 min``, ``4 days``, ``1 day 6 h``."""
+    whole = round(minutes)
+    days, rest = divmod(whole, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [views.count(days, "day")] if days else []
+    parts += [f"{hours} h"] if hours else []
+    parts += [f"{mins} min"] if mins or not parts else []
+    return " ".join(parts)
 
 
 def not_assessed(assessment: Assessment, check: str) -> Html | None:
@@ -65,15 +76,12 @@ def kpis(assessment: Assessment) -> Kpis:
     if a.freshness is not None:
         silent = int(a.freshness["silent"].fillna(False).astype(bool).sum())
         unregistered = int((a.freshness["status"] == freshness.UNREGISTERED).sum())
-        items.append(
-            Kpi(
-                "Silent now",
-                f"{silent:,}",
-                str(silent),
-                note=f"at {_clock(a.as_of)} UTC; {views.count(unregistered, 'unregistered site')}",
-                accent=views.UNHEALTHY if silent else views.HEALTHY,
-            )
-        )
+        unknown = int((a.freshness["status"] == freshness.UNKNOWN).sum())
+        note = f"at {_clock(a.as_of)} UTC; {views.count(unregistered, 'unregistered site')}"
+        if unknown:
+            note += f"; {unknown} not known (no last reading time in the rollups)"
+        accent = views.UNHEALTHY if silent else views.NEUTRAL if unknown else views.HEALTHY
+        items.append(Kpi("Silent now", f"{silent:,}", str(silent), note=note, accent=accent))
     if a.quality is not None:
         expected = int(a.quality["expected_intervals"].sum())
         received = int(a.quality["received_intervals"].sum())
@@ -176,9 +184,10 @@ def events_table(assessment: Assessment, kinds: Sequence[str], check: str, empty
         kind=frame["kind"].str.replace("_", " "),
         start_utc=frame["start_utc"].map(_clock),
         end_utc=frame["end_utc"].map(_clock),
+        duration_min=frame["duration_min"].map(duration_text),
     ).rename(columns=EVENT_COLUMNS)
-    styler = views.base_style(
-        table.reset_index(drop=True).style.format({"Duration [min]": "{:,.0f}"}), ["What", "Site", "Detail"]
+    styler = views.base_style(table.reset_index(drop=True).style, ["What", "Site", "Detail"]).set_properties(
+        subset=["Start [UTC]", "End [UTC]", "Duration"], **{"white-space": "nowrap"}
     )
     styler = styler.map(
         lambda severity: (
