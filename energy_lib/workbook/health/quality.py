@@ -14,6 +14,7 @@ generation checks, as a missing value: it is already reported as an anomaly.
 from __future__ import annotations
 
 import math
+import warnings
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -129,7 +130,9 @@ def frozen_values(
     slots break them (zero generation by day is :func:`daytime_outage`).
     """
     by_day = generation_kwh.where(daylight)
-    stale = stale_values_diff(by_day, window=window, rtol=rtol, atol=atol_kwh, mark="all")
+    with warnings.catch_warnings():  # PVAnalytics 0.2.2 fills its float result with False; pandas 3 warns
+        warnings.filterwarnings("ignore", message="'bool' is not supported as a fill value")
+        stale = stale_values_diff(by_day, window=window, rtol=rtol, atol=atol_kwh, mark="all")
     return stale & (by_day > 0)
 
 
