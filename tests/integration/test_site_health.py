@@ -242,7 +242,9 @@ def test_sites_commands_import_list_show_and_refuse_bad_input(
     assert code == 2 and "not registered and has no readings" in err
     code, _, err = run_cli(monkeypatch, capsys, settings, "sites", "import", str(tmp_path / "missing.csv"))
     assert code == 2 and "cannot read" in err
-    code, _, err = run_cli(monkeypatch, capsys, settings, "sites", "assess", "--start", "2025-06-11T06:00:00Z", "--end", "2025-06-12")
+    code, _, err = run_cli(
+        monkeypatch, capsys, settings, "sites", "assess", "--start", "2025-06-11T06:00:00Z", "--end", "2025-06-12"
+    )
     assert code == 2 and "whole UTC days" in err
     code, _, err = run_cli(monkeypatch, capsys, settings, "sites", "silent", "--silent-after-intervals", "0")
     assert code == 2 and "silent_after_intervals must be above 0" in err
