@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from energy_lib.clients import client
 from energy_lib.config import Settings
-from energy_lib.workbook.aws.session import aws
-from energy_lib.workbook.cli.main import UsageError, command, emit, utc_argument
+from energy_lib.workbook.cli.common import UsageError, command, emit, utc_argument
 
 THRESHOLD_HELP = {
     "silent_after_intervals": "silent when the last reading is older than this many of the site's intervals",
@@ -37,7 +37,7 @@ def _read_csv(path: str) -> bytes:
 def cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
     from energy_lib.workbook.health import registry
 
-    dynamodb = aws(settings, "dynamodb")
+    dynamodb = client("dynamodb", settings)
     if args.action == "import":
         try:
             sites = registry.parse_csv(_read_csv(args.file))
@@ -78,7 +78,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """``sites silent`` (freshness only, now) and ``sites assess`` (the checks asked for, over a period)."""
     from energy_lib.workbook.health import alerts, assessment, freshness
 
-    dynamodb = aws(settings, "dynamodb")
+    dynamodb = client("dynamodb", settings)
     now = args.as_of or datetime.now(timezone.utc)
     if args.action == "silent":
         today = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -89,7 +89,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         result = assessment.assess(settings, dynamodb, start, end, now, checks, _thresholds(args))
     except ValueError as error:
         raise UsageError(str(error)) from None
-    outcome = alerts.publish_assessment(settings, aws(settings, "sns"), dynamodb, result, args.publish)
+    outcome = alerts.publish_assessment(settings, client("sns", settings), dynamodb, result, args.publish)
     if args.action == "silent":
         frame = result.freshness
         rows = _rows(frame) if args.all else _rows(_silent(frame, freshness))
@@ -143,19 +143,31 @@ def add_commands(commands: Any) -> None:
         "Header: site_id, name (optional), latitude, longitude, timezone, site_type, capacity_kw, "
         "interval_minutes, reporting_hours (optional: all_day or daylight). Nothing is stored when a row is "
         "wrong; the error names the row (the header is row 1) and the field. Exit 2 on bad input.",
+        run=cmd_sites,
+        local=True,
+        json=True,
     )
     p.add_argument("file", help="CSV file")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(run=cmd_sites, local=True)
 
-    p = command(actions, "list", "registered sites, then the sites with readings that are not registered")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(run=cmd_sites, local=True)
+    command(
+        actions,
+        "list",
+        "registered sites, then the sites with readings that are not registered",
+        run=cmd_sites,
+        local=True,
+        json=True,
+    )
 
-    p = command(actions, "show", "one site's registry entry", "Exit 2 when it is neither registered nor has readings.")
+    p = command(
+        actions,
+        "show",
+        "one site's registry entry",
+        "Exit 2 when it is neither registered nor has readings.",
+        run=cmd_sites,
+        local=True,
+        json=True,
+    )
     p.add_argument("site", help="site id")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(run=cmd_sites, local=True)
 
     p = command(
         actions,
@@ -163,13 +175,14 @@ def add_commands(commands: Any) -> None:
         "sites whose last reading is older than N of their intervals (and unregistered sites)",
         "Reads the registry and the all-time rollups (last_reading_at): two paged Queries, never a reading. "
         "--publish sends one site_silent alert, once per hour.",
+        run=cmd_check,
+        local=True,
+        json=True,
     )
     p.add_argument("--as-of", type=utc_argument, help="pretend it is this UTC time (default now)")
     p.add_argument("--all", action="store_true", help="every site, not only the silent and unregistered ones")
     _threshold_options(p, ("silent_after_intervals",))
     p.add_argument("--publish", action="store_true", help="publish the alert to the alerts topic (once per hour)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(run=cmd_check, local=True)
 
     p = command(
         actions,
@@ -178,6 +191,9 @@ def add_commands(commands: Any) -> None:
         "generation, underperformance",
         "Prints one row per event: kind, site, start, end, duration [min], severity, detail. --publish sends "
         "one alert, once per checks and period. Notebook 06-assess-site-health draws the same.",
+        run=cmd_check,
+        local=True,
+        json=True,
     )
     p.add_argument("--start", type=utc_argument, required=True, help="first day, UTC midnight")
     p.add_argument("--end", type=utc_argument, required=True, help="end, UTC midnight (exclusive)")
@@ -185,5 +201,3 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--checks", default="freshness,quality,performance", help="comma-separated (default: all three)")
     _threshold_options(p, tuple(THRESHOLD_HELP))
     p.add_argument("--publish", action="store_true", help="publish the alert to the alerts topic")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(run=cmd_check, local=True)

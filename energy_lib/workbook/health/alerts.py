@@ -23,8 +23,8 @@ from botocore.exceptions import ClientError
 from energy_lib.alerts import BODY_ROWS, SITES_LISTED, plain_subject
 from energy_lib.config import Settings
 from energy_lib.dynamo import to_item
-from energy_lib.readings import format_timestamp
 from energy_lib.rules import highest
+from energy_lib.timeutil import format_timestamp
 from energy_lib.workbook.health.events import Event
 
 if TYPE_CHECKING:

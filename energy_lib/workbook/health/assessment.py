@@ -21,10 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from energy_lib import query
+from energy_lib import query, storage
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost
 from energy_lib.errors import QueryError
+from energy_lib.timeutil import format_timestamp
 from energy_lib.workbook.health import events as event_model
 from energy_lib.workbook.health import freshness as freshness_model
 from energy_lib.workbook.health import performance as performance_model
@@ -219,15 +220,15 @@ def _read_slot_data(
 def _read_daily(
     settings: Settings, dynamodb: Any, start: datetime, end: datetime, baseline_days: int, cost: Cost
 ) -> pd.DataFrame:
-    first = start - baseline_days * ONE_DAY
-    buckets = [f"D#{day}" for day in query.days(first, end)]
+    days = pd.date_range(start - baseline_days * ONE_DAY, end, freq="D", inclusive="left")
+    day_of = {storage.buckets(format_timestamp(day))[1]: day for day in days}  # D# bucket -> its UTC midnight
     rows = [
         {
             "site_id": row["site_id"],
-            "day": pd.Timestamp(row["bucket"][2:], tz="UTC"),
+            "day": day_of[row["bucket"]],
             "energy_generated_kwh": row.get("energy_generated_kwh"),
         }
-        for row in query.rollups(settings, dynamodb, buckets, cost)
+        for row in query.rollups(settings, dynamodb, list(day_of), cost)
         if row.get("readings")
     ]
     return pd.DataFrame(rows, columns=["site_id", "day", "energy_generated_kwh"])

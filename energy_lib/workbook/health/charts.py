@@ -1,4 +1,4 @@
-"""Plotly figures of a site-health assessment; show them with :func:`energy_lib.workbook.notebook.charts.show`
+"""Plotly figures of a site-health assessment; show them with :func:`energy_lib.workbook.notebook.display.show`
 (drawn in exported HTML with no network). A part the run did not check, or that has no data, gives an empty
 figure that says so."""
 
@@ -9,7 +9,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from energy_lib.workbook.health.assessment import Assessment
-from energy_lib.workbook.notebook import charts
+from energy_lib.workbook.notebook import charts, palette
 
 COMPLETENESS_AXIS = "Completeness [%]"
 INDEX_AXIS = "Performance index [-]"
@@ -77,7 +77,7 @@ def performance_index(assessment: Assessment) -> go.Figure:
         color="site_id",
         markers=True,
         category_orders={"site_id": sites},
-        color_discrete_sequence=charts.SITE_COLOURS,
+        color_discrete_sequence=palette.SITE_COLOURS,
         title=title,
         labels={"day": DAY_AXIS, "performance_index": INDEX_AXIS, "site_id": charts.SITE_AXIS},
     )
@@ -123,7 +123,7 @@ def actual_vs_expected(assessment: Assessment) -> go.Figure:
         y="kwh",
         color="energy",
         barmode="group",
-        color_discrete_map={"generated": charts.SERIES_COLOURS["generated"], "clear-sky expected": "#bdbdbd"},
+        color_discrete_map={"generated": palette.SERIES_COLOURS["generated"], "clear-sky expected": "#bdbdbd"},
         title=title,
         labels={"site_id": charts.SITE_AXIS, "kwh": charts.ENERGY_AXIS, "energy": "Energy"},
     )

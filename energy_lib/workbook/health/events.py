@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from energy_lib.readings import format_timestamp
+from energy_lib.timeutil import format_timestamp
 
 # kind -> (alert kind, severity); the README's "Site health" section explains each
 KINDS = {

@@ -21,8 +21,8 @@ from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost, batch_put, from_item, query_pages, to_item
 from energy_lib.errors import EnergyError
-from energy_lib.readings import format_timestamp
 from energy_lib.schema import SITES
+from energy_lib.timeutil import format_timestamp
 from energy_lib.validation import SITE_ID
 
 if TYPE_CHECKING:

@@ -10,19 +10,20 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from energy_lib.timeutil import clock
 from energy_lib.workbook.health import freshness
 from energy_lib.workbook.health.assessment import Assessment
 from energy_lib.workbook.health.events import KINDS
-from energy_lib.workbook.notebook import charts, views
+from energy_lib.workbook.notebook import palette, views
 from energy_lib.workbook.notebook.views import Html, Kpi, Kpis
 
 QUALITY_KINDS = tuple(kind for kind, (alert_kind, _) in KINDS.items() if alert_kind == "data_quality")
 STATUS_COLOURS = {
-    freshness.REPORTING: views.HEALTHY,
-    freshness.SILENT: views.UNHEALTHY,
-    freshness.NEVER: views.UNHEALTHY,
-    freshness.UNKNOWN: views.MUTED,
-    freshness.UNREGISTERED: charts.ZONE_COLOURS[charts.ZONE_FAIR],
+    freshness.REPORTING: palette.HEALTHY,
+    freshness.SILENT: palette.UNHEALTHY,
+    freshness.NEVER: palette.UNHEALTHY,
+    freshness.UNKNOWN: palette.MUTED,
+    freshness.UNREGISTERED: palette.ZONE_COLOURS[palette.ZONE_FAIR],
 }
 REGISTRY_COLUMNS = {
     "site_id": "Site",
@@ -66,7 +67,7 @@ def not_assessed(assessment: Assessment, check: str) -> Html | None:
 
 
 def _clock(moment: Any) -> str:
-    return "" if moment is None or pd.isna(moment) else pd.Timestamp(moment).strftime("%Y-%m-%d %H:%M")
+    return "" if moment is None or pd.isna(moment) else clock(pd.Timestamp(moment).to_pydatetime())
 
 
 def kpis(assessment: Assessment) -> Kpis:
@@ -80,7 +81,7 @@ def kpis(assessment: Assessment) -> Kpis:
         note = f"at {_clock(a.as_of)} UTC; {views.count(unregistered, 'unregistered site')}"
         if unknown:
             note += f"; {unknown} not known (no last reading time in the rollups)"
-        accent = views.UNHEALTHY if silent else views.NEUTRAL if unknown else views.HEALTHY
+        accent = palette.UNHEALTHY if silent else palette.NEUTRAL if unknown else palette.HEALTHY
         items.append(Kpi("Silent now", f"{silent:,}", str(silent), note=note, accent=accent))
     if a.quality is not None:
         expected = int(a.quality["expected_intervals"].sum())
@@ -94,7 +95,7 @@ def kpis(assessment: Assessment) -> Kpis:
                 f"{len(events):,}",
                 str(len(events)),
                 note=", ".join(sorted({e.kind.replace("_", " ") for e in events})) or "none",
-                accent=views.UNHEALTHY if events else views.HEALTHY,
+                accent=palette.UNHEALTHY if events else palette.HEALTHY,
             )
         )
     if a.performance is not None:
@@ -105,7 +106,7 @@ def kpis(assessment: Assessment) -> Kpis:
                 f"{len(under):,}",
                 str(len(under)),
                 note=", ".join(under) or "no site",
-                accent=views.UNHEALTHY if under else views.HEALTHY,
+                accent=palette.UNHEALTHY if under else palette.HEALTHY,
             )
         )
     days = len(list(pd.date_range(a.start, a.end, freq="D", inclusive="left")))
@@ -191,7 +192,7 @@ def events_table(assessment: Assessment, kinds: Sequence[str], check: str, empty
     )
     styler = styler.map(
         lambda severity: (
-            f"background-color: {charts.SEVERITY_COLOURS[severity]}; "
+            f"background-color: {palette.SEVERITY_COLOURS[severity]}; "
             f"color: {'white' if severity in ('HIGH', 'CRITICAL') else 'black'}; font-weight: 600"
         ),
         subset=["Severity"],
@@ -256,7 +257,7 @@ def performance_table(assessment: Assessment) -> Styler | Html:
             na_rep="n/a",
         ),
         ["Site"],
-    ).map(lambda days: f"color: {views.UNHEALTHY}; font-weight: 600" if days else "", subset=["Days underperforming"])
+    ).map(lambda days: f"color: {palette.UNHEALTHY}; font-weight: 600" if days else "", subset=["Days underperforming"])
     return styler.set_caption("Over the days of the period with readings (valid readings only)")
 
 

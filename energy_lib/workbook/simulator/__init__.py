@@ -1,20 +1,23 @@
-"""A simulated fleet of sites, its readings and the files it uploads under ``raw/``; faults on request."""
+"""A simulated fleet of sites (:mod:`.model`: sites, pvlib, load, anomalies), the files it uploads under
+``raw/`` (:mod:`.files`: encode, upload, continuous) and the faults it injects on request (:mod:`.faults`)."""
 
 from energy_lib.workbook.simulator.faults import Fault, FrozenMeter, Outage, Silence, YieldLoss
-from energy_lib.workbook.simulator.model import (
+from energy_lib.workbook.simulator.files import (
     FIELDS,
     FORMATS,
     ContinuousRun,
     SimulatedFile,
+    run_continuous,
+    to_files,
+    upload,
+)
+from energy_lib.workbook.simulator.model import (
     SimulatedReading,
     Simulation,
     Site,
     default_fleet,
     load_profile,
-    run_continuous,
     simulate,
-    to_files,
-    upload,
 )
 
 __all__ = [
@@ -25,11 +28,11 @@ __all__ = [
     "FrozenMeter",
     "Outage",
     "Silence",
-    "YieldLoss",
     "SimulatedFile",
     "SimulatedReading",
     "Simulation",
     "Site",
+    "YieldLoss",
     "default_fleet",
     "load_profile",
     "run_continuous",
