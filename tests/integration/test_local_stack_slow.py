@@ -6,9 +6,13 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from energy_lib.config import Settings
 from energy_lib.workbook.local import stack as local_stack
 from tests.conftest import free_port
+
+pytestmark = pytest.mark.stack
 
 
 def test_a_stack_that_answers_late_is_not_taken_for_another_program(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from energy_lib.workbook.health import alerts, assessment, freshness, registry
 from energy_lib.workbook.health.events import Event
 from energy_lib.workbook.simulator import FrozenMeter, Outage, Silence
 
+pytestmark = pytest.mark.stack
 START = datetime(2025, 6, 9, tzinfo=timezone.utc)
 END = START + timedelta(days=3)
 

@@ -65,7 +65,7 @@ def _show(settings: Settings, dynamodb: Any, site_id: str) -> dict[str, Any]:
 
 
 def _thresholds(args: argparse.Namespace) -> Any:
-    from energy_lib.workbook.health.assessment import Thresholds
+    from energy_lib.workbook.health.thresholds import Thresholds
 
     given = {f.name: getattr(args, f.name) for f in fields(Thresholds) if getattr(args, f.name, None) is not None}
     try:
@@ -111,7 +111,7 @@ def _rows(frame: Any) -> list[dict[str, Any]]:
 
 
 def _threshold_options(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
-    from energy_lib.workbook.health.assessment import Thresholds
+    from energy_lib.workbook.health.thresholds import Thresholds
 
     defaults = Thresholds()
     for f in fields(Thresholds):

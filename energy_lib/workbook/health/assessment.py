@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,48 +30,14 @@ from energy_lib.workbook.health import events as event_model
 from energy_lib.workbook.health import freshness as freshness_model
 from energy_lib.workbook.health import performance as performance_model
 from energy_lib.workbook.health import quality as quality_model
-from energy_lib.workbook.health import registry, sun
+from energy_lib.workbook.health import registry
 from energy_lib.workbook.health.events import Event
 from energy_lib.workbook.health.registry import RegisteredSite
+from energy_lib.workbook.health.thresholds import DEFAULTS, Thresholds
 
 CHECKS = ("freshness", "quality", "performance")
 ONE_DAY = timedelta(days=1)
 SlotData = tuple[pd.Series, pd.Series]  # (received, generation_kwh) of one site over its slots
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """Every setting of the checks, with its default and unit (README, "Site health")."""
-
-    silent_after_intervals: float = freshness_model.SILENT_AFTER_INTERVALS  # [count]
-    gap_minutes: float = quality_model.GAP_MINUTES  # [min]
-    frozen_intervals: int = quality_model.FROZEN_INTERVALS  # [count]
-    outage_intervals: int = quality_model.OUTAGE_INTERVALS  # [count]
-    min_elevation_deg: float = sun.MIN_ELEVATION_DEG  # [degrees]
-    night_threshold_kwh: float = quality_model.NIGHT_THRESHOLD_KWH  # [kWh]
-    baseline_days: int = performance_model.BASELINE_DAYS  # [days]
-    min_baseline_days: int = performance_model.MIN_BASELINE_DAYS  # [days]
-    margin_pct: float = performance_model.MARGIN_PCT  # [%]
-    underperformance_days: int = performance_model.UNDERPERFORMANCE_DAYS  # [days]
-
-    def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-                raise ValueError(f"{name} must be a number, not {value!r}")
-        positive = ("silent_after_intervals", "gap_minutes", "baseline_days", "min_baseline_days")
-        whole = ("frozen_intervals", "outage_intervals", "baseline_days", "min_baseline_days", "underperformance_days")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be above 0, not {getattr(self, name)!r}")
-        for name in whole:
-            if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a whole number of at least 1, not {getattr(self, name)!r}")
-        if self.frozen_intervals < 2:
-            raise ValueError(f"frozen_intervals must be at least 2, not {self.frozen_intervals!r}")
-        if self.min_baseline_days > self.baseline_days:
-            raise ValueError("min_baseline_days must not exceed baseline_days")
-        if not 0 < self.margin_pct < 100 or not -90 <= self.min_elevation_deg <= 90 or self.night_threshold_kwh < 0:
-            raise ValueError("need 0 < margin_pct < 100, -90 <= min_elevation_deg <= 90, night_threshold_kwh >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +87,7 @@ def quality_of(
     sites: Sequence[RegisteredSite],
     slot_data: Mapping[str, SlotData],
     as_of: datetime,
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds = DEFAULTS,
 ) -> tuple[pd.DataFrame, list[Event]]:
     """Data quality of each site from its slots (:func:`energy_lib.workbook.health.quality.slot_series`)."""
     frames, found = [], []
@@ -165,7 +131,7 @@ def performance_of(
     start: datetime,
     end: datetime,
     as_of: datetime,
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds = DEFAULTS,
 ) -> tuple[pd.DataFrame, list[Event]]:
     """Performance of each site per UTC day of ``[start, end)`` that ended by ``as_of``, and its underperformance
     events that reach into the period.
@@ -241,7 +207,7 @@ def assess(
     end: datetime | str,
     as_of: datetime | str | None = None,
     checks: str | Sequence[str] = CHECKS,
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds = DEFAULTS,
     cost: Cost | None = None,
 ) -> Assessment:
     """Run ``checks`` for the registered sites over the UTC days ``[start, end)``; freshness at ``as_of``

@@ -20,8 +20,8 @@ from energy_lib.storage import TOTAL_BUCKET
 from energy_lib.workbook.health import registry
 from energy_lib.workbook.health.events import Event
 from energy_lib.workbook.health.registry import RegisteredSite
+from energy_lib.workbook.health.thresholds import SILENT_AFTER_INTERVALS
 
-SILENT_AFTER_INTERVALS = 6.0  # a site is silent when its last reading is older than this many intervals [count]
 REPORTING, SILENT, NEVER, UNKNOWN, UNREGISTERED = "reporting", "silent", "never reported", "unknown", "unregistered"
 COLUMNS = (
     "site_id",

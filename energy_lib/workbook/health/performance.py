@@ -23,14 +23,11 @@ import pandas as pd
 from energy_lib.workbook.health import events as event_model
 from energy_lib.workbook.health import sun
 from energy_lib.workbook.health.events import Event
+from energy_lib.workbook.health.thresholds import BASELINE_DAYS, MARGIN_PCT, MIN_BASELINE_DAYS, UNDERPERFORMANCE_DAYS
 
 if TYPE_CHECKING:
     from energy_lib.workbook.health.registry import RegisteredSite
 
-BASELINE_DAYS = 14  # days before a day whose median index is its baseline [days]
-MIN_BASELINE_DAYS = 3  # fewer days with an index before it: no baseline, no verdict [days]
-MARGIN_PCT = 30.0  # an index this far below the baseline is low [%]
-UNDERPERFORMANCE_DAYS = 3  # low days in a row that make underperformance [days]
 HOURS_A_DAY = 24
 DAY_COLUMNS = (
     "site_id",

@@ -26,16 +26,19 @@ from pvanalytics.quality.gaps import stale_values_diff
 from energy_lib.workbook.health import events as event_model
 from energy_lib.workbook.health import sun
 from energy_lib.workbook.health.events import Event
+from energy_lib.workbook.health.thresholds import (
+    FROZEN_ATOL_KWH,
+    FROZEN_INTERVALS,
+    FROZEN_RTOL,
+    GAP_MINUTES,
+    MIN_ELEVATION_DEG,
+    NIGHT_THRESHOLD_KWH,
+    OUTAGE_INTERVALS,
+)
 
 if TYPE_CHECKING:
     from energy_lib.workbook.health.registry import RegisteredSite
 
-GAP_MINUTES = 60.0  # a run of missing readings at least this long is a gap event [min]
-FROZEN_INTERVALS = 6  # daylight intervals in a row with the same non-zero generation: a frozen meter [count]
-FROZEN_RTOL = 1e-5  # relative tolerance of "the same" (numpy.allclose) [-]
-FROZEN_ATOL_KWH = 1e-6  # absolute tolerance of "the same" [kWh]
-OUTAGE_INTERVALS = 3  # daylight intervals in a row with zero generation: a daytime outage [count]
-NIGHT_THRESHOLD_KWH = 0.0  # generation above this in a night interval is night generation [kWh]
 DAY_COLUMNS = (
     "site_id",
     "day",
@@ -179,7 +182,7 @@ def site_quality(
     gap_minutes: float = GAP_MINUTES,
     frozen_intervals: int = FROZEN_INTERVALS,
     outage_intervals: int = OUTAGE_INTERVALS,
-    min_elevation_deg: float = sun.MIN_ELEVATION_DEG,
+    min_elevation_deg: float = MIN_ELEVATION_DEG,
     night_threshold_kwh: float = NIGHT_THRESHOLD_KWH,
 ) -> tuple[pd.DataFrame, list[Event]]:
     """Every data-quality check of one site over its slots (:func:`slot_series`).

@@ -13,7 +13,8 @@ import pandas as pd
 from pvlib.location import Location
 from pvlib.solarposition import get_solarposition
 
-MIN_ELEVATION_DEG = 5.0  # the sun "is up" for outage and daylight checks when at least this high [degrees]
+from energy_lib.workbook.health.thresholds import MIN_ELEVATION_DEG
+
 SAMPLE_MINUTES = 5  # step of the clear-sky integration [min]
 STC_IRRADIANCE_KW_M2 = 1.0  # irradiance at which a module gives its rated (peak) power [kW/m^2]
 
