@@ -62,6 +62,14 @@ def cmd_lambda(args: argparse.Namespace, settings: Settings) -> None:
     print(f"{path} ({path.stat().st_size} bytes, {len(lambda_build.zip_members())} files)")
 
 
+FAULT_OPTIONS = (  # option, its values, what it does
+    ("--silent", ("SITE", "FROM"), "no reading from FROM on"),
+    ("--frozen", ("SITE", "START", "HOURS"), "the site's readings repeat the first one of [START, START + HOURS)"),
+    ("--outage", ("SITE", "START", "HOURS"), "zero generation in [START, START + HOURS)"),
+    ("--yield-loss", ("SITE", "START", "PCT_PER_DAY"), "from START, generation falls by PCT_PER_DAY %% a day"),
+)
+
+
 def requested_faults(args: argparse.Namespace, site_ids: list[str]) -> list[Any]:
     """The faults asked for with --silent, --frozen, --outage and --yield-loss, checked against the fleet."""
     from energy_lib.workbook.simulator import faults
@@ -269,24 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--every-minutes", type=float, help="with --continuous: minutes between batches (default 5)")
     p.add_argument("--max-batches", type=positive_int, help="with --continuous: stop after this many batches")
     faults = p.add_argument_group("faults (each may repeat; SITE is a site id such as SITE_002, times UTC)")
-    faults.add_argument("--silent", nargs=2, action="append", metavar=("SITE", "FROM"), help="no reading from FROM on")
-    faults.add_argument(
-        "--frozen",
-        nargs=3,
-        action="append",
-        metavar=("SITE", "START", "HOURS"),
-        help="the site's readings repeat the first one of [START, START + HOURS)",
-    )
-    faults.add_argument(
-        "--outage", nargs=3, action="append", metavar=("SITE", "START", "HOURS"), help="zero generation in the span"
-    )
-    faults.add_argument(
-        "--yield-loss",
-        nargs=3,
-        action="append",
-        metavar=("SITE", "START", "PCT_PER_DAY"),
-        help="from START, generation falls by PCT_PER_DAY %% of its value per day",
-    )
+    for option, metavar, what in FAULT_OPTIONS:
+        faults.add_argument(option, nargs=len(metavar), action="append", metavar=metavar, help=what)
 
     p = command(
         commands,

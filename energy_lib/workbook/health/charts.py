@@ -19,21 +19,27 @@ UNDERPERFORMING_COLOUR = "#d62728"
 COMPLETENESS_SCALE = [(0.0, "#d62728"), (0.9, "#ffbf00"), (0.99, "#c7e9c0"), (1.0, "#2ca02c")]
 
 
-def _not_checked(assessment: Assessment, check: str, title: str) -> go.Figure | None:
+def _part(assessment: Assessment, check: str, title: str, empty: str) -> tuple[pd.DataFrame, go.Figure | None]:
+    """The rows ``check`` produced (days with a performance index, for performance), or the empty figure that
+    says why there are none: the check was not run, or it found nothing (``empty``)."""
     if check not in assessment.checks:
-        return charts.empty_figure(title, f"Not part of this run (checks: {', '.join(assessment.checks)})")
-    return None
+        return pd.DataFrame(), charts.empty_figure(
+            title, f"Not part of this run (checks: {', '.join(assessment.checks)})"
+        )
+    frame = getattr(assessment, check)
+    if frame is not None and check == "performance":
+        frame = frame[frame["performance_index"].notna()]
+    if frame is None or frame.empty:
+        return pd.DataFrame(), charts.empty_figure(title, empty)
+    return frame, None
 
 
 def completeness_heatmap(assessment: Assessment) -> go.Figure:
     """Completeness [%] of each registered site (y) on each UTC day (x), the value written in each cell."""
     title = "Completeness of readings in reporting hours"
-    skipped = _not_checked(assessment, "quality", title)
-    if skipped is not None:
-        return skipped
-    quality = assessment.quality
-    if quality is None or quality.empty:
-        return charts.empty_figure(title, "No registered site")
+    quality, empty = _part(assessment, "quality", title, "No registered site")
+    if empty is not None:
+        return empty
     table = quality.assign(day=pd.to_datetime(quality["day"], utc=True).dt.strftime("%Y-%m-%d")).pivot_table(
         index="site_id", columns="day", values="completeness_pct", aggfunc="first", dropna=False
     )
@@ -60,12 +66,9 @@ def completeness_heatmap(assessment: Assessment) -> go.Figure:
 def performance_index(assessment: Assessment) -> go.Figure:
     """Performance index [-] of each site per UTC day (a line per site); underperforming days marked red."""
     title = "Performance index: generated / clear-sky expected energy"
-    skipped = _not_checked(assessment, "performance", title)
-    if skipped is not None:
-        return skipped
-    frame = assessment.performance
-    if frame is None or frame["performance_index"].notna().sum() == 0:
-        return charts.empty_figure(title, "No registered site has readings in the period")
+    frame, empty = _part(assessment, "performance", title, "No registered site has readings in the period")
+    if empty is not None:
+        return empty
     frame = frame.assign(
         day=pd.to_datetime(frame["day"], utc=True), performance_index=frame["performance_index"].astype(float)
     )
@@ -103,13 +106,9 @@ def actual_vs_expected(assessment: Assessment) -> go.Figure:
     """Energy generated [kWh] against what clear sky promises for the site's capacity, per site over the days of
     the period with readings."""
     title = "Generated against clear-sky expected energy"
-    skipped = _not_checked(assessment, "performance", title)
-    if skipped is not None:
-        return skipped
-    frame = assessment.performance
-    judged = frame[frame["performance_index"].notna()] if frame is not None else pd.DataFrame()
-    if judged.empty:
-        return charts.empty_figure(title, "No registered site has readings in the period")
+    judged, empty = _part(assessment, "performance", title, "No registered site has readings in the period")
+    if empty is not None:
+        return empty
     totals = (
         judged.assign(generated_kwh=judged["generated_kwh"].astype(float))
         .groupby("site_id", as_index=False)[["generated_kwh", "expected_kwh"]]

@@ -78,6 +78,15 @@ def runs(mask: pd.Series) -> list[tuple[int, int]]:
     return found
 
 
+def long_runs(mask: pd.Series, min_length: int) -> pd.Series:
+    """``mask`` with its runs of True shorter than ``min_length`` cleared."""
+    kept = pd.Series(False, index=mask.index)
+    for first, last in runs(mask):
+        if last - first + 1 >= min_length:
+            kept.iloc[first : last + 1] = True
+    return kept
+
+
 def from_mask(
     mask: pd.Series,
     kind: str,

@@ -97,11 +97,7 @@ def underperforming(
     days: int = UNDERPERFORMANCE_DAYS,
 ) -> pd.Series:
     """True for each day in a run of at least ``days`` [days] :func:`low_days`."""
-    kept = pd.Series(False, index=performance_index.index)
-    for first, last in event_model.runs(low_days(performance_index, baseline_index, margin_pct)):
-        if last - first + 1 >= days:
-            kept.iloc[first : last + 1] = True
-    return kept
+    return event_model.long_runs(low_days(performance_index, baseline_index, margin_pct), days)
 
 
 def site_performance(

@@ -139,19 +139,10 @@ def frozen_values(
     return stale & (by_day > 0)
 
 
-def _long_runs(mask: pd.Series, min_intervals: int) -> pd.Series:
-    """``mask`` with its runs shorter than ``min_intervals`` cleared."""
-    kept = pd.Series(False, index=mask.index)
-    for first, last in event_model.runs(mask):
-        if last - first + 1 >= min_intervals:
-            kept.iloc[first : last + 1] = True
-    return kept
-
-
 def daytime_outage(generation_kwh: pd.Series, daylight: pd.Series, min_intervals: int = OUTAGE_INTERVALS) -> pd.Series:
     """True for each slot in a run of at least ``min_intervals`` [count] daylight slots with zero generation:
     the sun is up and the plant produces nothing. Missing and flagged slots break a run."""
-    return _long_runs(daylight & (generation_kwh == 0), min_intervals)
+    return event_model.long_runs(daylight & (generation_kwh == 0), min_intervals)
 
 
 def night_generation(

@@ -42,53 +42,50 @@ def _positive(value: float, what: str, name: str, top: float = math.inf) -> None
 
 
 @dataclass(frozen=True, slots=True)
-class Silence:
+class _SiteFault:
+    site_id: str
+    start: datetime
+
+    def __post_init__(self) -> None:
+        _utc(self.start, self._what())
+
+    def _what(self) -> str:
+        return f"{type(self).__name__} of {self.site_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Silence(_SiteFault):
     """The site sends no reading from ``start`` on."""
 
-    site_id: str
-    start: datetime
+
+@dataclass(frozen=True, slots=True)
+class _Span(_SiteFault):
+    hours: float  # [h]
 
     def __post_init__(self) -> None:
-        _utc(self.start, f"silence of {self.site_id}")
+        _SiteFault.__post_init__(self)
+        _positive(self.hours, self._what(), "hours")
 
 
 @dataclass(frozen=True, slots=True)
-class FrozenMeter:
+class FrozenMeter(_Span):
     """Readings in ``[start, start + hours)`` repeat the values of the span's first reading. ``hours`` [h]"""
 
-    site_id: str
-    start: datetime
-    hours: float
-
-    def __post_init__(self) -> None:
-        _utc(self.start, f"frozen meter of {self.site_id}")
-        _positive(self.hours, f"frozen meter of {self.site_id}", "hours")
-
 
 @dataclass(frozen=True, slots=True)
-class Outage:
+class Outage(_Span):
     """Zero generation in ``[start, start + hours)``; consumption goes on. ``hours`` [h]"""
 
-    site_id: str
-    start: datetime
-    hours: float
-
-    def __post_init__(self) -> None:
-        _utc(self.start, f"outage of {self.site_id}")
-        _positive(self.hours, f"outage of {self.site_id}", "hours")
-
 
 @dataclass(frozen=True, slots=True)
-class YieldLoss:
+class YieldLoss(_SiteFault):
     """From ``start``, generation x max(0, 1 - pct_per_day / 100 x days since start). ``pct_per_day`` [%/day]"""
 
-    site_id: str
-    start: datetime
     pct_per_day: float
 
     def __post_init__(self) -> None:
-        _utc(self.start, f"yield loss of {self.site_id}")
-        _positive(self.pct_per_day, f"yield loss of {self.site_id}", "pct_per_day", 100)
+        _SiteFault.__post_init__(self)
+        _positive(self.pct_per_day, self._what(), "pct_per_day", 100)
 
 
 Fault = Silence | FrozenMeter | Outage | YieldLoss
@@ -151,7 +148,7 @@ def check(faults: Sequence[Fault], site_ids: Sequence[str]) -> tuple[Fault, ...]
 def _span(starts: pd.DatetimeIndex, fault: Fault) -> np.ndarray:
     """True for the intervals whose start lies in the fault's span."""
     after = np.asarray(starts >= fault.start)
-    if isinstance(fault, FrozenMeter | Outage):
+    if isinstance(fault, _Span):
         return after & np.asarray(starts < fault.start + timedelta(hours=fault.hours))
     return after
 
