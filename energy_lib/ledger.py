@@ -29,8 +29,8 @@ from botocore.exceptions import ClientError
 
 from energy_lib.dynamo import from_item, to_item
 from energy_lib.errors import EnergyError
-from energy_lib.readings import format_timestamp
 from energy_lib.schema import FAILED, FINAL_STATUSES, PROBLEM_STATUSES, SUPERSEDED
+from energy_lib.timeutil import format_timestamp
 
 HEAD = "#head"  # the version id of a key's head item (S3 version ids never hold '#')
 LEASE_SECONDS = 120  # longer than the function's timeout (60 s): a live attempt never loses its lease

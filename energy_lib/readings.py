@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from decimal import Context, Decimal, Inexact, localcontext
+from datetime import datetime
+from decimal import Context, Decimal, Inexact
 
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+from energy_lib.timeutil import format_timestamp
+
 DYNAMODB_DIGITS = Context(prec=38, traps=[Inexact])  # what a DynamoDB number keeps
 
 
@@ -52,20 +53,6 @@ class ParsedFile:
 
 
 def net_energy_kwh(generated_kwh: Decimal, consumed_kwh: Decimal) -> Decimal:
-    """``generated_kwh - consumed_kwh``, exact to DynamoDB's 38 digits; raises ``decimal.Inexact`` when
-    the difference needs more. [kWh]"""
-    with localcontext(DYNAMODB_DIGITS):
-        return generated_kwh - consumed_kwh
-
-
-def format_timestamp(moment: datetime) -> str:
-    """``2025-06-11T20:00:00Z``: UTC, fixed width, to the second."""
-    return moment.astimezone(timezone.utc).strftime(TIMESTAMP_FORMAT)
-
-
-def parse_utc(text: str) -> datetime:
-    """The inverse of :func:`format_timestamp`; also accepts any ISO-8601 with an offset."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    """``generated_kwh - consumed_kwh``, exact: of two values within validation's number bound it needs at
+    most 30 digits (``decimal.Inexact`` is raised past DynamoDB's 38, never silently rounded). [kWh]"""
+    return DYNAMODB_DIGITS.subtract(generated_kwh, consumed_kwh)

@@ -12,6 +12,9 @@ rollups   (bucket, site_id)               bucket ``T`` (all time), ``D#2025-06-1
                                           summaries read sites x periods items, never readings
 ledger    (source_key, version_id)        one entry per source object version, and one head per key
   problems          (problem, updated_at) sparse: only failed and rejected entries carry ``problem``
+sites     (record, id)                    the site registry (``record = "site"``, ``id`` = site id): one Query
+                                          lists it; and the expiring markers (``record = "alert"``) that let
+                                          a site-health alert be published once per check and period
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ LEDGER = Table(
     sort_key="version_id",
     indexes=(Index("problems", "problem", "updated_at"),),
 )
-TABLES = (READINGS, ROLLUPS, LEDGER)
+SITES = Table(setting="sites_table", partition_key="record", sort_key="id", ttl_attribute="expires_at")
+TABLES = (READINGS, ROLLUPS, LEDGER, SITES)
 
 # Ledger statuses. Final ones end `energy-workbook wait`.
 PENDING = "pending"  # no attempt yet (shown by ingest status; never stored)

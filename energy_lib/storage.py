@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from energy_lib.readings import Reading, format_timestamp
+from energy_lib.readings import Reading
 from energy_lib.rules import Assessment
+from energy_lib.timeutil import format_timestamp
 
 
 def reading_item(reading: Reading, assessment: Assessment, source_key: str, ingested_at: datetime) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 # the ingest queue in batches, reporting partial batch failures.
 
 resource "aws_cloudwatch_log_group" "ingest" {
-  #checkov:skip=CKV_AWS_338:Retention is log_retention_days (30 by default, infra_spec.FUNCTION): the logs are for debugging; readings, rollups and the ledger are the durable record.
+  #checkov:skip=CKV_AWS_338:Retention is log_retention_days (30 by default, infra.spec.FUNCTION): the logs are for debugging; readings, rollups and the ledger are the durable record.
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.monitoring.arn
@@ -24,7 +24,7 @@ resource "aws_lambda_function" "ingest" {
   memory_size                    = local.function_memory_mb
   reserved_concurrent_executions = local.reserved_concurrency
 
-  # The ENERGY_* names of energy_lib.config.Settings for infra_spec.FUNCTION.environment_settings.
+  # The ENERGY_* names of energy_lib.config.Settings for infra.spec.FUNCTION.environment_settings.
   environment {
     variables = {
       ENERGY_TARGET              = "aws"

@@ -2,7 +2,7 @@
 #
 # Names are derived from name_prefix and environment; the workbook reads them back from
 # `terraform output -json` (energy_lib.config.TERRAFORM_OUTPUTS), so they need not match the local defaults.
-# The fixed settings below are the values of energy_lib/workbook/infra_spec.py; the parity test
+# The fixed settings below are the values of energy_lib/workbook/infra/spec.py; the parity test
 # (tests/unit/test_terraform_parity.py) fails when the two disagree.
 
 data "aws_caller_identity" "current" {}
@@ -29,18 +29,19 @@ locals {
   readings_table_name     = "${local.name}-readings"
   rollups_table_name      = "${local.name}-rollups"
   ledger_table_name       = "${local.name}-object-ledger" # keyed by version id (the earlier ledger was by ETag)
+  sites_table_name        = "${local.name}-sites"
   dashboard_name          = "${local.name}-pipeline"
 
   # Object key prefixes (Settings.raw_prefix, Settings.quarantine_prefix). Producers write under raw/.
   raw_prefix        = "raw/"
   quarantine_prefix = "quarantine/"
 
-  # S3 (infra_spec.BUCKET)
+  # S3 (infra.spec.BUCKET)
   quarantine_expiry_days         = 90
   noncurrent_version_expiry_days = 30
   abort_incomplete_upload_days   = 7
 
-  # SQS (infra_spec.QUEUE): visibility six times the function timeout, as AWS advises for SQS event sources
+  # SQS (infra.spec.QUEUE): visibility six times the function timeout, as AWS advises for SQS event sources
   function_timeout_s         = 60
   queue_visibility_timeout_s = 365     # 6 x 60 s + the 5 s batching window
   queue_retention_s          = 345600  # 4 days
@@ -48,7 +49,7 @@ locals {
   alerts_queue_retention_s   = 1209600 # the operations notebook reads alerts back for two weeks
   rollups_dlq_retention_s    = 1209600 # failed stream batches: time to rebuild the rollups
 
-  # Lambda (infra_spec.FUNCTION)
+  # Lambda (infra.spec.FUNCTION)
   function_runtime        = "python3.11"
   function_handler        = "handler.handler"
   function_memory_mb      = 256
@@ -80,5 +81,6 @@ locals {
     readings = local.readings_table_name
     rollups  = local.rollups_table_name
     ledger   = local.ledger_table_name
+    sites    = local.sites_table_name
   }
 }

@@ -161,7 +161,7 @@ resource "aws_cloudwatch_metric_alarm" "table_throttles" {
     }
   }
 
-  depends_on = [aws_dynamodb_table.readings, aws_dynamodb_table.rollups, aws_dynamodb_table.object_ledger]
+  depends_on = [aws_dynamodb_table.readings, aws_dynamodb_table.rollups, aws_dynamodb_table.object_ledger, aws_dynamodb_table.sites]
 }
 
 resource "aws_cloudwatch_dashboard" "pipeline" {

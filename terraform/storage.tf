@@ -5,51 +5,9 @@
 
 resource "aws_s3_bucket" "data" {
   #checkov:skip=CKV_AWS_144:No cross-region replication: raw files can be re-sent by producers and the tables have point-in-time recovery; a second region doubles cost for little gain.
-  #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) on purpose: it is the spec (infra_spec.BUCKET.encryption, checked by 01-check-provisioning), needs no key policy for producers and costs nothing per request.
+  #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) on purpose: it is the spec (infra.spec.BUCKET.encryption, checked by 01-check-provisioning), needs no key policy for producers and costs nothing per request.
   bucket        = local.bucket_name
   force_destroy = var.force_destroy
-}
-
-resource "aws_s3_bucket_versioning" "data" {
-  bucket = aws_s3_bucket.data.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "data" {
-  bucket = aws_s3_bucket.data.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "data" {
-  bucket = aws_s3_bucket.data.id
-
-  block_public_acls       = true
-  ignore_public_acls      = true
-  block_public_policy     = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "data" {
-  bucket = aws_s3_bucket.data.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_policy" "data" {
-  bucket = aws_s3_bucket.data.id
-  policy = data.aws_iam_policy_document.data_bucket.json
-
-  depends_on = [aws_s3_bucket_public_access_block.data]
 }
 
 # Exactly two rules: the provisioning checks count them.
@@ -91,7 +49,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.data]
+  depends_on = [aws_s3_bucket_versioning.bucket["data"]]
 }
 
 resource "aws_s3_bucket_logging" "data" {
@@ -99,7 +57,7 @@ resource "aws_s3_bucket_logging" "data" {
   target_bucket = aws_s3_bucket.access_logs.id
   target_prefix = "${local.bucket_name}/"
 
-  depends_on = [aws_s3_bucket_policy.access_logs]
+  depends_on = [aws_s3_bucket_policy.bucket["access_logs"]]
 }
 
 # --- access-log bucket --------------------------------------------------------------------------
@@ -111,48 +69,6 @@ resource "aws_s3_bucket" "access_logs" {
   #checkov:skip=CKV2_AWS_62:Nothing consumes new log objects; event notifications would have no target.
   bucket        = local.access_logs_bucket_name
   force_destroy = var.force_destroy
-}
-
-resource "aws_s3_bucket_versioning" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-
-  block_public_acls       = true
-  ignore_public_acls      = true
-  block_public_policy     = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_policy" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-  policy = data.aws_iam_policy_document.access_logs_bucket.json
-
-  depends_on = [aws_s3_bucket_public_access_block.access_logs]
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
@@ -179,7 +95,65 @@ resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.access_logs]
+  depends_on = [aws_s3_bucket_versioning.bucket["access_logs"]]
+}
+
+# --- what both buckets have, declared once ------------------------------------------------------
+# Versioning, SSE-S3, the four public-access-block flags, BucketOwnerEnforced and a TLS-only bucket policy
+# (iam.tf), for each bucket of local.buckets.
+
+locals {
+  buckets = {
+    data        = aws_s3_bucket.data
+    access_logs = aws_s3_bucket.access_logs
+  }
+}
+
+resource "aws_s3_bucket_versioning" "bucket" {
+  for_each = local.buckets
+  bucket   = each.value.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "bucket" {
+  for_each = local.buckets
+  bucket   = each.value.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "bucket" {
+  for_each = local.buckets
+  bucket   = each.value.id
+
+  block_public_acls       = true
+  ignore_public_acls      = true
+  block_public_policy     = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "bucket" {
+  for_each = local.buckets
+  bucket   = each.value.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_policy" "bucket" {
+  for_each = local.buckets
+  bucket   = each.value.id
+  policy   = data.aws_iam_policy_document.bucket[each.key].json
+
+  depends_on = [aws_s3_bucket_public_access_block.bucket]
 }
 
 # --- DynamoDB tables (energy_lib/schema.py) -----------------------------------------------------
@@ -330,6 +304,40 @@ resource "aws_dynamodb_table" "object_ledger" {
     hash_key        = "problem"
     range_key       = "updated_at"
     projection_type = "ALL"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+}
+
+# Site registry (record = "site", id = site id) and the markers that publish each site-health alert once per
+# check and period (record = "alert"; they expire). Written by the workbook, never by the function.
+resource "aws_dynamodb_table" "sites" {
+  #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS managed key (server_side_encryption enabled); a customer managed key would add a key policy and per-request cost without a consumer that needs it.
+  name                        = local.sites_table_name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "record"
+  range_key                   = "id"
+  deletion_protection_enabled = !var.force_destroy
+
+  attribute {
+    name = "record"
+    type = "S"
+  }
+
+  attribute {
+    name = "id"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
   }
 
   point_in_time_recovery {

@@ -1,5 +1,5 @@
 # Inputs. Every variable is typed and described; values that can be wrong are validated here, before
-# anything reaches AWS. Defaults match energy_lib/workbook/infra_spec.py and energy_lib/config.py
+# anything reaches AWS. Defaults match energy_lib/workbook/infra/spec.py and energy_lib/config.py
 # (tests/unit/test_terraform_parity.py keeps them equal).
 
 variable "aws_region" {

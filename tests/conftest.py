@@ -1,5 +1,5 @@
 """Shared fixtures: a real moto server on loopback, provisioned like production for each test (with the S3
-notification fields moto leaves out added, as the local stack does: energy_lib.workbook.moto_gaps)."""
+notification fields moto leaves out added, as the local stack does: energy_lib.workbook.local.moto_gaps)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from energy_lib.config import Settings
-from energy_lib.workbook import moto_gaps
-from energy_lib.workbook.provisioner import provision
+from energy_lib.workbook.local import moto_gaps
+from energy_lib.workbook.local.provisioner import provision
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = Path(__file__).resolve().parent / "samples"  # the producers' sample files, with their README table

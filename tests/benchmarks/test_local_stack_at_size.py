@@ -29,7 +29,8 @@ from energy_lib.dynamo import batch_put
 from energy_lib.readings import Reading
 from energy_lib.rules import assess
 from energy_lib.storage import reading_item
-from energy_lib.workbook import local_stack, ops
+from energy_lib.workbook.aws import ops
+from energy_lib.workbook.local import stack as local_stack
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.benchmark

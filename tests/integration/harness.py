@@ -15,11 +15,11 @@ from energy_lib import query, rollups
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.pipeline import Notification, notifications
-from energy_lib.workbook import ops
-from energy_lib.workbook.lambda_build import AGGREGATOR, HANDLER
-from energy_lib.workbook.local_runtime import Handler, LocalRuntime, load_handler, sqs_event
-from energy_lib.workbook.local_stream import StreamRuntime
-from energy_lib.workbook.provisioner import queue_arn
+from energy_lib.workbook.aws import ops
+from energy_lib.workbook.infra.lambda_build import AGGREGATOR, HANDLER
+from energy_lib.workbook.local.provisioner import queue_arn
+from energy_lib.workbook.local.runtime import Handler, LocalRuntime, load_handler, sqs_event
+from energy_lib.workbook.local.stream import StreamRuntime
 
 
 def real_handlers(settings: Settings) -> tuple[Handler, Handler]:

@@ -21,7 +21,8 @@ from energy_lib.dynamo import to_item
 from energy_lib.readings import Reading
 from energy_lib.rules import assess
 from energy_lib.storage import reading_item
-from energy_lib.workbook import ops, simulator
+from energy_lib.workbook import simulator
+from energy_lib.workbook.aws import ops
 from tests.conftest import EVENTS
 from tests.integration.harness import Pipeline, assert_rollups_exact, put, real_handlers
 

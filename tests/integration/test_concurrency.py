@@ -16,7 +16,7 @@ from typing import Any
 from energy_lib import query
 from energy_lib.clients import client
 from energy_lib.config import Settings
-from energy_lib.workbook import ops
+from energy_lib.workbook.aws import ops
 from tests.integration.harness import (
     Pipeline,
     assert_rollups_exact,

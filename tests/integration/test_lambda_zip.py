@@ -14,6 +14,7 @@ import boto3
 import botocore
 import dateutil
 import jmespath
+import pytest
 import s3transfer
 import urllib3
 
@@ -23,6 +24,8 @@ from energy_lib.config import Settings
 from energy_lib.workbook.cli import main
 from tests.conftest import EVENTS, SAMPLES
 from tests.integration.harness import take_messages
+
+pytestmark = pytest.mark.stack
 
 BOTO3_ONLY = (boto3, botocore, s3transfer, jmespath, dateutil, urllib3)  # boto3 and what it depends on
 

@@ -1,4 +1,4 @@
-"""What energy_lib.workbook.moto_gaps adds to moto, and that moto still needs it: S3 notifications with the
+"""What energy_lib.workbook.local.moto_gaps adds to moto, and that moto still needs it: S3 notifications with the
 object's version and a sequencer, DynamoDB requests one at a time (unique stream sequence numbers under
 concurrent writers, as DynamoDB gives them), and stream records forgotten once handed over."""
 
@@ -13,8 +13,8 @@ from types import SimpleNamespace
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.dynamo import batch_put
-from energy_lib.workbook import moto_gaps
-from energy_lib.workbook.streams import StreamTail, stream_arn
+from energy_lib.workbook.aws.streams import StreamTail, stream_arn
+from energy_lib.workbook.local import moto_gaps
 from tests.integration.harness import Pipeline, assert_rollups_exact, put, take_messages
 
 

@@ -15,9 +15,11 @@ from energy_lib import query
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.pipeline import Services, handle_sqs_event, process_object
-from energy_lib.workbook import ops
+from energy_lib.workbook.aws import ops
 from tests.conftest import EVENTS, SAMPLES, documented_outcomes
 from tests.integration.harness import Pipeline, assert_rollups_exact, put, take_notifications
+
+pytestmark = pytest.mark.stack
 
 SAMPLE_OUTCOMES = documented_outcomes()  # tests/samples/README.md: read, stored, quarantined, anomalies
 

@@ -19,6 +19,8 @@ from energy_lib.workbook import simulator
 from tests.conftest import fresh_stack
 from tests.integration.harness import Pipeline, put
 
+pytestmark = pytest.mark.stack
+
 START = datetime(2025, 6, 11, tzinfo=timezone.utc)
 
 

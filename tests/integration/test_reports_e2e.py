@@ -15,9 +15,13 @@ import pytest
 from energy_lib import query
 from energy_lib.clients import client
 from energy_lib.config import Settings
-from energy_lib.workbook import local_stack, ops, simulator
-from energy_lib.workbook.report_cli import NOTEBOOKS
+from energy_lib.workbook import simulator
+from energy_lib.workbook.aws import ops
+from energy_lib.workbook.cli.reports import NOTEBOOKS
+from energy_lib.workbook.local import stack as local_stack
 from tests.conftest import free_port
+
+pytestmark = pytest.mark.stack
 
 START, END = "2025-06-11T06:00:00Z", "2025-06-11T12:00:00Z"
 
@@ -90,7 +94,7 @@ def test_business_report_with_non_default_parameters(stack: dict[str, str]) -> N
     assert f"{generated}" in kpi_html
     # AND the HTML has no code, every chart, and plotly.js exactly once
     html = (reports / run["paths"]["html"]).read_text()
-    assert "charts.show(" not in html and "from energy_lib" not in html
+    assert "display.show(" not in html and "from energy_lib" not in html
     assert html.count('class="plotly-graph-div') >= 5
     assert html.count("plotly.js v") == 1
     assert "Europe/Berlin" in html

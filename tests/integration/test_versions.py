@@ -16,7 +16,7 @@ from energy_lib import ledger, query
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.pipeline import Notification, Services, process_object
-from energy_lib.workbook import ops
+from energy_lib.workbook.aws import ops
 from tests.integration.harness import (
     Pipeline,
     assert_rollups_exact,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from energy_lib.ledger import LEASE_SECONDS, SEQUENCER_WIDTH, sequencer_key
-from energy_lib.workbook.infra_spec import FUNCTION
+from energy_lib.workbook.infra.spec import FUNCTION
 
 
 def test_sequencers_of_different_lengths_compare_in_event_order_once_padded():

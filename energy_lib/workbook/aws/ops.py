@@ -1,0 +1,332 @@
+"""Operating the pipeline: wait for processing, queue depths, dead-letter redrive, alerts received,
+quarantine, health, rebuilding the rollups. Works the same on the local stack and on AWS."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from tqdm.auto import tqdm
+
+from energy_lib import query, rollups
+from energy_lib.config import Settings
+from energy_lib.dynamo import from_item, query_pages, to_item
+from energy_lib.errors import EnergyError, WaitTimeout
+from energy_lib.readings import format_timestamp
+from energy_lib.schema import FAILED, FINAL_STATUSES
+from energy_lib.workbook.aws.session import aws
+from energy_lib.workbook.aws.streams import StreamTail, stream_arn, unapplied
+
+QUEUE_COUNTS = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+
+
+def queue_url(settings: Settings, name: str) -> str:
+    return aws(settings, "sqs").get_queue_url(QueueName=name)["QueueUrl"]
+
+
+def queue_depth(settings: Settings, name: str) -> int:
+    """Messages waiting plus messages in flight."""
+    attributes = aws(settings, "sqs").get_queue_attributes(
+        QueueUrl=queue_url(settings, name), AttributeNames=list(QUEUE_COUNTS)
+    )["Attributes"]
+    return sum(int(attributes.get(name, 0)) for name in QUEUE_COUNTS)
+
+
+def queue_depths(settings: Settings) -> dict[str, int]:
+    return {
+        "ingest_queue": queue_depth(settings, settings.ingest_queue),
+        "dead_letter_queue": queue_depth(settings, settings.dead_letter_queue),
+        "rollups_dead_letter_queue": queue_depth(settings, settings.rollups_dead_letter_queue),
+    }
+
+
+def stream_tail(settings: Settings) -> StreamTail:
+    """A reader of the readings table's stream, from its oldest record."""
+    return StreamTail(aws(settings, "dynamodbstreams"), stream_arn(settings, aws(settings, "dynamodb")))
+
+
+def wait(
+    settings: Settings,
+    timeout_s: float = 300,
+    poll_s: float = 1.0,
+    progress: Callable[[dict[str, int]], None] | None = None,
+) -> dict[str, int]:
+    """Wait until processing is complete: every object under raw/ has a final ledger status, the ingest queue is
+    empty, and the rollups have taken in every reading written (the readings stream is drained), so that a
+    summary read afterwards is complete.
+
+    Objects that failed count as settled once their retries are over (the queue is empty); an object whose
+    attempt stopped without finishing (its lease expired) is reported as failed at once, with the reason in
+    ``ingest status``. Returns the count of objects per status; raises :class:`WaitTimeout` at the deadline.
+    """
+    deadline = time.monotonic() + timeout_s
+    s3, dynamodb = aws(settings, "s3"), aws(settings, "dynamodb")
+    tail = stream_tail(settings)
+    while True:
+        rows = query.ingest_status(settings, s3, dynamodb)
+        counts = dict(sorted(Counter(row["status"] for row in rows).items()))
+        depth = queue_depth(settings, settings.ingest_queue)
+        behind = unapplied(settings, dynamodb, tail)
+        if progress:
+            progress({**counts, "queued": depth, "sites_behind_in_rollups": len(behind)})
+        unsettled = sum(n for status, n in counts.items() if status not in (*FINAL_STATUSES, FAILED))
+        stuck = any(row["lease_expired_at"] for row in rows)
+        if not unsettled and not behind and (depth == 0 or stuck):
+            return counts
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(_unfinished(settings, timeout_s, unsettled, len(rows), depth, behind))
+        time.sleep(poll_s)
+
+
+def _unfinished(settings: Settings, timeout_s: float, unsettled: int, objects: int, depth: int, behind: dict) -> str:
+    message = (
+        f"after {timeout_s:.0f} s, {unsettled} of {objects} objects are not processed, {depth} messages are in the "
+        f"ingest queue and the rollups of {len(behind)} sites have not taken in their latest readings"
+    )
+    failed_batches = queue_depth(settings, settings.rollups_dead_letter_queue)
+    if failed_batches:
+        message += (
+            f"; {failed_batches} stream batches are in {settings.rollups_dead_letter_queue} (the rollups missed "
+            "them): run `energy-workbook ops rebuild-rollups`"
+        )
+    return message
+
+
+def peek(settings: Settings, name: str, max_messages: int = 100) -> list[dict[str, Any]]:
+    """Messages in a queue, read without consuming them (they become visible again at once).
+
+    Long polling (one second) asks every SQS server, so a queue that holds messages never looks empty.
+    Each look is a receive: a message's receive count grows by one (harmless in the dead-letter and alerts
+    queues, which have no redrive of their own).
+    """
+    sqs, url = aws(settings, "sqs"), queue_url(settings, name)
+    seen: dict[str, dict[str, Any]] = {}
+    while len(seen) < max_messages:
+        batch = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30, AttributeNames=["All"], WaitTimeSeconds=1
+        ).get("Messages", [])
+        new = [m for m in batch if m["MessageId"] not in seen]
+        seen.update({m["MessageId"]: m for m in new})
+        if not new:
+            break
+    messages = list(seen.values())[:max_messages]
+    for message in messages:  # hand them back
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    return messages
+
+
+def _text(attribute: dict[str, str] | None, default: str = "") -> str:
+    """A message attribute of an SNS envelope as text; a String.Array's values joined with ", "."""
+    if attribute is None:
+        return default
+    if attribute.get("Type") == "String.Array":
+        return ", ".join(json.loads(attribute["Value"]))
+    return attribute.get("Value", default)
+
+
+def _count(attribute: dict[str, str] | None) -> int | None:
+    return None if attribute is None else int(attribute["Value"])
+
+
+def alerts(settings: Settings, max_messages: int = 100) -> list[dict[str, Any]]:
+    """Messages delivered to the alerts queue (SNS -> SQS), newest first: anomaly alerts (with ``anomalies``),
+    site-health alerts (with ``events``) and summaries."""
+    rows = []
+    for message in peek(settings, settings.alerts_queue, max_messages):
+        envelope = json.loads(message["Body"])
+        attributes = envelope.get("MessageAttributes", {})
+        rows.append(
+            {
+                "sent_at": envelope.get("Timestamp", ""),
+                "kind": _text(attributes.get("kind"), "anomaly"),
+                "subject": envelope.get("Subject", ""),
+                "severity": _text(attributes.get("severity")),
+                "sites": _text(attributes.get("site_id")),
+                "anomalies": _count(attributes.get("anomalies")),
+                "events": _count(attributes.get("events")),
+                "message": envelope.get("Message", ""),
+            }
+        )
+    return sorted(rows, key=lambda row: row["sent_at"], reverse=True)
+
+
+def dead_letters(settings: Settings, max_messages: int = 100) -> list[dict[str, Any]]:
+    """Messages in the dead-letter queue: id, receive count, first sent, body."""
+    return [
+        {
+            "message_id": m["MessageId"],
+            "receive_count": int(m.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
+            "body": m["Body"],
+        }
+        for m in peek(settings, settings.dead_letter_queue, max_messages)
+    ]
+
+
+def redrive(settings: Settings, max_messages: int = 1000) -> int:
+    """Move messages from the dead-letter queue back to the ingest queue; returns how many moved."""
+    sqs = aws(settings, "sqs")
+    source, target = queue_url(settings, settings.dead_letter_queue), queue_url(settings, settings.ingest_queue)
+    moved = 0
+    while moved < max_messages:
+        batch = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages", [])
+        if not batch:
+            break
+        entries = [{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(batch)]
+        sent = sqs.send_message_batch(QueueUrl=target, Entries=entries)
+        ok = {entry["Id"] for entry in sent.get("Successful", [])}
+        done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch) if str(i) in ok]
+        if done:
+            sqs.delete_message_batch(QueueUrl=source, Entries=done)
+        moved += len(done)
+    return moved
+
+
+def quarantine(settings: Settings) -> list[dict[str, Any]]:
+    """Objects under the quarantine prefix: key, kind (readings or files), size, time."""
+    rows = query.files(settings, aws(settings, "s3"), prefix=settings.quarantine_prefix)
+    for row in rows:
+        row["kind"] = row["key"][len(settings.quarantine_prefix) :].split("/", 1)[0]
+    return rows
+
+
+def quarantined_readings(settings: Settings, key: str) -> list[dict[str, Any]]:
+    """The rejected readings in one quarantine object: source key, position, original text, reasons."""
+    body = query.read_file(settings, aws(settings, "s3"), key).decode()
+    return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+
+def health(settings: Settings) -> list[dict[str, Any]]:
+    """One cheap call per resource: does it answer, and in what state."""
+    probes: list[tuple[str, Callable[[], str]]] = [
+        ("bucket", lambda: (aws(settings, "s3").head_bucket(Bucket=settings.bucket), "reachable")[1]),
+        *[
+            (name, lambda name=name: aws(settings, "dynamodb").describe_table(TableName=name)["Table"]["TableStatus"])
+            for name in (settings.readings_table, settings.rollups_table, settings.ledger_table, settings.sites_table)
+        ],
+        *[
+            (name, lambda name=name: f"{queue_depth(settings, name)} messages")
+            for name in (
+                settings.ingest_queue,
+                settings.dead_letter_queue,
+                settings.alerts_queue,
+                settings.rollups_dead_letter_queue,
+            )
+        ],
+        ("readings stream", lambda: stream_arn(settings, aws(settings, "dynamodb")).rsplit("/", 1)[-1]),
+        (
+            "topic",
+            lambda: aws(settings, "sns").get_topic_attributes(TopicArn=settings.topic_arn)["Attributes"]["TopicArn"],
+        ),
+    ]
+    rows = []
+    for resource, probe in probes:
+        try:
+            rows.append({"resource": resource, "healthy": True, "detail": probe()})
+        except (ClientError, BotoCoreError, EnergyError) as error:
+            rows.append({"resource": resource, "healthy": False, "detail": str(error)})
+    return rows
+
+
+REBUILD_ROUNDS = 5  # attempts per site when it is written to while its rollups are rebuilt
+
+
+def rebuild_rollups(
+    settings: Settings, sites: Iterable[str] = (), scan_sites: bool = False, progress: bool = True
+) -> dict[str, int]:
+    """Recompute the rollups of every site from its stored readings and write them whole.
+
+    The sites: those with an all-time rollup, those named, and with ``scan_sites`` every site in the readings
+    table (a Scan, which reads every reading once: the way when the rollups table is empty or lost). Each site's
+    readings are read with one consistent Query. Safe while the pipeline runs: the stream is read first, and
+    a site is written only when no record of it came in while its readings were read; each item is written with
+    the stream position it now holds, conditional on the item being unchanged since it was read, so that the
+    aggregator then adds only what came later. A site written to in between is done again.
+    Returns the sites, rollup items and readings it went through, and how many sites were done again.
+    """
+    dynamodb = aws(settings, "dynamodb")
+    tail = stream_tail(settings)
+    names = set(sites) | {row["site_id"] for row in query.rollups(settings, dynamodb, [rollups.TOTAL_BUCKET])}
+    if scan_sites:
+        names |= _sites_in_readings(settings, dynamodb)
+    done = {"sites": 0, "rollups": 0, "readings": 0, "retries": 0}
+    for site in tqdm(sorted(names), desc="rebuilding rollups", unit="site", disable=not progress):
+        for _ in range(REBUILD_ROUNDS):
+            written = _rebuild_site(settings, dynamodb, tail, site)
+            if written is not None:
+                done["sites"] += 1
+                done["rollups"] += written[0]
+                done["readings"] += written[1]
+                break
+            done["retries"] += 1
+        else:
+            raise EnergyError(f"site {site} was written to during {REBUILD_ROUNDS} rebuilds in a row; run it again")
+    return done
+
+
+def _sites_in_readings(settings: Settings, dynamodb: Any) -> set[str]:
+    """Every site in the readings table, by a Scan that projects the site id (its cost: every reading, once)."""
+    found: set[str] = set()
+    for page in dynamodb.get_paginator("scan").paginate(
+        TableName=settings.readings_table, ProjectionExpression="site_id"
+    ):
+        found |= {item["site_id"]["S"] for item in page["Items"]}
+    return found
+
+
+def _rebuild_site(settings: Settings, dynamodb: Any, tail: StreamTail, site: str) -> tuple[int, int] | None:
+    """Write one site's rollups from its readings; None when the site changed meanwhile (do it again)."""
+    position = tail.catch_up().get(site, "")
+    readings = list(
+        query_pages(
+            dynamodb,
+            TableName=settings.readings_table,
+            KeyConditionExpression="site_id = :site",
+            ExpressionAttributeValues={":site": {"S": site}},
+            ConsistentRead=True,
+        )
+    )
+    if tail.catch_up().get(site, "") != position:
+        return None
+    now = format_timestamp(datetime.now(timezone.utc))
+    computed = rollups.from_readings(readings)
+    for key in sorted(computed, key=lambda key: key[0] == rollups.TOTAL_BUCKET):  # the all-time item last
+        if not _put_rollup(settings, dynamodb, key, computed[key], position, now):
+            return None
+    return len(computed), len(readings)
+
+
+def _put_rollup(
+    settings: Settings, dynamodb: Any, key: rollups.RollupKey, change: rollups.Change, position: str, now: str
+) -> bool:
+    """Replace one rollup item, unless the aggregator took in a record newer than ``position`` or changed it since it
+    was read."""
+    table_key = to_item({"bucket": key[0], "site_id": key[1]})
+    current = from_item(
+        dynamodb.get_item(TableName=settings.rollups_table, Key=table_key, ConsistentRead=True).get("Item", {})
+    )
+    observed = current.get("applied_sequence", "")
+    if observed > position:
+        return False
+    request: dict[str, Any] = {
+        "TableName": settings.rollups_table,
+        "Item": to_item(rollups.item(key, change, max(observed, position), now)),
+    }
+    if observed:
+        request.update(
+            ConditionExpression="applied_sequence = :observed",
+            ExpressionAttributeValues=to_item({":observed": observed}),
+        )
+    else:
+        request["ConditionExpression"] = "attribute_not_exists(applied_sequence)"
+    try:
+        dynamodb.put_item(**request)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -1,0 +1,414 @@
+"""energy-workbook: drive the energy pipeline from a terminal or cron, on the local stack or on AWS.
+
+Every command has --help; commands that print data take --json. Exit codes: 0 done; 1 a failed
+operation (a failed check, a failed report, an AWS error); 2 bad input (one line on stderr); 3 `local
+status` when the stack is not running; 130 interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from energy_lib.config import Settings
+from energy_lib.errors import ConfigError, EnergyError, QueryError
+from energy_lib.workbook.cli import reports, sites
+from energy_lib.workbook.cli.common import (
+    Parser,
+    UsageError,
+    command,
+    emit,
+    positive_int,
+    seconds,
+    summary_table,
+    utc_argument,
+    utc_range,
+)
+
+DEFAULT_START = "2025-06-11T00:00:00Z"  # the simulator's default first reading: fixed, so runs repeat
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def cmd_config(args: argparse.Namespace, settings: Settings) -> None:
+    emit(settings.public_view(), args.json)
+
+
+def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
+    from energy_lib.workbook.local import stack as local_stack
+
+    if args.action == "up":
+        emit(local_stack.up(settings), args.json)
+    elif args.action == "status":
+        info = local_stack.status(settings)
+        emit(info, args.json)
+        return 0 if info["running"] else 3
+    else:
+        stopped = local_stack.down(settings)
+        emit({"stopped": stopped}, args.json)
+    return 0
+
+
+def cmd_lambda(args: argparse.Namespace, settings: Settings) -> None:
+    from energy_lib.workbook.infra import lambda_build
+
+    path = lambda_build.build_zip(Path(args.output))
+    print(f"{path} ({path.stat().st_size} bytes, {len(lambda_build.zip_members())} files)")
+
+
+FAULT_OPTIONS = (  # option, its values, what it does
+    ("--silent", ("SITE", "FROM"), "no reading from FROM on"),
+    ("--frozen", ("SITE", "START", "HOURS"), "the site's readings repeat the first one of [START, START + HOURS)"),
+    ("--outage", ("SITE", "START", "HOURS"), "zero generation in [START, START + HOURS)"),
+    ("--yield-loss", ("SITE", "START", "PCT_PER_DAY"), "from START, generation falls by PCT_PER_DAY %% a day"),
+)
+
+
+def requested_faults(args: argparse.Namespace, site_ids: list[str]) -> list[Any]:
+    """The faults asked for with --silent, --frozen, --outage and --yield-loss, checked against the fleet."""
+    from energy_lib.workbook.simulator import faults
+
+    try:
+        found = faults.requested(args.silent or (), args.frozen or (), args.outage or (), args.yield_loss or ())
+        return list(faults.check(found, site_ids))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
+    given = {name for name in ("start", "hours", "every_minutes", "max_batches") if getattr(args, name) is not None}
+    wrong = given & ({"start", "hours"} if args.continuous else {"every_minutes", "max_batches"})
+    if wrong:
+        names = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(wrong))
+        raise UsageError(f"{names} cannot go {'with' if args.continuous else 'without'} --continuous")
+    from energy_lib import query
+    from energy_lib.clients import client
+    from energy_lib.workbook import simulator
+    from energy_lib.workbook.health import registry
+
+    try:
+        fleet = simulator.default_fleet(args.sites)
+        injected = requested_faults(args, [site.site_id for site in fleet])
+        sites = registry.from_fleet(fleet, args.interval_minutes)
+        s3 = client("s3", settings)
+        registry.put_sites(settings, client("dynamodb", settings), sites)
+        if args.continuous:
+            done = simulator.run_continuous(
+                fleet,
+                settings.bucket,
+                s3,
+                every_minutes=5 if args.every_minutes is None else args.every_minutes,
+                max_batches=args.max_batches,
+                interval_minutes=args.interval_minutes,
+                anomaly_rate=args.anomaly_rate,
+                seed=args.seed,
+                fmt=args.format,
+                raw_prefix=settings.raw_prefix,
+                faults=injected,
+                progress=not args.json,
+            )
+            totals = {
+                "sites": len(fleet),
+                "registered": len(sites),
+                "batches": done.batches,
+                "files": done.files,
+                "readings": done.readings,
+            }
+            emit(totals, args.json)
+            return
+        start = args.start or query.utc(DEFAULT_START)
+        hours = 24 if args.hours is None else args.hours
+        run = simulator.simulate(fleet, start, hours, args.interval_minutes, args.anomaly_rate, args.seed, injected)
+        files = simulator.to_files(run, fmt=args.format, raw_prefix=settings.raw_prefix)
+        uploaded = simulator.upload(files, settings.bucket, s3, progress=not args.json)
+    except (ValueError, registry.RegistryError) as exc:
+        raise UsageError(str(exc)) from exc
+    emit(
+        {
+            "sites": len(fleet),
+            "registered": len(sites),
+            "readings": len(run.readings),
+            "injected_anomalies": run.injected_anomalies,
+            "injected_faults": len(injected),
+            "files": uploaded,
+        },
+        args.json,
+    )
+
+
+def cmd_wait(args: argparse.Namespace, settings: Settings) -> int:
+    from energy_lib.workbook.aws import ops
+
+    def show(counts: dict[str, int]) -> None:
+        if not args.json:
+            print("  ".join(f"{k}={v}" for k, v in counts.items()), file=sys.stderr)
+
+    counts = ops.wait(settings, timeout_s=args.timeout, progress=show)
+    emit(counts, args.json)
+    if counts.get("failed"):
+        print(f"error: {counts['failed']} objects failed; see `energy-workbook ingest status`", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> None:
+    from energy_lib import query
+    from energy_lib.clients import client
+
+    emit(query.ingest_status(settings, client("s3", settings), client("dynamodb", settings)), args.json)
+
+
+def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
+    from energy_lib import query
+    from energy_lib.clients import client
+
+    dynamodb = client("dynamodb", settings)
+    if args.what == "readings":
+        emit(query.readings(settings, dynamodb, args.site, args.start, args.end), args.json)
+    elif args.what == "anomalies":
+        emit(query.anomalies(settings, dynamodb, args.site, args.start, args.end), args.json)
+    elif args.what == "summary":
+        result = query.summary(settings, dynamodb, args.start, args.end)
+        emit(result if args.json else summary_table(result), args.json)
+    elif args.what == "sites":
+        emit(query.sites(settings, dynamodb), args.json)
+    else:
+        emit(query.files(settings, client("s3", settings), args.prefix, args.limit), args.json)
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from energy_lib.workbook.aws import checks
+
+    results = checks.run(settings)
+    emit([check.row() for check in results], args.json)
+    print(checks.verdict(results), file=sys.stderr)
+    return 0 if all(check.passed for check in results) else 1
+
+
+def cmd_ops(args: argparse.Namespace, settings: Settings) -> None:
+    from energy_lib.workbook.aws import ops
+
+    if (args.site or args.scan_sites) and args.action != "rebuild-rollups":
+        raise UsageError("--site and --scan-sites go with rebuild-rollups only")
+    actions: dict[str, Callable[[], Any]] = {
+        "health": lambda: ops.health(settings),
+        "depths": lambda: ops.queue_depths(settings),
+        "alerts": lambda: ops.alerts(settings),
+        "dead-letters": lambda: ops.dead_letters(settings),
+        "redrive": lambda: {"moved": ops.redrive(settings)},
+        "quarantine": lambda: ops.quarantine(settings),
+        "rebuild-rollups": lambda: ops.rebuild_rollups(
+            settings, args.site or (), scan_sites=args.scan_sites, progress=not args.json
+        ),
+    }
+    emit(actions[args.action](), args.json)
+
+
+# --- parser ---------------------------------------------------------------------------------------
+
+
+def _range(parser: argparse.ArgumentParser) -> None:
+    utc_range(parser, "first moment, UTC ISO-8601 (inclusive)", "last moment, UTC ISO-8601 (exclusive)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="energy-workbook", description=__doc__)
+    parser.add_argument("--target", choices=("local", "aws"), help="where the pipeline runs (default: ENERGY_TARGET)")
+    parser.add_argument("--port", type=int, help="local stack port on 127.0.0.1 (default: ENERGY_LOCAL_PORT)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = command(
+        commands,
+        "config",
+        "show the resolved configuration",
+        "Target, region, endpoint, bucket, prefixes, table, queue and topic names, from ENERGY_* variables and "
+        "ENERGY_TERRAFORM_OUTPUTS (a saved `terraform output -json`).",
+        run=cmd_config,
+        json=True,
+    )
+
+    p = command(
+        commands,
+        "local",
+        "start, inspect or stop the embedded local AWS",
+        "up: start moto's server on 127.0.0.1 and the local Lambda runtime in the background, provisioned "
+        "like production (does nothing when it already runs). status: what runs where (exit 3 when it is "
+        "not running). down: stop it. State lives in memory: down forgets every object and reading.",
+        run=cmd_local,
+        json=True,
+    )
+    p.add_argument("action", choices=("up", "status", "down"))
+
+    p = command(
+        commands,
+        "lambda",
+        "build the Lambda zip",
+        "build: write the entry points (handler.py for ingest, aggregator.py for the rollups) and the Lambda side "
+        "of energy_lib (stdlib and boto3 only) into a zip, the same bytes for the same sources; terraform/ "
+        "deploys build/lambda.zip as both functions.",
+        run=cmd_lambda,
+    )
+    p.add_argument("action", choices=("build",))
+    p.add_argument("--output", default="build/lambda.zip", help="where to write the zip (default build/lambda.zip)")
+
+    p = command(
+        commands,
+        "simulate",
+        "simulate a fleet, register it and upload its readings under raw/",
+        "Solar generation in each site's local day, a daily load profile, injected anomalies and, on request, "
+        "faults (a site going silent, a frozen meter, a daytime outage, a slow yield loss); the fleet goes into "
+        "the site registry; one file per site and UTC day, with a progress bar. One batch for a fixed period "
+        "(--start, --hours), or --continuous: every N minutes the intervals completed since the last batch, "
+        "until --max-batches or Ctrl-C (an upload under way finishes first).",
+        run=cmd_simulate,
+        local=True,
+        json=True,
+    )
+    p.add_argument("--sites", type=int, default=5, help="number of sites (default 5)")
+    p.add_argument("--start", type=utc_argument, help=f"first reading, UTC (default {DEFAULT_START})")
+    p.add_argument("--hours", type=float, help="hours of readings (default 24)")
+    p.add_argument("--interval-minutes", type=int, default=5, help="minutes between readings (default 5)")
+    p.add_argument("--anomaly-rate", type=float, default=0.02, help="share of readings made anomalous (default 0.02)")
+    p.add_argument("--seed", type=int, default=42, help="random seed; the same seed gives the same files (default 42)")
+    p.add_argument(
+        "--format", default="json", choices=("json", "jsonl", "csv", "json.gz"), help="file format (default json)"
+    )
+    p.add_argument("--continuous", action="store_true", help="upload new readings every N minutes until Ctrl-C")
+    p.add_argument("--every-minutes", type=float, help="with --continuous: minutes between batches (default 5)")
+    p.add_argument("--max-batches", type=positive_int, help="with --continuous: stop after this many batches")
+    faults = p.add_argument_group("faults (each may repeat; SITE is a site id such as SITE_002, times UTC)")
+    for option, metavar, what in FAULT_OPTIONS:
+        faults.add_argument(option, nargs=len(metavar), action="append", metavar=metavar, help=what)
+
+    p = command(
+        commands,
+        "wait",
+        "wait until every raw object is processed, the queue is empty and the rollups caught up",
+        "Exit 0 once every object under raw/ has a final ledger status, the ingest queue is empty and the rollups "
+        "have taken in every reading written (the readings stream is drained), so a summary read next is "
+        "complete; exit 1 when objects failed (also an attempt that stopped and whose lease expired: see "
+        "`ingest status`) or at the timeout. Progress goes to stderr.",
+        run=cmd_wait,
+        local=True,
+        json=True,
+    )
+    p.add_argument("--timeout", type=seconds, default=300, help="seconds before giving up (default 300)")
+
+    p = command(
+        commands,
+        "ingest",
+        "ledger status of every raw object",
+        "status: one row per object under raw/ (its current version): key, version_id, etag, status (pending, "
+        "processing, processed, rejected, superseded, failed), read, stored, quarantined, anomalies, error.",
+        run=cmd_ingest,
+        local=True,
+        json=True,
+    )
+    p.add_argument("action", choices=("status",))
+
+    p = command(
+        commands,
+        "query",
+        "query readings, anomalies, summaries, sites and files",
+        "No query scans a table: key conditions, sparse anomaly indexes, the day index and the rollups.",
+        run=cmd_query,
+        local=True,
+    )
+    what = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+    q = command(what, "readings", "readings of one site", "Ranges are [start, end) in UTC; no range: all.", json=True)
+    q.add_argument("--site", required=True, help="site id")
+    _range(q)
+    q = command(
+        what,
+        "anomalies",
+        "anomalies of one site, or of all sites in a range",
+        "All sites need --start and --end.",
+        json=True,
+    )
+    q.add_argument("--site", help="site id (omit for all sites; then --start and --end are required)")
+    _range(q)
+    q = command(
+        what,
+        "summary",
+        "totals per site and fleet (all time without a range)",
+        "Generated, consumed and net kWh of the valid readings and, apart, of the flagged ones (flagged_*), "
+        "efficiency % (valid generated / valid consumed), readings, valid readings, anomalies by severity and "
+        "anomaly rate %, read from the hourly and daily rollups: --start and --end must be whole UTC hours.",
+        json=True,
+    )
+    _range(q)
+    q = command(what, "sites", "sites that have readings", json=True)
+    q = command(
+        what, "files", "raw objects", "Key, size, ETag and time of the objects under raw/ (or --prefix).", json=True
+    )
+    q.add_argument("--prefix", help="list this prefix instead of raw/")
+    q.add_argument("--limit", type=positive_int, help="at most this many")
+
+    p = command(
+        commands,
+        "check",
+        "provisioning checks: every resource and setting",
+        "Reads back the bucket, queues, tables, topic, function and log group and compares each setting "
+        "with the shared spec (the one terraform/ follows). Exit 1 when any check fails.",
+        run=cmd_check,
+        local=True,
+        json=True,
+    )
+
+    p = command(
+        commands,
+        "ops",
+        "operations: health, queue depths, alerts, dead letters, redrive, quarantine, rebuild-rollups",
+        "health: one cheap call per resource. depths: messages in the ingest queue, its dead-letter queue and "
+        "the rollups' dead-letter queue. alerts: what the alerts topic delivered to its queue. dead-letters: "
+        "messages that failed maxReceiveCount times. redrive: move them back to the ingest queue. quarantine: "
+        "rejected readings and files. rebuild-rollups: recompute every rollup of every site (those with an "
+        "all-time rollup, --site, and with --scan-sites every site in the readings table) from its readings; "
+        "safe while the pipeline runs; the way to migrate and the way back from any doubt.",
+        run=cmd_ops,
+        local=True,
+        json=True,
+    )
+    p.add_argument(
+        "action",
+        choices=("health", "depths", "alerts", "dead-letters", "redrive", "quarantine", "rebuild-rollups"),
+    )
+    p.add_argument("--site", action="append", help="rebuild-rollups: also this site (repeat for more)")
+    p.add_argument(
+        "--scan-sites",
+        action="store_true",
+        help="rebuild-rollups: find the sites with a Scan of the readings table (reads every reading once)",
+    )
+
+    reports.add_commands(commands)
+    sites.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        settings = Settings.from_env(target=args.target, local_port=args.port)
+        if args.local:
+            from energy_lib.workbook.aws import session
+
+            session.ready(settings)
+        return int(args.run(args, settings) or 0)
+    except (UsageError, ConfigError, QueryError) as exc:
+        print(f"energy-workbook: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader went away (`... | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush goes nowhere, quietly
+        return 0
+    except (EnergyError, ClientError, BotoCoreError, OSError) as exc:
+        print(f"energy-workbook: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("energy-workbook: interrupted", file=sys.stderr)
+        return 130

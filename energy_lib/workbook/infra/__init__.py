@@ -1,0 +1,1 @@
+"""What the infrastructure is, as data (spec), and the Lambda zip (lambda_build)."""

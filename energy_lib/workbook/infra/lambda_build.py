@@ -1,0 +1,47 @@
+"""Build the Lambda zip: the entry points (``handler.py`` for ingest, ``aggregator.py`` for the rollups) at the
+root and the Lambda side of energy_lib, nothing else. Both functions deploy the same zip.
+
+The workbook side (this package) is left out; a test imports the zip in a clean interpreter that has
+only boto3 to prove the Lambda side never needs it.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parents[2]  # energy_lib/
+LAMBDA_DIR = PACKAGE_DIR.parent / "lambda"
+HANDLER = LAMBDA_DIR / "handler.py"  # the ingest function
+AGGREGATOR = LAMBDA_DIR / "aggregator.py"  # the rollups function
+EXCLUDED = ("workbook",)
+FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # same bytes for the same sources
+
+
+def zip_members() -> list[tuple[str, Path]]:
+    """(name in the zip, source file) for every file the function needs, sorted."""
+    members = [(entry.name, entry) for entry in (AGGREGATOR, HANDLER)]
+    for path in sorted(PACKAGE_DIR.rglob("*")):
+        relative = path.relative_to(PACKAGE_DIR)
+        if path.is_file() and relative.parts[0] not in EXCLUDED and path.suffix in (".py", ".typed"):
+            members.append((f"energy_lib/{relative.as_posix()}", path))
+    return members
+
+
+def build_zip_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, path in zip_members():
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def build_zip(output: Path = Path("build/lambda.zip")) -> Path:
+    """Write the zip to ``output`` and return its path."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(build_zip_bytes())
+    return output

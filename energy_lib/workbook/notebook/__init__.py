@@ -1,0 +1,1 @@
+"""What notebooks call and display: DataFrames of queries, views (tables, KPIs), widgets, charts."""

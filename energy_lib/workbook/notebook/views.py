@@ -1,0 +1,431 @@
+"""What the notebooks display: objects with an HTML form for notebooks and exported reports and a plain
+text form for consoles (KPI strip, curated tables, check tables, one-line messages).
+
+The data comes from :mod:`energy_lib.workbook.notebook.frames`; zones and colours from
+:mod:`energy_lib.workbook.notebook.palette`, as in the charts, so a table and a chart of the same numbers agree.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from energy_lib import query
+from energy_lib.config import Settings
+from energy_lib.timeutil import clock
+from energy_lib.workbook.aws import checks
+from energy_lib.workbook.aws.checks import Check
+from energy_lib.workbook.notebook import palette
+from energy_lib.workbook.notebook.palette import FAIL_STYLE, HEALTHY, MUTED, NEUTRAL, PASS_STYLE, UNHEALTHY
+
+Moment = datetime | str | None
+
+SITE_TABLE_COLUMNS = {
+    "site_id": "Site",
+    "energy_generated_kwh": "Generated [kWh]",
+    "energy_consumed_kwh": "Consumed [kWh]",
+    "net_energy_kwh": "Net [kWh]",
+    "efficiency_pct": "Efficiency [%]",
+    "readings": "Readings",
+    "anomalies": "Anomalies",
+    "anomaly_rate_pct": "Anomaly rate [%]",
+}
+FLEET_ROW = "Fleet"  # label of the totals row of the site table
+_TEXT_CELL = {"text-align": "left", "white-space": "pre-wrap", "overflow-wrap": "break-word"}  # wrap, never cut
+
+
+@dataclass(frozen=True, slots=True)
+class Html:
+    """Something to display: ``html`` in notebooks and exported reports, ``text`` in a console."""
+
+    html: str
+    text: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def count(n: int, noun: str, plural: str = "") -> str:
+    """``n`` and ``noun``, in the plural (``plural``, default ``noun + "s"``) unless ``n`` is 1.
+
+    ``count(1, "message")`` is ``"1 message"``; ``count(1440, "anomaly", "anomalies")`` is ``"1,440 anomalies"``.
+    """
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def _moment(value: Moment) -> datetime:
+    moment = query.utc(value)
+    if moment is None:
+        raise ValueError("a moment is needed, got nothing")
+    return moment
+
+
+def period_text(start: Moment, end: Moment) -> str:
+    """``[start, end)`` for people: ``"2025-06-11 00:00 → 2025-06-12 00:00 UTC"``."""
+    return f"{clock(_moment(start))} → {clock(_moment(end))} UTC"
+
+
+def _duration(start: Moment, end: Moment) -> str:
+    hours = (_moment(end) - _moment(start)).total_seconds() / 3600
+    if hours >= 48 and hours % 24 == 0:
+        return f"{hours / 24:g} days"
+    return f"{hours:g} h"
+
+
+def message(text: str, tone: str = "info") -> Html:
+    """A short message in a box: ``tone`` is ``"info"`` (grey), ``"warning"`` (amber) or ``"error"`` (red)."""
+    border = {"info": NEUTRAL, "warning": palette.ZONE_COLOURS[palette.ZONE_FAIR], "error": UNHEALTHY}[tone]
+    return Html(
+        f'<div style="border-left:4px solid {border};background:#f7f7f7;padding:6px 12px;margin:4px 0">'
+        f"{html.escape(text)}</div>",
+        text,
+    )
+
+
+def connection(settings: Settings) -> Html:
+    """One line saying where the notebook works: target, region, bucket and endpoint."""
+    parts = {
+        "target": settings.target,
+        "region": settings.region,
+        "bucket": settings.bucket,
+        "endpoint": settings.endpoint or "AWS default",
+    }
+    items = " · ".join(f"{name} <code>{html.escape(str(value))}</code>" for name, value in parts.items())
+    return Html(
+        f'<p style="color:{MUTED};margin:0">Connected: {items}</p>',
+        "Connected: " + " · ".join(f"{name} {value}" for name, value in parts.items()),
+    )
+
+
+def _kwh(value: Any) -> tuple[str, str]:
+    """(shown, machine-readable) of an energy [kWh] to 0.1 kWh: ``("17,592.9", "17592.9")``."""
+    exact = Decimal(str(value)).quantize(Decimal("0.1"))
+    return f"{exact:,f}", f"{exact:f}"
+
+
+@dataclass(frozen=True, slots=True)
+class Kpi:
+    """One figure of the KPI strip: ``label`` (unit in brackets), ``text`` as shown, ``value`` for machines."""
+
+    label: str
+    text: str
+    value: str = ""
+    note: str = ""
+    accent: str = NEUTRAL
+
+    def html(self) -> str:
+        shown = html.escape(self.text)
+        if self.value:
+            shown = f'<data value="{html.escape(self.value)}">{shown}</data>'
+        return (
+            f'<div style="border:1px solid #e0e0e0;border-left:6px solid {self.accent};border-radius:4px;'
+            'padding:6px 12px;min-width:110px">'
+            f'<div style="font-size:0.85em;color:{MUTED}">{html.escape(self.label)}</div>'
+            f'<div style="font-size:1.5em;font-weight:600;white-space:nowrap">{shown}</div>'
+            f'<div style="font-size:0.8em;color:{MUTED};max-width:16em">{html.escape(self.note) or "&nbsp;"}</div>'
+            "</div>"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Kpis:
+    """The business report's header: the period, its KPIs, or a message when it holds no readings."""
+
+    period: str
+    duration: str
+    items: tuple[Kpi, ...]
+    empty_message: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """KPI label -> text as shown."""
+        return {item.label: item.text for item in self.items}
+
+    def _repr_html_(self) -> str:
+        notice = message(self.empty_message, "warning").html if self.empty_message else ""
+        cards = "".join(item.html() for item in self.items)
+        return (
+            '<div class="energy-kpis">'
+            f'<div style="font-size:1.35em;font-weight:600;margin:0.2em 0 0.5em">{html.escape(self.period)} '
+            f'<span style="font-size:0.75em;font-weight:normal;color:{MUTED}">'
+            f"({html.escape(self.duration)})</span></div>"
+            f"{notice}"
+            f'<div style="display:flex;flex-wrap:wrap;gap:10px;margin:0.5em 0">{cards}</div>'
+            "</div>"
+        )
+
+    def __repr__(self) -> str:
+        lines = [f"{self.period} ({self.duration})"]
+        if self.empty_message:
+            lines.append(self.empty_message)
+        lines += [f"{item.label}: {item.text}{f' ({item.note})' if item.note else ''}" for item in self.items]
+        return "\n".join(lines)
+
+
+def _health_kpi(health: list[dict[str, Any]]) -> Kpi:
+    failing = [row["resource"] for row in health if not row["healthy"]]
+    note = "resources healthy" if not failing else "failing: " + ", ".join(failing)
+    return Kpi(
+        "System health",
+        f"{len(health) - len(failing)}/{len(health)}",
+        note=note,
+        accent=UNHEALTHY if failing else HEALTHY,
+    )
+
+
+def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end: Moment) -> Kpis:
+    """The KPI strip of the business report for ``[start, end)``.
+
+    Parameters
+    ----------
+    fleet : dict
+        Fleet totals from :func:`energy_lib.workbook.notebook.frames.summary` (``sites``, ``readings``, energies
+        [kWh], ``efficiency_pct``, ``anomalies``, ``anomaly_rate_pct``).
+    health : list of dict
+        :func:`energy_lib.workbook.aws.ops.health` rows (``resource``, ``healthy``, ``detail``).
+    start, end : datetime or ISO-8601 str
+        The period, end exclusive.
+
+    Returns
+    -------
+    Kpis
+        Sites, readings, generated / consumed / net [kWh] to 0.1 with thousands separators, efficiency [%]
+        coloured by zone, anomaly rate [%] and system health. A period without readings gets one message,
+        "No readings between … and …", and the system health only.
+    """
+    first, last = _moment(start), _moment(end)
+    period, duration = period_text(first, last), _duration(first, last)
+    if not fleet.get("readings"):
+        empty = f"No readings between {clock(first)} and {clock(last)} UTC: nothing to report for this period."
+        return Kpis(period, duration, (_health_kpi(health),), empty)
+    efficiency = fleet["efficiency_pct"]
+    zone = palette.efficiency_zone(efficiency)
+    energies = [
+        Kpi(label, *_kwh(fleet[name]))
+        for label, name in (
+            ("Generated [kWh]", "energy_generated_kwh"),
+            ("Consumed [kWh]", "energy_consumed_kwh"),
+            ("Net [kWh]", "net_energy_kwh"),
+        )
+    ]
+    rate = fleet["anomaly_rate_pct"]
+    items = (
+        Kpi("Sites", f"{fleet['sites']:,}", str(fleet["sites"])),
+        Kpi("Readings", f"{fleet['readings']:,}", str(fleet["readings"])),
+        *energies,
+        Kpi(
+            "Efficiency",
+            palette.efficiency_text(efficiency, 1),
+            "" if efficiency is None else f"{efficiency:g}",
+            note=palette.ZONE_WORDS[zone],
+            accent=palette.ZONE_COLOURS[zone],
+        ),
+        Kpi(
+            "Anomaly rate",
+            "n/a" if rate is None else f"{rate:.2f} %",
+            "" if rate is None else f"{rate:g}",
+            note=count(fleet["anomalies"], "anomaly", "anomalies"),
+        ),
+        _health_kpi(health),
+    )
+    return Kpis(period, duration, items)
+
+
+def base_style(styler: Styler, text_columns: list[str]) -> Styler:
+    """The workbook's table look: no index, caption left above the table, ``text_columns`` left-aligned and
+    wrapped (never cut off) with their headers aligned alike."""
+    styler = styler.hide(axis="index").set_table_styles(
+        [{"selector": "caption", "props": "caption-side: top; text-align: left; font-weight: bold; padding: 4px 0"}],
+        overwrite=False,
+    )
+    text = [column for column in text_columns if column in styler.data.columns]
+    if text:
+        styler = styler.set_properties(subset=text, **_TEXT_CELL)
+        positions = [styler.data.columns.get_loc(column) for column in text]
+        styler = styler.set_table_styles(
+            [{"selector": f"th.col_heading.col{i}", "props": "text-align: left"} for i in positions], overwrite=False
+        )
+    return styler
+
+
+def _zone_css(efficiency_pct: Any) -> str:
+    zone = palette.efficiency_zone(efficiency_pct)
+    return f"background-color: {palette.ZONE_COLOURS[zone]}; color: {palette.ZONE_TEXT_COLOURS[zone]}; font-weight: 600"
+
+
+def site_table(per_site: pd.DataFrame, fleet: dict[str, Any] | None = None, caption: str = "") -> Styler | None:
+    """The per-site table of the business report; None (nothing displayed) when there are no sites.
+
+    Parameters
+    ----------
+    per_site : DataFrame
+        :func:`energy_lib.workbook.notebook.frames.summary`'s per-site frame.
+    fleet : dict, optional
+        Fleet totals from :func:`energy_lib.workbook.notebook.frames.summary`; adds a bold ``Fleet`` row at the bottom.
+    caption : str
+        Shown above the table.
+
+    Returns
+    -------
+    Styler or None
+        Site, generated / consumed / net [kWh] to 0.1 with thousands separators, efficiency [%] on the
+        colour of its zone (as :func:`energy_lib.workbook.notebook.charts.efficiency_zones`), readings, anomalies,
+        anomaly rate [%]; no index. ``.data`` is the table as a DataFrame.
+    """
+    if per_site is None or per_site.empty:
+        return None
+    frame = per_site[list(SITE_TABLE_COLUMNS)]
+    if fleet is not None:
+        totals = {name: fleet.get(name) for name in SITE_TABLE_COLUMNS} | {"site_id": FLEET_ROW}
+        frame = pd.concat([frame, pd.DataFrame([totals])])
+    frame = frame.reset_index(drop=True).rename(columns=SITE_TABLE_COLUMNS)
+    for column in ("Readings", "Anomalies"):
+        frame[column] = frame[column].astype(int)
+    for column in ("Generated [kWh]", "Consumed [kWh]", "Net [kWh]", "Efficiency [%]", "Anomaly rate [%]"):
+        frame[column] = pd.to_numeric(frame[column].map(lambda v: None if v is None else float(v)))
+    styler = frame.style.format(
+        {
+            "Generated [kWh]": "{:,.1f}",
+            "Consumed [kWh]": "{:,.1f}",
+            "Net [kWh]": "{:,.1f}",
+            "Efficiency [%]": lambda pct: palette.efficiency_text(pct, 1).removesuffix(" %"),
+            "Readings": "{:,}",
+            "Anomalies": "{:,}",
+            "Anomaly rate [%]": "{:.2f}",
+        },
+        na_rep="n/a",
+    ).map(_zone_css, subset=["Efficiency [%]"])
+    if fleet is not None:
+        styler = styler.set_properties(
+            subset=pd.IndexSlice[[len(frame) - 1], :], **{"font-weight": "bold", "border-top": "2px solid #555"}
+        )
+    styler = base_style(styler, ["Site"])
+    return styler.set_caption(html.escape(caption)) if caption else styler
+
+
+def table(frame: pd.DataFrame, empty: str, caption: str = "", text_columns: list[str] | None = None) -> Styler | Html:
+    """``frame`` without its index, text wrapped instead of cut; or the message ``empty`` when it has no rows.
+
+    Numbers get thousands separators; float columns of whole numbers show no decimals, others three.
+    ``text_columns`` (default: every column holding strings) are left-aligned and wrap.
+    """
+    if frame is None or frame.empty:
+        return message(empty)
+    frame = frame.reset_index(drop=True)
+    if text_columns is None:
+        text_columns = [c for c in frame.columns if frame[c].map(lambda v: isinstance(v, str)).any()]
+    whole = [column for column in frame.select_dtypes("float").columns if (frame[column].dropna() % 1 == 0).all()]
+    styler = frame.style.format(precision=3, thousands=",", na_rep="")
+    if whole:
+        styler = styler.format("{:,.0f}", subset=whole, na_rep="")
+    styler = base_style(styler, text_columns)
+    return styler.set_caption(html.escape(caption)) if caption else styler
+
+
+def health_table(health: list[dict[str, Any]]) -> Styler | Html:
+    """:func:`energy_lib.workbook.aws.ops.health` as Resource, Status (green ``healthy`` / red ``unhealthy``),
+    Detail."""
+    frame = pd.DataFrame(
+        [
+            {
+                "Resource": row["resource"],
+                "Status": "healthy" if row["healthy"] else "unhealthy",
+                "Detail": row["detail"],
+            }
+            for row in health
+        ],
+        columns=["Resource", "Status", "Detail"],
+    )
+    styled = table(frame, "No resources to check.")
+    if isinstance(styled, Html):
+        return styled
+    failing = sum(not row["healthy"] for row in health)
+    verdict = f"{len(health) - failing} of {len(health)} resources healthy"
+    return styled.map(
+        lambda status: f"color: {HEALTHY if status == 'healthy' else UNHEALTHY}; font-weight: 600", subset=["Status"]
+    ).set_caption(verdict)
+
+
+QUEUE_NAMES = {
+    "ingest_queue": "ingest queue",
+    "dead_letter_queue": "dead-letter queue",
+    "rollups_dead_letter_queue": "rollups dead-letter queue",
+}
+
+
+def queue_line(depths: dict[str, int]) -> Html:
+    """Messages waiting or in flight per queue on one line, e.g. ``ingest queue 0 · dead-letter queue 3``;
+    a dead-letter queue that holds messages is shown in red."""
+    parts = [(QUEUE_NAMES.get(name, name.replace("_", " ")), int(n)) for name, n in depths.items()]
+    items = " · ".join(
+        f'{html.escape(name)} <b style="color:{UNHEALTHY if "dead-letter" in name and n else "inherit"}">{n:,}</b>'
+        for name, n in parts
+    )
+    text = " · ".join(f"{name} {n:,}" for name, n in parts)
+    return Html(f"<p>Messages waiting or in flight: {items}</p>", f"Messages waiting or in flight: {text}")
+
+
+def run_statistics_line(statistics: dict[str, int], injected_anomalies: int | None = None) -> Html:
+    """:func:`energy_lib.workbook.notebook.frames.run_statistics` as one sentence, with the anomalies the simulator
+    injected when given."""
+    s = statistics
+    text = (
+        f"{s['processed']:,} of {s['files']:,} files processed: {s['read']:,} readings read, {s['stored']:,} stored, "
+        f"{s['quarantined']:,} quarantined, {s['anomalies']:,} anomalies found"
+    )
+    if injected_anomalies is not None:
+        text += f" ({injected_anomalies:,} injected)"
+    return Html(f"<p><b>{html.escape(text)}.</b></p>", text)
+
+
+def settled_line(files_by_status: dict[str, int]) -> Html:
+    """What :func:`energy_lib.workbook.aws.ops.wait` returned, as one sentence: objects under raw/ per status."""
+    total = sum(files_by_status.values())
+    counts = ", ".join(f"{count:,} {status}" for status, count in files_by_status.items()) or "none"
+    return message(f"All {total:,} objects under raw/ have a final status ({counts}); the ingest queue is empty.")
+
+
+def check_table(results: list[Check]) -> Styler:
+    """The checks as a table, failed ones first: Result (PASS on green, FAIL on red), Resource, Setting,
+    Expected, Actual, with the full text of every value (wrapped, never cut); the verdict is the caption.
+
+    ``.data`` of the returned Styler is the same table as a DataFrame.
+    """
+    frame = pd.DataFrame(
+        [
+            {
+                "Result": "PASS" if check.passed else "FAIL",
+                "Resource": check.resource,
+                "Setting": check.setting,
+                "Expected": check.expected,
+                "Actual": check.actual,
+            }
+            for check in results
+        ],
+        columns=["Result", "Resource", "Setting", "Expected", "Actual"],
+    )
+    frame = frame.sort_values("Result", key=lambda result: result != "FAIL", kind="stable", ignore_index=True)
+    failed = (frame["Result"] == "FAIL").any()
+    caption = f"color: {UNHEALTHY if failed else 'inherit'}; caption-side: top; text-align: left; font-weight: bold"
+    return (
+        frame.style.hide(axis="index")
+        .map(lambda result: FAIL_STYLE if result == "FAIL" else PASS_STYLE, subset=["Result"])
+        .set_properties(subset=["Resource", "Setting"], **{"text-align": "left", "white-space": "nowrap"})
+        .set_properties(
+            subset=["Expected", "Actual"],
+            **{"text-align": "left", "white-space": "pre-wrap", "overflow-wrap": "break-word", "min-width": "12em"},
+        )
+        .set_table_styles([{"selector": "th", "props": "text-align: left"}, {"selector": "caption", "props": caption}])
+        .set_caption(checks.verdict(results))
+    )

@@ -1,0 +1,42 @@
+"""A simulated fleet of sites (:mod:`.model`: sites, pvlib, load, anomalies), the files it uploads under
+``raw/`` (:mod:`.files`: encode, upload, continuous) and the faults it injects on request (:mod:`.faults`)."""
+
+from energy_lib.workbook.simulator.faults import Fault, FrozenMeter, Outage, Silence, YieldLoss
+from energy_lib.workbook.simulator.files import (
+    FIELDS,
+    FORMATS,
+    ContinuousRun,
+    SimulatedFile,
+    run_continuous,
+    to_files,
+    upload,
+)
+from energy_lib.workbook.simulator.model import (
+    SimulatedReading,
+    Simulation,
+    Site,
+    default_fleet,
+    load_profile,
+    simulate,
+)
+
+__all__ = [
+    "FIELDS",
+    "FORMATS",
+    "ContinuousRun",
+    "Fault",
+    "FrozenMeter",
+    "Outage",
+    "Silence",
+    "SimulatedFile",
+    "SimulatedReading",
+    "Simulation",
+    "Site",
+    "YieldLoss",
+    "default_fleet",
+    "load_profile",
+    "run_continuous",
+    "simulate",
+    "to_files",
+    "upload",
+]

@@ -1,0 +1,283 @@
+"""What the notebooks display: connection line, KPI strip, site table, tables and messages; and the
+dead-letter queue and quarantine read from a real moto server into the operations widgets."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energy_lib.clients import client
+from energy_lib.config import Settings
+from energy_lib.quarantine import put_file, put_rejects
+from energy_lib.readings import Reject
+from energy_lib.workbook.aws import ops
+from energy_lib.workbook.notebook import frames, palette, views, widgets
+from tests.conftest import EVENTS, fresh_stack
+
+START, END = "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z"
+HEALTHY = [{"resource": "bucket", "healthy": True, "detail": "reachable"}] * 8
+
+
+def per_site() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "site_id": ["SITE_001", "SITE_002", "SITE_003", "SITE_004"],
+            "energy_generated_kwh": [3654.932, 5190.112, 691.565, 5.0],
+            "energy_consumed_kwh": [2757.057, 4899.949, 2035.011, 0.0],
+            "net_energy_kwh": [897.875, 290.163, -1343.446, 5.0],
+            "readings": [288, 288, 288, 12],
+            "anomalies": [6, 9, 5, 0],
+            "efficiency_pct": [132.57, 105.92, 33.98, np.nan],
+            "anomaly_rate_pct": [2.08, 3.13, 1.74, 0.0],
+        }
+    )
+
+
+def fleet(**changes: object) -> dict:
+    totals = {
+        "sites": 5,
+        "readings": 1440,
+        "anomalies": 32,
+        "energy_generated_kwh": 17592.93,
+        "energy_consumed_kwh": 18707.31,
+        "net_energy_kwh": -1114.38,
+        "efficiency_pct": 94.04,
+        "anomaly_rate_pct": 2.22,
+    }
+    return totals | changes
+
+
+def cell_styles(table_html: str) -> dict[tuple[int, int], str]:
+    """(row, column) -> the CSS a Styler table gives that cell."""
+    styles: dict[tuple[int, int], str] = {}
+    for selectors, properties in re.findall(r"([^{}]+)\{([^}]*)\}", table_html.split("</style>")[0]):
+        for row, col in re.findall(r"_row(\d+)_col(\d+)", selectors):
+            styles[(int(row), int(col))] = styles.get((int(row), int(col)), "") + properties
+    return styles
+
+
+# --- connection line ---------------------------------------------------------------------------------------
+
+
+def test_the_connection_is_one_line_with_target_region_bucket_and_endpoint():
+    line = views.connection(Settings(local_port=4733))
+
+    assert str(line) == (
+        "Connected: target local · region eu-west-1 · bucket energy-workbook-data-local · "
+        "endpoint http://127.0.0.1:4733"
+    )
+    assert "\n" not in line._repr_html_()
+    assert "readings_table" not in line._repr_html_()
+
+
+def test_on_aws_the_connection_names_the_default_endpoint():
+    assert "endpoint AWS default" in str(views.connection(Settings(target="aws", bucket="b")))
+
+
+# --- KPI strip -----------------------------------------------------------------------------------------------
+
+
+def test_kpis_have_people_names_units_thousands_separators_and_the_period():
+    strip = views.kpis(fleet(), HEALTHY, START, END)
+
+    assert strip.as_dict() == {
+        "Sites": "5",
+        "Readings": "1,440",
+        "Generated [kWh]": "17,592.9",
+        "Consumed [kWh]": "18,707.3",
+        "Net [kWh]": "-1,114.4",
+        "Efficiency": "94.0 %",
+        "Anomaly rate": "2.22 %",
+        "System health": "8/8",
+    }
+    html = strip._repr_html_()
+    assert "2025-06-11 00:00 → 2025-06-12 00:00 UTC" in html and "(24 h)" in html
+    assert '<data value="17592.9">17,592.9</data>' in html  # the exact figure for machines
+    assert "energy_generated_kwh" not in html
+
+
+def test_the_efficiency_kpi_wears_its_zone_colour_and_health_turns_red_when_a_resource_fails():
+    health = [*HEALTHY[:7], {"resource": "energy-workbook-ingest", "healthy": False, "detail": "gone"}]
+
+    strip = views.kpis(fleet(efficiency_pct=121.0), health, START, END)
+
+    items = {item.label: item for item in strip.items}
+    assert items["Efficiency"].accent == palette.ZONE_COLOURS[palette.ZONE_GOOD]
+    assert items["System health"].text == "7/8"
+    assert items["System health"].accent == views.UNHEALTHY
+    assert "energy-workbook-ingest" in items["System health"].note
+
+
+def test_a_period_without_readings_says_so_once_and_shows_only_health():
+    strip = views.kpis(fleet(sites=0, readings=0, anomalies=0, efficiency_pct=None), HEALTHY, START, "2025-06-18")
+
+    text = repr(strip)
+    assert "No readings between 2025-06-11 00:00 and 2025-06-18 00:00 UTC" in text
+    assert [item.label for item in strip.items] == ["System health"]
+    assert "(7 days)" in strip._repr_html_()
+    assert strip._repr_html_().count("No readings") == 1
+
+
+# --- site table ----------------------------------------------------------------------------------------------
+
+
+def test_the_site_table_is_curated_rounded_and_ends_with_the_fleet():
+    styler = views.site_table(per_site(), fleet())
+
+    assert list(styler.data.columns) == list(views.SITE_TABLE_COLUMNS.values())
+    assert styler.data["Site"].tolist() == ["SITE_001", "SITE_002", "SITE_003", "SITE_004", "Fleet"]
+    html = styler.to_html()
+    for shown in ("3,654.9", "-1,343.4", "17,592.9", "132.6", "2.08", "1,440", "n/a"):
+        assert f">{shown}</td>" in html, shown
+    assert "897.875" not in html
+    assert 'class="row_heading' not in html  # no index
+
+
+def test_the_site_table_colours_efficiency_as_the_zones_chart_does():
+    styler = views.site_table(per_site(), fleet())
+
+    efficiency = list(styler.data.columns).index("Efficiency [%]")
+    styles = cell_styles(styler.to_html())
+    colour = {row: re.search(r"background-color: (#\w+)", styles[(row, efficiency)]).group(1) for row in range(5)}
+    assert colour == {
+        0: palette.ZONE_COLOURS[palette.ZONE_GOOD],
+        1: palette.ZONE_COLOURS[palette.ZONE_FAIR],
+        2: palette.ZONE_COLOURS[palette.ZONE_POOR],
+        3: palette.ZONE_COLOURS[palette.ZONE_NONE],
+        4: palette.ZONE_COLOURS[palette.ZONE_POOR],  # the fleet, 94 %
+    }
+    assert "font-weight: bold" in styles[(4, 0)]
+
+
+def test_no_sites_no_site_table():
+    assert views.site_table(per_site().iloc[0:0], fleet()) is None
+
+
+# --- tables, messages, lines ---------------------------------------------------------------------------------
+
+
+def test_an_empty_table_is_a_message_not_a_bare_header():
+    shown = views.table(pd.DataFrame(columns=["source_key", "error"]), "No ledger errors.")
+
+    assert isinstance(shown, views.Html)
+    assert str(shown) == "No ledger errors."
+    assert "<th" not in shown._repr_html_()
+
+
+def test_a_table_hides_its_index_and_shows_whole_numbers_without_decimals():
+    frame = pd.DataFrame({"site_id": ["S1"], "capacity_kw": [1150.0], "latitude": [37.38912]})
+
+    html = views.table(frame, "none").to_html()
+
+    assert ">1,150</td>" in html and ">37.389</td>" in html
+    assert 'class="row_heading' not in html
+
+
+def test_site_choices_are_empty_without_sites_and_put_the_asked_site_first():
+    assert frames.site_choices([]) == []
+    assert frames.site_choices(["A", "B", "C"], "B") == ["B", "A", "C"]
+    assert frames.site_choices([], "B") == ["B"]  # asked for by name: drawn, and shown to have no readings
+
+
+def test_counts_and_lines_read_as_sentences():
+    assert views.count(1, "message") == "1 message"
+    assert views.count(1440, "reading") == "1,440 readings"
+    assert views.count(1, "anomaly", "anomalies") == "1 anomaly"
+    assert views.count(0, "anomaly", "anomalies") == "0 anomalies"
+    line = views.queue_line({"ingest_queue": 0, "dead_letter_queue": 3, "rollups_dead_letter_queue": 2})
+    assert str(line) == (
+        "Messages waiting or in flight: ingest queue 0 · dead-letter queue 3 · rollups dead-letter queue 2"
+    )
+    assert 'color:#d62728">3<' in line._repr_html_() and 'color:#d62728">2<' in line._repr_html_()
+    statistics = {"files": 5, "processed": 5, "read": 1440, "stored": 1440, "quarantined": 0, "anomalies": 32}
+    assert str(views.run_statistics_line(statistics, 32)) == (
+        "5 of 5 files processed: 1,440 readings read, 1,440 stored, 0 quarantined, 32 anomalies found (32 injected)"
+    )
+
+
+def test_health_table_marks_each_resource():
+    health = [*HEALTHY[:2], {"resource": "topic", "healthy": False, "detail": "NotFound"}]
+
+    styler = views.health_table(health)
+
+    assert styler.data["Status"].tolist() == ["healthy", "healthy", "unhealthy"]
+    assert "2 of 3 resources healthy" in styler.to_html()
+    assert "#d62728" in cell_styles(styler.to_html())[(2, 1)]
+
+
+# --- dead letters and quarantine on a real moto server -------------------------------------------------------
+
+
+@pytest.fixture
+def stack(moto_port: int, tmp_path: Path) -> Settings:
+    return fresh_stack(moto_port, tmp_path)
+
+
+def test_dead_letters_name_their_objects_and_the_button_redrives_them(stack: Settings) -> None:
+    # GIVEN an S3 notification (its key URL-encoded, as S3 sends it) and a foreign message in the DLQ
+    sqs = client("sqs", stack)
+    dlq = ops.queue_url(stack, stack.dead_letter_queue)
+    notification = json.loads((EVENTS / "sqs_s3_notification.json").read_text())["Records"][0]["body"]
+    sqs.send_message(QueueUrl=dlq, MessageBody=notification)
+    sqs.send_message(QueueUrl=dlq, MessageBody="not an S3 event")
+
+    waiting = ops.queue_depth(stack, stack.ingest_queue)  # S3's test event when the notification was set
+
+    # WHEN the operations notebook shows the queue
+    panel = widgets.dead_letters(partial(frames.dead_letters, stack), partial(ops.redrive, stack))
+
+    # THEN each message names its object, decoded; only the foreign one needs its body shown
+    shown = panel.messages.set_index("objects")
+    assert set(shown.index) == {"raw/2025/06/11/site one(2).json", ""}
+    assert shown.loc["", "body"] == "not an S3 event"
+    assert shown.loc["raw/2025/06/11/site one(2).json", "body"] == ""
+    assert "2 messages in the dead-letter queue" in panel.message.value
+
+    # AND WHEN the redrive button is clicked, both go back to the ingest queue
+    panel.button.click()
+
+    assert panel.moved == 2
+    assert "Moved 2 messages back to the ingest queue" in panel.message.value
+    assert ops.queue_depths(stack) == {
+        "ingest_queue": waiting + 2,
+        "dead_letter_queue": 0,
+        "rollups_dead_letter_queue": 0,
+    }
+    assert panel.messages.empty
+
+
+def test_the_quarantine_browser_lists_objects_and_shows_rejected_readings_and_file_reasons(stack: Settings) -> None:
+    # GIVEN rejected readings of one file and an unparseable file, quarantined by the pipeline's own code
+    s3 = client("s3", stack)
+    rejects = [
+        Reject(3, '{"site_id": "S1", "timestamp": "soon"}', ("bad_timestamp",)),
+        Reject(9, '{"site_id": "S1"}', ("missing_field", "missing_field")),
+    ]
+    put_rejects(s3, stack.bucket, stack.quarantine_prefix, "raw/2025/06/11/a.json", "e1", rejects)
+    s3.put_object(Bucket=stack.bucket, Key="raw/2025/06/11/b.csv", Body=b"\x00\x01")
+    put_file(s3, stack.bucket, stack.quarantine_prefix, "raw/2025/06/11/b.csv", "e2", None, "not UTF-8 text")
+
+    # WHEN the quarantine is listed and browsed
+    objects = frames.quarantine(stack)
+    browser = widgets.quarantine_browser(objects, partial(frames.quarantined, stack))
+
+    # THEN the reason file is not listed apart, and each object is labelled by its source
+    assert sorted(objects["label"]) == [
+        "rejected readings: raw/2025/06/11/a.json",
+        "unparseable file: raw/2025/06/11/b.csv",
+    ]
+    first = browser.shown
+    if "reason" in first.columns:  # both were written within the same second: either may come first
+        browser.object.value = objects.loc[objects["kind"] == "readings", "key"].item()
+    assert browser.shown[["position", "reasons"]].values.tolist() == [
+        [3, "bad_timestamp"],
+        [9, "missing_field, missing_field"],
+    ]
+    browser.object.value = objects.loc[objects["kind"] == "files", "key"].item()
+    assert browser.shown[["source_key", "reason"]].values.tolist() == [["raw/2025/06/11/b.csv", "not UTF-8 text"]]
