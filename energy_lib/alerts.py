@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from energy_lib.rules import highest
@@ -16,6 +17,7 @@ from energy_lib.rules import highest
 SUBJECT_LIMIT = 99  # SNS subjects must be shorter than 100 characters
 SITES_LISTED = 100  # sites named in the body and the site_id attribute; SNS messages stop at 256 KiB
 BODY_ROWS = 50  # anomalies listed one by one in the body; the rest are counted
+SITES_KEPT = 1000  # sites a tally keeps by name (in the ledger's checkpoint, which DynamoDB bounds at 400 KB)
 
 
 def plain_subject(text: str) -> str:
@@ -24,43 +26,84 @@ def plain_subject(text: str) -> str:
     return printable.encode("ascii", "replace").decode()[:SUBJECT_LIMIT]
 
 
-def message(source_key: str, anomalies: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The Publish request (without TopicArn) for a file's anomaly items."""
-    severity = highest([item["severity"] for item in anomalies])
-    all_sites = sorted({item["site_id"] for item in anomalies})
-    sites = all_sites[:SITES_LISTED]
-    more_sites = f" and {len(all_sites) - len(sites)} more" if len(all_sites) > len(sites) else ""
-    subject = f"[{severity}] {len(anomalies)} energy anomalies in {source_key.rsplit('/', 1)[-1]}"
+@dataclass
+class Tally:
+    """What a file's alert says, gathered chunk by chunk (and kept in the ledger's checkpoint between
+    invocations): the anomalies by severity, the sites that had one (the first ``SITES_KEPT``) and the first
+    ``BODY_ROWS`` anomalies."""
+
+    severities: dict[str, int] = field(default_factory=dict)
+    sites: list[str] = field(default_factory=list)  # sorted
+    more_sites: bool = False  # more than SITES_KEPT sites had an anomaly
+    rows: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, anomalies: Sequence[dict[str, Any]]) -> Tally:
+        tally = cls()
+        tally.add(anomalies)
+        return tally
+
+    @property
+    def anomalies(self) -> int:
+        return sum(self.severities.values())
+
+    def add(self, anomalies: Sequence[dict[str, Any]]) -> None:
+        """Count the anomaly items of one chunk."""
+        for item in anomalies:
+            self.severities[item["severity"]] = self.severities.get(item["severity"], 0) + 1
+            if len(self.rows) < BODY_ROWS:
+                self.rows.append(
+                    f"{item['severity']}  {item['site_id']}  {item['timestamp']}  {item['energy_generated_kwh']}  "
+                    f"{item['energy_consumed_kwh']}  {', '.join(item['anomaly_reasons'])}"
+                )
+        sites = set(self.sites).union(item["site_id"] for item in anomalies)
+        self.more_sites = self.more_sites or len(sites) > SITES_KEPT
+        self.sites = sorted(sites)[:SITES_KEPT]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Tally:
+        return cls(**values)
+
+
+def message(source_key: str, tally: Tally) -> dict[str, Any]:
+    """The Publish request (without TopicArn) for a file's anomalies."""
+    severity = highest(list(tally.severities))
+    count = tally.anomalies
+    sites = tally.sites[:SITES_LISTED]
+    if tally.more_sites:
+        more_sites = f" and more than {SITES_KEPT - len(sites)} more"
+    else:
+        more_sites = f" and {len(tally.sites) - len(sites)} more" if len(tally.sites) > len(sites) else ""
+    subject = f"[{severity}] {count} energy anomalies in {source_key.rsplit('/', 1)[-1]}"
     lines = [
-        f"{len(anomalies)} anomalous readings in s3 object {source_key}",
+        f"{count} anomalous readings in s3 object {source_key}",
         f"Highest severity: {severity}. Sites: {', '.join(sites)}{more_sites}.",
         "",
         "severity  site  timestamp  generated_kwh  consumed_kwh  reasons",
+        *tally.rows,
     ]
-    for item in anomalies[:BODY_ROWS]:
-        lines.append(
-            f"{item['severity']}  {item['site_id']}  {item['timestamp']}  {item['energy_generated_kwh']}  "
-            f"{item['energy_consumed_kwh']}  {', '.join(item['anomaly_reasons'])}"
-        )
-    if len(anomalies) > BODY_ROWS:
-        lines.append(f"... and {len(anomalies) - BODY_ROWS} more (query anomalies for the full list)")
+    if count > len(tally.rows):
+        lines.append(f"... and {count - len(tally.rows)} more (query anomalies for the full list)")
     return {
         "Subject": plain_subject(subject),
         "Message": "\n".join(lines),
         "MessageAttributes": {
             "severity": {"DataType": "String", "StringValue": severity},
             "site_id": {"DataType": "String.Array", "StringValue": json.dumps(sites)},
-            "anomalies": {"DataType": "Number", "StringValue": str(len(anomalies))},
+            "anomalies": {"DataType": "Number", "StringValue": str(count)},
             "kind": {"DataType": "String", "StringValue": "anomaly"},
         },
     }
 
 
-def publish(sns: Any, topic_arn: str, source_key: str, anomalies: Sequence[dict[str, Any]]) -> str | None:
+def publish(sns: Any, topic_arn: str, source_key: str, tally: Tally) -> str | None:
     """Send the file's alert; None when it has no anomalies."""
-    if not anomalies:
+    if not tally.anomalies:
         return None
-    return sns.publish(TopicArn=topic_arn, **message(source_key, anomalies))["MessageId"]
+    return sns.publish(TopicArn=topic_arn, **message(source_key, tally))["MessageId"]
 
 
 def summary_message(summary: dict[str, Any], start: str, end: str) -> dict[str, Any]:

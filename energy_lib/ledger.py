@@ -9,7 +9,9 @@ Two kinds of items, keyed ``(source_key, version_id)``:
 - one **head** per key (version id ``#head``): the S3 ``sequencer`` of the newest version that claimed the key,
   the version that holds it (``holder``), whether that version is done (``final``) and, while it is being
   processed, a lease: ``lease_owner`` (the attempt's token) and ``lease_expires_at`` (epoch seconds), renewed
-  before each chunk of readings.
+  before each chunk of readings; and the version's last **checkpoint** (``checkpoint``, JSON: where to resume
+  reading and the counts so far; ``checkpoint_for``: the sequencer of the version it belongs to), written in one
+  conditional update with the lease, so an attempt that lost the lease never moves it.
 
 A version writes readings only while it holds the lease and no newer version has claimed the key. An older
 version that arrives later is recorded as superseded and writes nothing; a newer version that arrives while
@@ -20,6 +22,7 @@ the events of one key: left-padded with zeros, the greater one is the later even
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -67,6 +70,7 @@ class Lease:
     expires_at: int  # epoch seconds
     attempt: int  # 1 on the first attempt of this version
     alert_id: str | None  # the alert an earlier attempt of this version already sent
+    checkpoint: dict[str, Any] | None = None  # where an earlier attempt of this version stopped (see checkpoint())
 
 
 def sequencer_key(sequencer: str) -> str:
@@ -140,7 +144,9 @@ def claim(
             continue
         new = from_item(response["Attributes"])
         earlier_alert = new.get("alert_id") if new.get("alert_for") == version_id else None
-        return Lease(key, version_id, etag, padded, token, at + LEASE_SECONDS, int(new["attempts"]), earlier_alert)
+        saved = json.loads(new["checkpoint"]) if new.get("checkpoint_for") == padded else None
+        attempts = int(new["attempts"])
+        return Lease(key, version_id, etag, padded, token, at + LEASE_SECONDS, attempts, earlier_alert, saved)
     if head.get("sequencer", "") > padded:
         return _supersede(dynamodb, table, key, version_id, etag, padded, now)
     if head.get("sequencer") == padded and head.get("final"):
@@ -176,6 +182,22 @@ def renew(dynamodb: Any, table: str, lease: Lease, now: datetime) -> Lease:
     return replace(lease, expires_at=expires)
 
 
+def checkpoint(dynamodb: Any, table: str, lease: Lease, state: dict[str, Any], now: datetime, release: bool) -> Lease:
+    """Record how far this version has been processed (``state``, JSON) in one update conditional on the lease
+    (:class:`LeaseLost` otherwise); the lease is renewed, or with ``release`` given back (the key stays not final,
+    so the next delivery, a continuation, takes it at once and resumes from ``state``)."""
+    expires = _epoch(now) + LEASE_SECONDS
+    expression = "SET #checkpoint = :state, checkpoint_for = :seq, updated_at = :now"
+    values: dict[str, Any] = {":state": json.dumps(state, separators=(",", ":")), ":seq": lease.sequencer}
+    if release:
+        expression += " REMOVE lease_owner, lease_expires_at"
+    else:
+        expression += ", lease_expires_at = :expires"
+        values[":expires"] = expires
+    _update_head(dynamodb, table, lease, expression, now, values, {"#checkpoint": "checkpoint"})
+    return replace(lease, expires_at=expires, checkpoint=state)
+
+
 def record_alert(dynamodb: Any, table: str, lease: Lease, alert_id: str, now: datetime) -> Lease:
     """Remember that this version's alert went out, so that a retry does not send it again."""
     _update_head(
@@ -192,20 +214,23 @@ def record_alert(dynamodb: Any, table: str, lease: Lease, alert_id: str, now: da
 def finish(
     dynamodb: Any, table: str, lease: Lease, status: str, counts: Counts, now: datetime, error: str = ""
 ) -> None:
-    """Record the attempt's outcome in the version's entry, then give the key back (``final`` unless failed)."""
+    """Record the attempt's outcome in the version's entry, then give the key back (``final`` unless failed; a
+    final outcome drops the checkpoint, a failed one keeps it for the retry)."""
     values = {"status": status, "etag": lease.etag, "sequencer": lease.sequencer, **asdict(counts)}
     values.update(error=error[:ERROR_LIMIT], attempts=lease.attempt)
     if lease.alert_id:
         values["alert_id"] = lease.alert_id
     _write_entry(dynamodb, table, lease.key, lease.version_id, values, now)
+    final = status in FINAL_STATUSES
     _update_head(
         dynamodb,
         table,
         lease,
-        "SET #final = :final, updated_at = :now REMOVE lease_owner, lease_expires_at",
+        "SET #final = :final, updated_at = :now REMOVE lease_owner, lease_expires_at"
+        + (", #checkpoint, checkpoint_for" if final else ""),
         now,
-        {":final": status in FINAL_STATUSES},
-        {"#final": "final"},
+        {":final": final},
+        {"#final": "final", **({"#checkpoint": "checkpoint"} if final else {})},
     )
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import json
 import re
 import zlib
@@ -126,11 +125,6 @@ class Record:
     value: Any  # a dict for a well-formed reading; anything else is rejected
     original: str
     resume: ResumePoint  # reading again from here yields the records after this one
-
-
-def parse_records(body: bytes, key: str) -> list[Record]:
-    """Every record of ``body`` with the default limits: the pipeline's entry until it streams the object."""
-    return list(read_records(io.BytesIO(body), key, Settings()))
 
 
 def read_records(stream: BinaryIO, key: str, settings: Settings, resume: ResumePoint | None = None) -> Iterator[Record]:

@@ -1,10 +1,12 @@
 """Quarantine in the data bucket: nothing that cannot be stored is dropped.
 
-- Rejected readings of a file: ``<quarantine>readings/<source key>.<etag>.jsonl``, one JSON object a
-  line with the source key, position, original text and reasons.
+- Rejected readings of a file, one object per chunk of records that had any:
+  ``<quarantine>readings/<source key>.<etag>.<position of the chunk's first reject, 10 digits>.jsonl``, one JSON
+  object a line with the source key, position, original text and reasons.
 - A file that cannot be parsed at all: copied whole to ``<quarantine>files/<source key>`` with the
   reason beside it in ``<quarantine>files/<source key>.reason.json``.
-Both keys are fixed by the source, so writing them again on re-delivery changes nothing.
+Every key is fixed by the source (and a chunk by where it starts: a file is cut into chunks the same way
+whatever invocation reads it), so writing it again on re-delivery or after a resume changes nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import Any
 from energy_lib.readings import Reject
 
 
-def rejects_key(quarantine_prefix: str, source_key: str, etag: str) -> str:
-    return f"{quarantine_prefix}readings/{source_key}.{etag}.jsonl"
+def rejects_key(quarantine_prefix: str, source_key: str, etag: str, position: int) -> str:
+    return f"{quarantine_prefix}readings/{source_key}.{etag}.{position:010d}.jsonl"
 
 
 def file_key(quarantine_prefix: str, source_key: str) -> str:
@@ -40,7 +42,7 @@ def put_rejects(
         )
         for r in rejects
     ]
-    key = rejects_key(quarantine_prefix, source_key, etag)
+    key = rejects_key(quarantine_prefix, source_key, etag, rejects[0].position)
     s3.put_object(Bucket=bucket, Key=key, Body=("\n".join(lines) + "\n").encode(), ContentType="application/x-ndjson")
     return key
 

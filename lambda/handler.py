@@ -12,4 +12,4 @@ SERVICES = Services.from_settings(Settings.from_env())  # clients built once per
 
 
 def handler(event: dict, context: object) -> BatchResponse:
-    return handle_sqs_event(event, SERVICES)
+    return handle_sqs_event(event, SERVICES, context)

@@ -4,6 +4,7 @@ printed (these machines are noisy)."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections import defaultdict
@@ -17,7 +18,7 @@ from energy_lib import query
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost, from_item, to_item
-from energy_lib.parsing import parse_records
+from energy_lib.parsing import read_records
 from energy_lib.pipeline import Services, process_object
 from energy_lib.rules import assess
 from energy_lib.storage import reading_item
@@ -111,7 +112,7 @@ def test_ingestion_throughput_against_a_naive_processor(moto_port: int, tmp_path
     )
     with Requests(dynamodb) as naive:
         started = time.perf_counter()
-        parsed = validate_records(parse_records(body, "large.json"))
+        parsed = validate_records(read_records(io.BytesIO(body), "large.json", Settings()))
         for r in parsed.readings[:NAIVE_SAMPLE]:
             item = reading_item(r, assess(r, settings), "large.json", datetime.now(timezone.utc))
             dynamodb.put_item(TableName=naive_table, Item=to_item(item))

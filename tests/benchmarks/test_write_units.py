@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 
 from energy_lib.config import Settings
-from energy_lib.pipeline import CHUNK_READINGS
+from energy_lib.pipeline import CHUNK_RECORDS
 from tests.benchmarks.shapes import Measured, shape_files
 
 pytestmark = pytest.mark.benchmark
@@ -61,7 +61,7 @@ def test_write_units_per_1000_readings_by_table_index_and_shape(measured: dict[t
         # the ledger: claim the key, record the outcome, give the key back; one more for a file that alerted, and
         # one per chunk of readings after the first (the lease renewed)
         alerted = sum(any(Decimal(r["energy_generated_kwh"]) < 0 for r in f) for f in files)
-        renewals = sum(math.ceil(len(f) / CHUNK_READINGS) - 1 for f in files)
+        renewals = sum(math.ceil(len(f) / CHUNK_RECORDS) - 1 for f in files)
         assert result.wru[names["ledger"]] == 3 * result.files + alerted + renewals
         assert result.wru.get(names["problems"], 0) == 0
         # the ingest only writes: readings 25 a request; no read of readings, no transaction, no marker

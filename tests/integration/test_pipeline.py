@@ -159,7 +159,7 @@ def test_a_retry_after_a_crash_in_the_middle_of_the_readings_counts_each_reading
     settings: Settings, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a file of 1,200 readings (three chunks) whose first attempt dies after its first chunk is written
-    monkeypatch.setattr("energy_lib.pipeline.CHUNK_READINGS", 500)
+    monkeypatch.setattr("energy_lib.pipeline.CHUNK_RECORDS", 500)
     rows = [
         {
             "site_id": f"S{i % 3}",

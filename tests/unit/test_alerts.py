@@ -8,7 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from energy_lib.alerts import BODY_ROWS, SUBJECT_LIMIT, message, publish
+from energy_lib.alerts import BODY_ROWS, SUBJECT_LIMIT, Tally, publish
+from energy_lib.alerts import message as tally_message
+
+
+def message(source_key: str, anomalies: list[dict]) -> dict:
+    return tally_message(source_key, Tally.of(anomalies))
 
 SNS_MESSAGE_LIMIT = 262_144  # bytes, message body and attributes together
 KEY = "raw/2025/06/11/batch-001.json"
@@ -194,7 +199,7 @@ class FakeSns:
 def test_publish_sends_one_message_to_the_topic():
     sns = FakeSns()
 
-    message_id = publish(sns, "arn:aws:sns:eu-west-1:123456789012:t", KEY, [anomaly(), anomaly("S9", "HIGH")])
+    message_id = publish(sns, "arn:aws:sns:eu-west-1:123456789012:t", KEY, Tally.of([anomaly(), anomaly("S9", "HIGH")]))
 
     assert message_id == "id-1"
     assert sns.requests == [
@@ -205,5 +210,23 @@ def test_publish_sends_one_message_to_the_topic():
 def test_publish_without_anomalies_sends_nothing():
     sns = FakeSns()
 
-    assert publish(sns, "arn:aws:sns:eu-west-1:123456789012:t", KEY, []) is None
+    assert publish(sns, "arn:aws:sns:eu-west-1:123456789012:t", KEY, Tally()) is None
     assert sns.requests == []
+
+
+def test_a_tally_gathered_chunk_by_chunk_and_through_its_json_says_what_one_gathered_at_once_says():
+    anomalies = [anomaly(f"S{i % 7}", ("LOW", "HIGH", "MEDIUM")[i % 3], f"2025-06-11T12:{i % 60:02d}:00Z") for i in range(120)]
+    tally = Tally()
+    for start in range(0, 120, 25):
+        tally = Tally.from_dict(json.loads(json.dumps(tally.as_dict())))
+        tally.add(anomalies[start : start + 25])
+
+    assert message(KEY, anomalies) == tally_message(KEY, tally)
+
+
+def test_a_tally_of_more_sites_than_it_keeps_says_more_than_how_many():
+    tally = Tally.of([anomaly(f"S{i:05d}") for i in range(1200)])
+
+    body = tally_message(KEY, tally)["Message"]
+
+    assert "and more than 900 more." in body and tally.anomalies == 1200

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from energy_lib.config import Settings
 from energy_lib.dynamo import from_item, to_item
-from energy_lib.parsing import parse_records
+from energy_lib.parsing import read_records
 from energy_lib.readings import Reading
 from energy_lib.rules import Assessment, assess
 from energy_lib.storage import reading_item
@@ -101,7 +102,7 @@ def test_every_validated_reading_gives_an_item_dynamodb_can_store_exactly():
         b'{"site_id": "S", "timestamp": "2025-06-11T12:00:00Z",'
         b' "energy_generated_kwh": 1000, "energy_consumed_kwh": 1E-38}'
     )
-    parsed = validate_records(parse_records(body, "raw/f.json"))
+    parsed = validate_records(read_records(io.BytesIO(body), "raw/f.json", Settings()))
     assert parsed.read == 1
 
     # THEN either validation rejects it as out of range, or its item serializes (boto3 raises Inexact rather

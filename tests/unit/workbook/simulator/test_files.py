@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -11,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from energy_lib.parsing import parse_records
+from energy_lib.config import Settings
+from energy_lib.parsing import read_records
 from energy_lib.validation import validate_records
 from energy_lib.workbook.simulator import (
     FIELDS,
@@ -101,7 +103,7 @@ def test_every_reading_in_the_files_is_a_valid_contract_reading(fmt):
                 assert round(value, 3) == value
 
         # ... and the pipeline's parser stores every one of them, rejecting none
-        parsed = validate_records(parse_records(file.body, file.key))
+        parsed = validate_records(read_records(io.BytesIO(file.body), file.key, Settings()))
         assert parsed.rejects == ()
         assert len(parsed.readings) == file.readings
 
