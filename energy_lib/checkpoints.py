@@ -10,11 +10,13 @@ bucket's lifecycle expires what a file that never finished left behind (``BUCKET
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 PREFIX = "checkpoints/"  # in the data bucket, apart from the raw and quarantine prefixes
+COPY_BYTES = 1024 * 1024
 
 
 def source_id(key: str, version_id: str, sequencer: str) -> str:
@@ -37,18 +39,20 @@ def fresh(source: str) -> Path:
 
 
 def restore(s3: Any, bucket: str, source: str) -> Path:
-    """The database as the last checkpoint saved it, downloaded to its path."""
+    """The database as the last checkpoint saved it, downloaded to its path (streamed: one GetObject)."""
     path = local_path(source)
-    s3.download_file(bucket, object_key(source), str(path))
+    body = s3.get_object(Bucket=bucket, Key=object_key(source))["Body"]
+    with body, path.open("wb") as copy:
+        shutil.copyfileobj(body, copy, COPY_BYTES)
     return path
 
 
 def save(s3: Any, bucket: str, source: str) -> None:
-    """Copy the database (saved, closed or not) to S3."""
-    s3.upload_file(str(local_path(source)), bucket, object_key(source))
+    """Copy the saved database to S3 (streamed from disk: one PutObject, no transfer threads or part buffers)."""
+    with local_path(source).open("rb") as database:
+        s3.put_object(Bucket=bucket, Key=object_key(source), Body=database)
 
 
 def discard(s3: Any, bucket: str, source: str) -> None:
-    """Remove the database from local disk and from S3 (the file is done)."""
-    local_path(source).unlink(missing_ok=True)
+    """Delete the copy in S3 (the file is done)."""
     s3.delete_object(Bucket=bucket, Key=object_key(source))

@@ -117,8 +117,8 @@ def claim(
         "(attribute_not_exists(lease_expires_at) OR lease_expires_at < :at))",
         "SET attempts = :one, ",
     )
-    claim_again = (
-        "sequencer = :seq AND #final = :false AND (attribute_not_exists(lease_expires_at) OR lease_expires_at < :at)",
+    claim_again = (  # the same version: after a failure, a lease that expired, or a checkpoint that gave the key back
+        "sequencer = :seq AND #final = :false AND (attribute_not_exists(lease_owner) OR lease_expires_at < :at)",
         "ADD attempts :one SET ",
     )
     head: dict[str, Any] = {}
@@ -184,16 +184,14 @@ def renew(dynamodb: Any, table: str, lease: Lease, now: datetime) -> Lease:
 
 def checkpoint(dynamodb: Any, table: str, lease: Lease, state: dict[str, Any], now: datetime, release: bool) -> Lease:
     """Record how far this version has been processed (``state``, JSON) in one update conditional on the lease
-    (:class:`LeaseLost` otherwise); the lease is renewed, or with ``release`` given back (the key stays not final,
-    so the next delivery, a continuation, takes it at once and resumes from ``state``)."""
+    (:class:`LeaseLost` otherwise) and renew the lease. With ``release`` the attempt gives up its token: the next
+    delivery of this version (a continuation) claims the key at once and resumes from ``state``, while a newer
+    version still waits until the lease expires, as it would for an attempt that is still running."""
     expires = _epoch(now) + LEASE_SECONDS
-    expression = "SET #checkpoint = :state, checkpoint_for = :seq, updated_at = :now"
-    values: dict[str, Any] = {":state": json.dumps(state, separators=(",", ":")), ":seq": lease.sequencer}
+    expression = "SET #checkpoint = :state, checkpoint_for = :seq, updated_at = :now, lease_expires_at = :expires"
+    values = {":state": json.dumps(state, separators=(",", ":")), ":seq": lease.sequencer, ":expires": expires}
     if release:
-        expression += " REMOVE lease_owner, lease_expires_at"
-    else:
-        expression += ", lease_expires_at = :expires"
-        values[":expires"] = expires
+        expression += " REMOVE lease_owner"
     _update_head(dynamodb, table, lease, expression, now, values, {"#checkpoint": "checkpoint"})
     return replace(lease, expires_at=expires, checkpoint=state)
 

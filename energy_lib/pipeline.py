@@ -318,7 +318,7 @@ def _finish(
     ledger.finish(services.dynamodb, settings.ledger_table, lease, status, progress.counts, services.now(), error=error)
     if progress.resume:  # a checkpoint may have copied the database to S3
         try:
-            services.s3.delete_object(Bucket=settings.bucket, Key=checkpoints.object_key(database))
+            checkpoints.discard(services.s3, settings.bucket, database)
         except ClientError:
             logger.warning("the duplicates database of %s stays in S3 until the lifecycle expires it", key)
     logger.info("%s %s version %s: %s", status, key, lease.version_id, progress.counts)

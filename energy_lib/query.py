@@ -371,7 +371,7 @@ def ingest_status(settings: Settings, s3: Any, dynamodb: Any, now: datetime | No
 def _status(entry: Row, head: Row, version_id: str, now: datetime) -> tuple[str, str, str]:
     """An object version's status, error and the time its attempt's lease expired ("" unless it did): its entry's,
     unless an attempt holds (or held) the key's lease."""
-    if head.get("holder") == version_id and "lease_owner" in head:
+    if head.get("holder") == version_id and "lease_expires_at" in head:  # held, or given back for a continuation
         expires = timeutil.from_epoch_s(int(head["lease_expires_at"]))
         if expires >= now:
             return PROCESSING, "", ""

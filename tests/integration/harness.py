@@ -31,10 +31,11 @@ def real_handlers(settings: Settings) -> tuple[Handler, Handler]:
 class Pipeline:
     """The local runtime's two mappings over the real handlers, polled by the test."""
 
-    def __init__(self, settings: Settings, aggregator: Handler | None = None) -> None:
+    def __init__(self, settings: Settings, aggregator: Handler | None = None, timeout_s: float | None = None) -> None:
         ingest, aggregate = real_handlers(settings)
         self.settings = settings
-        self.ingest = LocalRuntime(settings, handler=ingest, retry_delay_s=0)
+        choices = {} if timeout_s is None else {"timeout_s": timeout_s}
+        self.ingest = LocalRuntime(settings, handler=ingest, retry_delay_s=0, **choices)
         self.stream = StreamRuntime(settings, handler=aggregator or aggregate, retry_s=0)
 
     def drain(self, rounds: int = 200) -> None:

@@ -1,8 +1,9 @@
 """A local Lambda runtime: plays the two event source mappings against the local stack.
 
 - :class:`LocalRuntime`, the ingest queue: it receives batches of the mapping's size, calls
-  ``lambda/handler.py`` with the same SQS event shape Lambda sends, deletes the messages that succeeded and
-  leaves the failed ones to come back. On AWS a failed message reappears after the queue's visibility
+  ``lambda/handler.py`` with the same SQS event shape Lambda sends and a context whose remaining time falls
+  from the function's timeout, deletes the messages that succeeded and leaves the failed ones to come back. A
+  continuation the handler sends (a file checkpointed before the time ran out) is a message like any other. On AWS a failed message reappears after the queue's visibility
   timeout (six minutes); here it is made visible again after ``retry_delay_s`` so that moto's redrive moves
   it to the dead-letter queue after maxReceiveCount within seconds.
 - :class:`StreamRuntime` (:mod:`energy_lib.workbook.local.stream`), the readings table's stream.
@@ -23,7 +24,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,15 +77,18 @@ def invocation(settings: Settings, function: str, request_id: str, items: int, k
 
 @dataclass(frozen=True)
 class LambdaContext:
-    """The parts of the Lambda context object a handler may read."""
+    """The parts of the Lambda context object a handler may read; the remaining time falls from ``timeout_s`` (the
+    function's timeout) from the moment it is made, as Lambda's does from the invocation's start."""
 
     function_name: str
     aws_request_id: str
     memory_limit_in_mb: int = FUNCTION.memory_mb
     function_version: str = "$LATEST"
+    timeout_s: float = FUNCTION.timeout_s
+    started: float = field(default_factory=time.monotonic)
 
     def get_remaining_time_in_millis(self) -> int:
-        return FUNCTION.timeout_s * 1000
+        return max(0, int((self.started + self.timeout_s - time.monotonic()) * 1000))
 
 
 def load_handler(path: Path = HANDLER) -> Handler:
@@ -116,8 +120,15 @@ def sqs_event(messages: list[dict[str, Any]], source_arn: str, region: str) -> d
 
 
 class LocalRuntime:
-    def __init__(self, settings: Settings, handler: Handler | None = None, retry_delay_s: int = 1) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        handler: Handler | None = None,
+        retry_delay_s: int = 1,
+        timeout_s: float = FUNCTION.timeout_s,
+    ) -> None:
         self.settings = settings
+        self.timeout_s = timeout_s
         self.handler = handler or load_handler()
         self.retry_delay_s = retry_delay_s
         self.sqs = client("sqs", settings)
@@ -137,7 +148,7 @@ class LocalRuntime:
         if not messages:
             return 0
         event = sqs_event(messages, self.source_arn, self.settings.region)
-        context = LambdaContext(self.settings.function_name, str(uuid.uuid4()))
+        context = LambdaContext(self.settings.function_name, str(uuid.uuid4()), timeout_s=self.timeout_s)
         with invocation(self.settings, context.function_name, context.aws_request_id, len(messages), "messages"):
             try:
                 failed = {f["itemIdentifier"] for f in self.handler(event, context)["batchItemFailures"]}

@@ -147,7 +147,12 @@ class StreamRuntime:
     def _invoke(self, batch: list[dict[str, Any]]) -> int:
         """Call the function; how many records, from the start of ``batch``, are done."""
         self.invocations += 1
-        context = LambdaContext(self.settings.aggregator_function_name, str(uuid.uuid4()))
+        context = LambdaContext(
+            self.settings.aggregator_function_name,
+            str(uuid.uuid4()),
+            memory_limit_in_mb=AGGREGATOR.memory_mb,
+            timeout_s=AGGREGATOR.timeout_s,
+        )
         with invocation(self.settings, context.function_name, context.aws_request_id, len(batch), "records"):
             try:
                 failures = self.handler({"Records": batch}, context)["batchItemFailures"]
