@@ -39,10 +39,13 @@ class Pipeline:
         self.stream = StreamRuntime(settings, handler=aggregator or aggregate, retry_s=0)
 
     def drain(self, rounds: int = 200) -> None:
-        """Poll both mappings until the ingest queue is empty and the stream has nothing new."""
+        """Poll both mappings until the ingest queue is empty and the stream has nothing new twice in a row (a
+        shard iterator that expired gives nothing once, then a fresh one reads on)."""
+        idle = 0
         for _ in range(rounds):
             moved = self.ingest.poll_once(wait_s=0) + self.stream.poll_once()
-            if not moved and ops.queue_depth(self.settings, self.settings.ingest_queue) == 0:
+            idle = idle + 1 if not moved and ops.queue_depth(self.settings, self.settings.ingest_queue) == 0 else 0
+            if idle == 2:
                 return
         raise AssertionError("the pipeline did not drain")
 
