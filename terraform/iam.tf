@@ -52,9 +52,16 @@ data "aws_iam_policy_document" "ingest_queue_consumer" {
     ]
     resources = [aws_sqs_queue.ingest.arn]
   }
+
+  # A file checkpointed before the invocation's time ran out is continued by a message to the same queue
+  statement {
+    sid       = "ContinueOnIngestQueue"
+    actions   = ["sqs:GetQueueUrl", "sqs:SendMessage"]
+    resources = [aws_sqs_queue.ingest.arn]
+  }
 }
 
-# Bucket: read raw/, write quarantine/ (copies of rejected files, rejected lines, reasons)
+# Bucket: read raw/, write quarantine/ (copies of rejected files, rejected lines, reasons), keep checkpoints/
 data "aws_iam_policy_document" "ingest_bucket" {
   statement {
     sid       = "ReadRawObjects"
@@ -66,6 +73,13 @@ data "aws_iam_policy_document" "ingest_bucket" {
     sid       = "WriteQuarantine"
     actions   = ["s3:PutObject"]
     resources = ["${aws_s3_bucket.data.arn}/${local.quarantine_prefix}*"]
+  }
+
+  # The duplicates database of a file read over several invocations (energy_lib.checkpoints)
+  statement {
+    sid       = "KeepCheckpoints"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.data.arn}/${local.checkpoint_prefix}*"]
   }
 
   # Without ListBucket S3 answers 403 instead of 404 for an object deleted before it was processed, and

@@ -27,18 +27,25 @@ resource "aws_lambda_function" "ingest" {
   # The ENERGY_* names of energy_lib.config.Settings for infra.spec.FUNCTION.environment_settings.
   environment {
     variables = {
-      ENERGY_TARGET              = "aws"
-      ENERGY_REGION              = var.aws_region
-      ENERGY_BUCKET              = aws_s3_bucket.data.id
-      ENERGY_RAW_PREFIX          = local.raw_prefix
-      ENERGY_QUARANTINE_PREFIX   = local.quarantine_prefix
-      ENERGY_READINGS_TABLE      = aws_dynamodb_table.readings.name
-      ENERGY_LEDGER_TABLE        = aws_dynamodb_table.object_ledger.name
-      ENERGY_ALERTS_TOPIC_ARN    = aws_sns_topic.anomalies.arn
-      ENERGY_IMPLAUSIBLE_KWH     = tostring(var.implausible_kwh)
-      ENERGY_SEVERITY_MEDIUM_KWH = tostring(var.severity_medium_kwh)
-      ENERGY_SEVERITY_HIGH_KWH   = tostring(var.severity_high_kwh)
+      ENERGY_TARGET                 = "aws"
+      ENERGY_REGION                 = var.aws_region
+      ENERGY_BUCKET                 = aws_s3_bucket.data.id
+      ENERGY_RAW_PREFIX             = local.raw_prefix
+      ENERGY_QUARANTINE_PREFIX      = local.quarantine_prefix
+      ENERGY_READINGS_TABLE         = aws_dynamodb_table.readings.name
+      ENERGY_LEDGER_TABLE           = aws_dynamodb_table.object_ledger.name
+      ENERGY_ALERTS_TOPIC_ARN       = aws_sns_topic.anomalies.arn
+      ENERGY_IMPLAUSIBLE_KWH        = tostring(var.implausible_kwh)
+      ENERGY_SEVERITY_MEDIUM_KWH    = tostring(var.severity_medium_kwh)
+      ENERGY_SEVERITY_HIGH_KWH      = tostring(var.severity_high_kwh)
+      ENERGY_MAX_DECOMPRESSED_BYTES = tostring(var.max_decompressed_bytes)
+      ENERGY_MAX_RECORD_BYTES       = tostring(var.max_record_bytes)
+      ENERGY_MAX_DEPTH              = tostring(var.max_depth)
     }
+  }
+
+  ephemeral_storage {
+    size = local.function_ephemeral_storage_mb
   }
 
   logging_config {

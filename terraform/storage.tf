@@ -10,7 +10,7 @@ resource "aws_s3_bucket" "data" {
   force_destroy = var.force_destroy
 }
 
-# Exactly two rules: the provisioning checks count them.
+# Exactly three rules: the provisioning checks count them.
 resource "aws_s3_bucket_lifecycle_configuration" "data" {
   bucket = aws_s3_bucket.data.id
 
@@ -24,6 +24,24 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
 
     expiration {
       days = local.quarantine_expiry_days
+    }
+  }
+
+  # A file's duplicates database is deleted when the file is done; what a file that never finished left expires
+  rule {
+    id     = "expire-checkpoints"
+    status = "Enabled"
+
+    filter {
+      prefix = local.checkpoint_prefix
+    }
+
+    expiration {
+      days = local.checkpoint_expiry_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = local.checkpoint_noncurrent_days
     }
   }
 

@@ -133,6 +133,39 @@ variable "severity_high_kwh" {
   }
 }
 
+variable "max_decompressed_bytes" {
+  description = "A source object larger than this once decompressed is quarantined whole (too_large) [bytes]; ENERGY_MAX_DECOMPRESSED_BYTES. The function's ephemeral storage holds the duplicates database of a file up to 512 MiB."
+  type        = number
+  default     = 536870912
+
+  validation {
+    condition     = var.max_decompressed_bytes >= var.max_record_bytes && var.max_decompressed_bytes <= 536870912 && floor(var.max_decompressed_bytes) == var.max_decompressed_bytes
+    error_message = "max_decompressed_bytes must be a whole number of bytes, at least max_record_bytes and at most 536870912 (512 MiB)."
+  }
+}
+
+variable "max_record_bytes" {
+  description = "A line, CSV row or JSON element longer than this quarantines its file (record_too_large) [bytes]; ENERGY_MAX_RECORD_BYTES."
+  type        = number
+  default     = 1048576
+
+  validation {
+    condition     = var.max_record_bytes >= 1024 && var.max_record_bytes <= 16777216 && floor(var.max_record_bytes) == var.max_record_bytes
+    error_message = "max_record_bytes must be a whole number from 1024 to 16777216 (16 MiB)."
+  }
+}
+
+variable "max_depth" {
+  description = "JSON nested deeper than this: a JSON Lines line is quarantined, any other file rejected (too_deep); ENERGY_MAX_DEPTH."
+  type        = number
+  default     = 16
+
+  validation {
+    condition     = var.max_depth >= 1 && var.max_depth <= 256 && floor(var.max_depth) == var.max_depth
+    error_message = "max_depth must be a whole number from 1 to 256."
+  }
+}
+
 variable "lambda_zip_path" {
   description = "The function's deployment package from `energy-workbook lambda build`; relative to this folder, or absolute."
   type        = string

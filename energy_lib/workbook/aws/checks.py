@@ -85,7 +85,7 @@ def bucket_checks(settings: Settings) -> list[Check]:
             ),
             (
                 "lifecycle rules",
-                2,
+                3,
                 lambda: len(s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]),
             ),
             (
@@ -250,6 +250,7 @@ def function_checks(settings: Settings) -> list[Check]:
             ("handler", FUNCTION.handler, lambda: config()["Handler"]),
             ("timeout [s]", FUNCTION.timeout_s, lambda: config()["Timeout"]),
             ("memory [MB]", FUNCTION.memory_mb, lambda: config()["MemorySize"]),
+            ("ephemeral storage [MB]", FUNCTION.ephemeral_storage_mb, lambda: config()["EphemeralStorage"]["Size"]),
             (
                 "environment names",
                 sorted(function_environment(settings)),

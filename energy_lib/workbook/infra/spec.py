@@ -10,9 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from energy_lib.checkpoints import PREFIX as CHECKPOINT_PREFIX
 from energy_lib.schema import TABLES, Table
 
+# Measured (tests/benchmarks/test_handler_memory.py, README "What it costs to run"): the handler's peak memory
+# is flat in the file's size (about 85 MiB with 10k to 1M readings), so memory is chosen for the CPU share it
+# buys (Lambda gives 1 vCPU at 1769 MB): the Python side needs about 0.3 ms of CPU a reading, so at 1024 MB
+# (0.58 vCPU) an invocation of 60 s reads about 100,000 readings, and a file of 1M finishes in about ten
+# invocations (checkpointed, continued) at the same GB-seconds per reading as 256 MB would spend in forty.
 FUNCTION_TIMEOUT_S = 60
+FUNCTION_MEMORY_MB = 1024
+# /tmp holds the file's duplicates database: measured 1.05 to 1.09 bytes per decompressed byte of the smallest
+# readings a file can hold (CSV, 1- to 32-character site ids), so a file at the size limit (512 MiB) needs at
+# most 590 MB; a full disk quarantines the file (too_large), never crashes the worker
+SEEN_DB_BYTES_PER_INPUT_BYTE = 1.15
+FUNCTION_EPHEMERAL_STORAGE_MB = 1024
 BATCHING_WINDOW_S = 5
 DAY_S = 24 * 3600
 
@@ -31,6 +43,11 @@ class BucketSpec:
     notification_events: tuple[str, ...] = ("s3:ObjectCreated:*",)
     quarantine_expiry_days: int = 90
     noncurrent_version_expiry_days: int = 30
+    # the duplicates databases of files being read (energy_lib.checkpoints): a file's is deleted when it is done;
+    # one that never finished outlives its message in the ingest queue (4 days) by a day, its earlier copies a day
+    checkpoint_prefix: str = CHECKPOINT_PREFIX
+    checkpoint_expiry_days: int = 5
+    checkpoint_noncurrent_expiry_days: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +67,8 @@ class FunctionSpec:
     runtime: str = "python3.11"
     handler: str = "handler.handler"  # lambda/handler.py at the zip's root
     timeout_s: int = FUNCTION_TIMEOUT_S
-    memory_mb: int = 256
+    memory_mb: int = FUNCTION_MEMORY_MB
+    ephemeral_storage_mb: int = FUNCTION_EPHEMERAL_STORAGE_MB
     reserved_concurrency: int = 5
     batch_size: int = 10
     batching_window_s: int = BATCHING_WINDOW_S
@@ -69,6 +87,9 @@ class FunctionSpec:
         "implausible_kwh",
         "severity_medium_kwh",
         "severity_high_kwh",
+        "max_decompressed_bytes",
+        "max_record_bytes",
+        "max_depth",
     )
 
 

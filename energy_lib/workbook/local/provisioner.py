@@ -120,6 +120,13 @@ def _bucket(settings: Settings) -> None:
                     "Expiration": {"Days": BUCKET.quarantine_expiry_days},
                 },
                 {
+                    "ID": "expire-checkpoints",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": BUCKET.checkpoint_prefix},
+                    "Expiration": {"Days": BUCKET.checkpoint_expiry_days},
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": BUCKET.checkpoint_noncurrent_expiry_days},
+                },
+                {
                     "ID": "expire-old-versions",
                     "Status": "Enabled",
                     "Filter": {"Prefix": ""},
@@ -261,6 +268,7 @@ def _function(settings: Settings) -> None:
                 Code={"ZipFile": build_zip_bytes()},
                 Timeout=timeout_s,
                 MemorySize=memory_mb,
+                EphemeralStorage={"Size": FUNCTION.ephemeral_storage_mb},
                 Environment={"Variables": function_environment(settings, environment)},
             )
             if name == settings.function_name:

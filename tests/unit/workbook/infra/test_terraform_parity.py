@@ -238,7 +238,7 @@ def bucket_problems(tf: Terraform, spec: Spec) -> list[str]:
     _compare(problems, "TLS-only deny statement", ["Deny"], [s.get("effect") for s in tls])
 
     rules = {rule.get("id"): rule for rule in one("aws_s3_bucket_lifecycle_configuration").get("rule", [])}
-    _compare(problems, "lifecycle rule count (the provisioning checks count them)", 2, len(rules))
+    _compare(problems, "lifecycle rule count (the provisioning checks count them)", 3, len(rules))
     quarantine = [
         r for r in rules.values() if tf.value(block(r, "filter").get("prefix")) == spec.settings.quarantine_prefix
     ]
@@ -248,13 +248,20 @@ def bucket_problems(tf: Terraform, spec: Spec) -> list[str]:
         [spec.bucket.quarantine_expiry_days],
         [tf.value(block(r, "expiration").get("days")) for r in quarantine],
     )
-    noncurrent = [tf.value(block(r, "noncurrent_version_expiration").get("noncurrent_days")) for r in rules.values()]
-    _compare(
-        problems,
-        "noncurrent version expiry [days]",
-        [spec.bucket.noncurrent_version_expiry_days],
-        [d for d in noncurrent if d is not None],
-    )
+    def prefixed(prefix: str) -> list[dict[str, Any]]:
+        return [r for r in rules.values() if tf.value(block(r, "filter").get("prefix")) == prefix]
+
+    noncurrent = [tf.value(block(r, "noncurrent_version_expiration").get("noncurrent_days")) for r in prefixed("")]
+    _compare(problems, "noncurrent version expiry [days]", [spec.bucket.noncurrent_version_expiry_days], noncurrent)
+    checkpoints = [
+        (
+            tf.value(block(r, "expiration").get("days")),
+            tf.value(block(r, "noncurrent_version_expiration").get("noncurrent_days")),
+        )
+        for r in prefixed(spec.bucket.checkpoint_prefix)
+    ]
+    expected = (spec.bucket.checkpoint_expiry_days, spec.bucket.checkpoint_noncurrent_expiry_days)
+    _compare(problems, "checkpoint expiry, of their old versions [days]", [expected], checkpoints)
 
     notification = block(one("aws_s3_bucket_notification"), "queue")
     ingest = tf.output_resource("ingest_queue", "aws_sqs_queue")
@@ -395,6 +402,12 @@ def function_problems(tf: Terraform, spec: Spec) -> list[str]:
     for field in ("implausible_kwh", "severity_medium_kwh", "severity_high_kwh"):
         default = tf.variables.get(field, {}).get("default")
         _compare(problems, f"variable {field} default", getattr(spec.settings, field), Decimal(str(default)))
+    for field in ("max_decompressed_bytes", "max_record_bytes", "max_depth"):
+        default = tf.variables.get(field, {}).get("default")
+        _compare(problems, f"variable {field} default", getattr(spec.settings, field), default)
+        _compare(problems, f"environment {names[field]}", f"${{tostring(var.{field})}}", variables.get(names[field]))
+    storage = tf.value(block(function, "ephemeral_storage").get("size"))
+    _compare(problems, "ephemeral storage [MB]", fn.ephemeral_storage_mb, storage)
 
     mappings = tf.attached("aws_lambda_event_source_mapping", "function_name", key)
     if len(mappings) != 1:
@@ -740,6 +753,10 @@ MUTATIONS: dict[str, tuple[str, Callable[[Terraform], None] | None, Spec]] = {
         SPEC,
     ),
     "spec memory": ("function", None, replace(SPEC, function=replace(FUNCTION, memory_mb=512))),
+    "spec ephemeral storage": ("function", None, replace(SPEC, function=replace(FUNCTION, ephemeral_storage_mb=512))),
+    "spec record limit": ("function", None, replace(SPEC, settings=replace(Settings(), max_record_bytes=4096))),
+    "terraform depth limit": ("function", lambda tf: tf.variables["max_depth"].update(default=64), SPEC),
+    "spec checkpoint expiry": ("bucket", None, replace(SPEC, bucket=replace(BUCKET, checkpoint_expiry_days=9))),
     "spec env setting": (
         "function",
         None,
