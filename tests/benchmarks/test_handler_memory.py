@@ -1,8 +1,9 @@
 """Benchmark: the whole object path through the real handler (S3 body -> parse -> validate -> BatchWriteItem ->
 quarantine -> ledger, checkpoints and continuations included) against moto, in a child process whose peak
-resident memory (VmHWM) is compared with the function's configured memory, for files of 10k and 100k readings in
-every shape and of 1M readings in JSON Lines and gzip-compressed CSV (the other shapes at 1M: by hand, see
-HAND_RUN; their processing alone runs at 1M in test_processing_memory).
+resident memory (VmHWM) is compared with the function's configured memory: files of 10k readings in every shape, of
+100k in JSON Lines and gzip CSV, of 1M in gzip JSON Lines (moto stores about 600 readings/s on a busy machine,
+so every shape at 1M would add hours to CI; the other shapes and sizes are run by hand with the same
+:func:`handler_run`, and the processing alone runs at 1M in every shape in test_processing_memory).
 
 Asserted: every reading is stored and counted, the peak is flat in the file's size and below the function's
 memory. Printed, never asserted: wall and CPU time, invocations (continuations), end-to-end readings/s on the
@@ -29,9 +30,8 @@ from tests.conftest import REPO, fresh_stack
 
 pytestmark = pytest.mark.benchmark
 SHAPES = ("json", "jsonl", "csv")
-RUNS = [(shape, count, gz) for count in (10_000, 100_000) for shape in SHAPES for gz in (False, True)]
-RUNS += [("jsonl", 1_000_000, False), ("csv", 1_000_000, True)]
-HAND_RUN = [(shape, 1_000_000, gz) for shape in SHAPES for gz in (False, True) if (shape, 1_000_000, gz) not in RUNS]
+RUNS = [(shape, 10_000, gz) for shape in SHAPES for gz in (False, True)]
+RUNS += [("jsonl", 100_000, False), ("csv", 100_000, True), ("jsonl", 1_000_000, True)]
 
 
 def handler_run(settings: Settings, folder: Path, shape: str, count: int, compress: bool) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from energy_lib.checkpoints import PREFIX as CHECKPOINT_PREFIX
 from energy_lib.schema import TABLES, Table
 
-# Measured (tests/benchmarks/test_handler_memory.py, README "What it costs to run"): the handler's peak memory
+# Measured (tests/benchmarks/test_handler_memory.py, README "The ingest function's size"): the handler's peak memory
 # is flat in the file's size (about 85 MiB with 10k to 1M readings), so memory is chosen for the CPU share it
 # buys (Lambda gives 1 vCPU at 1769 MB): the Python side needs about 0.3 ms of CPU a reading, so at 1024 MB
 # (0.58 vCPU) an invocation of 60 s reads about 100,000 readings, and a file of 1M finishes in about ten
