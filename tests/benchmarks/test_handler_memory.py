@@ -95,4 +95,3 @@ def test_peak_memory_is_flat_in_the_file_size_and_below_the_function_memory(meas
         peak = r["peak_kib"] / 1024
         assert peak <= smallest + FLAT_MARGIN_MIB, r
         assert peak < FUNCTION.memory_mb, r
-

@@ -15,6 +15,7 @@ from energy_lib.alerts import message as tally_message
 def message(source_key: str, anomalies: list[dict]) -> dict:
     return tally_message(source_key, Tally.of(anomalies))
 
+
 SNS_MESSAGE_LIMIT = 262_144  # bytes, message body and attributes together
 KEY = "raw/2025/06/11/batch-001.json"
 
@@ -215,7 +216,9 @@ def test_publish_without_anomalies_sends_nothing():
 
 
 def test_a_tally_gathered_chunk_by_chunk_and_through_its_json_says_what_one_gathered_at_once_says():
-    anomalies = [anomaly(f"S{i % 7}", ("LOW", "HIGH", "MEDIUM")[i % 3], f"2025-06-11T12:{i % 60:02d}:00Z") for i in range(120)]
+    anomalies = [
+        anomaly(f"S{i % 7}", ("LOW", "HIGH", "MEDIUM")[i % 3], f"2025-06-11T12:{i % 60:02d}:00Z") for i in range(120)
+    ]
     tally = Tally()
     for start in range(0, 120, 25):
         tally = Tally.from_dict(json.loads(json.dumps(tally.as_dict())))

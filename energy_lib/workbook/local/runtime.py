@@ -3,9 +3,10 @@
 - :class:`LocalRuntime`, the ingest queue: it receives batches of the mapping's size, calls
   ``lambda/handler.py`` with the same SQS event shape Lambda sends and a context whose remaining time falls
   from the function's timeout, deletes the messages that succeeded and leaves the failed ones to come back. A
-  continuation the handler sends (a file checkpointed before the time ran out) is a message like any other. On AWS a failed message reappears after the queue's visibility
-  timeout (six minutes); here it is made visible again after ``retry_delay_s`` so that moto's redrive moves
-  it to the dead-letter queue after maxReceiveCount within seconds.
+  continuation the handler sends (a file checkpointed before the time ran out) is a message like any other.
+  On AWS a failed message reappears after the queue's visibility timeout (six minutes); here it is made
+  visible again after ``retry_delay_s`` so that moto's redrive moves it to the dead-letter queue after
+  maxReceiveCount within seconds.
 - :class:`StreamRuntime` (:mod:`energy_lib.workbook.local.stream`), the readings table's stream.
 
 Nothing the handlers raise stops the runtime. Each invocation ends with a line in the log, as Lambda's

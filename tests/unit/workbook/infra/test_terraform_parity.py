@@ -248,6 +248,7 @@ def bucket_problems(tf: Terraform, spec: Spec) -> list[str]:
         [spec.bucket.quarantine_expiry_days],
         [tf.value(block(r, "expiration").get("days")) for r in quarantine],
     )
+
     def prefixed(prefix: str) -> list[dict[str, Any]]:
         return [r for r in rules.values() if tf.value(block(r, "filter").get("prefix")) == prefix]
 
