@@ -13,6 +13,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -90,22 +91,26 @@ def seen(kind: str, count: int) -> dict[str, object]:
     return {"read": count, "duplicates": duplicates, "seen_db_bytes": size}
 
 
-def main() -> None:
-    settings = Settings()
-    baseline_kib = vm_hwm_kib()  # the interpreter with energy_lib, boto3 and botocore imported
+def print_measured(work: Callable[[], dict[str, object]]) -> None:
+    """Run ``work`` and print its result with CPU and wall seconds and VmHWM before (``baseline_kib``) and after."""
+    baseline_kib = vm_hwm_kib()
     cpu, wall = time.process_time(), time.perf_counter()
-    if sys.argv[1] == "--seen":
-        counts = seen(sys.argv[2], int(sys.argv[3]))
-    else:
-        counts = process(Path(sys.argv[1]), sys.argv[2], settings)
-    result = {
-        **counts,
-        "cpu_s": time.process_time() - cpu,
-        "wall_s": time.perf_counter() - wall,
-        "baseline_kib": baseline_kib,
-        "peak_kib": vm_hwm_kib(),
-    }
+    result = work()
+    result.update(
+        cpu_s=time.process_time() - cpu,
+        wall_s=time.perf_counter() - wall,
+        baseline_kib=baseline_kib,
+        peak_kib=vm_hwm_kib(),
+    )
     print(json.dumps(result))
+
+
+def main() -> None:
+    settings = Settings()  # the baseline: the interpreter with energy_lib, boto3 and botocore imported
+    if sys.argv[1] == "--seen":
+        print_measured(lambda: seen(sys.argv[2], int(sys.argv[3])))
+    else:
+        print_measured(lambda: process(Path(sys.argv[1]), sys.argv[2], settings))
 
 
 if __name__ == "__main__":
