@@ -9,11 +9,14 @@ from datetime import datetime, timedelta, timezone
 from itertools import islice
 from pathlib import Path
 
+import pytest
+
 from energy_lib.config import Settings
 from energy_lib.parsing import Record, ResumePoint, read_records
 from energy_lib.readings import Reject
 from energy_lib.seen_readings import SeenReadings
 from energy_lib.validation import validate_records
+from energy_lib.workbook.infra.spec import FUNCTION, SEEN_DB_BYTES_PER_INPUT_BYTE
 
 NOON = datetime(2025, 6, 11, 12, tzinfo=timezone.utc)
 
@@ -119,3 +122,28 @@ def test_a_reading_rejected_for_another_reason_does_not_claim_its_site_and_secon
 
     assert [r.position for r in parsed.readings] == [2]
     assert parsed.rejects == (Reject(1, parsed.rejects[0].original, ("not_a_number:energy_generated_kwh",)),)
+
+
+@pytest.mark.parametrize("site_characters", [1, 8, 32, 128])
+def test_the_database_of_the_smallest_readings_stays_within_the_ephemeral_storage_ratio(
+    tmp_path, site_characters: int
+) -> None:
+    # GIVEN the smallest readings a file can hold: CSV rows "<site>,<epoch>,0,0" (2000-01-01 on: 9+ digits)
+    count, sites = 20_000, 100
+    path = tmp_path / "seen.sqlite3"
+    input_bytes = 0
+    with SeenReadings(path) as seen:
+        for position in range(count):
+            site = (
+                f"{position % sites:0{site_characters}d}"[-site_characters:]
+                if site_characters > 1
+                else "abcdefghij"[position % 10]
+            )
+            second = 946_684_800 + position // (sites if site_characters > 1 else 10)
+            seen.first(site, datetime.fromtimestamp(second, timezone.utc), position)
+            input_bytes += len(f"{site},{second},0,0\n")
+    # THEN the database needs at most SEEN_DB_BYTES_PER_INPUT_BYTE of the file's bytes, which the function's
+    # ephemeral storage holds for a file at the size limit
+    assert path.stat().st_size <= SEEN_DB_BYTES_PER_INPUT_BYTE * input_bytes
+    needed_mb = SEEN_DB_BYTES_PER_INPUT_BYTE * Settings().max_decompressed_bytes / 1e6
+    assert needed_mb < FUNCTION.ephemeral_storage_mb
