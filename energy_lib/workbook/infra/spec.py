@@ -20,10 +20,10 @@ from energy_lib.schema import TABLES, Table
 # checkpointed invocations, at the GB-seconds per reading that 256 MB would spend in some 70.
 FUNCTION_TIMEOUT_S = 60
 FUNCTION_MEMORY_MB = 1024
-# /tmp holds the file's duplicates database: measured 1.05 to 1.09 bytes per decompressed byte of the smallest
-# readings a file can hold (CSV, 1- to 32-character site ids), so a file at the size limit (512 MiB) needs at
-# most 590 MB; a full disk quarantines the file (too_large), never crashes the worker
-SEEN_DB_BYTES_PER_INPUT_BYTE = 1.15
+# /tmp holds the file's duplicates database: measured 1.05 to 1.20 bytes per decompressed byte of the smallest
+# readings a file can hold (CSV, 1- to 128-character site ids), so a file at the size limit (512 MiB) needs at
+# most 670 MB; a full disk quarantines the file (too_large), never crashes the worker
+SEEN_DB_BYTES_PER_INPUT_BYTE = 1.25
 FUNCTION_EPHEMERAL_STORAGE_MB = 1024
 BATCHING_WINDOW_S = 5
 DAY_S = 24 * 3600
