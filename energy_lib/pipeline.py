@@ -51,6 +51,7 @@ from energy_lib.validation import validate_records
 
 logger = logging.getLogger("energy_lib.pipeline")
 CHUNK_RECORDS = 500  # records validated and written between two renewals of the lease
+CHUNK_TEXT_CHARS = 8 * 2**20  # a chunk ends early once its records' original text is this long
 CHECKPOINT_RECORDS = 50_000  # records between two checkpoints while time remains
 RESERVE_MS = 15_000  # remaining time kept to finish a chunk, checkpoint and send the continuation
 CONTINUED = "continued"  # an outcome: checkpointed, the message is sent again to read on
@@ -209,14 +210,19 @@ def _stream(services: Services, lease: ledger.Lease, source: Source, resume: Res
 
 
 def _chunks(records: Iterable[Record], size: int) -> Iterator[tuple[list[Record], bool, UnparseableFile | None]]:
-    """``records`` by ``size``, each chunk with whether it is the last and the problem that ended the file early."""
+    """``records`` by ``size`` (or fewer, once they hold ``CHUNK_TEXT_CHARS`` of original text: records may be
+    up to ``max_record_bytes`` long), each chunk with whether it is the last and the problem that ended the file
+    early. A chunk is yielded when the next record has come, so the last one is known to be the last; where a
+    chunk ends depends on the records only, so a file is cut the same way whichever invocation reads it."""
     chunk: list[Record] = []
+    text = 0
     try:
         for record in records:
-            if len(chunk) == size:
+            if len(chunk) == size or text >= CHUNK_TEXT_CHARS:
                 yield chunk, False, None
-                chunk = []
+                chunk, text = [], 0
             chunk.append(record)
+            text += len(record.original)
     except UnparseableFile as problem:
         yield chunk, True, problem
         return
