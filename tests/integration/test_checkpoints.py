@@ -301,3 +301,25 @@ def test_time_that_runs_out_with_the_last_chunk_sends_no_continuation(settings: 
     assert outcome.status == "processed" and outcome.counts.read == RECORDS
     assert take_messages(settings) == []
     assert_whole_file_once(settings, stack, "lines")
+
+
+def test_an_attempt_that_lost_its_lease_cannot_move_the_checkpoint(settings: Settings) -> None:
+    # GIVEN an attempt that checkpointed, then stalled past its lease, and a second attempt that took the key over
+    put(settings, KEYS["lines"], body("lines"))
+    [notification] = take_notifications(settings)
+    services = Services.from_settings(settings)
+    table, now = settings.ledger_table, timeutil.now()
+    claim = (KEYS["lines"], notification.version_id, "etag", notification.sequencer)
+    first = ledger.claim(services.dynamodb, table, *claim, now)
+    assert isinstance(first, ledger.Lease)
+    ledger.checkpoint(services.dynamodb, table, first, {"at": 1}, now, release=False)
+    later = now + timedelta(seconds=ledger.LEASE_SECONDS + 1)
+    second = ledger.claim(services.dynamodb, table, *claim, later)
+    assert isinstance(second, ledger.Lease) and second.checkpoint == {"at": 1}
+    # WHEN the first attempt wakes up and checkpoints again
+    with pytest.raises(ledger.LeaseLost):
+        ledger.checkpoint(services.dynamodb, table, first, {"at": 2}, later, release=True)
+    # THEN the checkpoint is the one the second attempt resumes from, and the key is still the second's
+    ledger.checkpoint(services.dynamodb, table, second, {"at": 3}, later, release=False)
+    third = ledger.claim(services.dynamodb, table, *claim, later + timedelta(seconds=ledger.LEASE_SECONDS + 1))
+    assert isinstance(third, ledger.Lease) and third.checkpoint == {"at": 3}
