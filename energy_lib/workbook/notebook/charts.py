@@ -1,71 +1,46 @@
-"""Plotly figures of the workbook's DataFrames, and how they display so that exported reports work offline.
+"""Plotly figures of the workbook's DataFrames.
 
 Every figure function takes one DataFrame of the shapes in :mod:`energy_lib.workbook.notebook.frames` and returns a
 :class:`plotly.graph_objects.Figure` with a title and a unit on every axis. An empty frame gives an empty
 figure with a "No data" annotation, never an exception; a frame that has rows but lacks a column the chart
-needs raises ``ValueError`` naming the columns.
-
-Display offline
----------------
-plotly's default output in Jupyter is its own mimetype, which nbconvert drops, and its ``notebook_connected``
-renderer loads plotly.js from a CDN that an offline reader cannot reach. A notebook therefore calls
-:func:`setup` in its first code cell: it embeds plotly.js once, in that cell's output, and makes this module's
-renderer the default. Each figure is then shown (by :func:`show`, or by leaving it as a cell's last
-expression) as two representations of the same chart:
-
-- ``application/vnd.plotly.v1+json``: JupyterLab, VS Code and nteract draw it interactive with their own
-  plotly extension;
-- ``text/html``: a ``<div>`` and a script calling ``Plotly.newPlot``, without plotly.js, which nbconvert keeps
-  and which draws from the copy of plotly.js that :func:`setup` put earlier in the document.
-
-So an exported report carries plotly.js exactly once whatever its number of charts, and opens from disk with
-no network.
+needs raises ``ValueError`` naming the columns. Colours and zones come from :mod:`palette`; how a figure is
+shown (live and in exported HTML) is :mod:`display`.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
-import plotly.io as pio
-from plotly.io.base_renderers import MimetypeRenderer, PlotlyRenderer
+
+from energy_lib.workbook.notebook.display import NO_DATA_KEY
+from energy_lib.workbook.notebook.palette import (
+    ANOMALY_MARKER_COLOUR,
+    EFFICIENCY_FAIR_PCT,
+    EFFICIENCY_GOOD_PCT,
+    SERIES_COLOURS,
+    SEVERITIES,
+    SEVERITY_COLOURS,
+    SITE_COLOURS,
+    STATUS_COLOURS,
+    ZONE_COLOURS,
+    efficiency_text,
+    efficiency_zone,
+)
 
 __all__ = [
     "ANOMALIES_AXIS",
     "EFFICIENCY_AXIS",
-    "EFFICIENCY_FAIR_PCT",
-    "EFFICIENCY_GOOD_PCT",
     "ENERGY_AXIS",
     "NET_ENERGY_AXIS",
-    "RENDERER",
-    "SEVERITY_COLOURS",
-    "SITE_COLOURS",
-    "STATUS_COLOURS",
-    "ZONE_COLOURS",
-    "ZONE_FAIR",
-    "ZONE_GOOD",
-    "ZONE_NONE",
-    "ZONE_POOR",
     "anomaly_distribution",
-    "efficiency_text",
-    "efficiency_zone",
     "efficiency_zones",
     "empty_figure",
-    "ensure_setup",
     "energy_over_time",
-    "figure_html",
     "generated_vs_consumed",
-    "has_data",
     "hourly_heatmap",
     "ingestion_statistics",
-    "mimebundle",
     "net_energy_trend",
-    "plotlyjs_html",
-    "setup",
-    "show",
     "site_comparison",
 ]
 
@@ -82,111 +57,6 @@ METRIC_AXIS = "Ledger metric"
 SITE_AXIS = "Site"
 TIME_AXIS = "Time [UTC]"
 
-# Efficiency zones: efficiency = generated / consumed x 100.
-EFFICIENCY_GOOD_PCT = 120.0  # at or above: the site generates well beyond its needs (green)
-EFFICIENCY_FAIR_PCT = 100.0  # at or above, below good: it covers its needs (amber); below: it does not (red)
-ZONE_GOOD = f"≥ {EFFICIENCY_GOOD_PCT:g} %"
-ZONE_FAIR = f"{EFFICIENCY_FAIR_PCT:g}–{EFFICIENCY_GOOD_PCT:g} %"
-ZONE_POOR = f"< {EFFICIENCY_FAIR_PCT:g} %"
-ZONE_NONE = "no consumption"  # efficiency undefined (NaN): nothing consumed
-ZONE_COLOURS = {ZONE_GOOD: "#2ca02c", ZONE_FAIR: "#ffbf00", ZONE_POOR: "#d62728", ZONE_NONE: "#9e9e9e"}
-
-SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")  # rising order, as energy_lib.rules
-SEVERITY_COLOURS = {"LOW": "#fdd49e", "MEDIUM": "#fc8d59", "HIGH": "#d7301f", "CRITICAL": "#7f0000"}
-SERIES_COLOURS = {"generated": "#2ca02c", "consumed": "#1f77b4", "net": "#9467bd"}
-ANOMALY_MARKER_COLOUR = "#d62728"
-# One colour per site where sites are the series: no red, green or amber, which mean zones and severities.
-SITE_COLOURS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#7f7f7f", "#e377c2", "#393b79", "#bcbd22", "#637939")
-# Ledger status of a source object (energy_lib.schema).
-STATUS_COLOURS = {"processed": "#2ca02c", "processing": "#9e9e9e", "rejected": "#ff7f0e", "failed": "#d62728"}
-
-RENDERER = "energy_offline"  # name of this module's plotly renderer, made the default by setup()
-_FIGURE_HEIGHT_PX = 480
-_NO_DATA = "energy_no_data"  # key in ``layout.meta`` of a figure made by empty_figure()
-_state = {"plotlyjs_shown": False}
-
-
-# --------------------------------------------------------------------------------------------- display
-
-
-class _OfflineRenderer(MimetypeRenderer):
-    """plotly mimetype for live frontends plus a plotly.js-free HTML div for nbconvert."""
-
-    def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, Any]:
-        bundle = PlotlyRenderer(config={"responsive": True}).to_mimebundle(dict(fig_dict))
-        bundle["text/html"] = figure_html(go.Figure(fig_dict, skip_invalid=True))
-        return bundle
-
-
-def plotlyjs_html() -> str:
-    """plotly.js (bundled with the plotly package, several MB) in a ``<script>``; defines ``window.Plotly``."""
-    from plotly.offline import get_plotlyjs
-
-    return (
-        "<script type=\"text/javascript\">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
-        f'<script type="text/javascript">{get_plotlyjs()}</script>'
-    )
-
-
-def figure_html(fig: go.Figure) -> str:
-    """The figure as a ``<div>`` and script that draw it with an already loaded ``window.Plotly``; no CDN."""
-    return pio.to_html(
-        fig,
-        include_plotlyjs=False,
-        include_mathjax=False,
-        full_html=False,
-        default_width="100%",
-        default_height=f"{_FIGURE_HEIGHT_PX}px",
-        config={"responsive": True},
-        validate=False,
-    )
-
-
-def mimebundle(fig: go.Figure) -> dict[str, Any]:
-    """What :func:`show` displays: the plotly mimetype and the offline HTML of ``fig``."""
-    return _OfflineRenderer().to_mimebundle(fig.to_dict())
-
-
-def setup() -> None:
-    """Prepare this kernel and the document to show figures offline. Call it in a notebook's first code cell.
-
-    Displays plotly.js once (the cell's output; exported HTML keeps it) and makes this module's renderer
-    plotly's default, so a figure left as a cell's last expression displays like :func:`show`.
-    """
-    from IPython.display import HTML, display
-
-    pio.renderers[RENDERER] = _OfflineRenderer()
-    pio.renderers.default = RENDERER
-    display(HTML(plotlyjs_html()))
-    _state["plotlyjs_shown"] = True
-
-
-def ensure_setup() -> None:
-    """Call :func:`setup` unless this kernel already has: plotly.js must precede the first chart."""
-    if not _state["plotlyjs_shown"]:
-        setup()
-
-
-def show(fig: go.Figure, skip_empty: bool = False) -> None:
-    """Display ``fig``: interactive in JupyterLab, and drawn in nbconvert HTML opened with no network.
-
-    Calls :func:`setup` first if this kernel has not, so plotly.js is in the document before the chart.
-
-    Parameters
-    ----------
-    fig : Figure
-        The figure.
-    skip_empty : bool
-        Display nothing when ``fig`` has no data (see :func:`has_data`): for a report that already says
-        once that its period is empty, instead of one "No data" box per chart.
-    """
-    from IPython.display import display
-
-    if skip_empty and not has_data(fig):
-        return
-    ensure_setup()
-    display(mimebundle(fig), raw=True)
-
 
 # --------------------------------------------------------------------------------------------- helpers
 
@@ -194,12 +64,12 @@ def show(fig: go.Figure, skip_empty: bool = False) -> None:
 def empty_figure(title: str, message: str = "No data") -> go.Figure:
     """A figure with only a title and a centred ``message``; what every chart returns for an empty frame.
 
-    :func:`has_data` is False for it.
+    :func:`energy_lib.workbook.notebook.display.has_data` is False for it.
     """
     fig = go.Figure()
     fig.update_layout(
         title=title,
-        meta={_NO_DATA: message},
+        meta={NO_DATA_KEY: message},
         xaxis={"visible": False},
         yaxis={"visible": False},
         annotations=[
@@ -217,12 +87,6 @@ def empty_figure(title: str, message: str = "No data") -> go.Figure:
     return fig
 
 
-def has_data(fig: go.Figure) -> bool:
-    """False for a figure made by :func:`empty_figure` (nothing to draw), True for any other."""
-    meta = fig.layout.meta
-    return not (isinstance(meta, dict) and _NO_DATA in meta)
-
-
 def _is_empty(frame: pd.DataFrame | None) -> bool:
     return frame is None or len(frame) == 0
 
@@ -235,32 +99,6 @@ def _require(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], what: st
 
 def _site_order(frame: pd.DataFrame) -> list[str]:
     return sorted(frame["site_id"].astype(str).unique())
-
-
-def efficiency_zone(efficiency_pct: float | None) -> str:
-    """The zone of an efficiency [%]: ``ZONE_GOOD``, ``ZONE_FAIR``, ``ZONE_POOR`` or ``ZONE_NONE`` (NaN/None)."""
-    if efficiency_pct is None or pd.isna(efficiency_pct):
-        return ZONE_NONE
-    if efficiency_pct >= EFFICIENCY_GOOD_PCT:
-        return ZONE_GOOD
-    if efficiency_pct >= EFFICIENCY_FAIR_PCT:
-        return ZONE_FAIR
-    return ZONE_POOR
-
-
-def efficiency_text(efficiency_pct: float | None, decimals: int = 0) -> str:
-    """An efficiency [%] as text, e.g. ``"132 %"``; ``"n/a"`` when undefined.
-
-    Rounded to ``decimals``, except that a value is never shown in the next zone up: 119.9 with no
-    decimals is ``"119 %"`` (amber), not ``"120 %"`` (the green threshold).
-    """
-    if efficiency_pct is None or pd.isna(efficiency_pct):
-        return "n/a"
-    value = float(efficiency_pct)
-    shown = round(value, decimals)
-    if efficiency_zone(shown) != efficiency_zone(value):
-        shown = math.floor(value * 10**decimals) / 10**decimals
-    return f"{shown:,.{decimals}f} %"
 
 
 # --------------------------------------------------------------------------------------------- figures

@@ -10,7 +10,7 @@ Each widget draws its first state as soon as it is created, so a notebook run by
 nobody clicks, still shows it. Its rich display carries, next to the widget, an HTML copy of what is on
 screen: JupyterLab shows the live widget, while an nbconvert export without widget state (see
 :mod:`energy_lib.workbook.reports`) shows the copy; the explorer's chart draws with the plotly.js that
-:func:`energy_lib.workbook.notebook.charts.setup` embedded.
+:func:`energy_lib.workbook.notebook.display.setup` embedded.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from IPython.display import HTML, display
 from pandas.io.formats.style import Styler
 
 from energy_lib.workbook.notebook import charts, views
+from energy_lib.workbook.notebook.display import ensure_setup, figure_html, show
 
 __all__ = [
     "ANOMALY_ROW_STYLE",
@@ -171,7 +172,7 @@ class SiteView:
     def display(self, chart: Any, anomalies: Any, table: Any) -> None:
         """Draw into three targets (``ipywidgets.Output`` or any context manager); the caption is not drawn."""
         with chart:
-            charts.show(self.figure)
+            show(self.figure)
         with anomalies:
             display(HTML(f"<b>Anomalies of {html.escape(self.site_id)}</b>"))
             if self.anomalies.empty:
@@ -187,7 +188,7 @@ class SiteView:
     def to_html(self) -> str:
         """A static HTML copy: chart with the anomalies beside it, readings table below.
 
-        The chart needs ``window.Plotly`` in the page (see :func:`energy_lib.workbook.notebook.charts.setup`).
+        The chart needs ``window.Plotly`` in the page (see :func:`energy_lib.workbook.notebook.display.setup`).
         """
         anomalies = "<p>No anomalies in this range.</p>" if self.anomalies.empty else self.anomalies_table().to_html()
         readings = (
@@ -203,7 +204,7 @@ class SiteView:
             '<div style="display:flex;gap:1em;align-items:flex-start">'
             '<div style="order:2;flex:1 1 0;min-width:0;overflow:auto;max-height:480px">'
             f"<b>Anomalies of {html.escape(self.site_id)}</b>{anomalies}</div>"
-            f'<div style="order:1;flex:1 1 0;min-width:0">{charts.figure_html(self.figure)}</div>'
+            f'<div style="order:1;flex:1 1 0;min-width:0">{figure_html(self.figure)}</div>'
             "</div>"
             f'<div style="overflow:auto;max-height:600px">{readings}</div>'
             "</div>"
@@ -353,9 +354,9 @@ def explorer(
     -------
     Explorer
         An ``ipywidgets.VBox``; display it (last expression of a cell). Also ensures plotly.js is in the
-        document (:func:`energy_lib.workbook.notebook.charts.setup`) before the widget's static copy.
+        document (:func:`energy_lib.workbook.notebook.display.setup`) before the widget's static copy.
     """
-    charts.ensure_setup()
+    ensure_setup()
     return Explorer(sites, load_readings, load_anomalies, start, end)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energy_lib.workbook.notebook import charts
+from energy_lib.workbook.notebook import charts, display, palette
 
 
 def readings_frame() -> pd.DataFrame:
@@ -104,18 +104,18 @@ def test_site_comparison_groups_generated_and_consumed_bars_per_site():
 @pytest.mark.parametrize(
     ("efficiency_pct", "zone"),
     [
-        (130.0, charts.ZONE_GOOD),
-        (charts.EFFICIENCY_GOOD_PCT, charts.ZONE_GOOD),
-        (119.99, charts.ZONE_FAIR),
-        (charts.EFFICIENCY_FAIR_PCT, charts.ZONE_FAIR),
-        (99.99, charts.ZONE_POOR),
-        (0.0, charts.ZONE_POOR),
-        (float("nan"), charts.ZONE_NONE),
-        (None, charts.ZONE_NONE),
+        (130.0, palette.ZONE_GOOD),
+        (palette.EFFICIENCY_GOOD_PCT, palette.ZONE_GOOD),
+        (119.99, palette.ZONE_FAIR),
+        (palette.EFFICIENCY_FAIR_PCT, palette.ZONE_FAIR),
+        (99.99, palette.ZONE_POOR),
+        (0.0, palette.ZONE_POOR),
+        (float("nan"), palette.ZONE_NONE),
+        (None, palette.ZONE_NONE),
     ],
 )
 def test_efficiency_zone_thresholds(efficiency_pct, zone):
-    assert charts.efficiency_zone(efficiency_pct) == zone
+    assert palette.efficiency_zone(efficiency_pct) == zone
 
 
 def test_efficiency_zones_colour_each_site_by_its_zone():
@@ -129,7 +129,7 @@ def test_efficiency_zones_colour_each_site_by_its_zone():
         "site-c": "#d62728",  # 60 %: red
         "site-d": "#9e9e9e",  # nothing consumed: no efficiency
     }
-    assert charts.ZONE_COLOURS[charts.ZONE_GOOD] == "#2ca02c"
+    assert palette.ZONE_COLOURS[palette.ZONE_GOOD] == "#2ca02c"
     assert fig.layout.yaxis.title.text == "Efficiency [%]"
     assert sorted(shape.y0 for shape in fig.layout.shapes) == [100.0, 120.0]
 
@@ -142,7 +142,7 @@ def test_anomaly_distribution_stacks_severities_from_the_site_summary():
     assert fig.layout.barmode == "stack"
     assert dict(zip(traces["CRITICAL"].x, traces["CRITICAL"].y, strict=True))["site-c"] == 4
     assert dict(zip(traces["LOW"].x, traces["LOW"].y, strict=True))["site-b"] == 2
-    assert traces["CRITICAL"].marker.color == charts.SEVERITY_COLOURS["CRITICAL"]
+    assert traces["CRITICAL"].marker.color == palette.SEVERITY_COLOURS["CRITICAL"]
     assert fig.layout.yaxis.title.text == "Anomalies [count]"
 
 
@@ -159,7 +159,7 @@ def test_anomaly_distribution_without_anomalies_lists_every_site_at_zero_and_say
     assert {site for trace in fig.data for site in trace.x} == {"site-a", "site-b", "site-c", "site-d", "site-e"}
     assert sum(sum(trace.y) for trace in fig.data) == 0
     assert fig.layout.annotations[0].text == "No anomalies"
-    assert charts.has_data(fig)  # a real answer (zero everywhere), not a missing one
+    assert display.has_data(fig)  # a real answer (zero everywhere), not a missing one
 
 
 def test_net_energy_trend_draws_a_line_per_site_from_hourly_or_daily_frames():
@@ -224,7 +224,7 @@ def test_ingestion_statistics_sums_the_ledger_by_file_status():
     assert "1 failed" in fig.layout.title.text
     assert fig.layout.yaxis.title.text == "Readings [count]"
     assert fig.layout.xaxis.title.text == "Ledger metric"
-    assert processed.marker.color == charts.STATUS_COLOURS["processed"]
+    assert processed.marker.color == palette.STATUS_COLOURS["processed"]
 
 
 CHARTS = [
@@ -255,7 +255,7 @@ def test_a_frame_with_no_columns_gives_an_annotated_empty_figure(chart):
     assert len(fig.data) == 0
     assert fig.layout.annotations[0].text.startswith("No ")
     assert fig.layout.title.text
-    assert not charts.has_data(fig)
+    assert not display.has_data(fig)
 
 
 @pytest.mark.parametrize(
@@ -270,19 +270,6 @@ def test_a_frame_with_columns_and_no_rows_gives_an_annotated_empty_figure(chart,
 def test_a_frame_with_rows_but_missing_columns_is_an_error():
     with pytest.raises(ValueError, match="efficiency_pct"):
         charts.efficiency_zones(pd.DataFrame({"site_id": ["a"]}))
-
-
-def test_display_bundle_has_the_plotly_mimetype_and_html_without_plotlyjs():
-    bundle = charts.mimebundle(charts.site_comparison(site_summary()))
-
-    assert set(bundle) == {"application/vnd.plotly.v1+json", "text/html"}
-    assert bundle["application/vnd.plotly.v1+json"]["layout"]["yaxis"]["title"]["text"] == "Energy [kWh]"
-    html = bundle["text/html"]
-    assert 'class="plotly-graph-div"' in html
-    assert "Plotly.newPlot" in html
-    assert "plotly.js v" not in html  # the library comes once, from setup(), not with each chart
-    assert "cdn" not in html.lower()
-    assert charts.plotlyjs_html().count("plotly.js v") == 1
 
 
 # --- labels, palettes, the generated-vs-consumed scatter -----------------------------------------------------
@@ -312,7 +299,7 @@ def test_efficiency_zones_label_every_bar_without_rounding_it_into_the_next_zone
     ],
 )
 def test_efficiency_text_rounds_within_the_zone(efficiency_pct, decimals, text):
-    assert charts.efficiency_text(efficiency_pct, decimals) == text
+    assert palette.efficiency_text(efficiency_pct, decimals) == text
 
 
 def test_net_energy_trend_colours_sites_without_the_zone_and_severity_colours():
@@ -322,7 +309,7 @@ def test_net_energy_trend_colours_sites_without_the_zone_and_severity_colours():
 
     colours = {trace.line.color for trace in fig.data}
     assert len(colours) == 9
-    meaningful = {*charts.ZONE_COLOURS.values(), *charts.SEVERITY_COLOURS.values(), charts.ANOMALY_MARKER_COLOUR}
+    meaningful = {*palette.ZONE_COLOURS.values(), *palette.SEVERITY_COLOURS.values(), palette.ANOMALY_MARKER_COLOUR}
     assert not colours & meaningful
 
 
@@ -334,9 +321,9 @@ def test_generated_vs_consumed_puts_each_site_at_its_energies_with_100_and_120_p
         for trace in fig.data
         for site, x, y in zip(trace.text, trace.x, trace.y, strict=True)
     }
-    assert points["site-a"] == (100.0, 130.0, charts.ZONE_COLOURS[charts.ZONE_GOOD])
-    assert points["site-c"] == (100.0, 60.0, charts.ZONE_COLOURS[charts.ZONE_POOR])
-    assert points["site-d"][2] == charts.ZONE_COLOURS[charts.ZONE_NONE]  # nothing consumed
+    assert points["site-a"] == (100.0, 130.0, palette.ZONE_COLOURS[palette.ZONE_GOOD])
+    assert points["site-c"] == (100.0, 60.0, palette.ZONE_COLOURS[palette.ZONE_POOR])
+    assert points["site-d"][2] == palette.ZONE_COLOURS[palette.ZONE_NONE]  # nothing consumed
     assert fig.layout.xaxis.title.text == "Consumed [kWh]"
     assert fig.layout.yaxis.title.text == "Generated [kWh]"
     slopes = sorted(shape.y1 / shape.x1 for shape in fig.layout.shapes)
@@ -360,11 +347,3 @@ def test_every_chart_axis_has_a_title_and_energy_axes_carry_kwh():
             title = axis.title.text
             assert title, fig.layout.title.text
             assert "energy" not in title.lower() or "[kWh]" in title, title
-
-
-def test_show_with_skip_empty_displays_nothing_for_a_figure_without_data(capsys):
-    charts.show(charts.site_comparison(pd.DataFrame()), skip_empty=True)
-    assert capsys.readouterr().out == ""
-
-    charts.show(charts.site_comparison(site_summary()), skip_empty=True)
-    assert "plotly-graph-div" in capsys.readouterr().out
