@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from energy_lib.alerts import BODY_ROWS, SUBJECT_LIMIT, message, publish
+from energy_lib.alerts import BODY_ROWS, SUBJECT_LIMIT, message, publish, summary_message
 
 SNS_MESSAGE_LIMIT = 262_144  # bytes, message body and attributes together
 KEY = "raw/2025/06/11/batch-001.json"
@@ -57,7 +57,7 @@ def test_subject_names_highest_severity_count_and_file_name():
 
 
 def test_subject_of_a_key_without_folders():
-    assert message("top.json", [anomaly()])["Subject"] == "[LOW] 1 energy anomalies in top.json"
+    assert message("top.json", [anomaly()])["Subject"] == "[LOW] 1 energy anomaly in top.json"
 
 
 @pytest.mark.parametrize("length", [1, 50, 200, 1024])
@@ -65,14 +65,14 @@ def test_subject_stays_within_the_sns_limit(length):
     result = message("raw/" + "n" * length + ".json", [anomaly(severity="CRITICAL")])
 
     assert len(result["Subject"]) <= SUBJECT_LIMIT == 99  # SNS: shorter than 100
-    assert result["Subject"].startswith("[CRITICAL] 1 energy anomalies in n")
+    assert result["Subject"].startswith("[CRITICAL] 1 energy anomaly in n")
 
 
 def test_subject_is_ascii_for_a_non_ascii_key():
     result = message("raw/Zürich-☀-données.json", [anomaly()])
 
     assert result["Subject"].isascii()
-    assert result["Subject"] == "[LOW] 1 energy anomalies in Z?rich-?-donn?es.json"
+    assert result["Subject"] == "[LOW] 1 energy anomaly in Z?rich-?-donn?es.json"
     assert "raw/Zürich-☀-données.json" in result["Message"]  # the body keeps the real key
 
 
@@ -207,3 +207,20 @@ def test_publish_without_anomalies_sends_nothing():
 
     assert publish(sns, "arn:aws:sns:eu-west-1:123456789012:t", KEY, []) is None
     assert sns.requests == []
+
+
+def test_one_anomaly_is_counted_in_the_singular():
+    result = message(KEY, [anomaly()])
+    assert result["Message"].split("\n")[0] == f"1 anomalous reading in s3 object {KEY}"
+
+
+def test_summary_of_an_empty_period_says_n_a_not_none():
+    # GIVEN the summary of a period without readings (energy_lib.query.summary's shape)
+    zero = {"energy_generated_kwh": Decimal(0), "energy_consumed_kwh": Decimal(0), "net_energy_kwh": Decimal(0)}
+    fleet = {"sites": 0, "readings": 0, "anomalies": 0, "efficiency_pct": None, "anomaly_rate_pct": None, **zero}
+    result = summary_message({"sites": [], "fleet": fleet}, "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z")
+    assert "None" not in result["Message"] + result["Subject"]
+    assert "efficiency n/a" in result["Message"] and "(n/a)" in result["Message"]
+    one = {**fleet, "readings": 1, "anomalies": 1}
+    subject = summary_message({"sites": [], "fleet": one}, "2025-06-11T00:00:00Z", "x")["Subject"]
+    assert subject == "Energy summary 2025-06-11: 1 reading, 1 anomaly"

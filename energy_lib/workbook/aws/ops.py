@@ -14,6 +14,7 @@ from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.errors import WaitTimeout
 from energy_lib.schema import FAILED, FINAL_STATUSES
+from energy_lib.wording import count
 from energy_lib.workbook.aws.session import aws
 
 QUEUE_COUNTS = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
@@ -155,27 +156,52 @@ def quarantined_readings(settings: Settings, key: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in body.splitlines() if line.strip()]
 
 
+HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
+
+
 def health(settings: Settings) -> list[dict[str, Any]]:
-    """One cheap call per resource: does it answer, and in what state."""
-    probes: list[tuple[str, Callable[[], str]]] = [
-        ("bucket", lambda: (aws(settings, "s3").head_bucket(Bucket=settings.bucket), "reachable")[1]),
+    """One cheap call per resource: does it answer, and in what state.
+
+    Each row: ``resource``, ``status`` (``healthy``; ``degraded`` for a dead-letter queue that holds
+    messages, which failed every delivery and wait for a redrive; ``unhealthy`` when the resource does not
+    answer), ``healthy`` (status is ``healthy``) and ``detail``.
+    """
+
+    def queue(name: str) -> tuple[str, str]:
+        depth = queue_depth(settings, name)
+        if name == settings.dead_letter_queue and depth:
+            return DEGRADED, f"{count(depth, 'message')} that failed every delivery: redrive (ops redrive)"
+        return HEALTHY, count(depth, "message")
+
+    probes: list[tuple[str, Callable[[], tuple[str, str]]]] = [
+        ("bucket", lambda: (aws(settings, "s3").head_bucket(Bucket=settings.bucket), (HEALTHY, "reachable"))[1]),
         *[
-            (name, lambda name=name: aws(settings, "dynamodb").describe_table(TableName=name)["Table"]["TableStatus"])
+            (
+                name,
+                lambda name=name: (
+                    HEALTHY,
+                    aws(settings, "dynamodb").describe_table(TableName=name)["Table"]["TableStatus"],
+                ),
+            )
             for name in (settings.readings_table, settings.rollups_table, settings.ledger_table)
         ],
         *[
-            (name, lambda name=name: f"{queue_depth(settings, name)} messages")
+            (name, lambda name=name: queue(name))
             for name in (settings.ingest_queue, settings.dead_letter_queue, settings.alerts_queue)
         ],
         (
             "topic",
-            lambda: aws(settings, "sns").get_topic_attributes(TopicArn=settings.topic_arn)["Attributes"]["TopicArn"],
+            lambda: (
+                HEALTHY,
+                aws(settings, "sns").get_topic_attributes(TopicArn=settings.topic_arn)["Attributes"]["TopicArn"],
+            ),
         ),
     ]
     rows = []
     for resource, probe in probes:
         try:
-            rows.append({"resource": resource, "healthy": True, "detail": probe()})
+            status, detail = probe()
         except (ClientError, BotoCoreError) as error:
-            rows.append({"resource": resource, "healthy": False, "detail": str(error)})
+            status, detail = UNHEALTHY, str(error)
+        rows.append({"resource": resource, "status": status, "healthy": status == HEALTHY, "detail": detail})
     return rows

@@ -18,8 +18,9 @@ from pandas.io.formats.style import Styler
 
 from energy_lib import query
 from energy_lib.config import Settings
+from energy_lib.wording import count
 from energy_lib.workbook.notebook import palette
-from energy_lib.workbook.notebook.palette import HEALTHY, MUTED, NEUTRAL, UNHEALTHY
+from energy_lib.workbook.notebook.palette import HEALTHY, MUTED, NEUTRAL, UNHEALTHY, WARNING
 
 Moment = datetime | str | None
 
@@ -52,14 +53,6 @@ class Html:
 
     def __str__(self) -> str:
         return self.text
-
-
-def count(n: int, noun: str, plural: str = "") -> str:
-    """``n`` and ``noun``, in the plural (``plural``, default ``noun + "s"``) unless ``n`` is 1.
-
-    ``count(1, "message")`` is ``"1 message"``; ``count(1440, "anomaly", "anomalies")`` is ``"1,440 anomalies"``.
-    """
-    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
 def _moment(value: Moment) -> datetime:
@@ -174,15 +167,32 @@ class Kpis:
         return "\n".join(lines)
 
 
+def _status(row: dict[str, Any]) -> str:
+    """A health row's status (rows without one, as older callers build them, go by ``healthy``)."""
+    return row.get("status") or ("healthy" if row["healthy"] else "unhealthy")
+
+
+def health_verdict(health: list[dict[str, Any]]) -> tuple[str, str, str]:
+    """(headline, note, accent colour) of :func:`energy_lib.workbook.aws.ops.health`: ``"7/8"``, ``"degraded:
+    energy-workbook-ingest-dlq (1 message that failed every delivery: ...)"``, amber.
+
+    Healthy resources are counted; an unhealthy one makes the verdict red, a degraded one (a dead-letter
+    queue that holds messages) amber, each named with its detail.
+    """
+    by_status = {status: [row for row in health if _status(row) == status] for status in ("unhealthy", "degraded")}
+    good = len(health) - sum(len(rows) for rows in by_status.values())
+    notes = [
+        f"{status}: " + "; ".join(f"{row['resource']} ({row['detail']})" for row in rows)
+        for status, rows in by_status.items()
+        if rows
+    ]
+    accent = UNHEALTHY if by_status["unhealthy"] else WARNING if by_status["degraded"] else HEALTHY
+    return f"{good}/{len(health)}", " · ".join(notes) or "resources healthy", accent
+
+
 def _health_kpi(health: list[dict[str, Any]]) -> Kpi:
-    failing = [row["resource"] for row in health if not row["healthy"]]
-    note = "resources healthy" if not failing else "failing: " + ", ".join(failing)
-    return Kpi(
-        "System health",
-        f"{len(health) - len(failing)}/{len(health)}",
-        note=note,
-        accent=UNHEALTHY if failing else HEALTHY,
-    )
+    headline, note, accent = health_verdict(health)
+    return Kpi("System health", headline, note=note, accent=accent)
 
 
 def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end: Moment) -> Kpis:
@@ -334,28 +344,46 @@ def table(frame: pd.DataFrame, empty: str, caption: str = "", text_columns: list
     return styler.set_caption(html.escape(caption)) if caption else styler
 
 
+STATUS_COLOURS = {"healthy": HEALTHY, "degraded": WARNING, "unhealthy": UNHEALTHY}
+
+
 def health_table(health: list[dict[str, Any]]) -> Styler | Html:
-    """:func:`energy_lib.workbook.aws.ops.health` as Resource, Status (green ``healthy`` / red ``unhealthy``),
-    Detail."""
+    """:func:`energy_lib.workbook.aws.ops.health` as Resource, Status (green ``healthy``, amber ``degraded``,
+    red ``unhealthy``), Detail; the caption counts them (``7 of 8 resources healthy, 1 degraded``)."""
     frame = pd.DataFrame(
-        [
-            {
-                "Resource": row["resource"],
-                "Status": "healthy" if row["healthy"] else "unhealthy",
-                "Detail": row["detail"],
-            }
-            for row in health
-        ],
+        [{"Resource": row["resource"], "Status": _status(row), "Detail": row["detail"]} for row in health],
         columns=["Resource", "Status", "Detail"],
     )
     styled = table(frame, "No resources to check.")
     if isinstance(styled, Html):
         return styled
-    failing = sum(not row["healthy"] for row in health)
-    verdict = f"{len(health) - failing} of {len(health)} resources healthy"
+    statuses = frame["Status"].value_counts()
+    verdict = f"{statuses.get('healthy', 0)} of {len(health)} resources healthy" + "".join(
+        f", {statuses[status]} {status}" for status in ("degraded", "unhealthy") if status in statuses
+    )
     return styled.map(
-        lambda status: f"color: {HEALTHY if status == 'healthy' else UNHEALTHY}; font-weight: 600", subset=["Status"]
+        lambda status: f"color: {STATUS_COLOURS.get(status, UNHEALTHY)}; font-weight: 600", subset=["Status"]
     ).set_caption(verdict)
+
+
+ALERT_COLUMNS = {
+    "sent_at": "Sent [UTC]",
+    "kind": "Kind",
+    "severity": "Severity",
+    "sites": "Sites",
+    "anomalies": "Anomalies",
+    "subject": "Subject",
+}
+
+
+def alerts_table(alerts: list[dict[str, Any]]) -> Styler | Html:
+    """:func:`energy_lib.workbook.aws.ops.alerts` as a table for people: sent (UTC, to the second), kind
+    (anomaly or summary), severity, sites, anomalies, subject; a message when none was received."""
+    frame = pd.DataFrame(alerts, columns=list(ALERT_COLUMNS))
+    if not frame.empty:
+        sent = pd.to_datetime(frame["sent_at"], utc=True, errors="coerce")
+        frame["sent_at"] = sent.dt.strftime("%Y-%m-%d %H:%M:%S").fillna(frame["sent_at"])
+    return table(frame.rename(columns=ALERT_COLUMNS), "No alerts received.")
 
 
 QUEUE_NAMES = {"ingest_queue": "ingest queue", "dead_letter_queue": "dead-letter queue"}

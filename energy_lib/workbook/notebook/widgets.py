@@ -361,15 +361,25 @@ def explorer(
 
 
 class DeadLetters(w.VBox):
-    """The dead-letter queue's messages and a button that moves them back to the ingest queue.
+    """The queue depths, the dead-letter queue's messages and a button that moves them back to the ingest
+    queue.
 
-    Attributes: ``button`` (Button), ``message`` (HTML), ``table`` (Output), ``messages`` (the DataFrame on
-    screen) and ``moved`` (messages moved by the last redrive, None before any). See :func:`dead_letters`.
+    Attributes: ``button`` (Button: redrive), ``refresh_button`` (Button: load again), ``depths`` (HTML: the
+    queue line, when a ``depths`` loader was given), ``message`` (HTML), ``table`` (Output), ``messages`` (the
+    DataFrame on screen) and ``moved`` (messages moved by the last redrive, None before any). See
+    :func:`dead_letters`.
     """
 
-    def __init__(self, load: Callable[[], pd.DataFrame], redrive: Callable[[], int], redrive_now: bool = False) -> None:
+    def __init__(
+        self,
+        load: Callable[[], pd.DataFrame],
+        redrive: Callable[[], int],
+        redrive_now: bool = False,
+        depths: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         self._load = load
         self._redrive = redrive
+        self._depths = depths
         self.button = w.Button(
             description="Redrive to ingest queue",
             icon="rotate-left",
@@ -377,30 +387,34 @@ class DeadLetters(w.VBox):
             tooltip="Move every message of the dead-letter queue back to the ingest queue",
             layout=w.Layout(width="auto"),
         )
+        self.refresh_button = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="auto"))
+        self.depths = w.HTML()
         self.message = w.HTML()
         self.table = w.Output()
         self.messages = pd.DataFrame()
         self.moved: int | None = None
-        super().__init__([w.HBox([self.button, self.message]), self.table])
+        super().__init__([self.depths, w.HBox([self.button, self.refresh_button, self.message]), self.table])
         if redrive_now:
             self.redrive()
         else:
             self.refresh()
         self.button.on_click(self._on_click)
+        self.refresh_button.on_click(lambda _button: self.refresh())
 
     def _status(self) -> str:
-        count = len(self.messages)
         waiting = (
             "The dead-letter queue is empty: nothing to redrive."
-            if not count
-            else f"{views.count(count, 'message')} in the dead-letter queue."
+            if self.messages.empty
+            else f"{views.count(len(self.messages), 'message')} in the dead-letter queue."
         )
         if self.moved is None:
             return waiting
         return f"Moved {views.count(self.moved, 'message')} back to the ingest queue. {waiting}"
 
     def refresh(self) -> None:
-        """Load the queue's messages and redraw the table and the status line."""
+        """Load the queue depths and the dead-letter messages again; redraw the line, table and status."""
+        if self._depths is not None:
+            self.depths.value = views.queue_line(self._depths()).html
         self.messages = self._load()
         self.message.value = views.message(self._status()).html
         self.table.clear_output()
@@ -428,12 +442,15 @@ class DeadLetters(w.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         table = "" if self.messages.empty else _html_of(self._table())
-        static = f"{views.message(self._status()).html}{table}"
+        static = f"{self.depths.value}{views.message(self._status()).html}{table}"
         return _with_static(super()._repr_mimebundle_(**kwargs), static)
 
 
 def dead_letters(
-    load: Callable[[], pd.DataFrame], redrive: Callable[[], int], redrive_now: bool = False
+    load: Callable[[], pd.DataFrame],
+    redrive: Callable[[], int],
+    redrive_now: bool = False,
+    depths: Callable[[], dict[str, int]] | None = None,
 ) -> DeadLetters:
     """The dead-letter queue as a table, with a button that redrives it and says how many messages moved.
 
@@ -441,14 +458,17 @@ def dead_letters(
     ----------
     load : callable ``() -> DataFrame``
         The queue's messages, one row each (e.g. ``partial(frames.dead_letters, settings)``); called again
-        after every redrive.
+        after every redrive and refresh.
     redrive : callable ``() -> int``
         Moves the messages back to the ingest queue and returns how many it moved (e.g.
         ``partial(ops.redrive, settings)``).
     redrive_now : bool
         Redrive once at creation (a report run's parameter; nobody clicks under papermill).
+    depths : callable ``() -> dict``, optional
+        Messages per queue (e.g. ``partial(ops.queue_depths, settings)``), shown above as
+        :func:`energy_lib.workbook.notebook.views.queue_line` and loaded again after every redrive and refresh.
     """
-    return DeadLetters(load, redrive, redrive_now)
+    return DeadLetters(load, redrive, redrive_now, depths)
 
 
 class QuarantineBrowser(w.VBox):

@@ -209,6 +209,37 @@ def test_health_table_marks_each_resource():
     assert "#d62728" in cell_styles(styler.to_html())[(2, 1)]
 
 
+def test_a_degraded_resource_is_amber_in_the_table_and_in_the_kpi_with_its_detail():
+    degraded = {"resource": "energy-workbook-ingest-dlq", "status": "degraded", "healthy": False, "detail": "1 message"}
+    health = [*HEALTHY[:7], degraded]
+
+    styler = views.health_table(health)
+    assert styler.data["Status"].tolist()[-1] == "degraded"
+    assert "7 of 8 resources healthy, 1 degraded" in styler.to_html()
+    assert palette.WARNING in cell_styles(styler.to_html())[(7, 1)]
+
+    kpi = {item.label: item for item in views.kpis(fleet(), health, START, END).items}["System health"]
+    assert (kpi.text, kpi.accent) == ("7/8", palette.WARNING)
+    assert kpi.note == "degraded: energy-workbook-ingest-dlq (1 message)"
+
+
+def test_the_alerts_table_names_its_columns_for_people():
+    alert = {
+        "sent_at": "2025-06-11T12:00:03.511Z",
+        "kind": "anomaly",
+        "subject": "[HIGH] 1 energy anomaly in a.json",
+        "severity": "HIGH",
+        "sites": "SITE_001",
+        "anomalies": 1,
+        "message": "...",
+    }
+    styler = views.alerts_table([alert])
+    assert list(styler.data.columns) == ["Sent [UTC]", "Kind", "Severity", "Sites", "Anomalies", "Subject"]
+    assert styler.data["Sent [UTC]"].tolist() == ["2025-06-11 12:00:03"]
+    assert "sent_at" not in styler.to_html()
+    assert str(views.alerts_table([])) == "No alerts received."
+
+
 # --- dead letters and quarantine on a real moto server -------------------------------------------------------
 
 
@@ -244,6 +275,34 @@ def test_dead_letters_name_their_objects_and_the_button_redrives_them(stack: Set
     assert "Moved 2 messages back to the ingest queue" in panel.message.value
     assert ops.queue_depths(stack) == {"ingest_queue": waiting + 2, "dead_letter_queue": 0}
     assert panel.messages.empty
+
+
+def test_health_is_degraded_while_the_dead_letter_queue_holds_messages_and_the_queue_line_follows_a_redrive(
+    stack: Settings,
+) -> None:
+    # GIVEN one message in the dead-letter queue
+    sqs = client("sqs", stack)
+    sqs.send_message(QueueUrl=ops.queue_url(stack, stack.dead_letter_queue), MessageBody="poison")
+
+    # THEN health counts the queue as degraded, with the count, and the KPI says so
+    rows = {row["resource"]: row for row in ops.health(stack)}
+    dlq = rows[stack.dead_letter_queue]
+    assert (dlq["status"], dlq["healthy"]) == ("degraded", False)
+    assert dlq["detail"].startswith("1 message that failed every delivery")
+    assert sum(row["healthy"] for row in rows.values()) == len(rows) - 1
+    kpi = {item.label: item for item in views.kpis(fleet(), list(rows.values()), START, END).items}["System health"]
+    assert kpi.text == f"{len(rows) - 1}/{len(rows)}" and stack.dead_letter_queue in kpi.note
+
+    # WHEN the operations panel shows the queues and the redrive button is clicked
+    panel = widgets.dead_letters(
+        partial(frames.dead_letters, stack), partial(ops.redrive, stack), depths=partial(ops.queue_depths, stack)
+    )
+    assert "dead-letter queue <b" in panel.depths.value and ">1</b>" in panel.depths.value
+    panel.button.click()
+
+    # THEN the queue line is loaded again: the dead-letter queue is empty, and health is back
+    assert re.search(r"dead-letter queue <b[^>]*>0</b>", panel.depths.value)
+    assert all(row["healthy"] for row in ops.health(stack))
 
 
 def test_the_quarantine_browser_lists_objects_and_shows_rejected_readings_and_file_reasons(stack: Settings) -> None:
