@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -142,12 +143,37 @@ def redrive(settings: Settings, max_messages: int = 1000) -> int:
     return moved
 
 
-def quarantine(settings: Settings) -> list[dict[str, Any]]:
-    """Objects under the quarantine prefix: key, kind (readings or files), size, time."""
-    rows = query.files(settings, aws(settings, "s3"), prefix=settings.quarantine_prefix)
+REASON_SUFFIX = ".reason.json"  # beside an unparseable file in quarantine/files/: why it was rejected
+
+
+def quarantine(settings: Settings, reasons: bool = False) -> list[dict[str, Any]]:
+    """Objects under the quarantine prefix: key, kind (``readings`` or ``files``), source_key, size_bytes,
+    last_modified. A file's ``.reason.json`` companion is not listed apart.
+
+    With ``reasons``, each object is read (one GET each) and its row gets ``reasons``: for rejected readings
+    how many readings had each reason (``missing_field: 2, bad_timestamp: 1``), for an unparseable file the
+    reason it was rejected for.
+    """
+    prefix = settings.quarantine_prefix
+    rows = [
+        row
+        for row in query.files(settings, aws(settings, "s3"), prefix=prefix)
+        if not row["key"].endswith(REASON_SUFFIX)
+    ]
     for row in rows:
-        row["kind"] = row["key"][len(settings.quarantine_prefix) :].split("/", 1)[0]
+        row["kind"], rest = row["key"][len(prefix) :].split("/", 1)
+        row["source_key"] = rest.rsplit(".", 2)[0] if row["kind"] == "readings" else rest
+        if reasons:
+            row["reasons"] = quarantine_reasons(settings, row["key"])
     return rows
+
+
+def quarantine_reasons(settings: Settings, key: str) -> str:
+    """Why the quarantine object ``key`` was rejected, in one line (see :func:`quarantine`)."""
+    if key.startswith(f"{settings.quarantine_prefix}files/"):
+        return str(quarantined_readings(settings, key + REASON_SUFFIX)[0].get("reason", ""))
+    counts = Counter(reason for row in quarantined_readings(settings, key) for reason in set(row.get("reasons", [])))
+    return ", ".join(f"{reason}: {n}" for reason, n in counts.most_common())
 
 
 def quarantined_readings(settings: Settings, key: str) -> list[dict[str, Any]]:

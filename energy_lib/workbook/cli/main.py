@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
+from energy_lib.readings import format_timestamp
 from energy_lib.workbook import simulator
 from energy_lib.workbook.aws import checks, ops, session
 from energy_lib.workbook.aws.session import aws
@@ -193,12 +194,19 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
     dynamodb = aws(settings, "dynamodb")
-    if args.what == "readings":
-        emit(query.readings(settings, dynamodb, args.site, args.start, args.end), args.json)
-    elif args.what == "anomalies":
-        emit(query.anomalies(settings, dynamodb, args.site, args.start, args.end), args.json)
+    if args.what in ("readings", "anomalies"):
+        rows = getattr(query, args.what)(settings, dynamodb, args.site, args.start, args.end)
+        if not rows and args.site is not None:
+            _check_known_site(settings, dynamodb, args.site)
+            if not args.json:
+                print(f"no {args.what} of {args.site} {_range_words(args.start, args.end)}")
+                return
+        emit(rows, args.json)
     elif args.what == "summary":
         result = query.summary(settings, dynamodb, args.start, args.end)
+        if not args.json and not result["fleet"]["readings"]:
+            print(f"no readings {_range_words(args.start, args.end)}: nothing to summarise")
+            return
         emit(result if args.json else summary_table(result), args.json)
     elif args.what == "sites":
         emit(query.sites(settings, dynamodb), args.json)
@@ -206,10 +214,36 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
         emit(query.files(settings, aws(settings, "s3"), args.prefix, args.limit), args.json)
 
 
+KNOWN_SITES_SHOWN = 10  # sites named in the hint for an unknown site
+
+
+def _check_known_site(settings: Settings, dynamodb: Any, site_id: str) -> None:
+    """Refuse a site that has no readings at all (bad input, exit 2), naming the sites that have some."""
+    known = query.sites(settings, dynamodb)
+    if site_id in known:
+        return
+    hint = ", ".join(known[:KNOWN_SITES_SHOWN]) + (
+        f" and {len(known) - KNOWN_SITES_SHOWN} more" if len(known) > KNOWN_SITES_SHOWN else ""
+    )
+    raise UsageError(
+        f"site {site_id!r} has no readings: it is unknown here. "
+        + (f"Sites with readings: {hint} (see `energy-workbook query sites`)" if known else "No site has readings yet.")
+    )
+
+
+def _range_words(start: datetime | None, end: datetime | None) -> str:
+    """``from 2025-06-11T00:00:00Z to 2025-06-12T00:00:00Z (end excluded)``, or ``stored`` without a range."""
+    if start is None and end is None:
+        return "stored"
+    first = format_timestamp(start) if start else "the first"
+    last = format_timestamp(end) if end else "the last"
+    return f"from {first} to {last} (end excluded)"
+
+
 def summary_table(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """A :func:`energy_lib.query.summary` as rows: one per site, then the fleet."""
+    """A :func:`energy_lib.query.summary` as rows: one per site, then the fleet; undefined ratios as ``n/a``."""
     fleet = {"site_id": "FLEET", **{k: v for k, v in result["fleet"].items() if k != "sites"}}
-    return [*result["sites"], fleet]
+    return [{k: "n/a" if v is None else v for k, v in row.items()} for row in [*result["sites"], fleet]]
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -226,7 +260,7 @@ def cmd_ops(args: argparse.Namespace, settings: Settings) -> None:
         "alerts": lambda: ops.alerts(settings),
         "dead-letters": lambda: ops.dead_letters(settings),
         "redrive": lambda: {"moved": ops.redrive(settings)},
-        "quarantine": lambda: ops.quarantine(settings),
+        "quarantine": lambda: ops.quarantine(settings, reasons=True),
     }
     emit(actions[args.action](), args.json)
 
@@ -297,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--continuous: every N minutes the intervals completed since the last batch, until --max-batches "
         "or Ctrl-C (an upload under way finishes first).",
     )
-    p.add_argument("--sites", type=int, default=5, help="number of sites (default 5)")
+    p.add_argument("--sites", type=positive_int, default=5, help="number of sites (default 5)")
     p.add_argument("--start", type=utc_argument, help=f"first reading, UTC (default {DEFAULT_START})")
     p.add_argument("--hours", type=float, help="hours of readings (default 24)")
     p.add_argument("--interval-minutes", type=int, default=5, help="minutes between readings (default 5)")
@@ -385,7 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
         "operations: health, queue depths, alerts, dead letters, redrive, quarantine",
         "health: one cheap call per resource. depths: messages in the ingest and dead-letter queues. alerts: "
         "what the alerts topic delivered to its queue. dead-letters: messages that failed maxReceiveCount "
-        "times. redrive: move them back to the ingest queue. quarantine: rejected readings and files.",
+        "times. redrive: move them back to the ingest queue. quarantine: rejected readings and files, with "
+        "their reasons.",
     )
     p.add_argument("action", choices=("health", "depths", "alerts", "dead-letters", "redrive", "quarantine"))
     _json_flag(p)

@@ -157,16 +157,13 @@ def dead_letters(settings: Settings, max_messages: int = 100) -> pd.DataFrame:
 
 
 QUARANTINE_KINDS = {"readings": "rejected readings", "files": "unparseable file"}
-REASON_SUFFIX = ".reason.json"
 
 
 def quarantine(settings: Settings) -> pd.DataFrame:
     """Browsable quarantine objects, oldest first: ``key``, ``kind``, ``source_key``, ``label``,
-    ``size_bytes``, ``last_modified``. A file's ``.reason.json`` companion is not listed apart."""
-    rows = [row for row in ops.quarantine(settings) if not row["key"].endswith(REASON_SUFFIX)]
+    ``size_bytes``, ``last_modified`` (see :func:`energy_lib.workbook.aws.ops.quarantine`)."""
+    rows = ops.quarantine(settings)
     for row in rows:
-        rest = row["key"][len(settings.quarantine_prefix) + len(row["kind"]) + 1 :]
-        row["source_key"] = rest.rsplit(".", 2)[0] if row["kind"] == "readings" else rest
         row["label"] = f"{QUARANTINE_KINDS.get(row['kind'], row['kind'])}: {row['source_key']}"
     columns = ["key", "kind", "source_key", "label", "size_bytes", "last_modified"]
     return pd.DataFrame(rows, columns=columns).sort_values("last_modified", kind="stable", ignore_index=True)
@@ -176,7 +173,7 @@ def quarantined(settings: Settings, key: str) -> pd.DataFrame:
     """What one quarantine object holds: its rejected readings (``position``, ``reasons``, ``original``,
     ``source_key``), or for an unparseable file the ``reason`` it was rejected for."""
     if key.startswith(f"{settings.quarantine_prefix}files/"):
-        rows = ops.quarantined_readings(settings, key + REASON_SUFFIX)  # one JSON document: one row
+        rows = ops.quarantined_readings(settings, key + ops.REASON_SUFFIX)  # one JSON document: one row
         return pd.DataFrame(rows, columns=["source_key", "reason", "etag", "version_id"])
     rows = ops.quarantined_readings(settings, key)
     for row in rows:
