@@ -9,7 +9,8 @@ Ranges are half-open ``[start, end)`` in UTC. Every function takes an optional
 - :func:`summary`, :func:`rollups`: rollup items only; cost is sites x periods, never readings
 - :func:`sites`: the sites that have readings (the all-time rollup bucket)
 - :func:`ingest_status`, :func:`ledger_entries`: the ledger, by object (BatchGetItem) or by status
-- :func:`files`, :func:`read_file`: raw objects, listed with paging
+- :func:`files`, :func:`files_page`, :func:`read_file`, :func:`with_ledger`: raw objects, listed with paging,
+  each with its ledger entry
 """
 
 from __future__ import annotations
@@ -291,6 +292,15 @@ def sites(settings: Settings, dynamodb: Any, cost: Cost | None = None) -> list[s
     return [row["site_id"] for row in rollups(settings, dynamodb, [TOTAL_BUCKET], cost) if row.get("readings")]
 
 
+def _object_row(entry: dict[str, Any]) -> Row:
+    return {
+        "key": entry["Key"],
+        "size_bytes": entry["Size"],
+        "etag": entry["ETag"].strip('"'),
+        "last_modified": format_timestamp(entry["LastModified"]),
+    }
+
+
 def files(settings: Settings, s3: Any, prefix: str | None = None, limit: int | None = None) -> list[Row]:
     """Objects under the raw prefix (or ``prefix``): key, size, etag, last_modified; pages through all."""
     paginator = s3.get_paginator("list_objects_v2")
@@ -299,26 +309,36 @@ def files(settings: Settings, s3: Any, prefix: str | None = None, limit: int | N
         Bucket=settings.bucket, Prefix=prefix if prefix is not None else settings.raw_prefix
     ):
         for entry in page.get("Contents", []):
-            rows.append(
-                {
-                    "key": entry["Key"],
-                    "size_bytes": entry["Size"],
-                    "etag": entry["ETag"].strip('"'),
-                    "last_modified": format_timestamp(entry["LastModified"]),
-                }
-            )
+            rows.append(_object_row(entry))
             if limit is not None and len(rows) >= limit:
                 return rows
     return rows
+
+
+def files_page(
+    settings: Settings, s3: Any, prefix: str | None = None, page_size: int = 50, token: str | None = None
+) -> tuple[list[Row], str | None]:
+    """One page of :func:`files` (one ListObjectsV2 request): the rows, in key order, and the token of the next
+    page (None after the last)."""
+    request: dict[str, Any] = {
+        "Bucket": settings.bucket,
+        "Prefix": prefix if prefix is not None else settings.raw_prefix,
+        "MaxKeys": page_size,
+    }
+    if token:
+        request["ContinuationToken"] = token
+    response = s3.list_objects_v2(**request)
+    rows = [_object_row(entry) for entry in response.get("Contents", [])]
+    return rows, response.get("NextContinuationToken") if response.get("IsTruncated") else None
 
 
 def read_file(settings: Settings, s3: Any, key: str) -> bytes:
     return s3.get_object(Bucket=settings.bucket, Key=key)["Body"].read()
 
 
-def ingest_status(settings: Settings, s3: Any, dynamodb: Any) -> list[Row]:
-    """One row per object under the raw prefix with its ledger entry; ``pending`` when it has none yet."""
-    objects = files(settings, s3)
+def with_ledger(settings: Settings, dynamodb: Any, objects: list[Row]) -> list[Row]:
+    """``objects`` (rows of :func:`files`) each with its ledger entry for that content (key + ETag): status
+    (``pending`` when it has none yet), read, stored, quarantined, anomalies, error, updated_at."""
     keys = [{"source_key": o["key"], "etag": o["etag"]} for o in objects]
     entries = {(e["source_key"], e["etag"]): e for e in batch_get(dynamodb, settings.ledger_table, keys)}
     rows = []
@@ -326,8 +346,7 @@ def ingest_status(settings: Settings, s3: Any, dynamodb: Any) -> list[Row]:
         entry = entries.get((obj["key"], obj["etag"]), {})
         rows.append(
             {
-                "key": obj["key"],
-                "etag": obj["etag"],
+                **obj,
                 "status": entry.get("status", "pending"),
                 **{name: int(entry.get(name, 0)) for name in ("read", "stored", "quarantined", "anomalies")},
                 "error": entry.get("error", ""),
@@ -335,6 +354,15 @@ def ingest_status(settings: Settings, s3: Any, dynamodb: Any) -> list[Row]:
             }
         )
     return rows
+
+
+INGEST_STATUS_FIELDS = ("key", "etag", "status", "read", "stored", "quarantined", "anomalies", "error", "updated_at")
+
+
+def ingest_status(settings: Settings, s3: Any, dynamodb: Any) -> list[Row]:
+    """One row per object under the raw prefix with its ledger entry; ``pending`` when it has none yet."""
+    rows = with_ledger(settings, dynamodb, files(settings, s3))
+    return [{name: row[name] for name in INGEST_STATUS_FIELDS} for row in rows]
 
 
 def ledger_entries(settings: Settings, dynamodb: Any, status: str, cost: Cost | None = None) -> list[Row]:

@@ -386,6 +386,22 @@ def alerts_table(alerts: list[dict[str, Any]]) -> Styler | Html:
     return table(frame.rename(columns=ALERT_COLUMNS), "No alerts received.")
 
 
+def file_status(ledger: dict[str, Any]) -> Html:
+    """A raw object's ledger entry as one line: its status in the status colour, what it held and what became
+    of it, and the error of a failed or rejected object."""
+    status = str(ledger.get("status", "pending"))
+    colour = palette.STATUS_COLOURS.get(status, MUTED)
+    counts = (
+        f"{count(ledger.get('read', 0), 'record')} read, {ledger.get('stored', 0):,} stored, "
+        f"{ledger.get('quarantined', 0):,} quarantined, {count(ledger.get('anomalies', 0), 'anomaly', 'anomalies')}"
+    )
+    error = f" · {ledger['error']}" if ledger.get("error") else ""
+    return Html(
+        f'<p><b style="color:{colour}">{html.escape(status)}</b> · {html.escape(counts)}{html.escape(error)}</p>',
+        f"{status} · {counts}{error}",
+    )
+
+
 QUEUE_NAMES = {"ingest_queue": "ingest queue", "dead_letter_queue": "dead-letter queue"}
 
 
