@@ -1,10 +1,11 @@
-"""Interactive views of the workbook: the query explorer, the dead-letter queue with its redrive button, and
-the quarantine browser.
+"""Interactive views of the workbook: the query explorer, the dead-letter queue with its redrive button, the
+quarantine browser, the raw-file browser and the simulation panel.
 
 :func:`explorer` builds the query explorer; :func:`site_view` is the same view of one site without widgets
-(it is what the explorer draws, and what a static report shows). :func:`dead_letters` lists the dead-letter
-queue with a button that redrives it; :func:`quarantine_browser` picks a quarantine object and shows what it
-holds.
+(it is what the explorer draws, and what a static report shows). :func:`dead_letters` lists the queues and
+the dead-letter queue with a button that redrives it; :func:`quarantine_browser` picks a quarantine object
+and shows what it holds; :func:`file_browser` pages through the raw objects and shows one;
+:func:`simulation_panel` simulates from the page, once or in continuous batches that a Stop button ends.
 
 Each widget draws its first state as soon as it is created, so a notebook run by papermill or nbval, where
 nobody clicks, still shows it. Its rich display carries, next to the widget, an HTML copy of what is on
@@ -16,6 +17,7 @@ screen: JupyterLab shows the live widget, while an nbconvert export without widg
 from __future__ import annotations
 
 import html
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -28,6 +30,7 @@ from pandas.io.formats.style import Styler
 
 from energy_lib.workbook.notebook import charts, views
 from energy_lib.workbook.notebook.display import ensure_setup, figure_html, show
+from energy_lib.workbook.notebook.simulation import Choice
 
 __all__ = [
     "ANOMALY_ROW_STYLE",
@@ -36,11 +39,13 @@ __all__ = [
     "Explorer",
     "FileBrowser",
     "QuarantineBrowser",
+    "SimulationPanel",
     "SiteView",
     "dead_letters",
     "explorer",
     "file_browser",
     "quarantine_browser",
+    "simulation_panel",
     "site_view",
     "table_rows",
 ]
@@ -755,3 +760,173 @@ def file_browser(
         An ``ipywidgets.VBox``; its static copy (exported HTML) lists the first page and shows its first file.
     """
     return FileBrowser(list_page, load_file, prefix, day_prefix)
+
+
+class SimulationPanel(w.VBox):
+    """Simulate from the page: a period once, or continuous batches until Stop; see :func:`simulation_panel`.
+
+    Attributes: the inputs ``sites``, ``start``, ``hours``, ``interval``, ``anomaly_rate``, ``seed``,
+    ``file_format``, ``every_minutes``, ``max_batches`` (0: until Stop); the buttons ``run_button``,
+    ``start_button``, ``stop_button``; ``progress`` (IntProgress) and ``status`` (HTML); ``thread`` (the
+    background run, None before any), ``stop_event`` and ``result`` (what the last run returned).
+    """
+
+    def __init__(self, run_once: Callable[..., dict[str, int]], run_batches: Callable[..., Any], start: str) -> None:
+        self._run_once, self._run_batches = run_once, run_batches
+        field = {"style": {"description_width": "11em"}, "layout": w.Layout(width="20em")}
+        self.sites = w.BoundedIntText(value=5, min=1, max=1000, description="Sites", **field)
+        self.start = w.Text(value=start, description="Start (UTC)", **field)
+        self.hours = w.BoundedFloatText(value=24, min=0.01, max=24 * 366, description="Hours", **field)
+        self.interval = w.BoundedIntText(value=5, min=1, max=1440, description="Interval [min]", **field)
+        self.anomaly_rate = w.BoundedFloatText(value=0.02, min=0, max=1, step=0.01, description="Anomaly rate", **field)
+        self.seed = w.BoundedIntText(value=42, min=0, max=2**31 - 1, description="Seed", **field)
+        self.file_format = w.Dropdown(options=["json", "jsonl", "csv", "json.gz"], description="Format", **field)
+        self.every_minutes = w.BoundedFloatText(value=5, min=0.05, max=1440, description="Every [min]", **field)
+        self.max_batches = w.BoundedIntText(value=0, min=0, max=100_000, description="Batches (0: until Stop)", **field)
+        self.run_button = w.Button(description="Run once", icon="play", button_style="primary")
+        self.start_button = w.Button(description="Start continuous", icon="repeat", button_style="success")
+        self.stop_button = w.Button(description="Stop", icon="stop", button_style="danger", disabled=True)
+        self.progress = w.IntProgress(value=0, min=0, max=1, description="Progress", layout=w.Layout(width="30em"))
+        self.status = w.HTML(views.message("Nothing simulated from this page yet.").html)
+        self.thread: threading.Thread | None = None
+        self.stop_event = threading.Event()
+        self.result: Any = None
+        super().__init__(
+            [
+                w.HTML("<b>Fleet and period</b>"),
+                w.HBox([self.sites, self.start, self.hours]),
+                w.HBox([self.interval, self.anomaly_rate, self.seed, self.file_format]),
+                w.HTML("<b>Continuous batches</b> (each uploads the intervals completed since the one before)"),
+                w.HBox([self.every_minutes, self.max_batches]),
+                w.HBox([self.run_button, self.start_button, self.stop_button]),
+                self.progress,
+                self.status,
+            ]
+        )
+        self.run_button.on_click(lambda _button: self._launch(self._once))
+        self.start_button.on_click(lambda _button: self._launch(self._batches))
+        self.stop_button.on_click(lambda _button: self.stop())
+
+    def choice(self) -> Choice:
+        """The inputs as a :class:`~energy_lib.workbook.notebook.simulation.Choice`; ``ValueError`` names a
+        bad one."""
+        start = _utc(self.start.value)
+        return Choice(
+            sites=self.sites.value,
+            start=start,
+            hours=self.hours.value,
+            interval_minutes=self.interval.value,
+            anomaly_rate=self.anomaly_rate.value,
+            seed=self.seed.value,
+            file_format=self.file_format.value,
+            every_minutes=self.every_minutes.value,
+            max_batches=self.max_batches.value or None,
+        )
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def _launch(self, work: Callable[[Choice], Any]) -> None:
+        """Run ``work`` in a background thread, so the page (and its Stop button) stays live."""
+        if self.running:
+            return
+        try:
+            choice = self.choice()
+        except ValueError as error:
+            self._say(f"Not started: {error}", "error")
+            return
+        self.stop_event = threading.Event()
+        self._busy(True)
+        self.thread = threading.Thread(target=self._guarded, args=(work, choice), name="simulation", daemon=True)
+        self.thread.start()
+
+    def _guarded(self, work: Callable[[Choice], Any], choice: Choice) -> None:
+        try:
+            self.result = work(choice)
+        except Exception as error:
+            self._say(f"Failed: {error}", "error")
+        finally:
+            self._busy(False)
+
+    def _once(self, choice: Choice) -> dict[str, int]:
+        self._say(f"Simulating {views.count(choice.sites, 'site')} over {choice.hours:g} h ...")
+        result = self._run_once(choice, self._file_progress)
+        injected = views.count(result["injected_anomalies"], "anomaly", "anomalies")
+        self._say(
+            f"Uploaded {views.count(result['files'], 'file')} under raw/: {result['readings']:,} readings of "
+            f"{views.count(result['sites'], 'site')}, {injected} injected. The pipeline processes them now "
+            "(see the raw files and the explorer)."
+        )
+        return result
+
+    def _file_progress(self, done: int, total: int) -> None:
+        self.progress.max, self.progress.value = max(total, 1), done
+
+    def _batches(self, choice: Choice) -> Any:
+        self.progress.max, self.progress.value = choice.max_batches or 1, 0
+        until = f"{views.count(choice.max_batches, 'batch', 'batches')}" if choice.max_batches else "Stop"
+        self._say(f"Continuous: a batch every {choice.every_minutes:g} min until {until}; the first one now ...")
+        done = self._run_batches(choice, self.stop_event, self._batch_done)
+        how = "stopped" if self.stop_event.is_set() else "done"
+        self._say(
+            f"Continuous run {how}: {views.count(done.batches, 'batch', 'batches')}, "
+            f"{views.count(done.files, 'file')}, {views.count(done.readings, 'reading')} uploaded."
+        )
+        return done
+
+    def _batch_done(self, done: Any) -> None:
+        if self.progress.max > 1:
+            self.progress.value = done.batches
+        else:
+            self.progress.value = 1 - self.progress.value  # no end known: the bar blinks once per batch
+        self._say(
+            f"Batch {done.batches:,} uploaded: {views.count(done.files, 'file')} and "
+            f"{views.count(done.readings, 'reading')} so far. Next batch in {self.every_minutes.value:g} min; "
+            "Stop ends the run."
+        )
+
+    def stop(self) -> None:
+        """End continuous batches: the wait for the next batch ends at once (an upload under way finishes)."""
+        self.stop_event.set()
+        if self.running:
+            self._say("Stopping ...")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the background run to end; True when it has (or there is none)."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return not self.running
+
+    def _busy(self, busy: bool) -> None:
+        self.run_button.disabled = self.start_button.disabled = busy
+        self.stop_button.disabled = not busy
+
+    def _say(self, text: str, tone: str = "info") -> None:
+        self.status.value = views.message(text, tone).html
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        return _with_static(super()._repr_mimebundle_(**kwargs), self.status.value)
+
+
+def simulation_panel(
+    run_once: Callable[..., dict[str, int]], run_batches: Callable[..., Any], start: str = "2025-06-11T00:00:00Z"
+) -> SimulationPanel:
+    """Simulate a fleet from the page: run one period once, or start continuous batches and stop them.
+
+    Parameters
+    ----------
+    run_once : callable ``(choice, progress) -> dict``
+        Simulates and uploads one period, calling ``progress(done, total)`` per file (e.g.
+        ``partial(simulation.run_once, settings)``).
+    run_batches : callable ``(choice, stop_event, on_batch) -> ContinuousRun``
+        Continuous batches until the event is set (e.g. ``partial(simulation.run_batches, settings)``).
+    start : str
+        The period's first moment shown at first, ISO-8601 UTC.
+
+    Returns
+    -------
+    SimulationPanel
+        An ``ipywidgets.VBox``. Runs go to a background thread; Stop ends continuous batches.
+    """
+    return SimulationPanel(run_once, run_batches, start)
