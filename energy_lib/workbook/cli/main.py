@@ -265,6 +265,12 @@ def cmd_ops(args: argparse.Namespace, settings: Settings) -> None:
     emit(actions[args.action](), args.json)
 
 
+def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> None:
+    from energy_lib.workbook.notebook import dashboard
+
+    dashboard.serve(settings, Path(args.notebooks_dir), args.dashboard_port)
+
+
 # --- parser ---------------------------------------------------------------------------------------
 
 
@@ -429,6 +435,20 @@ def build_parser() -> argparse.ArgumentParser:
     from energy_lib.workbook.cli import reports as report_cli
 
     report_cli.add_commands(commands)
+
+    p = command(
+        commands,
+        "dashboard",
+        "serve the explorer, business report, operations, raw files and simulation panel as a web app",
+        "Voilà on 127.0.0.1 only (never 0.0.0.0), one page per notebook, each run on this command's target "
+        "(the local stack is started when needed); a page's query string sets its notebook's parameters, "
+        "e.g. /voila/render/03-explore-readings.ipynb?site_id=SITE_002. Ctrl-C stops it.",
+    )
+    p.add_argument(
+        "--port", dest="dashboard_port", type=positive_int, default=8866, help="web port on 127.0.0.1 (default 8866)"
+    )
+    p.add_argument("--notebooks-dir", default=str(report_cli.NOTEBOOKS), help="folder of the notebooks")
+    p.set_defaults(run=cmd_dashboard, local=True)
     return parser
 
 
