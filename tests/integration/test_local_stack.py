@@ -17,7 +17,7 @@ import pytest
 
 from energy_lib.clients import client
 from energy_lib.config import Settings
-from tests.conftest import SAMPLES, free_port, sample_files
+from tests.conftest import SAMPLES, free_port, listening_addresses, sample_files
 
 CLI = [sys.executable, "-m", "energy_lib.workbook.cli"]
 
@@ -51,18 +51,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     yield result
     result.run("local", "down")
     assert result.run("local", "status", check=False).returncode == 3  # not running
-
-
-def listening_addresses(port: int) -> set[str]:
-    """Local addresses with a listening TCP socket on ``port`` (from /proc/net/tcp and tcp6)."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            address, port_hex = local.rsplit(":", 1)
-            if state == "0A" and int(port_hex, 16) == port:  # 0A = LISTEN
-                found.add(address)
-    return found
 
 
 def test_up_is_idempotent_and_binds_loopback_only(stack: Stack) -> None:

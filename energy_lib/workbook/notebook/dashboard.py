@@ -51,7 +51,7 @@ def parameterize(target: str, notebooks_dir: Path, request: Any, notebook: Any, 
     try:
         parameters = reports.coerce_parameters(path, {**given, "target": target})
     except reports.ReportError as error:
-        raise HTTPError(400, str(error)) from error
+        raise HTTPError(400, str(error), reason=" ".join(str(error).split())) from error
     prepared = load_notebook_node(str(path))  # the same file, with the metadata papermill relies on
     return parameterize_notebook(prepared, parameters, kernel_name="python3", language="python")
 

@@ -773,16 +773,16 @@ class SimulationPanel(w.VBox):
 
     def __init__(self, run_once: Callable[..., dict[str, int]], run_batches: Callable[..., Any], start: str) -> None:
         self._run_once, self._run_batches = run_once, run_batches
-        field = {"style": {"description_width": "11em"}, "layout": w.Layout(width="20em")}
+        field = {"style": {"description_width": "8em"}, "layout": w.Layout(width="17em")}
         self.sites = w.BoundedIntText(value=5, min=1, max=1000, description="Sites", **field)
-        self.start = w.Text(value=start, description="Start (UTC)", **field)
+        self.start = w.Text(value=start, description="Start (UTC)", style=field["style"], layout=w.Layout(width="25em"))
         self.hours = w.BoundedFloatText(value=24, min=0.01, max=24 * 366, description="Hours", **field)
         self.interval = w.BoundedIntText(value=5, min=1, max=1440, description="Interval [min]", **field)
         self.anomaly_rate = w.BoundedFloatText(value=0.02, min=0, max=1, step=0.01, description="Anomaly rate", **field)
         self.seed = w.BoundedIntText(value=42, min=0, max=2**31 - 1, description="Seed", **field)
         self.file_format = w.Dropdown(options=["json", "jsonl", "csv", "json.gz"], description="Format", **field)
         self.every_minutes = w.BoundedFloatText(value=5, min=0.05, max=1440, description="Every [min]", **field)
-        self.max_batches = w.BoundedIntText(value=0, min=0, max=100_000, description="Batches (0: until Stop)", **field)
+        self.max_batches = w.BoundedIntText(value=0, min=0, max=100_000, description="Batches", **field)
         self.run_button = w.Button(description="Run once", icon="play", button_style="primary")
         self.start_button = w.Button(description="Start continuous", icon="repeat", button_style="success")
         self.stop_button = w.Button(description="Stop", icon="stop", button_style="danger", disabled=True)
@@ -796,7 +796,10 @@ class SimulationPanel(w.VBox):
                 w.HTML("<b>Fleet and period</b>"),
                 w.HBox([self.sites, self.start, self.hours]),
                 w.HBox([self.interval, self.anomaly_rate, self.seed, self.file_format]),
-                w.HTML("<b>Continuous batches</b> (each uploads the intervals completed since the one before)"),
+                w.HTML(
+                    "<b>Continuous batches</b>: each uploads the intervals completed since the one before; "
+                    "0 batches runs until Stop"
+                ),
                 w.HBox([self.every_minutes, self.max_batches]),
                 w.HBox([self.run_button, self.start_button, self.stop_button]),
                 self.progress,
