@@ -23,6 +23,7 @@ from tests.conftest import REPO, free_port, listening_addresses
 
 DAY = ("2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z")  # the simulated day: the notebooks' default period
 CHART = ".js-plotly-plot"
+pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
 
 @pytest.fixture(scope="module")

@@ -1,26 +1,27 @@
-"""Plotly figures of the workbook's DataFrames.
+"""Plotly figures of the workbook's DataFrames (:mod:`.display` shows them so that reports work offline).
 
-Every figure function takes one DataFrame of the shapes in :mod:`energy_lib.workbook.notebook.frames` and returns a
-:class:`plotly.graph_objects.Figure` with a title and a unit on every axis. An empty frame gives an empty
-figure with a "No data" annotation, never an exception; a frame that has rows but lacks a column the chart
-needs raises ``ValueError`` naming the columns. Colours and zones come from :mod:`palette`; how a figure is
-shown (live and in exported HTML) is :mod:`display`.
+Every figure function takes one DataFrame of the shapes in :mod:`energy_lib.workbook.notebook.frames` and
+returns a :class:`plotly.graph_objects.Figure` with a title and a unit on every axis, in the colours of
+:mod:`.palette`. An empty frame gives an empty figure with a "No data" annotation, never an exception; a frame
+that has rows but lacks a column the chart needs raises ``ValueError`` naming the columns.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from energy_lib.rules import SEVERITIES
 from energy_lib.workbook.notebook import scales
-from energy_lib.workbook.notebook.display import NO_DATA_KEY
 from energy_lib.workbook.notebook.palette import (
     ANOMALY_MARKER_COLOUR,
     EFFICIENCY_FAIR_PCT,
     EFFICIENCY_GOOD_PCT,
     SERIES_COLOURS,
-    SEVERITIES,
     SEVERITY_COLOURS,
     SITE_COLOURS,
     STATUS_COLOURS,
@@ -39,6 +40,7 @@ __all__ = [
     "empty_figure",
     "energy_over_time",
     "generated_vs_consumed",
+    "has_data",
     "hourly_heatmap",
     "ingestion_statistics",
     "net_energy_trend",
@@ -58,6 +60,9 @@ METRIC_AXIS = "Ledger metric"
 SITE_AXIS = "Site"
 TIME_AXIS = "Time [UTC]"
 
+ENERGY_SERIES = {"energy_generated_kwh": "generated", "energy_consumed_kwh": "consumed", "net_energy_kwh": "net"}
+_NO_DATA = "energy_no_data"  # key in ``layout.meta`` of a figure made by empty_figure()
+
 
 # --------------------------------------------------------------------------------------------- helpers
 
@@ -65,12 +70,12 @@ TIME_AXIS = "Time [UTC]"
 def empty_figure(title: str, message: str = "No data") -> go.Figure:
     """A figure with only a title and a centred ``message``; what every chart returns for an empty frame.
 
-    :func:`energy_lib.workbook.notebook.display.has_data` is False for it.
+    :func:`has_data` is False for it.
     """
     fig = go.Figure()
     fig.update_layout(
         title=title,
-        meta={NO_DATA_KEY: message},
+        meta={_NO_DATA: message},
         xaxis={"visible": False},
         yaxis={"visible": False},
         annotations=[
@@ -88,6 +93,12 @@ def empty_figure(title: str, message: str = "No data") -> go.Figure:
     return fig
 
 
+def has_data(fig: go.Figure) -> bool:
+    """False for a figure made by :func:`empty_figure` (nothing to draw), True for any other."""
+    meta = fig.layout.meta
+    return not (isinstance(meta, dict) and _NO_DATA in meta)
+
+
 def _is_empty(frame: pd.DataFrame | None) -> bool:
     return frame is None or len(frame) == 0
 
@@ -96,6 +107,35 @@ def _require(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], what: st
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise ValueError(f"{what} needs columns {missing}; the frame has {list(frame.columns)}")
+
+
+def _draw(
+    draw: Callable[..., go.Figure],
+    frame: pd.DataFrame,
+    title: str,
+    labels: dict[str, str],
+    columns: tuple[str, str, str],
+    colours: Mapping[str, str] | Sequence[str],
+    order: dict[str, list[Any]] | None = None,
+    **options: Any,
+) -> go.Figure:
+    """``draw`` (a plotly express function) of ``frame``: ``columns`` are x, y and the column whose values
+    take the ``colours`` (by value when a mapping), categories in ``order``. ``labels`` name the columns for
+    people and title both axes, so that every axis says its quantity and its unit."""
+    x, y, color = columns
+    palette = {"color_discrete_map": colours} if isinstance(colours, Mapping) else {"color_discrete_sequence": colours}
+    fig = draw(
+        frame, x=x, y=y, color=color, title=title, labels=labels, category_orders=order or {}, **palette, **options
+    )
+    fig.update_layout(xaxis_title=labels[x], yaxis_title=labels[y])
+    return fig
+
+
+def _energy_series(frame: pd.DataFrame, key: str, columns: list[str]) -> pd.DataFrame:
+    """``frame`` in long form: ``key``, ``series`` (named by :data:`ENERGY_SERIES`) and ``energy_kwh``."""
+    long = frame.melt(id_vars=[key], value_vars=columns, var_name="series", value_name="energy_kwh")
+    long["series"] = long["series"].map(ENERGY_SERIES)
+    return long
 
 
 def _site_order(frame: pd.DataFrame) -> list[str]:
@@ -141,27 +181,13 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
     frame = readings[readings["site_id"] == site_id].sort_values("timestamp")
     if frame.empty:
         return empty_figure(title, f"No readings of {site_id}")
-    long = frame.melt(
-        id_vars=["timestamp"],
-        value_vars=["energy_generated_kwh", "energy_consumed_kwh", "net_energy_kwh"],
-        var_name="series",
-        value_name="energy_kwh",
-    )
-    long["series"] = long["series"].map(
-        {"energy_generated_kwh": "generated", "energy_consumed_kwh": "consumed", "net_energy_kwh": "net"}
-    )
+    long = _energy_series(frame, "timestamp", list(ENERGY_SERIES))
     long["energy_kwh"] = long["energy_kwh"].astype(float)
     low, high = scales.readable_range(long["energy_kwh"], include=(0.0,))
     long["shown_kwh"] = scales.on_scale(long["energy_kwh"], low, high)
-    fig = px.line(
-        long,
-        x="timestamp",
-        y="shown_kwh",
-        color="series",
-        custom_data=["energy_kwh"],
-        color_discrete_map=SERIES_COLOURS,
-        title=title,
-        labels={"timestamp": TIME_AXIS, "shown_kwh": ENERGY_AXIS, "series": "Series"},
+    labels = {"timestamp": TIME_AXIS, "shown_kwh": ENERGY_AXIS, "series": "Series"}
+    fig = _draw(
+        px.line, long, title, labels, ("timestamp", "shown_kwh", "series"), SERIES_COLOURS, custom_data=["energy_kwh"]
     )
     fig.update_traces(hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<extra>%{fullData.name}</extra>")
     anomalies = frame[frame["anomaly"].fillna(False).astype(bool)]
@@ -191,8 +217,7 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
                 hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<br>%{customdata[1]}<extra>anomaly</extra>",
             )
         )
-    fig.update_layout(yaxis_range=_padded(low, high))
-    fig.update_layout(xaxis_title=TIME_AXIS, yaxis_title=ENERGY_AXIS, legend_title_text="Series")
+    fig.update_layout(legend_title_text="Series", yaxis_range=_padded(low, high))
     return fig
 
 
@@ -202,30 +227,18 @@ def site_comparison(site_summary: pd.DataFrame) -> go.Figure:
     if _is_empty(site_summary):
         return empty_figure(title)
     _require(site_summary, ["site_id", "energy_generated_kwh", "energy_consumed_kwh"], "site_comparison")
-    long = site_summary.melt(
-        id_vars=["site_id"],
-        value_vars=["energy_generated_kwh", "energy_consumed_kwh"],
-        var_name="series",
-        value_name="energy_kwh",
+    long = _energy_series(site_summary, "site_id", ["energy_generated_kwh", "energy_consumed_kwh"])
+    labels = {"site_id": SITE_AXIS, "energy_kwh": ENERGY_AXIS, "series": "Series"}
+    order = {"site_id": _site_order(site_summary), "series": ["generated", "consumed"]}
+    fig = _draw(
+        px.bar, long, title, labels, ("site_id", "energy_kwh", "series"), SERIES_COLOURS, order, barmode="group"
     )
-    long["series"] = long["series"].map({"energy_generated_kwh": "generated", "energy_consumed_kwh": "consumed"})
-    fig = px.bar(
-        long,
-        x="site_id",
-        y="energy_kwh",
-        color="series",
-        barmode="group",
-        color_discrete_map=SERIES_COLOURS,
-        category_orders={"site_id": _site_order(site_summary), "series": ["generated", "consumed"]},
-        title=title,
-        labels={"site_id": SITE_AXIS, "energy_kwh": ENERGY_AXIS, "series": "Series"},
-    )
-    fig.update_layout(xaxis_title=SITE_AXIS, yaxis_title=ENERGY_AXIS, yaxis_tickformat=",")
+    fig.update_layout(yaxis_tickformat=",")
     return fig
 
 
 def efficiency_zones(site_summary: pd.DataFrame) -> go.Figure:
-    """Efficiency per site [%], one labelled bar each, coloured by zone (see ``palette.EFFICIENCY_*_PCT``).
+    """Efficiency per site [%], one labelled bar each, coloured by zone (see ``EFFICIENCY_*_PCT``, ``ZONE_COLOURS``).
 
     Dotted lines mark the zone thresholds. A site that consumed nothing has no efficiency: it is listed in
     the ``ZONE_NONE`` zone with no bar and a "no consumption" note at zero. The axis covers 0, the
@@ -246,17 +259,11 @@ def efficiency_zones(site_summary: pd.DataFrame) -> go.Figure:
         "" if pd.isna(pct) else scales.off_scale_label(pct, high, "%") if off else efficiency_text(pct)
         for pct, off in zip(frame["efficiency_pct"], outside, strict=True)
     ]
-    fig = px.bar(
-        frame,
-        x="site_id",
-        y="shown_pct",
-        color="zone",
-        text="label",
-        custom_data=["efficiency_pct"],
-        color_discrete_map=ZONE_COLOURS,
-        category_orders={"site_id": _site_order(frame), "zone": list(ZONE_COLOURS)},
-        title=title,
-        labels={"site_id": SITE_AXIS, "shown_pct": EFFICIENCY_AXIS, "zone": "Zone", "label": "Efficiency"},
+    labels = {"site_id": SITE_AXIS, "shown_pct": EFFICIENCY_AXIS, "zone": "Zone", "label": "Efficiency"}
+    order = {"site_id": _site_order(frame), "zone": list(ZONE_COLOURS)}
+    columns = ("site_id", "shown_pct", "zone")
+    fig = _draw(
+        px.bar, frame, title, labels, columns, ZONE_COLOURS, order, text="label", custom_data=["efficiency_pct"]
     )
     fig.update_traces(
         textposition="outside",
@@ -269,8 +276,7 @@ def efficiency_zones(site_summary: pd.DataFrame) -> go.Figure:
         fig.add_hline(y=threshold, line_dash="dot", line_color="#555555", annotation_text=f"{threshold:g} %")
     for site in frame.loc[frame["efficiency_pct"].isna(), "site_id"]:
         fig.add_annotation(x=site, y=0, text="no consumption", showarrow=False, yshift=10, font_color="#616161")
-    span = [min(low, 0.0) * 1.15, high * 1.15]  # room for the labels
-    fig.update_layout(xaxis_title=SITE_AXIS, yaxis_title=EFFICIENCY_AXIS, yaxis_range=span)
+    fig.update_layout(yaxis_range=[min(low, 0.0) * 1.15, high * 1.15])  # room for the labels
     return fig
 
 
@@ -299,24 +305,16 @@ def generated_vs_consumed(site_summary: pd.DataFrame) -> go.Figure:
     efficiency = (generated / consumed.where(consumed != 0) * 100).astype(float)
     frame["zone"] = efficiency.map(efficiency_zone)
     frame["efficiency"] = efficiency.map(efficiency_text)
-    fig = px.scatter(
-        frame,
-        x="energy_consumed_kwh",
-        y="energy_generated_kwh",
-        color="zone",
-        text="site_id",
-        hover_data={"efficiency": True, "zone": False},
-        color_discrete_map=ZONE_COLOURS,
-        category_orders={"zone": list(ZONE_COLOURS)},
-        title=title,
-        labels={
-            "energy_consumed_kwh": CONSUMED_AXIS,
-            "energy_generated_kwh": GENERATED_AXIS,
-            "zone": "Zone",
-            "site_id": SITE_AXIS,
-            "efficiency": "Efficiency",
-        },
-    )
+    labels = {
+        "energy_consumed_kwh": CONSUMED_AXIS,
+        "energy_generated_kwh": GENERATED_AXIS,
+        "zone": "Zone",
+        "site_id": SITE_AXIS,
+        "efficiency": "Efficiency",
+    }
+    columns, order = ("energy_consumed_kwh", "energy_generated_kwh", "zone"), {"zone": list(ZONE_COLOURS)}
+    hover = {"efficiency": True, "zone": False}
+    fig = _draw(px.scatter, frame, title, labels, columns, ZONE_COLOURS, order, text="site_id", hover_data=hover)
     fig.update_traces(marker_size=14, textposition="top center", cliponaxis=False)
     top = max(float(consumed.max()), float(generated.max()), 0.0) * 1.1 or 1.0
     bottom = min(float(consumed.min()), float(generated.min()), 0.0) * 1.1
@@ -325,12 +323,8 @@ def generated_vs_consumed(site_summary: pd.DataFrame) -> go.Figure:
         end_x, end_y = (top, top * ratio) if ratio <= 1 else (top / ratio, top)
         fig.add_shape(type="line", x0=0, y0=0, x1=end_x, y1=end_y, line={"dash": "dot", "color": "#555555"})
         fig.add_annotation(x=end_x, y=end_y, text=f"{ratio_pct:g} %", showarrow=False, xanchor="left", yanchor="bottom")
-    fig.update_layout(
-        xaxis_title=CONSUMED_AXIS,
-        yaxis_title=GENERATED_AXIS,
-        xaxis={"range": [bottom, top], "tickformat": ","},  # the same range on both axes, full width
-        yaxis={"range": [bottom, top], "tickformat": ","},
-    )
+    # the same range on both axes, full width
+    fig.update_layout(xaxis_range=[bottom, top], yaxis_range=[bottom, top], xaxis_tickformat=",", yaxis_tickformat=",")
     return fig
 
 
@@ -355,18 +349,9 @@ def anomaly_distribution(frame: pd.DataFrame) -> go.Figure:
         counts = rows.groupby(["site_id", "severity"]).size().rename("n").reset_index()
     counts["n"] = counts["n"].fillna(0).astype(int)
     others = sorted(set(counts["severity"]) - set(SEVERITIES))
-    fig = px.bar(
-        counts,
-        x="site_id",
-        y="n",
-        color="severity",
-        barmode="stack",
-        color_discrete_map=SEVERITY_COLOURS,
-        category_orders={"site_id": _site_order(frame), "severity": [*SEVERITIES, *others]},
-        title=title,
-        labels={"site_id": SITE_AXIS, "n": ANOMALIES_AXIS, "severity": "Severity"},
-    )
-    fig.update_layout(xaxis_title=SITE_AXIS, yaxis_title=ANOMALIES_AXIS)
+    labels = {"site_id": SITE_AXIS, "n": ANOMALIES_AXIS, "severity": "Severity"}
+    order = {"site_id": _site_order(frame), "severity": [*SEVERITIES, *others]}
+    fig = _draw(px.bar, counts, title, labels, ("site_id", "n", "severity"), SEVERITY_COLOURS, order, barmode="stack")
     if counts["n"].sum() == 0:  # every site listed with zero bars, and said in words
         fig.update_layout(yaxis_range=[0, 1], yaxis_dtick=1)
         fig.add_annotation(
@@ -395,25 +380,18 @@ def net_energy_trend(frame: pd.DataFrame) -> go.Figure:
     unit = "hour" if period == "hour_start" else "day"
     title = f"Net energy per {unit} and site"
     x_title = f"{unit.capitalize()} start [UTC]"
-    data = frame.sort_values([period, "site_id"]).assign(net_energy_kwh=lambda f: f["net_energy_kwh"].astype(float))
-    low, high = scales.readable_range(data["net_energy_kwh"], include=(0.0,))
-    data["shown_kwh"] = scales.on_scale(data["net_energy_kwh"], low, high)
-    fig = px.line(
-        data,
-        x=period,
-        y="shown_kwh",
-        color="site_id",
-        markers=True,
-        custom_data=["net_energy_kwh"],
-        color_discrete_sequence=SITE_COLOURS,
-        category_orders={"site_id": _site_order(frame)},
-        title=title,
-        labels={period: x_title, "shown_kwh": NET_ENERGY_AXIS, "site_id": SITE_AXIS},
-    )
+    labels = {period: x_title, "shown_kwh": NET_ENERGY_AXIS, "site_id": SITE_AXIS}
+    ordered, order = frame.sort_values([period, "site_id"]), {"site_id": _site_order(frame)}
+    ordered = ordered.assign(net_energy_kwh=ordered["net_energy_kwh"].astype(float))
+    low, high = scales.readable_range(ordered["net_energy_kwh"], include=(0.0,))
+    ordered["shown_kwh"] = scales.on_scale(ordered["net_energy_kwh"], low, high)
+    columns = (period, "shown_kwh", "site_id")
+    options = {"markers": True, "custom_data": ["net_energy_kwh"]}
+    fig = _draw(px.line, ordered, title, labels, columns, SITE_COLOURS, order, **options)
     fig.update_traces(hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<extra>%{fullData.name}</extra>")
-    _mark_off_scale(fig, data, period, "net_energy_kwh", low, high)
+    _mark_off_scale(fig, ordered, period, "net_energy_kwh", low, high)
     fig.add_hline(y=0, line_color="#555555", line_width=1)
-    fig.update_layout(xaxis_title=x_title, yaxis_title=NET_ENERGY_AXIS, yaxis_range=_padded(low, high))
+    fig.update_layout(yaxis_range=_padded(low, high))
     return fig
 
 
@@ -477,8 +455,7 @@ def hourly_heatmap(hourly: pd.DataFrame, tz: str = "UTC") -> go.Figure:
     )
     x_title = f"Hour of day [{tz}]"
     cells = pd.Series(table.to_numpy().ravel()).dropna()
-    low, high = scales.readable_range(cells.abs(), include=(0.0,))
-    limit = high or 1.0  # the colour scale: -limit .. +limit, white at 0
+    limit = scales.readable_range(cells.abs(), include=(0.0,))[1] or 1.0  # the colour scale: -limit .. +limit
     fig = px.imshow(
         table,
         x=list(range(24)),
@@ -516,18 +493,10 @@ def ingestion_statistics(status: pd.DataFrame) -> go.Figure:
     long = totals.melt(id_vars=["status"], value_vars=metrics, var_name="metric", value_name="readings")
     files = frame.groupby("status")["key"].count()
     title = f"{title}: {len(frame)} files (" + ", ".join(f"{n} {s}" for s, n in files.items()) + ")"
-    fig = px.bar(
-        long,
-        x="metric",
-        y="readings",
-        color="status",
-        barmode="group",
-        text="readings",
-        color_discrete_map=STATUS_COLOURS,
-        category_orders={"metric": metrics, "status": [s for s in STATUS_COLOURS if s in set(long["status"])]},
-        title=title,
-        labels={"metric": METRIC_AXIS, "readings": READINGS_AXIS, "status": "File status"},
-    )
+    labels = {"metric": METRIC_AXIS, "readings": READINGS_AXIS, "status": "File status"}
+    order = {"metric": metrics, "status": [s for s in STATUS_COLOURS if s in set(long["status"])]}
+    columns = ("metric", "readings", "status")
+    fig = _draw(px.bar, long, title, labels, columns, STATUS_COLOURS, order, barmode="group", text="readings")
     fig.update_traces(textposition="outside", cliponaxis=False, texttemplate="%{y:,}")
-    fig.update_layout(xaxis_title=METRIC_AXIS, yaxis_title=READINGS_AXIS, yaxis_tickformat=",")
+    fig.update_layout(yaxis_tickformat=",")
     return fig

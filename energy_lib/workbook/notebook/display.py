@@ -1,4 +1,4 @@
-"""How figures display, so that they work live in JupyterLab and Voilà and in exported reports offline.
+"""Show plotly figures so that exported reports draw them offline.
 
 plotly's default output in Jupyter is its own mimetype, which nbconvert drops, and its ``notebook_connected``
 renderer loads plotly.js from a CDN that an offline reader cannot reach. A notebook therefore calls
@@ -16,11 +16,11 @@ no network.
 
 Size. Every figure gets an explicit height (``FIGURE_HEIGHT_PX``) and the live mimetype carries no
 ``responsive`` config. With ``responsive``, plotly.js sizes a chart to 100 % of its container's height
-whenever the container was not empty when the chart was first drawn; JupyterLab's plotly renderer draws
-into an already attached node inside an ``ipywidgets.Output`` (the explorer), whose height is ``auto``, so
-the chart collapsed to 0 px after plotly's first resize. Without it, plotly keeps the height in pixels and
-still follows the container's width on every resize (JupyterLab's renderer resizes on layout changes).
-The exported HTML keeps ``responsive``: there the chart's ``<div>`` has a fixed height.
+whenever the container was not empty when the chart was first drawn; JupyterLab's (and Voilà's) plotly
+renderer draws into an already attached node inside an ``ipywidgets.Output`` (the explorer), whose height
+is ``auto``, so the chart collapsed to 0 px after plotly's first resize. Without it, plotly keeps the
+height in pixels and still follows the container's width on every resize (the renderer resizes on layout
+changes). The exported HTML keeps ``responsive``: there the chart's ``<div>`` has a fixed height.
 """
 
 from __future__ import annotations
@@ -31,13 +31,13 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io.base_renderers import MimetypeRenderer, PlotlyRenderer
 
+from energy_lib.workbook.notebook.charts import has_data
+
 __all__ = [
     "FIGURE_HEIGHT_PX",
-    "NO_DATA_KEY",
     "RENDERER",
     "ensure_setup",
     "figure_html",
-    "has_data",
     "mimebundle",
     "plotlyjs_html",
     "setup",
@@ -46,7 +46,6 @@ __all__ = [
 
 RENDERER = "energy_offline"  # name of this module's plotly renderer, made the default by setup()
 FIGURE_HEIGHT_PX = 480
-NO_DATA_KEY = "energy_no_data"  # key in ``layout.meta`` of a figure with nothing to draw (charts.empty_figure)
 _state = {"plotlyjs_shown": False}
 
 
@@ -109,14 +108,8 @@ def ensure_setup() -> None:
         setup()
 
 
-def has_data(fig: go.Figure) -> bool:
-    """False for a figure with nothing to draw (``charts.empty_figure``), True for any other."""
-    meta = fig.layout.meta
-    return not (isinstance(meta, dict) and NO_DATA_KEY in meta)
-
-
 def show(fig: go.Figure, skip_empty: bool = False) -> None:
-    """Display ``fig``: interactive in JupyterLab and Voilà, and drawn in nbconvert HTML opened with no network.
+    """Display ``fig``: interactive in JupyterLab, and drawn in nbconvert HTML opened with no network.
 
     Calls :func:`setup` first if this kernel has not, so plotly.js is in the document before the chart.
 

@@ -6,11 +6,9 @@ timestamps timezone-aware UTC. How they are shown in notebooks and reports is :m
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import unquote_plus
 
 import pandas as pd
 from botocore.exceptions import ClientError
@@ -18,6 +16,7 @@ from botocore.exceptions import ClientError
 from energy_lib import parsing, query
 from energy_lib.config import Settings
 from energy_lib.errors import UnparseableFile
+from energy_lib.pipeline import NotAnS3Notification, notifications
 from energy_lib.quarantine import rejects_key
 from energy_lib.storage import COUNTERS
 from energy_lib.workbook.aws import ops
@@ -87,14 +86,7 @@ def _periods(settings: Settings, buckets: list[str], column: str) -> pd.DataFram
 
 def hourly(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
     """Per site and UTC hour in ``[start, end)``: energies, readings and anomalies, from hour rollups."""
-    first, last = query.bounded_range(start, end)
-    hours = pd.date_range(first.replace(minute=0, second=0), last, freq="h", inclusive="left")
-    return _periods(settings, [f"H#{h:%Y-%m-%dT%H}" for h in hours], "hour_start")
-
-
-def daily(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
-    """Per site and UTC day touched by ``[start, end)``, from day rollups."""
-    return _periods(settings, [f"D#{day}" for day in query.days(*query.bounded_range(start, end))], "day_start")
+    return _periods(settings, query.hour_buckets(start, end), "hour_start")
 
 
 def sites(settings: Settings) -> list[str]:
@@ -229,11 +221,11 @@ def site_choices(sites: list[str], first: str = "") -> list[str]:
 
 
 def _object_keys(body: str) -> str:
-    """The S3 object keys an S3 event notification names (URL-decoded), comma separated; "" for other bodies."""
+    """The S3 object keys an S3 event notification names (URL-decoded, as the pipeline reads them), comma
+    separated; "" for other bodies."""
     try:
-        records = json.loads(body).get("Records", [])
-        return ", ".join(unquote_plus(record["s3"]["object"]["key"]) for record in records)
-    except (ValueError, AttributeError, KeyError, TypeError):
+        return ", ".join(key for key, _ in notifications(body))
+    except NotAnS3Notification:
         return ""
 
 

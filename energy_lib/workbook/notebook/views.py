@@ -1,8 +1,8 @@
 """What the notebooks display: objects with an HTML form for notebooks and exported reports and a plain
-text form for consoles (KPI strip, curated tables, one-line messages).
+text form for consoles (KPI strip, curated tables, check tables, one-line messages).
 
 The data comes from :mod:`energy_lib.workbook.notebook.frames`; zones and colours from
-:mod:`energy_lib.workbook.notebook.palette`, as the charts, so a table and a chart of the same numbers agree.
+:mod:`energy_lib.workbook.notebook.palette`, as in the charts, so a table and a chart of the same numbers agree.
 """
 
 from __future__ import annotations
@@ -18,9 +18,12 @@ from pandas.io.formats.style import Styler
 
 from energy_lib import query
 from energy_lib.config import Settings
+from energy_lib.timeutil import clock
 from energy_lib.wording import count
+from energy_lib.workbook.aws import checks
+from energy_lib.workbook.aws.checks import Check
 from energy_lib.workbook.notebook import palette
-from energy_lib.workbook.notebook.palette import HEALTHY, MUTED, NEUTRAL, UNHEALTHY, WARNING
+from energy_lib.workbook.notebook.palette import FAIL_STYLE, HEALTHY, MUTED, NEUTRAL, PASS_STYLE, UNHEALTHY, WARNING
 
 Moment = datetime | str | None
 
@@ -62,13 +65,9 @@ def _moment(value: Moment) -> datetime:
     return moment
 
 
-def _clock(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S" if moment.second else "%Y-%m-%d %H:%M")
-
-
 def period_text(start: Moment, end: Moment) -> str:
     """``[start, end)`` for people: ``"2025-06-11 00:00 → 2025-06-12 00:00 UTC"``."""
-    return f"{_clock(_moment(start))} → {_clock(_moment(end))} UTC"
+    return f"{clock(_moment(start))} → {clock(_moment(end))} UTC"
 
 
 def _duration(start: Moment, end: Moment) -> str:
@@ -218,7 +217,7 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
     first, last = _moment(start), _moment(end)
     period, duration = period_text(first, last), _duration(first, last)
     if not fleet.get("readings"):
-        empty = f"No readings between {_clock(first)} and {_clock(last)} UTC: nothing to report for this period."
+        empty = f"No readings between {clock(first)} and {clock(last)} UTC: nothing to report for this period."
         return Kpis(period, duration, (_health_kpi(health),), empty)
     efficiency = fleet["efficiency_pct"]
     zone = palette.efficiency_zone(efficiency)
@@ -435,3 +434,38 @@ def settled_line(files_by_status: dict[str, int]) -> Html:
     total = sum(files_by_status.values())
     counts = ", ".join(f"{count:,} {status}" for status, count in files_by_status.items()) or "none"
     return message(f"All {total:,} objects under raw/ have a final status ({counts}); the ingest queue is empty.")
+
+
+def check_table(results: list[Check]) -> Styler:
+    """The checks as a table, failed ones first: Result (PASS on green, FAIL on red), Resource, Setting,
+    Expected, Actual, with the full text of every value (wrapped, never cut); the verdict is the caption.
+
+    ``.data`` of the returned Styler is the same table as a DataFrame.
+    """
+    frame = pd.DataFrame(
+        [
+            {
+                "Result": "PASS" if check.passed else "FAIL",
+                "Resource": check.resource,
+                "Setting": check.setting,
+                "Expected": check.expected,
+                "Actual": check.actual,
+            }
+            for check in results
+        ],
+        columns=["Result", "Resource", "Setting", "Expected", "Actual"],
+    )
+    frame = frame.sort_values("Result", key=lambda result: result != "FAIL", kind="stable", ignore_index=True)
+    failed = (frame["Result"] == "FAIL").any()
+    caption = f"color: {UNHEALTHY if failed else 'inherit'}; caption-side: top; text-align: left; font-weight: bold"
+    return (
+        frame.style.hide(axis="index")
+        .map(lambda result: FAIL_STYLE if result == "FAIL" else PASS_STYLE, subset=["Result"])
+        .set_properties(subset=["Resource", "Setting"], **{"text-align": "left", "white-space": "nowrap"})
+        .set_properties(
+            subset=["Expected", "Actual"],
+            **{"text-align": "left", "white-space": "pre-wrap", "overflow-wrap": "break-word", "min-width": "12em"},
+        )
+        .set_table_styles([{"selector": "th", "props": "text-align: left"}, {"selector": "caption", "props": caption}])
+        .set_caption(checks.verdict(results))
+    )

@@ -20,7 +20,7 @@ import html
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import ipywidgets as w
@@ -28,8 +28,10 @@ import pandas as pd
 from IPython.display import HTML, display
 from pandas.io.formats.style import Styler
 
+from energy_lib.timeutil import CLOCK_FORMAT, CLOCK_SECONDS_FORMAT, format_timestamp, utc
 from energy_lib.workbook.notebook import charts, views
-from energy_lib.workbook.notebook.display import ensure_setup, figure_html, show
+from energy_lib.workbook.notebook import display as offline
+from energy_lib.workbook.notebook.palette import ANOMALY_ROW_STYLE, ERROR_TEXT
 from energy_lib.workbook.notebook.simulation import Choice
 
 __all__ = [
@@ -51,8 +53,8 @@ __all__ = [
 ]
 
 Loader = Callable[[str, datetime, datetime], pd.DataFrame]
+Day = datetime | date | str  # a moment or a day (its midnight), UTC; text in ISO-8601
 
-ANOMALY_ROW_STYLE = "background-color: #fde0dc; color: #7f0000"  # CSS of an anomalous reading's row
 MAX_TABLE_ROWS = 1000  # readings in the table (a day of 5-minute readings is 288), plus every later anomaly
 READING_COLUMNS = {
     "timestamp": "Time [UTC]",
@@ -63,24 +65,8 @@ READING_COLUMNS = {
     "anomaly_reasons": "Reasons",
 }
 ANOMALY_COLUMNS = ["timestamp", "severity", "anomaly_reasons", "energy_generated_kwh", "energy_consumed_kwh"]
-ERROR_STYLE = "color:#b00020"
 QUARANTINE_EMPTY = "The quarantine is empty: no rejected readings and no unparseable files."
 NO_SITES = "No site has readings yet, so there is nothing to explore: run 02-run-simulation or upload files first."
-
-
-def _utc(value: datetime | date | str) -> datetime:
-    """A timezone-aware UTC datetime from a datetime (naive taken as UTC), a date (its midnight) or ISO text."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    elif not isinstance(value, datetime):
-        value = datetime.combine(value, time(), tzinfo=timezone.utc)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _flags(frame: pd.DataFrame) -> pd.Series:
@@ -101,7 +87,7 @@ def table_rows(readings: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> pd.Dat
 
 def _time_format(moments: pd.Series) -> str:
     """Minutes when every moment is on a whole minute (readings usually are), else seconds."""
-    return "%Y-%m-%d %H:%M" if (moments.dt.second == 0).all() else "%Y-%m-%d %H:%M:%S"
+    return CLOCK_FORMAT if (moments.dt.second == 0).all() else CLOCK_SECONDS_FORMAT
 
 
 def _curated(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -131,7 +117,7 @@ def _with_static(bundle: dict[str, Any] | None, static_html: str) -> dict[str, A
 
 
 def _error(text: str) -> str:
-    return f'<p style="{ERROR_STYLE}">{html.escape(text)}</p>'
+    return f'<p style="color:{ERROR_TEXT}">{html.escape(text)}</p>'
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +165,7 @@ class SiteView:
     def display(self, chart: Any, anomalies: Any, table: Any) -> None:
         """Draw into three targets (``ipywidgets.Output`` or any context manager); the caption is not drawn."""
         with chart:
-            show(self.figure)
+            offline.show(self.figure)
         with anomalies:
             display(HTML(f"<b>Anomalies of {html.escape(self.site_id)}</b>"))
             if self.anomalies.empty:
@@ -211,7 +197,7 @@ class SiteView:
             '<div style="display:flex;gap:1em;align-items:flex-start">'
             '<div style="order:2;flex:1 1 0;min-width:0;overflow:auto;max-height:480px">'
             f"<b>Anomalies of {html.escape(self.site_id)}</b>{anomalies}</div>"
-            f'<div style="order:1;flex:1 1 0;min-width:0">{figure_html(self.figure)}</div>'
+            f'<div style="order:1;flex:1 1 0;min-width:0">{offline.figure_html(self.figure)}</div>'
             "</div>"
             f'<div style="overflow:auto;max-height:600px">{readings}</div>'
             "</div>"
@@ -223,8 +209,8 @@ class SiteView:
 
 def site_view(
     site_id: str,
-    start: datetime | date | str,
-    end: datetime | date | str,
+    start: Day,
+    end: Day,
     load_readings: Loader,
     load_anomalies: Loader,
 ) -> SiteView:
@@ -239,7 +225,7 @@ def site_view(
     load_readings, load_anomalies : callable ``(site_id, start, end) -> DataFrame``
         Return the readings frame and the anomalies (readings frame rows with ``anomaly`` True) of the site.
     """
-    first, last = _utc(start), _utc(end)
+    first, last = utc(start), utc(end)
     readings = load_readings(site_id, first, last)
     anomalies = load_anomalies(site_id, first, last)
     readings = readings if readings is not None else pd.DataFrame()
@@ -256,17 +242,10 @@ class Explorer(w.VBox):
     are no sites).
     """
 
-    def __init__(
-        self,
-        sites: list[str],
-        load_readings: Loader,
-        load_anomalies: Loader,
-        start: datetime | date | str,
-        end: datetime | date | str,
-    ) -> None:
-        first, last = _utc(start), _utc(end)
+    def __init__(self, sites: list[str], load_readings: Loader, load_anomalies: Loader, start: Day, end: Day) -> None:
+        first, last = utc(start), utc(end)
         if last <= first:
-            raise ValueError(f"end {_stamp(last)} must be after start {_stamp(first)}")
+            raise ValueError(f"end {format_timestamp(last)} must be after start {format_timestamp(first)}")
         self._load_readings = load_readings
         self._load_anomalies = load_anomalies
         self.range = (first, last)
@@ -300,7 +279,7 @@ class Explorer(w.VBox):
         """``[start, end)`` from the pickers: midnight UTC of the first day to midnight after the last day."""
         if self.start_date.value is None or self.end_date.value is None:
             return None
-        return _utc(self.start_date.value), _utc(self.end_date.value + timedelta(days=1))
+        return utc(self.start_date.value), utc(self.end_date.value + timedelta(days=1))
 
     def draw(self, site_id: str, start: datetime, end: datetime, raise_errors: bool = False) -> None:
         """Load ``site_id`` over ``[start, end)`` (which becomes ``range``) and redraw; a loader error shows
@@ -337,13 +316,7 @@ class Explorer(w.VBox):
         return _with_static(super()._repr_mimebundle_(**kwargs), static)
 
 
-def explorer(
-    sites: list[str],
-    load_readings: Loader,
-    load_anomalies: Loader,
-    start: datetime | date | str,
-    end: datetime | date | str,
-) -> Explorer:
+def explorer(sites: list[str], load_readings: Loader, load_anomalies: Loader, start: Day, end: Day) -> Explorer:
     """A site Dropdown and two DatePickers redrawing the readings table, chart and anomalies of the site.
 
     Parameters
@@ -363,7 +336,7 @@ def explorer(
         An ``ipywidgets.VBox``; display it (last expression of a cell). Also ensures plotly.js is in the
         document (:func:`energy_lib.workbook.notebook.display.setup`) before the widget's static copy.
     """
-    ensure_setup()
+    offline.ensure_setup()
     return Explorer(sites, load_readings, load_anomalies, start, end)
 
 
@@ -813,7 +786,7 @@ class SimulationPanel(w.VBox):
     def choice(self) -> Choice:
         """The inputs as a :class:`~energy_lib.workbook.notebook.simulation.Choice`; ``ValueError`` names a
         bad one."""
-        start = _utc(self.start.value)
+        start = utc(self.start.value)
         return Choice(
             sites=self.sites.value,
             start=start,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energy_lib.workbook.notebook import charts, display, palette
+from energy_lib.workbook.notebook import charts, palette
 
 
 def readings_frame() -> pd.DataFrame:
@@ -107,23 +107,6 @@ def test_site_comparison_groups_generated_and_consumed_bars_per_site():
     assert list(fig.layout.xaxis.categoryarray) == ["site-a", "site-b", "site-c", "site-d", "site-e"]
 
 
-@pytest.mark.parametrize(
-    ("efficiency_pct", "zone"),
-    [
-        (130.0, palette.ZONE_GOOD),
-        (palette.EFFICIENCY_GOOD_PCT, palette.ZONE_GOOD),
-        (119.99, palette.ZONE_FAIR),
-        (palette.EFFICIENCY_FAIR_PCT, palette.ZONE_FAIR),
-        (99.99, palette.ZONE_POOR),
-        (0.0, palette.ZONE_POOR),
-        (float("nan"), palette.ZONE_NONE),
-        (None, palette.ZONE_NONE),
-    ],
-)
-def test_efficiency_zone_thresholds(efficiency_pct, zone):
-    assert palette.efficiency_zone(efficiency_pct) == zone
-
-
 def test_efficiency_zones_colour_each_site_by_its_zone():
     fig = charts.efficiency_zones(site_summary())
 
@@ -165,7 +148,7 @@ def test_anomaly_distribution_without_anomalies_lists_every_site_at_zero_and_say
     assert {site for trace in fig.data for site in trace.x} == {"site-a", "site-b", "site-c", "site-d", "site-e"}
     assert sum(sum(trace.y) for trace in fig.data) == 0
     assert fig.layout.annotations[0].text == "No anomalies"
-    assert display.has_data(fig)  # a real answer (zero everywhere), not a missing one
+    assert charts.has_data(fig)  # a real answer (zero everywhere), not a missing one
 
 
 def test_net_energy_trend_draws_a_line_per_site_from_hourly_or_daily_frames():
@@ -261,7 +244,7 @@ def test_a_frame_with_no_columns_gives_an_annotated_empty_figure(chart):
     assert len(fig.data) == 0
     assert fig.layout.annotations[0].text.startswith("No ")
     assert fig.layout.title.text
-    assert not display.has_data(fig)
+    assert not charts.has_data(fig)
 
 
 @pytest.mark.parametrize(
@@ -290,22 +273,6 @@ def test_efficiency_zones_label_every_bar_without_rounding_it_into_the_next_zone
     assert label_of_site["site-c"] == "60 %"
     assert fig.layout.yaxis.range[1] > 130  # room above the highest label
     assert any(a.text == "no consumption" for a in fig.layout.annotations)
-
-
-@pytest.mark.parametrize(
-    ("efficiency_pct", "decimals", "text"),
-    [
-        (132.4, 0, "132 %"),
-        (119.96, 1, "119.9 %"),
-        (99.96, 1, "99.9 %"),
-        (120.0, 0, "120 %"),
-        (1234.5, 1, "1,234.5 %"),
-        (None, 0, "n/a"),
-        (float("nan"), 1, "n/a"),
-    ],
-)
-def test_efficiency_text_rounds_within_the_zone(efficiency_pct, decimals, text):
-    assert palette.efficiency_text(efficiency_pct, decimals) == text
 
 
 def test_net_energy_trend_colours_sites_without_the_zone_and_severity_colours():

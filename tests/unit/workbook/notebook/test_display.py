@@ -1,4 +1,4 @@
-"""The display bundle: live plotly mimetype at a fixed height, offline HTML without plotly.js."""
+"""Figures shown offline: the plotly mimetype for live frontends and HTML without plotly.js for exports."""
 
 from __future__ import annotations
 
