@@ -71,45 +71,28 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
         names = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(wrong))
         raise UsageError(f"{names} cannot go {'with' if args.continuous else 'without'} --continuous")
     from energy_lib import query
-    from energy_lib.clients import client
-    from energy_lib.workbook import simulator
+    from energy_lib.workbook.simulator import runs
 
+    choice = runs.Choice(
+        sites=args.sites,
+        start=args.start or query.utc(DEFAULT_START),
+        hours=24 if args.hours is None else args.hours,
+        interval_minutes=args.interval_minutes,
+        anomaly_rate=args.anomaly_rate,
+        seed=args.seed,
+        file_format=args.format,
+        every_minutes=5 if args.every_minutes is None else args.every_minutes,
+        max_batches=args.max_batches,
+    )
     try:
-        fleet = simulator.default_fleet(args.sites)
-        s3 = client("s3", settings)
         if args.continuous:
-            done = simulator.run_continuous(
-                fleet,
-                settings.bucket,
-                s3,
-                every_minutes=5 if args.every_minutes is None else args.every_minutes,
-                max_batches=args.max_batches,
-                interval_minutes=args.interval_minutes,
-                anomaly_rate=args.anomaly_rate,
-                seed=args.seed,
-                fmt=args.format,
-                raw_prefix=settings.raw_prefix,
-                progress=not args.json,
-            )
-            totals = {"sites": len(fleet), "batches": done.batches, "files": done.files, "readings": done.readings}
+            done = runs.run_batches(settings, choice, bar=not args.json)
+            totals = {"sites": args.sites, "batches": done.batches, "files": done.files, "readings": done.readings}
             emit(totals, args.json)
             return
-        start = args.start or query.utc(DEFAULT_START)
-        hours = 24 if args.hours is None else args.hours
-        run = simulator.simulate(fleet, start, hours, args.interval_minutes, args.anomaly_rate, args.seed)
-        files = simulator.to_files(run, fmt=args.format, raw_prefix=settings.raw_prefix)
-        uploaded = simulator.upload(files, settings.bucket, s3, progress=not args.json)
+        emit(runs.run_once(settings, choice, bar=not args.json), args.json)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    emit(
-        {
-            "sites": len(fleet),
-            "readings": len(run.readings),
-            "injected_anomalies": run.injected_anomalies,
-            "files": uploaded,
-        },
-        args.json,
-    )
 
 
 def cmd_wait(args: argparse.Namespace, settings: Settings) -> int:

@@ -32,7 +32,7 @@ from energy_lib.timeutil import CLOCK_FORMAT, CLOCK_SECONDS_FORMAT, format_times
 from energy_lib.workbook.notebook import charts, views
 from energy_lib.workbook.notebook import display as offline
 from energy_lib.workbook.notebook.palette import ANOMALY_ROW_STYLE, ERROR_TEXT
-from energy_lib.workbook.notebook.simulation import Choice
+from energy_lib.workbook.simulator.runs import Choice
 
 __all__ = [
     "ANOMALY_ROW_STYLE",
@@ -784,7 +784,7 @@ class SimulationPanel(w.VBox):
         self.stop_button.on_click(lambda _button: self.stop())
 
     def choice(self) -> Choice:
-        """The inputs as a :class:`~energy_lib.workbook.notebook.simulation.Choice`; ``ValueError`` names a
+        """The inputs as a :class:`~energy_lib.workbook.simulator.runs.Choice`; ``ValueError`` names a
         bad one."""
         start = utc(self.start.value)
         return Choice(
@@ -894,9 +894,9 @@ def simulation_panel(
     ----------
     run_once : callable ``(choice, progress) -> dict``
         Simulates and uploads one period, calling ``progress(done, total)`` per file (e.g.
-        ``partial(simulation.run_once, settings)``).
+        ``partial(runs.run_once, settings)``).
     run_batches : callable ``(choice, stop_event, on_batch) -> ContinuousRun``
-        Continuous batches until the event is set (e.g. ``partial(simulation.run_batches, settings)``).
+        Continuous batches until the event is set (e.g. ``partial(runs.run_batches, settings)``).
     start : str
         The period's first moment shown at first, ISO-8601 UTC.
 

@@ -1,5 +1,6 @@
 """A simulated fleet of sites (:mod:`.model`: sites, pvlib, load, anomalies) and the files it uploads under
-``raw/`` (:mod:`.files`: encode, upload, continuous)."""
+``raw/`` (:mod:`.files`: encode, upload, continuous); :mod:`.runs` runs them on a target (the command line and
+the simulation panel)."""
 
 from energy_lib.workbook.simulator.files import (
     FIELDS,

@@ -15,7 +15,8 @@ from energy_lib.config import Settings
 from energy_lib.workbook import simulator
 from energy_lib.workbook.aws import ops
 from energy_lib.workbook.local.runtime import LocalRuntime, load_handler
-from energy_lib.workbook.notebook import frames, simulation, widgets
+from energy_lib.workbook.notebook import frames, widgets
+from energy_lib.workbook.simulator import runs
 from tests.conftest import SAMPLES, documented_outcomes
 
 DAY = "raw/2025/06/11/"
@@ -75,15 +76,9 @@ def test_the_file_viewer_shows_content_rejects_with_reasons_and_status(processed
     files = browser(processed, page_size=50)
     outcomes = documented_outcomes()
     ledger = files.page.set_index("key")
-    for name, (read, stored, quarantined, anomalies) in outcomes.items():
-        row = ledger.loc[DAY + name]
-        assert (row["status"], row["read"], row["stored"], row["quarantined"], row["anomalies"]) == (
-            "processed",
-            read,
-            stored,
-            quarantined,
-            anomalies,
-        )
+    for name, counts in outcomes.items():
+        fields = ledger.loc[DAY + name, ["status", "read", "stored", "quarantined", "anomalies"]]
+        assert list(fields) == ["processed", *counts], name
     # WHEN the JSON Lines sample (one record not a number) is picked
     files.file.value = DAY + "lines.jsonl"
     shown = files.shown
@@ -109,7 +104,7 @@ def test_the_file_viewer_shows_content_rejects_with_reasons_and_status(processed
 
 def test_the_simulation_panel_runs_once_with_progress_and_stops_continuous_batches(settings: Settings) -> None:
     panel = widgets.simulation_panel(
-        partial(simulation.run_once, settings), partial(simulation.run_batches, settings), "2025-06-11T00:00:00Z"
+        partial(runs.run_once, settings), partial(runs.run_batches, settings), "2025-06-11T00:00:00Z"
     )
     # WHEN 3 sites over 2 hours are run once
     panel.sites.value, panel.hours.value = 3, 2
@@ -118,12 +113,8 @@ def test_the_simulation_panel_runs_once_with_progress_and_stops_continuous_batch
     # THEN their files are under raw/, and the progress bar and the status say so
     keys = list(frames.files(settings)["key"])
     same = simulator.simulate(simulator.default_fleet(3), query.utc("2025-06-11T00:00:00Z"), 2, 5, 0.02, 42)
-    assert len(keys) == 3 and panel.result == {
-        "sites": 3,
-        "files": 3,
-        "readings": 3 * 24,
-        "injected_anomalies": same.injected_anomalies,
-    }
+    expected = {"sites": 3, "files": 3, "readings": 3 * 24, "injected_anomalies": same.injected_anomalies}
+    assert len(keys) == 3 and panel.result == expected
     assert (panel.progress.value, panel.progress.max) == (3, 3)
     assert "Uploaded 3 files under raw/: 72 readings of 3 sites" in panel.status.value
     # WHEN continuous batches start with no limit, and Stop is clicked after the first batch
