@@ -66,7 +66,7 @@ def summary(settings: Settings, start: Moment = None, end: Moment = None) -> tup
     result = query.summary(settings, aws(settings, "dynamodb"), start, end)
     per_site = _numeric(
         pd.DataFrame(result["sites"], columns=list(SUMMARY_COLUMNS)),
-        (*ENERGY_COLUMNS, "efficiency_pct", "anomaly_rate_pct"),
+        (*(name for name in COUNTERS if name.endswith("_kwh")), "efficiency_pct", "anomaly_rate_pct"),
     )
     fleet = {k: (float(v) if v is not None and not isinstance(v, int) else v) for k, v in result["fleet"].items()}
     return per_site, fleet
@@ -80,7 +80,7 @@ def _periods(settings: Settings, buckets: list[str], column: str) -> pd.DataFram
     for name in COUNTERS:
         if not name.endswith("_kwh"):
             frame[name] = frame[name].fillna(0).astype(int)
-    frame = _numeric(frame.drop(columns="bucket"), ENERGY_COLUMNS)
+    frame = _numeric(frame.drop(columns="bucket"), tuple(name for name in COUNTERS if name.endswith("_kwh")))
     return frame[["site_id", column, *COUNTERS]].sort_values([column, "site_id"], ignore_index=True)
 
 

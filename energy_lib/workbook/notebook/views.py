@@ -37,6 +37,10 @@ SITE_TABLE_COLUMNS = {
     "anomalies": "Anomalies",
     "anomaly_rate_pct": "Anomaly rate [%]",
 }
+FLAGGED_COLUMNS = {  # the rollups' sums over flagged readings (anomalies), shown beside the valid totals
+    "flagged_energy_generated_kwh": "Flagged generated [kWh]",
+    "flagged_energy_consumed_kwh": "Flagged consumed [kWh]",
+}
 FLEET_ROW = "Fleet"  # label of the totals row of the site table
 _TEXT_CELL = {"text-align": "left", "white-space": "pre-wrap", "overflow-wrap": "break-word"}  # wrap, never cut
 
@@ -211,7 +215,9 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
     -------
     Kpis
         Sites, readings, generated / consumed / net [kWh] to 0.1 with thousands separators, efficiency [%]
-        coloured by zone, anomaly rate [%] and system health. A period without readings gets one message,
+        coloured by zone, anomaly rate [%] and system health. When the summary keeps flagged readings apart,
+        the energies and the efficiency are those of valid readings (said in their notes) and a KPI beside
+        them shows the flagged energy. A period without readings gets one message,
         "No readings between … and …", and the system health only.
     """
     first, last = _moment(start), _moment(end)
@@ -221,14 +227,18 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
         return Kpis(period, duration, (_health_kpi(health),), empty)
     efficiency = fleet["efficiency_pct"]
     zone = palette.efficiency_zone(efficiency)
+    flagged = all(name in fleet for name in FLAGGED_COLUMNS)  # the rollups keep flagged readings apart
+    valid = "valid readings" if flagged else ""
     energies = [
-        Kpi(label, *_kwh(fleet[name]))
+        Kpi(label, *_kwh(fleet[name]), note=valid)
         for label, name in (
             ("Generated [kWh]", "energy_generated_kwh"),
             ("Consumed [kWh]", "energy_consumed_kwh"),
             ("Net [kWh]", "net_energy_kwh"),
         )
     ]
+    if flagged:
+        energies.append(_flagged_kpi(fleet))
     rate = fleet["anomaly_rate_pct"]
     items = (
         Kpi("Sites", f"{fleet['sites']:,}", str(fleet["sites"])),
@@ -250,6 +260,18 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
         _health_kpi(health),
     )
     return Kpis(period, duration, items)
+
+
+def _flagged_kpi(fleet: dict[str, Any]) -> Kpi:
+    """Energy of the flagged readings, left out of every total and shown beside them."""
+    consumed = _kwh(fleet["flagged_energy_consumed_kwh"])[0]
+    readings = count(fleet["anomalies"], "flagged reading")
+    return Kpi(
+        "Flagged generated [kWh]",
+        *_kwh(fleet["flagged_energy_generated_kwh"]),
+        note=f"{readings}, consumed {consumed} kWh; not in the totals",
+        accent=palette.WARNING if fleet["anomalies"] else NEUTRAL,
+    )
 
 
 def base_style(styler: Styler, text_columns: list[str]) -> Styler:
@@ -291,24 +313,26 @@ def site_table(per_site: pd.DataFrame, fleet: dict[str, Any] | None = None, capt
     Styler or None
         Site, generated / consumed / net [kWh] to 0.1 with thousands separators, efficiency [%] on the
         colour of its zone (as :func:`energy_lib.workbook.notebook.charts.efficiency_zones`), readings, anomalies,
-        anomaly rate [%]; no index. ``.data`` is the table as a DataFrame.
+        anomaly rate [%]; and when the summary keeps flagged readings apart (the energies above are then those
+        of valid readings), the flagged generated and consumed energy [kWh] beside them. No index; ``.data``
+        is the table as a DataFrame.
     """
     if per_site is None or per_site.empty:
         return None
-    frame = per_site[list(SITE_TABLE_COLUMNS)]
+    names = SITE_TABLE_COLUMNS | {k: v for k, v in FLAGGED_COLUMNS.items() if k in per_site.columns}
+    frame = per_site[list(names)]
     if fleet is not None:
-        totals = {name: fleet.get(name) for name in SITE_TABLE_COLUMNS} | {"site_id": FLEET_ROW}
+        totals = {name: fleet.get(name) for name in names} | {"site_id": FLEET_ROW}
         frame = pd.concat([frame, pd.DataFrame([totals])])
-    frame = frame.reset_index(drop=True).rename(columns=SITE_TABLE_COLUMNS)
+    frame = frame.reset_index(drop=True).rename(columns=names)
     for column in ("Readings", "Anomalies"):
         frame[column] = frame[column].astype(int)
-    for column in ("Generated [kWh]", "Consumed [kWh]", "Net [kWh]", "Efficiency [%]", "Anomaly rate [%]"):
+    energies = [label for name, label in names.items() if name.endswith("_kwh")]
+    for column in (*energies, "Efficiency [%]", "Anomaly rate [%]"):
         frame[column] = pd.to_numeric(frame[column].map(lambda v: None if v is None else float(v)))
     styler = frame.style.format(
         {
-            "Generated [kWh]": "{:,.1f}",
-            "Consumed [kWh]": "{:,.1f}",
-            "Net [kWh]": "{:,.1f}",
+            **dict.fromkeys(energies, "{:,.1f}"),
             "Efficiency [%]": lambda pct: palette.efficiency_text(pct, 1).removesuffix(" %"),
             "Readings": "{:,}",
             "Anomalies": "{:,}",

@@ -334,3 +334,23 @@ def test_the_quarantine_browser_lists_objects_and_shows_rejected_readings_and_fi
     ]
     browser.object.value = objects.loc[objects["kind"] == "files", "key"].item()
     assert browser.shown[["source_key", "reason"]].values.tolist() == [["raw/2025/06/11/b.csv", "not UTF-8 text"]]
+
+
+def test_with_flagged_sums_apart_the_kpis_and_the_site_table_show_valid_totals_and_flagged_energy_beside():
+    # GIVEN a summary that keeps flagged readings apart (the rollups' contract): a 5,000 kWh CRITICAL reading
+    flagged = {"flagged_energy_generated_kwh": 5000.0, "flagged_energy_consumed_kwh": 5.2}
+    sites = per_site().assign(flagged_energy_generated_kwh=[0.0, 0.0, 5000.0, 0.0])
+    sites["flagged_energy_consumed_kwh"] = [0.0, 0.0, 5.2, 0.0]
+    strip = views.kpis(fleet(anomalies=1, **flagged), HEALTHY, START, END)
+    items = {item.label: item for item in strip.items}
+    # THEN the totals say they are of valid readings, and the flagged energy stands beside them
+    assert items["Generated [kWh]"].note == "valid readings"
+    assert items["Flagged generated [kWh]"].text == "5,000.0"
+    assert items["Flagged generated [kWh]"].note == "1 flagged reading, consumed 5.2 kWh; not in the totals"
+    assert items["Flagged generated [kWh]"].accent == palette.WARNING
+    table = views.site_table(sites, fleet(anomalies=1, **flagged)).data
+    assert list(table.columns)[-2:] == ["Flagged generated [kWh]", "Flagged consumed [kWh]"]
+    assert table["Flagged generated [kWh]"].tolist() == [0.0, 0.0, 5000.0, 0.0, 5000.0]
+    # without the flagged sums (rollups that count every reading), nothing claims to be valid
+    plain = {item.label: item for item in views.kpis(fleet(), HEALTHY, START, END).items}
+    assert plain["Generated [kWh]"].note == "" and "Flagged generated [kWh]" not in plain
