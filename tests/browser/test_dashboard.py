@@ -118,6 +118,7 @@ def test_the_explorer_draws_at_full_size_and_redraws_for_another_site(
     assert again["height"] == FIGURE_HEIGHT_PX and again["width"] > 300
     assert again["lines"]["generated"] == readings_of(stack, "SITE_002") != first["lines"]["generated"]
     assert page.get_by_text("SITE_002: 288 readings").count() == 1
+    assert "NBVAL" not in page.content() and "sites:" not in page.inner_text("body")  # nbval's check cell is left out
 
 
 def test_a_page_takes_its_declared_parameters_from_the_query_string(dashboard: str, page: Any) -> None:

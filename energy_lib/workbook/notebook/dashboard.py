@@ -39,12 +39,14 @@ PAGES = (  # the dashboard's pages, in the order of the start page
 def parameterize(target: str, notebooks_dir: Path, request: Any, notebook: Any, cwd: str) -> Any:
     """Voilà's prelaunch hook: the page's notebook (``cwd`` is its folder relative to ``notebooks_dir``), read
     by papermill, with ``target`` and the query string's declared parameters injected after its
-    ``parameters`` cell; an unknown parameter or a bad value answers 400."""
+    ``parameters`` cell, and without the cells a report hides too (those only nbval checks); an unknown
+    parameter or a bad value answers 400."""
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
     from tornado.web import HTTPError
 
     from energy_lib.workbook import reports
+    from energy_lib.workbook.reports.export import HIDE_TAG
 
     given = {name: request.get_query_argument(name) for name in request.request.query_arguments}
     path = Path(notebooks_dir, cwd, Path(request.request.path).name)
@@ -53,6 +55,7 @@ def parameterize(target: str, notebooks_dir: Path, request: Any, notebook: Any, 
     except reports.ReportError as error:
         raise HTTPError(400, str(error), reason=" ".join(str(error).split())) from error
     prepared = load_notebook_node(str(path))  # the same file, with the metadata papermill relies on
+    prepared.cells = [cell for cell in prepared.cells if HIDE_TAG not in cell.metadata.tags]  # nbval's checks
     return parameterize_notebook(prepared, parameters, kernel_name="python3", language="python")
 
 
