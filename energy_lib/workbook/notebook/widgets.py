@@ -1,5 +1,5 @@
-"""Interactive views of the workbook: the query explorer, the dead-letter queue with its redrive button, the
-quarantine browser, the raw-file browser and the simulation panel.
+"""Interactive views of the workbook: the query explorer, the dead-letter queue with its redrive button and the
+quarantine browser (the raw-file browser is :mod:`.raw_files`, the simulation panel :mod:`.simulation_panel`).
 
 :func:`explorer` builds the query explorer; :func:`site_view` is the same view of one site without widgets
 (it is what the explorer draws, and what a static report shows). :func:`dead_letters` lists the queues and
@@ -17,7 +17,6 @@ screen: JupyterLab shows the live widget, while an nbconvert export without widg
 from __future__ import annotations
 
 import html
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -32,24 +31,22 @@ from energy_lib.timeutil import CLOCK_FORMAT, CLOCK_SECONDS_FORMAT, format_times
 from energy_lib.workbook.notebook import charts, views
 from energy_lib.workbook.notebook import display as offline
 from energy_lib.workbook.notebook.palette import ANOMALY_ROW_STYLE, ERROR_TEXT
-from energy_lib.workbook.simulator.runs import Choice
 
 __all__ = [
     "ANOMALY_ROW_STYLE",
     "MAX_TABLE_ROWS",
     "DeadLetters",
     "Explorer",
-    "FileBrowser",
     "QuarantineBrowser",
-    "SimulationPanel",
     "SiteView",
     "dead_letters",
+    "error_html",
     "explorer",
-    "file_browser",
+    "html_of",
     "quarantine_browser",
-    "simulation_panel",
     "site_view",
     "table_rows",
+    "with_static",
 ]
 
 Loader = Callable[[str, datetime, datetime], pd.DataFrame]
@@ -109,14 +106,15 @@ def _styled(frame: pd.DataFrame) -> Styler:
     return styler
 
 
-def _with_static(bundle: dict[str, Any] | None, static_html: str) -> dict[str, Any] | None:
+def with_static(bundle: dict[str, Any] | None, static_html: str) -> dict[str, Any] | None:
     """A widget's display bundle with ``static_html`` as its ``text/html``, what an nbconvert export shows."""
     if bundle is not None:
         bundle["text/html"] = static_html
     return bundle
 
 
-def _error(text: str) -> str:
+def error_html(text: str) -> str:
+    """``text`` as an error line, for a widget's message."""
     return f'<p style="color:{ERROR_TEXT}">{html.escape(text)}</p>'
 
 
@@ -291,7 +289,7 @@ class Explorer(w.VBox):
         try:
             view = site_view(site_id, start, end, self._load_readings, self._load_anomalies)
         except Exception as error:
-            self.message.value = _error(f"Could not load {site_id}: {error!r}")
+            self.message.value = error_html(f"Could not load {site_id}: {error!r}")
             if raise_errors:
                 raise
             return
@@ -307,13 +305,13 @@ class Explorer(w.VBox):
         """Another day picked: the range becomes the picked whole UTC days."""
         picked = self.picked_range()
         if picked is None or picked[1] <= picked[0]:
-            self.message.value = _error("Pick a start date on or before the end date.")
+            self.message.value = error_html("Pick a start date on or before the end date.")
             return
         self.draw(self.site.value, *picked)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         static = self.view.to_html() if self.view is not None else self.message.value
-        return _with_static(super()._repr_mimebundle_(**kwargs), static)
+        return with_static(super()._repr_mimebundle_(**kwargs), static)
 
 
 def explorer(sites: list[str], load_readings: Loader, load_anomalies: Loader, start: Day, end: Day) -> Explorer:
@@ -416,14 +414,14 @@ class DeadLetters(w.VBox):
         try:
             self.redrive()
         except Exception as error:
-            self.message.value = _error(f"Redrive failed: {error!r}")
+            self.message.value = error_html(f"Redrive failed: {error!r}")
         finally:
             self.button.disabled = False
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        table = "" if self.messages.empty else _html_of(self._table())
+        table = "" if self.messages.empty else html_of(self._table())
         static = f"{self.depths.value}{views.message(self._status()).html}{table}"
-        return _with_static(super()._repr_mimebundle_(**kwargs), static)
+        return with_static(super()._repr_mimebundle_(**kwargs), static)
 
 
 def dead_letters(
@@ -498,7 +496,7 @@ class QuarantineBrowser(w.VBox):
         try:
             self.shown = self._load(key)
         except Exception as error:
-            self.message.value = _error(f"Could not read {key}: {error!r}")
+            self.message.value = error_html(f"Could not read {key}: {error!r}")
             if raise_errors:
                 raise
             return
@@ -516,10 +514,10 @@ class QuarantineBrowser(w.VBox):
             shown_columns = [c for c in ("label", "size_bytes", "last_modified") if c in self.objects.columns]
             listing = views.table(self.objects[shown_columns].rename(columns={"label": "object"}), "")
             static = (
-                f"{_html_of(listing)}<p><b>{html.escape(self._caption())}</b></p>"
-                f'<div style="overflow:auto;max-height:600px">{_html_of(self._table())}</div>'
+                f"{html_of(listing)}<p><b>{html.escape(self._caption())}</b></p>"
+                f'<div style="overflow:auto;max-height:600px">{html_of(self._table())}</div>'
             )
-        return _with_static(super()._repr_mimebundle_(**kwargs), static)
+        return with_static(super()._repr_mimebundle_(**kwargs), static)
 
 
 def quarantine_browser(objects: pd.DataFrame, load: Callable[[str], pd.DataFrame]) -> QuarantineBrowser:
@@ -541,368 +539,6 @@ def quarantine_browser(objects: pd.DataFrame, load: Callable[[str], pd.DataFrame
     return QuarantineBrowser(objects, load)
 
 
-def _html_of(shown: Styler | views.Html) -> str:
+def html_of(shown: Styler | views.Html) -> str:
+    """The HTML of a table or message, for a widget's static copy."""
     return shown.to_html() if isinstance(shown, Styler) else shown.html
-
-
-PageLoader = Callable[[str, "str | None"], "tuple[pd.DataFrame, str | None]"]
-LISTING_COLUMNS = {
-    "key": "Object",
-    "size_bytes": "Size [bytes]",
-    "last_modified": "Uploaded [UTC]",
-    "status": "Status",
-    "read": "Read",
-    "stored": "Stored",
-    "quarantined": "Quarantined",
-    "anomalies": "Anomalies",
-}
-CONTENT_COLUMNS = {
-    "position": "Position",
-    "site_id": "site_id",
-    "timestamp": "timestamp",
-    "energy_generated_kwh": "energy_generated_kwh",
-    "energy_consumed_kwh": "energy_consumed_kwh",
-    "rejected": "Rejected for",
-}
-NO_FILES = "No raw objects under {prefix}."
-
-
-class FileBrowser(w.VBox):
-    """Raw objects page by page, each with its ledger entry, and a viewer of one; see :func:`file_browser`.
-
-    Attributes: ``prefix`` (Text), ``day`` (DatePicker: sets the prefix to that day's), ``previous`` and
-    ``next`` (Buttons), ``page_label`` and ``message`` (HTML), ``listing`` (Output), ``file`` (Dropdown of the
-    page's keys), ``status`` (HTML: the picked file's ledger entry), ``viewer`` (Output: its rejects and
-    content); ``page`` (the listing on screen), ``page_number`` (from 1) and ``shown`` (the
-    :class:`~energy_lib.workbook.notebook.frames.RawFile` on screen, None when none).
-    """
-
-    def __init__(
-        self,
-        list_page: PageLoader,
-        load_file: Callable[[str], Any],
-        prefix: str,
-        day_prefix: Callable[[date], str],
-    ) -> None:
-        self._list_page, self._load_file, self._day_prefix = list_page, load_file, day_prefix
-        self.prefix = w.Text(value=prefix, description="Prefix", continuous_update=False)
-        self.day = w.DatePicker(description="Day (UTC)")
-        self.previous = w.Button(description="Previous page", icon="chevron-left", disabled=True)
-        self.next = w.Button(description="Next page", icon="chevron-right", disabled=True)
-        self.page_label, self.message, self.status = w.HTML(), w.HTML(), w.HTML()
-        self.listing = w.Output(layout=w.Layout(max_height="420px", overflow="auto"))
-        self.file = w.Dropdown(description="File", layout=w.Layout(width="100%", max_width="900px"))
-        self.viewer = w.Output(layout=w.Layout(max_height="700px", overflow="auto"))
-        self.page = pd.DataFrame()
-        self.page_number = 1
-        self.shown: Any = None
-        self._tokens: list[str | None] = [None]  # the token of each page shown so far; the last: this page's
-        self._following: str | None = None
-        super().__init__(
-            [
-                w.HBox([self.prefix, self.day]),
-                w.HBox([self.previous, self.next, self.page_label]),
-                self.message,
-                self.listing,
-                self.file,
-                self.status,
-                self.viewer,
-            ]
-        )
-        self.load_page(None)
-        self.prefix.observe(lambda _change: self.first_page(), names="value")
-        self.day.observe(self._on_day, names="value")
-        self.previous.on_click(lambda _button: self.turn(-1))
-        self.next.on_click(lambda _button: self.turn(+1))
-        self.file.observe(lambda change: change["new"] and self.show(change["new"]), names="value")
-
-    def first_page(self) -> None:
-        """List the first page under the prefix on screen."""
-        self._tokens = [None]
-        self.page_number = 1
-        self.load_page(None)
-
-    def turn(self, step: int) -> None:
-        """Show the next (``+1``) or the previous (``-1``) page."""
-        if step > 0 and self._following:
-            self._tokens.append(self._following)
-        elif step < 0 and len(self._tokens) > 1:
-            self._tokens.pop()
-        else:
-            return
-        self.page_number = len(self._tokens)
-        self.load_page(self._tokens[-1])
-
-    def load_page(self, token: str | None) -> None:
-        """List the page that ``token`` starts (None: the first) and show its first file."""
-        self.listing.clear_output()
-        try:
-            self.page, self._following = self._list_page(self.prefix.value, token)
-        except Exception as error:
-            self.message.value = _error(f"Could not list {self.prefix.value}: {error!r}")
-            return
-        self.message.value = ""
-        self.previous.disabled = len(self._tokens) <= 1
-        self.next.disabled = self._following is None
-        more = " (more on the next pages)" if self._following else ""
-        self.page_label.value = f"<p>Page {self.page_number}: {views.count(len(self.page), 'object')}{more}</p>"
-        with self.listing:
-            display(self._listing())
-        keys = list(self.page["key"]) if not self.page.empty else []
-        self.file.options = keys
-        if keys:
-            self.file.value = keys[0]  # shows it (observer); set again when it already was
-            if self.shown is None or self.shown.key != keys[0]:
-                self.show(keys[0])
-        else:
-            self.shown, self.status.value = None, ""
-            self.viewer.clear_output()
-
-    def _listing(self) -> Styler | views.Html:
-        frame = self.page[[c for c in LISTING_COLUMNS if c in self.page.columns]].rename(columns=LISTING_COLUMNS)
-        styled = views.table(frame, NO_FILES.format(prefix=self.prefix.value))
-        if isinstance(styled, views.Html):
-            return styled
-        colours = views.palette.STATUS_COLOURS
-        return styled.map(lambda s: f"color: {colours.get(s, views.MUTED)}; font-weight: 600", subset=["Status"])
-
-    def show(self, key: str) -> None:
-        """Load the raw object ``key`` and show its ledger entry, its rejects with reasons and its content."""
-        self.viewer.clear_output()
-        try:
-            self.shown = self._load_file(key)
-        except Exception as error:
-            self.shown = None
-            self.status.value = _error(f"Could not read {key}: {error!r}")
-            return
-        self.status.value = f"<p><b>{html.escape(key)}</b></p>{views.file_status(self.shown.ledger).html}"
-        with self.viewer:
-            for part in self._parts():
-                display(part)
-
-    def _parts(self) -> list[Any]:
-        """What the viewer shows of ``shown``: why it was unreadable, or its rejects and its content."""
-        raw = self.shown
-        if raw.unparseable:
-            return [views.message(f"The file could not be read at all: {raw.unparseable}", "error")]
-        rejects = views.table(
-            raw.rejects, "No record of this file was rejected.", caption="Rejected records and their reasons"
-        )
-        content = raw.content.rename(columns=CONTENT_COLUMNS)
-        caption = f"Content: {views.count(raw.records, 'record')}"
-        if raw.records > len(raw.content):
-            caption += f", the first {len(raw.content):,} shown"
-        shown = views.table(content, "The file holds no records.", caption=caption, text_columns=list(content.columns))
-        if isinstance(shown, Styler):
-            shown = shown.apply(
-                lambda row: [ANOMALY_ROW_STYLE if row["Rejected for"] else ""] * len(row), axis=1
-            ).set_properties(subset=["timestamp"], **{"white-space": "nowrap"})
-        return [rejects, shown]
-
-    def _on_day(self, change: dict[str, Any]) -> None:
-        if change["new"] is not None:
-            self.prefix.value = self._day_prefix(change["new"])  # lists the first page (observer)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        parts = [self.page_label.value, self.message.value, _html_of(self._listing()), self.status.value]
-        if self.shown is not None:
-            parts += [_html_of(part) for part in self._parts()]
-        return _with_static(super()._repr_mimebundle_(**kwargs), "".join(parts))
-
-
-def file_browser(
-    list_page: PageLoader, load_file: Callable[[str], Any], prefix: str, day_prefix: Callable[[date], str]
-) -> FileBrowser:
-    """Browse the raw objects: a page of them with their ledger entries, and the content of the one picked.
-
-    Parameters
-    ----------
-    list_page : callable ``(prefix, token) -> (DataFrame, next_token)``
-        One page of objects under ``prefix`` with their ledger rows (e.g.
-        ``partial(frames.raw_files, settings, page_size=50)``).
-    load_file : callable ``(key) -> RawFile``
-        One object parsed as the pipeline parses it (e.g. ``partial(frames.raw_file, settings)``).
-    prefix : str
-        The prefix listed first (``settings.raw_prefix``).
-    day_prefix : callable ``(date) -> str``
-        The prefix of one day's objects (e.g. ``partial(frames.day_prefix, settings)``).
-
-    Returns
-    -------
-    FileBrowser
-        An ``ipywidgets.VBox``; its static copy (exported HTML) lists the first page and shows its first file.
-    """
-    return FileBrowser(list_page, load_file, prefix, day_prefix)
-
-
-class SimulationPanel(w.VBox):
-    """Simulate from the page: a period once, or continuous batches until Stop; see :func:`simulation_panel`.
-
-    Attributes: the inputs ``sites``, ``start``, ``hours``, ``interval``, ``anomaly_rate``, ``seed``,
-    ``file_format``, ``every_minutes``, ``max_batches`` (0: until Stop); the buttons ``run_button``,
-    ``start_button``, ``stop_button``; ``progress`` (IntProgress) and ``status`` (HTML); ``thread`` (the
-    background run, None before any), ``stop_event`` and ``result`` (what the last run returned).
-    """
-
-    def __init__(self, run_once: Callable[..., dict[str, int]], run_batches: Callable[..., Any], start: str) -> None:
-        self._run_once, self._run_batches = run_once, run_batches
-        field = {"style": {"description_width": "8em"}, "layout": w.Layout(width="17em")}
-        self.sites = w.BoundedIntText(value=5, min=1, max=1000, description="Sites", **field)
-        self.start = w.Text(value=start, description="Start (UTC)", style=field["style"], layout=w.Layout(width="25em"))
-        self.hours = w.BoundedFloatText(value=24, min=0.01, max=24 * 366, description="Hours", **field)
-        self.interval = w.BoundedIntText(value=5, min=1, max=1440, description="Interval [min]", **field)
-        self.anomaly_rate = w.BoundedFloatText(value=0.02, min=0, max=1, step=0.01, description="Anomaly rate", **field)
-        self.seed = w.BoundedIntText(value=42, min=0, max=2**31 - 1, description="Seed", **field)
-        self.file_format = w.Dropdown(options=["json", "jsonl", "csv", "json.gz"], description="Format", **field)
-        self.every_minutes = w.BoundedFloatText(value=5, min=0.05, max=1440, description="Every [min]", **field)
-        self.max_batches = w.BoundedIntText(value=0, min=0, max=100_000, description="Batches", **field)
-        self.run_button = w.Button(description="Run once", icon="play", button_style="primary")
-        self.start_button = w.Button(description="Start continuous", icon="repeat", button_style="success")
-        self.stop_button = w.Button(description="Stop", icon="stop", button_style="danger", disabled=True)
-        self.progress = w.IntProgress(value=0, min=0, max=1, description="Progress", layout=w.Layout(width="30em"))
-        self.status = w.HTML(views.message("Nothing simulated from this page yet.").html)
-        self.thread: threading.Thread | None = None
-        self.stop_event = threading.Event()
-        self.result: Any = None
-        super().__init__(
-            [
-                w.HTML("<b>Fleet and period</b>"),
-                w.HBox([self.sites, self.start, self.hours]),
-                w.HBox([self.interval, self.anomaly_rate, self.seed, self.file_format]),
-                w.HTML(
-                    "<b>Continuous batches</b>: each uploads the intervals completed since the one before; "
-                    "0 batches runs until Stop"
-                ),
-                w.HBox([self.every_minutes, self.max_batches]),
-                w.HBox([self.run_button, self.start_button, self.stop_button]),
-                self.progress,
-                self.status,
-            ]
-        )
-        self.run_button.on_click(lambda _button: self._launch(self._once))
-        self.start_button.on_click(lambda _button: self._launch(self._batches))
-        self.stop_button.on_click(lambda _button: self.stop())
-
-    def choice(self) -> Choice:
-        """The inputs as a :class:`~energy_lib.workbook.simulator.runs.Choice`; ``ValueError`` names a
-        bad one."""
-        start = utc(self.start.value)
-        return Choice(
-            sites=self.sites.value,
-            start=start,
-            hours=self.hours.value,
-            interval_minutes=self.interval.value,
-            anomaly_rate=self.anomaly_rate.value,
-            seed=self.seed.value,
-            file_format=self.file_format.value,
-            every_minutes=self.every_minutes.value,
-            max_batches=self.max_batches.value or None,
-        )
-
-    @property
-    def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
-
-    def _launch(self, work: Callable[[Choice], Any]) -> None:
-        """Run ``work`` in a background thread, so the page (and its Stop button) stays live."""
-        if self.running:
-            return
-        try:
-            choice = self.choice()
-        except ValueError as error:
-            self._say(f"Not started: {error}", "error")
-            return
-        self.stop_event = threading.Event()
-        self._busy(True)
-        self.thread = threading.Thread(target=self._guarded, args=(work, choice), name="simulation", daemon=True)
-        self.thread.start()
-
-    def _guarded(self, work: Callable[[Choice], Any], choice: Choice) -> None:
-        try:
-            self.result = work(choice)
-        except Exception as error:
-            self._say(f"Failed: {error}", "error")
-        finally:
-            self._busy(False)
-
-    def _once(self, choice: Choice) -> dict[str, int]:
-        self._say(f"Simulating {views.count(choice.sites, 'site')} over {choice.hours:g} h ...")
-        result = self._run_once(choice, self._file_progress)
-        injected = views.count(result["injected_anomalies"], "anomaly", "anomalies")
-        self._say(
-            f"Uploaded {views.count(result['files'], 'file')} under raw/: {result['readings']:,} readings of "
-            f"{views.count(result['sites'], 'site')}, {injected} injected. The pipeline processes them now "
-            "(see the raw files and the explorer)."
-        )
-        return result
-
-    def _file_progress(self, done: int, total: int) -> None:
-        self.progress.max, self.progress.value = max(total, 1), done
-
-    def _batches(self, choice: Choice) -> Any:
-        self.progress.max, self.progress.value = choice.max_batches or 1, 0
-        until = f"{views.count(choice.max_batches, 'batch', 'batches')}" if choice.max_batches else "Stop"
-        self._say(f"Continuous: a batch every {choice.every_minutes:g} min until {until}; the first one now ...")
-        done = self._run_batches(choice, self.stop_event, self._batch_done)
-        how = "stopped" if self.stop_event.is_set() else "done"
-        self._say(
-            f"Continuous run {how}: {views.count(done.batches, 'batch', 'batches')}, "
-            f"{views.count(done.files, 'file')}, {views.count(done.readings, 'reading')} uploaded."
-        )
-        return done
-
-    def _batch_done(self, done: Any) -> None:
-        if self.progress.max > 1:
-            self.progress.value = done.batches
-        else:
-            self.progress.value = 1 - self.progress.value  # no end known: the bar blinks once per batch
-        self._say(
-            f"Batch {done.batches:,} uploaded: {views.count(done.files, 'file')} and "
-            f"{views.count(done.readings, 'reading')} so far. Next batch in {self.every_minutes.value:g} min; "
-            "Stop ends the run."
-        )
-
-    def stop(self) -> None:
-        """End continuous batches: the wait for the next batch ends at once (an upload under way finishes)."""
-        self.stop_event.set()
-        if self.running:
-            self._say("Stopping ...")
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the background run to end; True when it has (or there is none)."""
-        if self.thread is not None:
-            self.thread.join(timeout)
-        return not self.running
-
-    def _busy(self, busy: bool) -> None:
-        self.run_button.disabled = self.start_button.disabled = busy
-        self.stop_button.disabled = not busy
-
-    def _say(self, text: str, tone: str = "info") -> None:
-        self.status.value = views.message(text, tone).html
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        return _with_static(super()._repr_mimebundle_(**kwargs), self.status.value)
-
-
-def simulation_panel(
-    run_once: Callable[..., dict[str, int]], run_batches: Callable[..., Any], start: str = "2025-06-11T00:00:00Z"
-) -> SimulationPanel:
-    """Simulate a fleet from the page: run one period once, or start continuous batches and stop them.
-
-    Parameters
-    ----------
-    run_once : callable ``(choice, progress) -> dict``
-        Simulates and uploads one period, calling ``progress(done, total)`` per file (e.g.
-        ``partial(runs.run_once, settings)``).
-    run_batches : callable ``(choice, stop_event, on_batch) -> ContinuousRun``
-        Continuous batches until the event is set (e.g. ``partial(runs.run_batches, settings)``).
-    start : str
-        The period's first moment shown at first, ISO-8601 UTC.
-
-    Returns
-    -------
-    SimulationPanel
-        An ``ipywidgets.VBox``. Runs go to a background thread; Stop ends continuous batches.
-    """
-    return SimulationPanel(run_once, run_batches, start)

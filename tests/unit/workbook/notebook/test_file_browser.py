@@ -15,7 +15,7 @@ from energy_lib.config import Settings
 from energy_lib.workbook import simulator
 from energy_lib.workbook.aws import ops
 from energy_lib.workbook.local.runtime import LocalRuntime, load_handler
-from energy_lib.workbook.notebook import frames, widgets
+from energy_lib.workbook.notebook import frames, raw_files, simulation_panel
 from energy_lib.workbook.simulator import runs
 from tests.conftest import SAMPLES, documented_outcomes
 
@@ -39,8 +39,8 @@ def processed(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return settings
 
 
-def browser(settings: Settings, page_size: int) -> widgets.FileBrowser:
-    return widgets.file_browser(
+def browser(settings: Settings, page_size: int) -> raw_files.FileBrowser:
+    return raw_files.browser(
         partial(frames.raw_files, settings, page_size=page_size),
         partial(frames.raw_file, settings),
         settings.raw_prefix,
@@ -103,7 +103,7 @@ def test_the_file_viewer_shows_content_rejects_with_reasons_and_status(processed
 
 
 def test_the_simulation_panel_runs_once_with_progress_and_stops_continuous_batches(settings: Settings) -> None:
-    panel = widgets.simulation_panel(
+    panel = simulation_panel.panel(
         partial(runs.run_once, settings), partial(runs.run_batches, settings), "2025-06-11T00:00:00Z"
     )
     # WHEN 3 sites over 2 hours are run once
