@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from energy_lib.config import Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
 from energy_lib.timeutil import format_timestamp
-from energy_lib.workbook.cli import reports
+from energy_lib.workbook.cli import reports, sites
 from energy_lib.workbook.cli.common import (
     Parser,
     UsageError,
@@ -64,6 +65,25 @@ def cmd_lambda(args: argparse.Namespace, settings: Settings) -> None:
     print(f"{path} ({path.stat().st_size} bytes, {len(lambda_build.zip_members())} files)")
 
 
+FAULT_OPTIONS = (  # option, its values, what it does
+    ("--silent", ("SITE", "FROM"), "no reading from FROM on"),
+    ("--frozen", ("SITE", "START", "HOURS"), "the site's readings repeat the first one of [START, START + HOURS)"),
+    ("--outage", ("SITE", "START", "HOURS"), "zero generation in [START, START + HOURS)"),
+    ("--yield-loss", ("SITE", "START", "PCT_PER_DAY"), "from START, generation falls by PCT_PER_DAY %% a day"),
+)
+
+
+def requested_faults(args: argparse.Namespace, site_ids: list[str]) -> list[Any]:
+    """The faults asked for with --silent, --frozen, --outage and --yield-loss, checked against the fleet."""
+    from energy_lib.workbook.simulator import faults
+
+    try:
+        found = faults.requested(args.silent or (), args.frozen or (), args.outage or (), args.yield_loss or ())
+        return list(faults.check(found, site_ids))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
     given = {name for name in ("start", "hours", "every_minutes", "max_batches") if getattr(args, name) is not None}
     wrong = given & ({"start", "hours"} if args.continuous else {"every_minutes", "max_batches"})
@@ -71,7 +91,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
         names = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(wrong))
         raise UsageError(f"{names} cannot go {'with' if args.continuous else 'without'} --continuous")
     from energy_lib import query
-    from energy_lib.workbook.simulator import runs
+    from energy_lib.workbook.health import registry
+    from energy_lib.workbook.simulator import default_fleet, runs
 
     choice = runs.Choice(
         sites=args.sites,
@@ -85,13 +106,15 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
         max_batches=args.max_batches,
     )
     try:
+        faults = requested_faults(args, [site.site_id for site in default_fleet(args.sites)])
+        choice = replace(choice, faults=tuple(faults))
         if args.continuous:
             done = runs.run_batches(settings, choice, bar=not args.json)
             totals = {"sites": args.sites, "batches": done.batches, "files": done.files, "readings": done.readings}
             emit(totals, args.json)
             return
         emit(runs.run_once(settings, choice, bar=not args.json), args.json)
-    except ValueError as exc:
+    except (ValueError, registry.RegistryError) as exc:
         raise UsageError(str(exc)) from exc
 
 
@@ -239,11 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         commands,
         "simulate",
-        "simulate a fleet and upload its readings under raw/",
-        "Solar generation in each site's local day, a daily load profile, injected anomalies; one file per "
-        "site and UTC day, with a progress bar. One batch for a fixed period (--start, --hours), or "
-        "--continuous: every N minutes the intervals completed since the last batch, until --max-batches "
-        "or Ctrl-C (an upload under way finishes first).",
+        "simulate a fleet, register it and upload its readings under raw/",
+        "Solar generation in each site's local day, a daily load profile, injected anomalies and, on request, "
+        "faults (a site going silent, a frozen meter, a daytime outage, a slow yield loss); the fleet goes into "
+        "the site registry; one file per site and UTC day, with a progress bar. One batch for a fixed period "
+        "(--start, --hours), or --continuous: every N minutes the intervals completed since the last batch, "
+        "until --max-batches or Ctrl-C (an upload under way finishes first).",
         run=cmd_simulate,
         local=True,
         json=True,
@@ -260,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--continuous", action="store_true", help="upload new readings every N minutes until Ctrl-C")
     p.add_argument("--every-minutes", type=float, help="with --continuous: minutes between batches (default 5)")
     p.add_argument("--max-batches", type=positive_int, help="with --continuous: stop after this many batches")
+    faults = p.add_argument_group("faults (each may repeat; SITE is a site id such as SITE_002, times UTC)")
+    for option, metavar, what in FAULT_OPTIONS:
+        faults.add_argument(option, nargs=len(metavar), action="append", metavar=metavar, help=what)
 
     p = command(
         commands,
@@ -349,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("health", "depths", "alerts", "dead-letters", "redrive", "quarantine"))
 
     reports.add_commands(commands)
+    sites.add_commands(commands)
 
     p = command(
         commands,

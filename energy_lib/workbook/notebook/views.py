@@ -395,13 +395,15 @@ ALERT_COLUMNS = {
     "severity": "Severity",
     "sites": "Sites",
     "anomalies": "Anomalies",
+    "events": "Site events",  # site-health alerts: silent sites, frozen meters, outages, yield losses
     "subject": "Subject",
 }
 
 
 def alerts_table(alerts: list[dict[str, Any]]) -> Styler | Html:
     """:func:`energy_lib.workbook.aws.ops.alerts` as a table for people: sent (UTC, to the second), kind
-    (anomaly or summary), severity, sites, anomalies, subject; a message when none was received."""
+    (anomaly, summary or site health), severity, sites, anomalies, site events, subject; a message when none
+    was received."""
     frame = pd.DataFrame(alerts, columns=list(ALERT_COLUMNS))
     if not frame.empty:
         sent = pd.to_datetime(frame["sent_at"], utc=True, errors="coerce")

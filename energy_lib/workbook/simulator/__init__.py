@@ -1,7 +1,8 @@
-"""A simulated fleet of sites (:mod:`.model`: sites, pvlib, load, anomalies) and the files it uploads under
-``raw/`` (:mod:`.files`: encode, upload, continuous); :mod:`.runs` runs them on a target (the command line and
-the simulation panel)."""
+"""A simulated fleet of sites (:mod:`.model`: sites, pvlib, load, anomalies), the files it uploads under
+``raw/`` (:mod:`.files`: encode, upload, continuous) and the faults it injects on request (:mod:`.faults`);
+:mod:`.runs` runs them on a target (the command line and the simulation panel)."""
 
+from energy_lib.workbook.simulator.faults import Fault, FrozenMeter, Outage, Silence, YieldLoss
 from energy_lib.workbook.simulator.files import (
     FIELDS,
     FORMATS,
@@ -24,10 +25,15 @@ __all__ = [
     "FIELDS",
     "FORMATS",
     "ContinuousRun",
+    "Fault",
+    "FrozenMeter",
+    "Outage",
+    "Silence",
     "SimulatedFile",
     "SimulatedReading",
     "Simulation",
     "Site",
+    "YieldLoss",
     "default_fleet",
     "load_profile",
     "run_continuous",

@@ -13,16 +13,18 @@ from typing import Any
 
 from energy_lib.config import Settings
 from energy_lib.workbook.aws.session import aws
+from energy_lib.workbook.health import registry
+from energy_lib.workbook.simulator.faults import Fault
 from energy_lib.workbook.simulator.files import ContinuousRun, run_continuous, to_files, upload
-from energy_lib.workbook.simulator.model import default_fleet, simulate
+from energy_lib.workbook.simulator.model import Site, default_fleet, simulate
 
 __all__ = ["Choice", "run_batches", "run_once"]
 
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """What to simulate: fleet size, period, interval, anomaly rate, seed, file format, and for continuous
-    batches the minutes between them and how many (None: until stopped)."""
+    """What to simulate: fleet size, period, interval, anomaly rate, seed, file format, faults to inject, and
+    for continuous batches the minutes between them and how many (None: until stopped)."""
 
     sites: int
     start: datetime
@@ -33,16 +35,27 @@ class Choice:
     file_format: str = "json"
     every_minutes: float = 5.0
     max_batches: int | None = None
+    faults: tuple[Fault, ...] = ()
+
+
+def _registered_fleet(settings: Settings, choice: Choice) -> tuple[list[Site], int]:
+    """The fleet of ``choice``, its sites put in the site registry (so site health knows them); and how many."""
+    fleet = default_fleet(choice.sites)
+    sites = registry.from_fleet(fleet, choice.interval_minutes)
+    registry.put_sites(settings, aws(settings, "dynamodb"), sites)
+    return fleet, len(sites)
 
 
 def run_once(
     settings: Settings, choice: Choice, progress: Callable[[int, int], Any] | None = None, bar: bool = False
 ) -> dict[str, int]:
     """Simulate ``choice``'s period and upload its files under raw/, calling ``progress(done, total)`` after
-    each file (or with a progress ``bar`` on the terminal); returns sites, readings, injected anomalies and
-    files. Bad choices raise ``ValueError``."""
-    fleet = default_fleet(choice.sites)
-    run = simulate(fleet, choice.start, choice.hours, choice.interval_minutes, choice.anomaly_rate, choice.seed)
+    each file (or with a progress ``bar`` on the terminal); returns sites, sites registered, readings, injected
+    anomalies and faults, and files. Bad choices raise ``ValueError`` (or ``RegistryError``)."""
+    fleet, registered = _registered_fleet(settings, choice)
+    run = simulate(
+        fleet, choice.start, choice.hours, choice.interval_minutes, choice.anomaly_rate, choice.seed, choice.faults
+    )
     files = to_files(run, fmt=choice.file_format, raw_prefix=settings.raw_prefix)
     s3 = aws(settings, "s3")
     if progress is None:
@@ -54,8 +67,10 @@ def run_once(
             progress(done, len(files))
     return {
         "sites": len(fleet),
+        "registered": registered,
         "readings": len(run.readings),
         "injected_anomalies": run.injected_anomalies,
+        "injected_faults": len(choice.faults),
         "files": len(files),
     }
 
@@ -70,8 +85,9 @@ def run_batches(
     """Every ``choice.every_minutes``, upload the intervals completed since the last batch, until
     ``choice.max_batches``, Ctrl-C or ``stop`` is set; ``on_batch`` gets the totals after each batch, ``bar``
     shows each upload's progress on the terminal."""
+    fleet, _ = _registered_fleet(settings, choice)
     return run_continuous(
-        default_fleet(choice.sites),
+        fleet,
         settings.bucket,
         aws(settings, "s3"),
         every_minutes=choice.every_minutes,
@@ -81,6 +97,7 @@ def run_batches(
         seed=choice.seed,
         fmt=choice.file_format,
         raw_prefix=settings.raw_prefix,
+        faults=choice.faults,
         progress=bar,
         stop=stop,
         on_batch=on_batch,

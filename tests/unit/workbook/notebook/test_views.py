@@ -231,10 +231,19 @@ def test_the_alerts_table_names_its_columns_for_people():
         "severity": "HIGH",
         "sites": "SITE_001",
         "anomalies": 1,
+        "events": 0,
         "message": "...",
     }
     styler = views.alerts_table([alert])
-    assert list(styler.data.columns) == ["Sent [UTC]", "Kind", "Severity", "Sites", "Anomalies", "Subject"]
+    assert list(styler.data.columns) == [
+        "Sent [UTC]",
+        "Kind",
+        "Severity",
+        "Sites",
+        "Anomalies",
+        "Site events",
+        "Subject",
+    ]
     assert styler.data["Sent [UTC]"].tolist() == ["2025-06-11 12:00:03"]
     assert "sent_at" not in styler.to_html()
     assert str(views.alerts_table([])) == "No alerts received."
