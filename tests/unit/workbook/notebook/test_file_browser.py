@@ -113,7 +113,14 @@ def test_the_simulation_panel_runs_once_with_progress_and_stops_continuous_batch
     # THEN their files are under raw/, and the progress bar and the status say so
     keys = list(frames.files(settings)["key"])
     same = simulator.simulate(simulator.default_fleet(3), query.utc("2025-06-11T00:00:00Z"), 2, 5, 0.02, 42)
-    expected = {"sites": 3, "files": 3, "readings": 3 * 24, "injected_anomalies": same.injected_anomalies}
+    expected = {
+        "sites": 3,
+        "registered": 3,  # the fleet is put in the site registry, as `simulate` does
+        "files": 3,
+        "readings": 3 * 24,
+        "injected_anomalies": same.injected_anomalies,
+        "injected_faults": 0,
+    }
     assert len(keys) == 3 and panel.result == expected
     assert (panel.progress.value, panel.progress.max) == (3, 3)
     assert "Uploaded 3 files under raw/: 72 readings of 3 sites" in panel.status.value
