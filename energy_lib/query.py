@@ -8,13 +8,14 @@ Ranges are half-open ``[start, end)`` in UTC. Every function takes an optional
 - :func:`anomalies`: the sparse ``site_anomalies`` / ``fleet_anomalies`` indexes
 - :func:`summary`, :func:`rollups`: rollup items only; cost is sites x periods, never readings
 - :func:`sites`: the sites that have readings (the all-time rollup bucket)
-- :func:`ingest_status`, :func:`ledger_entries`: the ledger, by object (BatchGetItem) or by status
-- :func:`files`, :func:`files_page`, :func:`read_file`, :func:`with_ledger`: raw objects, listed with paging,
-  each with its ledger entry
+- :func:`ingest_status`, :func:`ledger_entries`: the ledger, by object version (BatchGetItem) or by problem
+- :func:`files`, :func:`current_versions`, :func:`files_page`, :func:`read_file`, :func:`with_ledger`: raw
+  objects, listed with paging, each with its ledger entry
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
@@ -24,8 +25,9 @@ from energy_lib import timeutil
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost, batch_get, query_pages
 from energy_lib.errors import QueryError
-from energy_lib.schema import LEDGER, READINGS
-from energy_lib.storage import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET, buckets
+from energy_lib.ledger import HEAD
+from energy_lib.rollups import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET, buckets, zero
+from energy_lib.schema import FAILED, LEDGER, PENDING, PROCESSING, READINGS
 from energy_lib.timeutil import format_timestamp
 from energy_lib.validation import EARLIEST, LATEST, SITE_ID
 
@@ -266,12 +268,13 @@ def summary(
     end: datetime | str | None = None,
     cost: Cost | None = None,
 ) -> dict[str, Any]:
-    """Totals per site and for the fleet: generated, consumed and net kWh, efficiency %, readings,
-    anomalies (also by severity), anomaly rate %. Read from rollups only."""
+    """Totals per site and for the fleet, read from rollups only: readings, anomalies (also by severity), valid
+    readings; generated, consumed and net kWh of the valid readings and, apart, of the flagged ones
+    (``flagged_*``); efficiency % of the valid readings; anomaly rate %. The fleet row also counts ``sites``."""
     per_site: dict[str, dict[str, Decimal]] = {}
     with localcontext(prec=EXACT_DIGITS):
         for row in rollups(settings, dynamodb, summary_buckets(start, end), cost):
-            totals = per_site.setdefault(row["site_id"], {name: Decimal(0) for name in COUNTERS})
+            totals = per_site.setdefault(row["site_id"], zero())
             for name in COUNTERS:
                 totals[name] += row.get(name, Decimal(0))
         sites = [
@@ -282,10 +285,11 @@ def summary(
 
 
 def _with_ratios(totals: dict[str, Decimal]) -> dict[str, Any]:
-    """Counts as ints, energies as Decimals, plus efficiency % (generated / consumed x 100) and anomaly rate %."""
+    """Counts as ints, energies as Decimals, plus valid readings, efficiency % (valid generated / valid consumed
+    x 100) and anomaly rate % (anomalies / readings x 100)."""
     row: dict[str, Any] = {name: (int(v) if not name.endswith("_kwh") else v) for name, v in totals.items()}
-    consumed = totals["energy_consumed_kwh"]
-    row["efficiency_pct"] = _percent(totals["energy_generated_kwh"], consumed)
+    row["valid_readings"] = row["readings"] - row["anomalies"]
+    row["efficiency_pct"] = _percent(totals["energy_generated_kwh"], totals["energy_consumed_kwh"])
     row["anomaly_rate_pct"] = _percent(totals["anomalies"], totals["readings"])
     return row
 
@@ -301,8 +305,12 @@ def sites(settings: Settings, dynamodb: Any, cost: Cost | None = None) -> list[s
 
 
 def _object_row(entry: dict[str, Any]) -> Row:
+    """A listed object (ListObjectsV2) or object version (ListObjectVersions) as a row: key, version_id (versions
+    only), size_bytes, etag, last_modified."""
+    version = {"version_id": entry["VersionId"]} if "VersionId" in entry else {}
     return {
         "key": entry["Key"],
+        **version,
         "size_bytes": entry["Size"],
         "etag": entry["ETag"].strip('"'),
         "last_modified": format_timestamp(entry["LastModified"]),
@@ -323,66 +331,123 @@ def files(settings: Settings, s3: Any, prefix: str | None = None, limit: int | N
     return rows
 
 
+def _current(page: dict[str, Any]) -> list[Row]:
+    """The current versions in one ListObjectVersions page (older versions and delete markers left out)."""
+    return [_object_row(version) for version in page.get("Versions", []) if version.get("IsLatest")]
+
+
+def current_versions(settings: Settings, s3: Any, prefix: str | None = None) -> list[Row]:
+    """The current version of every object under the raw prefix (or ``prefix``), as :func:`_object_row`; pages
+    through all."""
+    paginator = s3.get_paginator("list_object_versions")
+    pages = paginator.paginate(Bucket=settings.bucket, Prefix=prefix if prefix is not None else settings.raw_prefix)
+    return [row for page in pages for row in _current(page)]
+
+
 def files_page(
     settings: Settings, s3: Any, prefix: str | None = None, page_size: int = 50, token: str | None = None
 ) -> tuple[list[Row], str | None]:
-    """One page of :func:`files` (one ListObjectsV2 request): the rows, in key order, and the token of the next
-    page (None after the last)."""
+    """One page of :func:`current_versions` (one ListObjectVersions request of ``page_size`` versions, so up to
+    ``page_size`` rows: older versions take places too), in key order, and the token of the next page (None after
+    the last)."""
     request: dict[str, Any] = {
         "Bucket": settings.bucket,
         "Prefix": prefix if prefix is not None else settings.raw_prefix,
         "MaxKeys": page_size,
     }
     if token:
-        request["ContinuationToken"] = token
-    response = s3.list_objects_v2(**request)
-    rows = [_object_row(entry) for entry in response.get("Contents", [])]
-    return rows, response.get("NextContinuationToken") if response.get("IsTruncated") else None
+        request["KeyMarker"], request["VersionIdMarker"] = json.loads(token)
+    response = s3.list_object_versions(**request)
+    following = json.dumps([response["NextKeyMarker"], response["NextVersionIdMarker"]])
+    return _current(response), following if response.get("IsTruncated") else None
 
 
-def read_file(settings: Settings, s3: Any, key: str) -> bytes:
-    return s3.get_object(Bucket=settings.bucket, Key=key)["Body"].read()
+def current_version(settings: Settings, s3: Any, key: str) -> Row:
+    """The current version of the object ``key``, as :func:`_object_row` (one HeadObject request)."""
+    head = s3.head_object(Bucket=settings.bucket, Key=key)
+    return _object_row({"Key": key, "Size": head["ContentLength"], **head})
 
 
-def with_ledger(settings: Settings, dynamodb: Any, objects: list[Row]) -> list[Row]:
-    """``objects`` (rows of :func:`files`) each with its ledger entry for that content (key + ETag): status
-    (``pending`` when it has none yet), read, stored, quarantined, anomalies, error, updated_at."""
-    keys = [{"source_key": o["key"], "etag": o["etag"]} for o in objects]
-    entries = {(e["source_key"], e["etag"]): e for e in batch_get(dynamodb, settings.ledger_table, keys)}
+def read_file(settings: Settings, s3: Any, key: str, version_id: str | None = None) -> bytes:
+    """The content of the object ``key`` (its current version, or ``version_id``)."""
+    version = {"VersionId": version_id} if version_id else {}
+    return s3.get_object(Bucket=settings.bucket, Key=key, **version)["Body"].read()
+
+
+def with_ledger(settings: Settings, dynamodb: Any, objects: list[Row], now: datetime | None = None) -> list[Row]:
+    """``objects`` (rows with key, version_id, etag) each with its ledger entry (one BatchGetItem for all): status
+    (``pending`` when no attempt has started, ``processing`` while an attempt holds the key's lease, ``failed`` also
+    when that lease expired: ``error`` says so, ``lease_expired_at`` when), read, stored, quarantined, anomalies,
+    error, updated_at."""
+    keys = [{"source_key": o["key"], "version_id": o["version_id"]} for o in objects]
+    keys += [{"source_key": key, "version_id": HEAD} for key in dict.fromkeys(o["key"] for o in objects)]
+    found = {(e["source_key"], e["version_id"]): e for e in batch_get(dynamodb, settings.ledger_table, keys)}
+    moment = now or timeutil.now()
     rows = []
     for obj in objects:
-        entry = entries.get((obj["key"], obj["etag"]), {})
+        entry = found.get((obj["key"], obj["version_id"]), {})
+        status, error, expired = _status(entry, found.get((obj["key"], HEAD), {}), obj["version_id"], moment)
         rows.append(
             {
                 **obj,
-                "status": entry.get("status", "pending"),
+                "status": status,
                 **{name: int(entry.get(name, 0)) for name in ("read", "stored", "quarantined", "anomalies")},
-                "error": entry.get("error", ""),
+                "error": error,
                 "updated_at": entry.get("updated_at", ""),
+                "lease_expired_at": expired,
             }
         )
     return rows
 
 
-INGEST_STATUS_FIELDS = ("key", "etag", "status", "read", "stored", "quarantined", "anomalies", "error", "updated_at")
+INGEST_STATUS_FIELDS = (
+    "key",
+    "version_id",
+    "etag",
+    "status",
+    "read",
+    "stored",
+    "quarantined",
+    "anomalies",
+    "error",
+    "updated_at",
+    "lease_expired_at",
+)
 
 
-def ingest_status(settings: Settings, s3: Any, dynamodb: Any) -> list[Row]:
-    """One row per object under the raw prefix with its ledger entry; ``pending`` when it has none yet."""
-    rows = with_ledger(settings, dynamodb, files(settings, s3))
+def ingest_status(settings: Settings, s3: Any, dynamodb: Any, now: datetime | None = None) -> list[Row]:
+    """One row per object under the raw prefix (its current version) with its ledger entry (:func:`with_ledger`)."""
+    rows = with_ledger(settings, dynamodb, current_versions(settings, s3), now)
     return [{name: row[name] for name in INGEST_STATUS_FIELDS} for row in rows]
 
 
+def _status(entry: Row, head: Row, version_id: str, now: datetime) -> tuple[str, str, str]:
+    """An object version's status, error and the time its attempt's lease expired ("" unless it did): its entry's,
+    unless an attempt holds (or held) the key's lease."""
+    if head.get("holder") == version_id and "lease_owner" in head:
+        expires = timeutil.from_epoch_s(int(head["lease_expires_at"]))
+        if expires >= now:
+            return PROCESSING, "", ""
+        expired = format_timestamp(expires)
+        return (
+            FAILED,
+            f"attempt {head.get('attempts', '?')} stopped without finishing (crashed or timed out): its lease expired "
+            f"at {expired}; the next delivery of the message takes it over",
+            expired,
+        )
+    return entry.get("status", PENDING), entry.get("error", ""), ""
+
+
 def ledger_entries(settings: Settings, dynamodb: Any, status: str, cost: Cost | None = None) -> list[Row]:
-    """Ledger entries in one status (e.g. ``failed``), newest first, from the ``by_status`` index."""
+    """Ledger entries in a problem status (``failed`` or ``rejected``), newest first, from the sparse ``problems``
+    index."""
     return list(
         query_pages(
             dynamodb,
             cost,
             TableName=settings.ledger_table,
             IndexName=LEDGER.indexes[0].name,
-            KeyConditionExpression="#status = :status",
-            ExpressionAttributeNames={"#status": "status"},
+            KeyConditionExpression="problem = :status",
             ExpressionAttributeValues={":status": {"S": status}},
             ScanIndexForward=False,
         )

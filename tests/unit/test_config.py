@@ -33,11 +33,14 @@ PUBLIC_KEYS = {
     "sites_table",
     "ingest_queue",
     "dead_letter_queue",
+    "rollups_dead_letter_queue",
     "alerts_topic",
     "alerts_topic_arn",
     "alerts_queue",
     "function_name",
     "log_group",
+    "aggregator_function_name",
+    "aggregator_log_group",
 }
 
 
@@ -59,6 +62,11 @@ def test_defaults_run_on_the_local_target():
         Decimal("1000"),
     )
     assert settings.max_attempts == 8
+    assert (settings.max_decompressed_bytes, settings.max_record_bytes, settings.max_depth) == (
+        512 * 2**20,
+        2**20,
+        16,
+    )
     assert settings.topic_arn == f"arn:aws:sns:eu-west-1:{LOCAL_ACCOUNT_ID}:energy-workbook-anomalies"
     assert settings.log_group == "/aws/lambda/energy-workbook-ingest"
 
@@ -98,10 +106,15 @@ def test_unrelated_variables_are_ignored():
         ("ENERGY_ALERTS_TOPIC_ARN", "arn:aws:sns:x:1:t", "alerts_topic_arn", "arn:aws:sns:x:1:t"),
         ("ENERGY_ALERTS_QUEUE", "aq", "alerts_queue", "aq"),
         ("ENERGY_FUNCTION_NAME", "fn", "function_name", "fn"),
+        ("ENERGY_AGGREGATOR_FUNCTION_NAME", "agg", "aggregator_function_name", "agg"),
+        ("ENERGY_ROLLUPS_DEAD_LETTER_QUEUE", "rdlq", "rollups_dead_letter_queue", "rdlq"),
         ("ENERGY_IMPLAUSIBLE_KWH", "2500.5", "implausible_kwh", Decimal("2500.5")),
         ("ENERGY_SEVERITY_MEDIUM_KWH", "0.1", "severity_medium_kwh", Decimal("0.1")),
         ("ENERGY_SEVERITY_HIGH_KWH", "12.75", "severity_high_kwh", Decimal("12.75")),
         ("ENERGY_MAX_ATTEMPTS", "3", "max_attempts", 3),
+        ("ENERGY_MAX_DECOMPRESSED_BYTES", "1073741824", "max_decompressed_bytes", 2**30),
+        ("ENERGY_MAX_RECORD_BYTES", "4096", "max_record_bytes", 4096),
+        ("ENERGY_MAX_DEPTH", "8", "max_depth", 8),
         ("ENERGY_STATE_DIR", "/tmp/state", "state_dir", "/tmp/state"),
         ("ENERGY_REPORTS_DIR", "out", "reports_dir", "out"),
     ],
@@ -276,6 +289,30 @@ def test_every_validation_error_names_the_variable_to_fix(environ, variable):
         Settings.from_env(environ)
 
 
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"ENERGY_MAX_RECORD_BYTES": "1023"}, "ENERGY_MAX_RECORD_BYTES"),
+        ({"ENERGY_MAX_RECORD_BYTES": str(16 * 2**20 + 1)}, "ENERGY_MAX_RECORD_BYTES"),
+        ({"ENERGY_MAX_DECOMPRESSED_BYTES": "1000", "ENERGY_MAX_RECORD_BYTES": "1024"}, "ENERGY_MAX_DECOMPRESSED_BYTES"),
+        ({"ENERGY_MAX_DECOMPRESSED_BYTES": "0"}, "ENERGY_MAX_DECOMPRESSED_BYTES"),
+        ({"ENERGY_MAX_DEPTH": "0"}, "ENERGY_MAX_DEPTH"),
+        ({"ENERGY_MAX_DEPTH": "257"}, "ENERGY_MAX_DEPTH"),
+        ({"ENERGY_MAX_DEPTH": "deep"}, "ENERGY_MAX_DEPTH"),
+    ],
+)
+def test_limits_out_of_their_range_raise_config_error_naming_the_variable(environ, variable):
+    with pytest.raises(ConfigError, match=variable):
+        Settings.from_env(environ)
+
+
+def test_the_limits_at_the_ends_of_their_ranges_are_allowed():
+    settings = Settings(max_decompressed_bytes=1024, max_record_bytes=1024, max_depth=1)
+
+    assert (settings.max_decompressed_bytes, settings.max_depth) == (1024, 1)
+    assert Settings(max_record_bytes=16 * 2**20, max_depth=256).max_record_bytes == 16 * 2**20
+
+
 def test_equal_thresholds_are_allowed():
     settings = Settings(severity_medium_kwh=Decimal(5), severity_high_kwh=Decimal(5), implausible_kwh=Decimal(5))
 
@@ -314,6 +351,8 @@ AWS_OUTPUTS = {
     "log_retention_days": 14,
     "alerts_queue": "prod-alerts",
     "function_name": "prod-ingest-fn",
+    "aggregator_function_name": "prod-rollups-fn",
+    "rollups_dead_letter_queue": "prod-rollups-dlq",
 }
 
 
@@ -327,6 +366,7 @@ def test_terraform_outputs_file_sets_target_aws_and_every_name(tmp_path):
     assert {name: getattr(settings, name) for name in AWS_OUTPUTS} == AWS_OUTPUTS
     assert settings.topic_arn == AWS_OUTPUTS["alerts_topic_arn"]
     assert settings.log_group == "/aws/lambda/prod-ingest-fn"
+    assert settings.aggregator_log_group == "/aws/lambda/prod-rollups-fn"
 
 
 def test_terraform_outputs_cover_exactly_the_documented_outputs(tmp_path):
@@ -423,6 +463,9 @@ def test_env_names_cover_every_field_with_unique_energy_variables():
             severity_medium_kwh=Decimal("0.25"),
             severity_high_kwh=Decimal("99.900"),
             max_attempts=2,
+            max_decompressed_bytes=2**21,
+            max_record_bytes=2048,
+            max_depth=3,
             state_dir="/tmp/s",
             reports_dir="r",
             alerts_topic_arn="arn:aws:sns:ap-southeast-2:1:t",

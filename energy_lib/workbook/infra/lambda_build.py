@@ -1,4 +1,5 @@
-"""Build the Lambda zip: ``handler.py`` at the root and the Lambda side of energy_lib, nothing else.
+"""Build the Lambda zip: the entry points (``handler.py`` for ingest, ``aggregator.py`` for the rollups) at the
+root and the Lambda side of energy_lib, nothing else. Both functions deploy the same zip.
 
 The workbook side (this package) is left out; a test imports the zip in a clean interpreter that has
 only boto3 to prove the Lambda side never needs it.
@@ -11,14 +12,16 @@ import zipfile
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]  # energy_lib/
-HANDLER = PACKAGE_DIR.parent / "lambda" / "handler.py"
+LAMBDA_DIR = PACKAGE_DIR.parent / "lambda"
+HANDLER = LAMBDA_DIR / "handler.py"  # the ingest function
+AGGREGATOR = LAMBDA_DIR / "aggregator.py"  # the rollups function
 EXCLUDED = ("workbook",)
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # same bytes for the same sources
 
 
 def zip_members() -> list[tuple[str, Path]]:
     """(name in the zip, source file) for every file the function needs, sorted."""
-    members = [("handler.py", HANDLER)]
+    members = [(entry.name, entry) for entry in (AGGREGATOR, HANDLER)]
     for path in sorted(PACKAGE_DIR.rglob("*")):
         relative = path.relative_to(PACKAGE_DIR)
         if path.is_file() and relative.parts[0] not in EXCLUDED and path.suffix in (".py", ".typed"):
