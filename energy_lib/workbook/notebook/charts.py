@@ -222,8 +222,8 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
 
 
 def site_comparison(site_summary: pd.DataFrame) -> go.Figure:
-    """Energy generated and consumed per site [kWh], grouped bars (site summary frame)."""
-    title = "Site performance: generated vs consumed"
+    """Energy generated and consumed per site [kWh], grouped bars (site summary frame: valid readings)."""
+    title = "Site performance: generated vs consumed (valid readings)"
     if _is_empty(site_summary):
         return empty_figure(title)
     _require(site_summary, ["site_id", "energy_generated_kwh", "energy_consumed_kwh"], "site_comparison")
@@ -245,7 +245,7 @@ def efficiency_zones(site_summary: pd.DataFrame) -> go.Figure:
     thresholds and the fleet's usual range (:func:`scales.readable_range`); a site far outside it is drawn up
     to the edge, hatched, labelled with its true value (``▲ 96,356 %``), in the colour of its true zone.
     """
-    title = "Efficiency zones (generated / consumed)"
+    title = "Efficiency zones (valid generated / valid consumed)"
     if _is_empty(site_summary):
         return empty_figure(title)
     _require(site_summary, ["site_id", "efficiency_pct"], "efficiency_zones")
@@ -294,7 +294,7 @@ def generated_vs_consumed(site_summary: pd.DataFrame) -> go.Figure:
     Lines through the origin mark efficiency 100 % (generated = consumed) and 120 %: a point above a line
     is a site above that efficiency; the distance from the origin is the site's size.
     """
-    title = "Generated vs consumed per site"
+    title = "Generated vs consumed per site (valid readings)"
     if _is_empty(site_summary):
         return empty_figure(title)
     _require(site_summary, ["site_id", "energy_generated_kwh", "energy_consumed_kwh"], "generated_vs_consumed")
@@ -334,7 +334,7 @@ def anomaly_distribution(frame: pd.DataFrame) -> go.Figure:
     Takes either the site summary frame (``anomalies_low`` … ``anomalies_critical``) or a frame of anomalous
     readings (``site_id``, ``severity``; rows with ``anomaly`` False are left out when that column exists).
     """
-    title = "Anomalies by site and severity"
+    title = "Flagged readings (anomalies) by site and severity"
     if _is_empty(frame):
         return empty_figure(title)
     severity_columns = [f"anomalies_{severity.lower()}" for severity in SEVERITIES]
@@ -378,7 +378,7 @@ def net_energy_trend(frame: pd.DataFrame) -> go.Figure:
     period = _period_column(frame)
     _require(frame, ["site_id", period, "net_energy_kwh"], "net_energy_trend")
     unit = "hour" if period == "hour_start" else "day"
-    title = f"Net energy per {unit} and site"
+    title = f"Net energy of valid readings per {unit} and site"
     x_title = f"{unit.capitalize()} start [UTC]"
     labels = {period: x_title, "shown_kwh": NET_ENERGY_AXIS, "site_id": SITE_AXIS}
     ordered, order = frame.sort_values([period, "site_id"]), {"site_id": _site_order(frame)}
@@ -443,7 +443,7 @@ def hourly_heatmap(hourly: pd.DataFrame, tz: str = "UTC") -> go.Figure:
         cell cannot wash out the others: it shows in full colour with its value written in it. Hours with
         no data are blank.
     """
-    title = f"Mean net energy by hour of day ({tz})"
+    title = f"Mean net energy of valid readings by hour of day ({tz})"
     if _is_empty(hourly):
         return empty_figure(title)
     _require(hourly, ["site_id", "hour_start", "net_energy_kwh"], "hourly_heatmap")

@@ -18,6 +18,7 @@ from pandas.io.formats.style import Styler
 
 from energy_lib import query
 from energy_lib.config import Settings
+from energy_lib.rules import SEVERITIES
 from energy_lib.timeutil import clock
 from energy_lib.wording import count
 from energy_lib.workbook.aws import checks
@@ -27,19 +28,18 @@ from energy_lib.workbook.notebook.palette import FAIL_STYLE, HEALTHY, MUTED, NEU
 
 Moment = datetime | str | None
 
-SITE_TABLE_COLUMNS = {
+SITE_TABLE_COLUMNS = {  # energies and efficiency of valid readings; the flagged ones' beside them
     "site_id": "Site",
     "energy_generated_kwh": "Generated [kWh]",
     "energy_consumed_kwh": "Consumed [kWh]",
     "net_energy_kwh": "Net [kWh]",
     "efficiency_pct": "Efficiency [%]",
-    "readings": "Readings",
-    "anomalies": "Anomalies",
-    "anomaly_rate_pct": "Anomaly rate [%]",
-}
-FLAGGED_COLUMNS = {  # the rollups' sums over flagged readings (anomalies), shown beside the valid totals
+    "valid_readings": "Valid readings",
+    "anomalies": "Flagged readings",
+    "flagged_by_severity": "Flagged by severity",
     "flagged_energy_generated_kwh": "Flagged generated [kWh]",
     "flagged_energy_consumed_kwh": "Flagged consumed [kWh]",
+    "anomaly_rate_pct": "Anomaly rate [%]",
 }
 FLEET_ROW = "Fleet"  # label of the totals row of the site table
 _TEXT_CELL = {"text-align": "left", "white-space": "pre-wrap", "overflow-wrap": "break-word"}  # wrap, never cut
@@ -214,11 +214,11 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
     Returns
     -------
     Kpis
-        Sites, readings, generated / consumed / net [kWh] to 0.1 with thousands separators, efficiency [%]
-        coloured by zone, anomaly rate [%] and system health. When the summary keeps flagged readings apart,
-        the energies and the efficiency are those of valid readings (said in their notes) and a KPI beside
-        them shows the flagged energy. A period without readings gets one message,
-        "No readings between … and …", and the system health only.
+        Sites, readings (valid and flagged in the note), generated / consumed / net [kWh] of valid readings to
+        0.1 with thousands separators, the flagged readings' generated energy beside them (their number by
+        severity and consumed energy in the note), efficiency [%] of valid readings coloured by zone, anomaly
+        rate [%] and system health. A period without readings gets one message, "No readings between … and
+        …", and the system health only.
     """
     first, last = _moment(start), _moment(end)
     period, duration = period_text(first, last), _duration(first, last)
@@ -227,28 +227,25 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
         return Kpis(period, duration, (_health_kpi(health),), empty)
     efficiency = fleet["efficiency_pct"]
     zone = palette.efficiency_zone(efficiency)
-    flagged = all(name in fleet for name in FLAGGED_COLUMNS)  # the rollups keep flagged readings apart
-    valid = "valid readings" if flagged else ""
-    energies = [
-        Kpi(label, *_kwh(fleet[name]), note=valid)
-        for label, name in (
-            ("Generated [kWh]", "energy_generated_kwh"),
-            ("Consumed [kWh]", "energy_consumed_kwh"),
-            ("Net [kWh]", "net_energy_kwh"),
-        )
-    ]
-    if flagged:
-        energies.append(_flagged_kpi(fleet))
     rate = fleet["anomaly_rate_pct"]
+    valid = f"{fleet['readings'] - fleet['anomalies']:,} valid, {fleet['anomalies']:,} flagged"
     items = (
         Kpi("Sites", f"{fleet['sites']:,}", str(fleet["sites"])),
-        Kpi("Readings", f"{fleet['readings']:,}", str(fleet["readings"])),
-        *energies,
+        Kpi("Readings", f"{fleet['readings']:,}", str(fleet["readings"]), note=valid),
+        *[
+            Kpi(label, *_kwh(fleet[name]), note="valid readings")
+            for label, name in (
+                ("Generated [kWh]", "energy_generated_kwh"),
+                ("Consumed [kWh]", "energy_consumed_kwh"),
+                ("Net [kWh]", "net_energy_kwh"),
+            )
+        ],
+        _flagged_kpi(fleet),
         Kpi(
             "Efficiency",
             palette.efficiency_text(efficiency, 1),
             "" if efficiency is None else f"{efficiency:g}",
-            note=palette.ZONE_WORDS[zone],
+            note=f"valid readings; {palette.ZONE_WORDS[zone]}",
             accent=palette.ZONE_COLOURS[zone],
         ),
         Kpi(
@@ -262,10 +259,18 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
     return Kpis(period, duration, items)
 
 
+def by_severity(row: Any) -> str:
+    """The flagged readings of a summary row by severity, the highest first: ``"CRITICAL 1 · MEDIUM 2"``; ""
+    when none."""
+    counts = [(severity, int(row.get(f"anomalies_{severity.lower()}") or 0)) for severity in reversed(SEVERITIES)]
+    return " · ".join(f"{severity} {n:,}" for severity, n in counts if n)
+
+
 def _flagged_kpi(fleet: dict[str, Any]) -> Kpi:
-    """Energy of the flagged readings, left out of every total and shown beside them."""
+    """Energy of the flagged readings, left out of every total and shown beside them, with their severities."""
     consumed = _kwh(fleet["flagged_energy_consumed_kwh"])[0]
-    readings = count(fleet["anomalies"], "flagged reading")
+    severities = by_severity(fleet)
+    readings = count(fleet["anomalies"], "flagged reading") + (f" ({severities})" if severities else "")
     return Kpi(
         "Flagged generated [kWh]",
         *_kwh(fleet["flagged_energy_generated_kwh"]),
@@ -311,31 +316,28 @@ def site_table(per_site: pd.DataFrame, fleet: dict[str, Any] | None = None, capt
     Returns
     -------
     Styler or None
-        Site, generated / consumed / net [kWh] to 0.1 with thousands separators, efficiency [%] on the
-        colour of its zone (as :func:`energy_lib.workbook.notebook.charts.efficiency_zones`), readings, anomalies,
-        anomaly rate [%]; and when the summary keeps flagged readings apart (the energies above are then those
-        of valid readings), the flagged generated and consumed energy [kWh] beside them. No index; ``.data``
-        is the table as a DataFrame.
+        Site; generated / consumed / net [kWh] of valid readings to 0.1 with thousands separators; their
+        efficiency [%] on the colour of its zone (as :func:`energy_lib.workbook.notebook.charts.efficiency_zones`);
+        valid readings; beside them the flagged readings, by severity, and their generated and consumed energy
+        [kWh]; anomaly rate [%]. No index; ``.data`` is the table as a DataFrame.
     """
     if per_site is None or per_site.empty:
         return None
-    names = SITE_TABLE_COLUMNS | {k: v for k, v in FLAGGED_COLUMNS.items() if k in per_site.columns}
-    frame = per_site[list(names)]
-    if fleet is not None:
-        totals = {name: fleet.get(name) for name in names} | {"site_id": FLEET_ROW}
-        frame = pd.concat([frame, pd.DataFrame([totals])])
-    frame = frame.reset_index(drop=True).rename(columns=names)
-    for column in ("Readings", "Anomalies"):
+    rows = [*per_site.to_dict("records"), *([fleet | {"site_id": FLEET_ROW}] if fleet is not None else [])]
+    for row in rows:
+        row["flagged_by_severity"] = by_severity(row)
+    frame = pd.DataFrame(rows, columns=list(SITE_TABLE_COLUMNS)).rename(columns=SITE_TABLE_COLUMNS)
+    for column in ("Valid readings", "Flagged readings"):
         frame[column] = frame[column].astype(int)
-    energies = [label for name, label in names.items() if name.endswith("_kwh")]
+    energies = [label for name, label in SITE_TABLE_COLUMNS.items() if name.endswith("_kwh")]
     for column in (*energies, "Efficiency [%]", "Anomaly rate [%]"):
         frame[column] = pd.to_numeric(frame[column].map(lambda v: None if v is None else float(v)))
     styler = frame.style.format(
         {
             **dict.fromkeys(energies, "{:,.1f}"),
             "Efficiency [%]": lambda pct: palette.efficiency_text(pct, 1).removesuffix(" %"),
-            "Readings": "{:,}",
-            "Anomalies": "{:,}",
+            "Valid readings": "{:,}",
+            "Flagged readings": "{:,}",
             "Anomaly rate [%]": "{:.2f}",
         },
         na_rep="n/a",
@@ -344,7 +346,7 @@ def site_table(per_site: pd.DataFrame, fleet: dict[str, Any] | None = None, capt
         styler = styler.set_properties(
             subset=pd.IndexSlice[[len(frame) - 1], :], **{"font-weight": "bold", "border-top": "2px solid #555"}
         )
-    styler = base_style(styler, ["Site"])
+    styler = base_style(styler, ["Site", "Flagged by severity"])
     return styler.set_caption(html.escape(caption)) if caption else styler
 
 

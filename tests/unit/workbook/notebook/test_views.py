@@ -32,7 +32,14 @@ def per_site() -> pd.DataFrame:
             "energy_consumed_kwh": [2757.057, 4899.949, 2035.011, 0.0],
             "net_energy_kwh": [897.875, 290.163, -1343.446, 5.0],
             "readings": [288, 288, 288, 12],
+            "valid_readings": [282, 279, 283, 12],
             "anomalies": [6, 9, 5, 0],
+            "anomalies_low": [4, 0, 0, 0],
+            "anomalies_medium": [2, 9, 0, 0],
+            "anomalies_high": [0, 0, 4, 0],
+            "anomalies_critical": [0, 0, 1, 0],
+            "flagged_energy_generated_kwh": [-12.5, -30.0, 5000.0, 0.0],
+            "flagged_energy_consumed_kwh": [3.1, 4.2, 5.2, 0.0],
             "efficiency_pct": [132.57, 105.92, 33.98, np.nan],
             "anomaly_rate_pct": [2.08, 3.13, 1.74, 0.0],
         }
@@ -43,7 +50,14 @@ def fleet(**changes: object) -> dict:
     totals = {
         "sites": 5,
         "readings": 1440,
+        "valid_readings": 1408,
         "anomalies": 32,
+        "anomalies_low": 4,
+        "anomalies_medium": 23,
+        "anomalies_high": 4,
+        "anomalies_critical": 1,
+        "flagged_energy_generated_kwh": 4957.5,
+        "flagged_energy_consumed_kwh": 12.5,
         "energy_generated_kwh": 17592.93,
         "energy_consumed_kwh": 18707.31,
         "net_energy_kwh": -1114.38,
@@ -92,6 +106,7 @@ def test_kpis_have_people_names_units_thousands_separators_and_the_period():
         "Generated [kWh]": "17,592.9",
         "Consumed [kWh]": "18,707.3",
         "Net [kWh]": "-1,114.4",
+        "Flagged generated [kWh]": "4,957.5",
         "Efficiency": "94.0 %",
         "Anomaly rate": "2.22 %",
         "System health": "8/8",
@@ -133,7 +148,7 @@ def test_the_site_table_is_curated_rounded_and_ends_with_the_fleet():
     assert list(styler.data.columns) == list(views.SITE_TABLE_COLUMNS.values())
     assert styler.data["Site"].tolist() == ["SITE_001", "SITE_002", "SITE_003", "SITE_004", "Fleet"]
     html = styler.to_html()
-    for shown in ("3,654.9", "-1,343.4", "17,592.9", "132.6", "2.08", "1,440", "n/a"):
+    for shown in ("3,654.9", "-1,343.4", "17,592.9", "132.6", "2.08", "1,408", "n/a", "5,000.0", "CRITICAL 1 · HIGH 4"):
         assert f">{shown}</td>" in html, shown
     assert "897.875" not in html
     assert 'class="row_heading' not in html  # no index
@@ -351,21 +366,39 @@ def test_the_quarantine_browser_lists_objects_and_shows_rejected_readings_and_fi
     assert browser.shown[["source_key", "reason"]].values.tolist() == [["raw/2025/06/11/b.csv", "not UTF-8 text"]]
 
 
-def test_with_flagged_sums_apart_the_kpis_and_the_site_table_show_valid_totals_and_flagged_energy_beside():
-    # GIVEN a summary that keeps flagged readings apart (the rollups' contract): a 5,000 kWh CRITICAL reading
-    flagged = {"flagged_energy_generated_kwh": 5000.0, "flagged_energy_consumed_kwh": 5.2}
-    sites = per_site().assign(flagged_energy_generated_kwh=[0.0, 0.0, 5000.0, 0.0])
-    sites["flagged_energy_consumed_kwh"] = [0.0, 0.0, 5.2, 0.0]
-    strip = views.kpis(fleet(anomalies=1, **flagged), HEALTHY, START, END)
+def test_the_totals_are_of_valid_readings_and_the_flagged_energy_stands_beside_them_by_severity():
+    # GIVEN a summary that keeps flagged readings apart (the rollups' contract), a 5,000 kWh CRITICAL one among them
+    strip = views.kpis(fleet(), HEALTHY, START, END)
     items = {item.label: item for item in strip.items}
-    # THEN the totals say they are of valid readings, and the flagged energy stands beside them
+    # THEN the totals and the efficiency say they are of valid readings, and the flagged energy stands beside them
     assert items["Generated [kWh]"].note == "valid readings"
-    assert items["Flagged generated [kWh]"].text == "5,000.0"
-    assert items["Flagged generated [kWh]"].note == "1 flagged reading, consumed 5.2 kWh; not in the totals"
+    assert items["Efficiency"].note.startswith("valid readings; ")
+    assert items["Readings"].note == "1,408 valid, 32 flagged"
+    assert items["Flagged generated [kWh]"].text == "4,957.5"
+    assert items["Flagged generated [kWh]"].note == (
+        "32 flagged readings (CRITICAL 1 · HIGH 4 · MEDIUM 23 · LOW 4), consumed 12.5 kWh; not in the totals"
+    )
     assert items["Flagged generated [kWh]"].accent == palette.WARNING
-    table = views.site_table(sites, fleet(anomalies=1, **flagged)).data
-    assert list(table.columns)[-2:] == ["Flagged generated [kWh]", "Flagged consumed [kWh]"]
-    assert table["Flagged generated [kWh]"].tolist() == [0.0, 0.0, 5000.0, 0.0, 5000.0]
-    # without the flagged sums (rollups that count every reading), nothing claims to be valid
-    plain = {item.label: item for item in views.kpis(fleet(), HEALTHY, START, END).items}
-    assert plain["Generated [kWh]"].note == "" and "Flagged generated [kWh]" not in plain
+    # AND the site table shows each site's flagged readings by severity and their energy beside its valid totals
+    table = views.site_table(per_site(), fleet()).data.set_index("Site")
+    assert table["Flagged by severity"].to_dict() == {
+        "SITE_001": "MEDIUM 2 · LOW 4",
+        "SITE_002": "MEDIUM 9",
+        "SITE_003": "CRITICAL 1 · HIGH 4",
+        "SITE_004": "",
+        "Fleet": "CRITICAL 1 · HIGH 4 · MEDIUM 23 · LOW 4",
+    }
+    assert table["Flagged generated [kWh]"].to_dict() == {
+        "SITE_001": -12.5,
+        "SITE_002": -30.0,
+        "SITE_003": 5000.0,
+        "SITE_004": 0.0,
+        "Fleet": 4957.5,
+    }
+    assert table.loc["SITE_003", "Generated [kWh]"] == 691.565  # the valid total, without the 5,000
+    assert table["Valid readings"].tolist() == [282, 279, 283, 12, 1408]
+    # a period without flagged readings: the flagged KPI is neutral and says so
+    clean = {"anomalies": 0, "anomalies_low": 0, "anomalies_medium": 0, "anomalies_high": 0, "anomalies_critical": 0}
+    quiet = {item.label: item for item in views.kpis(fleet(**clean), HEALTHY, START, END).items}
+    assert quiet["Flagged generated [kWh]"].accent == views.NEUTRAL
+    assert quiet["Flagged generated [kWh]"].note.startswith("0 flagged readings, ")
