@@ -347,9 +347,13 @@ def current_versions(settings: Settings, s3: Any, prefix: str | None = None) -> 
 def files_page(
     settings: Settings, s3: Any, prefix: str | None = None, page_size: int = 50, token: str | None = None
 ) -> tuple[list[Row], str | None]:
-    """One page of :func:`current_versions` (one ListObjectVersions request of ``page_size`` versions, so up to
-    ``page_size`` rows: older versions take places too), in key order, and the token of the next page (None after
-    the last)."""
+    """One page of :func:`current_versions`, in key order, and the token of the next page (None after the last).
+
+    ListObjectVersions lists older versions too: a page is the current versions among the next ``page_size``
+    versions (requests that find only older versions are followed by the next), and a next page is promised
+    only when a current version is left (one request more looks ahead), so a page is never empty but the last
+    of an empty prefix.
+    """
     request: dict[str, Any] = {
         "Bucket": settings.bucket,
         "Prefix": prefix if prefix is not None else settings.raw_prefix,
@@ -357,9 +361,18 @@ def files_page(
     }
     if token:
         request["KeyMarker"], request["VersionIdMarker"] = json.loads(token)
-    response = s3.list_object_versions(**request)
-    following = json.dumps([response["NextKeyMarker"], response["NextVersionIdMarker"]])
-    return _current(response), following if response.get("IsTruncated") else None
+    rows: list[Row] = []
+    following: str | None = None
+    while True:
+        response = s3.list_object_versions(**request)
+        current = _current(response)
+        if rows and current:  # the look-ahead found a current version: there is a next page, from here
+            return rows, following
+        rows += current
+        if not response.get("IsTruncated"):
+            return rows, None
+        request["KeyMarker"], request["VersionIdMarker"] = response["NextKeyMarker"], response["NextVersionIdMarker"]
+        following = following or (json.dumps([request["KeyMarker"], request["VersionIdMarker"]]) if rows else None)
 
 
 def current_version(settings: Settings, s3: Any, key: str) -> Row:

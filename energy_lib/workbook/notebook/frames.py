@@ -147,7 +147,8 @@ def raw_files(
     settings: Settings, prefix: str | None = None, token: str | None = None, page_size: int = 50
 ) -> tuple[pd.DataFrame, str | None]:
     """One page of raw objects under ``prefix`` (default ``raw/``), each with its ledger entry (status and
-    counts), and the token of the next page (None after the last). One List request and one BatchGetItem."""
+    counts), and the token of the next page (None after the last): :func:`energy_lib.query.files_page` and one
+    BatchGetItem."""
     objects, following = query.files_page(settings, aws(settings, "s3"), prefix, page_size, token)
     rows = query.with_ledger(settings, aws(settings, "dynamodb"), objects)
     return pd.DataFrame(rows, columns=list(RAW_FILE_COLUMNS)), following

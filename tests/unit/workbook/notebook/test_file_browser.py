@@ -102,6 +102,30 @@ def test_the_file_viewer_shows_content_rejects_with_reasons_and_status(processed
     assert "could not be read at all" in files._repr_mimebundle_()["text/html"]
 
 
+def test_an_object_uploaded_again_is_listed_once_with_its_current_version_and_that_version_s_ledger_entry(
+    processed: Settings,
+) -> None:
+    # GIVEN two versions of one object, the second with two readings, both processed (the bucket is versioned)
+    s3 = client("s3", processed)
+    key = "raw/2025/06/13/again.json"
+    reading = (
+        '{"site_id": "S9", "timestamp": "2025-06-13T10:%02d:00Z", "energy_generated_kwh": 1, "energy_consumed_kwh": 1}'
+    )
+    for body in (f"[{reading % 0}]", f"[{reading % 0}, {reading % 5}]"):
+        s3.put_object(Bucket=processed.bucket, Key=key, Body=body.encode())
+        runtime = LocalRuntime(processed, handler=load_handler(), retry_delay_s=0)
+        for _ in range(30):
+            if not runtime.poll_once(wait_s=0) and ops.queue_depth(processed, processed.ingest_queue) == 0:
+                break
+    # WHEN the browser lists that day, one version to a request
+    files = browser(processed, page_size=1)
+    files.prefix.value = "raw/2025/06/13/"
+    # THEN the object is listed once, with the current version's ledger entry and content; no empty page follows
+    assert list(files.page["key"]) == [key] and files.next.disabled
+    assert files.page.loc[0, ["status", "read", "stored"]].tolist() == ["processed", 2, 2]
+    assert files.shown.records == 2
+
+
 def test_the_simulation_panel_runs_once_with_progress_and_stops_continuous_batches(settings: Settings) -> None:
     panel = simulation_panel.panel(
         partial(runs.run_once, settings), partial(runs.run_batches, settings), "2025-06-11T00:00:00Z"
