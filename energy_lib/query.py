@@ -413,19 +413,8 @@ def with_ledger(settings: Settings, dynamodb: Any, objects: list[Row], now: date
     return rows
 
 
-INGEST_STATUS_FIELDS = (
-    "key",
-    "version_id",
-    "etag",
-    "status",
-    "read",
-    "stored",
-    "quarantined",
-    "anomalies",
-    "error",
-    "updated_at",
-    "lease_expired_at",
-)
+LEDGER_FIELDS = ("status", "read", "stored", "quarantined", "anomalies", "error", "updated_at", "lease_expired_at")
+INGEST_STATUS_FIELDS = ("key", "version_id", "etag", *LEDGER_FIELDS)
 
 
 def ingest_status(settings: Settings, s3: Any, dynamodb: Any, now: datetime | None = None) -> list[Row]:

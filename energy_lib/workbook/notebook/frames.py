@@ -27,18 +27,6 @@ TOTAL_COLUMNS = (*ENERGY, *FLAGGED_ENERGY)  # rollups and summaries: valid readi
 READING_COLUMNS = ("site_id", "timestamp", *ENERGY, "anomaly", "anomaly_reasons", "severity")
 SUMMARY_COLUMNS = ("site_id", *COUNTERS, "valid_readings", "efficiency_pct", "anomaly_rate_pct")
 ROLLUP_COLUMNS = ("site_id", *COUNTERS)
-STATUS_COLUMNS = (
-    "key",
-    "version_id",
-    "etag",
-    "status",
-    "read",
-    "stored",
-    "quarantined",
-    "anomalies",
-    "error",
-    "updated_at",
-)
 Moment = datetime | str | None
 
 
@@ -108,7 +96,7 @@ def sites(settings: Settings) -> list[str]:
 def ingest_status(settings: Settings) -> pd.DataFrame:
     """One row per object under raw/ with its ledger status and counts."""
     rows = query.ingest_status(settings, aws(settings, "s3"), aws(settings, "dynamodb"))
-    return pd.DataFrame(rows, columns=list(STATUS_COLUMNS))
+    return pd.DataFrame(rows, columns=list(query.INGEST_STATUS_FIELDS))
 
 
 def ledger_errors(settings: Settings) -> pd.DataFrame:
@@ -127,18 +115,7 @@ def files(settings: Settings, prefix: str | None = None) -> pd.DataFrame:
     )
 
 
-RAW_FILE_COLUMNS = (
-    "key",
-    "size_bytes",
-    "last_modified",
-    "status",
-    "read",
-    "stored",
-    "quarantined",
-    "anomalies",
-    "error",
-    "etag",
-)
+RAW_FILE_COLUMNS = ("key", "size_bytes", "last_modified", *query.LEDGER_FIELDS, "version_id", "etag")
 CONTENT_COLUMNS = ("position", "site_id", "timestamp", "energy_generated_kwh", "energy_consumed_kwh", "rejected")
 MAX_CONTENT_ROWS = 2000  # records of one file shown as a table (a day of 5-minute readings is 288)
 
