@@ -215,8 +215,8 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
     -------
     Kpis
         Sites, readings (valid and flagged in the note), generated / consumed / net [kWh] of valid readings to
-        0.1 with thousands separators, the flagged readings' generated energy beside them (their number by
-        severity and consumed energy in the note), efficiency [%] of valid readings coloured by zone, anomaly
+        0.1 with thousands separators, efficiency [%] of valid readings coloured by zone, the flagged readings'
+        generated energy beside them (their number by severity and consumed energy in the note), anomaly
         rate [%] and system health. A period without readings gets one message, "No readings between … and
         …", and the system health only.
     """
@@ -240,7 +240,6 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
                 ("Net [kWh]", "net_energy_kwh"),
             )
         ],
-        _flagged_kpi(fleet),
         Kpi(
             "Efficiency",
             palette.efficiency_text(efficiency, 1),
@@ -248,6 +247,7 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
             note=f"valid readings; {palette.ZONE_WORDS[zone]}",
             accent=palette.ZONE_COLOURS[zone],
         ),
+        _flagged_kpi(fleet),
         Kpi(
             "Anomaly rate",
             "n/a" if rate is None else f"{rate:.2f} %",
@@ -269,12 +269,11 @@ def by_severity(row: Any) -> str:
 def _flagged_kpi(fleet: dict[str, Any]) -> Kpi:
     """Energy of the flagged readings, left out of every total and shown beside them, with their severities."""
     consumed = _kwh(fleet["flagged_energy_consumed_kwh"])[0]
-    severities = by_severity(fleet)
-    readings = count(fleet["anomalies"], "flagged reading") + (f" ({severities})" if severities else "")
+    readings = by_severity(fleet) or "no flagged readings"
     return Kpi(
         "Flagged generated [kWh]",
         *_kwh(fleet["flagged_energy_generated_kwh"]),
-        note=f"{readings}, consumed {consumed} kWh; not in the totals",
+        note=f"{readings}; consumed {consumed} kWh; not in the totals",
         accent=palette.WARNING if fleet["anomalies"] else NEUTRAL,
     )
 
@@ -346,7 +345,9 @@ def site_table(per_site: pd.DataFrame, fleet: dict[str, Any] | None = None, capt
         styler = styler.set_properties(
             subset=pd.IndexSlice[[len(frame) - 1], :], **{"font-weight": "bold", "border-top": "2px solid #555"}
         )
-    styler = base_style(styler, ["Site", "Flagged by severity"])
+    styler = base_style(styler, ["Site"]).set_properties(
+        subset=["Flagged by severity"], **{"text-align": "left", "white-space": "nowrap"}
+    )
     return styler.set_caption(html.escape(caption)) if caption else styler
 
 

@@ -106,8 +106,8 @@ def test_kpis_have_people_names_units_thousands_separators_and_the_period():
         "Generated [kWh]": "17,592.9",
         "Consumed [kWh]": "18,707.3",
         "Net [kWh]": "-1,114.4",
-        "Flagged generated [kWh]": "4,957.5",
         "Efficiency": "94.0 %",
+        "Flagged generated [kWh]": "4,957.5",
         "Anomaly rate": "2.22 %",
         "System health": "8/8",
     }
@@ -376,7 +376,7 @@ def test_the_totals_are_of_valid_readings_and_the_flagged_energy_stands_beside_t
     assert items["Readings"].note == "1,408 valid, 32 flagged"
     assert items["Flagged generated [kWh]"].text == "4,957.5"
     assert items["Flagged generated [kWh]"].note == (
-        "32 flagged readings (CRITICAL 1 · HIGH 4 · MEDIUM 23 · LOW 4), consumed 12.5 kWh; not in the totals"
+        "CRITICAL 1 · HIGH 4 · MEDIUM 23 · LOW 4; consumed 12.5 kWh; not in the totals"
     )
     assert items["Flagged generated [kWh]"].accent == palette.WARNING
     # AND the site table shows each site's flagged readings by severity and their energy beside its valid totals
@@ -401,4 +401,4 @@ def test_the_totals_are_of_valid_readings_and_the_flagged_energy_stands_beside_t
     clean = {"anomalies": 0, "anomalies_low": 0, "anomalies_medium": 0, "anomalies_high": 0, "anomalies_critical": 0}
     quiet = {item.label: item for item in views.kpis(fleet(**clean), HEALTHY, START, END).items}
     assert quiet["Flagged generated [kWh]"].accent == views.NEUTRAL
-    assert quiet["Flagged generated [kWh]"].note.startswith("0 flagged readings, ")
+    assert quiet["Flagged generated [kWh]"].note.startswith("no flagged readings; ")
