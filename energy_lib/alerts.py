@@ -76,14 +76,16 @@ def summary_message(summary: dict[str, Any], start: str, end: str) -> dict[str, 
         f"Energy summary {start} to {end} (UTC)",
         f"Sites {fleet['sites']}, readings {fleet['readings']}, anomalies {fleet['anomalies']} "
         f"({_percent(fleet['anomaly_rate_pct'])})",
-        f"Generated {fleet['energy_generated_kwh']} kWh, consumed {fleet['energy_consumed_kwh']} kWh, "
-        f"net {fleet['net_energy_kwh']} kWh, efficiency {_percent(fleet['efficiency_pct'])}",
+        f"Valid readings: generated {fleet['energy_generated_kwh']} kWh, consumed {fleet['energy_consumed_kwh']} "
+        f"kWh, net {fleet['net_energy_kwh']} kWh, efficiency {_percent(fleet['efficiency_pct'])}",
+        f"Flagged readings (anomalies, not in the totals): generated {fleet['flagged_energy_generated_kwh']} kWh, "
+        f"consumed {fleet['flagged_energy_consumed_kwh']} kWh",
         "",
-        "site  generated_kwh  consumed_kwh  net_kwh  efficiency_pct  anomalies",
+        "site  generated_kwh  consumed_kwh  net_kwh  efficiency_pct  anomalies  flagged_generated_kwh",
     ]
     lines += [
         f"{s['site_id']}  {s['energy_generated_kwh']}  {s['energy_consumed_kwh']}  {s['net_energy_kwh']}  "
-        f"{_percent(s['efficiency_pct'], '')}  {s['anomalies']}"
+        f"{_percent(s['efficiency_pct'], '')}  {s['anomalies']}  {s['flagged_energy_generated_kwh']}"
         for s in summary["sites"]
     ]
     return {

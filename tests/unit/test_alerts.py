@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from energy_lib.alerts import BODY_ROWS, SUBJECT_LIMIT, message, publish, summary_message
+from energy_lib.rollups import ENERGY, FLAGGED_ENERGY
 
 SNS_MESSAGE_LIMIT = 262_144  # bytes, message body and attributes together
 KEY = "raw/2025/06/11/batch-001.json"
@@ -216,7 +217,7 @@ def test_one_anomaly_is_counted_in_the_singular():
 
 def test_summary_of_an_empty_period_says_n_a_not_none():
     # GIVEN the summary of a period without readings (energy_lib.query.summary's shape)
-    zero = {"energy_generated_kwh": Decimal(0), "energy_consumed_kwh": Decimal(0), "net_energy_kwh": Decimal(0)}
+    zero = {name: Decimal(0) for name in (*ENERGY, *FLAGGED_ENERGY)}
     fleet = {"sites": 0, "readings": 0, "anomalies": 0, "efficiency_pct": None, "anomaly_rate_pct": None, **zero}
     result = summary_message({"sites": [], "fleet": fleet}, "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z")
     assert "None" not in result["Message"] + result["Subject"]
@@ -224,3 +225,27 @@ def test_summary_of_an_empty_period_says_n_a_not_none():
     one = {**fleet, "readings": 1, "anomalies": 1}
     subject = summary_message({"sites": [], "fleet": one}, "2025-06-11T00:00:00Z", "x")["Subject"]
     assert subject == "Energy summary 2025-06-11: 1 reading, 1 anomaly"
+
+
+def test_the_summary_gives_valid_totals_and_the_flagged_energy_apart():
+    # GIVEN a day whose only flagged reading is a CRITICAL 5,000 kWh one at SITE_003
+    valid = {
+        "energy_generated_kwh": Decimal("10.5"),
+        "energy_consumed_kwh": Decimal("10"),
+        "net_energy_kwh": Decimal("0.5"),
+    }
+    flagged = {"flagged_energy_generated_kwh": Decimal(5000), "flagged_energy_consumed_kwh": Decimal("5.2")}
+    site = {
+        "site_id": "SITE_003",
+        "readings": 3,
+        "anomalies": 1,
+        "efficiency_pct": Decimal("105.00"),
+        **valid,
+        **flagged,
+    }
+    fleet = {**site, "sites": 1, "anomaly_rate_pct": Decimal("33.33")}
+    lines = summary_message({"sites": [site], "fleet": fleet}, "2025-06-11T00:00:00Z", "x")["Message"].split("\n")
+    # THEN the totals are of valid readings and the flagged energy stands on a line of its own
+    assert lines[2] == "Valid readings: generated 10.5 kWh, consumed 10 kWh, net 0.5 kWh, efficiency 105.00 %"
+    assert lines[3] == "Flagged readings (anomalies, not in the totals): generated 5000 kWh, consumed 5.2 kWh"
+    assert lines[-1] == "SITE_003  10.5  10  0.5  105.00  1  5000"
