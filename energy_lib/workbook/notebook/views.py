@@ -345,8 +345,8 @@ def site_table(per_site: pd.DataFrame, fleet: dict[str, Any] | None = None, capt
         styler = styler.set_properties(
             subset=pd.IndexSlice[[len(frame) - 1], :], **{"font-weight": "bold", "border-top": "2px solid #555"}
         )
-    styler = base_style(styler, ["Site"]).set_properties(
-        subset=["Flagged by severity"], **{"text-align": "left", "white-space": "nowrap"}
+    styler = base_style(styler, ["Site", "Flagged by severity"]).set_properties(  # severities on one line
+        subset=["Flagged by severity"], **{"white-space": "nowrap"}
     )
     return styler.set_caption(html.escape(caption)) if caption else styler
 
