@@ -51,8 +51,8 @@ def handler_run(settings: Settings, folder: Path, shape: str, count: int, compre
         env=environment,
         capture_output=True,
         text=True,
-        check=True,
     )
+    assert done.returncode == 0, done.stderr[-4000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     [row] = [r for r in query.ingest_status(settings, s3, client("dynamodb", settings)) if r["key"] == key]
     return {**result, **row, "shape": shape + (".gz" if compress else ""), "readings": count, "bytes": size}
