@@ -14,10 +14,10 @@ from energy_lib.checkpoints import PREFIX as CHECKPOINT_PREFIX
 from energy_lib.schema import TABLES, Table
 
 # Measured (tests/benchmarks/test_handler_memory.py, README "The ingest function's size"): the handler's peak
-# memory is flat in the file's size (about 81 MiB from 10k to 1M readings), so memory is chosen for the CPU share
-# it buys (Lambda gives 1 vCPU at 1769 MB): the Python side spends about 0.33 ms of CPU a reading, so at 1024 MB
-# (0.58 vCPU) an invocation of 60 s reads about 60,000 readings and a 1M-reading file finishes in about 17
-# checkpointed invocations, at the GB-seconds per reading that 256 MB would spend in some 70.
+# memory is flat in the file's size (81 to 84 MiB from 10k to 1M readings), so memory is chosen for the CPU share
+# it buys (Lambda gives 1 vCPU at 1769 MB): the Python side spends about 0.28 ms of CPU a reading, so at 1024 MB
+# (0.58 vCPU) an invocation of 60 s reads about 70,000 readings and a 1M-reading file finishes in about 15
+# checkpointed invocations, at about the GB-seconds per reading that 256 MB would spend in some 45.
 FUNCTION_TIMEOUT_S = 60
 FUNCTION_MEMORY_MB = 1024
 # /tmp holds the file's duplicates database: measured 1.05 to 1.20 bytes per decompressed byte of the smallest
