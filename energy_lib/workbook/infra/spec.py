@@ -9,8 +9,11 @@ and compares.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from energy_lib import lake
 from energy_lib.schema import TABLES, Table
+from energy_lib.validation import EARLIEST, LATEST
 
 FUNCTION_TIMEOUT_S = 60
 BATCHING_WINDOW_S = 5
@@ -30,6 +33,13 @@ class BucketSpec:
     notification_events: tuple[str, ...] = ("s3:ObjectCreated:*",)
     quarantine_expiry_days: int = 90
     noncurrent_version_expiry_days: int = 30
+    # lifecycle rule ids; the lake's rules keep its rewritten day files and Athena's results from piling up
+    lifecycle_rules: tuple[str, ...] = (
+        "expire-quarantine",
+        "expire-old-versions",
+        "expire-old-lake-versions",
+        "expire-athena-results",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +89,56 @@ class TableSpec:
     tables: tuple[Table, ...] = TABLES
 
 
+@dataclass(frozen=True, slots=True)
+class LakeSpec:
+    """The history lake: Parquet under ``lake/readings/``, a Glue table over it, an Athena workgroup."""
+
+    table: str = lake.TABLE
+    columns: tuple[tuple[str, str], ...] = lake.COLUMNS
+    partition: tuple[str, str] = lake.PARTITION
+    # partition projection over the days the pipeline keeps (no crawler, no partitions to register)
+    projection_range: str = f"{EARLIEST:%Y-%m-%d},{LATEST - timedelta(days=1):%Y-%m-%d}"
+    projection_format: str = "yyyy-MM-dd"
+    results_prefix: str = "athena-results/"
+    results_encryption: str = "SSE_S3"
+    results_expiry_days: int = 7
+    bytes_scanned_cutoff: int = 10 * 1024**3  # per query: at most 10 GiB scanned, 5 cents at list price
+    noncurrent_expiry_days: int = 1  # each compaction rewrites a day file; old versions go after a day
+    engine_version: str = "Athena engine version 3"
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionSpec:
+    """The compaction job: a function with AWS's managed pandas layer (pyarrow), run on a schedule."""
+
+    runtime: str = "python3.11"
+    handler: str = "compaction.handler"  # lambda/compaction.py at the zip's root
+    layer: str = "AWSSDKPandas-Python311"  # AWS SDK for pandas: pyarrow, pandas, numpy
+    timeout_s: int = 300
+    memory_mb: int = 1024
+    reserved_concurrency: int = 1  # runs never overlap (conditional writes guard them anyway)
+    schedule: str = "rate(5 minutes)"
+    period_s: int = 300  # of the schedule
+    local_period_s: float = 2.0  # the local stack runs the same job this often
+    environment_settings: tuple[str, ...] = (
+        "target",
+        "region",
+        "bucket",
+        "raw_prefix",
+        "quarantine_prefix",
+        "lake_prefix",
+    )
+
+    @property
+    def delay_bound_min(self) -> int:
+        """Minutes from a stored reading to the lake on AWS: the stream's seconds, then at most one
+        schedule period until the next run starts and one timeout until it ends."""
+        return (self.period_s + self.timeout_s) // 60
+
+
 BUCKET = BucketSpec()
 QUEUE = QueueSpec()
 FUNCTION = FunctionSpec()
 TABLE = TableSpec()
+LAKE = LakeSpec()
+COMPACTION = CompactionSpec()
