@@ -51,9 +51,7 @@ class Settings:
     # the history lake: Glue database (its table is ``readings``), Athena workgroup, compaction function
     glue_database: str = field(default="energy_workbook", metadata=_env("ENERGY_GLUE_DATABASE"))
     athena_workgroup: str = field(default="energy-workbook", metadata=_env("ENERGY_ATHENA_WORKGROUP"))
-    compaction_function: str = field(
-        default="energy-workbook-compaction", metadata=_env("ENERGY_COMPACTION_FUNCTION")
-    )
+    compaction_function: str = field(default="energy-workbook-compaction", metadata=_env("ENERGY_COMPACTION_FUNCTION"))
     implausible_kwh: Decimal = field(default=Decimal("1000"), metadata=_env("ENERGY_IMPLAUSIBLE_KWH", Decimal))
     severity_medium_kwh: Decimal = field(default=Decimal("10"), metadata=_env("ENERGY_SEVERITY_MEDIUM_KWH", Decimal))
     severity_high_kwh: Decimal = field(default=Decimal("50"), metadata=_env("ENERGY_SEVERITY_HIGH_KWH", Decimal))

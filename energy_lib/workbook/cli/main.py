@@ -126,8 +126,12 @@ def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_lambda(args: argparse.Namespace, settings: Settings) -> None:
-    path = lambda_build.build_zip(Path(args.output))
-    print(f"{path} ({path.stat().st_size} bytes, {len(lambda_build.zip_members())} files)")
+    for output, members in (
+        (args.output, lambda_build.zip_members()),
+        (args.compaction_output, lambda_build.compaction_members()),
+    ):
+        path = lambda_build.build_zip(Path(output), members)
+        print(f"{path} ({path.stat().st_size} bytes, {len(members)} files)")
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
@@ -280,12 +284,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         commands,
         "lambda",
-        "build the Lambda zip",
+        "build the Lambda zips",
         "build: write handler.py and the Lambda side of energy_lib (stdlib and boto3 only) into a zip, the "
-        "same bytes for the same sources; terraform/lambda.tf deploys build/lambda.zip.",
+        "same bytes for the same sources; terraform/lambda.tf deploys build/lambda.zip. Also the lake's "
+        "compaction function (compaction.py, the Lambda side and the lake's compaction modules; pyarrow "
+        "comes from its layer), which terraform/lake.tf deploys from build/compaction.zip.",
     )
     p.add_argument("action", choices=("build",))
     p.add_argument("--output", default="build/lambda.zip", help="where to write the zip (default build/lambda.zip)")
+    p.add_argument(
+        "--compaction-output",
+        default="build/compaction.zip",
+        help="where to write the compaction function's zip (default build/compaction.zip)",
+    )
     p.set_defaults(run=cmd_lambda, local=False)
 
     p = command(

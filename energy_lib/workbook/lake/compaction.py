@@ -54,7 +54,9 @@ class DayResult:
 def pending(settings: Settings, s3: Any) -> dict[str, list[str]]:
     """Keys of the change objects waiting to be folded in, by day."""
     by_day: dict[str, list[str]] = defaultdict(list)
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=lake.changes_prefix(settings)):
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=settings.bucket, Prefix=lake.changes_prefix(settings)
+    ):
         for entry in page.get("Contents", []):
             by_day[lake.day_of_key(entry["Key"])].append(entry["Key"])
     return dict(sorted(by_day.items()))
@@ -75,7 +77,9 @@ def compact_day(settings: Settings, s3: Any, day: str, keys: list[str]) -> DayRe
     with ThreadPoolExecutor(READERS) as pool:
         found = [change for change in pool.map(lambda key: _read_change(settings, s3, key), keys) if change]
     changes = [table for _, table in found]
-    merged = newest(pa.concat_tables([current.append_column(DELETED, pa.array(np.zeros(current.num_rows, bool))), *changes]))
+    merged = newest(
+        pa.concat_tables([current.append_column(DELETED, pa.array(np.zeros(current.num_rows, bool))), *changes])
+    )
     lines = sum(table.num_rows for table in changes)
     condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
     try:

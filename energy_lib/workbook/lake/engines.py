@@ -59,13 +59,20 @@ def httpfs_extension() -> Path:
     """The httpfs extension file that the ``duckdb-extension-httpfs`` package ships for this DuckDB."""
     import duckdb_extension_httpfs
 
-    path = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{version('duckdb')}" / "httpfs.duckdb_extension"
+    path = (
+        Path(duckdb_extension_httpfs.__file__).parent
+        / "extensions"
+        / f"v{version('duckdb')}"
+        / "httpfs.duckdb_extension"
+    )
     if not path.is_file():
         raise LakeError(f"{path} is missing: install duckdb-extension-httpfs of the same version as duckdb")
     return path
 
 
-def connect(settings: Settings, lake_dir: str | Path | None = None, threads: int = DUCKDB_THREADS) -> duckdb.DuckDBPyConnection:
+def connect(
+    settings: Settings, lake_dir: str | Path | None = None, threads: int = DUCKDB_THREADS
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the view ``readings`` over the lake (``lake_dir`` or the local bucket)."""
     import duckdb
 
@@ -85,7 +92,9 @@ def connect(settings: Settings, lake_dir: str | Path | None = None, threads: int
             f"ENDPOINT {_text(endpoint)}, URL_STYLE 'path', USE_SSL false)"
         )
         prefix = lake.readings_prefix(settings)
-        found = bool(aws(settings, "s3").list_objects_v2(Bucket=settings.bucket, Prefix=prefix, MaxKeys=1).get("KeyCount"))
+        found = bool(
+            aws(settings, "s3").list_objects_v2(Bucket=settings.bucket, Prefix=prefix, MaxKeys=1).get("KeyCount")
+        )
         source = f"s3://{settings.bucket}/{prefix}day=*/*.parquet"
     if found:
         connection.execute(
@@ -157,7 +166,9 @@ def athena_results(client: Any, execution_id: str) -> pa.Table:
 def _athena_array(column: dict[str, Any], cells: list[str | None]) -> pa.Array:
     kind = column["Type"].lower()
     if kind == "decimal":
-        return pa.array([None if c is None else Decimal(c) for c in cells], pa.decimal128(column["Precision"], column["Scale"]))
+        return pa.array(
+            [None if c is None else Decimal(c) for c in cells], pa.decimal128(column["Precision"], column["Scale"])
+        )
     if kind in ("bigint", "integer", "smallint", "tinyint"):
         return pa.array([None if c is None else int(c) for c in cells], pa.int64())
     if kind in ("double", "float", "real"):

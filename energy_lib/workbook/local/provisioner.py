@@ -14,13 +14,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from energy_lib import lake
 from energy_lib.clients import client
 from energy_lib.config import LOCAL_ACCOUNT_ID, Settings, env_names
 from energy_lib.schema import TABLES, Table
-from energy_lib.workbook.infra.lambda_build import build_zip_bytes
-from energy_lib.workbook.infra.spec import BUCKET, FUNCTION, QUEUE, TABLE
+from energy_lib.workbook.infra.lambda_build import build_zip_bytes, compaction_members
+from energy_lib.workbook.infra.spec import BUCKET, COMPACTION, FUNCTION, LAKE, QUEUE, TABLE
 
 ROLE_NAME = "energy-workbook-ingest-local"
+COMPACTION_ROLE_NAME = "energy-workbook-compaction-local"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 
 
 def queue_arn(settings: Settings, name: str) -> str:
@@ -36,6 +41,7 @@ def provision(settings: Settings) -> None:
     _tables(settings)
     _alerts(settings)
     _function(settings)
+    _lake(settings)
 
 
 def _queues(settings: Settings) -> None:
@@ -119,6 +125,18 @@ def _bucket(settings: Settings) -> None:
                     "Status": "Enabled",
                     "Filter": {"Prefix": ""},
                     "NoncurrentVersionExpiration": {"NoncurrentDays": BUCKET.noncurrent_version_expiry_days},
+                },
+                {
+                    "ID": "expire-old-lake-versions",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": settings.lake_prefix},
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": LAKE.noncurrent_expiry_days},
+                },
+                {
+                    "ID": "expire-athena-results",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": LAKE.results_prefix},
+                    "Expiration": {"Days": LAKE.results_expiry_days},
                 },
             ]
         },
@@ -207,11 +225,15 @@ def _alerts(settings: Settings) -> None:
     subscribed = {s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]}
     if endpoint not in subscribed:
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=endpoint)
+    _log_group(settings, settings.log_group)
+
+
+def _log_group(settings: Settings, name: str) -> None:
     logs = client("logs", settings)
-    groups = logs.describe_log_groups(logGroupNamePrefix=settings.log_group)["logGroups"]
-    if not any(group["logGroupName"] == settings.log_group for group in groups):
-        logs.create_log_group(logGroupName=settings.log_group)
-    logs.put_retention_policy(logGroupName=settings.log_group, retentionInDays=settings.log_retention_days)
+    groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    if not any(group["logGroupName"] == name for group in groups):
+        logs.create_log_group(logGroupName=name)
+    logs.put_retention_policy(logGroupName=name, retentionInDays=settings.log_retention_days)
 
 
 def function_environment(settings: Settings) -> dict[str, str]:
@@ -221,7 +243,8 @@ def function_environment(settings: Settings) -> dict[str, str]:
     return {env: values.get(env, str(getattr(settings, name))) for name, env in names.items()}
 
 
-def _function(settings: Settings) -> None:
+def _role(settings: Settings, name: str) -> str:
+    """The ARN of a role Lambda may assume, created when missing."""
     iam = client("iam", settings)
     trust = {
         "Version": "2012-10-17",
@@ -230,9 +253,13 @@ def _function(settings: Settings) -> None:
         ],
     }
     try:
-        role_arn = iam.get_role(RoleName=ROLE_NAME)["Role"]["Arn"]
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
     except ClientError:
-        role_arn = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
+def _function(settings: Settings) -> None:
+    role_arn = _role(settings, ROLE_NAME)
     awslambda = client("lambda", settings)
     try:
         awslambda.get_function(FunctionName=settings.function_name)
@@ -260,3 +287,107 @@ def _function(settings: Settings) -> None:
             FunctionResponseTypes=list(FUNCTION.function_response_types),
             Enabled=False,  # the local runtime plays this mapping; moto must not invoke the function
         )
+
+
+def glue_table_input(settings: Settings) -> dict[str, Any]:
+    """The Glue table over ``lake/readings/``: Parquet, partitioned by ``day`` with partition projection."""
+    location = f"s3://{settings.bucket}/{lake.readings_prefix(settings)}"
+    day = LAKE.partition[0]
+    return {
+        "Name": LAKE.table,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {
+            "classification": "parquet",
+            "EXTERNAL": "TRUE",
+            "projection.enabled": "true",
+            f"projection.{day}.type": "date",
+            f"projection.{day}.format": LAKE.projection_format,
+            f"projection.{day}.range": LAKE.projection_range,
+            f"projection.{day}.interval": "1",
+            f"projection.{day}.interval.unit": "DAYS",
+            "storage.location.template": f"{location}{day}=${{{day}}}/",
+        },
+        "PartitionKeys": [{"Name": LAKE.partition[0], "Type": LAKE.partition[1]}],
+        "StorageDescriptor": {
+            "Columns": [{"Name": name, "Type": kind} for name, kind in LAKE.columns],
+            "Location": location,
+            "InputFormat": PARQUET_INPUT,
+            "OutputFormat": PARQUET_OUTPUT,
+            "SerdeInfo": {"SerializationLibrary": PARQUET_SERDE},
+        },
+    }
+
+
+def workgroup_configuration(settings: Settings) -> dict[str, Any]:
+    """The Athena workgroup: results encrypted under ``athena-results/``, a bytes-scanned limit, enforced."""
+    return {
+        "ResultConfiguration": {
+            "OutputLocation": f"s3://{settings.bucket}/{LAKE.results_prefix}",
+            "EncryptionConfiguration": {"EncryptionOption": LAKE.results_encryption},
+        },
+        "EnforceWorkGroupConfiguration": True,
+        "PublishCloudWatchMetricsEnabled": True,
+        "BytesScannedCutoffPerQuery": LAKE.bytes_scanned_cutoff,
+        "EngineVersion": {"SelectedEngineVersion": LAKE.engine_version},
+    }
+
+
+def compaction_environment(settings: Settings) -> dict[str, str]:
+    """The ENERGY_* variables the compaction function gets."""
+    names = env_names()
+    return {names[name]: str(getattr(settings, name)) for name in COMPACTION.environment_settings}
+
+
+def _lake(settings: Settings) -> None:
+    glue = client("glue", settings)
+    try:
+        glue.create_database(DatabaseInput={"Name": settings.glue_database})
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "AlreadyExistsException":
+            raise
+    try:
+        glue.create_table(DatabaseName=settings.glue_database, TableInput=glue_table_input(settings))
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "AlreadyExistsException":
+            raise
+    athena = client("athena", settings)
+    if settings.athena_workgroup not in {group["Name"] for group in athena.list_work_groups()["WorkGroups"]}:
+        athena.create_work_group(Name=settings.athena_workgroup, Configuration=workgroup_configuration(settings))
+    _compaction_function(settings)
+
+
+def _compaction_function(settings: Settings) -> None:
+    """The compaction function, its layer, schedule and log group, as records: the stack's process runs the job."""
+    awslambda = client("lambda", settings)
+    try:
+        awslambda.get_function(FunctionName=settings.compaction_function)
+    except ClientError:
+        layers = awslambda.list_layer_versions(LayerName=COMPACTION.layer)["LayerVersions"]
+        layer_arn = (
+            layers[0]["LayerVersionArn"]
+            if layers
+            else awslambda.publish_layer_version(  # a record standing for AWS's managed layer
+                LayerName=COMPACTION.layer,
+                Content={"ZipFile": build_zip_bytes([])},
+                CompatibleRuntimes=[COMPACTION.runtime],
+            )["LayerVersionArn"]
+        )
+        awslambda.create_function(
+            FunctionName=settings.compaction_function,
+            Runtime=COMPACTION.runtime,
+            Handler=COMPACTION.handler,
+            Role=_role(settings, COMPACTION_ROLE_NAME),
+            Code={"ZipFile": build_zip_bytes(compaction_members())},
+            Timeout=COMPACTION.timeout_s,
+            MemorySize=COMPACTION.memory_mb,
+            Layers=[layer_arn],
+            Environment={"Variables": compaction_environment(settings)},
+        )
+        awslambda.put_function_concurrency(
+            FunctionName=settings.compaction_function, ReservedConcurrentExecutions=COMPACTION.reserved_concurrency
+        )
+    function_arn = awslambda.get_function(FunctionName=settings.compaction_function)["Configuration"]["FunctionArn"]
+    events = client("events", settings)
+    events.put_rule(Name=settings.compaction_function, ScheduleExpression=COMPACTION.schedule, State="ENABLED")
+    events.put_targets(Rule=settings.compaction_function, Targets=[{"Id": "compaction", "Arn": function_arn}])
+    _log_group(settings, f"/aws/lambda/{settings.compaction_function}")
