@@ -91,6 +91,33 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     }
   }
 
+  # compaction rewrites a day's Parquet file every few minutes: keep the old versions one day only
+  rule {
+    id     = "expire-old-lake-versions"
+    status = "Enabled"
+
+    filter {
+      prefix = local.lake_prefix
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = local.lake_noncurrent_expiry_days
+    }
+  }
+
+  rule {
+    id     = "expire-athena-results"
+    status = "Enabled"
+
+    filter {
+      prefix = local.athena_results_prefix
+    }
+
+    expiration {
+      days = local.athena_results_expiry_days
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.data]
 }
 

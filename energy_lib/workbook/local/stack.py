@@ -1,5 +1,5 @@
-"""The embedded local AWS: one background process with moto's server on 127.0.0.1 and the local
-Lambda runtime, provisioned like production on start.
+"""The embedded local AWS: one background process with moto's server on 127.0.0.1, the local
+Lambda runtime and the lake's compaction job, provisioned like production on start.
 
 ``up`` starts it (idempotent), ``status`` says what runs where, ``down`` stops it by its own pid.
 State is in memory: ``down`` (or a reboot) forgets every object, reading and message. The process
@@ -146,6 +146,7 @@ def serve(settings: Settings) -> None:
     """Run in the foreground: the server, provisioning, then the runtime until SIGTERM or SIGINT."""
     from moto.server import ThreadedMotoServer
 
+    from energy_lib.workbook.local.compactor import LocalCompactor
     from energy_lib.workbook.local.provisioner import provision
     from energy_lib.workbook.local.runtime import LocalRuntime
 
@@ -157,6 +158,8 @@ def serve(settings: Settings) -> None:
     state_file(settings).write_text(json.dumps(state))
     provision(settings)
     runtime = LocalRuntime(settings)
+    compactor = LocalCompactor(settings)
+    compactor.start()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: runtime.stop())
     state.update(ready=True, started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
@@ -165,6 +168,7 @@ def serve(settings: Settings) -> None:
     try:
         runtime.run()
     finally:
+        compactor.stop()
         server.stop()
 
 
