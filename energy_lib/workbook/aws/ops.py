@@ -44,8 +44,11 @@ def wait(
     poll_s: float = 1.0,
     progress: Callable[[dict[str, int]], None] | None = None,
 ) -> dict[str, int]:
-    """Wait until every object under raw/ has a final or failed ledger status and the ingest queue is
-    empty. Returns the count of objects per status; raises :class:`WaitTimeout` at the deadline."""
+    """Wait until every object under raw/ has a final or failed ledger status, the ingest queue is empty and
+    the lake caught up (no change object waits for compaction: on AWS that takes up to the compaction delay,
+    10 minutes). Returns the count of objects per status; raises :class:`WaitTimeout` at the deadline."""
+    from energy_lib.workbook.lake.admin import pending_changes
+
     deadline = time.monotonic() + timeout_s
     while True:
         statuses = [
@@ -53,16 +56,18 @@ def wait(
         ]
         counts = {status: statuses.count(status) for status in sorted(set(statuses))}
         depth = queue_depth(settings, settings.ingest_queue)
-        if progress:
-            progress({**counts, "queued": depth})
         settled = all(status in (*FINAL_STATUSES, FAILED) for status in statuses)
-        if settled and depth == 0:
+        lake_pending = pending_changes(settings) if settled and depth == 0 else None
+        if progress:
+            progress({**counts, "queued": depth, **({"lake_pending": lake_pending} if lake_pending else {})})
+        if lake_pending == 0:
             return counts
         if time.monotonic() >= deadline:
             unsettled = sum(n for s, n in counts.items() if s not in (*FINAL_STATUSES, FAILED))
             raise WaitTimeout(
-                f"after {timeout_s:.0f} s, {unsettled} of {len(statuses)} objects are not processed "
-                f"and {depth} messages are in the ingest queue"
+                f"after {timeout_s:.0f} s, {unsettled} of {len(statuses)} objects are not processed, "
+                f"{depth} messages are in the ingest queue"
+                + (f" and {lake_pending} change objects wait for the lake's compaction" if lake_pending else "")
             )
         time.sleep(poll_s)
 

@@ -326,9 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         commands,
         "wait",
-        "wait until every raw object is processed and the queue is empty",
-        "Exit 0 once every object under raw/ has a final ledger status and the ingest queue is empty; exit 1 "
-        "when objects failed (see `ingest status`) or at the timeout. Progress goes to stderr.",
+        "wait until every raw object is processed, the queue is empty and the lake caught up",
+        "Exit 0 once every object under raw/ has a final ledger status, the ingest queue is empty and no change "
+        "object waits for the lake's compaction (seconds locally; up to 10 minutes on AWS: give --timeout 900 "
+        "there); exit 1 when objects failed (see `ingest status`) or at the timeout. Progress goes to stderr.",
     )
     p.add_argument("--timeout", type=seconds, default=300, help="seconds before giving up (default 300)")
     _json_flag(p)
@@ -402,9 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
     _json_flag(p)
     p.set_defaults(run=cmd_ops, local=True)
 
+    from energy_lib.workbook.cli import lake as lake_cli
     from energy_lib.workbook.cli import reports as report_cli
 
     report_cli.add_commands(commands)
+    lake_cli.add_commands(commands)
     return parser
 
 

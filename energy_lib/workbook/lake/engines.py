@@ -118,7 +118,7 @@ def duckdb_table(settings: Settings, query: str, lake_dir: str | Path | None = N
 
     connection = connect(settings, lake_dir)
     try:
-        return connection.execute(query).fetch_arrow_table()
+        return connection.execute(query).to_arrow_table()
     except duckdb.Error as error:
         raise LakeError(f"DuckDB: {error}") from error
     finally:
@@ -176,7 +176,7 @@ def _athena_array(column: dict[str, Any], cells: list[str | None]) -> pa.Array:
     if kind == "boolean":
         return pa.array([None if c is None else c == "true" for c in cells], pa.bool_())
     if kind == "timestamp":
-        return pa.array(cells, pa.string()).cast(pa.timestamp("ms"))
+        return pa.array(cells, pa.string()).cast(pa.timestamp("us"))  # as DuckDB answers
     if kind == "date":
         return pa.array(cells, pa.string()).cast(pa.date32())
     if kind == "array":
@@ -203,3 +203,17 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
         elif pa.types.is_integer(field.type) and frame[field.name].dtype.kind == "f":
             frame[field.name] = frame[field.name].astype("Int64")  # integers with missing values stay integers
     return frame
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of an answer as plain values for JSON: Decimals stay Decimals, times ISO-8601, missing None."""
+    import pandas as pd
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, pd.Timestamp):
+            return value.isoformat().replace("+00:00", "Z")
+        if hasattr(value, "tolist"):  # numpy scalars and arrays (lists of reasons)
+            return value.tolist()
+        return None if value is None or (not isinstance(value, (str, Decimal, list)) and pd.isna(value)) else value
+
+    return [{name: plain(value) for name, value in row.items()} for row in frame.to_dict("records")]

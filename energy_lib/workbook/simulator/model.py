@@ -226,6 +226,39 @@ def simulate(
     Simulation
         Readings and the number of anomalies injected.
     """
+    energy = fleet_energy(fleet, start, hours, interval_minutes, anomaly_rate, seed)
+    stamps = list(energy.starts.strftime(TIMESTAMP_FORMAT))
+    readings: list[SimulatedReading] = [
+        {"site_id": site.site_id, "timestamp": stamp, "energy_generated_kwh": gen, "energy_consumed_kwh": con}
+        for site, gen_row, con_row in zip(
+            energy.fleet, energy.generated_kwh.tolist(), energy.consumed_kwh.tolist(), strict=True
+        )
+        for stamp, gen, con in zip(stamps, gen_row, con_row, strict=True)
+    ]
+    return Simulation(readings, energy.injected_anomalies, _utc(start, "start"), seed)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetEnergy:
+    """A run as arrays: ``generated_kwh[site, interval]`` and ``consumed_kwh[site, interval]``, rounded to
+    3 decimals [kWh], for the intervals starting at ``starts`` (aware UTC), sites in ``fleet`` order."""
+
+    fleet: list[Site]
+    starts: pd.DatetimeIndex
+    generated_kwh: np.ndarray
+    consumed_kwh: np.ndarray
+    injected_anomalies: int
+
+
+def fleet_energy(
+    fleet: Sequence[Site],
+    start: datetime,
+    hours: float,
+    interval_minutes: int = 5,
+    anomaly_rate: float = 0.02,
+    seed: int = 42,
+) -> FleetEnergy:
+    """What :func:`simulate` simulates, as arrays (no Python object per reading); same arguments."""
     start = _utc(start, "start")
     _check_run_args(interval_minutes, anomaly_rate, seed)
     if not isinstance(hours, int | float) or not math.isfinite(hours) or hours <= 0:
@@ -253,13 +286,7 @@ def simulate(
     ).transpose(1, 0, 2)
     injected = _inject_anomalies(generated_kwh, consumed_kwh, anomaly_rate, rng)
 
-    stamps = list(starts.strftime(TIMESTAMP_FORMAT))
-    readings: list[SimulatedReading] = [
-        {"site_id": site.site_id, "timestamp": stamp, "energy_generated_kwh": gen, "energy_consumed_kwh": con}
-        for site, gen_row, con_row in zip(fleet, generated_kwh.tolist(), consumed_kwh.tolist(), strict=True)
-        for stamp, gen, con in zip(stamps, gen_row, con_row, strict=True)
-    ]
-    return Simulation(readings, injected, start, seed)
+    return FleetEnergy(fleet, starts, generated_kwh, consumed_kwh, injected)
 
 
 def _site_energy(
