@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
+from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,41 +71,50 @@ def httpfs_extension() -> Path:
     return path
 
 
+@lru_cache(maxsize=8)
+def _database(settings: Settings, lake_dir: str | None, threads: int) -> duckdb.DuckDBPyConnection:
+    """One DuckDB database per lake for the process: its file cache keeps what earlier queries read
+    (validated against each file's ETag or modification time before use)."""
+    import duckdb
+
+    database = duckdb.connect(
+        config={"threads": threads, "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+    if lake_dir is None:
+        database.execute(f"LOAD {_text(str(httpfs_extension()))}")
+        endpoint = (settings.endpoint or "").removeprefix("http://")
+        # moto accepts any key; these are placeholders, not credentials
+        database.execute(
+            f"CREATE SECRET lake (TYPE s3, KEY_ID 'local', SECRET 'local', REGION {_text(settings.region)}, "
+            f"ENDPOINT {_text(endpoint)}, URL_STYLE 'path', USE_SSL false)"
+        )
+    return database
+
+
 def connect(
     settings: Settings, lake_dir: str | Path | None = None, threads: int = DUCKDB_THREADS
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the view ``readings`` over the lake (``lake_dir`` or the local bucket)."""
-    import duckdb
-
-    connection = duckdb.connect(
-        config={"threads": threads, "autoinstall_known_extensions": False, "autoload_known_extensions": False}
-    )
+    connection = _database(settings, None if lake_dir is None else str(lake_dir), threads).cursor()
     if lake_dir is not None:
         files = Path(lake_dir) / lake.READINGS
         found = any(files.glob("day=*/*.parquet"))
         source = f"{files.as_posix()}/day=*/*.parquet"
     else:
-        connection.execute(f"LOAD '{httpfs_extension()}'")
-        endpoint = (settings.endpoint or "").removeprefix("http://")
-        # moto accepts any key; these are placeholders, not credentials
-        connection.execute(
-            f"CREATE SECRET lake (TYPE s3, KEY_ID 'local', SECRET 'local', REGION {_text(settings.region)}, "
-            f"ENDPOINT {_text(endpoint)}, URL_STYLE 'path', USE_SSL false)"
-        )
         prefix = lake.readings_prefix(settings)
-        found = bool(
-            aws(settings, "s3").list_objects_v2(Bucket=settings.bucket, Prefix=prefix, MaxKeys=1).get("KeyCount")
-        )
+        listing = aws(settings, "s3").list_objects_v2(Bucket=settings.bucket, Prefix=prefix, MaxKeys=1)
+        found = bool(listing.get("KeyCount"))
         source = f"s3://{settings.bucket}/{prefix}day=*/*.parquet"
     if found:
         connection.execute(
-            f"CREATE VIEW {lake.TABLE} AS SELECT * FROM read_parquet({_text(source)}, hive_partitioning = true, "
+            f"CREATE TEMP VIEW {lake.TABLE} AS SELECT * FROM read_parquet({_text(source)}, hive_partitioning = true, "
             f"hive_types = {{'{lake.PARTITION[0]}': 'VARCHAR'}})"
         )
     else:  # an empty lake is an empty table, not an error
-        empty = SCHEMA.append(pa.field(lake.PARTITION[0], pa.string())).empty_table()
-        connection.register(f"{lake.TABLE}_empty", empty)
-        connection.execute(f"CREATE VIEW {lake.TABLE} AS SELECT * FROM {lake.TABLE}_empty")
+        connection.register(
+            f"{lake.TABLE}_empty", SCHEMA.append(pa.field(lake.PARTITION[0], pa.string())).empty_table()
+        )
+        connection.execute(f"CREATE TEMP VIEW {lake.TABLE} AS SELECT * FROM {lake.TABLE}_empty")
     return connection
 
 

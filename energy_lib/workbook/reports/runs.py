@@ -94,6 +94,7 @@ NOTEBOOKS = (
     "03-explore-readings",
     "04-report-business",
     "05-operate-pipeline",
+    "07-query-history",
 )
 EVERY = ("hourly", "daily", "weekly")
 KERNEL_NAME = "python3"
