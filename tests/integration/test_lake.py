@@ -167,7 +167,8 @@ def test_values_at_the_number_bound_are_kept_exactly_and_sum_exactly(settings: S
     compact(settings, s3)
     # THEN the lake holds them exactly and SQL sums them exactly
     answer = engines.sql(
-        settings, "SELECT sum(energy_generated_kwh) AS g, sum(net_energy_kwh) AS n, min(energy_consumed_kwh) AS c FROM readings"
+        settings,
+        "SELECT sum(energy_generated_kwh) AS g, sum(net_energy_kwh) AS n, min(energy_consumed_kwh) AS c FROM readings",
     )
     with localcontext(prec=50):
         assert answer.loc[0, "g"] == largest * 3 == Decimal("299999999999999999999.999999997")
