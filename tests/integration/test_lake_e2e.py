@@ -4,26 +4,17 @@ day files, and ``energy-workbook wait`` returns only once the lake caught up, wi
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from energy_lib import lake
 from energy_lib.clients import client
 from energy_lib.workbook.infra.spec import COMPACTION
-from tests.conftest import free_port
+from tests.integration import test_local_stack
 from tests.integration.test_lake import record
 from tests.integration.test_local_stack import Stack
 
+stack = test_local_stack.stack  # a local stack process of this module's own
+
 LOCAL_BOUND_S = 60  # the local stack compacts every 2 s; the README promises the lake within a minute
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    result = Stack(free_port(), tmp_path_factory.mktemp("lake-stack"))
-    result.run("local", "up")
-    yield result
-    result.run("local", "down")
 
 
 def test_the_stack_folds_change_objects_and_wait_returns_once_the_lake_caught_up(stack: Stack) -> None:
