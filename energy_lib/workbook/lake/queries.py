@@ -27,13 +27,33 @@ if TYPE_CHECKING:
 Moment = datetime | str
 ENERGIES = ("energy_generated_kwh", "energy_consumed_kwh", "net_energy_kwh")
 ZERO_KWH = f"CAST(0 AS {lake.KWH_TYPE.upper()})"
-# the rollups' counters, as SQL over readings: valid sums, flagged sums, counts
+# The rollups' counters over the parts of :func:`_parts` (summing per day first, the partition column,
+# costs a third less than filtering every reading twelve times): valid sums, flagged sums, counts.
 TOTALS = ",\n  ".join(
     [f"coalesce(sum({name}) FILTER (WHERE NOT anomaly), {ZERO_KWH}) AS {name}" for name in ENERGIES]
     + [f"coalesce(sum({name}) FILTER (WHERE anomaly), {ZERO_KWH}) AS flagged_{name}" for name in ENERGIES]
-    + ["count(*) AS readings", "count(*) FILTER (WHERE anomaly) AS anomalies"]
-    + [f"count(*) FILTER (WHERE severity = '{s}') AS anomalies_{s.lower()}" for s in SEVERITIES]
+    + ["CAST(sum(readings) AS BIGINT) AS readings"]
+    + ["CAST(coalesce(sum(readings) FILTER (WHERE anomaly), 0) AS BIGINT) AS anomalies"]
+    + [
+        f"CAST(coalesce(sum(readings) FILTER (WHERE severity = '{s}'), 0) AS BIGINT) AS anomalies_{s.lower()}"
+        for s in SEVERITIES
+    ]
 )
+HOUR = "date_trunc('hour', \"timestamp\")"
+
+
+def _parts(period: str, condition: str) -> str:
+    """``WITH parts``: readings summed per site, ``period_key`` (an expression), verdict and severity."""
+    sums = ", ".join(f"sum({name}) AS {name}" for name in ENERGIES)
+    return (
+        f"WITH parts AS (\nSELECT site_id, {period} AS period_key, anomaly, severity, {sums}, count(*) AS readings\n"
+        f"FROM readings\nWHERE {condition}\nGROUP BY 1, 2, 3, 4\n)\n"
+    )
+
+
+def _month(day: str) -> str:
+    """The UTC month (a timestamp) of a ``YYYY-MM-DD`` column: no reading's time needs to be read."""
+    return f"CAST(date_trunc('month', CAST({day} AS DATE)) AS TIMESTAMP)"
 
 
 def _moment(moment: datetime) -> str:
@@ -67,8 +87,9 @@ def sites_list(text: str) -> list[str]:
 
 def monthly_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
     return (
-        f"SELECT site_id, date_trunc('month', \"timestamp\") AS month_start,\n  {TOTALS}\n"
-        f"FROM readings\nWHERE {where(start, end, sites)}\nGROUP BY 1, 2\nORDER BY 2, 1"
+        _parts("day", where(start, end, sites))
+        + f"SELECT site_id, {_month('period_key')} AS month_start,\n  "
+        + f"{TOTALS}\nFROM parts\nGROUP BY 1, 2\nORDER BY 2, 1"
     )
 
 
@@ -79,8 +100,8 @@ def monthly(settings: Settings, start: Moment, end: Moment, sites: Sequence[str]
 
 def daily_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
     return (
-        f"SELECT day, count(DISTINCT site_id) AS sites,\n  {TOTALS}\n"
-        f"FROM readings\nWHERE {where(start, end, sites)}\nGROUP BY 1\nORDER BY 1"
+        _parts("day", where(start, end, sites))
+        + f"SELECT period_key AS day, count(DISTINCT site_id) AS sites,\n  {TOTALS}\nFROM parts\nGROUP BY 1\nORDER BY 1"
     )
 
 
@@ -116,7 +137,7 @@ def anomalies(settings: Settings, start: Moment, end: Moment, sites: Sequence[st
 
 def anomalies_by_month_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
     return (
-        "SELECT date_trunc('month', \"timestamp\") AS month_start, severity, count(*) AS anomalies,\n"
+        f"SELECT {_month('day')} AS month_start, severity, count(*) AS anomalies,\n"
         "  sum(energy_generated_kwh) AS flagged_energy_generated_kwh,\n"
         "  sum(energy_consumed_kwh) AS flagged_energy_consumed_kwh\n"
         f"FROM readings\nWHERE {where(start, end, sites)} AND anomaly\nGROUP BY 1, 2\nORDER BY 1, 2"
@@ -130,8 +151,8 @@ def anomalies_by_month(settings: Settings, start: Moment, end: Moment, sites: Se
 
 def hourly_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
     return (
-        f"SELECT site_id, date_trunc('hour', \"timestamp\") AS hour_start,\n  {TOTALS}\n"
-        f"FROM readings\nWHERE {where(start, end, sites)}\nGROUP BY 1, 2\nORDER BY 2, 1"
+        _parts(HOUR, where(start, end, sites))
+        + f"SELECT site_id, period_key AS hour_start,\n  {TOTALS}\nFROM parts\nGROUP BY 1, 2\nORDER BY 2, 1"
     )
 
 
