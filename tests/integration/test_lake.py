@@ -294,3 +294,33 @@ def test_the_glue_table_declares_the_columns_the_parquet_files_have(settings: Se
     glue = [column["Name"] for column in table["StorageDescriptor"]["Columns"]]
     assert glue == schema.names
     assert str(schema.field("energy_generated_kwh").type) == "decimal128(38, 9)"
+
+
+def test_long_ranges_of_the_explorer_and_the_report_come_from_the_lake(settings: Settings) -> None:
+    from energy_lib.storage import COUNTERS
+    from energy_lib.workbook.notebook import frames
+
+    s3 = client("s3", settings)
+    # GIVEN ten days of one site in the lake only (the tables are empty), one reading an anomaly
+    lake.put_changes(
+        s3,
+        settings,
+        [
+            record(100 + day, "A", f"2025-06-{day:02d}T12:00:00Z", "-20" if day == 5 else "3.5", "1")
+            for day in range(1, 11)
+        ],
+    )
+    compact(settings, s3)
+    # WHEN the explorer and the report ask for more than a week
+    readings = frames.readings(settings, "A", "2025-06-01", "2025-06-15")
+    anomalies = frames.anomalies(settings, "A", "2025-06-01", "2025-06-15")
+    hourly = frames.hourly(settings, "2025-06-01", "2025-06-15")
+    # THEN they get the lake's readings in the tables' columns and units
+    assert list(readings.columns) == list(frames.READING_COLUMNS) and len(readings) == 10
+    assert readings["energy_generated_kwh"].sum() == pytest.approx(9 * 3.5 - 20)
+    assert str(readings["timestamp"].dt.tz) == "UTC"
+    assert anomalies[["anomaly_reasons", "severity"]].values.tolist() == [["negative_generation", "MEDIUM"]]
+    assert list(hourly.columns) == ["site_id", "hour_start", *COUNTERS] and hourly["readings"].sum() == 10
+    assert hourly["anomalies"].dtype.kind == "i"
+    # a week or less still comes from DynamoDB (empty here)
+    assert frames.readings(settings, "A", "2025-06-01", "2025-06-08").empty
