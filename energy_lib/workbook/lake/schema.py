@@ -28,7 +28,6 @@ TYPES = {
 }
 SCHEMA = pa.schema([pa.field(name, TYPES[kind]) for name, kind in lake.COLUMNS])
 DELETED = "deleted"  # a column of change tables only: the line removes the reading
-KEY_COLUMNS = ("site_id", "timestamp")
 
 
 def _moment(text: str | None) -> datetime | None:

@@ -24,7 +24,6 @@ from energy_lib.workbook.notebook.charts import (
 from energy_lib.workbook.notebook.views import Html, message, table
 
 MONTH_AXIS = "Month [UTC]"
-DAY_AXIS = "Day [UTC]"
 ENERGIES = ("energy_generated_kwh", "energy_consumed_kwh", "net_energy_kwh")
 ENERGY_LABELS = {
     "energy_generated_kwh": "generated",
