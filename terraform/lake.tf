@@ -15,15 +15,15 @@ resource "aws_glue_catalog_table" "readings" {
   table_type    = "EXTERNAL_TABLE"
 
   parameters = {
-    "classification"              = "parquet"
-    "EXTERNAL"                    = "TRUE"
-    "projection.enabled"          = "true"
-    "projection.day.type"         = "date"
-    "projection.day.format"       = "yyyy-MM-dd"
-    "projection.day.range"        = local.lake_projection_range
-    "projection.day.interval"     = "1"
+    "classification"               = "parquet"
+    "EXTERNAL"                     = "TRUE"
+    "projection.enabled"           = "true"
+    "projection.day.type"          = "date"
+    "projection.day.format"        = "yyyy-MM-dd"
+    "projection.day.range"         = local.lake_projection_range
+    "projection.day.interval"      = "1"
     "projection.day.interval.unit" = "DAYS"
-    "storage.location.template"   = "${local.lake_readings_location}day=$${day}/"
+    "storage.location.template"    = "${local.lake_readings_location}day=$${day}/"
   }
 
   partition_keys {
