@@ -10,7 +10,7 @@ from energy_lib import lake
 from energy_lib.config import Settings
 from tests.conftest import EVENTS
 
-RECORDS = json.loads((EVENTS / "dynamodb_stream_readings.json").read_text())["Records"]
+RECORDS = json.loads((EVENTS / "dynamodb_stream_lake.json").read_text())["Records"]
 
 
 def test_change_lines_group_new_images_by_the_reading_s_utc_day() -> None:
