@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lab lint local-up local-down clean browser
+.PHONY: demo test check lab lint local-up local-down clean browser
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ demo: $(INSTALLED)  ## local stack up, every notebook through the report runner,
 
 test: $(INSTALLED) browser  ## every test: unit, integration, end to end, notebooks (nbval), security, benchmarks
 	$(BIN)/python -m pytest
+
+check: $(INSTALLED)  ## the fast loop: every test not marked slow (no notebooks, stacks, browser, security tools)
+	$(BIN)/python -m pytest -m "not slow" -q
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -5,6 +5,9 @@
 - Notebooks are stored without outputs, so nbval would skip the cells marked ``# NBVAL_CHECK_OUTPUT``
   (it compares only cells that have a stored run). Their expected outputs live in
   ``tests/notebook_outputs.json`` and are put in place here, so those cells are really compared.
+- Markers split the suite: nbval cells are marked ``notebook`` and ``stack``, tests that use the moto
+  server fixture ``stack``, and every test with a marker of :data:`SLOW` also ``slow``, which the fast loop
+  (``make check``: ``pytest -m "not slow"``) leaves out. ``make test`` runs everything.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pytest
 
 EXPECTED_OUTPUTS = Path(__file__).parent / "tests" / "notebook_outputs.json"
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+SLOW = ("stack", "notebook", "browser", "security", "benchmark")  # what the fast loop leaves out
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,13 +44,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     local_stack.down(Settings.from_env())
 
 
+@pytest.hookimpl(tryfirst=True)  # markers in place before `-m` deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     expected = json.loads(EXPECTED_OUTPUTS.read_text())
     for item in items:
         cell = getattr(item, "cell", None)
-        if cell is None or not cell.source.startswith(CHECK_MARK):
-            continue
-        notebook = Path(str(item.fspath)).stem
-        text = expected[notebook][cell.source]
-        cell.execution_count = 1
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        if cell is not None:  # an nbval cell: a notebook kernel working on the private local stack
+            item.add_marker(pytest.mark.notebook)
+            item.add_marker(pytest.mark.stack)
+        if "moto_port" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)
+        if any(item.get_closest_marker(name) for name in SLOW):
+            item.add_marker(pytest.mark.slow)
+        if cell is not None and cell.source.startswith(CHECK_MARK):
+            notebook = Path(str(item.fspath)).stem
+            text = expected[notebook][cell.source]
+            cell.execution_count = 1
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 
@@ -135,9 +135,6 @@ class Settings:
                 values[f.name] = _convert(f.metadata["env"], raw, f.metadata["kind"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
-
-    def with_overrides(self, **overrides: object) -> Settings:
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def environment(self) -> dict[str, str]:
         """The ``ENERGY_*`` variables that reproduce these settings (for a child process or a Lambda)."""

@@ -8,7 +8,7 @@ botocore's retries never see them.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -43,36 +43,35 @@ def _pause(round_number: int) -> None:
     time.sleep(min(0.05 * 2**round_number, 2.0))
 
 
-def batch_put(dynamodb: Any, table: str, items: Sequence[dict[str, Any]], stats: dict[str, int] | None = None) -> None:
+def _rounds(send: Callable[..., dict[str, Any]], table: str, pending: Any, leftover: str) -> Iterator[dict[str, Any]]:
+    """Each response of ``send`` for ``pending`` (the request of ``table``), sent again with what the response
+    leaves under ``leftover``, after a growing pause, until nothing is left; at most UNPROCESSED_ROUNDS times."""
+    for round_number in range(UNPROCESSED_ROUNDS):
+        response = send(RequestItems={table: pending})
+        yield response
+        pending = (response.get(leftover) or {}).get(table)
+        if not pending:
+            return
+        _pause(round_number)
+    left = len(pending["Keys"] if isinstance(pending, dict) else pending)
+    raise UnprocessedItems(f"{left} {leftover} of {table} stayed unprocessed after {UNPROCESSED_ROUNDS} rounds")
+
+
+def batch_put(dynamodb: Any, table: str, items: Sequence[dict[str, Any]]) -> None:
     """Write ``items`` (plain values) with BatchWriteItem, 25 a request."""
     for batch in chunks(items, WRITE_BATCH):
-        pending: dict[str, Any] = {table: [{"PutRequest": {"Item": to_item(item)}} for item in batch]}
-        for round_number in range(UNPROCESSED_ROUNDS):
-            response = dynamodb.batch_write_item(RequestItems=pending)
-            if stats is not None:
-                stats["write_requests"] = stats.get("write_requests", 0) + 1
-            pending = response.get("UnprocessedItems") or {}
-            if not pending:
-                break
-            _pause(round_number)
-        else:
-            raise UnprocessedItems(f"{len(pending[table])} writes to {table} stayed unprocessed")
+        puts = [{"PutRequest": {"Item": to_item(item)}} for item in batch]
+        for _ in _rounds(dynamodb.batch_write_item, table, puts, "UnprocessedItems"):
+            pass
 
 
 def batch_get(dynamodb: Any, table: str, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Read the items at ``keys`` (plain values) with BatchGetItem, 100 a request; missing keys are absent."""
     found: list[dict[str, Any]] = []
     for batch in chunks(keys, READ_BATCH):
-        pending: dict[str, Any] = {table: {"Keys": [to_item(key) for key in batch], "ConsistentRead": True}}
-        for round_number in range(UNPROCESSED_ROUNDS):
-            response = dynamodb.batch_get_item(RequestItems=pending)
+        request = {"Keys": [to_item(key) for key in batch], "ConsistentRead": True}
+        for response in _rounds(dynamodb.batch_get_item, table, request, "UnprocessedKeys"):
             found += [from_item(item) for item in response["Responses"].get(table, [])]
-            pending = response.get("UnprocessedKeys") or {}
-            if not pending:
-                break
-            _pause(round_number)
-        else:
-            raise UnprocessedItems(f"{len(pending[table]['Keys'])} reads from {table} stayed unprocessed")
     return found
 
 
@@ -97,14 +96,11 @@ class Cost:
         self.requests = 0
         self.items_read = 0
         self.items_returned = 0
-        self.capacity_units = 0.0
 
     def add(self, response: dict[str, Any]) -> None:
         self.requests += 1
         self.items_read += response.get("ScannedCount", response.get("Count", 0))
         self.items_returned += response.get("Count", 0)
-        capacity = response.get("ConsumedCapacity") or {}
-        self.capacity_units += float(capacity.get("CapacityUnits", 0) or 0)
 
     @property
     def read_ratio(self) -> float:

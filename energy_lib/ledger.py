@@ -13,8 +13,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from energy_lib.dynamo import from_item, to_item
-from energy_lib.readings import format_timestamp
 from energy_lib.schema import FAILED, FINAL_STATUSES, PROCESSING
+from energy_lib.timeutil import format_timestamp
 
 ERROR_LIMIT = 1000  # characters of an error message kept in the ledger
 

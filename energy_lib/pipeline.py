@@ -14,13 +14,13 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, TypedDict
 from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
-from energy_lib import alerts, ledger, quarantine, storage
+from energy_lib import alerts, ledger, quarantine, storage, timeutil
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.dynamo import batch_put
@@ -45,10 +45,6 @@ class BatchResponse(TypedDict):
     batchItemFailures: list[BatchItemFailure]
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 @dataclass(frozen=True)
 class Services:
     """The settings and the clients the pipeline uses; build once, reuse for every event."""
@@ -57,7 +53,7 @@ class Services:
     s3: Any
     dynamodb: Any
     sns: Any
-    now: Callable[[], datetime] = field(default=utc_now)
+    now: Callable[[], datetime] = field(default=timeutil.now)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

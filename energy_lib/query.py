@@ -15,16 +15,17 @@ Ranges are half-open ``[start, end)`` in UTC. Every function takes an optional
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 from typing import Any
 
+from energy_lib import timeutil
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost, batch_get, query_pages
 from energy_lib.errors import QueryError
-from energy_lib.readings import format_timestamp
 from energy_lib.schema import LEDGER, READINGS
-from energy_lib.storage import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET
+from energy_lib.storage import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET, buckets
+from energy_lib.timeutil import format_timestamp
 from energy_lib.validation import EARLIEST, LATEST, SITE_ID
 
 Row = dict[str, Any]
@@ -47,27 +48,20 @@ def utc(value: datetime | str | None) -> datetime | None:
     pipeline keeps: ``[2000-01-01, 2200-01-01]`` (the last moment only as an exclusive end)."""
     if value is None or value == "":
         return None
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        try:
-            moment = moment.astimezone(timezone.utc)
-        except OverflowError:
-            raise QueryError(f"{value} is outside the years the pipeline keeps") from None
-        if not EARLIEST <= moment <= LATEST:
-            raise QueryError(
-                f"{format_timestamp(moment)} is outside the years the pipeline keeps "
-                f"({format_timestamp(EARLIEST)} to {format_timestamp(LATEST)})"
-            )
-        return moment
-    text = value.strip() if isinstance(value, str) else ""
+    if not isinstance(value, datetime | str):
+        raise QueryError(f"not a timestamp: {value!r} (use ISO-8601, e.g. {timeutil.EXAMPLE})")
     try:
-        if len(text) == 10:  # a bare date is that day's midnight, UTC
-            moment = datetime.combine(date.fromisoformat(text), time(), timezone.utc)
-        else:
-            moment = datetime.fromisoformat(text)
+        moment = timeutil.utc(value)
     except ValueError:
-        raise QueryError(f"not a timestamp: {value!r} (use ISO-8601, e.g. 2025-06-11T00:00:00Z)") from None
-    return utc(moment)
+        raise QueryError(f"not a timestamp: {value!r} (use ISO-8601, e.g. {timeutil.EXAMPLE})") from None
+    except OverflowError:
+        raise QueryError(f"{value} is outside the years the pipeline keeps") from None
+    if not EARLIEST <= moment <= LATEST:
+        raise QueryError(
+            f"{format_timestamp(moment)} is outside the years the pipeline keeps "
+            f"({format_timestamp(EARLIEST)} to {format_timestamp(LATEST)})"
+        )
+    return moment
 
 
 def time_range(start: datetime | str | None, end: datetime | str | None) -> tuple[datetime, datetime]:
@@ -108,11 +102,28 @@ def _between(first: datetime, last: datetime) -> tuple[str, str] | None:
 
 
 def days(first: datetime, last: datetime) -> Iterator[str]:
-    """Every UTC day (``YYYY-MM-DD``) that ``[first, last)`` touches."""
+    """Every UTC day (``YYYY-MM-DD``, a stored timestamp's first ten characters) that ``[first, last)`` touches."""
     day = first.replace(hour=0, minute=0, second=0, microsecond=0)
     while day < last:
-        yield day.strftime("%Y-%m-%d")
+        yield format_timestamp(day)[:10]
         day += ONE_DAY
+
+
+def _bucket(moment: datetime, unit: timedelta) -> str:
+    """The day (``unit`` is ONE_DAY) or hour rollup bucket that holds ``moment``, named as storage names it."""
+    _, day, hour = buckets(format_timestamp(moment))
+    return day if unit == ONE_DAY else hour
+
+
+def hour_buckets(start: datetime | str, end: datetime | str) -> list[str]:
+    """The rollup buckets of every UTC hour that ``[start, end)`` touches."""
+    first, last = bounded_range(start, end)
+    moment = first.replace(minute=0, second=0, microsecond=0)
+    result = []
+    while moment < last:
+        result.append(_bucket(moment, ONE_HOUR))
+        moment += ONE_HOUR
+    return result
 
 
 def readings(
@@ -226,12 +237,9 @@ def summary_buckets(start: datetime | str | None, end: datetime | str | None) ->
     result = []
     moment = first
     while moment < last:
-        if moment.hour == 0 and moment + ONE_DAY <= last:
-            result.append(f"D#{moment:%Y-%m-%d}")
-            moment += ONE_DAY
-        else:
-            result.append(f"H#{moment:%Y-%m-%dT%H}")
-            moment += ONE_HOUR
+        unit = ONE_DAY if moment.hour == 0 and moment + ONE_DAY <= last else ONE_HOUR
+        result.append(_bucket(moment, unit))
+        moment += unit
     return result
 
 

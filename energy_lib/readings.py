@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Context, Decimal, Inexact, localcontext
 
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+from energy_lib.timeutil import format_timestamp
+
 DYNAMODB_DIGITS = Context(prec=38, traps=[Inexact])  # what a DynamoDB number keeps
 
 
@@ -56,16 +57,3 @@ def net_energy_kwh(generated_kwh: Decimal, consumed_kwh: Decimal) -> Decimal:
     the difference needs more. [kWh]"""
     with localcontext(DYNAMODB_DIGITS):
         return generated_kwh - consumed_kwh
-
-
-def format_timestamp(moment: datetime) -> str:
-    """``2025-06-11T20:00:00Z``: UTC, fixed width, to the second."""
-    return moment.astimezone(timezone.utc).strftime(TIMESTAMP_FORMAT)
-
-
-def parse_utc(text: str) -> datetime:
-    """The inverse of :func:`format_timestamp`; also accepts any ISO-8601 with an offset."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)

@@ -23,8 +23,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from energy_lib.dynamo import batch_get, chunks, to_item
-from energy_lib.readings import Reading, format_timestamp
+from energy_lib.readings import Reading
 from energy_lib.rules import SEVERITIES, Assessment
+from energy_lib.timeutil import format_timestamp
 
 TOTAL_BUCKET = "T"
 EXACT_DIGITS = 100  # sums of 38-digit numbers stay exact; DynamoDB refuses (loudly) what it cannot keep

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, DecimalException, InvalidOperation
 from typing import Any
 
+from energy_lib import timeutil
 from energy_lib.parsing import NotJson, Record
 from energy_lib.readings import ParsedFile, Reading, Reject, net_energy_kwh
 
@@ -137,14 +138,12 @@ def parse_timestamp(value: Any) -> datetime | None:
         if number is not None:
             if not number.is_finite() or not EARLIEST.timestamp() <= number < LATEST.timestamp():
                 return None
-            moment = datetime.fromtimestamp(int(number.to_integral_value(rounding="ROUND_FLOOR")), timezone.utc)
-        elif isinstance(value, str) and len(value.strip()) > 10:
-            moment = datetime.fromisoformat(value.strip())
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
+            moment = timeutil.from_epoch_s(int(number.to_integral_value(rounding="ROUND_FLOOR")))
+        elif isinstance(value, str) and len(value.strip()) > 10:  # a bare date is no reading's moment
+            moment = timeutil.utc(value)
         else:
             return None
     except (ValueError, OverflowError, OSError):
         return None
-    moment = moment.astimezone(timezone.utc).replace(microsecond=0)
+    moment = moment.replace(microsecond=0)
     return moment if EARLIEST <= moment < LATEST else None

@@ -232,13 +232,16 @@ resource "aws_iam_policy" "lake_query" {
 
 # --- resource policies --------------------------------------------------------------------------
 
-# Data bucket: TLS only
-data "aws_iam_policy_document" "data_bucket" {
+# Both buckets: TLS only; the access-log bucket also lets S3 deliver our data bucket's access logs
+data "aws_iam_policy_document" "bucket" {
+  for_each                = local.buckets
+  source_policy_documents = each.key == "access_logs" ? [data.aws_iam_policy_document.access_log_delivery.json] : []
+
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["s3:*"]
-    resources = [aws_s3_bucket.data.arn, "${aws_s3_bucket.data.arn}/*"]
+    resources = [each.value.arn, "${each.value.arn}/*"]
 
     principals {
       type        = "*"
@@ -253,8 +256,7 @@ data "aws_iam_policy_document" "data_bucket" {
   }
 }
 
-# Access-log bucket: S3 log delivery for our data bucket only, and TLS only
-data "aws_iam_policy_document" "access_logs_bucket" {
+data "aws_iam_policy_document" "access_log_delivery" {
   statement {
     sid       = "S3ServerAccessLogs"
     actions   = ["s3:PutObject"]
@@ -275,24 +277,6 @@ data "aws_iam_policy_document" "access_logs_bucket" {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
-    }
-  }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.access_logs.arn, "${aws_s3_bucket.access_logs.arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
     }
   }
 }

@@ -10,48 +10,6 @@ resource "aws_s3_bucket" "data" {
   force_destroy = var.force_destroy
 }
 
-resource "aws_s3_bucket_versioning" "data" {
-  bucket = aws_s3_bucket.data.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "data" {
-  bucket = aws_s3_bucket.data.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "data" {
-  bucket = aws_s3_bucket.data.id
-
-  block_public_acls       = true
-  ignore_public_acls      = true
-  block_public_policy     = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "data" {
-  bucket = aws_s3_bucket.data.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_policy" "data" {
-  bucket = aws_s3_bucket.data.id
-  policy = data.aws_iam_policy_document.data_bucket.json
-
-  depends_on = [aws_s3_bucket_public_access_block.data]
-}
-
 # Exactly two rules: the provisioning checks count them.
 resource "aws_s3_bucket_lifecycle_configuration" "data" {
   bucket = aws_s3_bucket.data.id
@@ -118,7 +76,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.data]
+  depends_on = [aws_s3_bucket_versioning.bucket["data"]]
 }
 
 resource "aws_s3_bucket_logging" "data" {
@@ -126,7 +84,7 @@ resource "aws_s3_bucket_logging" "data" {
   target_bucket = aws_s3_bucket.access_logs.id
   target_prefix = "${local.bucket_name}/"
 
-  depends_on = [aws_s3_bucket_policy.access_logs]
+  depends_on = [aws_s3_bucket_policy.bucket["access_logs"]]
 }
 
 # --- access-log bucket --------------------------------------------------------------------------
@@ -138,48 +96,6 @@ resource "aws_s3_bucket" "access_logs" {
   #checkov:skip=CKV2_AWS_62:Nothing consumes new log objects; event notifications would have no target.
   bucket        = local.access_logs_bucket_name
   force_destroy = var.force_destroy
-}
-
-resource "aws_s3_bucket_versioning" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-
-  block_public_acls       = true
-  ignore_public_acls      = true
-  block_public_policy     = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_policy" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-  policy = data.aws_iam_policy_document.access_logs_bucket.json
-
-  depends_on = [aws_s3_bucket_public_access_block.access_logs]
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
@@ -206,7 +122,65 @@ resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.access_logs]
+  depends_on = [aws_s3_bucket_versioning.bucket["access_logs"]]
+}
+
+# --- what both buckets have, declared once ------------------------------------------------------
+# Versioning, SSE-S3, the four public-access-block flags, BucketOwnerEnforced and a TLS-only bucket policy
+# (iam.tf), for each bucket of local.buckets.
+
+locals {
+  buckets = {
+    data        = aws_s3_bucket.data
+    access_logs = aws_s3_bucket.access_logs
+  }
+}
+
+resource "aws_s3_bucket_versioning" "bucket" {
+  for_each = local.buckets
+  bucket   = each.value.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "bucket" {
+  for_each = local.buckets
+  bucket   = each.value.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "bucket" {
+  for_each = local.buckets
+  bucket   = each.value.id
+
+  block_public_acls       = true
+  ignore_public_acls      = true
+  block_public_policy     = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "bucket" {
+  for_each = local.buckets
+  bucket   = each.value.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_policy" "bucket" {
+  for_each = local.buckets
+  bucket   = each.value.id
+  policy   = data.aws_iam_policy_document.bucket[each.key].json
+
+  depends_on = [aws_s3_bucket_public_access_block.bucket]
 }
 
 # --- DynamoDB tables (energy_lib/schema.py) -----------------------------------------------------

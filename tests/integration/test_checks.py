@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from energy_lib.config import Settings
 from energy_lib.workbook.aws import checks
 from tests.conftest import fresh_stack
+
+pytestmark = pytest.mark.stack
 
 
 def failing(results: list[checks.Check]) -> list[str]:

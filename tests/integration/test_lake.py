@@ -26,6 +26,8 @@ from energy_lib.rules import assess
 from energy_lib.workbook.lake import engines, queries
 from energy_lib.workbook.lake.compaction import compact, compact_day, pending, read_day
 
+pytestmark = pytest.mark.stack
+
 INGESTED = datetime(2025, 6, 12, tzinfo=timezone.utc)
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from energy_lib import lake
 from energy_lib.clients import client
 from energy_lib.workbook.infra.spec import COMPACTION
 from tests.integration import test_local_stack
 from tests.integration.test_lake import record
 from tests.integration.test_local_stack import Stack
+
+pytestmark = pytest.mark.stack
 
 stack = test_local_stack.stack  # a local stack process of this module's own
 

@@ -29,6 +29,8 @@ from energy_lib.workbook.simulator.year import write_history
 from tests.integration.test_lake import record
 from tests.integration.test_lambda_zip import boto3_only_path
 
+pytestmark = pytest.mark.stack
+
 START = datetime(2025, 6, 10, tzinfo=timezone.utc)
 
 

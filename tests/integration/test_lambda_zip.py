@@ -13,6 +13,7 @@ import boto3
 import botocore
 import dateutil
 import jmespath
+import pytest
 import s3transfer
 import urllib3
 
@@ -21,6 +22,8 @@ from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.workbook.cli import main
 from tests.conftest import SAMPLES
+
+pytestmark = pytest.mark.stack
 
 BOTO3_ONLY = (boto3, botocore, s3transfer, jmespath, dateutil, urllib3)  # boto3 and what it depends on
 

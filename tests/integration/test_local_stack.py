@@ -19,6 +19,8 @@ from energy_lib.clients import client
 from energy_lib.config import Settings
 from tests.conftest import SAMPLES, free_port, sample_files
 
+pytestmark = pytest.mark.stack
+
 CLI = [sys.executable, "-m", "energy_lib.workbook.cli"]
 
 

@@ -18,6 +18,8 @@ from energy_lib.workbook.aws import ops
 from energy_lib.workbook.local.runtime import LocalRuntime, load_handler
 from tests.conftest import EVENTS, SAMPLES, documented_outcomes
 
+pytestmark = pytest.mark.stack
+
 SAMPLE_OUTCOMES = documented_outcomes()  # tests/samples/README.md: read, stored, quarantined, anomalies
 
 

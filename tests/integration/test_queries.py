@@ -18,6 +18,8 @@ from energy_lib.pipeline import Services, process_object
 from energy_lib.workbook import simulator
 from tests.conftest import fresh_stack
 
+pytestmark = pytest.mark.stack
+
 START = datetime(2025, 6, 11, tzinfo=timezone.utc)
 
 

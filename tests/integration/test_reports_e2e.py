@@ -21,6 +21,8 @@ from energy_lib.workbook.cli.reports import NOTEBOOKS
 from energy_lib.workbook.local import stack as local_stack
 from tests.conftest import free_port
 
+pytestmark = pytest.mark.stack
+
 START, END = "2025-06-11T06:00:00Z", "2025-06-11T12:00:00Z"
 
 
@@ -92,7 +94,7 @@ def test_business_report_with_non_default_parameters(stack: dict[str, str]) -> N
     assert f"{generated}" in kpi_html
     # AND the HTML has no code, every chart, and plotly.js exactly once
     html = (reports / run["paths"]["html"]).read_text()
-    assert "charts.show(" not in html and "from energy_lib" not in html
+    assert "display.show(" not in html and "from energy_lib" not in html
     assert html.count('class="plotly-graph-div') >= 5
     assert html.count("plotly.js v") == 1
     assert "Europe/Berlin" in html

@@ -14,6 +14,8 @@ import pytest
 
 from tests.security.tools import REPO, run_actionlint, run_checkov
 
+pytestmark = pytest.mark.security
+
 WORKFLOWS = REPO / ".github" / "workflows"
 MIN_REASON_CHARS = 20
 

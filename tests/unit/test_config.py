@@ -285,12 +285,12 @@ def test_equal_thresholds_are_allowed():
     assert settings.severity_high_kwh == 5
 
 
-def test_with_overrides_validates_and_ignores_none():
-    settings = Settings().with_overrides(bucket="b", region=None)
+def test_overrides_are_validated_and_none_is_ignored():
+    settings = Settings.from_env({}, bucket="b", region=None)  # as the command line passes --target/--port
 
     assert (settings.bucket, settings.region) == ("b", "eu-west-1")
     with pytest.raises(ConfigError):
-        Settings().with_overrides(target="gcp")
+        Settings.from_env({}, target="gcp")
 
 
 # --- Terraform outputs -----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import tomllib
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 from tests.conftest import REPO
@@ -45,6 +46,39 @@ def test_lambda_side_imports_only_stdlib_boto3_and_itself() -> None:
         foreign = {module.split(".")[0] for module in modules} - stdlib - LAMBDA_SIDE_ALLOWED
         assert not foreign, f"{path.name} imports {foreign}"
         assert not [m for m in modules if m.startswith("energy_lib.workbook")], f"{path.name} imports the workbook side"
+
+
+def energy_lib_imports() -> dict[str, set[str]]:
+    """Module of energy_lib -> the energy_lib modules it imports anywhere (at the top or inside a function)."""
+    modules = {}
+    for path in (REPO / "energy_lib").rglob("*.py"):
+        parts = path.relative_to(REPO).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    def known(name: str) -> str:
+        while name not in modules:
+            name = name.rpartition(".")[0]
+        return name
+
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets |= {known(alias.name) for alias in node.names if alias.name.startswith("energy_lib")}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("energy_lib"):
+                targets |= {known(f"{node.module}.{alias.name}") for alias in node.names}
+        graph[name] = targets
+    return graph
+
+
+def test_no_module_of_energy_lib_imports_itself_or_takes_part_in_an_import_circle() -> None:
+    graph = energy_lib_imports()
+    assert "energy_lib.workbook.cli.reports" in graph["energy_lib.workbook.cli.main"]  # the graph sees imports
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as error:
+        raise AssertionError(f"import circle: {' -> '.join(error.args[1])}") from None
 
 
 def test_notebooks_are_stored_without_outputs() -> None:

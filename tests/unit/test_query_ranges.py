@@ -8,7 +8,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from energy_lib.errors import EnergyError, QueryError
-from energy_lib.query import MAX_RANGE, bounded_range, days, summary_buckets, time_range, utc
+from energy_lib.query import (
+    MAX_RANGE,
+    bounded_range,
+    days,
+    hour_buckets,
+    summary_buckets,
+    time_range,
+    utc,
+)
 
 UTC = timezone.utc
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -284,3 +292,24 @@ def test_buckets_cover_the_range_without_gaps_or_overlaps():
     assert sorted(hours) == expected
     assert len(hours) == len(set(hours))
     assert [b for b in result if b.startswith("D#")] == ["D#2025-06-29", "D#2025-06-30", "D#2025-07-01", "D#2025-07-02"]
+
+
+# --- hour_buckets() -------------------------------------------------------------------------------
+
+
+def test_hour_buckets_name_every_hour_the_range_touches_as_storage_names_them():
+    # GIVEN a range that starts and ends inside an hour and crosses midnight
+    start, end = "2025-06-11T22:30:15.5Z", "2025-06-12T01:00:00.000001Z"
+    # THEN every hour it touches, the first and the last included
+    assert hour_buckets(start, end) == [
+        "H#2025-06-11T22",
+        "H#2025-06-11T23",
+        "H#2025-06-12T00",
+        "H#2025-06-12T01",
+    ]
+    assert hour_buckets("2025-06-11T00:00:00+02:00", "2025-06-11T02:00:00+02:00") == [
+        "H#2025-06-10T22",
+        "H#2025-06-10T23",
+    ]
+    with pytest.raises(QueryError):
+        hour_buckets(None, end)

@@ -370,6 +370,8 @@ def test_epoch_seconds_as_number_or_string(value, expected):
         '"11/06/2025 12:00"',
         '"1969-12-31T23:59:59Z"',  # before the epoch
         '"2200-01-01T00:00:00Z"',  # beyond the last accepted moment
+        '"0001-01-01T00:00:00+01:00"',  # before year 1 once in UTC: rejected, never an OverflowError
+        '"9999-12-31T23:59:59-01:00"',  # after year 9999 once in UTC
         "-1",
         "-0.5",
         "1e20",

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
 from energy_lib.config import Settings
@@ -120,9 +119,8 @@ def queue_checks(settings: Settings) -> list[Check]:
         policy = json.loads(attributes(settings.ingest_queue)["RedrivePolicy"])
         return f"{policy['deadLetterTargetArn'].rsplit(':', 1)[-1]} after {int(policy['maxReceiveCount'])}"
 
-    def encrypted(queue: str) -> bool:
-        found = attributes(queue)
-        return found.get("SqsManagedSseEnabled") == "true" or bool(found.get("KmsMasterKeyId"))
+    def managed_encryption(queue: str) -> bool:
+        return attributes(queue).get("SqsManagedSseEnabled") == "true"
 
     ingest, dlq, alerts = settings.ingest_queue, settings.dead_letter_queue, settings.alerts_queue
     return (
@@ -132,7 +130,7 @@ def queue_checks(settings: Settings) -> list[Check]:
                 ("visibility timeout [s]", QUEUE.visibility_timeout_s, lambda: attributes(ingest)["VisibilityTimeout"]),
                 ("retention [s]", QUEUE.message_retention_s, lambda: attributes(ingest)["MessageRetentionPeriod"]),
                 ("redrive", f"{dlq} after {settings.max_receive_count}", redrive),
-                ("encryption", True, lambda: encrypted(ingest)),
+                ("managed encryption", QUEUE.managed_encryption, lambda: managed_encryption(ingest)),
                 (
                     "only our bucket sends",
                     True,
@@ -144,14 +142,14 @@ def queue_checks(settings: Settings) -> list[Check]:
             f"sqs:{dlq}",
             [
                 ("retention [s]", QUEUE.dead_letter_retention_s, lambda: attributes(dlq)["MessageRetentionPeriod"]),
-                ("encryption", True, lambda: encrypted(dlq)),
+                ("managed encryption", QUEUE.managed_encryption, lambda: managed_encryption(dlq)),
             ],
         )
         + _checks(
             f"sqs:{alerts}",
             [
                 ("retention [s]", QUEUE.alerts_retention_s, lambda: attributes(alerts)["MessageRetentionPeriod"]),
-                ("encryption", True, lambda: encrypted(alerts)),
+                ("managed encryption", QUEUE.managed_encryption, lambda: managed_encryption(alerts)),
             ],
         )
     )
@@ -362,8 +360,6 @@ def run(settings: Settings) -> list[Check]:
     ]
 
 
-PASS_STYLE = "background-color: #e8f5e9; color: #1b5e20; font-weight: bold; text-align: center"
-FAIL_STYLE = "background-color: #d62728; color: white; font-weight: bold; text-align: center"  # stands out
 _MESSAGE_CHARS = 200  # of a failed check's actual value in the ChecksFailed message; the table has all of it
 
 
@@ -371,7 +367,8 @@ def assert_passed(checks: list[Check]) -> None:
     """Raise :class:`ChecksFailed` when any check failed, naming how many and the first one.
 
     The message is one short line, ``3 of 41 checks failed; first: <resource> <setting>: <actual>
-    (expected <expected>)``; the table from :func:`table` has every check in full.
+    (expected <expected>)``; the table from :func:`energy_lib.workbook.notebook.views.check_table`
+    has every check in full.
     """
     failed = [c for c in checks if not c.passed]
     if failed:
@@ -381,41 +378,6 @@ def assert_passed(checks: list[Check]) -> None:
             f"{len(failed)} of {len(checks)} checks failed; first: {first.resource} {first.setting}: {actual} "
             f"(expected {first.expected})"
         )
-
-
-def table(results: list[Check]) -> pd.io.formats.style.Styler:
-    """The checks as a table, failed ones first: Result (PASS on green, FAIL on red), Resource, Setting,
-    Expected, Actual, with the full text of every value (wrapped, never cut); the verdict is the caption.
-
-    ``.data`` of the returned Styler is the same table as a DataFrame.
-    """
-    frame = pd.DataFrame(
-        [
-            {
-                "Result": "PASS" if check.passed else "FAIL",
-                "Resource": check.resource,
-                "Setting": check.setting,
-                "Expected": check.expected,
-                "Actual": check.actual,
-            }
-            for check in results
-        ],
-        columns=["Result", "Resource", "Setting", "Expected", "Actual"],
-    )
-    frame = frame.sort_values("Result", key=lambda result: result != "FAIL", kind="stable", ignore_index=True)
-    failed = (frame["Result"] == "FAIL").any()
-    caption = f"color: {'#d62728' if failed else 'inherit'}; caption-side: top; text-align: left; font-weight: bold"
-    return (
-        frame.style.hide(axis="index")
-        .map(lambda result: FAIL_STYLE if result == "FAIL" else PASS_STYLE, subset=["Result"])
-        .set_properties(subset=["Resource", "Setting"], **{"text-align": "left", "white-space": "nowrap"})
-        .set_properties(
-            subset=["Expected", "Actual"],
-            **{"text-align": "left", "white-space": "pre-wrap", "overflow-wrap": "break-word", "min-width": "12em"},
-        )
-        .set_table_styles([{"selector": "th", "props": "text-align: left"}, {"selector": "caption", "props": caption}])
-        .set_caption(verdict(results))
-    )
 
 
 def verdict(results: list[Check]) -> str:

@@ -1,4 +1,10 @@
-"""Connect the workbook to a target: settings, a running local stack when needed, and clients."""
+"""Connect the workbook to a target once; then build clients that never touch the local stack.
+
+:func:`connect` (notebooks) and :func:`ready` (the command line) check the settings and, on the local target,
+start the local stack when it is not running: once, at the start. :func:`aws` only builds (or reuses) a
+client, so a loop that polls AWS, such as :func:`energy_lib.workbook.aws.ops.wait`, sends its requests and
+nothing else.
+"""
 
 from __future__ import annotations
 
@@ -27,5 +33,6 @@ def connect(target: str = "local", **overrides: Any) -> Settings:
 
 
 def aws(settings: Settings, service: str) -> Any:
-    """A client for ``service`` on the settings' target (the local stack is started if needed)."""
-    return client(service, ensure_running(settings))
+    """The client for ``service`` on the settings' target (built once, then reused); never starts or probes
+    the local stack: :func:`connect` or :func:`ready` did that."""
+    return client(service, settings)

@@ -4,12 +4,10 @@ compaction on demand, and a simulated year written straight into it."""
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from energy_lib.config import Settings
-from energy_lib.errors import LakeError
-from energy_lib.workbook.cli.main import UsageError, command, emit, positive_int, utc_argument
+from energy_lib.workbook.cli.common import UsageError, command, emit, positive_int, utc_argument
 
 DEFAULT_YEAR_START = "2025-01-01T00:00:00Z"
 
@@ -73,14 +71,6 @@ def cmd_simulate_year(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def run_lake(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        return int(args.lake_action(args, settings))
-    except LakeError as exc:
-        print(f"energy-workbook: error: {exc}", file=sys.stderr)
-        return 1
-
-
 def _lake_dir(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--lake-dir",
@@ -106,20 +96,22 @@ def add_commands(commands: Any) -> None:
         'timestamp (UTC; write "timestamp"), energy_generated_kwh, energy_consumed_kwh, net_energy_kwh, anomaly, '
         "anomaly_reasons, severity, source_key, ingested_at, sequence_number, day (YYYY-MM-DD, the partition: "
         "on Athena always constrain it). --json prints decimals exactly.",
+        run=cmd_sql,
+        local=True,
+        json=True,
     )
     p.add_argument("query", help='e.g. "SELECT site_id, sum(energy_generated_kwh) FROM readings GROUP BY 1"')
     _lake_dir(p, "query")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(lake_action=cmd_sql)
 
     p = command(
         actions,
         "status",
         "change objects waiting for compaction and the day files",
         "Pending change objects and the age of the oldest (the lake's lag), day files, first and last day, size.",
+        run=cmd_status,
+        local=True,
+        json=True,
     )
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(lake_action=cmd_status)
 
     p = command(
         actions,
@@ -127,9 +119,10 @@ def add_commands(commands: Any) -> None:
         "fold the waiting change objects into the day files now",
         "The job the compaction function runs every 5 minutes on AWS (every 2 s on the local stack); "
         "idempotent, safe next to a scheduled run. One row per day: status, change objects, lines, rows.",
+        run=cmd_compact,
+        local=True,
+        json=True,
     )
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(lake_action=cmd_compact)
 
     p = command(
         actions,
@@ -139,6 +132,9 @@ def add_commands(commands: Any) -> None:
         "as day files without going through raw/, DynamoDB or the stream (so the tables do not hold these "
         "readings). Days that already have a file are refused. 100 sites x 365 days at 5 minutes is 10.5 "
         "million readings, in a few minutes on two cores.",
+        run=cmd_simulate_year,
+        local=True,
+        json=True,
     )
     p.add_argument("--sites", type=positive_int, default=100, help="number of sites (default 100)")
     p.add_argument("--start", type=utc_argument, help=f"first day, a UTC midnight (default {DEFAULT_YEAR_START})")
@@ -147,7 +143,3 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--anomaly-rate", type=float, default=0.02, help="share of readings made anomalous (default 0.02)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     _lake_dir(p, "write into")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(lake_action=cmd_simulate_year)
-
-    group.set_defaults(run=run_lake, local=True)

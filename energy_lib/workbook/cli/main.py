@@ -7,102 +7,30 @@ status` when the stack is not running; 130 interrupted."""
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-import simplejson
 from botocore.exceptions import BotoCoreError, ClientError
 
-from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
-from energy_lib.workbook import simulator
-from energy_lib.workbook.aws import checks, ops, session
-from energy_lib.workbook.aws.session import aws
-from energy_lib.workbook.infra import lambda_build
-from energy_lib.workbook.local import stack as local_stack
+from energy_lib.workbook.cli import lake, reports
+from energy_lib.workbook.cli.common import (
+    Parser,
+    UsageError,
+    command,
+    emit,
+    positive_int,
+    seconds,
+    summary_table,
+    utc_argument,
+    utc_range,
+)
 
-Command = Callable[[argparse.Namespace, Settings], Any]
 DEFAULT_START = "2025-06-11T00:00:00Z"  # the simulator's default first reading: fixed, so runs repeat
-
-
-class UsageError(Exception):
-    """Bad input on the command line: exit code 2."""
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot encode {type(value).__name__}")
-
-
-def to_json(data: Any, indent: int | None = 2) -> str:
-    """JSON text with Decimals written exactly as numbers (kWh values are never rounded through float)."""
-    return simplejson.dumps(data, use_decimal=True, default=_default, indent=indent)
-
-
-def emit(data: Any, as_json: bool) -> None:
-    """Print ``data`` as JSON, or as a readable table or lines."""
-    if as_json:
-        print(to_json(data))
-    elif isinstance(data, list) and data and isinstance(data[0], dict):
-        import pandas as pd
-
-        print(pd.DataFrame(data).to_string(index=False, max_colwidth=80, na_rep=""))
-    elif isinstance(data, dict):
-        for key, value in data.items():
-            print(f"{key}: {to_json(value, None) if isinstance(value, (dict, list)) else value}")
-    elif data == []:
-        print("(none)")
-    elif isinstance(data, list):
-        print("\n".join(str(item) for item in data))
-    else:
-        print(data)
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with errors on one line: ``energy-workbook simulate: error: ... (see --help)``, exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def utc_argument(value: str) -> datetime:
-    """An argparse type: ISO-8601 text as a UTC datetime in the years the pipeline keeps."""
-    try:
-        moment = query.utc(value)
-    except QueryError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-    if moment is None:
-        raise argparse.ArgumentTypeError("empty timestamp (use ISO-8601, e.g. 2025-06-11T00:00:00Z)")
-    return moment
-
-
-def positive_int(value: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {number}")
-    return number
-
-
-def seconds(value: str) -> float:
-    """An argparse type: a finite number of seconds, zero or more."""
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not math.isfinite(number) or number < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0: {value}")
-    return number
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -113,6 +41,8 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
+    from energy_lib.workbook.local import stack as local_stack
+
     if args.action == "up":
         emit(local_stack.up(settings), args.json)
     elif args.action == "status":
@@ -126,6 +56,8 @@ def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_lambda(args: argparse.Namespace, settings: Settings) -> None:
+    from energy_lib.workbook.infra import lambda_build
+
     for output, members in (
         (args.output, lambda_build.zip_members()),
         (args.compaction_output, lambda_build.compaction_members()),
@@ -140,9 +72,13 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
     if wrong:
         names = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(wrong))
         raise UsageError(f"{names} cannot go {'with' if args.continuous else 'without'} --continuous")
+    from energy_lib import query
+    from energy_lib.clients import client
+    from energy_lib.workbook import simulator
+
     try:
         fleet = simulator.default_fleet(args.sites)
-        s3 = aws(settings, "s3")
+        s3 = client("s3", settings)
         if args.continuous:
             done = simulator.run_continuous(
                 fleet,
@@ -179,6 +115,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_wait(args: argparse.Namespace, settings: Settings) -> int:
+    from energy_lib.workbook.aws import ops
+
     def show(counts: dict[str, int]) -> None:
         if not args.json:
             print("  ".join(f"{k}={v}" for k, v in counts.items()), file=sys.stderr)
@@ -192,11 +130,17 @@ def cmd_wait(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> None:
-    emit(query.ingest_status(settings, aws(settings, "s3"), aws(settings, "dynamodb")), args.json)
+    from energy_lib import query
+    from energy_lib.clients import client
+
+    emit(query.ingest_status(settings, client("s3", settings), client("dynamodb", settings)), args.json)
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
-    dynamodb = aws(settings, "dynamodb")
+    from energy_lib import query
+    from energy_lib.clients import client
+
+    dynamodb = client("dynamodb", settings)
     if args.what == "readings":
         emit(query.readings(settings, dynamodb, args.site, args.start, args.end), args.json)
     elif args.what == "anomalies":
@@ -207,16 +151,12 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
     elif args.what == "sites":
         emit(query.sites(settings, dynamodb), args.json)
     else:
-        emit(query.files(settings, aws(settings, "s3"), args.prefix, args.limit), args.json)
-
-
-def summary_table(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """A :func:`energy_lib.query.summary` as rows: one per site, then the fleet."""
-    fleet = {"site_id": "FLEET", **{k: v for k, v in result["fleet"].items() if k != "sites"}}
-    return [*result["sites"], fleet]
+        emit(query.files(settings, client("s3", settings), args.prefix, args.limit), args.json)
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from energy_lib.workbook.aws import checks
+
     results = checks.run(settings)
     emit([check.row() for check in results], args.json)
     print(checks.verdict(results), file=sys.stderr)
@@ -224,6 +164,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ops(args: argparse.Namespace, settings: Settings) -> None:
+    from energy_lib.workbook.aws import ops
+
     actions: dict[str, Callable[[], Any]] = {
         "health": lambda: ops.health(settings),
         "depths": lambda: ops.queue_depths(settings),
@@ -238,19 +180,8 @@ def cmd_ops(args: argparse.Namespace, settings: Settings) -> None:
 # --- parser ---------------------------------------------------------------------------------------
 
 
-def _json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON")
-
-
 def _range(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", type=utc_argument, help="first moment, UTC ISO-8601 (inclusive)")
-    parser.add_argument("--end", type=utc_argument, help="last moment, UTC ISO-8601 (exclusive)")
-
-
-def command(commands: Any, name: str, summary: str, details: str = "") -> argparse.ArgumentParser:
-    """A subcommand whose ``--help`` starts with ``summary`` (also its line in the parent's list) and goes on
-    with ``details``."""
-    return commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}")
+    utc_range(parser, "first moment, UTC ISO-8601 (inclusive)", "last moment, UTC ISO-8601 (exclusive)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -265,9 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
         "show the resolved configuration",
         "Target, region, endpoint, bucket, prefixes, table, queue and topic names, from ENERGY_* variables and "
         "ENERGY_TERRAFORM_OUTPUTS (a saved `terraform output -json`).",
+        run=cmd_config,
+        json=True,
     )
-    _json_flag(p)
-    p.set_defaults(run=cmd_config, local=False)
 
     p = command(
         commands,
@@ -276,10 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
         "up: start moto's server on 127.0.0.1 and the local Lambda runtime in the background, provisioned "
         "like production (does nothing when it already runs). status: what runs where (exit 3 when it is "
         "not running). down: stop it. State lives in memory: down forgets every object and reading.",
+        run=cmd_local,
+        json=True,
     )
     p.add_argument("action", choices=("up", "status", "down"))
-    _json_flag(p)
-    p.set_defaults(run=cmd_local, local=False)
 
     p = command(
         commands,
@@ -289,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
         "same bytes for the same sources; terraform/lambda.tf deploys build/lambda.zip. Also the lake's "
         "compaction function (compaction.py, the Lambda side and the lake's compaction modules; pyarrow "
         "comes from its layer), which terraform/lake.tf deploys from build/compaction.zip.",
+        run=cmd_lambda,
     )
     p.add_argument("action", choices=("build",))
     p.add_argument("--output", default="build/lambda.zip", help="where to write the zip (default build/lambda.zip)")
@@ -297,7 +229,6 @@ def build_parser() -> argparse.ArgumentParser:
         default="build/compaction.zip",
         help="where to write the compaction function's zip (default build/compaction.zip)",
     )
-    p.set_defaults(run=cmd_lambda, local=False)
 
     p = command(
         commands,
@@ -307,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
         "site and UTC day, with a progress bar. One batch for a fixed period (--start, --hours), or "
         "--continuous: every N minutes the intervals completed since the last batch, until --max-batches "
         "or Ctrl-C (an upload under way finishes first).",
+        run=cmd_simulate,
+        local=True,
+        json=True,
     )
     p.add_argument("--sites", type=int, default=5, help="number of sites (default 5)")
     p.add_argument("--start", type=utc_argument, help=f"first reading, UTC (default {DEFAULT_START})")
@@ -320,8 +254,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--continuous", action="store_true", help="upload new readings every N minutes until Ctrl-C")
     p.add_argument("--every-minutes", type=float, help="with --continuous: minutes between batches (default 5)")
     p.add_argument("--max-batches", type=positive_int, help="with --continuous: stop after this many batches")
-    _json_flag(p)
-    p.set_defaults(run=cmd_simulate, local=True)
 
     p = command(
         commands,
@@ -330,10 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit 0 once every object under raw/ has a final ledger status, the ingest queue is empty and no change "
         "object waits for the lake's compaction (seconds locally; up to 10 minutes on AWS: give --timeout 900 "
         "there); exit 1 when objects failed (see `ingest status`) or at the timeout. Progress goes to stderr.",
+        run=cmd_wait,
+        local=True,
+        json=True,
     )
     p.add_argument("--timeout", type=seconds, default=300, help="seconds before giving up (default 300)")
-    _json_flag(p)
-    p.set_defaults(run=cmd_wait, local=True)
 
     p = command(
         commands,
@@ -341,28 +274,33 @@ def build_parser() -> argparse.ArgumentParser:
         "ledger status of every raw object",
         "status: one row per object under raw/: key, etag, status (pending, processing, processed, rejected, "
         "failed), read, stored, quarantined, anomalies, error.",
+        run=cmd_ingest,
+        local=True,
+        json=True,
     )
     p.add_argument("action", choices=("status",))
-    _json_flag(p)
-    p.set_defaults(run=cmd_ingest, local=True)
 
     p = command(
         commands,
         "query",
         "query readings, anomalies, summaries, sites and files",
         "No query scans a table: key conditions, sparse anomaly indexes, the day index and the rollups.",
+        run=cmd_query,
+        local=True,
     )
     what = p.add_subparsers(dest="what", required=True, metavar="WHAT")
-    q = command(what, "readings", "readings of one site", "Ranges are [start, end) in UTC; no range: all.")
+    q = command(what, "readings", "readings of one site", "Ranges are [start, end) in UTC; no range: all.", json=True)
     q.add_argument("--site", required=True, help="site id")
     _range(q)
-    _json_flag(q)
     q = command(
-        what, "anomalies", "anomalies of one site, or of all sites in a range", "All sites need --start and --end."
+        what,
+        "anomalies",
+        "anomalies of one site, or of all sites in a range",
+        "All sites need --start and --end.",
+        json=True,
     )
     q.add_argument("--site", help="site id (omit for all sites; then --start and --end are required)")
     _range(q)
-    _json_flag(q)
     q = command(
         what,
         "summary",
@@ -370,16 +308,15 @@ def build_parser() -> argparse.ArgumentParser:
         "Generated, consumed and net kWh, efficiency % (generated / consumed), readings, anomalies by "
         "severity and anomaly rate %, read from the hourly and daily rollups: --start and --end must be "
         "whole UTC hours.",
+        json=True,
     )
     _range(q)
-    _json_flag(q)
-    q = command(what, "sites", "sites that have readings")
-    _json_flag(q)
-    q = command(what, "files", "raw objects", "Key, size, ETag and time of the objects under raw/ (or --prefix).")
+    q = command(what, "sites", "sites that have readings", json=True)
+    q = command(
+        what, "files", "raw objects", "Key, size, ETag and time of the objects under raw/ (or --prefix).", json=True
+    )
     q.add_argument("--prefix", help="list this prefix instead of raw/")
     q.add_argument("--limit", type=positive_int, help="at most this many")
-    _json_flag(q)
-    p.set_defaults(run=cmd_query, local=True)
 
     p = command(
         commands,
@@ -387,9 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
         "provisioning checks: every resource and setting",
         "Reads back the bucket, queues, tables, topic, function and log group and compares each setting "
         "with the shared spec (the one terraform/ follows). Exit 1 when any check fails.",
+        run=cmd_check,
+        local=True,
+        json=True,
     )
-    _json_flag(p)
-    p.set_defaults(run=cmd_check, local=True)
 
     p = command(
         commands,
@@ -398,16 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
         "health: one cheap call per resource. depths: messages in the ingest and dead-letter queues. alerts: "
         "what the alerts topic delivered to its queue. dead-letters: messages that failed maxReceiveCount "
         "times. redrive: move them back to the ingest queue. quarantine: rejected readings and files.",
+        run=cmd_ops,
+        local=True,
+        json=True,
     )
     p.add_argument("action", choices=("health", "depths", "alerts", "dead-letters", "redrive", "quarantine"))
-    _json_flag(p)
-    p.set_defaults(run=cmd_ops, local=True)
 
-    from energy_lib.workbook.cli import lake as lake_cli
-    from energy_lib.workbook.cli import reports as report_cli
-
-    report_cli.add_commands(commands)
-    lake_cli.add_commands(commands)
+    reports.add_commands(commands)
+    lake.add_commands(commands)
     return parser
 
 
@@ -416,6 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         settings = Settings.from_env(target=args.target, local_port=args.port)
         if args.local:
+            from energy_lib.workbook.aws import session
+
             session.ready(settings)
         return int(args.run(args, settings) or 0)
     except (UsageError, ConfigError, QueryError) as exc:

@@ -6,17 +6,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from energy_lib import alerts, query
+from energy_lib import timeutil
 from energy_lib.config import Settings
-from energy_lib.readings import format_timestamp
 from energy_lib.workbook import reports
-from energy_lib.workbook.aws.session import aws
-from energy_lib.workbook.cli.main import UsageError, command, emit, summary_table, utc_argument
-from energy_lib.workbook.local import stack as local_stack
+from energy_lib.workbook.cli.common import (
+    UsageError,
+    command,
+    emit,
+    summary_table,
+    utc_argument,
+    utc_range,
+)
 
 PROJECT = Path(__file__).resolve().parents[3]
 NOTEBOOKS = PROJECT / "notebooks"
@@ -77,17 +81,24 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_publish_summary(args: argparse.Namespace, settings: Settings) -> None:
     """Publish the summary of ``[start, end)`` (default: the previous UTC day) to the alerts topic."""
-    end = args.end or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    from energy_lib import alerts, query
+    from energy_lib.clients import client
+
+    end = args.end or timeutil.now().replace(hour=0, minute=0, second=0, microsecond=0)
     start = args.start or end - timedelta(days=1)
-    summary = query.summary(settings, aws(settings, "dynamodb"), start, end)
-    request = alerts.summary_message(summary, format_timestamp(start), format_timestamp(end))
-    message_id = aws(settings, "sns").publish(TopicArn=settings.topic_arn, **request)["MessageId"]
+    summary = query.summary(settings, client("dynamodb", settings), start, end)
+    request = alerts.summary_message(summary, timeutil.format_timestamp(start), timeutil.format_timestamp(end))
+    message_id = client("sns", settings).publish(TopicArn=settings.topic_arn, **request)["MessageId"]
     print(f"published {request['Subject']!r} ({message_id})")
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Local stack up, every notebook through the report runner in order, the fleet's summary, then the
     index's path."""
+    from energy_lib import query
+    from energy_lib.clients import client
+    from energy_lib.workbook.local import stack as local_stack
+
     if settings.target == "local":
         print(f"local stack: {local_stack.up(settings)['endpoint_url']}", file=sys.stderr)
     failed = 0
@@ -99,7 +110,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             failed += 1
             run = failure.failed[0]
         print(f"  {run.status}: {run.html}", file=sys.stderr)
-    emit(summary_table(query.summary(settings, aws(settings, "dynamodb"))), as_json=False)
+    emit(summary_table(query.summary(settings, client("dynamodb", settings))), as_json=False)
     print(Path(settings.reports_dir, reports.INDEX_FILE).resolve())
     return 1 if failed else 0
 
@@ -121,14 +132,14 @@ def add_commands(commands: Any) -> None:
         "run one notebook into reports/<notebook>/<run-id>/ and export HTML",
         "Exit 1 when the run fails (its notebook and HTML keep the traceback); exit 2 for an unknown notebook "
         "or parameter, or a value not of the parameter's type (nothing runs).",
+        run=cmd_run,
+        json=True,
     )
     p.add_argument("notebook", help="a notebook name in notebooks/ (e.g. 04-report-business) or a path")
     p.add_argument(
         "-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), help="override a parameter"
     )
     p.add_argument("--notebooks-dir", default=str(NOTEBOOKS), help="folder of the notebooks")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(run=cmd_run, local=False)
 
     p = command(
         actions,
@@ -136,32 +147,35 @@ def add_commands(commands: Any) -> None:
         "run every scheduled report that is due (for cron; idempotent per period)",
         "An entry of the schedule file is due when it has no run (succeeded, failed or running) in its hour, "
         "day or week. Exit 1 when a run failed.",
+        run=cmd_due,
+        json=True,
     )
     p.add_argument("--schedule", default=str(SCHEDULE), help="schedule file (default: schedule.toml)")
     p.add_argument("--notebooks-dir", default=str(NOTEBOOKS), help="folder of the notebooks")
     p.add_argument("--now", type=utc_argument, help="pretend it is this UTC time (for back-fills and tests)")
     p.add_argument("--list", action="store_true", help="show what is due without running it")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(run=cmd_due, local=False)
 
     p = command(
         actions,
         "publish-summary",
         "publish a period's fleet summary to the alerts topic",
         "The message carries kind=summary and no severity, so subscribers filter it apart from anomaly alerts.",
+        run=cmd_publish_summary,
+        local=True,
     )
-    p.add_argument("--start", type=utc_argument, help="start, UTC, a whole hour (default: yesterday 00:00)")
-    p.add_argument("--end", type=utc_argument, help="end, UTC, exclusive, a whole hour (default: today 00:00)")
-    p.set_defaults(run=cmd_publish_summary, local=True)
+    utc_range(
+        p,
+        "start, UTC, a whole hour (default: yesterday 00:00)",
+        "end, UTC, exclusive, a whole hour (default: today 00:00)",
+    )
 
-    p = command(actions, "index", "rebuild reports/index.html")
-    p.set_defaults(run=cmd_index, local=False)
+    p = command(actions, "index", "rebuild reports/index.html", run=cmd_index)
 
     p = command(
         commands,
         "demo",
         "the main job: local stack up, every notebook as a report, the fleet summary, the index's path",
         "Exit 1 when a notebook failed.",
+        run=cmd_demo,
     )
     p.add_argument("--notebooks-dir", default=str(NOTEBOOKS), help="folder of the notebooks")
-    p.set_defaults(run=cmd_demo, local=False)

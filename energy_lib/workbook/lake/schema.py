@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from energy_lib import lake
 from energy_lib.dynamo import from_item
-from energy_lib.readings import TIMESTAMP_FORMAT
+from energy_lib.timeutil import TIMESTAMP_FORMAT
 
 KWH = pa.decimal128(lake.KWH_PRECISION, lake.KWH_SCALE)
 TYPES = {

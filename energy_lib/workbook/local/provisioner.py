@@ -4,7 +4,8 @@ Idempotent: running it again on a provisioned stack changes nothing. The Lambda 
 source mapping are created as records of configuration: moto cannot run the code without Docker, so the
 local runtime (:mod:`energy_lib.workbook.local.runtime`) plays the mapping, and the mapping is created
 disabled so that moto itself never tries to invoke the function. The TLS-only bucket policy is the one
-setting left out locally (see :func:`tls_only_policy`).
+setting left out locally: the local endpoint is plain HTTP on loopback, and moto would enforce the deny on
+every request.
 """
 
 from __future__ import annotations
@@ -44,11 +45,16 @@ def provision(settings: Settings) -> None:
     _lake(settings)
 
 
+def _queue_attributes(retention_s: int, **more: str) -> dict[str, str]:
+    """CreateQueue attributes: retention, the spec's encryption, and ``more``."""
+    encryption = {"SqsManagedSseEnabled": str(QUEUE.managed_encryption).lower()}
+    return {"MessageRetentionPeriod": str(retention_s), **encryption, **more}
+
+
 def _queues(settings: Settings) -> None:
     sqs = client("sqs", settings)
     dlq_url = sqs.create_queue(
-        QueueName=settings.dead_letter_queue,
-        Attributes={"MessageRetentionPeriod": str(QUEUE.dead_letter_retention_s), "SqsManagedSseEnabled": "true"},
+        QueueName=settings.dead_letter_queue, Attributes=_queue_attributes(QUEUE.dead_letter_retention_s)
     )["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     ingest_arn = queue_arn(settings, settings.ingest_queue)
@@ -70,20 +76,14 @@ def _queues(settings: Settings) -> None:
     }
     sqs.create_queue(
         QueueName=settings.ingest_queue,
-        Attributes={
-            "VisibilityTimeout": str(QUEUE.visibility_timeout_s),
-            "MessageRetentionPeriod": str(QUEUE.message_retention_s),
-            "SqsManagedSseEnabled": "true",
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
-            ),
-            "Policy": json.dumps(policy),
-        },
+        Attributes=_queue_attributes(
+            QUEUE.message_retention_s,
+            VisibilityTimeout=str(QUEUE.visibility_timeout_s),
+            RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}),
+            Policy=json.dumps(policy),
+        ),
     )
-    sqs.create_queue(
-        QueueName=settings.alerts_queue,
-        Attributes={"MessageRetentionPeriod": str(QUEUE.alerts_retention_s), "SqsManagedSseEnabled": "true"},
-    )
+    sqs.create_queue(QueueName=settings.alerts_queue, Attributes=_queue_attributes(QUEUE.alerts_retention_s))
 
 
 def _bucket(settings: Settings) -> None:
@@ -154,24 +154,6 @@ def _bucket(settings: Settings) -> None:
             ]
         },
     )
-
-
-def tls_only_policy(bucket: str) -> dict[str, Any]:
-    """The bucket policy terraform/ applies on AWS. Not applied locally: the local endpoint is plain HTTP
-    on loopback, and moto enforces the deny for every request."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ],
-    }
 
 
 def table_request(name: str, table: Table) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from energy_lib import timeutil
 from energy_lib.config import Settings
 from energy_lib.errors import LocalStackError
 from energy_lib.workbook.local.processes import pid_alive
@@ -162,7 +163,7 @@ def serve(settings: Settings) -> None:
     compactor.start()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: runtime.stop())
-    state.update(ready=True, started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    state.update(ready=True, started_at=timeutil.format_timestamp(timeutil.now()))
     state_file(settings).write_text(json.dumps(state))
     logging.getLogger("energy_lib.local_stack").info("local stack ready on %s", state["endpoint_url"])
     try:

@@ -1,71 +1,48 @@
-"""Plotly figures of the workbook's DataFrames, and how they display so that exported reports work offline.
+"""Plotly figures of the workbook's DataFrames (:mod:`.display` shows them so that reports work offline).
 
-Every figure function takes one DataFrame of the shapes in :mod:`energy_lib.workbook.notebook.frames` and returns a
-:class:`plotly.graph_objects.Figure` with a title and a unit on every axis. An empty frame gives an empty
-figure with a "No data" annotation, never an exception; a frame that has rows but lacks a column the chart
-needs raises ``ValueError`` naming the columns.
-
-Display offline
----------------
-plotly's default output in Jupyter is its own mimetype, which nbconvert drops, and its ``notebook_connected``
-renderer loads plotly.js from a CDN that an offline reader cannot reach. A notebook therefore calls
-:func:`setup` in its first code cell: it embeds plotly.js once, in that cell's output, and makes this module's
-renderer the default. Each figure is then shown (by :func:`show`, or by leaving it as a cell's last
-expression) as two representations of the same chart:
-
-- ``application/vnd.plotly.v1+json``: JupyterLab, VS Code and nteract draw it interactive with their own
-  plotly extension;
-- ``text/html``: a ``<div>`` and a script calling ``Plotly.newPlot``, without plotly.js, which nbconvert keeps
-  and which draws from the copy of plotly.js that :func:`setup` put earlier in the document.
-
-So an exported report carries plotly.js exactly once whatever its number of charts, and opens from disk with
-no network.
+Every figure function takes one DataFrame of the shapes in :mod:`energy_lib.workbook.notebook.frames` and
+returns a :class:`plotly.graph_objects.Figure` with a title and a unit on every axis, in the colours of
+:mod:`.palette`. An empty frame gives an empty figure with a "No data" annotation, never an exception; a frame
+that has rows but lacks a column the chart needs raises ``ValueError`` naming the columns.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
-import plotly.io as pio
-from plotly.io.base_renderers import MimetypeRenderer, PlotlyRenderer
+
+from energy_lib.rules import SEVERITIES
+from energy_lib.workbook.notebook.palette import (
+    ANOMALY_MARKER_COLOUR,
+    EFFICIENCY_FAIR_PCT,
+    EFFICIENCY_GOOD_PCT,
+    SERIES_COLOURS,
+    SEVERITY_COLOURS,
+    SITE_COLOURS,
+    STATUS_COLOURS,
+    ZONE_COLOURS,
+    efficiency_text,
+    efficiency_zone,
+)
 
 __all__ = [
     "ANOMALIES_AXIS",
     "EFFICIENCY_AXIS",
-    "EFFICIENCY_FAIR_PCT",
-    "EFFICIENCY_GOOD_PCT",
     "ENERGY_AXIS",
     "NET_ENERGY_AXIS",
-    "RENDERER",
-    "SEVERITY_COLOURS",
-    "SITE_COLOURS",
-    "STATUS_COLOURS",
-    "ZONE_COLOURS",
-    "ZONE_FAIR",
-    "ZONE_GOOD",
-    "ZONE_NONE",
-    "ZONE_POOR",
     "anomaly_distribution",
-    "efficiency_text",
-    "efficiency_zone",
     "efficiency_zones",
     "empty_figure",
-    "ensure_setup",
     "energy_over_time",
-    "figure_html",
     "generated_vs_consumed",
     "has_data",
     "hourly_heatmap",
     "ingestion_statistics",
-    "mimebundle",
     "net_energy_trend",
-    "plotlyjs_html",
-    "setup",
-    "show",
     "site_comparison",
 ]
 
@@ -82,110 +59,8 @@ METRIC_AXIS = "Ledger metric"
 SITE_AXIS = "Site"
 TIME_AXIS = "Time [UTC]"
 
-# Efficiency zones: efficiency = generated / consumed x 100.
-EFFICIENCY_GOOD_PCT = 120.0  # at or above: the site generates well beyond its needs (green)
-EFFICIENCY_FAIR_PCT = 100.0  # at or above, below good: it covers its needs (amber); below: it does not (red)
-ZONE_GOOD = f"≥ {EFFICIENCY_GOOD_PCT:g} %"
-ZONE_FAIR = f"{EFFICIENCY_FAIR_PCT:g}–{EFFICIENCY_GOOD_PCT:g} %"
-ZONE_POOR = f"< {EFFICIENCY_FAIR_PCT:g} %"
-ZONE_NONE = "no consumption"  # efficiency undefined (NaN): nothing consumed
-ZONE_COLOURS = {ZONE_GOOD: "#2ca02c", ZONE_FAIR: "#ffbf00", ZONE_POOR: "#d62728", ZONE_NONE: "#9e9e9e"}
-
-SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")  # rising order, as energy_lib.rules
-SEVERITY_COLOURS = {"LOW": "#fdd49e", "MEDIUM": "#fc8d59", "HIGH": "#d7301f", "CRITICAL": "#7f0000"}
-SERIES_COLOURS = {"generated": "#2ca02c", "consumed": "#1f77b4", "net": "#9467bd"}
-ANOMALY_MARKER_COLOUR = "#d62728"
-# One colour per site where sites are the series: no red, green or amber, which mean zones and severities.
-SITE_COLOURS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#7f7f7f", "#e377c2", "#393b79", "#bcbd22", "#637939")
-# Ledger status of a source object (energy_lib.schema).
-STATUS_COLOURS = {"processed": "#2ca02c", "processing": "#9e9e9e", "rejected": "#ff7f0e", "failed": "#d62728"}
-
-RENDERER = "energy_offline"  # name of this module's plotly renderer, made the default by setup()
-_FIGURE_HEIGHT_PX = 480
+ENERGY_SERIES = {"energy_generated_kwh": "generated", "energy_consumed_kwh": "consumed", "net_energy_kwh": "net"}
 _NO_DATA = "energy_no_data"  # key in ``layout.meta`` of a figure made by empty_figure()
-_state = {"plotlyjs_shown": False}
-
-
-# --------------------------------------------------------------------------------------------- display
-
-
-class _OfflineRenderer(MimetypeRenderer):
-    """plotly mimetype for live frontends plus a plotly.js-free HTML div for nbconvert."""
-
-    def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, Any]:
-        bundle = PlotlyRenderer(config={"responsive": True}).to_mimebundle(dict(fig_dict))
-        bundle["text/html"] = figure_html(go.Figure(fig_dict, skip_invalid=True))
-        return bundle
-
-
-def plotlyjs_html() -> str:
-    """plotly.js (bundled with the plotly package, several MB) in a ``<script>``; defines ``window.Plotly``."""
-    from plotly.offline import get_plotlyjs
-
-    return (
-        "<script type=\"text/javascript\">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
-        f'<script type="text/javascript">{get_plotlyjs()}</script>'
-    )
-
-
-def figure_html(fig: go.Figure) -> str:
-    """The figure as a ``<div>`` and script that draw it with an already loaded ``window.Plotly``; no CDN."""
-    return pio.to_html(
-        fig,
-        include_plotlyjs=False,
-        include_mathjax=False,
-        full_html=False,
-        default_width="100%",
-        default_height=f"{_FIGURE_HEIGHT_PX}px",
-        config={"responsive": True},
-        validate=False,
-    )
-
-
-def mimebundle(fig: go.Figure) -> dict[str, Any]:
-    """What :func:`show` displays: the plotly mimetype and the offline HTML of ``fig``."""
-    return _OfflineRenderer().to_mimebundle(fig.to_dict())
-
-
-def setup() -> None:
-    """Prepare this kernel and the document to show figures offline. Call it in a notebook's first code cell.
-
-    Displays plotly.js once (the cell's output; exported HTML keeps it) and makes this module's renderer
-    plotly's default, so a figure left as a cell's last expression displays like :func:`show`.
-    """
-    from IPython.display import HTML, display
-
-    pio.renderers[RENDERER] = _OfflineRenderer()
-    pio.renderers.default = RENDERER
-    display(HTML(plotlyjs_html()))
-    _state["plotlyjs_shown"] = True
-
-
-def ensure_setup() -> None:
-    """Call :func:`setup` unless this kernel already has: plotly.js must precede the first chart."""
-    if not _state["plotlyjs_shown"]:
-        setup()
-
-
-def show(fig: go.Figure, skip_empty: bool = False) -> None:
-    """Display ``fig``: interactive in JupyterLab, and drawn in nbconvert HTML opened with no network.
-
-    Calls :func:`setup` first if this kernel has not, so plotly.js is in the document before the chart.
-
-    Parameters
-    ----------
-    fig : Figure
-        The figure.
-    skip_empty : bool
-        Display nothing when ``fig`` has no data (see :func:`has_data`): for a report that already says
-        once that its period is empty, instead of one "No data" box per chart.
-    """
-    from IPython.display import display
-
-    if skip_empty and not has_data(fig):
-        return
-    ensure_setup()
-    display(mimebundle(fig), raw=True)
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -233,34 +108,37 @@ def _require(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], what: st
         raise ValueError(f"{what} needs columns {missing}; the frame has {list(frame.columns)}")
 
 
+def _draw(
+    draw: Callable[..., go.Figure],
+    frame: pd.DataFrame,
+    title: str,
+    labels: dict[str, str],
+    columns: tuple[str, str, str],
+    colours: Mapping[str, str] | Sequence[str],
+    order: dict[str, list[Any]] | None = None,
+    **options: Any,
+) -> go.Figure:
+    """``draw`` (a plotly express function) of ``frame``: ``columns`` are x, y and the column whose values
+    take the ``colours`` (by value when a mapping), categories in ``order``. ``labels`` name the columns for
+    people and title both axes, so that every axis says its quantity and its unit."""
+    x, y, color = columns
+    palette = {"color_discrete_map": colours} if isinstance(colours, Mapping) else {"color_discrete_sequence": colours}
+    fig = draw(
+        frame, x=x, y=y, color=color, title=title, labels=labels, category_orders=order or {}, **palette, **options
+    )
+    fig.update_layout(xaxis_title=labels[x], yaxis_title=labels[y])
+    return fig
+
+
+def _energy_series(frame: pd.DataFrame, key: str, columns: list[str]) -> pd.DataFrame:
+    """``frame`` in long form: ``key``, ``series`` (named by :data:`ENERGY_SERIES`) and ``energy_kwh``."""
+    long = frame.melt(id_vars=[key], value_vars=columns, var_name="series", value_name="energy_kwh")
+    long["series"] = long["series"].map(ENERGY_SERIES)
+    return long
+
+
 def _site_order(frame: pd.DataFrame) -> list[str]:
     return sorted(frame["site_id"].astype(str).unique())
-
-
-def efficiency_zone(efficiency_pct: float | None) -> str:
-    """The zone of an efficiency [%]: ``ZONE_GOOD``, ``ZONE_FAIR``, ``ZONE_POOR`` or ``ZONE_NONE`` (NaN/None)."""
-    if efficiency_pct is None or pd.isna(efficiency_pct):
-        return ZONE_NONE
-    if efficiency_pct >= EFFICIENCY_GOOD_PCT:
-        return ZONE_GOOD
-    if efficiency_pct >= EFFICIENCY_FAIR_PCT:
-        return ZONE_FAIR
-    return ZONE_POOR
-
-
-def efficiency_text(efficiency_pct: float | None, decimals: int = 0) -> str:
-    """An efficiency [%] as text, e.g. ``"132 %"``; ``"n/a"`` when undefined.
-
-    Rounded to ``decimals``, except that a value is never shown in the next zone up: 119.9 with no
-    decimals is ``"119 %"`` (amber), not ``"120 %"`` (the green threshold).
-    """
-    if efficiency_pct is None or pd.isna(efficiency_pct):
-        return "n/a"
-    value = float(efficiency_pct)
-    shown = round(value, decimals)
-    if efficiency_zone(shown) != efficiency_zone(value):
-        shown = math.floor(value * 10**decimals) / 10**decimals
-    return f"{shown:,.{decimals}f} %"
 
 
 # --------------------------------------------------------------------------------------------- figures
@@ -300,24 +178,9 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
     frame = readings[readings["site_id"] == site_id].sort_values("timestamp")
     if frame.empty:
         return empty_figure(title, f"No readings of {site_id}")
-    long = frame.melt(
-        id_vars=["timestamp"],
-        value_vars=["energy_generated_kwh", "energy_consumed_kwh", "net_energy_kwh"],
-        var_name="series",
-        value_name="energy_kwh",
-    )
-    long["series"] = long["series"].map(
-        {"energy_generated_kwh": "generated", "energy_consumed_kwh": "consumed", "net_energy_kwh": "net"}
-    )
-    fig = px.line(
-        long,
-        x="timestamp",
-        y="energy_kwh",
-        color="series",
-        color_discrete_map=SERIES_COLOURS,
-        title=title,
-        labels={"timestamp": TIME_AXIS, "energy_kwh": ENERGY_AXIS, "series": "Series"},
-    )
+    long = _energy_series(frame, "timestamp", list(ENERGY_SERIES))
+    labels = {"timestamp": TIME_AXIS, "energy_kwh": ENERGY_AXIS, "series": "Series"}
+    fig = _draw(px.line, long, title, labels, ("timestamp", "energy_kwh", "series"), SERIES_COLOURS)
     anomalies = frame[frame["anomaly"].fillna(False).astype(bool)]
     if not anomalies.empty:
         generated = anomalies["energy_generated_kwh"].astype(float)
@@ -338,7 +201,7 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
                 hovertemplate="%{x}<br>%{y} kWh<br>%{text}<extra>anomaly</extra>",
             )
         )
-    fig.update_layout(xaxis_title=TIME_AXIS, yaxis_title=ENERGY_AXIS, legend_title_text="Series")
+    fig.update_layout(legend_title_text="Series")
     return fig
 
 
@@ -348,25 +211,13 @@ def site_comparison(site_summary: pd.DataFrame) -> go.Figure:
     if _is_empty(site_summary):
         return empty_figure(title)
     _require(site_summary, ["site_id", "energy_generated_kwh", "energy_consumed_kwh"], "site_comparison")
-    long = site_summary.melt(
-        id_vars=["site_id"],
-        value_vars=["energy_generated_kwh", "energy_consumed_kwh"],
-        var_name="series",
-        value_name="energy_kwh",
+    long = _energy_series(site_summary, "site_id", ["energy_generated_kwh", "energy_consumed_kwh"])
+    labels = {"site_id": SITE_AXIS, "energy_kwh": ENERGY_AXIS, "series": "Series"}
+    order = {"site_id": _site_order(site_summary), "series": ["generated", "consumed"]}
+    fig = _draw(
+        px.bar, long, title, labels, ("site_id", "energy_kwh", "series"), SERIES_COLOURS, order, barmode="group"
     )
-    long["series"] = long["series"].map({"energy_generated_kwh": "generated", "energy_consumed_kwh": "consumed"})
-    fig = px.bar(
-        long,
-        x="site_id",
-        y="energy_kwh",
-        color="series",
-        barmode="group",
-        color_discrete_map=SERIES_COLOURS,
-        category_orders={"site_id": _site_order(site_summary), "series": ["generated", "consumed"]},
-        title=title,
-        labels={"site_id": SITE_AXIS, "energy_kwh": ENERGY_AXIS, "series": "Series"},
-    )
-    fig.update_layout(xaxis_title=SITE_AXIS, yaxis_title=ENERGY_AXIS, yaxis_tickformat=",")
+    fig.update_layout(yaxis_tickformat=",")
     return fig
 
 
@@ -384,17 +235,9 @@ def efficiency_zones(site_summary: pd.DataFrame) -> go.Figure:
     frame["efficiency_pct"] = frame["efficiency_pct"].astype(float)
     frame["zone"] = frame["efficiency_pct"].map(efficiency_zone)
     frame["label"] = frame["efficiency_pct"].map(lambda pct: "" if pd.isna(pct) else efficiency_text(pct))
-    fig = px.bar(
-        frame,
-        x="site_id",
-        y="efficiency_pct",
-        color="zone",
-        text="label",
-        color_discrete_map=ZONE_COLOURS,
-        category_orders={"site_id": _site_order(frame), "zone": list(ZONE_COLOURS)},
-        title=title,
-        labels={"site_id": SITE_AXIS, "efficiency_pct": EFFICIENCY_AXIS, "zone": "Zone", "label": "Efficiency"},
-    )
+    labels = {"site_id": SITE_AXIS, "efficiency_pct": EFFICIENCY_AXIS, "zone": "Zone", "label": "Efficiency"}
+    order = {"site_id": _site_order(frame), "zone": list(ZONE_COLOURS)}
+    fig = _draw(px.bar, frame, title, labels, ("site_id", "efficiency_pct", "zone"), ZONE_COLOURS, order, text="label")
     fig.update_traces(textposition="outside", cliponaxis=False, textfont_size=14)
     for threshold in (EFFICIENCY_FAIR_PCT, EFFICIENCY_GOOD_PCT):
         fig.add_hline(y=threshold, line_dash="dot", line_color="#555555", annotation_text=f"{threshold:g} %")
@@ -402,7 +245,7 @@ def efficiency_zones(site_summary: pd.DataFrame) -> go.Figure:
         fig.add_annotation(x=site, y=0, text="no consumption", showarrow=False, yshift=10, font_color="#616161")
     values = frame["efficiency_pct"].dropna().tolist()
     span = [min([0.0, *values]) * 1.15, max([EFFICIENCY_GOOD_PCT, *values]) * 1.15]  # room for the labels
-    fig.update_layout(xaxis_title=SITE_AXIS, yaxis_title=EFFICIENCY_AXIS, yaxis_range=span)
+    fig.update_layout(yaxis_range=span)
     return fig
 
 
@@ -423,24 +266,16 @@ def generated_vs_consumed(site_summary: pd.DataFrame) -> go.Figure:
     efficiency = (generated / consumed.where(consumed != 0) * 100).astype(float)
     frame["zone"] = efficiency.map(efficiency_zone)
     frame["efficiency"] = efficiency.map(efficiency_text)
-    fig = px.scatter(
-        frame,
-        x="energy_consumed_kwh",
-        y="energy_generated_kwh",
-        color="zone",
-        text="site_id",
-        hover_data={"efficiency": True, "zone": False},
-        color_discrete_map=ZONE_COLOURS,
-        category_orders={"zone": list(ZONE_COLOURS)},
-        title=title,
-        labels={
-            "energy_consumed_kwh": CONSUMED_AXIS,
-            "energy_generated_kwh": GENERATED_AXIS,
-            "zone": "Zone",
-            "site_id": SITE_AXIS,
-            "efficiency": "Efficiency",
-        },
-    )
+    labels = {
+        "energy_consumed_kwh": CONSUMED_AXIS,
+        "energy_generated_kwh": GENERATED_AXIS,
+        "zone": "Zone",
+        "site_id": SITE_AXIS,
+        "efficiency": "Efficiency",
+    }
+    columns, order = ("energy_consumed_kwh", "energy_generated_kwh", "zone"), {"zone": list(ZONE_COLOURS)}
+    hover = {"efficiency": True, "zone": False}
+    fig = _draw(px.scatter, frame, title, labels, columns, ZONE_COLOURS, order, text="site_id", hover_data=hover)
     fig.update_traces(marker_size=14, textposition="top center", cliponaxis=False)
     top = max(float(consumed.max()), float(generated.max()), 0.0) * 1.1 or 1.0
     bottom = min(float(consumed.min()), float(generated.min()), 0.0) * 1.1
@@ -449,12 +284,8 @@ def generated_vs_consumed(site_summary: pd.DataFrame) -> go.Figure:
         end_x, end_y = (top, top * ratio) if ratio <= 1 else (top / ratio, top)
         fig.add_shape(type="line", x0=0, y0=0, x1=end_x, y1=end_y, line={"dash": "dot", "color": "#555555"})
         fig.add_annotation(x=end_x, y=end_y, text=f"{ratio_pct:g} %", showarrow=False, xanchor="left", yanchor="bottom")
-    fig.update_layout(
-        xaxis_title=CONSUMED_AXIS,
-        yaxis_title=GENERATED_AXIS,
-        xaxis={"range": [bottom, top], "tickformat": ","},  # the same range on both axes, full width
-        yaxis={"range": [bottom, top], "tickformat": ","},
-    )
+    # the same range on both axes, full width
+    fig.update_layout(xaxis_range=[bottom, top], yaxis_range=[bottom, top], xaxis_tickformat=",", yaxis_tickformat=",")
     return fig
 
 
@@ -479,18 +310,9 @@ def anomaly_distribution(frame: pd.DataFrame) -> go.Figure:
         counts = rows.groupby(["site_id", "severity"]).size().rename("n").reset_index()
     counts["n"] = counts["n"].fillna(0).astype(int)
     others = sorted(set(counts["severity"]) - set(SEVERITIES))
-    fig = px.bar(
-        counts,
-        x="site_id",
-        y="n",
-        color="severity",
-        barmode="stack",
-        color_discrete_map=SEVERITY_COLOURS,
-        category_orders={"site_id": _site_order(frame), "severity": [*SEVERITIES, *others]},
-        title=title,
-        labels={"site_id": SITE_AXIS, "n": ANOMALIES_AXIS, "severity": "Severity"},
-    )
-    fig.update_layout(xaxis_title=SITE_AXIS, yaxis_title=ANOMALIES_AXIS)
+    labels = {"site_id": SITE_AXIS, "n": ANOMALIES_AXIS, "severity": "Severity"}
+    order = {"site_id": _site_order(frame), "severity": [*SEVERITIES, *others]}
+    fig = _draw(px.bar, counts, title, labels, ("site_id", "n", "severity"), SEVERITY_COLOURS, order, barmode="stack")
     if counts["n"].sum() == 0:  # every site listed with zero bars, and said in words
         fig.update_layout(yaxis_range=[0, 1], yaxis_dtick=1)
         fig.add_annotation(
@@ -515,19 +337,12 @@ def net_energy_trend(frame: pd.DataFrame) -> go.Figure:
     unit = "hour" if period == "hour_start" else "day"
     title = f"Net energy per {unit} and site"
     x_title = f"{unit.capitalize()} start [UTC]"
-    fig = px.line(
-        frame.sort_values([period, "site_id"]),
-        x=period,
-        y="net_energy_kwh",
-        color="site_id",
-        markers=True,
-        color_discrete_sequence=SITE_COLOURS,
-        category_orders={"site_id": _site_order(frame)},
-        title=title,
-        labels={period: x_title, "net_energy_kwh": NET_ENERGY_AXIS, "site_id": SITE_AXIS},
+    labels = {period: x_title, "net_energy_kwh": NET_ENERGY_AXIS, "site_id": SITE_AXIS}
+    ordered, order = frame.sort_values([period, "site_id"]), {"site_id": _site_order(frame)}
+    fig = _draw(
+        px.line, ordered, title, labels, (period, "net_energy_kwh", "site_id"), SITE_COLOURS, order, markers=True
     )
     fig.add_hline(y=0, line_color="#555555", line_width=1)
-    fig.update_layout(xaxis_title=x_title, yaxis_title=NET_ENERGY_AXIS)
     return fig
 
 
@@ -591,18 +406,10 @@ def ingestion_statistics(status: pd.DataFrame) -> go.Figure:
     long = totals.melt(id_vars=["status"], value_vars=metrics, var_name="metric", value_name="readings")
     files = frame.groupby("status")["key"].count()
     title = f"{title}: {len(frame)} files (" + ", ".join(f"{n} {s}" for s, n in files.items()) + ")"
-    fig = px.bar(
-        long,
-        x="metric",
-        y="readings",
-        color="status",
-        barmode="group",
-        text="readings",
-        color_discrete_map=STATUS_COLOURS,
-        category_orders={"metric": metrics, "status": [s for s in STATUS_COLOURS if s in set(long["status"])]},
-        title=title,
-        labels={"metric": METRIC_AXIS, "readings": READINGS_AXIS, "status": "File status"},
-    )
+    labels = {"metric": METRIC_AXIS, "readings": READINGS_AXIS, "status": "File status"}
+    order = {"metric": metrics, "status": [s for s in STATUS_COLOURS if s in set(long["status"])]}
+    columns = ("metric", "readings", "status")
+    fig = _draw(px.bar, long, title, labels, columns, STATUS_COLOURS, order, barmode="group", text="readings")
     fig.update_traces(textposition="outside", cliponaxis=False, texttemplate="%{y:,}")
-    fig.update_layout(xaxis_title=METRIC_AXIS, yaxis_title=READINGS_AXIS, yaxis_tickformat=",")
+    fig.update_layout(yaxis_tickformat=",")
     return fig

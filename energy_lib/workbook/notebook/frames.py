@@ -10,15 +10,14 @@ trails the tables by at most the compaction delay (minutes); the frames have the
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import unquote_plus
 
 import pandas as pd
 
 from energy_lib import query
 from energy_lib.config import Settings
+from energy_lib.pipeline import NotAnS3Notification, notifications
 from energy_lib.storage import COUNTERS
 from energy_lib.workbook.aws import ops
 from energy_lib.workbook.aws.session import aws
@@ -118,14 +117,7 @@ def hourly(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
         frame = queries.hourly(settings, start, end)
         frame = _numeric(frame[["site_id", "hour_start", *COUNTERS]].copy(), ENERGY_COLUMNS)
         return frame.astype({name: int for name in COUNTERS if not name.endswith("_kwh")})
-    first, last = query.bounded_range(start, end)
-    hours = pd.date_range(first.replace(minute=0, second=0), last, freq="h", inclusive="left")
-    return _periods(settings, [f"H#{h:%Y-%m-%dT%H}" for h in hours], "hour_start")
-
-
-def daily(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
-    """Per site and UTC day touched by ``[start, end)``, from day rollups."""
-    return _periods(settings, [f"D#{day}" for day in query.days(*query.bounded_range(start, end))], "day_start")
+    return _periods(settings, query.hour_buckets(start, end), "hour_start")
 
 
 def sites(settings: Settings) -> list[str]:
@@ -169,11 +161,11 @@ def site_choices(sites: list[str], first: str = "") -> list[str]:
 
 
 def _object_keys(body: str) -> str:
-    """The S3 object keys an S3 event notification names (URL-decoded), comma separated; "" for other bodies."""
+    """The S3 object keys an S3 event notification names (URL-decoded, as the pipeline reads them), comma
+    separated; "" for other bodies."""
     try:
-        records = json.loads(body).get("Records", [])
-        return ", ".join(unquote_plus(record["s3"]["object"]["key"]) for record in records)
-    except (ValueError, AttributeError, KeyError, TypeError):
+        return ", ".join(key for key, _ in notifications(body))
+    except NotAnS3Notification:
         return ""
 
 

@@ -12,15 +12,9 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from energy_lib.workbook.notebook.charts import (
-    ANOMALIES_AXIS,
-    ENERGY_AXIS,
-    SERIES_COLOURS,
-    SEVERITIES,
-    SEVERITY_COLOURS,
-    SITE_AXIS,
-    empty_figure,
-)
+from energy_lib.rules import SEVERITIES
+from energy_lib.workbook.notebook.charts import ANOMALIES_AXIS, ENERGY_AXIS, SITE_AXIS, empty_figure
+from energy_lib.workbook.notebook.palette import SERIES_COLOURS, SEVERITY_COLOURS
 from energy_lib.workbook.notebook.views import Html, message, table
 
 MONTH_AXIS = "Month [UTC]"

@@ -1,8 +1,8 @@
 """What the notebooks display: objects with an HTML form for notebooks and exported reports and a plain
-text form for consoles (KPI strip, curated tables, one-line messages).
+text form for consoles (KPI strip, curated tables, check tables, one-line messages).
 
-The data comes from :mod:`energy_lib.workbook.notebook.frames`; the colours of efficiency zones are those of
-:mod:`energy_lib.workbook.notebook.charts`, so a table and a chart of the same numbers agree.
+The data comes from :mod:`energy_lib.workbook.notebook.frames`; zones and colours from
+:mod:`energy_lib.workbook.notebook.palette`, as in the charts, so a table and a chart of the same numbers agree.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from pandas.io.formats.style import Styler
 
 from energy_lib import query
 from energy_lib.config import Settings
-from energy_lib.workbook.notebook import charts
+from energy_lib.timeutil import clock
+from energy_lib.workbook.aws import checks
+from energy_lib.workbook.aws.checks import Check
+from energy_lib.workbook.notebook import palette
+from energy_lib.workbook.notebook.palette import FAIL_STYLE, HEALTHY, MUTED, NEUTRAL, PASS_STYLE, UNHEALTHY
 
 Moment = datetime | str | None
 
-MUTED = "#616161"  # secondary text
-NEUTRAL = "#bdbdbd"  # accent of a KPI that is neither good nor bad
-HEALTHY, UNHEALTHY = "#2ca02c", "#d62728"
 SITE_TABLE_COLUMNS = {
     "site_id": "Site",
     "energy_generated_kwh": "Generated [kWh]",
@@ -36,18 +37,6 @@ SITE_TABLE_COLUMNS = {
     "anomaly_rate_pct": "Anomaly rate [%]",
 }
 FLEET_ROW = "Fleet"  # label of the totals row of the site table
-_ZONE_TEXT = {
-    charts.ZONE_GOOD: "white",
-    charts.ZONE_FAIR: "black",
-    charts.ZONE_POOR: "white",
-    charts.ZONE_NONE: "black",
-}
-_ZONE_WORDS = {
-    charts.ZONE_GOOD: "zone: 120 % or more",
-    charts.ZONE_FAIR: "zone: 100 to 120 %",
-    charts.ZONE_POOR: "zone: below 100 %",
-    charts.ZONE_NONE: "nothing consumed",
-}
 _TEXT_CELL = {"text-align": "left", "white-space": "pre-wrap", "overflow-wrap": "break-word"}  # wrap, never cut
 
 
@@ -83,13 +72,9 @@ def _moment(value: Moment) -> datetime:
     return moment
 
 
-def _clock(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S" if moment.second else "%Y-%m-%d %H:%M")
-
-
 def period_text(start: Moment, end: Moment) -> str:
     """``[start, end)`` for people: ``"2025-06-11 00:00 → 2025-06-12 00:00 UTC"``."""
-    return f"{_clock(_moment(start))} → {_clock(_moment(end))} UTC"
+    return f"{clock(_moment(start))} → {clock(_moment(end))} UTC"
 
 
 def _duration(start: Moment, end: Moment) -> str:
@@ -101,7 +86,7 @@ def _duration(start: Moment, end: Moment) -> str:
 
 def message(text: str, tone: str = "info") -> Html:
     """A short message in a box: ``tone`` is ``"info"`` (grey), ``"warning"`` (amber) or ``"error"`` (red)."""
-    border = {"info": NEUTRAL, "warning": charts.ZONE_COLOURS[charts.ZONE_FAIR], "error": UNHEALTHY}[tone]
+    border = {"info": NEUTRAL, "warning": palette.ZONE_COLOURS[palette.ZONE_FAIR], "error": UNHEALTHY}[tone]
     return Html(
         f'<div style="border-left:4px solid {border};background:#f7f7f7;padding:6px 12px;margin:4px 0">'
         f"{html.escape(text)}</div>",
@@ -222,10 +207,10 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
     first, last = _moment(start), _moment(end)
     period, duration = period_text(first, last), _duration(first, last)
     if not fleet.get("readings"):
-        empty = f"No readings between {_clock(first)} and {_clock(last)} UTC: nothing to report for this period."
+        empty = f"No readings between {clock(first)} and {clock(last)} UTC: nothing to report for this period."
         return Kpis(period, duration, (_health_kpi(health),), empty)
     efficiency = fleet["efficiency_pct"]
-    zone = charts.efficiency_zone(efficiency)
+    zone = palette.efficiency_zone(efficiency)
     energies = [
         Kpi(label, *_kwh(fleet[name]))
         for label, name in (
@@ -241,10 +226,10 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
         *energies,
         Kpi(
             "Efficiency",
-            charts.efficiency_text(efficiency, 1),
+            palette.efficiency_text(efficiency, 1),
             "" if efficiency is None else f"{efficiency:g}",
-            note=_ZONE_WORDS[zone],
-            accent=charts.ZONE_COLOURS[zone],
+            note=palette.ZONE_WORDS[zone],
+            accent=palette.ZONE_COLOURS[zone],
         ),
         Kpi(
             "Anomaly rate",
@@ -275,8 +260,8 @@ def base_style(styler: Styler, text_columns: list[str]) -> Styler:
 
 
 def _zone_css(efficiency_pct: Any) -> str:
-    zone = charts.efficiency_zone(efficiency_pct)
-    return f"background-color: {charts.ZONE_COLOURS[zone]}; color: {_ZONE_TEXT[zone]}; font-weight: 600"
+    zone = palette.efficiency_zone(efficiency_pct)
+    return f"background-color: {palette.ZONE_COLOURS[zone]}; color: {palette.ZONE_TEXT_COLOURS[zone]}; font-weight: 600"
 
 
 def site_table(per_site: pd.DataFrame, fleet: dict[str, Any] | None = None, caption: str = "") -> Styler | None:
@@ -314,7 +299,7 @@ def site_table(per_site: pd.DataFrame, fleet: dict[str, Any] | None = None, capt
             "Generated [kWh]": "{:,.1f}",
             "Consumed [kWh]": "{:,.1f}",
             "Net [kWh]": "{:,.1f}",
-            "Efficiency [%]": lambda pct: charts.efficiency_text(pct, 1).removesuffix(" %"),
+            "Efficiency [%]": lambda pct: palette.efficiency_text(pct, 1).removesuffix(" %"),
             "Readings": "{:,}",
             "Anomalies": "{:,}",
             "Anomaly rate [%]": "{:.2f}",
@@ -405,3 +390,38 @@ def settled_line(files_by_status: dict[str, int]) -> Html:
     total = sum(files_by_status.values())
     counts = ", ".join(f"{count:,} {status}" for status, count in files_by_status.items()) or "none"
     return message(f"All {total:,} objects under raw/ have a final status ({counts}); the ingest queue is empty.")
+
+
+def check_table(results: list[Check]) -> Styler:
+    """The checks as a table, failed ones first: Result (PASS on green, FAIL on red), Resource, Setting,
+    Expected, Actual, with the full text of every value (wrapped, never cut); the verdict is the caption.
+
+    ``.data`` of the returned Styler is the same table as a DataFrame.
+    """
+    frame = pd.DataFrame(
+        [
+            {
+                "Result": "PASS" if check.passed else "FAIL",
+                "Resource": check.resource,
+                "Setting": check.setting,
+                "Expected": check.expected,
+                "Actual": check.actual,
+            }
+            for check in results
+        ],
+        columns=["Result", "Resource", "Setting", "Expected", "Actual"],
+    )
+    frame = frame.sort_values("Result", key=lambda result: result != "FAIL", kind="stable", ignore_index=True)
+    failed = (frame["Result"] == "FAIL").any()
+    caption = f"color: {UNHEALTHY if failed else 'inherit'}; caption-side: top; text-align: left; font-weight: bold"
+    return (
+        frame.style.hide(axis="index")
+        .map(lambda result: FAIL_STYLE if result == "FAIL" else PASS_STYLE, subset=["Result"])
+        .set_properties(subset=["Resource", "Setting"], **{"text-align": "left", "white-space": "nowrap"})
+        .set_properties(
+            subset=["Expected", "Actual"],
+            **{"text-align": "left", "white-space": "pre-wrap", "overflow-wrap": "break-word", "min-width": "12em"},
+        )
+        .set_table_styles([{"selector": "th", "props": "text-align: left"}, {"selector": "caption", "props": caption}])
+        .set_caption(checks.verdict(results))
+    )

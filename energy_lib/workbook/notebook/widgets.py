@@ -10,7 +10,7 @@ Each widget draws its first state as soon as it is created, so a notebook run by
 nobody clicks, still shows it. Its rich display carries, next to the widget, an HTML copy of what is on
 screen: JupyterLab shows the live widget, while an nbconvert export without widget state (see
 :mod:`energy_lib.workbook.reports`) shows the copy; the explorer's chart draws with the plotly.js that
-:func:`energy_lib.workbook.notebook.charts.setup` embedded.
+:func:`energy_lib.workbook.notebook.display.setup` embedded.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import ipywidgets as w
@@ -26,7 +26,10 @@ import pandas as pd
 from IPython.display import HTML, display
 from pandas.io.formats.style import Styler
 
+from energy_lib.timeutil import CLOCK_FORMAT, CLOCK_SECONDS_FORMAT, format_timestamp, utc
 from energy_lib.workbook.notebook import charts, views
+from energy_lib.workbook.notebook import display as offline
+from energy_lib.workbook.notebook.palette import ANOMALY_ROW_STYLE, ERROR_TEXT
 
 __all__ = [
     "ANOMALY_ROW_STYLE",
@@ -43,8 +46,8 @@ __all__ = [
 ]
 
 Loader = Callable[[str, datetime, datetime], pd.DataFrame]
+Day = datetime | date | str  # a moment or a day (its midnight), UTC; text in ISO-8601
 
-ANOMALY_ROW_STYLE = "background-color: #fde0dc; color: #7f0000"  # CSS of an anomalous reading's row
 MAX_TABLE_ROWS = 1000  # readings in the table (a day of 5-minute readings is 288), plus every later anomaly
 READING_COLUMNS = {
     "timestamp": "Time [UTC]",
@@ -55,24 +58,8 @@ READING_COLUMNS = {
     "anomaly_reasons": "Reasons",
 }
 ANOMALY_COLUMNS = ["timestamp", "severity", "anomaly_reasons", "energy_generated_kwh", "energy_consumed_kwh"]
-ERROR_STYLE = "color:#b00020"
 QUARANTINE_EMPTY = "The quarantine is empty: no rejected readings and no unparseable files."
 NO_SITES = "No site has readings yet, so there is nothing to explore: run 02-run-simulation or upload files first."
-
-
-def _utc(value: datetime | date | str) -> datetime:
-    """A timezone-aware UTC datetime from a datetime (naive taken as UTC), a date (its midnight) or ISO text."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    elif not isinstance(value, datetime):
-        value = datetime.combine(value, time(), tzinfo=timezone.utc)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _flags(frame: pd.DataFrame) -> pd.Series:
@@ -93,7 +80,7 @@ def table_rows(readings: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> pd.Dat
 
 def _time_format(moments: pd.Series) -> str:
     """Minutes when every moment is on a whole minute (readings usually are), else seconds."""
-    return "%Y-%m-%d %H:%M" if (moments.dt.second == 0).all() else "%Y-%m-%d %H:%M:%S"
+    return CLOCK_FORMAT if (moments.dt.second == 0).all() else CLOCK_SECONDS_FORMAT
 
 
 def _curated(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -123,7 +110,7 @@ def _with_static(bundle: dict[str, Any] | None, static_html: str) -> dict[str, A
 
 
 def _error(text: str) -> str:
-    return f'<p style="{ERROR_STYLE}">{html.escape(text)}</p>'
+    return f'<p style="color:{ERROR_TEXT}">{html.escape(text)}</p>'
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +158,7 @@ class SiteView:
     def display(self, chart: Any, anomalies: Any, table: Any) -> None:
         """Draw into three targets (``ipywidgets.Output`` or any context manager); the caption is not drawn."""
         with chart:
-            charts.show(self.figure)
+            offline.show(self.figure)
         with anomalies:
             display(HTML(f"<b>Anomalies of {html.escape(self.site_id)}</b>"))
             if self.anomalies.empty:
@@ -187,7 +174,7 @@ class SiteView:
     def to_html(self) -> str:
         """A static HTML copy: chart with the anomalies beside it, readings table below.
 
-        The chart needs ``window.Plotly`` in the page (see :func:`energy_lib.workbook.notebook.charts.setup`).
+        The chart needs ``window.Plotly`` in the page (see :func:`energy_lib.workbook.notebook.display.setup`).
         """
         anomalies = "<p>No anomalies in this range.</p>" if self.anomalies.empty else self.anomalies_table().to_html()
         readings = (
@@ -203,7 +190,7 @@ class SiteView:
             '<div style="display:flex;gap:1em;align-items:flex-start">'
             '<div style="order:2;flex:1 1 0;min-width:0;overflow:auto;max-height:480px">'
             f"<b>Anomalies of {html.escape(self.site_id)}</b>{anomalies}</div>"
-            f'<div style="order:1;flex:1 1 0;min-width:0">{charts.figure_html(self.figure)}</div>'
+            f'<div style="order:1;flex:1 1 0;min-width:0">{offline.figure_html(self.figure)}</div>'
             "</div>"
             f'<div style="overflow:auto;max-height:600px">{readings}</div>'
             "</div>"
@@ -215,8 +202,8 @@ class SiteView:
 
 def site_view(
     site_id: str,
-    start: datetime | date | str,
-    end: datetime | date | str,
+    start: Day,
+    end: Day,
     load_readings: Loader,
     load_anomalies: Loader,
 ) -> SiteView:
@@ -231,7 +218,7 @@ def site_view(
     load_readings, load_anomalies : callable ``(site_id, start, end) -> DataFrame``
         Return the readings frame and the anomalies (readings frame rows with ``anomaly`` True) of the site.
     """
-    first, last = _utc(start), _utc(end)
+    first, last = utc(start), utc(end)
     readings = load_readings(site_id, first, last)
     anomalies = load_anomalies(site_id, first, last)
     readings = readings if readings is not None else pd.DataFrame()
@@ -248,17 +235,10 @@ class Explorer(w.VBox):
     are no sites).
     """
 
-    def __init__(
-        self,
-        sites: list[str],
-        load_readings: Loader,
-        load_anomalies: Loader,
-        start: datetime | date | str,
-        end: datetime | date | str,
-    ) -> None:
-        first, last = _utc(start), _utc(end)
+    def __init__(self, sites: list[str], load_readings: Loader, load_anomalies: Loader, start: Day, end: Day) -> None:
+        first, last = utc(start), utc(end)
         if last <= first:
-            raise ValueError(f"end {_stamp(last)} must be after start {_stamp(first)}")
+            raise ValueError(f"end {format_timestamp(last)} must be after start {format_timestamp(first)}")
         self._load_readings = load_readings
         self._load_anomalies = load_anomalies
         self.range = (first, last)
@@ -292,7 +272,7 @@ class Explorer(w.VBox):
         """``[start, end)`` from the pickers: midnight UTC of the first day to midnight after the last day."""
         if self.start_date.value is None or self.end_date.value is None:
             return None
-        return _utc(self.start_date.value), _utc(self.end_date.value + timedelta(days=1))
+        return utc(self.start_date.value), utc(self.end_date.value + timedelta(days=1))
 
     def draw(self, site_id: str, start: datetime, end: datetime, raise_errors: bool = False) -> None:
         """Load ``site_id`` over ``[start, end)`` (which becomes ``range``) and redraw; a loader error shows
@@ -329,13 +309,7 @@ class Explorer(w.VBox):
         return _with_static(super()._repr_mimebundle_(**kwargs), static)
 
 
-def explorer(
-    sites: list[str],
-    load_readings: Loader,
-    load_anomalies: Loader,
-    start: datetime | date | str,
-    end: datetime | date | str,
-) -> Explorer:
+def explorer(sites: list[str], load_readings: Loader, load_anomalies: Loader, start: Day, end: Day) -> Explorer:
     """A site Dropdown and two DatePickers redrawing the readings table, chart and anomalies of the site.
 
     Parameters
@@ -353,9 +327,9 @@ def explorer(
     -------
     Explorer
         An ``ipywidgets.VBox``; display it (last expression of a cell). Also ensures plotly.js is in the
-        document (:func:`energy_lib.workbook.notebook.charts.setup`) before the widget's static copy.
+        document (:func:`energy_lib.workbook.notebook.display.setup`) before the widget's static copy.
     """
-    charts.ensure_setup()
+    offline.ensure_setup()
     return Explorer(sites, load_readings, load_anomalies, start, end)
 
 

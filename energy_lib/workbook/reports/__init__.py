@@ -1,34 +1,27 @@
-"""Notebooks run as reports: papermill runs, HTML export, the index page and the schedule."""
+"""Notebooks run as reports: a papermill run into ``<reports_dir>/<notebook>/<run-id>/`` with its HTML
+(:mod:`.runs`, :mod:`.export`), the run's record (:mod:`.records`), the notebook's parameters
+(:mod:`.parameters`), the index page (:mod:`.index`) and the schedule for cron (:mod:`.schedule`)."""
 
-from energy_lib.workbook.reports.runs import (
+from energy_lib.workbook.reports.export import export_html
+from energy_lib.workbook.reports.index import INDEX_FILE, write_index
+from energy_lib.workbook.reports.parameters import coerce_parameters, declared_parameters, resolve_notebook
+from energy_lib.workbook.reports.records import ReportBusy, ReportError, ReportFailed, RunRecord, list_runs
+from energy_lib.workbook.reports.runs import run_report
+from energy_lib.workbook.reports.schedule import (
     EVERY,
-    INDEX_FILE,
-    NOTEBOOKS,
     DueReport,
-    ReportBusy,
-    ReportError,
-    ReportFailed,
-    RunRecord,
     ScheduleEntry,
-    coerce_parameters,
-    declared_parameters,
     due,
-    export_html,
-    list_runs,
     load_schedule,
     period_bounds,
-    resolve_notebook,
     resolve_parameters,
     run_due,
-    run_report,
     template_context,
-    write_index,
 )
 
 __all__ = [
     "EVERY",
     "INDEX_FILE",
-    "NOTEBOOKS",
     "DueReport",
     "ReportBusy",
     "ReportError",

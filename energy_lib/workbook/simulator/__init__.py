@@ -1,21 +1,24 @@
-"""A simulated fleet of sites, its readings and the files it uploads under ``raw/``."""
+"""A simulated fleet of sites (:mod:`.model`: sites, pvlib, load, anomalies) and the files it uploads under
+``raw/`` (:mod:`.files`: encode, upload, continuous)."""
 
-from energy_lib.workbook.simulator.model import (
+from energy_lib.workbook.simulator.files import (
     FIELDS,
     FORMATS,
     ContinuousRun,
-    FleetEnergy,
     SimulatedFile,
+    run_continuous,
+    to_files,
+    upload,
+)
+from energy_lib.workbook.simulator.model import (
+    FleetEnergy,
     SimulatedReading,
     Simulation,
     Site,
     default_fleet,
     fleet_energy,
     load_profile,
-    run_continuous,
     simulate,
-    to_files,
-    upload,
 )
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""A fleet of sites producing energy readings, written as input-contract files under ``raw/``.
+"""A fleet of sites and the energy readings it produces (:mod:`.files` writes and uploads them).
 
 Generation follows pvlib's Haurwitz clear-sky model at each site (no data files needed), scaled by
 capacity, a performance ratio and seeded weather: a cloudiness factor per site and local day plus small
@@ -14,44 +14,27 @@ and start time.
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import json
 import math
-import signal
-import threading
-import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypedDict
+from typing import TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 from pvlib.location import Location
-from tqdm.auto import tqdm
 
-from energy_lib.readings import TIMESTAMP_FORMAT
+from energy_lib import timeutil
 from energy_lib.validation import EARLIEST, LATEST, SITE_ID
 
 PERFORMANCE_RATIO = 0.8  # AC energy out over what the clear-sky irradiance promises [-]
 SAMPLE_MINUTES = 5  # longest spacing of irradiance and load samples inside one interval [min]
 ANOMALY_KWH = (0.5, 80.0)  # magnitude range of an injected negative value, log-uniform [kWh]
-FIELDS = ("site_id", "timestamp", "energy_generated_kwh", "energy_consumed_kwh")
-FORMATS = {  # fmt -> Content-Type; the key ends with ".<fmt>"
-    "json": "application/json",
-    "jsonl": "application/x-ndjson",
-    "csv": "text/csv",
-    "json.gz": "application/gzip",
-}
-BATCH_ID = SITE_ID  # a batch id goes into the key next to the site id: the same characters
 MAX_READINGS = 5_000_000  # per simulate() call (about 2 GB of Python objects); longer runs go in parts
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_FIRST_MOMENT = datetime.min.replace(tzinfo=UTC)
+FIRST_MOMENT = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,28 +136,6 @@ class Simulation:
     seed: int
 
 
-@dataclass(frozen=True, slots=True)
-class ContinuousRun:
-    """What :func:`run_continuous` did: batches run, files and readings uploaded."""
-
-    batches: int = 0
-    files: int = 0
-    readings: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class SimulatedFile:
-    """One object to put: ``readings`` readings of one site and one UTC day."""
-
-    key: str
-    body: bytes
-    readings: int
-
-    @property
-    def content_type(self) -> str:
-        return next(kind for fmt, kind in FORMATS.items() if self.key.endswith("." + fmt))
-
-
 def load_profile(local_hour: np.ndarray) -> np.ndarray:
     """Relative demand by local hour: a night trough, a morning peak (07:30) and an evening peak (19:00).
 
@@ -227,7 +188,7 @@ def simulate(
         Readings and the number of anomalies injected.
     """
     energy = fleet_energy(fleet, start, hours, interval_minutes, anomaly_rate, seed)
-    stamps = list(energy.starts.strftime(TIMESTAMP_FORMAT))
+    stamps = list(energy.starts.strftime(timeutil.TIMESTAMP_FORMAT))
     readings: list[SimulatedReading] = [
         {"site_id": site.site_id, "timestamp": stamp, "energy_generated_kwh": gen, "energy_consumed_kwh": con}
         for site, gen_row, con_row in zip(
@@ -235,7 +196,7 @@ def simulate(
         )
         for stamp, gen, con in zip(stamps, gen_row, con_row, strict=True)
     ]
-    return Simulation(readings, energy.injected_anomalies, _utc(start, "start"), seed)
+    return Simulation(readings, energy.injected_anomalies, require_utc(start, "start"), seed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,8 +220,8 @@ def fleet_energy(
     seed: int = 42,
 ) -> FleetEnergy:
     """What :func:`simulate` simulates, as arrays (no Python object per reading); same arguments."""
-    start = _utc(start, "start")
-    _check_run_args(interval_minutes, anomaly_rate, seed)
+    start = require_utc(start, "start")
+    check_run_args(interval_minutes, anomaly_rate, seed)
     if not isinstance(hours, int | float) or not math.isfinite(hours) or hours <= 0:
         raise ValueError(f"hours must be a finite number > 0: {hours!r}")
     fleet = list(fleet)
@@ -280,7 +241,7 @@ def fleet_energy(
             f"{count * len(fleet):,} readings is more than {MAX_READINGS:,} in one run; simulate the period in parts"
         )
     starts = pd.date_range(start, periods=count, freq=pd.Timedelta(minutes=interval_minutes))
-    rng = np.random.default_rng([seed, (start - _FIRST_MOMENT) // timedelta(seconds=1)])
+    rng = np.random.default_rng([seed, (start - FIRST_MOMENT) // timedelta(seconds=1)])
     generated_kwh, consumed_kwh = np.array(
         [_site_energy(site, starts, interval_minutes, seed, rng) for site in fleet]
     ).transpose(1, 0, 2)
@@ -339,156 +300,7 @@ def _inject_anomalies(
     return count
 
 
-def to_files(
-    simulation: Simulation, batch_id: str | None = None, fmt: str = "json", raw_prefix: str = "raw/"
-) -> list[SimulatedFile]:
-    """One file per site and UTC day, keyed ``<raw_prefix>YYYY/MM/DD/<site_id>-<batch_id>.<fmt>``.
-
-    Parameters
-    ----------
-    simulation : Simulation
-    batch_id : str, optional
-        Letters, digits, ``-``, ``_``, ``.``; defaults to ``<start>-s<seed>``, so a rerun has the same keys.
-    fmt : str
-        ``json`` (an array), ``jsonl``, ``csv`` (with a header) or ``json.gz`` (gzip of the array).
-    raw_prefix : str
-        Key prefix the pipeline watches; ends with ``/``.
-
-    Returns
-    -------
-    list of SimulatedFile
-        Sorted by key.
-    """
-    if batch_id is None:
-        batch_id = f"{simulation.start:%Y%m%dT%H%M%SZ}-s{simulation.seed}"
-    if not isinstance(batch_id, str) or not BATCH_ID.fullmatch(batch_id):
-        raise ValueError(f"batch_id must be 1-128 letters, digits, '-', '_' or '.': {batch_id!r}")
-    if fmt not in FORMATS:
-        raise ValueError(f"fmt must be one of {', '.join(FORMATS)}: {fmt!r}")
-    if not isinstance(raw_prefix, str) or not raw_prefix.endswith("/") or raw_prefix.startswith("/"):
-        raise ValueError(f"raw_prefix must end with '/' and not start with one: {raw_prefix!r}")
-
-    groups: dict[str, list[SimulatedReading]] = {}
-    for reading in simulation.readings:
-        day = reading["timestamp"][:10].replace("-", "/")
-        groups.setdefault(f"{raw_prefix}{day}/{reading['site_id']}-{batch_id}.{fmt}", []).append(reading)
-    return [SimulatedFile(key, _encode(readings, fmt), len(readings)) for key, readings in sorted(groups.items())]
-
-
-def _encode(readings: list[SimulatedReading], fmt: str) -> bytes:
-    if fmt == "jsonl":
-        return "".join(json.dumps(reading, allow_nan=False) + "\n" for reading in readings).encode()
-    if fmt == "csv":
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(readings)
-        return text.getvalue().encode()
-    body = ("[\n" + ",\n".join(json.dumps(reading, allow_nan=False) for reading in readings) + "\n]\n").encode()
-    return gzip.compress(body, mtime=0) if fmt == "json.gz" else body
-
-
-def upload(files: Sequence[SimulatedFile], bucket: str, s3_client: Any, progress: bool = True) -> int:
-    """Put each file into ``bucket`` with its Content-Type, showing a progress bar; return how many."""
-    uploaded = 0
-    for file in tqdm(files, desc=f"s3://{bucket}", unit="file", disable=not progress):
-        s3_client.put_object(Bucket=bucket, Key=file.key, Body=file.body, ContentType=file.content_type)
-        uploaded += 1
-    return uploaded
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def run_continuous(
-    fleet: Sequence[Site],
-    bucket: str,
-    s3_client: Any,
-    every_minutes: float,
-    max_batches: int | None = None,
-    interval_minutes: int = 5,
-    anomaly_rate: float = 0.02,
-    seed: int = 42,
-    *,
-    fmt: str = "json",
-    raw_prefix: str = "raw/",
-    progress: bool = False,
-    sleep: Callable[[float], Any] = time.sleep,
-    now: Callable[[], datetime] = _utc_now,
-) -> ContinuousRun:
-    """Every ``every_minutes``, simulate the intervals completed since the last batch and upload them.
-
-    The first batch covers the last ``every_minutes``; intervals are aligned to the UTC epoch, so batches
-    neither overlap nor leave gaps. Stops after ``max_batches`` batches (never, if None) or on
-    KeyboardInterrupt; an interrupt during an upload lets that upload finish first.
-
-    Parameters
-    ----------
-    every_minutes : float
-        Time between batches. [min]
-    max_batches : int, optional
-        Number of batches to run, >= 1.
-    sleep, now
-        Wait a number of seconds; tell the current aware UTC time. Replace both to run without waiting.
-
-    Returns
-    -------
-    ContinuousRun
-        Batches done (a batch with no completed interval uploads nothing but counts), files and readings.
-    """
-    _check_run_args(interval_minutes, anomaly_rate, seed)
-    if not isinstance(every_minutes, int | float) or not math.isfinite(every_minutes) or every_minutes <= 0:
-        raise ValueError(f"every_minutes must be a finite number > 0: {every_minutes!r}")
-    if max_batches is not None and (
-        isinstance(max_batches, bool) or not isinstance(max_batches, int) or max_batches < 1
-    ):
-        raise ValueError(f"max_batches must be None or an integer >= 1: {max_batches!r}")
-    interval = timedelta(minutes=interval_minutes)
-    cursor = _floor(_utc(now(), "now()") - timedelta(minutes=every_minutes), interval)
-    done = ContinuousRun()
-    interrupted = False
-    try:
-        while not interrupted and (max_batches is None or done.batches < max_batches):
-            if done.batches:
-                sleep(every_minutes * 60)
-            end = _floor(_utc(now(), "now()"), interval)
-            files: list[SimulatedFile] = []
-            if end > cursor:
-                hours = (end - cursor) / timedelta(hours=1)
-                simulation = simulate(fleet, cursor, hours, interval_minutes, anomaly_rate, seed)
-                files = to_files(simulation, fmt=fmt, raw_prefix=raw_prefix)
-                with _interrupt_held() as held:
-                    upload(files, bucket, s3_client, progress=progress)
-                interrupted = bool(held)
-                cursor = end
-            done = ContinuousRun(
-                done.batches + 1, done.files + len(files), done.readings + sum(f.readings for f in files)
-            )
-    except KeyboardInterrupt:
-        pass
-    return done
-
-
-@contextmanager
-def _interrupt_held() -> Iterator[list[int]]:
-    """Hold back Ctrl-C (SIGINT) inside the block; the list it gives says whether one came."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received  # only the main thread may set signal handlers, and only it gets KeyboardInterrupt
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
-    try:
-        yield received
-    finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
-
-
-def _floor(moment: datetime, interval: timedelta) -> datetime:
-    return moment - (moment - _FIRST_MOMENT) % interval
-
-
-def _utc(moment: datetime, name: str) -> datetime:
+def require_utc(moment: datetime, name: str) -> datetime:
     if not isinstance(moment, datetime) or moment.tzinfo is None or moment.utcoffset() != timedelta(0):
         raise ValueError(
             f"{name} must be a timezone-aware UTC datetime, e.g. datetime(2025, 6, 11, tzinfo=timezone.utc): {moment!r}"
@@ -496,7 +308,7 @@ def _utc(moment: datetime, name: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _check_run_args(interval_minutes: int, anomaly_rate: float, seed: int) -> None:
+def check_run_args(interval_minutes: int, anomaly_rate: float, seed: int) -> None:
     if isinstance(interval_minutes, bool) or not isinstance(interval_minutes, int) or not 1 <= interval_minutes <= 1440:
         raise ValueError(f"interval_minutes must be an integer from 1 to 1440: {interval_minutes!r}")
     if not isinstance(anomaly_rate, int | float) or not 0 <= anomaly_rate <= 1:

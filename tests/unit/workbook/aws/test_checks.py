@@ -8,6 +8,7 @@ import pytest
 
 from energy_lib.workbook.aws import checks
 from energy_lib.workbook.aws.checks import Check
+from energy_lib.workbook.notebook import views
 
 LONG_ERROR = "error: An error occurred (NoSuchBucket) when calling the HeadBucket operation: " + "x" * 300
 
@@ -22,7 +23,7 @@ def results() -> list[Check]:
 
 
 def test_the_table_puts_failures_first_in_words_with_the_full_text():
-    styler = checks.table(results())
+    styler = views.check_table(results())
 
     frame = styler.data
     assert list(frame.columns) == ["Result", "Resource", "Setting", "Expected", "Actual"]
@@ -35,7 +36,7 @@ def test_the_table_puts_failures_first_in_words_with_the_full_text():
 
 
 def test_fail_is_white_on_red_and_pass_is_green():
-    html = checks.table(results()).to_html()
+    html = views.check_table(results()).to_html()
 
     style_of_row = {}
     for selectors, properties in re.findall(r"([^{}]+)\{([^}]*)\}", html.split("</style>")[0]):
@@ -62,7 +63,7 @@ def test_a_long_actual_value_is_shortened_in_the_message_only():
     message = str(raised.value)
     assert message.startswith("1 of 1 checks failed; first: s3:logs exists: error: An error occurred (NoSuchBucket)")
     assert "…" in message and len(message) < 300
-    assert LONG_ERROR in checks.table(failing).to_html()
+    assert LONG_ERROR in views.check_table(failing).to_html()
 
 
 def test_all_passed_raises_nothing():

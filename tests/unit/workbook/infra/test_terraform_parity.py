@@ -32,7 +32,7 @@ from tests.conftest import REPO
 
 TERRAFORM_DIR = REPO / "terraform"
 REFERENCE = re.compile(r"^\$\{(?P<type>aws_\w+)\.(?P<name>\w+)(?:\[[^\]]*\])?\.(?P<attribute>\w+)\}$")
-POLICY_DOCUMENT = re.compile(r"^\$\{data\.aws_iam_policy_document\.(?P<name>\w+)\.json\}$")
+POLICY_DOCUMENT = re.compile(r"^\$\{data\.aws_iam_policy_document\.(?P<name>\w+)(?:\[each\.key\])?\.json\}$")
 LOCAL_OR_VAR = re.compile(r"^\$\{(?P<kind>local|var)\.(?P<name>\w+)\}$")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
 LOCAL_IN_TEXT = re.compile(r"\$\{local\.(?P<name>\w+)\}")
@@ -127,13 +127,30 @@ class Terraform:
             raise LookupError(f"terraform/ has no output {output!r}")
         return self.referenced(self.outputs[output].get("value"), type_)
 
+    def each_values(self, body: dict[str, Any]) -> list[str | None]:
+        """What ``each.value`` stands for in each instance of a resource: ``[None]`` without ``for_each``;
+        with ``for_each = local.x`` over a map of resources, their addresses (``aws_s3_bucket.data``)."""
+        if "for_each" not in body:
+            return [None]
+        entries = self.value(body["for_each"])
+        if not isinstance(entries, dict):
+            raise LookupError(f"for_each {body['for_each']!r} is not a local map")
+        return [str(value).removeprefix("${").removesuffix("}") for value in entries.values()]
+
     def attached(self, type_: str, attribute: str, target: tuple[str, str]) -> list[dict[str, Any]]:
-        """Resources of ``type_`` whose ``attribute`` refers to ``target`` (e.g. versioning of a bucket)."""
+        """Resources (or instances of a ``for_each``) of ``type_`` whose ``attribute`` refers to ``target``
+        (e.g. versioning of a bucket)."""
         found = []
         for (kind, _), body in self.resources.items():
-            match = REFERENCE.match(str(body.get(attribute, "")))
-            if kind == type_ and match and (match["type"], match["name"]) == target:
-                found.append(body)
+            if kind != type_:
+                continue
+            for each_value in self.each_values(body):
+                expression = str(body.get(attribute, ""))
+                if each_value is not None:
+                    expression = expression.replace("each.value", each_value)
+                match = REFERENCE.match(expression)
+                if match and (match["type"], match["name"]) == target:
+                    found.append(body)
         return found
 
 
@@ -306,7 +323,8 @@ def queue_problems(tf: Terraform, spec: Spec) -> list[str]:
         spec.queue.dead_letter_retention_s,
         tf.value(dlq.get("message_retention_seconds")),
     )
-    for name, queue in (("ingest", ingest), ("dead-letter", dlq)):
+    alerts = tf.resources[tf.output_resource("alerts_queue", "aws_sqs_queue")]
+    for name, queue in (("ingest", ingest), ("dead-letter", dlq), ("alerts", alerts)):
         _compare(
             problems,
             f"{name} queue managed encryption",
@@ -688,6 +706,16 @@ MUTATIONS: dict[str, tuple[str, Callable[[Terraform], None] | None, Spec]] = {
     ),
     "terraform output dropped": ("outputs", lambda tf: tf.outputs.pop("ledger_table"), SPEC),
     "terraform prefix": ("bucket", lambda tf: tf.locals.update(raw_prefix="incoming/"), SPEC),
+    "terraform data bucket left out of the shared settings": (
+        "bucket",
+        lambda tf: tf.locals["buckets"].pop("data"),
+        SPEC,
+    ),
+    "terraform TLS deny dropped": (
+        "bucket",
+        lambda tf: tf.data[("aws_iam_policy_document", "bucket")]["statement"].clear(),
+        SPEC,
+    ),
     "spec memory": ("function", None, replace(SPEC, function=replace(FUNCTION, memory_mb=512))),
     "spec env setting": (
         "function",

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energy_lib.workbook.notebook import charts
+from energy_lib.workbook.notebook import charts, palette
 
 
 def readings_frame() -> pd.DataFrame:
@@ -101,23 +101,6 @@ def test_site_comparison_groups_generated_and_consumed_bars_per_site():
     assert list(fig.layout.xaxis.categoryarray) == ["site-a", "site-b", "site-c", "site-d", "site-e"]
 
 
-@pytest.mark.parametrize(
-    ("efficiency_pct", "zone"),
-    [
-        (130.0, charts.ZONE_GOOD),
-        (charts.EFFICIENCY_GOOD_PCT, charts.ZONE_GOOD),
-        (119.99, charts.ZONE_FAIR),
-        (charts.EFFICIENCY_FAIR_PCT, charts.ZONE_FAIR),
-        (99.99, charts.ZONE_POOR),
-        (0.0, charts.ZONE_POOR),
-        (float("nan"), charts.ZONE_NONE),
-        (None, charts.ZONE_NONE),
-    ],
-)
-def test_efficiency_zone_thresholds(efficiency_pct, zone):
-    assert charts.efficiency_zone(efficiency_pct) == zone
-
-
 def test_efficiency_zones_colour_each_site_by_its_zone():
     fig = charts.efficiency_zones(site_summary())
 
@@ -129,7 +112,7 @@ def test_efficiency_zones_colour_each_site_by_its_zone():
         "site-c": "#d62728",  # 60 %: red
         "site-d": "#9e9e9e",  # nothing consumed: no efficiency
     }
-    assert charts.ZONE_COLOURS[charts.ZONE_GOOD] == "#2ca02c"
+    assert palette.ZONE_COLOURS[palette.ZONE_GOOD] == "#2ca02c"
     assert fig.layout.yaxis.title.text == "Efficiency [%]"
     assert sorted(shape.y0 for shape in fig.layout.shapes) == [100.0, 120.0]
 
@@ -142,7 +125,7 @@ def test_anomaly_distribution_stacks_severities_from_the_site_summary():
     assert fig.layout.barmode == "stack"
     assert dict(zip(traces["CRITICAL"].x, traces["CRITICAL"].y, strict=True))["site-c"] == 4
     assert dict(zip(traces["LOW"].x, traces["LOW"].y, strict=True))["site-b"] == 2
-    assert traces["CRITICAL"].marker.color == charts.SEVERITY_COLOURS["CRITICAL"]
+    assert traces["CRITICAL"].marker.color == palette.SEVERITY_COLOURS["CRITICAL"]
     assert fig.layout.yaxis.title.text == "Anomalies [count]"
 
 
@@ -224,7 +207,7 @@ def test_ingestion_statistics_sums_the_ledger_by_file_status():
     assert "1 failed" in fig.layout.title.text
     assert fig.layout.yaxis.title.text == "Readings [count]"
     assert fig.layout.xaxis.title.text == "Ledger metric"
-    assert processed.marker.color == charts.STATUS_COLOURS["processed"]
+    assert processed.marker.color == palette.STATUS_COLOURS["processed"]
 
 
 CHARTS = [
@@ -272,19 +255,6 @@ def test_a_frame_with_rows_but_missing_columns_is_an_error():
         charts.efficiency_zones(pd.DataFrame({"site_id": ["a"]}))
 
 
-def test_display_bundle_has_the_plotly_mimetype_and_html_without_plotlyjs():
-    bundle = charts.mimebundle(charts.site_comparison(site_summary()))
-
-    assert set(bundle) == {"application/vnd.plotly.v1+json", "text/html"}
-    assert bundle["application/vnd.plotly.v1+json"]["layout"]["yaxis"]["title"]["text"] == "Energy [kWh]"
-    html = bundle["text/html"]
-    assert 'class="plotly-graph-div"' in html
-    assert "Plotly.newPlot" in html
-    assert "plotly.js v" not in html  # the library comes once, from setup(), not with each chart
-    assert "cdn" not in html.lower()
-    assert charts.plotlyjs_html().count("plotly.js v") == 1
-
-
 # --- labels, palettes, the generated-vs-consumed scatter -----------------------------------------------------
 
 
@@ -299,22 +269,6 @@ def test_efficiency_zones_label_every_bar_without_rounding_it_into_the_next_zone
     assert any(a.text == "no consumption" for a in fig.layout.annotations)
 
 
-@pytest.mark.parametrize(
-    ("efficiency_pct", "decimals", "text"),
-    [
-        (132.4, 0, "132 %"),
-        (119.96, 1, "119.9 %"),
-        (99.96, 1, "99.9 %"),
-        (120.0, 0, "120 %"),
-        (1234.5, 1, "1,234.5 %"),
-        (None, 0, "n/a"),
-        (float("nan"), 1, "n/a"),
-    ],
-)
-def test_efficiency_text_rounds_within_the_zone(efficiency_pct, decimals, text):
-    assert charts.efficiency_text(efficiency_pct, decimals) == text
-
-
 def test_net_energy_trend_colours_sites_without_the_zone_and_severity_colours():
     sites = pd.concat([hourly_frame().assign(site_id=f"site-{i}") for i in range(9)])
 
@@ -322,7 +276,7 @@ def test_net_energy_trend_colours_sites_without_the_zone_and_severity_colours():
 
     colours = {trace.line.color for trace in fig.data}
     assert len(colours) == 9
-    meaningful = {*charts.ZONE_COLOURS.values(), *charts.SEVERITY_COLOURS.values(), charts.ANOMALY_MARKER_COLOUR}
+    meaningful = {*palette.ZONE_COLOURS.values(), *palette.SEVERITY_COLOURS.values(), palette.ANOMALY_MARKER_COLOUR}
     assert not colours & meaningful
 
 
@@ -334,9 +288,9 @@ def test_generated_vs_consumed_puts_each_site_at_its_energies_with_100_and_120_p
         for trace in fig.data
         for site, x, y in zip(trace.text, trace.x, trace.y, strict=True)
     }
-    assert points["site-a"] == (100.0, 130.0, charts.ZONE_COLOURS[charts.ZONE_GOOD])
-    assert points["site-c"] == (100.0, 60.0, charts.ZONE_COLOURS[charts.ZONE_POOR])
-    assert points["site-d"][2] == charts.ZONE_COLOURS[charts.ZONE_NONE]  # nothing consumed
+    assert points["site-a"] == (100.0, 130.0, palette.ZONE_COLOURS[palette.ZONE_GOOD])
+    assert points["site-c"] == (100.0, 60.0, palette.ZONE_COLOURS[palette.ZONE_POOR])
+    assert points["site-d"][2] == palette.ZONE_COLOURS[palette.ZONE_NONE]  # nothing consumed
     assert fig.layout.xaxis.title.text == "Consumed [kWh]"
     assert fig.layout.yaxis.title.text == "Generated [kWh]"
     slopes = sorted(shape.y1 / shape.x1 for shape in fig.layout.shapes)
@@ -360,11 +314,3 @@ def test_every_chart_axis_has_a_title_and_energy_axes_carry_kwh():
             title = axis.title.text
             assert title, fig.layout.title.text
             assert "energy" not in title.lower() or "[kWh]" in title, title
-
-
-def test_show_with_skip_empty_displays_nothing_for_a_figure_without_data(capsys):
-    charts.show(charts.site_comparison(pd.DataFrame()), skip_empty=True)
-    assert capsys.readouterr().out == ""
-
-    charts.show(charts.site_comparison(site_summary()), skip_empty=True)
-    assert "plotly-graph-div" in capsys.readouterr().out

@@ -17,7 +17,7 @@ from energy_lib.config import Settings
 from energy_lib.quarantine import put_file, put_rejects
 from energy_lib.readings import Reject
 from energy_lib.workbook.aws import ops
-from energy_lib.workbook.notebook import charts, frames, views, widgets
+from energy_lib.workbook.notebook import frames, palette, views, widgets
 from tests.conftest import EVENTS, fresh_stack
 
 START, END = "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z"
@@ -108,7 +108,7 @@ def test_the_efficiency_kpi_wears_its_zone_colour_and_health_turns_red_when_a_re
     strip = views.kpis(fleet(efficiency_pct=121.0), health, START, END)
 
     items = {item.label: item for item in strip.items}
-    assert items["Efficiency"].accent == charts.ZONE_COLOURS[charts.ZONE_GOOD]
+    assert items["Efficiency"].accent == palette.ZONE_COLOURS[palette.ZONE_GOOD]
     assert items["System health"].text == "7/8"
     assert items["System health"].accent == views.UNHEALTHY
     assert "energy-workbook-ingest" in items["System health"].note
@@ -146,11 +146,11 @@ def test_the_site_table_colours_efficiency_as_the_zones_chart_does():
     styles = cell_styles(styler.to_html())
     colour = {row: re.search(r"background-color: (#\w+)", styles[(row, efficiency)]).group(1) for row in range(5)}
     assert colour == {
-        0: charts.ZONE_COLOURS[charts.ZONE_GOOD],
-        1: charts.ZONE_COLOURS[charts.ZONE_FAIR],
-        2: charts.ZONE_COLOURS[charts.ZONE_POOR],
-        3: charts.ZONE_COLOURS[charts.ZONE_NONE],
-        4: charts.ZONE_COLOURS[charts.ZONE_POOR],  # the fleet, 94 %
+        0: palette.ZONE_COLOURS[palette.ZONE_GOOD],
+        1: palette.ZONE_COLOURS[palette.ZONE_FAIR],
+        2: palette.ZONE_COLOURS[palette.ZONE_POOR],
+        3: palette.ZONE_COLOURS[palette.ZONE_NONE],
+        4: palette.ZONE_COLOURS[palette.ZONE_POOR],  # the fleet, 94 %
     }
     assert "font-weight: bold" in styles[(4, 0)]
 

@@ -1,0 +1,32 @@
+"""Connecting once: building clients and polling never start or probe the local stack."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from energy_lib.errors import WaitTimeout
+from energy_lib.workbook.aws import ops, session
+from energy_lib.workbook.local import stack
+from tests.conftest import fresh_stack
+
+
+@pytest.mark.stack
+def test_clients_and_wait_never_start_or_probe_the_local_stack(moto_port, tmp_path) -> None:
+    # GIVEN the local target on a port where a provisioned moto server answers, with no local stack recorded:
+    # asked, the stack would say it is not running, and starting it would fail (the port is taken)
+    settings = replace(fresh_stack(moto_port, tmp_path), endpoint_url=None)
+    assert settings.endpoint == f"http://127.0.0.1:{moto_port}"
+    assert not stack.status(settings)["running"]
+    # WHEN clients are built and the pipeline is waited for: polls until the timeout, as nothing consumes the
+    # ingest queue's message (the test event S3 sent when the notification was set up)
+    s3 = session.aws(settings, "s3")
+    polls: list[dict[str, int]] = []
+    with pytest.raises(WaitTimeout, match="1 messages are in the ingest queue"):
+        ops.wait(settings, timeout_s=5, poll_s=0.05, progress=polls.append)
+    # THEN every poll asked the server, and the stack was neither started nor recorded
+    assert len(polls) >= 3 and all(poll == {"queued": 1} for poll in polls)
+    assert s3.head_bucket(Bucket=settings.bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert not stack.state_file(settings).exists()
+    assert list(tmp_path.iterdir()) == []

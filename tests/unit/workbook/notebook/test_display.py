@@ -1,0 +1,29 @@
+"""Figures shown offline: the plotly mimetype for live frontends and HTML without plotly.js for exports."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from energy_lib.workbook.notebook import charts, display
+from tests.unit.workbook.notebook.test_charts import site_summary
+
+
+def test_display_bundle_has_the_plotly_mimetype_and_html_without_plotlyjs():
+    bundle = display.mimebundle(charts.site_comparison(site_summary()))
+
+    assert set(bundle) == {"application/vnd.plotly.v1+json", "text/html"}
+    assert bundle["application/vnd.plotly.v1+json"]["layout"]["yaxis"]["title"]["text"] == "Energy [kWh]"
+    html = bundle["text/html"]
+    assert 'class="plotly-graph-div"' in html
+    assert "Plotly.newPlot" in html
+    assert "plotly.js v" not in html  # the library comes once, from setup(), not with each chart
+    assert "cdn" not in html.lower()
+    assert display.plotlyjs_html().count("plotly.js v") == 1
+
+
+def test_show_with_skip_empty_displays_nothing_for_a_figure_without_data(capsys):
+    display.show(charts.site_comparison(pd.DataFrame()), skip_empty=True)
+    assert capsys.readouterr().out == ""
+
+    display.show(charts.site_comparison(site_summary()), skip_empty=True)
+    assert "plotly-graph-div" in capsys.readouterr().out
