@@ -85,6 +85,16 @@ def sites_list(text: str) -> list[str]:
     return [_site(site)[1:-1] for site in (part.strip() for part in text.split(",")) if site]
 
 
+def site_totals_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
+    return _parts("day", where(start, end, sites)) + f"SELECT site_id,\n  {TOTALS}\nFROM parts\nGROUP BY 1\nORDER BY 1"
+
+
+def site_totals(settings: Settings, start: Moment, end: Moment, sites: Sequence[str] = ()) -> pd.DataFrame:
+    """Per site over ``[start, end)``: what a summary of the rollups holds (valid and flagged kWh, readings,
+    anomalies by severity), from the lake."""
+    return sql(settings, site_totals_sql(start, end, sites))
+
+
 def monthly_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
     return (
         _parts("day", where(start, end, sites))
