@@ -42,6 +42,7 @@ class Settings:
     readings_table: str = field(default="energy-workbook-readings", metadata=_env("ENERGY_READINGS_TABLE"))
     rollups_table: str = field(default="energy-workbook-rollups", metadata=_env("ENERGY_ROLLUPS_TABLE"))
     ledger_table: str = field(default="energy-workbook-ledger", metadata=_env("ENERGY_LEDGER_TABLE"))
+    sites_table: str = field(default="energy-workbook-sites", metadata=_env("ENERGY_SITES_TABLE"))
     ingest_queue: str = field(default="energy-workbook-ingest", metadata=_env("ENERGY_INGEST_QUEUE"))
     dead_letter_queue: str = field(default="energy-workbook-ingest-dlq", metadata=_env("ENERGY_DEAD_LETTER_QUEUE"))
     alerts_topic: str = field(default="energy-workbook-anomalies", metadata=_env("ENERGY_ALERTS_TOPIC"))
@@ -153,6 +154,7 @@ class Settings:
             "readings_table": self.readings_table,
             "rollups_table": self.rollups_table,
             "ledger_table": self.ledger_table,
+            "sites_table": self.sites_table,
             "ingest_queue": self.ingest_queue,
             "dead_letter_queue": self.dead_letter_queue,
             "alerts_topic": self.alerts_topic,
@@ -202,6 +204,7 @@ TERRAFORM_OUTPUTS = {
     "readings_table": "readings_table",
     "rollups_table": "rollups_table",
     "ledger_table": "ledger_table",
+    "sites_table": "sites_table",
     "ingest_queue": "ingest_queue",
     "dead_letter_queue": "dead_letter_queue",
     "alerts_topic": "alerts_topic",

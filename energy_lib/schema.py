@@ -12,6 +12,9 @@ rollups   (bucket, site_id)               bucket ``T`` (all time), ``D#2025-06-1
                                           the expiring markers that make rollup changes idempotent
 ledger    (source_key, etag)              one entry per source object version
   by_status         (status, updated_at)  e.g. every failed object
+sites     (record, id)                    the site registry (``record = "site"``, ``id`` = site id): one Query
+                                          lists it; and the expiring markers (``record = "alert"``) that let
+                                          a site-health alert be published once per check and period
 """
 
 from __future__ import annotations
@@ -59,7 +62,8 @@ LEDGER = Table(
     sort_key="etag",
     indexes=(Index("by_status", "status", "updated_at"),),
 )
-TABLES = (READINGS, ROLLUPS, LEDGER)
+SITES = Table(setting="sites_table", partition_key="record", sort_key="id", ttl_attribute="expires_at")
+TABLES = (READINGS, ROLLUPS, LEDGER, SITES)
 
 # Ledger statuses. Final ones end `energy-workbook wait`.
 PROCESSING = "processing"

@@ -26,6 +26,7 @@ locals {
   readings_table_name     = "${local.name}-readings"
   rollups_table_name      = "${local.name}-rollups"
   ledger_table_name       = "${local.name}-ledger"
+  sites_table_name        = "${local.name}-sites"
   dashboard_name          = "${local.name}-pipeline"
 
   # The history lake (infra.spec.LAKE and COMPACTION): Glue and Athena names allow no hyphens in databases
@@ -100,5 +101,6 @@ locals {
     readings = local.readings_table_name
     rollups  = local.rollups_table_name
     ledger   = local.ledger_table_name
+    sites    = local.sites_table_name
   }
 }

@@ -143,7 +143,7 @@ resource "aws_cloudwatch_metric_alarm" "table_throttles" {
     }
   }
 
-  depends_on = [aws_dynamodb_table.readings, aws_dynamodb_table.rollups, aws_dynamodb_table.ledger]
+  depends_on = [aws_dynamodb_table.readings, aws_dynamodb_table.rollups, aws_dynamodb_table.ledger, aws_dynamodb_table.sites]
 }
 
 resource "aws_cloudwatch_dashboard" "pipeline" {

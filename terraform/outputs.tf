@@ -27,6 +27,11 @@ output "ledger_table" {
   value       = aws_dynamodb_table.ledger.name
 }
 
+output "sites_table" {
+  description = "DynamoDB site registry and site-health alert markers, (record, id) (Settings.sites_table)."
+  value       = aws_dynamodb_table.sites.name
+}
+
 output "ingest_queue" {
   description = "Name of the SQS queue that receives the bucket's raw/ notifications (Settings.ingest_queue)."
   value       = aws_sqs_queue.ingest.name

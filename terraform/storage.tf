@@ -326,3 +326,37 @@ resource "aws_dynamodb_table" "ledger" {
     enabled = true
   }
 }
+
+# Site registry (record = "site", id = site id) and the markers that publish each site-health alert once per
+# check and period (record = "alert"; they expire). Written by the workbook, never by the function.
+resource "aws_dynamodb_table" "sites" {
+  #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS managed key (server_side_encryption enabled); a customer managed key would add a key policy and per-request cost without a consumer that needs it.
+  name                        = local.sites_table_name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "record"
+  range_key                   = "id"
+  deletion_protection_enabled = !var.force_destroy
+
+  attribute {
+    name = "record"
+    type = "S"
+  }
+
+  attribute {
+    name = "id"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+}

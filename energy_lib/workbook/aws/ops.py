@@ -95,8 +95,22 @@ def peek(settings: Settings, name: str, max_messages: int = 100) -> list[dict[st
     return messages
 
 
+def _text(attribute: dict[str, str] | None, default: str = "") -> str:
+    """A message attribute of an SNS envelope as text; a String.Array's values joined with ", "."""
+    if attribute is None:
+        return default
+    if attribute.get("Type") == "String.Array":
+        return ", ".join(json.loads(attribute["Value"]))
+    return attribute.get("Value", default)
+
+
+def _count(attribute: dict[str, str] | None) -> int | None:
+    return None if attribute is None else int(attribute["Value"])
+
+
 def alerts(settings: Settings, max_messages: int = 100) -> list[dict[str, Any]]:
-    """Messages delivered to the alerts queue (SNS -> SQS): anomaly alerts and summaries, newest first."""
+    """Messages delivered to the alerts queue (SNS -> SQS), newest first: anomaly alerts (with ``anomalies``),
+    site-health alerts (with ``events``) and summaries."""
     rows = []
     for message in peek(settings, settings.alerts_queue, max_messages):
         envelope = json.loads(message["Body"])
@@ -104,11 +118,12 @@ def alerts(settings: Settings, max_messages: int = 100) -> list[dict[str, Any]]:
         rows.append(
             {
                 "sent_at": envelope.get("Timestamp", ""),
-                "kind": attributes.get("kind", {}).get("Value", "anomaly"),
+                "kind": _text(attributes.get("kind"), "anomaly"),
                 "subject": envelope.get("Subject", ""),
-                "severity": attributes.get("severity", {}).get("Value", ""),
-                "sites": ", ".join(json.loads(attributes.get("site_id", {}).get("Value", "[]"))),
-                "anomalies": int(attributes.get("anomalies", {}).get("Value", 0)),
+                "severity": _text(attributes.get("severity")),
+                "sites": _text(attributes.get("site_id")),
+                "anomalies": _count(attributes.get("anomalies")),
+                "events": _count(attributes.get("events")),
                 "message": envelope.get("Message", ""),
             }
         )
@@ -166,7 +181,7 @@ def health(settings: Settings) -> list[dict[str, Any]]:
         ("bucket", lambda: (aws(settings, "s3").head_bucket(Bucket=settings.bucket), "reachable")[1]),
         *[
             (name, lambda name=name: aws(settings, "dynamodb").describe_table(TableName=name)["Table"]["TableStatus"])
-            for name in (settings.readings_table, settings.rollups_table, settings.ledger_table)
+            for name in (settings.readings_table, settings.rollups_table, settings.ledger_table, settings.sites_table)
         ],
         *[
             (name, lambda name=name: f"{queue_depth(settings, name)} messages")

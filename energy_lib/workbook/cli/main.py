@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from energy_lib.config import Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
-from energy_lib.workbook.cli import lake, reports
+from energy_lib.workbook.cli import lake, reports, sites
 from energy_lib.workbook.cli.common import (
     Parser,
     UsageError,
@@ -66,6 +66,25 @@ def cmd_lambda(args: argparse.Namespace, settings: Settings) -> None:
         print(f"{path} ({path.stat().st_size} bytes, {len(members)} files)")
 
 
+FAULT_OPTIONS = (  # option, its values, what it does
+    ("--silent", ("SITE", "FROM"), "no reading from FROM on"),
+    ("--frozen", ("SITE", "START", "HOURS"), "the site's readings repeat the first one of [START, START + HOURS)"),
+    ("--outage", ("SITE", "START", "HOURS"), "zero generation in [START, START + HOURS)"),
+    ("--yield-loss", ("SITE", "START", "PCT_PER_DAY"), "from START, generation falls by PCT_PER_DAY %% a day"),
+)
+
+
+def requested_faults(args: argparse.Namespace, site_ids: list[str]) -> list[Any]:
+    """The faults asked for with --silent, --frozen, --outage and --yield-loss, checked against the fleet."""
+    from energy_lib.workbook.simulator import faults
+
+    try:
+        found = faults.requested(args.silent or (), args.frozen or (), args.outage or (), args.yield_loss or ())
+        return list(faults.check(found, site_ids))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
     given = {name for name in ("start", "hours", "every_minutes", "max_batches") if getattr(args, name) is not None}
     wrong = given & ({"start", "hours"} if args.continuous else {"every_minutes", "max_batches"})
@@ -75,10 +94,14 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
     from energy_lib import query
     from energy_lib.clients import client
     from energy_lib.workbook import simulator
+    from energy_lib.workbook.health import registry
 
     try:
         fleet = simulator.default_fleet(args.sites)
+        injected = requested_faults(args, [site.site_id for site in fleet])
+        sites = registry.from_fleet(fleet, args.interval_minutes)
         s3 = client("s3", settings)
+        registry.put_sites(settings, client("dynamodb", settings), sites)
         if args.continuous:
             done = simulator.run_continuous(
                 fleet,
@@ -91,23 +114,32 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
                 seed=args.seed,
                 fmt=args.format,
                 raw_prefix=settings.raw_prefix,
+                faults=injected,
                 progress=not args.json,
             )
-            totals = {"sites": len(fleet), "batches": done.batches, "files": done.files, "readings": done.readings}
+            totals = {
+                "sites": len(fleet),
+                "registered": len(sites),
+                "batches": done.batches,
+                "files": done.files,
+                "readings": done.readings,
+            }
             emit(totals, args.json)
             return
         start = args.start or query.utc(DEFAULT_START)
         hours = 24 if args.hours is None else args.hours
-        run = simulator.simulate(fleet, start, hours, args.interval_minutes, args.anomaly_rate, args.seed)
+        run = simulator.simulate(fleet, start, hours, args.interval_minutes, args.anomaly_rate, args.seed, injected)
         files = simulator.to_files(run, fmt=args.format, raw_prefix=settings.raw_prefix)
         uploaded = simulator.upload(files, settings.bucket, s3, progress=not args.json)
-    except ValueError as exc:
+    except (ValueError, registry.RegistryError) as exc:
         raise UsageError(str(exc)) from exc
     emit(
         {
             "sites": len(fleet),
+            "registered": len(sites),
             "readings": len(run.readings),
             "injected_anomalies": run.injected_anomalies,
+            "injected_faults": len(injected),
             "files": uploaded,
         },
         args.json,
@@ -233,11 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         commands,
         "simulate",
-        "simulate a fleet and upload its readings under raw/",
-        "Solar generation in each site's local day, a daily load profile, injected anomalies; one file per "
-        "site and UTC day, with a progress bar. One batch for a fixed period (--start, --hours), or "
-        "--continuous: every N minutes the intervals completed since the last batch, until --max-batches "
-        "or Ctrl-C (an upload under way finishes first).",
+        "simulate a fleet, register it and upload its readings under raw/",
+        "Solar generation in each site's local day, a daily load profile, injected anomalies and, on request, "
+        "faults (a site going silent, a frozen meter, a daytime outage, a slow yield loss); the fleet goes into "
+        "the site registry; one file per site and UTC day, with a progress bar. One batch for a fixed period "
+        "(--start, --hours), or --continuous: every N minutes the intervals completed since the last batch, "
+        "until --max-batches or Ctrl-C (an upload under way finishes first).",
         run=cmd_simulate,
         local=True,
         json=True,
@@ -254,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--continuous", action="store_true", help="upload new readings every N minutes until Ctrl-C")
     p.add_argument("--every-minutes", type=float, help="with --continuous: minutes between batches (default 5)")
     p.add_argument("--max-batches", type=positive_int, help="with --continuous: stop after this many batches")
+    faults = p.add_argument_group("faults (each may repeat; SITE is a site id such as SITE_002, times UTC)")
+    for option, metavar, what in FAULT_OPTIONS:
+        faults.add_argument(option, nargs=len(metavar), action="append", metavar=metavar, help=what)
 
     p = command(
         commands,
@@ -343,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("health", "depths", "alerts", "dead-letters", "redrive", "quarantine"))
 
     reports.add_commands(commands)
+    sites.add_commands(commands)
     lake.add_commands(commands)
     return parser
 

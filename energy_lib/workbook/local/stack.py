@@ -89,6 +89,8 @@ def up(settings: Settings, timeout_s: float = START_TIMEOUT_S) -> dict[str, Any]
     if current["running"]:
         return current
     if not _port_free(settings.local_port):
+        if current.get("ready") and _is_stack(int(current.get("pid", 0))):
+            return {**current, "running": True}  # ours, only slow to answer the probe: slow is never dead
         raise LocalStackError(
             f"port {settings.local_port} on {LOOPBACK} is taken by another program; "
             "choose another with ENERGY_LOCAL_PORT or --port"

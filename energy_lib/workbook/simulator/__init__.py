@@ -1,6 +1,7 @@
-"""A simulated fleet of sites (:mod:`.model`: sites, pvlib, load, anomalies) and the files it uploads under
-``raw/`` (:mod:`.files`: encode, upload, continuous)."""
+"""A simulated fleet of sites (:mod:`.model`: sites, pvlib, load, anomalies), the files it uploads under
+``raw/`` (:mod:`.files`: encode, upload, continuous) and the faults it injects on request (:mod:`.faults`)."""
 
+from energy_lib.workbook.simulator.faults import Fault, FrozenMeter, Outage, Silence, YieldLoss
 from energy_lib.workbook.simulator.files import (
     FIELDS,
     FORMATS,
@@ -25,11 +26,16 @@ __all__ = [
     "FIELDS",
     "FORMATS",
     "ContinuousRun",
+    "Fault",
     "FleetEnergy",
+    "FrozenMeter",
+    "Outage",
+    "Silence",
     "SimulatedFile",
     "SimulatedReading",
     "Simulation",
     "Site",
+    "YieldLoss",
     "default_fleet",
     "fleet_energy",
     "load_profile",

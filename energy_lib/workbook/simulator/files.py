@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from energy_lib import timeutil
 from energy_lib.validation import SITE_ID
+from energy_lib.workbook.simulator.faults import Fault
 from energy_lib.workbook.simulator.model import (
     FIRST_MOMENT,
     SimulatedReading,
@@ -135,6 +136,7 @@ def run_continuous(
     *,
     fmt: str = "json",
     raw_prefix: str = "raw/",
+    faults: Sequence[Fault] = (),
     progress: bool = False,
     sleep: Callable[[float], Any] = time.sleep,
     now: Callable[[], datetime] = timeutil.now,
@@ -151,6 +153,8 @@ def run_continuous(
         Time between batches. [min]
     max_batches : int, optional
         Number of batches to run, >= 1.
+    faults : sequence of Fault
+        Faults to inject, as in :func:`energy_lib.workbook.simulator.model.simulate`.
     sleep, now
         Wait a number of seconds; tell the current aware UTC time. Replace both to run without waiting.
 
@@ -178,7 +182,7 @@ def run_continuous(
             files: list[SimulatedFile] = []
             if end > cursor:
                 hours = (end - cursor) / timedelta(hours=1)
-                simulation = simulate(fleet, cursor, hours, interval_minutes, anomaly_rate, seed)
+                simulation = simulate(fleet, cursor, hours, interval_minutes, anomaly_rate, seed, faults)
                 files = to_files(simulation, fmt=fmt, raw_prefix=raw_prefix)
                 with _interrupt_held() as held:
                     upload(files, bucket, s3_client, progress=progress)

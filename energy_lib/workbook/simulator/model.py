@@ -6,6 +6,9 @@ noise per interval. Consumption follows a daily load profile in local time (a mo
 evening peak) around the site's base load, with noise. A seeded share of readings gets a negative
 value (an anomaly for the pipeline to find).
 
+On request (``faults``, see :mod:`energy_lib.workbook.simulator.faults`) a site goes silent, its meter
+freezes, its inverter trips or its yield slowly falls.
+
 Repeatability: the same fleet, period, interval, rate and seed give the same readings, the same keys
 and the same bytes. The cloudiness of a site-day depends only on seed, site and day, so consecutive
 batches of :func:`run_continuous` share their weather; per-interval noise and anomalies depend on seed
@@ -28,6 +31,8 @@ from pvlib.location import Location
 
 from energy_lib import timeutil
 from energy_lib.validation import EARLIEST, LATEST, SITE_ID
+from energy_lib.workbook.simulator import faults as fault_model
+from energy_lib.workbook.simulator.faults import Fault
 
 PERFORMANCE_RATIO = 0.8  # AC energy out over what the clear-sky irradiance promises [-]
 SAMPLE_MINUTES = 5  # longest spacing of irradiance and load samples inside one interval [min]
@@ -55,6 +60,8 @@ class Site:
         PV peak capacity. [kW]
     base_load_kw : float
         Average consumption. [kW]
+    name : str
+        For people, e.g. the town; optional.
     """
 
     site_id: str
@@ -64,6 +71,7 @@ class Site:
     site_type: str
     capacity_kw: float
     base_load_kw: float
+    name: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.site_id, str) or not SITE_ID.fullmatch(self.site_id):
@@ -82,6 +90,8 @@ class Site:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0: {value!r}")
+        if not isinstance(self.name, str) or not self.name.isprintable():
+            raise ValueError(f"name must be printable text: {self.name!r}")
 
 
 # (latitude, longitude, timezone, site_type, capacity_kw, base_load_kw), one per time zone; sized so that
@@ -100,6 +110,20 @@ _LOCATIONS: tuple[tuple[float, float, str, str, float, float], ...] = (
     (-31.951, 115.861, "Australia/Perth", "solar", 380.0, 100.0),  # Perth
     (52.520, 13.405, "Europe/Berlin", "solar_storage", 260.0, 90.0),  # Berlin
 )
+_TOWNS = (
+    "Seville",
+    "Phoenix",
+    "Sydney",
+    "Jaipur",
+    "Cape Town",
+    "Dubai",
+    "Sao Paulo",
+    "Tokyo",
+    "Honolulu",
+    "Mexico City",
+    "Perth",
+    "Berlin",
+)
 
 
 def default_fleet(n_sites: int = 5) -> list[Site]:
@@ -115,7 +139,10 @@ def default_fleet(n_sites: int = 5) -> list[Site]:
         lap, slot = divmod(index, len(_LOCATIONS))
         latitude, longitude, zone, site_type, capacity_kw, base_load_kw = _LOCATIONS[slot]
         longitude = round((longitude + 0.02 * lap + 180) % 360 - 180, 3)
-        fleet.append(Site(f"SITE_{index + 1:03d}", latitude, longitude, zone, site_type, capacity_kw, base_load_kw))
+        name = _TOWNS[slot] + (f" {lap + 1}" if lap else "")
+        fleet.append(
+            Site(f"SITE_{index + 1:03d}", latitude, longitude, zone, site_type, capacity_kw, base_load_kw, name)
+        )
     return fleet
 
 
@@ -134,6 +161,7 @@ class Simulation:
     injected_anomalies: int
     start: datetime  # first interval's start, aware UTC
     seed: int
+    faults: tuple[Fault, ...] = ()
 
 
 def load_profile(local_hour: np.ndarray) -> np.ndarray:
@@ -164,6 +192,7 @@ def simulate(
     interval_minutes: int = 5,
     anomaly_rate: float = 0.02,
     seed: int = 42,
+    faults: Sequence[Fault] = (),
 ) -> Simulation:
     """Readings of every site for each interval starting in ``[start, start + hours)``.
 
@@ -181,34 +210,44 @@ def simulate(
         Share of readings given a negative generation or consumption, 0 to 1. [-]
     seed : int
         Makes the run repeatable.
+    faults : sequence of Fault
+        Faults to inject (:mod:`energy_lib.workbook.simulator.faults`); the rest of the run is as without them.
 
     Returns
     -------
     Simulation
         Readings and the number of anomalies injected.
     """
-    energy = fleet_energy(fleet, start, hours, interval_minutes, anomaly_rate, seed)
+    energy = fleet_energy(fleet, start, hours, interval_minutes, anomaly_rate, seed, faults)
     stamps = list(energy.starts.strftime(timeutil.TIMESTAMP_FORMAT))
     readings: list[SimulatedReading] = [
         {"site_id": site.site_id, "timestamp": stamp, "energy_generated_kwh": gen, "energy_consumed_kwh": con}
-        for site, gen_row, con_row in zip(
-            energy.fleet, energy.generated_kwh.tolist(), energy.consumed_kwh.tolist(), strict=True
+        for site, gen_row, con_row, sent_row in zip(
+            energy.fleet,
+            energy.generated_kwh.tolist(),
+            energy.consumed_kwh.tolist(),
+            energy.sent.tolist(),
+            strict=True,
         )
-        for stamp, gen, con in zip(stamps, gen_row, con_row, strict=True)
+        for stamp, gen, con, keep in zip(stamps, gen_row, con_row, sent_row, strict=True)
+        if keep
     ]
-    return Simulation(readings, energy.injected_anomalies, require_utc(start, "start"), seed)
+    return Simulation(readings, energy.injected_anomalies, require_utc(start, "start"), seed, energy.faults)
 
 
 @dataclass(frozen=True, slots=True)
 class FleetEnergy:
     """A run as arrays: ``generated_kwh[site, interval]`` and ``consumed_kwh[site, interval]``, rounded to
-    3 decimals [kWh], for the intervals starting at ``starts`` (aware UTC), sites in ``fleet`` order."""
+    3 decimals [kWh], for the intervals starting at ``starts`` (aware UTC), sites in ``fleet`` order;
+    ``sent[site, interval]`` is False where a fault keeps the reading from being sent."""
 
     fleet: list[Site]
     starts: pd.DatetimeIndex
     generated_kwh: np.ndarray
     consumed_kwh: np.ndarray
+    sent: np.ndarray
     injected_anomalies: int
+    faults: tuple[Fault, ...]
 
 
 def fleet_energy(
@@ -218,6 +257,7 @@ def fleet_energy(
     interval_minutes: int = 5,
     anomaly_rate: float = 0.02,
     seed: int = 42,
+    faults: Sequence[Fault] = (),
 ) -> FleetEnergy:
     """What :func:`simulate` simulates, as arrays (no Python object per reading); same arguments."""
     start = require_utc(start, "start")
@@ -232,6 +272,7 @@ def fleet_energy(
     site_ids = [site.site_id for site in fleet]
     if len(set(site_ids)) != len(site_ids):
         raise ValueError(f"site ids in a fleet must be distinct: {site_ids}")
+    faults = fault_model.check(faults, site_ids)
 
     if start < EARLIEST or start + timedelta(hours=min(hours, 2e6)) > LATEST:
         raise ValueError(f"readings must lie in [{EARLIEST:%Y-%m-%d}, {LATEST:%Y-%m-%d}): the years the pipeline keeps")
@@ -245,9 +286,10 @@ def fleet_energy(
     generated_kwh, consumed_kwh = np.array(
         [_site_energy(site, starts, interval_minutes, seed, rng) for site in fleet]
     ).transpose(1, 0, 2)
-    injected = _inject_anomalies(generated_kwh, consumed_kwh, anomaly_rate, rng)
+    sent, faulted = fault_model.apply(faults, site_ids, starts, generated_kwh, consumed_kwh)
+    injected = _inject_anomalies(generated_kwh, consumed_kwh, anomaly_rate, rng, faulted)
 
-    return FleetEnergy(fleet, starts, generated_kwh, consumed_kwh, injected)
+    return FleetEnergy(fleet, starts, generated_kwh, consumed_kwh, sent, injected, tuple(faults))
 
 
 def _site_energy(
@@ -286,18 +328,25 @@ def _clearness_by_day(site: Site, local_day: np.ndarray, seed: int) -> np.ndarra
 
 
 def _inject_anomalies(
-    generated_kwh: np.ndarray, consumed_kwh: np.ndarray, anomaly_rate: float, rng: np.random.Generator
+    generated_kwh: np.ndarray,
+    consumed_kwh: np.ndarray,
+    anomaly_rate: float,
+    rng: np.random.Generator,
+    spared: np.ndarray,
 ) -> int:
-    """Make a random ``anomaly_rate`` share of readings negative in one field, in place; return how many."""
+    """Make a random ``anomaly_rate`` share of readings negative in one field, in place, except where ``spared``
+    (faulted intervals); return how many. The draws do not depend on ``spared``."""
     hit = rng.random(generated_kwh.shape) < anomaly_rate
     count = int(hit.sum())
     low_kwh, high_kwh = ANOMALY_KWH
     values_kwh = -np.round(np.exp(rng.uniform(math.log(low_kwh), math.log(high_kwh), count)), 3)
     on_generation = rng.random(count) < 0.5
     rows, columns = np.nonzero(hit)
+    kept = ~spared[rows, columns]
+    rows, columns, values_kwh, on_generation = rows[kept], columns[kept], values_kwh[kept], on_generation[kept]
     generated_kwh[rows[on_generation], columns[on_generation]] = values_kwh[on_generation]
     consumed_kwh[rows[~on_generation], columns[~on_generation]] = values_kwh[~on_generation]
-    return count
+    return int(kept.sum())
 
 
 def require_utc(moment: datetime, name: str) -> datetime:

@@ -109,12 +109,13 @@ def _write_chunk(arguments: tuple[Any, ...]) -> np.ndarray:
     ingested_at = np.datetime64(datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0), "ms")
     for day in dict.fromkeys(day_of.tolist()):
         columns = np.flatnonzero(day_of == day)
+        sent = energy.sent[:, columns].ravel()  # every reading: this writer injects no faults
         table = day_table(
             settings,
-            np.repeat(site_ids, len(columns)),
-            np.tile(moments[columns], len(site_ids)),
-            generated[:, columns].ravel(),
-            consumed[:, columns].ravel(),
+            np.repeat(site_ids, len(columns))[sent],
+            np.tile(moments[columns], len(site_ids))[sent],
+            generated[:, columns].ravel()[sent],
+            consumed[:, columns].ravel()[sent],
             ingested_at,
             f"{SOURCE_PREFIX}{first:%Y%m%d}-s{seed}",
         )

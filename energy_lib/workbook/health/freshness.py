@@ -1,0 +1,138 @@
+"""Which sites are silent now: each site's last reading against N of its reading intervals.
+
+The last reading time is the ``last_reading_at`` attribute of the site's all-time rollup item (bucket ``T``),
+which the pipeline's stream aggregator keeps. So the check reads the registry and one bucket of rollups: two
+Queries, paged (1 MB a page), whatever the number of readings; never a reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from energy_lib import query
+from energy_lib.config import Settings
+from energy_lib.dynamo import Cost
+from energy_lib.storage import TOTAL_BUCKET
+from energy_lib.workbook.health import registry
+from energy_lib.workbook.health.events import Event
+from energy_lib.workbook.health.registry import RegisteredSite
+from energy_lib.workbook.health.thresholds import SILENT_AFTER_INTERVALS
+
+REPORTING, SILENT, NEVER, UNKNOWN, UNREGISTERED = "reporting", "silent", "never reported", "unknown", "unregistered"
+COLUMNS = (
+    "site_id",
+    "name",
+    "status",
+    "silent",
+    "last_reading_at",
+    "age_min",
+    "silent_after_min",
+    "interval_minutes",
+)
+
+
+def _minutes(delta: timedelta) -> float:
+    return delta / timedelta(minutes=1)
+
+
+def silent_sites(
+    sites: Sequence[RegisteredSite],
+    totals: Sequence[Mapping[str, Any]],
+    as_of: datetime,
+    silent_after_intervals: float = SILENT_AFTER_INTERVALS,
+) -> pd.DataFrame:
+    """The freshness of every registered site at ``as_of``, then of the unregistered sites that have readings.
+
+    Parameters
+    ----------
+    sites : sequence of RegisteredSite
+        The registry.
+    totals : sequence of mapping
+        All-time rollup rows (bucket ``T``): ``site_id``, ``readings`` and ``last_reading_at``
+        (``YYYY-MM-DDTHH:MM:SSZ``, the start of the site's latest reading).
+    as_of : datetime
+        "Now", timezone-aware.
+    silent_after_intervals : float
+        A site whose last reading is more than this many of its intervals before ``as_of`` is silent. [count]
+
+    Returns
+    -------
+    DataFrame
+        :data:`COLUMNS`: ``status`` is ``silent``, ``reporting``, ``never reported`` (registered, no reading:
+        silent too), ``unknown`` (readings but no ``last_reading_at`` yet: not judged) or ``unregistered``;
+        ``age_min`` = as_of - last reading [min]; ``silent_after_min`` = the threshold [min].
+    """
+    by_site = {row["site_id"]: row for row in totals if row.get("readings")}
+    rows = []
+    for site in sites:
+        total = by_site.pop(site.site_id, None)
+        limit_min = silent_after_intervals * site.interval_minutes
+        last = query.utc(total.get("last_reading_at")) if total else None
+        age_min = None if last is None else _minutes(as_of - last)
+        if total is None:
+            status = NEVER
+        elif last is None:
+            status = UNKNOWN
+        else:
+            status = SILENT if age_min > limit_min else REPORTING
+        rows.append(
+            {
+                "site_id": site.site_id,
+                "name": site.name,
+                "status": status,
+                "silent": status in (SILENT, NEVER),
+                "last_reading_at": last,
+                "age_min": age_min,
+                "silent_after_min": limit_min,
+                "interval_minutes": site.interval_minutes,
+            }
+        )
+    for site_id, total in sorted(by_site.items()):
+        last = query.utc(total.get("last_reading_at"))
+        rows.append(
+            {
+                "site_id": site_id,
+                "name": None,
+                "status": UNREGISTERED,
+                "silent": None,
+                "last_reading_at": last,
+                "age_min": None if last is None else _minutes(as_of - last),
+                "silent_after_min": None,
+                "interval_minutes": None,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def events(freshness: pd.DataFrame, as_of: datetime) -> list[Event]:
+    """One ``site_silent`` event per silent site: from the end of its last reading's interval (when the next
+    was due; ``as_of`` for a site that never reported) to ``as_of``."""
+    end = pd.Timestamp(as_of)
+    found = []
+    for row in freshness[freshness["silent"].fillna(False).astype(bool)].itertuples():
+        if pd.isna(row.last_reading_at):
+            found.append(Event("site_silent", row.site_id, end, end, "registered, never reported"))
+            continue
+        due = pd.Timestamp(row.last_reading_at) + timedelta(minutes=row.interval_minutes)
+        detail = f"last reading {row.age_min:,.0f} min before, silent after {row.silent_after_min:,.0f} min"
+        found.append(Event("site_silent", row.site_id, due, end, detail))
+    return found
+
+
+def check(
+    settings: Settings,
+    dynamodb: Any,
+    as_of: datetime,
+    silent_after_intervals: float = SILENT_AFTER_INTERVALS,
+    cost: Cost | None = None,
+    sites: Sequence[RegisteredSite] | None = None,
+) -> pd.DataFrame:
+    """:func:`silent_sites` from the stored registry (unless ``sites`` are given) and all-time rollups: two
+    paged Queries."""
+    sites = registry.list_sites(settings, dynamodb, cost) if sites is None else sites
+    totals = query.rollups(settings, dynamodb, [TOTAL_BUCKET], cost)
+    return silent_sites(sites, totals, as_of, silent_after_intervals)

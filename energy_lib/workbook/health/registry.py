@@ -1,0 +1,292 @@
+"""The site registry: what each site is (place, time zone, type, capacity, reading interval), kept in the sites
+table (``record = "site"``, ``id`` = site id) so that one Query lists it.
+
+Values are validated when they come in (:func:`parse_csv`, :func:`site_from_fields`), with one-line errors
+that name the row and the field. Numbers are kept exact (Decimal from the text). Readings of a site that is not
+registered are stored all the same; :func:`listing` shows them as unregistered.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from energy_lib import query
+from energy_lib.config import Settings
+from energy_lib.dynamo import Cost, batch_put, from_item, query_pages, to_item
+from energy_lib.errors import EnergyError
+from energy_lib.schema import SITES
+from energy_lib.timeutil import format_timestamp
+from energy_lib.validation import SITE_ID
+
+if TYPE_CHECKING:
+    from energy_lib.workbook.simulator import Site
+
+RECORD = "site"  # partition of the sites table that holds the registry
+ALL_DAY, DAYLIGHT = "all_day", "daylight"
+REPORTING_HOURS = (ALL_DAY, DAYLIGHT)
+FIELDS = (
+    "site_id",
+    "name",
+    "latitude",
+    "longitude",
+    "timezone",
+    "site_type",
+    "capacity_kw",
+    "interval_minutes",
+    "reporting_hours",
+)
+OPTIONAL = ("name", "reporting_hours")  # name defaults to the site id, reporting_hours to all_day
+NAME_CHARS = 200
+TYPE_CHARS = 64
+ERRORS_NAMED = 1  # errors spelt out in a RegistryError's message; the rest are counted
+
+
+class RegistryError(EnergyError):
+    """Registry input that cannot be stored: the message names the row and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredSite:
+    """One site of the registry.
+
+    Parameters
+    ----------
+    site_id : str
+        The id its readings carry: 1-128 letters, digits, ``-``, ``_`` or ``.``.
+    name : str
+        For people; the site id when not given.
+    latitude, longitude : Decimal
+        Position. [degrees]
+    timezone : str
+        IANA time zone, e.g. ``Europe/Madrid``.
+    site_type : str
+        Kind of plant, e.g. ``solar``, ``solar_storage``, ``hybrid``.
+    capacity_kw : Decimal
+        PV peak capacity. [kW]
+    interval_minutes : int
+        Expected time between readings; divides a day (1, 5, 15, 60 ...). [min]
+    reporting_hours : str
+        ``all_day``: a reading is expected in every interval; ``daylight``: only while the sun is at least
+        5 degrees above the horizon (a meter that sleeps at night). See the README, "Site health".
+    """
+
+    site_id: str
+    name: str
+    latitude: Decimal
+    longitude: Decimal
+    timezone: str
+    site_type: str
+    capacity_kw: Decimal
+    interval_minutes: int
+    reporting_hours: str = ALL_DAY
+
+    def row(self) -> dict[str, Any]:
+        """The site as a plain row (numbers exact)."""
+        return asdict(self)
+
+    def item(self, updated_at: datetime) -> dict[str, Any]:
+        """The stored item."""
+        return {"record": RECORD, "id": self.site_id, **self.row(), "updated_at": format_timestamp(updated_at)}
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> RegisteredSite:
+        values = {name: item[name] for name in FIELDS if name in item}
+        values["interval_minutes"] = int(values["interval_minutes"])
+        return cls(**values)
+
+
+def _number(text: str, low: Decimal | None, high: Decimal | None, above: bool = False) -> Decimal:
+    value = Decimal(text.strip())
+    if not value.is_finite() or (low is not None and (value <= low if above else value < low)):
+        raise ValueError
+    if high is not None and value > high:
+        raise ValueError
+    return value
+
+
+def _check(field: str, raw: Any) -> Any:
+    """The value of ``field`` from its text; ValueError with what is wrong."""
+    text = "" if raw is None else str(raw).strip()
+    if field == "site_id":
+        if not SITE_ID.fullmatch(text):
+            raise ValueError("must be 1-128 letters, digits, '-', '_' or '.'")
+        return text
+    if field == "name":
+        if len(text) > NAME_CHARS or not text.isprintable():
+            raise ValueError(f"must be printable text of at most {NAME_CHARS} characters")
+        return text
+    if field in ("latitude", "longitude"):
+        limit = Decimal(90 if field == "latitude" else 180)
+        try:
+            return _number(text, -limit, limit)
+        except (InvalidOperation, ValueError):
+            raise ValueError(f"must be a number from {-limit} to {limit} [degrees]") from None
+    if field == "timezone":
+        try:
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name, e.g. Europe/Madrid") from None
+        return text
+    if field == "site_type":
+        if not text or len(text) > TYPE_CHARS or not all(c.isalnum() or c in "_-" for c in text):
+            raise ValueError(f"must be 1-{TYPE_CHARS} letters, digits, '_' or '-', e.g. solar")
+        return text
+    if field == "capacity_kw":
+        try:
+            return _number(text, Decimal(0), None, above=True)
+        except (InvalidOperation, ValueError):
+            raise ValueError("must be a number above 0 [kW]") from None
+    if field == "interval_minutes":
+        if not text.isdigit() or not 1 <= int(text) <= 1440 or 1440 % int(text):
+            raise ValueError("must be a whole number of minutes that divides a day (1, 5, 10, 15, 30, 60 ...)")
+        return int(text)
+    if field == "reporting_hours":
+        if text not in REPORTING_HOURS:
+            raise ValueError(f"must be {' or '.join(REPORTING_HOURS)}")
+        return text
+    raise ValueError(f"unknown field (the fields are {', '.join(FIELDS)})")
+
+
+def site_from_fields(values: Mapping[str, Any], where: str = "site") -> RegisteredSite:
+    """A validated site from ``values`` (text or numbers by field name; ``name`` and ``reporting_hours`` optional).
+
+    Raises
+    ------
+    RegistryError
+        ``"<where>, field <name>: <what is wrong>, not '<value>'"``, for the first field that is wrong.
+    """
+    unknown = sorted(set(values) - set(FIELDS))
+    if unknown:
+        raise RegistryError(f"{where}: unknown field {unknown[0]!r} (the fields are {', '.join(FIELDS)})")
+    checked: dict[str, Any] = {}
+    for field in FIELDS:
+        raw = values.get(field)
+        if field in OPTIONAL and (raw is None or str(raw).strip() == ""):
+            continue
+        if raw is None or str(raw).strip() == "":
+            raise RegistryError(f"{where}, field {field}: missing")
+        try:
+            checked[field] = _check(field, raw)
+        except ValueError as problem:
+            raise RegistryError(f"{where}, field {field}: {problem}, not {str(raw)!r}") from None
+    checked.setdefault("name", checked["site_id"])
+    return RegisteredSite(**checked)
+
+
+def parse_csv(text: str | bytes) -> list[RegisteredSite]:
+    """Sites from CSV with a header row naming the fields (in any order; ``name`` and ``reporting_hours`` may be
+    left out). Rows are numbered as in a spreadsheet: the header is row 1.
+
+    Raises
+    ------
+    RegistryError
+        The first problem (``"row 4, field capacity_kw: must be a number above 0 [kW], not '-5'"``) and how many
+        more there are; nothing is stored when any row is wrong.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise RegistryError(f"not UTF-8 text: {error}") from None
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    header = [name.strip() for name in reader.fieldnames or []]
+    if not header:
+        raise RegistryError("row 1: no header (expected the columns " + ", ".join(FIELDS) + ")")
+    reader.fieldnames = header
+    unknown = [name for name in header if name not in FIELDS]
+    missing = [name for name in FIELDS if name not in header and name not in OPTIONAL]
+    if unknown or missing:
+        what = [f"unknown column {name!r}" for name in unknown] + [f"missing column {name!r}" for name in missing]
+        raise RegistryError(f"row 1 (header): {'; '.join(what)} (the columns are {', '.join(FIELDS)})")
+    sites: list[RegisteredSite] = []
+    errors: list[str] = []
+    first_row: dict[str, int] = {}
+    for number, values in enumerate(reader, start=2):
+        if None in values:  # more cells than header names
+            errors.append(f"row {number}: {len(header) + len(values[None])} cells for {len(header)} columns")
+            continue
+        try:
+            site = site_from_fields(values, f"row {number}")
+        except RegistryError as error:
+            errors.append(str(error))
+            continue
+        if site.site_id in first_row:
+            errors.append(f"row {number}, field site_id: {site.site_id} is already on row {first_row[site.site_id]}")
+            continue
+        first_row[site.site_id] = number
+        sites.append(site)
+    if errors:
+        more = len(errors) - ERRORS_NAMED
+        raise RegistryError("; ".join(errors[:ERRORS_NAMED]) + (f" (and {more} more)" if more > 0 else ""))
+    if not sites:
+        raise RegistryError("no sites: the file has a header and no rows")
+    return sites
+
+
+def from_fleet(fleet: Iterable[Site], interval_minutes: int) -> list[RegisteredSite]:
+    """The registry entries of a simulated fleet (:class:`energy_lib.workbook.simulator.Site`), reporting all day."""
+    return [
+        site_from_fields(
+            {
+                "site_id": site.site_id,
+                "name": site.name,
+                "latitude": repr(site.latitude),
+                "longitude": repr(site.longitude),
+                "timezone": site.timezone,
+                "site_type": site.site_type,
+                "capacity_kw": repr(site.capacity_kw),
+                "interval_minutes": interval_minutes,
+            },
+            f"site {site.site_id}",
+        )
+        for site in fleet
+    ]
+
+
+def put_sites(settings: Settings, dynamodb: Any, sites: Sequence[RegisteredSite]) -> int:
+    """Store ``sites`` (a site already registered is replaced), 25 a request; returns how many."""
+    now = datetime.now(timezone.utc)
+    batch_put(dynamodb, settings.sites_table, [site.item(now) for site in sites])
+    return len(sites)
+
+
+def list_sites(settings: Settings, dynamodb: Any, cost: Cost | None = None) -> list[RegisteredSite]:
+    """Every registered site, by site id: one Query (paged)."""
+    items = query_pages(
+        dynamodb,
+        cost,
+        TableName=settings.sites_table,
+        KeyConditionExpression="#record = :record",
+        ExpressionAttributeNames={"#record": SITES.partition_key},
+        ExpressionAttributeValues={":record": {"S": RECORD}},
+    )
+    return [RegisteredSite.from_item(item) for item in items]
+
+
+def get_site(settings: Settings, dynamodb: Any, site_id: str) -> RegisteredSite | None:
+    """One registered site, or None."""
+    item = dynamodb.get_item(
+        TableName=settings.sites_table, Key=to_item({"record": RECORD, "id": site_id}), ConsistentRead=True
+    ).get("Item")
+    return None if item is None else RegisteredSite.from_item(from_item(item))
+
+
+def listing(settings: Settings, dynamodb: Any, cost: Cost | None = None) -> list[dict[str, Any]]:
+    """Registered sites and, after them, the sites that have readings but are not registered, each row with
+    ``registered`` True or False (the unregistered ones have only ``site_id``). Two Queries (paged)."""
+    registered = list_sites(settings, dynamodb, cost)
+    known = {site.site_id for site in registered}
+    rows: list[dict[str, Any]] = [{**site.row(), "registered": True} for site in registered]
+    rows += [
+        {**dict.fromkeys(FIELDS), "site_id": site_id, "registered": False}
+        for site_id in query.sites(settings, dynamodb, cost)
+        if site_id not in known
+    ]
+    return rows
