@@ -18,6 +18,9 @@ from energy_lib.errors import ConfigError
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's fixed account id
 TARGETS = ("local", "aws")
+MIN_RECORD_BYTES = 1024
+MAX_RECORD_BYTES = 16 * 2**20  # a record is held whole a few times over (bytes, text, value)
+MAX_DEPTH = 256  # json's decoder recurses once per level; far below Python's recursion limit
 
 
 def _env(name: str, kind: type = str) -> dict:
@@ -57,6 +60,10 @@ class Settings:
     severity_medium_kwh: Decimal = field(default=Decimal("10"), metadata=_env("ENERGY_SEVERITY_MEDIUM_KWH", Decimal))
     severity_high_kwh: Decimal = field(default=Decimal("50"), metadata=_env("ENERGY_SEVERITY_HIGH_KWH", Decimal))
     max_attempts: int = field(default=8, metadata=_env("ENERGY_MAX_ATTEMPTS", int))
+    # limits on what one source object may hold; past one the file is quarantined (see energy_lib.parsing)
+    max_decompressed_bytes: int = field(default=512 * 2**20, metadata=_env("ENERGY_MAX_DECOMPRESSED_BYTES", int))
+    max_record_bytes: int = field(default=2**20, metadata=_env("ENERGY_MAX_RECORD_BYTES", int))
+    max_depth: int = field(default=16, metadata=_env("ENERGY_MAX_DEPTH", int))
     # deployment choices (Terraform variables) that the provisioning checks expect to find
     max_receive_count: int = field(default=5, metadata=_env("ENERGY_MAX_RECEIVE_COUNT", int))
     log_retention_days: int = field(default=30, metadata=_env("ENERGY_LOG_RETENTION_DAYS", int))
@@ -94,6 +101,17 @@ class Settings:
             raise ConfigError(f"ENERGY_LOCAL_PORT must be 1-65535, not {self.local_port}")
         if self.max_attempts < 1:
             raise ConfigError(f"ENERGY_MAX_ATTEMPTS must be at least 1, not {self.max_attempts}")
+        if not MIN_RECORD_BYTES <= self.max_record_bytes <= MAX_RECORD_BYTES:
+            raise ConfigError(
+                f"ENERGY_MAX_RECORD_BYTES must be {MIN_RECORD_BYTES}-{MAX_RECORD_BYTES}, not {self.max_record_bytes}"
+            )
+        if self.max_decompressed_bytes < self.max_record_bytes:
+            raise ConfigError(
+                f"ENERGY_MAX_DECOMPRESSED_BYTES ({self.max_decompressed_bytes}) must be at least "
+                f"ENERGY_MAX_RECORD_BYTES ({self.max_record_bytes})"
+            )
+        if not 1 <= self.max_depth <= MAX_DEPTH:
+            raise ConfigError(f"ENERGY_MAX_DEPTH must be 1-{MAX_DEPTH}, not {self.max_depth}")
         if not 1 <= self.max_receive_count <= 1000 or self.log_retention_days < 1:
             raise ConfigError("ENERGY_MAX_RECEIVE_COUNT must be 1-1000 and ENERGY_LOG_RETENTION_DAYS at least 1")
 

@@ -12,7 +12,15 @@ class ConfigError(EnergyError):
 
 
 class UnparseableFile(EnergyError):
-    """A source object cannot be read as any input format; it is quarantined whole."""
+    """A source object cannot be read as any input format, or breaks a limit; it is quarantined whole.
+
+    ``reason`` is a short code (``not_json``, ``too_large``, ...: see :mod:`energy_lib.parsing`); the
+    message is ``"<reason>: <what was found where>"``.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
 
 
 class StaleEvent(EnergyError):

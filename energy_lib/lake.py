@@ -28,10 +28,11 @@ from collections.abc import Iterable
 from typing import Any, TypedDict
 
 from energy_lib.config import Settings
+from energy_lib.validation import KWH_DECIMAL_PLACES
 
 TABLE = "readings"  # the lake's one table: a DuckDB view locally, a Glue table on AWS
 KWH_PRECISION = 38
-KWH_SCALE = 9  # digits after the point a kWh value may have (validation's number bound)
+KWH_SCALE = KWH_DECIMAL_PLACES  # digits after the point a kWh value may have (validation's number bound)
 KWH_TYPE = f"decimal({KWH_PRECISION},{KWH_SCALE})"
 # (name, Glue/Hive type) of every column of a Parquet file, in order; ``day`` is the partition (the path)
 COLUMNS: tuple[tuple[str, str], ...] = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Context, Decimal, Inexact, localcontext
+from decimal import Context, Decimal, Inexact
 
 from energy_lib.timeutil import format_timestamp
 
@@ -53,7 +53,6 @@ class ParsedFile:
 
 
 def net_energy_kwh(generated_kwh: Decimal, consumed_kwh: Decimal) -> Decimal:
-    """``generated_kwh - consumed_kwh``, exact to DynamoDB's 38 digits; raises ``decimal.Inexact`` when
-    the difference needs more. [kWh]"""
-    with localcontext(DYNAMODB_DIGITS):
-        return generated_kwh - consumed_kwh
+    """``generated_kwh - consumed_kwh``, exact: of two values within validation's number bound it needs at
+    most 30 digits (``decimal.Inexact`` is raised past DynamoDB's 38, never silently rounded). [kWh]"""
+    return DYNAMODB_DIGITS.subtract(generated_kwh, consumed_kwh)

@@ -1,10 +1,16 @@
 """Decide for each record whether it is a storable reading, and say why not when it is not.
 
 Reject reasons (a reason names its field after a colon):
-``not_an_object``, ``not_json``, ``missing_field:F``, ``not_a_number:F``, ``not_finite:F`` (NaN or
-Infinity), ``boolean:F``, ``out_of_range:F`` (a number DynamoDB cannot keep exactly), ``bad_timestamp``,
+``not_an_object``, ``not_json``, ``too_deep`` (a JSON Lines line nested deeper than ``ENERGY_MAX_DEPTH``),
+``duplicate_field:F`` (an object naming F twice), ``missing_field:F``, ``not_a_number:F``, ``not_finite:F``
+(NaN or Infinity), ``boolean:F``, ``out_of_range:F`` (outside the number bound below), ``bad_timestamp``,
 ``bad_site_id``, ``duplicate_in_file`` (a second reading for the same site and second in one file; the
 first one is kept).
+
+The number bound: every stored kWh value (generated, consumed and their difference, the net) has at most
+``KWH_DECIMAL_PLACES`` digits after the point and a magnitude below ``KWH_MAGNITUDE_LIMIT``. So a value
+has at most 29 significant digits, and a sum of up to 10^9 of them is below 10^29 with 9 decimals: it fits
+DynamoDB's 38 digits and a ``DECIMAL(38, 9)`` exactly. The rollups and the lake import these constants.
 """
 
 from __future__ import annotations
@@ -12,49 +18,59 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from decimal import Decimal, DecimalException, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from energy_lib import timeutil
-from energy_lib.parsing import NotJson, Record
+from energy_lib.parsing import Record, RepeatedFields, Unreadable
 from energy_lib.readings import ParsedFile, Reading, Reject, net_energy_kwh
+from energy_lib.seen_readings import SeenReadings
 
+KWH_DECIMAL_PLACES = 9  # at most this many digits after the point (trailing zeros count: 1.5000000000 has 10)
+KWH_MAGNITUDE_LIMIT = Decimal("1E+20")  # |value| strictly below this [kWh]
 SITE_ID = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 ENERGY_FIELDS = ("energy_generated_kwh", "energy_consumed_kwh")
-MAX_DIGITS = 38  # DynamoDB numbers keep 38 significant digits
 NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.IGNORECASE | re.ASCII)
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)  # earlier readings are taken for mistakes (e.g. 20250611 as epoch)
 LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
 
 
-def validate_records(records: Iterable[Record]) -> ParsedFile:
-    """Split records into readings and rejects; duplicates of a site and second keep the first."""
+def validate_records(records: Iterable[Record], seen: SeenReadings | None = None) -> ParsedFile:
+    """Split records into readings and rejects; of the readings of one site and second the first is kept.
+
+    ``seen`` holds the readings of the file met so far (pass the same one for every chunk of a file);
+    without it, ``records`` are taken for a whole file."""
+    if seen is None:
+        with SeenReadings() as own:
+            return validate_records(records, own)
     readings: list[Reading] = []
     rejects: list[Reject] = []
-    seen: set[tuple[str, datetime]] = set()
     for record in records:
         result = validate(record)
-        if isinstance(result, Reading):
-            key = (result.site_id, result.timestamp)
-            if key in seen:
-                result = Reject(record.position, record.original, ("duplicate_in_file",))
-            else:
-                seen.add(key)
+        if (
+            isinstance(result, Reading)
+            and seen.first(result.site_id, result.timestamp, record.position) != record.position
+        ):
+            result = Reject(record.position, record.original, ("duplicate_in_file",))
         (readings if isinstance(result, Reading) else rejects).append(result)  # type: ignore[arg-type]
     return ParsedFile(tuple(readings), tuple(rejects))
 
 
 def validate(record: Record) -> Reading | Reject:
     value = record.value
-    if isinstance(value, NotJson):
-        return Reject(record.position, record.original, ("not_json",))
+    if isinstance(value, Unreadable):
+        return Reject(record.position, record.original, (value.reason,))
     if not isinstance(value, dict):
         return Reject(record.position, record.original, ("not_an_object",))
-    reasons: list[str] = []
-    site_id = _site_id(value.get("site_id"), reasons)
-    timestamp = _timestamp(value.get("timestamp"), reasons)
-    generated, consumed = (_energy(name, value.get(name), reasons) for name in ENERGY_FIELDS)
-    if not reasons and not _net_storable(generated, consumed):  # type: ignore[arg-type]
+    repeated = value.repeated if isinstance(value, RepeatedFields) else ()
+    reasons = [f"duplicate_field:{name}" for name in repeated]
+    site_id = None if "site_id" in repeated else _site_id(value.get("site_id"), reasons)
+    timestamp = None if "timestamp" in repeated else _timestamp(value.get("timestamp"), reasons)
+    generated, consumed = (
+        None if name in repeated else _energy(name, value.get(name), reasons) for name in ENERGY_FIELDS
+    )
+    # the net has as many decimals as its inputs at most; only its magnitude can leave the bound
+    if not reasons and net_energy_kwh(generated, consumed).copy_abs() >= KWH_MAGNITUDE_LIMIT:  # type: ignore[arg-type]
         reasons.append("out_of_range:net_energy_kwh")
     if reasons:
         return Reject(record.position, record.original, tuple(reasons))
@@ -87,23 +103,19 @@ def _energy(name: str, value: Any, reasons: list[str]) -> Decimal | None:
         reasons.append(f"not_a_number:{name}")
     elif not number.is_finite():
         reasons.append(f"not_finite:{name}")
-    elif not storable(number):
+    elif not within_kwh_bound(number):
         reasons.append(f"out_of_range:{name}")
     else:
         return Decimal(0) if number.is_zero() else number  # -0 is stored as 0
     return None
 
 
-def storable(number: Decimal) -> bool:
-    """True when DynamoDB keeps ``number`` exactly: at most 38 digits, magnitude 1E-130 to below 1E+126."""
-    return number.is_zero() or (len(number.as_tuple().digits) <= MAX_DIGITS and -130 <= number.adjusted() < 126)
-
-
-def _net_storable(generated: Decimal, consumed: Decimal) -> bool:
-    try:
-        return storable(net_energy_kwh(generated, consumed))
-    except DecimalException:
-        return False
+def within_kwh_bound(number: Decimal) -> bool:
+    """True when finite ``number`` has at most ``KWH_DECIMAL_PLACES`` digits after the point and a magnitude
+    below ``KWH_MAGNITUDE_LIMIT`` (zero in any form is 0)."""
+    return number.is_zero() or (
+        number.as_tuple().exponent >= -KWH_DECIMAL_PLACES and number.copy_abs() < KWH_MAGNITUDE_LIMIT
+    )
 
 
 def _decimal(value: Any) -> Decimal | None:

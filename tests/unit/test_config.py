@@ -63,6 +63,11 @@ def test_defaults_run_on_the_local_target():
         Decimal("1000"),
     )
     assert settings.max_attempts == 8
+    assert (settings.max_decompressed_bytes, settings.max_record_bytes, settings.max_depth) == (
+        512 * 2**20,
+        2**20,
+        16,
+    )
     assert settings.topic_arn == f"arn:aws:sns:eu-west-1:{LOCAL_ACCOUNT_ID}:energy-workbook-anomalies"
     assert settings.log_group == "/aws/lambda/energy-workbook-ingest"
 
@@ -106,6 +111,9 @@ def test_unrelated_variables_are_ignored():
         ("ENERGY_SEVERITY_MEDIUM_KWH", "0.1", "severity_medium_kwh", Decimal("0.1")),
         ("ENERGY_SEVERITY_HIGH_KWH", "12.75", "severity_high_kwh", Decimal("12.75")),
         ("ENERGY_MAX_ATTEMPTS", "3", "max_attempts", 3),
+        ("ENERGY_MAX_DECOMPRESSED_BYTES", "1073741824", "max_decompressed_bytes", 2**30),
+        ("ENERGY_MAX_RECORD_BYTES", "4096", "max_record_bytes", 4096),
+        ("ENERGY_MAX_DEPTH", "8", "max_depth", 8),
         ("ENERGY_STATE_DIR", "/tmp/state", "state_dir", "/tmp/state"),
         ("ENERGY_REPORTS_DIR", "out", "reports_dir", "out"),
     ],
@@ -280,6 +288,30 @@ def test_every_validation_error_names_the_variable_to_fix(environ, variable):
         Settings.from_env(environ)
 
 
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"ENERGY_MAX_RECORD_BYTES": "1023"}, "ENERGY_MAX_RECORD_BYTES"),
+        ({"ENERGY_MAX_RECORD_BYTES": str(16 * 2**20 + 1)}, "ENERGY_MAX_RECORD_BYTES"),
+        ({"ENERGY_MAX_DECOMPRESSED_BYTES": "1000", "ENERGY_MAX_RECORD_BYTES": "1024"}, "ENERGY_MAX_DECOMPRESSED_BYTES"),
+        ({"ENERGY_MAX_DECOMPRESSED_BYTES": "0"}, "ENERGY_MAX_DECOMPRESSED_BYTES"),
+        ({"ENERGY_MAX_DEPTH": "0"}, "ENERGY_MAX_DEPTH"),
+        ({"ENERGY_MAX_DEPTH": "257"}, "ENERGY_MAX_DEPTH"),
+        ({"ENERGY_MAX_DEPTH": "deep"}, "ENERGY_MAX_DEPTH"),
+    ],
+)
+def test_limits_out_of_their_range_raise_config_error_naming_the_variable(environ, variable):
+    with pytest.raises(ConfigError, match=variable):
+        Settings.from_env(environ)
+
+
+def test_the_limits_at_the_ends_of_their_ranges_are_allowed():
+    settings = Settings(max_decompressed_bytes=1024, max_record_bytes=1024, max_depth=1)
+
+    assert (settings.max_decompressed_bytes, settings.max_depth) == (1024, 1)
+    assert Settings(max_record_bytes=16 * 2**20, max_depth=256).max_record_bytes == 16 * 2**20
+
+
 def test_equal_thresholds_are_allowed():
     settings = Settings(severity_medium_kwh=Decimal(5), severity_high_kwh=Decimal(5), implausible_kwh=Decimal(5))
 
@@ -430,6 +462,9 @@ def test_env_names_cover_every_field_with_unique_energy_variables():
             severity_medium_kwh=Decimal("0.25"),
             severity_high_kwh=Decimal("99.900"),
             max_attempts=2,
+            max_decompressed_bytes=2**21,
+            max_record_bytes=2048,
+            max_depth=3,
             state_dir="/tmp/s",
             reports_dir="r",
             alerts_topic_arn="arn:aws:sns:ap-southeast-2:1:t",

@@ -1,6 +1,6 @@
 """energy_lib.parsing: every input shape producers send, each record with its position and exact text.
 
-parse_records() only splits a file into records; whether a record is a storable reading is validation's
+read_records() only splits a file into records; whether a record is a storable reading is validation's
 job (tests/unit/test_validation.py). Here a record's ``value`` is checked as parsed: JSON numbers are
 Decimals read from their text, CSV values stay strings.
 """
@@ -8,12 +8,15 @@ Decimals read from their text, CSV values stay strings.
 from __future__ import annotations
 
 import gzip
+import io
 from decimal import Decimal
 
 import pytest
 
+from energy_lib import parsing
+from energy_lib.config import Settings
 from energy_lib.errors import UnparseableFile
-from energy_lib.parsing import NotJson, Record, parse_records
+from energy_lib.parsing import Record, RepeatedFields, Unreadable, read_records
 
 FIELDS = ("site_id", "timestamp", "energy_generated_kwh", "energy_consumed_kwh")
 CSV_HEADER = ",".join(FIELDS)
@@ -22,8 +25,21 @@ ONE = '{"site_id": "S1", "timestamp": "2025-06-11T12:00:00Z", "energy_generated_
 TWO = '{"site_id": "S2", "timestamp": "2025-06-11T12:00:00Z", "energy_generated_kwh": 3, "energy_consumed_kwh": 0.25}'
 
 
+@pytest.fixture(autouse=True, params=["default-chunks", "3-byte-chunks"])
+def chunk_bytes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test twice: with the real chunk sizes, and reading 3 bytes at a time (inflating 5), so every
+    token, line ending, multi-byte character and record also falls across a chunk boundary."""
+    if request.param == "3-byte-chunks":
+        monkeypatch.setattr(parsing, "READ_BYTES", 3)
+        monkeypatch.setattr(parsing, "CHUNK_BYTES", 5)
+
+
+def parse_body(body: bytes, key: str) -> list[Record]:
+    return list(read_records(io.BytesIO(body), key, Settings()))
+
+
 def parse(text: str, key: str = "raw/2025/06/11/file.json") -> list[Record]:
-    return parse_records(text.encode("utf-8"), key)
+    return parse_body(text.encode("utf-8"), key)
 
 
 def summary(records: list[Record]) -> list[tuple[int, object, str]]:
@@ -183,9 +199,9 @@ def test_json_lines_broken_line_becomes_not_json_record_and_the_rest_is_kept():
     broken = '{"site_id": "S9", "timestamp": '
     records = parse(f"{ONE}\n{broken}\n{TWO}\n", "raw/x.jsonl")
 
-    # THEN three records: the broken one is a NotJson marker with its line text and number
+    # THEN three records: the broken one is marked not_json, with its line text and number
     assert [r.position for r in records] == [1, 2, 3]
-    assert isinstance(records[1].value, NotJson)
+    assert records[1].value == Unreadable("not_json")
     assert records[1].original == broken
     assert records[0].value["site_id"] == "S1"
     assert records[2].value["site_id"] == "S2"
@@ -209,7 +225,7 @@ def test_json_lines_suffixes_are_recognised(key):
     records = parse("not json at all\n", key)
 
     assert len(records) == 1
-    assert isinstance(records[0].value, NotJson)
+    assert records[0].value == Unreadable("not_json")
 
 
 @pytest.mark.parametrize("key", ["raw/x.json", "raw/x", "raw/x.txt"])
@@ -224,7 +240,7 @@ def test_json_lines_content_without_suffix_keeps_a_broken_line_that_starts_like_
     records = parse(f'{ONE}\n{{"site_id": \n{TWO}\n', "raw/x.json")
 
     assert [r.position for r in records] == [1, 2, 3]
-    assert isinstance(records[1].value, NotJson)
+    assert records[1].value == Unreadable("not_json")
 
 
 @pytest.mark.parametrize("key", ["raw/x.jsonl", "raw/x.json"])
@@ -378,7 +394,7 @@ def test_gzip_of_every_shape_is_recognised_by_its_magic_bytes(shape, with_suffix
     body = gzip.compress(text.encode())
     assert body[:2] == b"\x1f\x8b"
 
-    records = parse_records(body, key + ".gz" if with_suffix else key)
+    records = parse_body(body, key + ".gz" if with_suffix else key)
 
     # THEN the records are the same as for the plain file
     assert [r.original for r in records] == originals
@@ -389,7 +405,7 @@ def test_gzip_of_every_shape_is_recognised_by_its_magic_bytes(shape, with_suffix
 def test_utf8_byte_order_mark_is_tolerated(shape):
     key, text, originals = SHAPES[shape]
 
-    records = parse_records(b"\xef\xbb\xbf" + text.encode(), key)
+    records = parse_body(b"\xef\xbb\xbf" + text.encode(), key)
 
     assert [r.original for r in records] == originals
     # the CSV header's first name must not carry the BOM
@@ -399,7 +415,7 @@ def test_utf8_byte_order_mark_is_tolerated(shape):
 def test_gzip_with_byte_order_mark_inside():
     key, text, originals = SHAPES["csv"]
 
-    records = parse_records(gzip.compress(b"\xef\xbb\xbf" + text.encode()), key + ".gz")
+    records = parse_body(gzip.compress(b"\xef\xbb\xbf" + text.encode()), key + ".gz")
 
     assert [r.original for r in records] == originals
     assert records[0].value["site_id"] == "S1"
@@ -443,7 +459,7 @@ def test_non_ascii_utf8_text_is_kept():
 )
 def test_unreadable_files_raise_unparseable_file(body, key, message):
     with pytest.raises(UnparseableFile, match=message):
-        parse_records(body, key)
+        parse_body(body, key)
 
 
 @pytest.mark.parametrize(
@@ -473,3 +489,51 @@ def test_json_scalar_document_is_unparseable(text):
 def test_plain_text_under_a_json_name_is_unparseable():
     with pytest.raises(UnparseableFile):
         parse("site_id timestamp\nS1 now\n")
+
+
+# --- fields named twice ------------------------------------------------------------------------------
+
+
+def test_an_object_naming_a_field_twice_is_marked_with_the_names_and_keeps_the_last_values():
+    [record] = parse('[{"a": 1, "b": 2, "a": 3, "b": 4, "b": 5, "c": {"d": 1, "d": 2}}]')
+
+    assert isinstance(record.value, RepeatedFields)
+    assert record.value.repeated == ("a", "b")
+    assert record.value == {"a": Decimal(3), "b": Decimal(5), "c": {"d": Decimal(2)}}
+    assert record.value["c"].repeated == ("d",)  # nested objects are marked too; validation looks at the top
+
+
+def test_an_object_with_distinct_fields_is_a_plain_dict():
+    assert type(parse(ONE)[0].value) is dict
+
+
+@pytest.mark.parametrize(
+    "text",
+    [f'{{"records": [{ONE}], "records": [{TWO}]}}', f'{{"records": 1, "records": [{TWO}]}}'],
+)
+def test_a_second_records_member_is_a_duplicate_field(text):
+    with pytest.raises(UnparseableFile, match="duplicate_field: the object has a second 'records' member"):
+        parse(text)
+
+
+@pytest.mark.parametrize("header", ["site_id,site_id", "site_id, site_id ,timestamp", "a,b,,,a"])
+def test_a_csv_header_naming_a_column_twice_is_a_duplicate_field(header):
+    with pytest.raises(UnparseableFile, match="duplicate_field: the CSV header names .* twice"):
+        parse(f"{header}\n1,2,3\n", "raw/f.csv")
+
+
+def test_csv_unnamed_columns_may_repeat_and_are_ignored():
+    [record] = parse("site_id,,timestamp,\nS1,x,t,y\n", "raw/f.csv")
+
+    assert record.value == {"site_id": "S1", "timestamp": "t"}
+
+
+def test_csv_header_is_the_first_row_that_names_a_column():
+    records = parse(f"\n,,\n{CSV_HEADER}\nS1,t,1,2\n", "raw/f.csv")
+
+    assert [(r.position, r.value["site_id"]) for r in records] == [(4, "S1")]
+
+
+def test_csv_whose_rows_name_no_column_has_no_header():
+    with pytest.raises(UnparseableFile, match="not_csv: CSV without a header"):
+        parse(",,\n , \n", "raw/f.csv")

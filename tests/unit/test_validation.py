@@ -5,19 +5,26 @@ Also: every file in tests/samples gives exactly the outcome its README table sta
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import Decimal, Inexact, Rounded, localcontext
 
 import pytest
 
 from energy_lib.config import Settings
-from energy_lib.parsing import parse_records
+from energy_lib.parsing import Record, read_records
 from energy_lib.readings import ParsedFile, Reading, Reject
 from energy_lib.rules import assess
-from energy_lib.validation import parse_timestamp, validate_records
+from energy_lib.validation import (
+    KWH_DECIMAL_PLACES,
+    KWH_MAGNITUDE_LIMIT,
+    parse_timestamp,
+    validate_records,
+    within_kwh_bound,
+)
 from tests.conftest import SAMPLES, documented_outcomes, sample_files
 
 TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -37,14 +44,18 @@ def reading(**fields: object) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
 
+def records(body: bytes, key: str) -> list[Record]:
+    return list(read_records(io.BytesIO(body), key, Settings()))
+
+
 def validate_json(*objects: dict) -> ParsedFile:
     """Validate the records of a JSON array holding ``objects`` (JSON text, so numbers stay JSON numbers)."""
     body = "[" + ", ".join(json.dumps(o) for o in objects) + "]"
-    return validate_records(parse_records(body.encode(), "raw/f.json"))
+    return validate_records(records(body.encode(), "raw/f.json"))
 
 
 def validate_text(text: str, key: str = "raw/f.json") -> ParsedFile:
-    return validate_records(parse_records(text.encode(), key))
+    return validate_records(records(text.encode(), key))
 
 
 def one_reading(parsed: ParsedFile) -> Reading:
@@ -89,7 +100,7 @@ def test_sample_file_gives_the_outcome_in_its_readme(name):
     anomalies, reject_reasons = SAMPLE_DETAILS[name]
 
     # WHEN the real file is parsed, validated and assessed with the default settings
-    parsed = validate_records(parse_records((SAMPLES / name).read_bytes(), f"raw/2025/06/11/{name}"))
+    parsed = validate_records(records((SAMPLES / name).read_bytes(), f"raw/2025/06/11/{name}"))
     assessed = [(r, assess(r, Settings())) for r in parsed.readings]
 
     # THEN the counts, the anomalies and the reject reasons are those of the README table
@@ -105,8 +116,8 @@ def test_sample_file_gives_the_outcome_in_its_readme(name):
 
 
 def test_sample_rejects_keep_their_line_and_exact_text():
-    lines = validate_records(parse_records((SAMPLES / "lines.jsonl").read_bytes(), "raw/lines.jsonl"))
-    csv = validate_records(parse_records((SAMPLES / "readings.csv").read_bytes(), "raw/readings.csv"))
+    lines = validate_records(records((SAMPLES / "lines.jsonl").read_bytes(), "raw/lines.jsonl"))
+    csv = validate_records(records((SAMPLES / "readings.csv").read_bytes(), "raw/readings.csv"))
 
     assert [(r.position, r.original) for r in lines.rejects] == [
         (2, (SAMPLES / "lines.jsonl").read_text().splitlines()[1]),
@@ -115,7 +126,7 @@ def test_sample_rejects_keep_their_line_and_exact_text():
 
 
 def test_sample_values_are_exact_and_timestamps_normalized():
-    parsed = validate_records(parse_records((SAMPLES / "array_utc_z.json").read_bytes(), "raw/a.json"))
+    parsed = validate_records(records((SAMPLES / "array_utc_z.json").read_bytes(), "raw/a.json"))
 
     assert [(r.site_id, r.timestamp_text, r.energy_generated_kwh, r.net_energy_kwh) for r in parsed.readings] == [
         ("SITE_001", "2025-06-11T12:00:00Z", Decimal("152.37"), Decimal("54.25")),
@@ -125,7 +136,7 @@ def test_sample_values_are_exact_and_timestamps_normalized():
 
 
 def test_sample_with_offsets_converts_to_utc():
-    parsed = validate_records(parse_records((SAMPLES / "offsets_and_records.json").read_bytes(), "raw/o.json"))
+    parsed = validate_records(records((SAMPLES / "offsets_and_records.json").read_bytes(), "raw/o.json"))
 
     assert [(r.site_id, r.timestamp_text) for r in parsed.readings] == [
         ("site_alpha", "2025-06-11T20:05:00Z"),
@@ -198,40 +209,107 @@ def test_csv_values_are_exact_decimals():
     )
 
 
-@pytest.mark.parametrize("value", ["1E+125", "9.9999999999999999999999999999999999999E+125", "-1E+125", "1E-129"])
-def test_large_and_small_numbers_within_dynamodb_range_are_kept(value):
-    r = one_reading(energy_json(value, energy_consumed_kwh="0"))
-
-    assert r.energy_generated_kwh == Decimal(value)
-
-
-def test_38_digit_number_is_kept_exactly():
-    value = "12345678901234567890123456789012345678"
-
-    r = one_reading(energy_json(value, energy_consumed_kwh="0"))
-
-    assert str(r.energy_generated_kwh) == value
-
-
-def test_smallest_positive_dynamodb_number_is_kept():
-    # DynamoDB's positive range starts at 1E-130 (boto3 serializes it); adjusted() == -130 is inside the range
-    r = one_reading(energy_json("1E-130", energy_consumed_kwh="0"))
-
-    assert r.energy_generated_kwh == Decimal("1E-130")
+def test_the_number_bound_constants():
+    # the contract the rollups (issue 9) and the lake (issue 14) import
+    assert KWH_DECIMAL_PLACES == 9
+    assert Decimal("1E+20") == KWH_MAGNITUDE_LIMIT
 
 
 @pytest.mark.parametrize(
     "value",
     [
-        "123456789012345678901234567890123456789",  # 39 digits
-        "-1234567890123456789012345678901234567.89",  # 39 digits
-        "1E+126",
-        "1E-131",
-        "1e400",
+        "99999999999999999999.999999999",  # the largest value in the bound: 29 digits
+        "-99999999999999999999.999999999",
+        "1E+19",
+        "0.000000001",
+        "1E-9",
+        "123.456789012",
+        "12345678901234567890",
     ],
 )
-def test_numbers_outside_dynamodb_range_are_out_of_range(value):
-    assert one_reject(energy_json(value)).reasons == ("out_of_range:energy_generated_kwh",)
+def test_values_within_the_bound_are_kept_exactly(value):
+    r = one_reading(energy_json(value, energy_consumed_kwh="0"))
+
+    assert r.energy_generated_kwh == Decimal(value)
+    assert str(r.energy_generated_kwh) == str(Decimal(value))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1E+20",
+        "-1E+20",
+        "100000000000000000000",
+        "100000000000000000000.000000001",
+        "1e35",
+        "1e400",
+        "-1E+126",
+        "0.0000000001",  # 10 digits after the point
+        "1E-10",
+        "1.5000000000",  # trailing zeros count: 10 digits after the point
+        "10E-10",  # 0.0000000010
+        "0.30000000000000004",  # a float's text
+        "1E-130",
+        "123456789012345678901234567890123456789",  # 39 digits
+    ],
+)
+@pytest.mark.parametrize("as_text", [False, True], ids=["json-number", "json-string"])
+def test_values_outside_the_bound_are_out_of_range(value, as_text):
+    parsed = energy_json(f'"{value}"' if as_text else value)
+
+    assert one_reject(parsed).reasons == ("out_of_range:energy_generated_kwh",)
+
+
+@pytest.mark.parametrize("value", ["1E+20", "1.0000000001"])
+def test_out_of_range_in_csv(value):
+    text = f"site_id,timestamp,energy_generated_kwh,energy_consumed_kwh\nS1,2025-06-11T12:00:00Z,1,{value}\n"
+
+    assert one_reject(validate_text(text, "raw/f.csv")).reasons == ("out_of_range:energy_consumed_kwh",)
+
+
+@pytest.mark.parametrize(
+    ("generated", "consumed"),
+    [
+        ("60000000000000000000", "-40000000000000000000"),  # net 1E+20
+        ("-99999999999999999999.999999999", "0.000000001"),  # net -1E+20
+    ],
+)
+def test_a_net_outside_the_bound_is_out_of_range(generated, consumed):
+    # GIVEN two values each within the bound whose difference is not: it would be stored, and summed
+    text = json.dumps(reading(energy_generated_kwh="G", energy_consumed_kwh="C"))
+    parsed = validate_text("[" + text.replace('"G"', generated).replace('"C"', consumed) + "]")
+
+    assert one_reject(parsed).reasons == ("out_of_range:net_energy_kwh",)
+
+
+def test_the_largest_net_inside_the_bound_is_kept():
+    r = one_reading(energy_json("50000000000000000000", energy_consumed_kwh="-49999999999999999999.999999999"))
+
+    assert r.net_energy_kwh == Decimal("99999999999999999999.999999999")
+
+
+@pytest.mark.parametrize(
+    ("value", "inside"),
+    [("0", True), ("-0E-50", True), ("0E+99", True), ("1E-9", True), ("1E-10", False), ("9.99E+19", True)],
+)
+def test_within_kwh_bound(value, inside):
+    assert within_kwh_bound(Decimal(value)) is inside
+
+
+def test_sums_of_a_billion_values_at_the_bound_fit_38_digits_and_decimal_38_9():
+    # GIVEN the largest magnitude a stored value (generated, consumed or net) may have
+    largest = Decimal("99999999999999999999.999999999")
+    with localcontext(prec=38, traps=[Inexact, Rounded]):
+        # WHEN 10^9 values are added (as the rollups do, DynamoDB keeping 38 digits): nearly all at the bound
+        # and one with a ninth decimal, so the sum has all 29 + 9 digits
+        total = largest * (10**9 - 1) + Decimal("0.000000001")
+        # THEN nothing is rounded, and it is a DECIMAL(38, 9): 29 digits before the point, 9 after
+        assert total == Decimal("99999999899999999999999999999.000000002")
+        assert len(total.as_tuple().digits) == 38
+        assert total.quantize(Decimal("1E-9")) == total
+        # while nets up to 2 x 10^20 (two values at the bound, the net unbounded) could not be summed exactly
+        with pytest.raises(Inexact):
+            (2 * largest) * (10**9 - 1) + Decimal("0.000000001")
 
 
 @pytest.mark.parametrize("value", ["0", "-0", "-0.0", "0e5", "-0E-7"])
@@ -506,7 +584,7 @@ def test_csv_row_with_several_problems():
 
 
 def test_one_bad_field_does_not_hide_another_numbers_problem():
-    record = json.dumps(reading(energy_generated_kwh="1" * 39, energy_consumed_kwh=None))
+    record = json.dumps(reading(energy_generated_kwh="1" * 21, energy_consumed_kwh=None))
 
     assert one_reject(validate_text(f"[{record}]")).reasons == (
         "out_of_range:energy_generated_kwh",
