@@ -48,10 +48,16 @@ class Settings:
     sites_table: str = field(default="energy-workbook-sites", metadata=_env("ENERGY_SITES_TABLE"))
     ingest_queue: str = field(default="energy-workbook-ingest", metadata=_env("ENERGY_INGEST_QUEUE"))
     dead_letter_queue: str = field(default="energy-workbook-ingest-dlq", metadata=_env("ENERGY_DEAD_LETTER_QUEUE"))
+    rollups_dead_letter_queue: str = field(
+        default="energy-workbook-rollups-dlq", metadata=_env("ENERGY_ROLLUPS_DEAD_LETTER_QUEUE")
+    )
     alerts_topic: str = field(default="energy-workbook-anomalies", metadata=_env("ENERGY_ALERTS_TOPIC"))
     alerts_topic_arn: str = field(default="", metadata=_env("ENERGY_ALERTS_TOPIC_ARN"))
     alerts_queue: str = field(default="energy-workbook-alerts", metadata=_env("ENERGY_ALERTS_QUEUE"))
     function_name: str = field(default="energy-workbook-ingest", metadata=_env("ENERGY_FUNCTION_NAME"))
+    aggregator_function_name: str = field(
+        default="energy-workbook-rollups", metadata=_env("ENERGY_AGGREGATOR_FUNCTION_NAME")
+    )
     # the history lake: Glue database (its table is ``readings``), Athena workgroup, compaction function
     glue_database: str = field(default="energy_workbook", metadata=_env("ENERGY_GLUE_DATABASE"))
     athena_workgroup: str = field(default="energy-workbook", metadata=_env("ENERGY_ATHENA_WORKGROUP"))
@@ -120,6 +126,10 @@ class Settings:
         return f"/aws/lambda/{self.function_name}"
 
     @property
+    def aggregator_log_group(self) -> str:
+        return f"/aws/lambda/{self.aggregator_function_name}"
+
+    @property
     def endpoint(self) -> str | None:
         """The endpoint boto3 should use: the local server, an explicit override, or None for AWS."""
         if self.endpoint_url:
@@ -175,11 +185,14 @@ class Settings:
             "sites_table": self.sites_table,
             "ingest_queue": self.ingest_queue,
             "dead_letter_queue": self.dead_letter_queue,
+            "rollups_dead_letter_queue": self.rollups_dead_letter_queue,
             "alerts_topic": self.alerts_topic,
             "alerts_topic_arn": self.alerts_topic_arn or (self.topic_arn if self.target == "local" else ""),
             "alerts_queue": self.alerts_queue,
             "function_name": self.function_name,
             "log_group": self.log_group,
+            "aggregator_function_name": self.aggregator_function_name,
+            "aggregator_log_group": self.aggregator_log_group,
             "glue_database": self.glue_database,
             "athena_workgroup": self.athena_workgroup,
             "compaction_function": self.compaction_function,
@@ -225,10 +238,12 @@ TERRAFORM_OUTPUTS = {
     "sites_table": "sites_table",
     "ingest_queue": "ingest_queue",
     "dead_letter_queue": "dead_letter_queue",
+    "rollups_dead_letter_queue": "rollups_dead_letter_queue",
     "alerts_topic": "alerts_topic",
     "alerts_topic_arn": "alerts_topic_arn",
     "alerts_queue": "alerts_queue",
     "function_name": "function_name",
+    "aggregator_function_name": "aggregator_function_name",
     "glue_database": "glue_database",
     "athena_workgroup": "athena_workgroup",
     "compaction_function": "compaction_function",

@@ -1,14 +1,15 @@
 """Small helpers over the DynamoDB low-level client: item conversion and batched reads and writes.
 
-Batches follow DynamoDB's limits (25 writes, 100 keys a request). Unprocessed items are sent again
-with a growing pause, a bounded number of times: DynamoDB reports them in a successful response, so
-botocore's retries never see them.
+Batches follow DynamoDB's limits (25 writes, 100 keys a request); writes may go several requests at a time
+(boto3 clients are thread-safe). Unprocessed items are sent again with a growing pause, a bounded number of
+times: DynamoDB reports them in a successful response, so botocore's retries never see them.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -57,12 +58,22 @@ def _rounds(send: Callable[..., dict[str, Any]], table: str, pending: Any, lefto
     raise UnprocessedItems(f"{left} {leftover} of {table} stayed unprocessed after {UNPROCESSED_ROUNDS} rounds")
 
 
-def batch_put(dynamodb: Any, table: str, items: Sequence[dict[str, Any]]) -> None:
-    """Write ``items`` (plain values) with BatchWriteItem, 25 a request."""
-    for batch in chunks(items, WRITE_BATCH):
-        puts = [{"PutRequest": {"Item": to_item(item)}} for item in batch]
-        for _ in _rounds(dynamodb.batch_write_item, table, puts, "UnprocessedItems"):
-            pass
+def batch_put(dynamodb: Any, table: str, items: Sequence[dict[str, Any]], writers: int = 1) -> None:
+    """Write ``items`` (plain values) with BatchWriteItem, 25 a request, up to ``writers`` requests at a time."""
+    batches = list(chunks(items, WRITE_BATCH))
+    if writers > 1 and len(batches) > 1:
+        with ThreadPoolExecutor(min(writers, len(batches))) as pool:
+            for _ in pool.map(lambda batch: _write_batch(dynamodb, table, batch), batches):
+                pass  # an error of any request is raised here
+    else:
+        for batch in batches:
+            _write_batch(dynamodb, table, batch)
+
+
+def _write_batch(dynamodb: Any, table: str, batch: Sequence[dict[str, Any]]) -> None:
+    puts = [{"PutRequest": {"Item": to_item(item)}} for item in batch]
+    for _ in _rounds(dynamodb.batch_write_item, table, puts, "UnprocessedItems"):
+        pass
 
 
 def batch_get(dynamodb: Any, table: str, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,22 +1,50 @@
-"""The ingest ledger: one entry per source object version (key + ETag) with its status and counts.
+"""The ingest ledger: which attempt may write a key's readings now, and what became of every object version.
 
-For every processed file ``read == stored + quarantined``. An entry in a final status makes a
-re-delivered notification a no-op.
+Two kinds of items, keyed ``(source_key, version_id)``:
+
+- one **entry** per object version (its S3 version id): ``status`` (processed, rejected, superseded, failed),
+  the counts read / stored / quarantined / anomalies (read = stored + quarantined), ``etag``, ``sequencer``,
+  ``error``, ``attempts``, ``alert_id``. A final status makes a re-delivery of that version a no-op. Failed and
+  rejected entries also carry ``problem`` (= their status), the key of the sparse ``problems`` index.
+- one **head** per key (version id ``#head``): the S3 ``sequencer`` of the newest version that claimed the key,
+  the version that holds it (``holder``), whether that version is done (``final``) and, while it is being
+  processed, a lease: ``lease_owner`` (the attempt's token) and ``lease_expires_at`` (epoch seconds), renewed
+  before each chunk of readings.
+
+A version writes readings only while it holds the lease and no newer version has claimed the key. An older
+version that arrives later is recorded as superseded and writes nothing; a newer version that arrives while
+an older one is being processed waits (:class:`KeyBusy`: its message fails and SQS delivers it again); a lease
+that expired (the attempt crashed or timed out) is taken over by the next delivery. S3's ``sequencer`` orders
+the events of one key: left-padded with zeros, the greater one is the later event.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import uuid
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from energy_lib.dynamo import from_item, to_item
-from energy_lib.schema import FAILED, FINAL_STATUSES, PROCESSING
+from energy_lib.errors import EnergyError
+from energy_lib.schema import FAILED, FINAL_STATUSES, PROBLEM_STATUSES, SUPERSEDED
 from energy_lib.timeutil import format_timestamp
 
+HEAD = "#head"  # the version id of a key's head item (S3 version ids never hold '#')
+LEASE_SECONDS = 120  # longer than the function's timeout (60 s): a live attempt never loses its lease
+SEQUENCER_WIDTH = 64  # S3 sequencers are hex strings of varying length; padded, text order is event order
 ERROR_LIMIT = 1000  # characters of an error message kept in the ledger
+DUPLICATE = "duplicate"  # this version is done already: a re-delivery changes nothing
+
+
+class KeyBusy(EnergyError):
+    """Another attempt holds the key's lease (the same version, or an older one): try again later."""
+
+
+class LeaseLost(EnergyError):
+    """The lease expired and another attempt took the key over: this attempt must stop writing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,59 +55,209 @@ class Counts:
     anomalies: int = 0
 
 
-def claim(dynamodb: Any, table: str, key: str, etag: str, now: datetime) -> dict[str, Any] | None:
-    """Mark the object as being processed; None when it already reached a final status, else the entry
-    as an earlier, unfinished attempt left it (``{}`` on the first attempt)."""
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """The right of one attempt to write one object version's readings, until ``expires_at``."""
+
+    key: str
+    version_id: str
+    etag: str
+    sequencer: str  # padded
+    token: str
+    expires_at: int  # epoch seconds
+    attempt: int  # 1 on the first attempt of this version
+    alert_id: str | None  # the alert an earlier attempt of this version already sent
+
+
+def sequencer_key(sequencer: str) -> str:
+    """S3's ``sequencer`` as fixed-width text: upper-case hex, left-padded with zeros."""
+    text = sequencer.strip().upper()
+    if not text or len(text) > SEQUENCER_WIDTH or any(c not in "0123456789ABCDEF" for c in text):
+        raise ValueError(f"not an S3 sequencer: {sequencer!r}")
+    return text.zfill(SEQUENCER_WIDTH)
+
+
+def _key(key: str, version_id: str) -> dict[str, Any]:
+    return to_item({"source_key": key, "version_id": version_id})
+
+
+def _epoch(now: datetime) -> int:
+    return int(now.timestamp())
+
+
+def claim(
+    dynamodb: Any, table: str, key: str, version_id: str, etag: str, sequencer: str, now: datetime
+) -> Lease | str:
+    """Take the key's lease for this version, or say why not.
+
+    Returns the :class:`Lease`; or ``"duplicate"`` when this version is done already; or ``"superseded"`` when a
+    newer version has claimed the key (recorded in this version's entry). Raises :class:`KeyBusy` while another
+    attempt holds an unexpired lease.
+    """
+    padded = sequencer_key(sequencer)
+    token = uuid.uuid4().hex
+    at = _epoch(now)
+    values = {
+        ":seq": padded,
+        ":version": version_id,
+        ":etag": etag,
+        ":token": token,
+        ":expires": at + LEASE_SECONDS,
+        ":false": False,
+        ":now": format_timestamp(now),
+        ":at": at,
+        ":one": 1,
+    }
+    claim_new = (
+        "attribute_not_exists(sequencer) OR (sequencer < :seq AND "
+        "(attribute_not_exists(lease_expires_at) OR lease_expires_at < :at))",
+        "SET attempts = :one, ",
+    )
+    claim_again = (
+        "sequencer = :seq AND #final = :false AND (attribute_not_exists(lease_expires_at) OR lease_expires_at < :at)",
+        "ADD attempts :one SET ",
+    )
+    head: dict[str, Any] = {}
+    for condition, update in (claim_new, claim_again):
+        try:
+            response = dynamodb.update_item(
+                TableName=table,
+                Key=_key(key, HEAD),
+                UpdateExpression=update + "sequencer = :seq, holder = :version, etag = :etag, lease_owner = :token, "
+                "lease_expires_at = :expires, #final = :false, updated_at = :now",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#final": "final"},
+                ExpressionAttributeValues=to_item(values),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            head = from_item(error.response.get("Item") or {})
+            if head.get("sequencer") != padded or head.get("final"):
+                break
+            continue
+        new = from_item(response["Attributes"])
+        earlier_alert = new.get("alert_id") if new.get("alert_for") == version_id else None
+        return Lease(key, version_id, etag, padded, token, at + LEASE_SECONDS, int(new["attempts"]), earlier_alert)
+    if head.get("sequencer", "") > padded:
+        return _supersede(dynamodb, table, key, version_id, etag, padded, now)
+    if head.get("sequencer") == padded and head.get("final"):
+        return DUPLICATE
+    until = format_timestamp(datetime.fromtimestamp(int(head.get("lease_expires_at", at)), now.tzinfo))
+    raise KeyBusy(f"{key}: version {head.get('holder')} holds the key until {until}; version {version_id} waits")
+
+
+def _supersede(dynamodb: Any, table: str, key: str, version_id: str, etag: str, sequencer: str, now: datetime) -> str:
+    """Record that a newer version has claimed the key; ``"duplicate"`` when this version was done already."""
     try:
-        response = dynamodb.update_item(
-            TableName=table,
-            Key=to_item({"source_key": key, "etag": etag}),
-            UpdateExpression="SET #status = :processing, updated_at = :now ADD attempts :one",
-            ConditionExpression="attribute_not_exists(source_key) OR NOT #status IN (:final0, :final1)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_item(
-                {
-                    ":processing": PROCESSING,
-                    ":now": format_timestamp(now),
-                    ":one": 1,
-                    ":final0": FINAL_STATUSES[0],
-                    ":final1": FINAL_STATUSES[1],
-                }
-            ),
-            ReturnValues="ALL_OLD",
+        _write_entry(
+            dynamodb,
+            table,
+            key,
+            version_id,
+            {"status": SUPERSEDED, "etag": etag, "sequencer": sequencer, **asdict(Counts()), "error": ""},
+            now,
+            condition="attribute_not_exists(#status) OR #status = :failed",
         )
     except ClientError as error:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return None
+            return DUPLICATE
         raise
-    return from_item(response.get("Attributes", {}))
+    return SUPERSEDED
 
 
-def record_alert(dynamodb: Any, table: str, key: str, etag: str, alert_id: str) -> None:
-    """Remember that the object's alert went out, so a retry of the object does not send it again."""
-    dynamodb.update_item(
-        TableName=table,
-        Key=to_item({"source_key": key, "etag": etag}),
-        UpdateExpression="SET alert_id = :alert_id",
-        ExpressionAttributeValues=to_item({":alert_id": alert_id}),
+def renew(dynamodb: Any, table: str, lease: Lease, now: datetime) -> Lease:
+    """Extend the lease before the next chunk of writes; raises :class:`LeaseLost` when it is no longer ours."""
+    expires = _epoch(now) + LEASE_SECONDS
+    expression = "SET lease_expires_at = :expires, updated_at = :now"
+    _update_head(dynamodb, table, lease, expression, now, {":expires": expires})
+    return replace(lease, expires_at=expires)
+
+
+def record_alert(dynamodb: Any, table: str, lease: Lease, alert_id: str, now: datetime) -> Lease:
+    """Remember that this version's alert went out, so that a retry does not send it again."""
+    _update_head(
+        dynamodb,
+        table,
+        lease,
+        "SET alert_id = :alert, alert_for = :version, updated_at = :now",
+        now,
+        {":alert": alert_id, ":version": lease.version_id},
     )
+    return replace(lease, alert_id=alert_id)
 
 
 def finish(
-    dynamodb: Any, table: str, key: str, etag: str, status: str, counts: Counts, now: datetime, error: str = ""
+    dynamodb: Any, table: str, lease: Lease, status: str, counts: Counts, now: datetime, error: str = ""
 ) -> None:
-    """Record the outcome of one attempt."""
-    values: dict[str, Any] = {":status": status, ":now": format_timestamp(now), ":error": error[:ERROR_LIMIT]}
-    values.update({f":{name}": value for name, value in asdict(counts).items()})
-    dynamodb.update_item(
-        TableName=table,
-        Key=to_item({"source_key": key, "etag": etag}),
-        UpdateExpression="SET #status = :status, updated_at = :now, #error = :error, "
-        + ", ".join(f"#{name} = :{name}" for name in asdict(counts)),
-        ExpressionAttributeNames={"#status": "status", "#error": "error", **{f"#{n}": n for n in asdict(counts)}},
-        ExpressionAttributeValues=to_item(values),
+    """Record the attempt's outcome in the version's entry, then give the key back (``final`` unless failed)."""
+    values = {"status": status, "etag": lease.etag, "sequencer": lease.sequencer, **asdict(counts)}
+    values.update(error=error[:ERROR_LIMIT], attempts=lease.attempt)
+    if lease.alert_id:
+        values["alert_id"] = lease.alert_id
+    _write_entry(dynamodb, table, lease.key, lease.version_id, values, now)
+    _update_head(
+        dynamodb,
+        table,
+        lease,
+        "SET #final = :final, updated_at = :now REMOVE lease_owner, lease_expires_at",
+        now,
+        {":final": status in FINAL_STATUSES},
+        {"#final": "final"},
     )
 
 
-def fail(dynamodb: Any, table: str, key: str, etag: str, now: datetime, error: str) -> None:
-    finish(dynamodb, table, key, etag, FAILED, Counts(), now, error)
+def fail(dynamodb: Any, table: str, lease: Lease, now: datetime, error: str) -> None:
+    """Record a failed attempt and give the key back at once: the retry (or a newer version) need not wait."""
+    finish(dynamodb, table, lease, FAILED, Counts(), now, error)
+
+
+def _update_head(
+    dynamodb: Any,
+    table: str,
+    lease: Lease,
+    expression: str,
+    now: datetime,
+    values: dict[str, Any],
+    names: dict[str, str] | None = None,
+) -> None:
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key=_key(lease.key, HEAD),
+            UpdateExpression=expression,
+            ConditionExpression="lease_owner = :token",
+            ExpressionAttributeValues=to_item({":token": lease.token, ":now": format_timestamp(now), **values}),
+            **({"ExpressionAttributeNames": names} if names else {}),
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise LeaseLost(f"{lease.key} version {lease.version_id}: the lease was taken over") from error
+        raise
+
+
+def _write_entry(
+    dynamodb: Any, table: str, key: str, version_id: str, values: dict[str, Any], now: datetime, condition: str = ""
+) -> None:
+    """Set ``values`` on a version's entry; ``problem`` follows the status (the sparse ``problems`` index)."""
+    values = {**values, "updated_at": format_timestamp(now)}
+    names = {f"#{name}": name for name in values}
+    expression = "SET " + ", ".join(f"#{name} = :{name}" for name in values)
+    attributes = {f":{name}": value for name, value in values.items()}
+    if values["status"] in PROBLEM_STATUSES:
+        expression += ", problem = :status"
+    else:
+        expression += " REMOVE problem"
+    request: dict[str, Any] = {
+        "TableName": table,
+        "Key": _key(key, version_id),
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": names,
+    }
+    if condition:
+        request["ConditionExpression"] = condition
+        attributes[":failed"] = FAILED
+    request["ExpressionAttributeValues"] = to_item(attributes)
+    dynamodb.update_item(**request)

@@ -8,7 +8,7 @@ Ranges are half-open ``[start, end)`` in UTC. Every function takes an optional
 - :func:`anomalies`: the sparse ``site_anomalies`` / ``fleet_anomalies`` indexes
 - :func:`summary`, :func:`rollups`: rollup items only; cost is sites x periods, never readings
 - :func:`sites`: the sites that have readings (the all-time rollup bucket)
-- :func:`ingest_status`, :func:`ledger_entries`: the ledger, by object (BatchGetItem) or by status
+- :func:`ingest_status`, :func:`ledger_entries`: the ledger, by object version (BatchGetItem) or by problem
 - :func:`files`, :func:`read_file`: raw objects, listed with paging
 """
 
@@ -23,8 +23,9 @@ from energy_lib import timeutil
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost, batch_get, query_pages
 from energy_lib.errors import QueryError
-from energy_lib.schema import LEDGER, READINGS
-from energy_lib.storage import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET, buckets
+from energy_lib.ledger import HEAD
+from energy_lib.rollups import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET, buckets, zero
+from energy_lib.schema import FAILED, LEDGER, PENDING, PROCESSING, READINGS
 from energy_lib.timeutil import format_timestamp
 from energy_lib.validation import EARLIEST, LATEST, SITE_ID
 
@@ -265,12 +266,13 @@ def summary(
     end: datetime | str | None = None,
     cost: Cost | None = None,
 ) -> dict[str, Any]:
-    """Totals per site and for the fleet: generated, consumed and net kWh, efficiency %, readings,
-    anomalies (also by severity), anomaly rate %. Read from rollups only."""
+    """Totals per site and for the fleet, read from rollups only: readings, anomalies (also by severity), valid
+    readings; generated, consumed and net kWh of the valid readings and, apart, of the flagged ones
+    (``flagged_*``); efficiency % of the valid readings; anomaly rate %. The fleet row also counts ``sites``."""
     per_site: dict[str, dict[str, Decimal]] = {}
     with localcontext(prec=EXACT_DIGITS):
         for row in rollups(settings, dynamodb, summary_buckets(start, end), cost):
-            totals = per_site.setdefault(row["site_id"], {name: Decimal(0) for name in COUNTERS})
+            totals = per_site.setdefault(row["site_id"], zero())
             for name in COUNTERS:
                 totals[name] += row.get(name, Decimal(0))
         sites = [
@@ -281,10 +283,11 @@ def summary(
 
 
 def _with_ratios(totals: dict[str, Decimal]) -> dict[str, Any]:
-    """Counts as ints, energies as Decimals, plus efficiency % (generated / consumed x 100) and anomaly rate %."""
+    """Counts as ints, energies as Decimals, plus valid readings, efficiency % (valid generated / valid consumed
+    x 100) and anomaly rate % (anomalies / readings x 100)."""
     row: dict[str, Any] = {name: (int(v) if not name.endswith("_kwh") else v) for name, v in totals.items()}
-    consumed = totals["energy_consumed_kwh"]
-    row["efficiency_pct"] = _percent(totals["energy_generated_kwh"], consumed)
+    row["valid_readings"] = row["readings"] - row["anomalies"]
+    row["efficiency_pct"] = _percent(totals["energy_generated_kwh"], totals["energy_consumed_kwh"])
     row["anomaly_rate_pct"] = _percent(totals["anomalies"], totals["readings"])
     return row
 
@@ -324,37 +327,74 @@ def read_file(settings: Settings, s3: Any, key: str) -> bytes:
     return s3.get_object(Bucket=settings.bucket, Key=key)["Body"].read()
 
 
-def ingest_status(settings: Settings, s3: Any, dynamodb: Any) -> list[Row]:
-    """One row per object under the raw prefix with its ledger entry; ``pending`` when it has none yet."""
-    objects = files(settings, s3)
-    keys = [{"source_key": o["key"], "etag": o["etag"]} for o in objects]
-    entries = {(e["source_key"], e["etag"]): e for e in batch_get(dynamodb, settings.ledger_table, keys)}
+def current_versions(settings: Settings, s3: Any) -> list[Row]:
+    """The current version of every object under the raw prefix: key, version_id, etag; pages through all."""
+    paginator = s3.get_paginator("list_object_versions")
+    rows: list[Row] = []
+    for page in paginator.paginate(Bucket=settings.bucket, Prefix=settings.raw_prefix):
+        for version in page.get("Versions", []):
+            if version.get("IsLatest"):
+                rows.append(
+                    {"key": version["Key"], "version_id": version["VersionId"], "etag": version["ETag"].strip('"')}
+                )
+    return rows
+
+
+def ingest_status(settings: Settings, s3: Any, dynamodb: Any, now: datetime | None = None) -> list[Row]:
+    """One row per object under the raw prefix (its current version) with its ledger entry: ``pending`` when no
+    attempt has started, ``processing`` while an attempt holds the key's lease, ``failed`` also when that lease
+    expired (the attempt stopped without finishing: ``error`` says so, ``lease_expired_at`` when)."""
+    objects = current_versions(settings, s3)
+    keys = [{"source_key": o["key"], "version_id": o["version_id"]} for o in objects]
+    keys += [{"source_key": key, "version_id": HEAD} for key in dict.fromkeys(o["key"] for o in objects)]
+    found = {(e["source_key"], e["version_id"]): e for e in batch_get(dynamodb, settings.ledger_table, keys)}
+    moment = now or timeutil.now()
     rows = []
     for obj in objects:
-        entry = entries.get((obj["key"], obj["etag"]), {})
+        entry = found.get((obj["key"], obj["version_id"]), {})
+        status, error, expired = _status(entry, found.get((obj["key"], HEAD), {}), obj["version_id"], moment)
         rows.append(
             {
                 "key": obj["key"],
+                "version_id": obj["version_id"],
                 "etag": obj["etag"],
-                "status": entry.get("status", "pending"),
+                "status": status,
                 **{name: int(entry.get(name, 0)) for name in ("read", "stored", "quarantined", "anomalies")},
-                "error": entry.get("error", ""),
+                "error": error,
                 "updated_at": entry.get("updated_at", ""),
+                "lease_expired_at": expired,
             }
         )
     return rows
 
 
+def _status(entry: Row, head: Row, version_id: str, now: datetime) -> tuple[str, str, str]:
+    """An object version's status, error and the time its attempt's lease expired ("" unless it did): its entry's,
+    unless an attempt holds (or held) the key's lease."""
+    if head.get("holder") == version_id and "lease_owner" in head:
+        expires = timeutil.from_epoch_s(int(head["lease_expires_at"]))
+        if expires >= now:
+            return PROCESSING, "", ""
+        expired = format_timestamp(expires)
+        return (
+            FAILED,
+            f"attempt {head.get('attempts', '?')} stopped without finishing (crashed or timed out): its lease expired "
+            f"at {expired}; the next delivery of the message takes it over",
+            expired,
+        )
+    return entry.get("status", PENDING), entry.get("error", ""), ""
+
+
 def ledger_entries(settings: Settings, dynamodb: Any, status: str, cost: Cost | None = None) -> list[Row]:
-    """Ledger entries in one status (e.g. ``failed``), newest first, from the ``by_status`` index."""
+    """Ledger entries in a problem status (``failed`` or ``rejected``), newest first, from the sparse ``problems``
+    index."""
     return list(
         query_pages(
             dynamodb,
             cost,
             TableName=settings.ledger_table,
             IndexName=LEDGER.indexes[0].name,
-            KeyConditionExpression="#status = :status",
-            ExpressionAttributeNames={"#status": "status"},
+            KeyConditionExpression="problem = :status",
             ExpressionAttributeValues={":status": {"S": status}},
             ScanIndexForward=False,
         )

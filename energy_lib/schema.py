@@ -3,15 +3,15 @@
 Storage and queries use these names; the local provisioner creates the tables from them; a test checks
 ``terraform/`` declares the same. Query costs (DESIGN.md) come from this layout:
 
-readings  (site_id, timestamp)            one site, optional range: key condition
+readings  (site_id, timestamp)            one site, optional range: key condition; a stream with new and old
+                                          images feeds the rollups (energy_lib.aggregator)
   by_day            (day, timestamp)      all sites in a range: one query per UTC day bucket
   site_anomalies    (site_id, anomaly_at) sparse: only anomalies carry ``anomaly_at``
   fleet_anomalies   (anomaly_day, anomaly_at)  sparse, all sites in a range
 rollups   (bucket, site_id)               bucket ``T`` (all time), ``D#2025-06-11`` or ``H#2025-06-11T13``:
-                                          summaries read sites x periods items, never readings; also
-                                          the expiring markers that make rollup changes idempotent
-ledger    (source_key, etag)              one entry per source object version
-  by_status         (status, updated_at)  e.g. every failed object
+                                          summaries read sites x periods items, never readings
+ledger    (source_key, version_id)        one entry per source object version, and one head per key
+  problems          (problem, updated_at) sparse: only failed and rejected entries carry ``problem``
 sites     (record, id)                    the site registry (``record = "site"``, ``id`` = site id): one Query
                                           lists it; and the expiring markers (``record = "alert"``) that let
                                           a site-health alert be published once per check and period
@@ -36,6 +36,7 @@ class Table:
     sort_key: str
     indexes: tuple[Index, ...] = ()
     ttl_attribute: str = ""  # epoch seconds after which DynamoDB deletes the item
+    stream_view_type: str = ""  # the table's stream, when it has one
 
     def attributes(self) -> dict[str, str]:
         """Every key attribute of the table and its indexes, with its DynamoDB type (all strings)."""
@@ -54,20 +55,26 @@ READINGS = Table(
         Index("site_anomalies", "site_id", "anomaly_at"),
         Index("fleet_anomalies", "anomaly_day", "anomaly_at"),
     ),
+    stream_view_type="NEW_AND_OLD_IMAGES",
 )
+# The time to live expires the marker items that the earlier, transactional rollups left (``applied#...``
+# buckets, at most 30 days after the migration); the aggregator writes none.
 ROLLUPS = Table(setting="rollups_table", partition_key="bucket", sort_key="site_id", ttl_attribute="expires_at")
 LEDGER = Table(
     setting="ledger_table",
     partition_key="source_key",
-    sort_key="etag",
-    indexes=(Index("by_status", "status", "updated_at"),),
+    sort_key="version_id",
+    indexes=(Index("problems", "problem", "updated_at"),),
 )
 SITES = Table(setting="sites_table", partition_key="record", sort_key="id", ttl_attribute="expires_at")
 TABLES = (READINGS, ROLLUPS, LEDGER, SITES)
 
 # Ledger statuses. Final ones end `energy-workbook wait`.
-PROCESSING = "processing"
+PENDING = "pending"  # no attempt yet (shown by ingest status; never stored)
+PROCESSING = "processing"  # an attempt holds the key's lease (shown by ingest status; the head says so)
 PROCESSED = "processed"
 REJECTED = "rejected"  # the whole file could not be parsed; copied to quarantine
-FAILED = "failed"  # an error; the message is retried and ends in the dead-letter queue
-FINAL_STATUSES = (PROCESSED, REJECTED)
+SUPERSEDED = "superseded"  # a newer version of the key was processed, or is being processed: nothing written
+FAILED = "failed"  # an error, or a lease that expired; the message is retried and ends in the dead-letter queue
+FINAL_STATUSES = (PROCESSED, REJECTED, SUPERSEDED)
+PROBLEM_STATUSES = (FAILED, REJECTED)  # the entries in the sparse ``problems`` index

@@ -77,25 +77,20 @@ data "aws_iam_policy_document" "ingest_bucket" {
   }
 }
 
-# Tables: item reads and writes on the three tables and their indexes; no Scan, no deletes, no admin
+# Tables: the ingest only writes. Readings with BatchWriteItem (no reads of old readings, no transactions);
+# the ledger with conditional UpdateItem (claim, lease, outcome). Nothing on the rollups: the stream feeds them.
 data "aws_iam_policy_document" "ingest_tables" {
   statement {
-    sid = "ReadWriteItems"
-    actions = [
-      "dynamodb:GetItem",
-      "dynamodb:BatchGetItem",
-      "dynamodb:Query",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-      "dynamodb:BatchWriteItem",
-      "dynamodb:ConditionCheckItem",
-    ]
-    resources = concat(local.table_arns, [for arn in local.table_arns : "${arn}/index/*"])
+    sid       = "WriteReadings"
+    actions   = ["dynamodb:BatchWriteItem"]
+    resources = [aws_dynamodb_table.readings.arn]
   }
-}
 
-locals {
-  table_arns = [aws_dynamodb_table.readings.arn, aws_dynamodb_table.rollups.arn, aws_dynamodb_table.ledger.arn]
+  statement {
+    sid       = "KeepLedger"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.object_ledger.arn]
+  }
 }
 
 # Alerts: publish to the anomaly topic only
@@ -120,6 +115,71 @@ resource "aws_iam_role_policy" "ingest" {
 
   name   = each.key
   role   = aws_iam_role.ingest.id
+  policy = each.value
+}
+
+# --- the rollups function's role -------------------------------------------------------------------
+
+resource "aws_iam_role" "aggregator" {
+  name               = "${local.aggregator_name}-function"
+  description        = "Execution role of ${local.aggregator_name}"
+  assume_role_policy = data.aws_iam_policy_document.ingest_assume.json
+}
+
+# Logs: write to its own log group only
+data "aws_iam_policy_document" "aggregator_logs" {
+  statement {
+    sid       = "WriteOwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.aggregator.arn}:*"]
+  }
+}
+
+# Stream: read exactly the readings table's stream (what the event source mapping needs). ListStreams is
+# scoped to the table's streams, as AWS's own example policy for Lambda triggers does.
+data "aws_iam_policy_document" "aggregator_stream" {
+  statement {
+    sid       = "ReadReadingsStream"
+    actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+    resources = [aws_dynamodb_table.readings.stream_arn]
+  }
+
+  statement {
+    sid       = "ListReadingsStreams"
+    actions   = ["dynamodb:ListStreams"]
+    resources = ["${aws_dynamodb_table.readings.arn}/stream/*"]
+  }
+}
+
+# Rollups: read a batch's items (BatchGetItem) and write each back whole, conditional on its sequence (PutItem)
+data "aws_iam_policy_document" "aggregator_rollups" {
+  statement {
+    sid       = "ReadAndWriteRollups"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.rollups.arn]
+  }
+}
+
+# Dead letters: the mapping's on-failure destination sends with the function's role
+data "aws_iam_policy_document" "aggregator_dead_letters" {
+  statement {
+    sid       = "SendGivenUpBatches"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.rollups_dead_letter.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "aggregator" {
+  for_each = {
+    logs         = data.aws_iam_policy_document.aggregator_logs.json
+    tracing      = data.aws_iam_policy_document.ingest_tracing.json
+    stream       = data.aws_iam_policy_document.aggregator_stream.json
+    rollups      = data.aws_iam_policy_document.aggregator_rollups.json
+    dead_letters = data.aws_iam_policy_document.aggregator_dead_letters.json
+  }
+
+  name   = each.key
+  role   = aws_iam_role.aggregator.id
   policy = each.value
 }
 
@@ -401,7 +461,7 @@ data "aws_iam_policy_document" "monitoring_key" {
   }
 
   statement {
-    sid       = "LogsEncryptFunctionLogGroup"
+    sid       = "LogsEncryptFunctionLogGroups"
     actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
     resources = ["*"]
 
@@ -414,7 +474,7 @@ data "aws_iam_policy_document" "monitoring_key" {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
       values = [
-        for group in [local.log_group_name, local.compaction_log_group_name] :
+        for group in [local.log_group_name, local.aggregator_log_group, local.compaction_log_group_name] :
         "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:${group}"
       ]
     }

@@ -33,8 +33,7 @@ resource "aws_lambda_function" "ingest" {
       ENERGY_RAW_PREFIX          = local.raw_prefix
       ENERGY_QUARANTINE_PREFIX   = local.quarantine_prefix
       ENERGY_READINGS_TABLE      = aws_dynamodb_table.readings.name
-      ENERGY_ROLLUPS_TABLE       = aws_dynamodb_table.rollups.name
-      ENERGY_LEDGER_TABLE        = aws_dynamodb_table.ledger.name
+      ENERGY_LEDGER_TABLE        = aws_dynamodb_table.object_ledger.name
       ENERGY_ALERTS_TOPIC_ARN    = aws_sns_topic.anomalies.arn
       ENERGY_IMPLAUSIBLE_KWH     = tostring(var.implausible_kwh)
       ENERGY_SEVERITY_MEDIUM_KWH = tostring(var.severity_medium_kwh)

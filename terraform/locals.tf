@@ -23,9 +23,12 @@ locals {
   ops_topic_name          = "${local.name}-ops"
   function_name           = "${local.name}-ingest"
   log_group_name          = "/aws/lambda/${local.function_name}"
+  aggregator_name         = "${local.name}-rollups"
+  aggregator_log_group    = "/aws/lambda/${local.aggregator_name}"
+  rollups_dlq_name        = "${local.name}-rollups-dlq"
   readings_table_name     = "${local.name}-readings"
   rollups_table_name      = "${local.name}-rollups"
-  ledger_table_name       = "${local.name}-ledger"
+  ledger_table_name       = "${local.name}-object-ledger" # keyed by version id (the earlier ledger was by ETag)
   sites_table_name        = "${local.name}-sites"
   dashboard_name          = "${local.name}-pipeline"
 
@@ -77,10 +80,11 @@ locals {
 
   # SQS (infra.spec.QUEUE): visibility six times the function timeout, as AWS advises for SQS event sources
   function_timeout_s         = 60
-  queue_visibility_timeout_s = 365 # 6 x 60 s + the 5 s batching window
+  queue_visibility_timeout_s = 365     # 6 x 60 s + the 5 s batching window
   queue_retention_s          = 345600  # 4 days
   dead_letter_retention_s    = 1209600 # 14 days, the SQS maximum
   alerts_queue_retention_s   = 1209600 # the operations notebook reads alerts back for two weeks
+  rollups_dlq_retention_s    = 1209600 # failed stream batches: time to rebuild the rollups
 
   # Lambda (infra.spec.FUNCTION)
   function_runtime        = "python3.11"
@@ -90,7 +94,20 @@ locals {
   batch_size              = 10
   batching_window_s       = 5
   function_response_types = ["ReportBatchItemFailures"]
-  lambda_zip              = startswith(var.lambda_zip_path, "/") ? var.lambda_zip_path : "${path.module}/${var.lambda_zip_path}"
+  # The rollups function (infra_spec.AGGREGATOR): same zip, its own entry point, fed by the readings stream
+  aggregator_handler           = "aggregator.handler"
+  aggregator_timeout_s         = 120
+  aggregator_memory_mb         = 256
+  stream_batch_size            = 1000
+  stream_batching_window_s     = 10
+  stream_starting_position     = "TRIM_HORIZON"
+  stream_bisect_on_error       = true
+  stream_retry_attempts        = 10
+  stream_record_age_s          = 43200  # below the stream's 24 h: a failing batch reaches the DLQ before it expires
+  stream_parallelization       = 1      # one invocation per shard at a time: each site's records in order
+  stream_iterator_age_alarm_ms = 600000 # 10 minutes behind the stream
+
+  lambda_zip = startswith(var.lambda_zip_path, "/") ? var.lambda_zip_path : "${path.module}/${var.lambda_zip_path}"
 
   # SNS: severities in increasing order; email gets those at or above the threshold
   severities       = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]

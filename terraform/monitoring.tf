@@ -61,12 +61,39 @@ locals {
       evaluation_periods = 1
       threshold          = 0
     }
+    rollups-iterator-age = {
+      description        = "${local.aggregator_name} is more than ${local.stream_iterator_age_alarm_ms / 60000} minutes behind the readings stream: summaries lag the readings."
+      namespace          = "AWS/Lambda"
+      metric_name        = "IteratorAge"
+      dimensions         = { FunctionName = aws_lambda_function.aggregator.function_name }
+      statistic          = "Maximum"
+      evaluation_periods = 2
+      threshold          = local.stream_iterator_age_alarm_ms
+    }
+    rollups-errors = {
+      description        = "${local.aggregator_name} failed invocations: stream batches are retried (bisected), then given up to ${local.rollups_dlq_name}."
+      namespace          = "AWS/Lambda"
+      metric_name        = "Errors"
+      dimensions         = { FunctionName = aws_lambda_function.aggregator.function_name }
+      statistic          = "Sum"
+      evaluation_periods = 1
+      threshold          = 0
+    }
     compaction-errors = {
       description        = "${local.compaction_function_name} failed: the lake falls behind the readings table until a run succeeds (its change objects wait, nothing is lost)."
       namespace          = "AWS/Lambda"
       metric_name        = "Errors"
       dimensions         = { FunctionName = aws_lambda_function.compaction.function_name }
       statistic          = "Sum"
+      evaluation_periods = 1
+      threshold          = 0
+    }
+    rollups-dead-letters = {
+      description        = "Stream batches in ${local.rollups_dlq_name}: the rollups missed their readings. Fix the cause, then run `energy-workbook ops rebuild-rollups`."
+      namespace          = "AWS/SQS"
+      metric_name        = "ApproximateNumberOfMessagesVisible"
+      dimensions         = { QueueName = aws_sqs_queue.rollups_dead_letter.name }
+      statistic          = "Maximum"
       evaluation_periods = 1
       threshold          = 0
     }
@@ -143,7 +170,7 @@ resource "aws_cloudwatch_metric_alarm" "table_throttles" {
     }
   }
 
-  depends_on = [aws_dynamodb_table.readings, aws_dynamodb_table.rollups, aws_dynamodb_table.ledger, aws_dynamodb_table.sites]
+  depends_on = [aws_dynamodb_table.readings, aws_dynamodb_table.rollups, aws_dynamodb_table.object_ledger, aws_dynamodb_table.sites]
 }
 
 resource "aws_cloudwatch_dashboard" "pipeline" {
@@ -160,7 +187,7 @@ resource "aws_cloudwatch_dashboard" "pipeline" {
       {
         type = "metric", x = 0, y = 2, width = 8, height = 6
         properties = {
-          title  = "Ingest queue", region = var.aws_region, stat = "Maximum", period = 60
+          title = "Ingest queue", region = var.aws_region, stat = "Maximum", period = 60
           metrics = [
             ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", local.ingest_queue_name, { label = "visible" }],
             [".", "ApproximateNumberOfMessagesNotVisible", ".", ".", { label = "in flight" }],
@@ -171,14 +198,14 @@ resource "aws_cloudwatch_dashboard" "pipeline" {
       {
         type = "metric", x = 8, y = 2, width = 8, height = 6
         properties = {
-          title  = "Oldest ingest message [s]", region = var.aws_region, stat = "Maximum", period = 60
+          title   = "Oldest ingest message [s]", region = var.aws_region, stat = "Maximum", period = 60
           metrics = [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", local.ingest_queue_name]]
         }
       },
       {
         type = "metric", x = 16, y = 2, width = 8, height = 6
         properties = {
-          title  = "Function invocations", region = var.aws_region, stat = "Sum", period = 300
+          title = "Function invocations", region = var.aws_region, stat = "Sum", period = 300
           metrics = [
             ["AWS/Lambda", "Invocations", "FunctionName", local.function_name],
             [".", "Errors", ".", "."],
@@ -189,7 +216,7 @@ resource "aws_cloudwatch_dashboard" "pipeline" {
       {
         type = "metric", x = 0, y = 8, width = 8, height = 6
         properties = {
-          title  = "Function duration [ms]", region = var.aws_region, period = 300
+          title = "Function duration [ms]", region = var.aws_region, period = 300
           metrics = [
             ["AWS/Lambda", "Duration", "FunctionName", local.function_name, { stat = "Average" }],
             ["...", { stat = "Maximum" }],
@@ -200,15 +227,15 @@ resource "aws_cloudwatch_dashboard" "pipeline" {
       {
         type = "metric", x = 8, y = 8, width = 8, height = 6
         properties = {
-          title  = "Function concurrency", region = var.aws_region, stat = "Maximum", period = 60
-          metrics = [["AWS/Lambda", "ConcurrentExecutions", "FunctionName", local.function_name]]
+          title       = "Function concurrency", region = var.aws_region, stat = "Maximum", period = 60
+          metrics     = [["AWS/Lambda", "ConcurrentExecutions", "FunctionName", local.function_name]]
           annotations = { horizontal = [{ label = "reserved", value = local.reserved_concurrency }] }
         }
       },
       {
         type = "metric", x = 16, y = 8, width = 8, height = 6
         properties = {
-          title  = "Anomaly alerts", region = var.aws_region, stat = "Sum", period = 300
+          title = "Anomaly alerts", region = var.aws_region, stat = "Sum", period = 300
           metrics = [
             ["AWS/SNS", "NumberOfMessagesPublished", "TopicName", local.alerts_topic_name],
             [".", "NumberOfNotificationsDelivered", ".", "."],
@@ -217,9 +244,28 @@ resource "aws_cloudwatch_dashboard" "pipeline" {
         }
       },
       {
+        type = "metric", x = 0, y = 26, width = 12, height = 6
+        properties = {
+          title       = "Rollups: stream iterator age [ms]", region = var.aws_region, stat = "Maximum", period = 60
+          metrics     = [["AWS/Lambda", "IteratorAge", "FunctionName", local.aggregator_name]]
+          annotations = { horizontal = [{ label = "alarm", value = local.stream_iterator_age_alarm_ms }] }
+        }
+      },
+      {
+        type = "metric", x = 12, y = 26, width = 12, height = 6
+        properties = {
+          title = "Rollups function", region = var.aws_region, stat = "Sum", period = 300
+          metrics = [
+            ["AWS/Lambda", "Invocations", "FunctionName", local.aggregator_name],
+            [".", "Errors", ".", "."],
+            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", local.rollups_dlq_name, { label = "dead letters", stat = "Maximum" }],
+          ]
+        }
+      },
+      {
         type = "metric", x = 0, y = 14, width = 12, height = 6
         properties = {
-          title  = "DynamoDB consumed capacity", region = var.aws_region, stat = "Sum", period = 300
+          title = "DynamoDB consumed capacity", region = var.aws_region, stat = "Sum", period = 300
           metrics = concat(
             [for key, table in local.tables : ["AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", table, { label = "${key} writes" }]],
             [for key, table in local.tables : ["AWS/DynamoDB", "ConsumedReadCapacityUnits", "TableName", table, { label = "${key} reads" }]],
@@ -229,7 +275,7 @@ resource "aws_cloudwatch_dashboard" "pipeline" {
       {
         type = "metric", x = 12, y = 14, width = 12, height = 6
         properties = {
-          title  = "DynamoDB throttled events", region = var.aws_region, stat = "Sum", period = 300
+          title = "DynamoDB throttled events", region = var.aws_region, stat = "Sum", period = 300
           metrics = concat(
             [for key, table in local.tables : ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", table, { label = "${key} writes" }]],
             [for key, table in local.tables : ["AWS/DynamoDB", "ReadThrottleEvents", "TableName", table, { label = "${key} reads" }]],
@@ -239,8 +285,8 @@ resource "aws_cloudwatch_dashboard" "pipeline" {
       {
         type = "log", x = 0, y = 20, width = 24, height = 6
         properties = {
-          title  = "Function errors and warnings", region = var.aws_region, view = "table"
-          query  = "SOURCE '${local.log_group_name}' | fields @timestamp, @message | filter @message like /ERROR|WARNING/ | sort @timestamp desc | limit 50"
+          title = "Function errors and warnings", region = var.aws_region, view = "table"
+          query = "SOURCE '${local.log_group_name}' | fields @timestamp, @message | filter @message like /ERROR|WARNING/ | sort @timestamp desc | limit 50"
         }
       },
     ]

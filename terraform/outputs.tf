@@ -23,8 +23,8 @@ output "rollups_table" {
 }
 
 output "ledger_table" {
-  description = "DynamoDB ingest ledger, one entry per source object, (source_key, etag) (Settings.ledger_table)."
-  value       = aws_dynamodb_table.ledger.name
+  description = "DynamoDB ingest ledger, one entry per source object version and one head per key, (source_key, version_id) (Settings.ledger_table)."
+  value       = aws_dynamodb_table.object_ledger.name
 }
 
 output "sites_table" {
@@ -40,6 +40,11 @@ output "ingest_queue" {
 output "dead_letter_queue" {
   description = "Name of the ingest queue's dead-letter queue (Settings.dead_letter_queue)."
   value       = aws_sqs_queue.dead_letter.name
+}
+
+output "rollups_dead_letter_queue" {
+  description = "Name of the queue that receives the readings-stream batches the rollups function gave up (Settings.rollups_dead_letter_queue)."
+  value       = aws_sqs_queue.rollups_dead_letter.name
 }
 
 output "alerts_topic" {
@@ -62,11 +67,21 @@ output "function_name" {
   value       = aws_lambda_function.ingest.function_name
 }
 
+output "aggregator_function_name" {
+  description = "Name of the rollups function, fed by the readings table's stream (Settings.aggregator_function_name)."
+  value       = aws_lambda_function.aggregator.function_name
+}
+
 # Not read by the workbook; for people and scripts
 
 output "log_group" {
   description = "CloudWatch log group of the ingest function."
   value       = aws_cloudwatch_log_group.ingest.name
+}
+
+output "aggregator_log_group" {
+  description = "CloudWatch log group of the rollups function."
+  value       = aws_cloudwatch_log_group.aggregator.name
 }
 
 output "ops_topic_arn" {

@@ -185,7 +185,9 @@ resource "aws_s3_bucket_policy" "bucket" {
 
 # --- DynamoDB tables (energy_lib/schema.py) -----------------------------------------------------
 # Every key attribute is a string. GSIs project ALL attributes; site_anomalies and fleet_anomalies are
-# sparse: only anomalies carry anomaly_at and anomaly_day.
+# sparse (only anomalies carry anomaly_at and anomaly_day), and so is the ledger's problems index (only
+# failed and rejected entries carry problem). The readings table's stream (new and old images) feeds the
+# rollups (rollups.tf).
 
 resource "aws_dynamodb_table" "readings" {
   #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS managed key (server_side_encryption enabled); a customer managed key would add a key policy and per-request cost without a consumer that needs it.
@@ -194,6 +196,8 @@ resource "aws_dynamodb_table" "readings" {
   hash_key                    = "site_id"
   range_key                   = "timestamp"
   deletion_protection_enabled = !var.force_destroy
+  stream_enabled              = true
+  stream_view_type            = "NEW_AND_OLD_IMAGES"
 
   attribute {
     name = "site_id"
@@ -268,7 +272,8 @@ resource "aws_dynamodb_table" "rollups" {
     type = "S"
   }
 
-  # "applied#<source>" markers that make rollup updates idempotent expire after 30 days
+  # expires the "applied#<source>" markers that the earlier, transactional rollups left (the aggregator
+  # writes none); at most 30 days after the migration none is left
   ttl {
     attribute_name = "expires_at"
     enabled        = true
@@ -283,12 +288,22 @@ resource "aws_dynamodb_table" "rollups" {
   }
 }
 
-resource "aws_dynamodb_table" "ledger" {
+# The ledger's key changed from (source_key, etag) to (source_key, version_id): a new table. The earlier one
+# is left in the account, out of Terraform's state (delete it by hand once it is of no more use).
+removed {
+  from = aws_dynamodb_table.ledger
+
+  lifecycle {
+    destroy = false
+  }
+}
+
+resource "aws_dynamodb_table" "object_ledger" {
   #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS managed key (server_side_encryption enabled); a customer managed key would add a key policy and per-request cost without a consumer that needs it.
   name                        = local.ledger_table_name
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "source_key"
-  range_key                   = "etag"
+  range_key                   = "version_id"
   deletion_protection_enabled = !var.force_destroy
 
   attribute {
@@ -297,12 +312,12 @@ resource "aws_dynamodb_table" "ledger" {
   }
 
   attribute {
-    name = "etag"
+    name = "version_id"
     type = "S"
   }
 
   attribute {
-    name = "status"
+    name = "problem"
     type = "S"
   }
 
@@ -312,8 +327,8 @@ resource "aws_dynamodb_table" "ledger" {
   }
 
   global_secondary_index {
-    name            = "by_status"
-    hash_key        = "status"
+    name            = "problems"
+    hash_key        = "problem"
     range_key       = "updated_at"
     projection_type = "ALL"
   }

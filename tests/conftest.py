@@ -1,4 +1,5 @@
-"""Shared fixtures: a real moto server on loopback, provisioned like production for each test."""
+"""Shared fixtures: a real moto server on loopback, provisioned like production for each test (with the S3
+notification fields moto leaves out added, as the local stack does: energy_lib.workbook.local.moto_gaps)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from energy_lib.config import Settings
+from energy_lib.workbook.local import moto_gaps
 from energy_lib.workbook.local.provisioner import provision
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,6 +46,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def moto_port() -> Iterator[int]:
     port = free_port()
+    moto_gaps.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield port

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 import boto3
@@ -21,7 +22,8 @@ from energy_lib import query
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.workbook.cli import main
-from tests.conftest import SAMPLES
+from tests.conftest import EVENTS, SAMPLES
+from tests.integration.harness import take_messages
 
 pytestmark = pytest.mark.stack
 
@@ -43,7 +45,8 @@ def test_zip_holds_handler_and_lambda_side_only(tmp_path: Path) -> None:
     output = tmp_path / "lambda.zip"
     assert main(["lambda", "build", "--output", str(output)]) == 0
     names = zipfile.ZipFile(output).namelist()
-    assert "handler.py" in names and "energy_lib/pipeline.py" in names and "energy_lib/py.typed" in names
+    assert {"handler.py", "aggregator.py", "energy_lib/pipeline.py", "energy_lib/aggregator.py"} <= set(names)
+    assert "energy_lib/py.typed" in names
     assert not [name for name in names if "workbook" in name or name.endswith(".pyc")]
     # the same sources give the same bytes
     again = tmp_path / "again.zip"
@@ -51,17 +54,9 @@ def test_zip_holds_handler_and_lambda_side_only(tmp_path: Path) -> None:
     assert again.read_bytes() == output.read_bytes()
 
 
-def test_handler_from_zip_processes_an_event_with_only_boto3(settings: Settings, tmp_path: Path) -> None:
-    # GIVEN the zip and an interpreter (isolated, no site-packages) that sees only the zip and boto3
-    output = tmp_path / "lambda.zip"
-    main(["lambda", "build", "--output", str(output)])
-    libs = boto3_only_path(tmp_path / "libs")
-    key = "raw/2025/06/11/array_utc_z.json"
-    client("s3", settings).put_object(Bucket=settings.bucket, Key=key, Body=(SAMPLES / "array_utc_z.json").read_bytes())
-    event = {"Records": [{"messageId": "m1", "body": json.dumps({"Records": [{"s3": {"object": {"key": key}}}]})}]}
-    script = f"""
+CLEAN_INTERPRETER = """
 import json, sys
-sys.path[:0] = [{str(output)!r}, {str(libs)!r}]
+sys.path[:0] = [{zip!r}, {libs!r}]
 for workbook_only in ("pandas", "plotly", "ipywidgets", "papermill", "numpy", "moto"):
     try:
         __import__(workbook_only)
@@ -69,12 +64,20 @@ for workbook_only in ("pandas", "plotly", "ipywidgets", "papermill", "numpy", "m
         pass
     else:
         raise SystemExit(f"{{workbook_only}} is importable; the interpreter is not clean")
-import handler
-print(json.dumps(handler.handler(json.loads(sys.argv[1]), None)))
+import {entry}
+print(json.dumps({entry}.handler(json.loads(sys.argv[1]), None)))
 print(json.dumps(sorted(m for m in sys.modules if m.startswith("energy_lib"))))
 """
+
+
+def run_from_zip(settings: Settings, tmp_path: Path, entry: str, event: dict) -> tuple[dict, list[str]]:
+    """Build the zip, then call ``<entry>.handler(event)`` in an isolated interpreter that sees only the zip and
+    boto3; returns the response and the energy_lib modules it loaded."""
+    output = tmp_path / "lambda.zip"
+    main(["lambda", "build", "--output", str(output)])
+    libs = boto3_only_path(tmp_path / "libs")
+    script = CLEAN_INTERPRETER.format(zip=str(output), libs=str(libs), entry=entry)
     env = {**settings.environment(), "ENERGY_ENDPOINT_URL": settings.endpoint, "PATH": "/usr/bin:/bin"}
-    # WHEN the handler processes an SQS event in that interpreter
     result = subprocess.run(
         [sys.executable, "-I", "-S", "-c", script, json.dumps(event)],
         capture_output=True,
@@ -82,9 +85,37 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith("energy_lib"))))
         env=env,
         timeout=120,
     )
-    # THEN it succeeds, stores the readings and loaded no workbook module
     assert result.returncode == 0, result.stderr
     response, modules = (json.loads(line) for line in result.stdout.splitlines()[-2:])
+    return response, modules
+
+
+def test_handler_from_zip_processes_an_event_with_only_boto3(settings: Settings, tmp_path: Path) -> None:
+    # GIVEN a sample file uploaded, and the SQS event of its notification
+    key = "raw/2025/06/11/array_utc_z.json"
+    client("s3", settings).put_object(Bucket=settings.bucket, Key=key, Body=(SAMPLES / "array_utc_z.json").read_bytes())
+    [notification] = take_messages(settings)
+    event = {"Records": [{"messageId": "m1", "body": notification["Body"]}]}
+    # WHEN the ingest handler processes it in an interpreter with only the zip and boto3
+    response, modules = run_from_zip(settings, tmp_path, "handler", event)
+    # THEN it succeeds, stores the readings and loaded no workbook module
     assert response == {"batchItemFailures": []}
     assert not [m for m in modules if m.startswith("energy_lib.workbook")]
-    assert query.summary(settings, client("dynamodb", settings))["fleet"]["readings"] == 3
+    assert len(query.readings(settings, client("dynamodb", settings), "SITE_001")) == 1
+
+
+def test_aggregator_from_zip_applies_a_stream_batch_with_only_boto3(settings: Settings, tmp_path: Path) -> None:
+    event = json.loads((EVENTS / "dynamodb_stream_readings.json").read_text())
+    event["Records"] = event["Records"][:2]  # the reading inserted, then corrected into an anomaly
+
+    response, modules = run_from_zip(settings, tmp_path, "aggregator", event)
+
+    assert response == {"batchItemFailures": []}
+    assert not [m for m in modules if m.startswith("energy_lib.workbook")]
+    [site] = query.summary(settings, client("dynamodb", settings))["sites"]
+    assert (site["site_id"], site["readings"], site["anomalies"], site["flagged_energy_generated_kwh"]) == (
+        "SITE_001",
+        1,
+        1,
+        Decimal("-3.25"),
+    )

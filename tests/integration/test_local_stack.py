@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -113,19 +115,20 @@ def test_samples_and_simulation_end_to_end_and_again_changes_nothing(stack: Stac
     alerts = stack.json("ops", "alerts")
     assert len(alerts) == sum(1 for row in ingest if row["anomalies"])
     before = stack.totals()
-    # WHEN the same files arrive again (new uploads of the same bytes)
+    # WHEN the same files arrive again (new uploads of the same bytes: new versions, processed again)
     for sample in sample_files():
         stack.put(f"raw/2025/06/11/{sample.name}", sample.read_bytes())
     stack.json("simulate", "--sites", "2", "--hours", "3", "--seed", "3")
-    stack.json("wait", "--timeout", "120")
-    time.sleep(1)
-    # THEN no total changes
+    assert stack.json("wait", "--timeout", "120") == {"processed": 7}
+    # THEN no total changes, every current version has the same counts, and each new version sent its alert
     after = stack.totals()
     assert after["summary"] == before["summary"]
-    assert [{k: v for k, v in r.items() if k != "updated_at"} for r in after["ingest"]] == [
-        {k: v for k, v in r.items() if k != "updated_at"} for r in before["ingest"]
+    unchanged = ("key", "etag", "status", "read", "stored", "quarantined", "anomalies", "error")
+    assert [{k: r[k] for k in unchanged} for r in after["ingest"]] == [
+        {k: r[k] for k in unchanged} for r in before["ingest"]
     ]
-    assert len(stack.json("ops", "alerts")) == len(alerts)
+    assert {r["version_id"] for r in after["ingest"]}.isdisjoint(r["version_id"] for r in before["ingest"])
+    assert len(stack.json("ops", "alerts")) == 2 * len(alerts)
 
 
 def test_a_poison_message_ends_in_the_dead_letter_queue_and_the_worker_keeps_going(stack: Stack) -> None:
@@ -201,6 +204,40 @@ def test_json_keeps_exact_values_and_tables_hide_index_attributes(stack: Stack) 
     assert "12345678901234567890.123456789" in table and "anomaly_day" not in table
 
 
+def test_wait_returns_only_when_the_rollups_hold_every_reading(stack: Stack) -> None:
+    # GIVEN a file of 5,760 readings, a day of 20 sites (the rollups follow the readings through the stream)
+    rows = [
+        {"site_id": f"WAIT_{i % 20:02d}", "timestamp": f"2025-06-13T{i // 20 // 12:02d}:{i // 20 % 12 * 5:02d}:00Z",
+         "energy_generated_kwh": f"{i % 97}.5", "energy_consumed_kwh": "1.25"}
+        for i in range(5760)
+    ]  # fmt: skip
+    stack.put("raw/2025/06/13/wait.json", json.dumps(rows).encode())
+    # WHEN wait returns
+    stack.run("wait", "--timeout", "300")
+    # THEN a summary read right after holds every reading
+    day = stack.json("query", "summary", "--start", "2025-06-13T00:00:00Z", "--end", "2025-06-14T00:00:00Z")
+    assert (day["fleet"]["readings"], day["fleet"]["sites"]) == (5760, 20)
+    assert Decimal(str(day["fleet"]["energy_consumed_kwh"])) == Decimal("7200.00")
+
+
+def test_a_busy_or_frozen_stack_is_running_and_never_started_twice(stack: Stack) -> None:
+    # GIVEN the stack's process frozen (SIGSTOP): it answers no request at all, as a very busy one answers late
+    pid = stack.json("local", "status")["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        # WHEN its status is asked and it is brought up again
+        started = time.monotonic()
+        status = stack.run("local", "status", "--json", check=False, timeout=30)
+        again = stack.run("local", "up", "--json", check=False, timeout=30)
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # THEN it is running (by its process and its port), `up` leaves it be, and neither waited for an answer
+    assert status.returncode == 0 and json.loads(status.stdout)["running"]
+    assert again.returncode == 0 and json.loads(again.stdout)["pid"] == pid
+    assert elapsed < 20
+
+
 def test_output_cut_short_by_the_reader_is_not_an_error(stack: Stack) -> None:
     # `true` exits without reading, so the command writes into a closed pipe
     pipeline = f"set -o pipefail; {' '.join(CLI)} ops health | true"
@@ -252,6 +289,7 @@ def test_local_up_on_a_port_another_program_holds_fails_at_once(tmp_path: Path) 
         ["query", "files"],
         ["check"],
         ["ops"],
+        ["ops", "rebuild-rollups"],
         ["report"],
         ["report", "run"],
         ["report", "due"],

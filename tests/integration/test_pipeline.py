@@ -1,5 +1,6 @@
 """The pipeline end to end against a real moto server: S3 -> SQS notifications -> lambda/handler.py
-(through the local runtime) -> DynamoDB, quarantine, SNS -> SQS alerts."""
+(through the local runtime) -> DynamoDB readings, quarantine, SNS -> SQS alerts; the readings stream ->
+lambda/aggregator.py -> rollups."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from energy_lib import query, storage
+from energy_lib import query
 from energy_lib.clients import client
 from energy_lib.config import Settings
-from energy_lib.pipeline import Services, handle_sqs_event, process_object, source_id
+from energy_lib.pipeline import Services, handle_sqs_event, process_object
 from energy_lib.workbook.aws import ops
-from energy_lib.workbook.local.runtime import LocalRuntime, load_handler
 from tests.conftest import EVENTS, SAMPLES, documented_outcomes
+from tests.integration.harness import Pipeline, assert_rollups_exact, put, take_notifications
 
 pytestmark = pytest.mark.stack
 
@@ -24,24 +25,13 @@ SAMPLE_OUTCOMES = documented_outcomes()  # tests/samples/README.md: read, stored
 
 
 @pytest.fixture
-def runtime(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> LocalRuntime:
-    """The local runtime calling the real lambda/handler.py, configured through ENERGY_* like on AWS."""
-    for name, value in settings.environment().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("ENERGY_ENDPOINT_URL", settings.endpoint)
-    return LocalRuntime(settings, handler=load_handler(), retry_delay_s=0)
+def pipeline(settings: Settings) -> Pipeline:
+    """The local runtime's two mappings calling the real lambda/handler.py and lambda/aggregator.py."""
+    return Pipeline(settings)
 
 
-def put(settings: Settings, key: str, body: bytes) -> str:
-    return client("s3", settings).put_object(Bucket=settings.bucket, Key=key, Body=body)["ETag"].strip('"')
-
-
-def drain(runtime: LocalRuntime, rounds: int = 20) -> None:
-    """Let the runtime handle batches until the ingest queue is empty."""
-    for _ in range(rounds):
-        if not runtime.poll_once(wait_s=0) and ops.queue_depth(runtime.settings, runtime.settings.ingest_queue) == 0:
-            return
-    raise AssertionError("the ingest queue did not drain")
+def drain(pipeline: Pipeline) -> None:
+    pipeline.drain()
 
 
 def upload_samples(settings: Settings) -> None:
@@ -68,11 +58,11 @@ def state(settings: Settings) -> dict[str, Any]:
     }
 
 
-def test_samples_give_their_documented_outcomes_through_the_handler(settings: Settings, runtime: LocalRuntime) -> None:
+def test_samples_give_their_documented_outcomes_through_the_handler(settings: Settings, pipeline: Pipeline) -> None:
     # GIVEN every sample file uploaded under raw/ (moto sends the S3 notifications to the ingest queue)
     upload_samples(settings)
     # WHEN the runtime hands the notifications to lambda/handler.py
-    drain(runtime)
+    drain(pipeline)
     # THEN each ledger entry holds the README's counts, and read = stored + quarantined
     rows = {
         row["key"].rsplit("/", 1)[-1]: row
@@ -111,48 +101,24 @@ def test_samples_give_their_documented_outcomes_through_the_handler(settings: Se
     assert all(a["severity"] == "LOW" and a["anomalies"] == 1 for a in alerts)
 
 
-def test_redelivery_changes_nothing(settings: Settings, runtime: LocalRuntime) -> None:
+def test_redelivery_changes_nothing(settings: Settings, pipeline: Pipeline) -> None:
     upload_samples(settings)
-    drain(runtime)
+    bodies = [message["Body"] for message in ops.peek(settings, settings.ingest_queue)]
+    drain(pipeline)
     before = state(settings)
     # WHEN every notification is delivered again (as SQS and S3 may do)
     sqs = client("sqs", settings)
     url = sqs.get_queue_url(QueueName=settings.ingest_queue)["QueueUrl"]
-    for name in SAMPLE_OUTCOMES:
-        body = {"Records": [{"eventSource": "aws:s3", "s3": {"object": {"key": f"raw/2025/06/11/{name}"}}}]}
-        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
-    drain(runtime)
+    for body in bodies:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    drain(pipeline)
     # THEN readings, rollups, ledger counts and alerts are as they were
     assert state(settings) == before
 
 
-def sums_from_readings(settings: Settings) -> dict[tuple[str, str], dict[str, Decimal]]:
-    """What every rollup should hold, computed from the stored readings themselves."""
-    dynamodb = client("dynamodb", settings)
-    expected: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for site in query.sites(settings, dynamodb):
-        for item in query.readings(settings, dynamodb, site):
-            for bucket in storage.buckets(item["timestamp"]):
-                for name, value in storage.contribution(item).items():
-                    expected[(bucket, site)][name] += value
-    return expected
-
-
-def rollups_held(settings: Settings, buckets: list[str]) -> dict[tuple[str, str], dict[str, Decimal]]:
-    rows = query.rollups(settings, client("dynamodb", settings), buckets)
-    return {(r["bucket"], r["site_id"]): {n: r[n] for n in storage.COUNTERS} for r in rows}
-
-
-def assert_rollups_exact(settings: Settings) -> None:
-    expected = sums_from_readings(settings)
-    held = rollups_held(settings, sorted({bucket for bucket, _ in expected}))
-    for key, sums in expected.items():
-        assert held[key] == {name: sums[name] for name in storage.COUNTERS}, key
-
-
-def test_a_correction_replaces_the_reading_and_rollups_stay_exact(settings: Settings, runtime: LocalRuntime) -> None:
+def test_a_correction_replaces_the_reading_and_rollups_stay_exact(settings: Settings, pipeline: Pipeline) -> None:
     upload_samples(settings)
-    drain(runtime)
+    drain(pipeline)
     # WHEN a new file corrects SITE_002's negative reading and adds a reading in a new hour
     correction = [
         {
@@ -169,7 +135,7 @@ def test_a_correction_replaces_the_reading_and_rollups_stay_exact(settings: Sett
         },
     ]
     put(settings, "raw/2025/06/12/correction.json", json.dumps(correction).encode())
-    drain(runtime)
+    drain(pipeline)
     # THEN the reading is replaced, not duplicated, and every rollup equals the sum of the readings
     dynamodb = client("dynamodb", settings)
     rows = query.readings(settings, dynamodb, "SITE_002")
@@ -180,40 +146,63 @@ def test_a_correction_replaces_the_reading_and_rollups_stay_exact(settings: Sett
     assert_rollups_exact(settings)
     site = {row["site_id"]: row for row in query.summary(settings, dynamodb)["sites"]}["SITE_002"]
     assert (site["readings"], site["anomalies"], site["anomalies_low"], site["anomalies_high"]) == (2, 1, 0, 1)
-    assert site["energy_generated_kwh"] == Decimal("15.5")
-
-
-def test_a_retry_after_a_crash_between_rollups_and_readings_counts_once(settings: Settings) -> None:
-    # GIVEN a file whose first attempt applied its rollup changes and then died before writing readings
-    services = Services.from_settings(settings)
-    body = (SAMPLES / "array_utc_z.json").read_bytes()
-    etag = put(settings, "raw/2025/06/11/crash.json", body)
-    from energy_lib.parsing import parse_records
-    from energy_lib.rules import assess
-    from energy_lib.validation import validate_records
-
-    parsed = validate_records(parse_records(body, "crash.json"))
-    items = [
-        storage.reading_item(r, assess(r, settings), "raw/2025/06/11/crash.json", services.now())
-        for r in parsed.readings
-    ]
-    changes = storage.rollup_changes(items, [])
-    applied = storage.apply_rollup_changes(
-        services.dynamodb, settings.rollups_table, changes, source_id("raw/2025/06/11/crash.json", etag), services.now()
+    assert (site["valid_readings"], site["energy_generated_kwh"], site["energy_consumed_kwh"]) == (
+        1,
+        Decimal("75.5"),
+        Decimal("101.5"),
     )
-    assert applied == 1
+    assert (site["flagged_energy_generated_kwh"], site["flagged_net_energy_kwh"]) == (Decimal("-60"), Decimal("-61"))
+    assert site["efficiency_pct"] == Decimal("74.38")  # valid readings only: 75.5 / 101.5
+
+
+def test_a_retry_after_a_crash_in_the_middle_of_the_readings_counts_each_reading_once(
+    settings: Settings, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a file of 1,200 readings (three chunks) whose first attempt dies after its first chunk is written
+    monkeypatch.setattr("energy_lib.pipeline.CHUNK_READINGS", 500)
+    rows = [
+        {
+            "site_id": f"S{i % 3}",
+            "timestamp": f"2025-06-11T{i // 60 % 24:02d}:{i % 60:02d}:{i // 1440:02d}Z",
+            "energy_generated_kwh": f"{i % 100}.25",
+            "energy_consumed_kwh": "1" if i % 50 else "-2",
+        }
+        for i in range(1200)
+    ]
+    put(settings, "raw/2025/06/11/crash.json", json.dumps(rows).encode())
+    [notification] = take_notifications(settings)
+    services = Services.from_settings(settings)
+    renewals = {"left": 1}
+
+    def die_at_the_second_chunk(params: dict[str, Any], **_: Any) -> None:
+        renewal = params.get("UpdateExpression", "").startswith("SET lease_expires_at")
+        if renewal and renewals["left"]:
+            renewals["left"] -= 1
+            raise ConnectionError("the function was stopped")
+
+    services.dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", die_at_the_second_chunk)
+    try:
+        with pytest.raises(ConnectionError):
+            process_object(services, notification)
+    finally:
+        services.dynamodb.meta.events.unregister("provide-client-params.dynamodb.UpdateItem", die_at_the_second_chunk)
+    drain(pipeline)
+    assert query.summary(settings, services.dynamodb)["fleet"]["readings"] == 500  # the first chunk, counted
     # WHEN the message comes back and the whole file is processed again
-    outcome = process_object(services, "raw/2025/06/11/crash.json")
-    # THEN the rollups count each reading once
-    assert outcome.status == "processed"
+    outcome = process_object(services, notification)
+    drain(pipeline)
+    # THEN every rollup counts each reading once, valid and flagged apart
+    assert outcome.status == "processed" and outcome.counts.stored == 1200
     assert_rollups_exact(settings)
-    assert query.summary(settings, services.dynamodb)["fleet"]["readings"] == 3
+    fleet = query.summary(settings, services.dynamodb)["fleet"]
+    assert (fleet["readings"], fleet["anomalies"]) == (1200, 24)
 
 
-def test_a_retry_after_a_crash_after_the_alert_sends_no_second_alert(settings: Settings) -> None:
+def test_a_retry_after_a_crash_after_the_alert_sends_no_second_alert(settings: Settings, pipeline: Pipeline) -> None:
     # GIVEN a file with an anomaly whose first attempt dies after its alert went out (the final ledger write fails)
     services = Services.from_settings(settings)
     put(settings, "raw/2025/06/11/alerted.json", (SAMPLES / "array_utc_z.json").read_bytes())
+    [notification] = take_notifications(settings)
     finishing = {"failures_left": 1}
 
     def fail_the_final_ledger_write(params: dict[str, Any], **_: Any) -> None:
@@ -225,10 +214,10 @@ def test_a_retry_after_a_crash_after_the_alert_sends_no_second_alert(settings: S
     services.dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", fail_the_final_ledger_write)
     try:
         with pytest.raises(ConnectionError):
-            process_object(services, "raw/2025/06/11/alerted.json")
+            process_object(services, notification)
         assert ops.queue_depth(settings, settings.alerts_queue) == 1
         # WHEN the message comes back and the file is processed again
-        outcome = process_object(services, "raw/2025/06/11/alerted.json")
+        outcome = process_object(services, notification)
     finally:
         services.dynamodb.meta.events.unregister(
             "provide-client-params.dynamodb.UpdateItem", fail_the_final_ledger_write
@@ -238,12 +227,13 @@ def test_a_retry_after_a_crash_after_the_alert_sends_no_second_alert(settings: S
     assert ops.queue_depth(settings, settings.alerts_queue) == 1
     [alert] = ops.alerts(settings)
     assert alert["anomalies"] == 1 and alert["severity"] == "LOW"
+    drain(pipeline)
     assert_rollups_exact(settings)
 
 
-def test_unparseable_file_is_quarantined_whole_with_its_reason(settings: Settings, runtime: LocalRuntime) -> None:
+def test_unparseable_file_is_quarantined_whole_with_its_reason(settings: Settings, pipeline: Pipeline) -> None:
     put(settings, "raw/2025/06/11/broken.json", b'[{"site_id": "A", ')
-    drain(runtime)
+    drain(pipeline)
     [row] = query.ingest_status(settings, client("s3", settings), client("dynamodb", settings))
     assert row["status"] == "rejected"
     assert "not valid JSON" in row["error"]
@@ -271,29 +261,36 @@ def test_sqs_event_decodes_keys_skips_test_events_and_reports_failures(settings:
     assert [r["site_id"] for r in query.readings(settings, client("dynamodb", settings), "site-1")] == ["site-1"]
 
 
-def test_readings_are_written_25_per_request(settings: Settings) -> None:
+def test_the_ingest_only_writes_readings_25_per_request(settings: Settings) -> None:
     services = Services.from_settings(settings)
     calls: dict[str, int] = defaultdict(int)
+    tables: dict[str, set[str]] = defaultdict(set)
 
-    def count(event_name: str, **_: Any) -> None:
-        calls[event_name.rsplit(".", 1)[-1]] += 1
+    def count(event_name: str, params: dict[str, Any], **_: Any) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        calls[operation] += 1
+        tables[operation] |= {params.get("TableName", "")} | set(params.get("RequestItems", {}))
 
-    services.dynamodb.meta.events.register("before-call.dynamodb.*", count)
+    rows = [
+        {
+            "site_id": f"S{i % 4}",
+            "timestamp": f"2025-06-11T{i // 60:02d}:{i % 60:02d}:00Z",
+            "energy_generated_kwh": i,
+            "energy_consumed_kwh": 1,
+        }
+        for i in range(240)
+    ]
+    put(settings, "raw/2025/06/11/many.json", json.dumps(rows).encode())
+    [notification] = take_notifications(settings)
+    services.dynamodb.meta.events.register("provide-client-params.dynamodb.*", count)
     try:
-        rows = [
-            {
-                "site_id": f"S{i % 4}",
-                "timestamp": f"2025-06-11T{i // 60:02d}:{i % 60:02d}:00Z",
-                "energy_generated_kwh": i,
-                "energy_consumed_kwh": 1,
-            }
-            for i in range(240)
-        ]
-        put(settings, "raw/2025/06/11/many.json", json.dumps(rows).encode())
-        outcome = process_object(services, "raw/2025/06/11/many.json")
+        outcome = process_object(services, notification)
     finally:
-        services.dynamodb.meta.events.unregister("before-call.dynamodb.*", count)
+        services.dynamodb.meta.events.unregister("provide-client-params.dynamodb.*", count)
     assert outcome.counts.stored == 240
     assert calls["BatchWriteItem"] == 240 // 25 + 1  # ceil(240 / 25): never one request per reading
-    assert calls["BatchGetItem"] == 3  # ceil(240 / 100)
-    assert "PutItem" not in calls
+    # readings are written, never read; the rollups are not touched; the ledger: claim and give back the key,
+    # record the outcome; no transaction, no marker
+    assert dict(calls) == {"BatchWriteItem": 10, "UpdateItem": 3}
+    assert tables["BatchWriteItem"] == {"", settings.readings_table}
+    assert tables["UpdateItem"] == {settings.ledger_table}

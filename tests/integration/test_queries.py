@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,9 +15,9 @@ from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost
 from energy_lib.errors import QueryError
-from energy_lib.pipeline import Services, process_object
 from energy_lib.workbook import simulator
 from tests.conftest import fresh_stack
+from tests.integration.harness import Pipeline, put
 
 pytestmark = pytest.mark.stack
 
@@ -28,10 +29,9 @@ def loaded(moto_port: int, tmp_path_factory: pytest.TempPathFactory) -> Settings
     """Two days of a 4-site fleet at 30-minute intervals with 10% anomalies, processed (shared by this module)."""
     settings = fresh_stack(moto_port, tmp_path_factory.mktemp("state"))
     run = simulator.simulate(simulator.default_fleet(4), START, 48, 30, anomaly_rate=0.1, seed=7)
-    services = Services.from_settings(settings)
     for file in simulator.to_files(run):
-        client("s3", settings).put_object(Bucket=settings.bucket, Key=file.key, Body=file.body)
-        process_object(services, file.key)
+        put(settings, file.key, file.body)
+    Pipeline(settings).drain()
     return settings
 
 
@@ -99,9 +99,16 @@ def test_summary_reads_rollups_only(loaded: Settings, calls: dict[str, int]) -> 
     readings = query.fleet_readings(loaded, dynamodb, "2025-06-11T22:00:00Z", "2025-06-13T00:00:00Z")
     fleet = result["fleet"]
     assert fleet["readings"] == len(readings) == 4 * 52
-    assert fleet["energy_generated_kwh"] == sum(r["energy_generated_kwh"] for r in readings)
-    assert fleet["net_energy_kwh"] == sum(r["net_energy_kwh"] for r in readings)
-    assert fleet["anomalies"] == sum(r["anomaly"] for r in readings)
+    valid = [r for r in readings if not r["anomaly"]]
+    flagged = [r for r in readings if r["anomaly"]]
+    assert fleet["energy_generated_kwh"] == sum(r["energy_generated_kwh"] for r in valid)
+    assert fleet["net_energy_kwh"] == sum(r["net_energy_kwh"] for r in valid)
+    assert fleet["flagged_energy_generated_kwh"] == sum(r["energy_generated_kwh"] for r in flagged)
+    assert fleet["flagged_net_energy_kwh"] == sum(r["net_energy_kwh"] for r in flagged)
+    assert (fleet["anomalies"], fleet["valid_readings"]) == (len(flagged), len(valid))
+    assert fleet["efficiency_pct"] == (
+        sum(r["energy_generated_kwh"] for r in valid) / sum(r["energy_consumed_kwh"] for r in valid) * 100
+    ).quantize(Decimal("0.01"))
 
 
 def test_sites_and_ingest_status_need_no_scan(loaded: Settings, calls: dict[str, int]) -> None:

@@ -33,11 +33,14 @@ PUBLIC_KEYS = {
     "sites_table",
     "ingest_queue",
     "dead_letter_queue",
+    "rollups_dead_letter_queue",
     "alerts_topic",
     "alerts_topic_arn",
     "alerts_queue",
     "function_name",
     "log_group",
+    "aggregator_function_name",
+    "aggregator_log_group",
     "lake_prefix",
     "glue_database",
     "athena_workgroup",
@@ -107,6 +110,8 @@ def test_unrelated_variables_are_ignored():
         ("ENERGY_ALERTS_TOPIC_ARN", "arn:aws:sns:x:1:t", "alerts_topic_arn", "arn:aws:sns:x:1:t"),
         ("ENERGY_ALERTS_QUEUE", "aq", "alerts_queue", "aq"),
         ("ENERGY_FUNCTION_NAME", "fn", "function_name", "fn"),
+        ("ENERGY_AGGREGATOR_FUNCTION_NAME", "agg", "aggregator_function_name", "agg"),
+        ("ENERGY_ROLLUPS_DEAD_LETTER_QUEUE", "rdlq", "rollups_dead_letter_queue", "rdlq"),
         ("ENERGY_IMPLAUSIBLE_KWH", "2500.5", "implausible_kwh", Decimal("2500.5")),
         ("ENERGY_SEVERITY_MEDIUM_KWH", "0.1", "severity_medium_kwh", Decimal("0.1")),
         ("ENERGY_SEVERITY_HIGH_KWH", "12.75", "severity_high_kwh", Decimal("12.75")),
@@ -350,6 +355,8 @@ AWS_OUTPUTS = {
     "log_retention_days": 14,
     "alerts_queue": "prod-alerts",
     "function_name": "prod-ingest-fn",
+    "aggregator_function_name": "prod-rollups-fn",
+    "rollups_dead_letter_queue": "prod-rollups-dlq",
     "glue_database": "energy_prod",
     "athena_workgroup": "prod-lake",
     "compaction_function": "prod-compaction-fn",
@@ -366,6 +373,7 @@ def test_terraform_outputs_file_sets_target_aws_and_every_name(tmp_path):
     assert {name: getattr(settings, name) for name in AWS_OUTPUTS} == AWS_OUTPUTS
     assert settings.topic_arn == AWS_OUTPUTS["alerts_topic_arn"]
     assert settings.log_group == "/aws/lambda/prod-ingest-fn"
+    assert settings.aggregator_log_group == "/aws/lambda/prod-rollups-fn"
 
 
 def test_terraform_outputs_cover_exactly_the_documented_outputs(tmp_path):

@@ -16,9 +16,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from energy_lib.config import Settings
 from energy_lib.schema import TABLES
 from energy_lib.workbook.aws.session import aws
-from energy_lib.workbook.infra.spec import BUCKET, COMPACTION, FUNCTION, LAKE, QUEUE, TABLE
+from energy_lib.workbook.infra.spec import AGGREGATOR, BUCKET, COMPACTION, FUNCTION, LAKE, QUEUE, TABLE
 from energy_lib.workbook.local.provisioner import (
-    compaction_environment,
     function_environment,
     glue_table_input,
     workgroup_configuration,
@@ -123,6 +122,7 @@ def queue_checks(settings: Settings) -> list[Check]:
         return attributes(queue).get("SqsManagedSseEnabled") == "true"
 
     ingest, dlq, alerts = settings.ingest_queue, settings.dead_letter_queue, settings.alerts_queue
+    rollups_dlq = settings.rollups_dead_letter_queue
     return (
         _checks(
             f"sqs:{ingest}",
@@ -150,6 +150,17 @@ def queue_checks(settings: Settings) -> list[Check]:
             [
                 ("retention [s]", QUEUE.alerts_retention_s, lambda: attributes(alerts)["MessageRetentionPeriod"]),
                 ("managed encryption", QUEUE.managed_encryption, lambda: managed_encryption(alerts)),
+            ],
+        )
+        + _checks(
+            f"sqs:{rollups_dlq}",
+            [
+                (
+                    "retention [s]",
+                    QUEUE.rollups_dead_letter_retention_s,
+                    lambda: attributes(rollups_dlq)["MessageRetentionPeriod"],
+                ),
+                ("managed encryption", QUEUE.managed_encryption, lambda: managed_encryption(rollups_dlq)),
             ],
         )
     )
@@ -184,6 +195,14 @@ def table_checks(settings: Settings) -> list[Check]:
                 ]["PointInTimeRecoveryStatus"],
             ),
         ]
+        if table.stream_view_type:
+            pairs.append(
+                (
+                    "stream",
+                    table.stream_view_type,
+                    lambda name=name: describe(name).get("StreamSpecification", {}).get("StreamViewType"),
+                )
+            )
         if table.ttl_attribute:
             pairs.append(
                 (
@@ -219,7 +238,7 @@ def alert_checks(settings: Settings) -> list[Check]:
 
 
 def function_checks(settings: Settings) -> list[Check]:
-    awslambda, logs = aws(settings, "lambda"), aws(settings, "logs")
+    awslambda = aws(settings, "lambda")
     name = settings.function_name
 
     def config() -> dict[str, Any]:
@@ -247,14 +266,74 @@ def function_checks(settings: Settings) -> list[Check]:
                 list(FUNCTION.function_response_types),
                 lambda: mapping()["FunctionResponseTypes"],
             ),
-            ("log retention [days]", settings.log_retention_days, lambda: _retention(logs, settings.log_group)),
+            ("log retention [days]", settings.log_retention_days, lambda: _retention(settings, settings.log_group)),
         ],
     )
 
 
-def _retention(logs: Any, name: str) -> Any:
-    groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
-    return next(group.get("retentionInDays") for group in groups if group["logGroupName"] == name)
+def _retention(settings: Settings, group: str) -> Any:
+    groups = aws(settings, "logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    return next(g.get("retentionInDays") for g in groups if g["logGroupName"] == group)
+
+
+def aggregator_checks(settings: Settings) -> list[Check]:
+    """The rollups function and, on AWS, its mapping on the readings stream (the local runtime plays the mapping:
+    moto would call the function on every write)."""
+    awslambda = aws(settings, "lambda")
+    name = settings.aggregator_function_name
+
+    def config() -> dict[str, Any]:
+        return awslambda.get_function_configuration(FunctionName=name)
+
+    pairs: list[tuple[str, Any, Callable[[], Any]]] = [
+        ("runtime", FUNCTION.runtime, lambda: config()["Runtime"]),
+        ("handler", AGGREGATOR.handler, lambda: config()["Handler"]),
+        ("timeout [s]", AGGREGATOR.timeout_s, lambda: config()["Timeout"]),
+        ("memory [MB]", AGGREGATOR.memory_mb, lambda: config()["MemorySize"]),
+        (
+            "environment names",
+            sorted(function_environment(settings, AGGREGATOR.environment_settings)),
+            lambda: sorted(config()["Environment"]["Variables"]),
+        ),
+        (
+            "log retention [days]",
+            settings.log_retention_days,
+            lambda: _retention(settings, settings.aggregator_log_group),
+        ),
+    ]
+    if settings.target == "aws":
+
+        def mapping() -> dict[str, Any]:
+            return awslambda.list_event_source_mappings(FunctionName=name)["EventSourceMappings"][0]
+
+        def destination() -> str:
+            return mapping()["DestinationConfig"]["OnFailure"]["Destination"].rsplit(":", 1)[-1]
+
+        pairs += [
+            ("mapping source", f"{settings.readings_table} stream", lambda: _stream_table(mapping()["EventSourceArn"])),
+            ("mapping batch size", AGGREGATOR.batch_size, lambda: mapping()["BatchSize"]),
+            (
+                "mapping batching window [s]",
+                AGGREGATOR.batching_window_s,
+                lambda: mapping()["MaximumBatchingWindowInSeconds"],
+            ),
+            ("mapping bisect on error", AGGREGATOR.bisect_on_error, lambda: mapping()["BisectBatchOnFunctionError"]),
+            ("mapping retry attempts", AGGREGATOR.maximum_retry_attempts, lambda: mapping()["MaximumRetryAttempts"]),
+            ("mapping record age [s]", AGGREGATOR.maximum_record_age_s, lambda: mapping()["MaximumRecordAgeInSeconds"]),
+            ("mapping parallelization", AGGREGATOR.parallelization_factor, lambda: mapping()["ParallelizationFactor"]),
+            (
+                "mapping response types",
+                list(AGGREGATOR.function_response_types),
+                lambda: mapping()["FunctionResponseTypes"],
+            ),
+            ("mapping on-failure destination", settings.rollups_dead_letter_queue, destination),
+        ]
+    return _checks(f"lambda:{name}", pairs)
+
+
+def _stream_table(arn: str) -> str:
+    """``arn:aws:dynamodb:...:table/<name>/stream/<label>`` -> ``<name> stream``."""
+    return f"{arn.split(':table/', 1)[-1].split('/', 1)[0]} stream"
 
 
 def lake_checks(settings: Settings) -> list[Check]:
@@ -334,14 +413,14 @@ def lake_checks(settings: Settings) -> list[Check]:
                 ("layer", [COMPACTION.layer], lambda: [layer["Arn"].split(":")[-2] for layer in config()["Layers"]]),
                 (
                     "environment names",
-                    sorted(compaction_environment(settings)),
+                    sorted(function_environment(settings, COMPACTION.environment_settings)),
                     lambda: sorted(config()["Environment"]["Variables"]),
                 ),
                 ("schedule", f"{COMPACTION.schedule} ENABLED -> {[name]}", schedule),
                 (
                     "log retention [days]",
                     settings.log_retention_days,
-                    lambda: _retention(aws(settings, "logs"), f"/aws/lambda/{name}"),
+                    lambda: _retention(settings, f"/aws/lambda/{name}"),
                 ),
             ],
         )
@@ -356,6 +435,7 @@ def run(settings: Settings) -> list[Check]:
         *table_checks(settings),
         *alert_checks(settings),
         *function_checks(settings),
+        *aggregator_checks(settings),
         *lake_checks(settings),
     ]
 

@@ -1,20 +1,26 @@
 """Operating the pipeline: wait for processing, queue depths, dead-letter redrive, alerts received,
-quarantine, health. Works the same on the local stack and on AWS."""
+quarantine, health, rebuilding the rollups. Works the same on the local stack and on AWS."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from tqdm.auto import tqdm
 
-from energy_lib import query
+from energy_lib import query, rollups
 from energy_lib.config import Settings
-from energy_lib.errors import WaitTimeout
+from energy_lib.dynamo import from_item, query_pages, to_item
+from energy_lib.errors import EnergyError, WaitTimeout
+from energy_lib.readings import format_timestamp
 from energy_lib.schema import FAILED, FINAL_STATUSES
 from energy_lib.workbook.aws.session import aws
+from energy_lib.workbook.aws.streams import StreamTail, stream_arn, unapplied
 
 QUEUE_COUNTS = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
 
@@ -35,7 +41,13 @@ def queue_depths(settings: Settings) -> dict[str, int]:
     return {
         "ingest_queue": queue_depth(settings, settings.ingest_queue),
         "dead_letter_queue": queue_depth(settings, settings.dead_letter_queue),
+        "rollups_dead_letter_queue": queue_depth(settings, settings.rollups_dead_letter_queue),
     }
+
+
+def stream_tail(settings: Settings) -> StreamTail:
+    """A reader of the readings table's stream, from its oldest record."""
+    return StreamTail(aws(settings, "dynamodbstreams"), stream_arn(settings, aws(settings, "dynamodb")))
 
 
 def wait(
@@ -44,32 +56,67 @@ def wait(
     poll_s: float = 1.0,
     progress: Callable[[dict[str, int]], None] | None = None,
 ) -> dict[str, int]:
-    """Wait until every object under raw/ has a final or failed ledger status, the ingest queue is empty and
-    the lake caught up (no change object waits for compaction: on AWS that takes up to the compaction delay,
-    10 minutes). Returns the count of objects per status; raises :class:`WaitTimeout` at the deadline."""
+    """Wait until processing is complete: every object under raw/ has a final ledger status, the ingest queue is
+    empty, the rollups have taken in every reading written (the readings stream is drained), so that a
+    summary read afterwards is complete, and the lake caught up (no change object waits for compaction: on AWS
+    that takes up to the compaction period, 10 minutes).
+
+    Objects that failed count as settled once their retries are over (the queue is empty); an object whose
+    attempt stopped without finishing (its lease expired) is reported as failed at once, with the reason in
+    ``ingest status``. Returns the count of objects per status; raises :class:`WaitTimeout` at the deadline.
+    """
     from energy_lib.workbook.lake.admin import pending_changes
 
     deadline = time.monotonic() + timeout_s
+    s3, dynamodb = aws(settings, "s3"), aws(settings, "dynamodb")
+    tail = stream_tail(settings)
     while True:
-        statuses = [
-            row["status"] for row in query.ingest_status(settings, aws(settings, "s3"), aws(settings, "dynamodb"))
-        ]
-        counts = {status: statuses.count(status) for status in sorted(set(statuses))}
+        rows = query.ingest_status(settings, s3, dynamodb)
+        counts = dict(sorted(Counter(row["status"] for row in rows).items()))
         depth = queue_depth(settings, settings.ingest_queue)
-        settled = all(status in (*FINAL_STATUSES, FAILED) for status in statuses)
-        lake_pending = pending_changes(settings) if settled and depth == 0 else None
+        behind = unapplied(settings, dynamodb, tail)
+        unsettled = sum(n for status, n in counts.items() if status not in (*FINAL_STATUSES, FAILED))
+        stuck = any(row["lease_expired_at"] for row in rows)
+        drained = not unsettled and not behind and (depth == 0 or stuck)
+        lake_pending = pending_changes(settings) if drained else None
         if progress:
-            progress({**counts, "queued": depth, **({"lake_pending": lake_pending} if lake_pending else {})})
+            progress(
+                {
+                    **counts,
+                    "queued": depth,
+                    "sites_behind_in_rollups": len(behind),
+                    **({"lake_pending": lake_pending} if lake_pending else {}),
+                }
+            )
         if lake_pending == 0:
             return counts
         if time.monotonic() >= deadline:
-            unsettled = sum(n for s, n in counts.items() if s not in (*FINAL_STATUSES, FAILED))
-            raise WaitTimeout(
-                f"after {timeout_s:.0f} s, {unsettled} of {len(statuses)} objects are not processed, "
-                f"{depth} messages are in the ingest queue"
-                + (f" and {lake_pending} change objects wait for the lake's compaction" if lake_pending else "")
-            )
+            raise WaitTimeout(_unfinished(settings, timeout_s, unsettled, len(rows), depth, behind, lake_pending))
         time.sleep(poll_s)
+
+
+def _unfinished(
+    settings: Settings,
+    timeout_s: float,
+    unsettled: int,
+    objects: int,
+    depth: int,
+    behind: dict,
+    lake_pending: int | None,
+) -> str:
+    message = (
+        f"after {timeout_s:.0f} s, {unsettled} of {objects} objects are not processed, {depth} messages are in the "
+        f"ingest queue and the rollups of {len(behind)} sites have not taken in their latest readings"
+    )
+    if lake_pending:
+        message += f"; {lake_pending} change objects wait for the lake's compaction"
+    failed_batches = queue_depth(settings, settings.rollups_dead_letter_queue)
+    if failed_batches:
+        message += (
+            f"; {failed_batches} stream batches are in {settings.rollups_dead_letter_queue} (the rollups missed "
+            "them): run `energy-workbook ops rebuild-rollups`"
+        )
+    return message
 
 
 def peek(settings: Settings, name: str, max_messages: int = 100) -> list[dict[str, Any]]:
@@ -185,8 +232,14 @@ def health(settings: Settings) -> list[dict[str, Any]]:
         ],
         *[
             (name, lambda name=name: f"{queue_depth(settings, name)} messages")
-            for name in (settings.ingest_queue, settings.dead_letter_queue, settings.alerts_queue)
+            for name in (
+                settings.ingest_queue,
+                settings.dead_letter_queue,
+                settings.alerts_queue,
+                settings.rollups_dead_letter_queue,
+            )
         ],
+        ("readings stream", lambda: stream_arn(settings, aws(settings, "dynamodb")).rsplit("/", 1)[-1]),
         (
             "topic",
             lambda: aws(settings, "sns").get_topic_attributes(TopicArn=settings.topic_arn)["Attributes"]["TopicArn"],
@@ -196,6 +249,106 @@ def health(settings: Settings) -> list[dict[str, Any]]:
     for resource, probe in probes:
         try:
             rows.append({"resource": resource, "healthy": True, "detail": probe()})
-        except (ClientError, BotoCoreError) as error:
+        except (ClientError, BotoCoreError, EnergyError) as error:
             rows.append({"resource": resource, "healthy": False, "detail": str(error)})
     return rows
+
+
+REBUILD_ROUNDS = 5  # attempts per site when it is written to while its rollups are rebuilt
+
+
+def rebuild_rollups(
+    settings: Settings, sites: Iterable[str] = (), scan_sites: bool = False, progress: bool = True
+) -> dict[str, int]:
+    """Recompute the rollups of every site from its stored readings and write them whole.
+
+    The sites: those with an all-time rollup, those named, and with ``scan_sites`` every site in the readings
+    table (a Scan, which reads every reading once: the way when the rollups table is empty or lost). Each site's
+    readings are read with one consistent Query. Safe while the pipeline runs: the stream is read first, and
+    a site is written only when no record of it came in while its readings were read; each item is written with
+    the stream position it now holds, conditional on the item being unchanged since it was read, so that the
+    aggregator then adds only what came later. A site written to in between is done again.
+    Returns the sites, rollup items and readings it went through, and how many sites were done again.
+    """
+    dynamodb = aws(settings, "dynamodb")
+    tail = stream_tail(settings)
+    names = set(sites) | {row["site_id"] for row in query.rollups(settings, dynamodb, [rollups.TOTAL_BUCKET])}
+    if scan_sites:
+        names |= _sites_in_readings(settings, dynamodb)
+    done = {"sites": 0, "rollups": 0, "readings": 0, "retries": 0}
+    for site in tqdm(sorted(names), desc="rebuilding rollups", unit="site", disable=not progress):
+        for _ in range(REBUILD_ROUNDS):
+            written = _rebuild_site(settings, dynamodb, tail, site)
+            if written is not None:
+                done["sites"] += 1
+                done["rollups"] += written[0]
+                done["readings"] += written[1]
+                break
+            done["retries"] += 1
+        else:
+            raise EnergyError(f"site {site} was written to during {REBUILD_ROUNDS} rebuilds in a row; run it again")
+    return done
+
+
+def _sites_in_readings(settings: Settings, dynamodb: Any) -> set[str]:
+    """Every site in the readings table, by a Scan that projects the site id (its cost: every reading, once)."""
+    found: set[str] = set()
+    for page in dynamodb.get_paginator("scan").paginate(
+        TableName=settings.readings_table, ProjectionExpression="site_id"
+    ):
+        found |= {item["site_id"]["S"] for item in page["Items"]}
+    return found
+
+
+def _rebuild_site(settings: Settings, dynamodb: Any, tail: StreamTail, site: str) -> tuple[int, int] | None:
+    """Write one site's rollups from its readings; None when the site changed meanwhile (do it again)."""
+    position = tail.catch_up().get(site, "")
+    readings = list(
+        query_pages(
+            dynamodb,
+            TableName=settings.readings_table,
+            KeyConditionExpression="site_id = :site",
+            ExpressionAttributeValues={":site": {"S": site}},
+            ConsistentRead=True,
+        )
+    )
+    if tail.catch_up().get(site, "") != position:
+        return None
+    now = format_timestamp(datetime.now(timezone.utc))
+    computed = rollups.from_readings(readings)
+    for key in sorted(computed, key=lambda key: key[0] == rollups.TOTAL_BUCKET):  # the all-time item last
+        if not _put_rollup(settings, dynamodb, key, computed[key], position, now):
+            return None
+    return len(computed), len(readings)
+
+
+def _put_rollup(
+    settings: Settings, dynamodb: Any, key: rollups.RollupKey, change: rollups.Change, position: str, now: str
+) -> bool:
+    """Replace one rollup item, unless the aggregator took in a record newer than ``position`` or changed it since it
+    was read."""
+    table_key = to_item({"bucket": key[0], "site_id": key[1]})
+    current = from_item(
+        dynamodb.get_item(TableName=settings.rollups_table, Key=table_key, ConsistentRead=True).get("Item", {})
+    )
+    observed = current.get("applied_sequence", "")
+    if observed > position:
+        return False
+    request: dict[str, Any] = {
+        "TableName": settings.rollups_table,
+        "Item": to_item(rollups.item(key, change, max(observed, position), now)),
+    }
+    if observed:
+        request.update(
+            ConditionExpression="applied_sequence = :observed",
+            ExpressionAttributeValues=to_item({":observed": observed}),
+        )
+    else:
+        request["ConditionExpression"] = "attribute_not_exists(applied_sequence)"
+    try:
+        dynamodb.put_item(**request)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -198,6 +198,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ops(args: argparse.Namespace, settings: Settings) -> None:
     from energy_lib.workbook.aws import ops
 
+    if (args.site or args.scan_sites) and args.action != "rebuild-rollups":
+        raise UsageError("--site and --scan-sites go with rebuild-rollups only")
     actions: dict[str, Callable[[], Any]] = {
         "health": lambda: ops.health(settings),
         "depths": lambda: ops.queue_depths(settings),
@@ -205,6 +207,9 @@ def cmd_ops(args: argparse.Namespace, settings: Settings) -> None:
         "dead-letters": lambda: ops.dead_letters(settings),
         "redrive": lambda: {"moved": ops.redrive(settings)},
         "quarantine": lambda: ops.quarantine(settings),
+        "rebuild-rollups": lambda: ops.rebuild_rollups(
+            settings, args.site or (), scan_sites=args.scan_sites, progress=not args.json
+        ),
     }
     emit(actions[args.action](), args.json)
 
@@ -248,10 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "lambda",
         "build the Lambda zips",
-        "build: write handler.py and the Lambda side of energy_lib (stdlib and boto3 only) into a zip, the "
-        "same bytes for the same sources; terraform/lambda.tf deploys build/lambda.zip. Also the lake's "
-        "compaction function (compaction.py, the Lambda side and the lake's compaction modules; pyarrow "
-        "comes from its layer), which terraform/lake.tf deploys from build/compaction.zip.",
+        "build: write the entry points (handler.py for ingest, aggregator.py for the rollups and the lake's change "
+        "objects) and the Lambda side of energy_lib (stdlib and boto3 only) into a zip, the same bytes for the same "
+        "sources; terraform/ deploys build/lambda.zip as both functions. Also the lake's compaction function "
+        "(compaction.py, the Lambda side and the lake's compaction modules; pyarrow comes from its layer), which "
+        "terraform/lake.tf deploys from build/compaction.zip.",
         run=cmd_lambda,
     )
     p.add_argument("action", choices=("build",))
@@ -294,10 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         commands,
         "wait",
-        "wait until every raw object is processed, the queue is empty and the lake caught up",
-        "Exit 0 once every object under raw/ has a final ledger status, the ingest queue is empty and no change "
-        "object waits for the lake's compaction (seconds locally; up to 10 minutes on AWS: give --timeout 900 "
-        "there); exit 1 when objects failed (see `ingest status`) or at the timeout. Progress goes to stderr.",
+        "wait until every raw object is processed, the queue is empty, the rollups and the lake caught up",
+        "Exit 0 once every object under raw/ has a final ledger status, the ingest queue is empty, the rollups "
+        "have taken in every reading written (the readings stream is drained), so a summary read next is "
+        "complete, and no change object waits for the lake's compaction (seconds locally; up to 10 minutes on "
+        "AWS: give --timeout 900 there); exit 1 when objects failed (also an attempt that stopped and whose lease "
+        "expired: see `ingest status`) or at the timeout. Progress goes to stderr.",
         run=cmd_wait,
         local=True,
         json=True,
@@ -308,8 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "ingest",
         "ledger status of every raw object",
-        "status: one row per object under raw/: key, etag, status (pending, processing, processed, rejected, "
-        "failed), read, stored, quarantined, anomalies, error.",
+        "status: one row per object under raw/ (its current version): key, version_id, etag, status (pending, "
+        "processing, processed, rejected, superseded, failed), read, stored, quarantined, anomalies, error.",
         run=cmd_ingest,
         local=True,
         json=True,
@@ -341,9 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
         what,
         "summary",
         "totals per site and fleet (all time without a range)",
-        "Generated, consumed and net kWh, efficiency % (generated / consumed), readings, anomalies by "
-        "severity and anomaly rate %, read from the hourly and daily rollups: --start and --end must be "
-        "whole UTC hours.",
+        "Generated, consumed and net kWh of the valid readings and, apart, of the flagged ones (flagged_*), "
+        "efficiency % (valid generated / valid consumed), readings, valid readings, anomalies by severity and "
+        "anomaly rate %, read from the hourly and daily rollups: --start and --end must be whole UTC hours.",
         json=True,
     )
     _range(q)
@@ -368,15 +376,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         commands,
         "ops",
-        "operations: health, queue depths, alerts, dead letters, redrive, quarantine",
-        "health: one cheap call per resource. depths: messages in the ingest and dead-letter queues. alerts: "
-        "what the alerts topic delivered to its queue. dead-letters: messages that failed maxReceiveCount "
-        "times. redrive: move them back to the ingest queue. quarantine: rejected readings and files.",
+        "operations: health, queue depths, alerts, dead letters, redrive, quarantine, rebuild-rollups",
+        "health: one cheap call per resource. depths: messages in the ingest queue, its dead-letter queue and "
+        "the rollups' dead-letter queue. alerts: what the alerts topic delivered to its queue. dead-letters: "
+        "messages that failed maxReceiveCount times. redrive: move them back to the ingest queue. quarantine: "
+        "rejected readings and files. rebuild-rollups: recompute every rollup of every site (those with an "
+        "all-time rollup, --site, and with --scan-sites every site in the readings table) from its readings; "
+        "safe while the pipeline runs; the way to migrate and the way back from any doubt.",
         run=cmd_ops,
         local=True,
         json=True,
     )
-    p.add_argument("action", choices=("health", "depths", "alerts", "dead-letters", "redrive", "quarantine"))
+    p.add_argument(
+        "action",
+        choices=("health", "depths", "alerts", "dead-letters", "redrive", "quarantine", "rebuild-rollups"),
+    )
+    p.add_argument("--site", action="append", help="rebuild-rollups: also this site (repeat for more)")
+    p.add_argument(
+        "--scan-sites",
+        action="store_true",
+        help="rebuild-rollups: find the sites with a Scan of the readings table (reads every reading once)",
+    )
 
     reports.add_commands(commands)
     sites.add_commands(commands)

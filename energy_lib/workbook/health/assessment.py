@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from energy_lib import query, storage
+from energy_lib import query, rollups
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost
 from energy_lib.errors import QueryError
@@ -187,7 +187,7 @@ def _read_daily(
     settings: Settings, dynamodb: Any, start: datetime, end: datetime, baseline_days: int, cost: Cost
 ) -> pd.DataFrame:
     days = pd.date_range(start - baseline_days * ONE_DAY, end, freq="D", inclusive="left")
-    day_of = {storage.buckets(format_timestamp(day))[1]: day for day in days}  # D# bucket -> its UTC midnight
+    day_of = {rollups.buckets(format_timestamp(day))[1]: day for day in days}  # D# bucket -> its UTC midnight
     rows = [
         {
             "site_id": row["site_id"],

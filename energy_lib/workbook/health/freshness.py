@@ -16,7 +16,7 @@ import pandas as pd
 from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost
-from energy_lib.storage import TOTAL_BUCKET
+from energy_lib.rollups import TOTAL_BUCKET
 from energy_lib.workbook.health import registry
 from energy_lib.workbook.health.events import Event
 from energy_lib.workbook.health.registry import RegisteredSite

@@ -1,7 +1,8 @@
 """Build the Lambda zips.
 
-``lambda.zip``: ``handler.py`` at the root and the Lambda side of energy_lib, nothing else. The workbook
-side (this package) is left out; a test imports the zip in a clean interpreter that has only boto3 to
+``lambda.zip``: the entry points (``handler.py`` for ingest, ``aggregator.py`` for the rollups) at the root
+and the Lambda side of energy_lib, nothing else; both functions deploy it. The workbook side (this package) is
+left out; a test imports the zip in a clean interpreter that has only boto3 to
 prove the Lambda side never needs it.
 
 ``compaction.zip``: ``compaction.py`` at the root, the Lambda side and the lake's compaction modules;
@@ -15,8 +16,10 @@ import zipfile
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]  # energy_lib/
-HANDLER = PACKAGE_DIR.parent / "lambda" / "handler.py"
-COMPACTION_HANDLER = PACKAGE_DIR.parent / "lambda" / "compaction.py"
+LAMBDA_DIR = PACKAGE_DIR.parent / "lambda"
+HANDLER = LAMBDA_DIR / "handler.py"  # the ingest function
+AGGREGATOR = LAMBDA_DIR / "aggregator.py"  # the rollups function (and the lake's change objects)
+COMPACTION_HANDLER = LAMBDA_DIR / "compaction.py"  # the lake's compaction function
 EXCLUDED = ("workbook",)
 # what the compaction function needs of the workbook side
 COMPACTION_MODULES = (
@@ -30,7 +33,7 @@ FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # same bytes for the same sources
 
 def zip_members() -> list[tuple[str, Path]]:
     """(name in the zip, source file) for every file the function needs, sorted."""
-    members = [("handler.py", HANDLER)]
+    members = [(entry.name, entry) for entry in (AGGREGATOR, HANDLER)]
     for path in sorted(PACKAGE_DIR.rglob("*")):
         relative = path.relative_to(PACKAGE_DIR)
         if path.is_file() and relative.parts[0] not in EXCLUDED and path.suffix in (".py", ".typed"):
@@ -40,7 +43,7 @@ def zip_members() -> list[tuple[str, Path]]:
 
 def compaction_members() -> list[tuple[str, Path]]:
     """(name in the zip, source file) for the compaction function, sorted after its handler."""
-    lambda_side = [member for member in zip_members() if member[0] != "handler.py"]
+    lambda_side = [member for member in zip_members() if "/" in member[0]]  # not the other entry points
     extra = [(f"energy_lib/{module}", PACKAGE_DIR / module) for module in COMPACTION_MODULES]
     return [("compaction.py", COMPACTION_HANDLER), *sorted(lambda_side + extra)]
 

@@ -17,6 +17,7 @@ from energy_lib.validation import EARLIEST, LATEST
 
 FUNCTION_TIMEOUT_S = 60
 BATCHING_WINDOW_S = 5
+DAY_S = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class QueueSpec:
     message_retention_s: int = 4 * 24 * 3600
     dead_letter_retention_s: int = 14 * 24 * 3600
     alerts_retention_s: int = 14 * 24 * 3600  # the operations notebook reads alerts back for two weeks
+    rollups_dead_letter_retention_s: int = 14 * 24 * 3600  # failed stream batches: time to rebuild the rollups
     # maxReceiveCount is a deployment choice: Settings.max_receive_count (Terraform's max_receive_count)
     managed_encryption: bool = True
 
@@ -72,13 +74,32 @@ class FunctionSpec:
         "raw_prefix",
         "quarantine_prefix",
         "readings_table",
-        "rollups_table",
         "ledger_table",
         "alerts_topic_arn",
         "implausible_kwh",
         "severity_medium_kwh",
         "severity_high_kwh",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AggregatorSpec:
+    """The rollups function (lambda/aggregator.py, same zip) and its mapping on the readings table's stream."""
+
+    handler: str = "aggregator.handler"
+    timeout_s: int = 120
+    memory_mb: int = 256
+    environment_settings: tuple[str, ...] = ("target", "region", "rollups_table")
+    batch_size: int = 1000
+    batching_window_s: int = 10
+    starting_position: str = "TRIM_HORIZON"  # every record since the stream was enabled
+    bisect_on_error: bool = True
+    maximum_retry_attempts: int = 10
+    # below the stream's 24-hour retention: a batch that keeps failing reaches the dead-letter queue before
+    # DynamoDB drops its records
+    maximum_record_age_s: int = DAY_S // 2
+    parallelization_factor: int = 1  # one invocation per shard at a time: each site's records in order
+    function_response_types: tuple[str, ...] = ("ReportBatchItemFailures",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +160,7 @@ class CompactionSpec:
 BUCKET = BucketSpec()
 QUEUE = QueueSpec()
 FUNCTION = FunctionSpec()
+AGGREGATOR = AggregatorSpec()
 TABLE = TableSpec()
 LAKE = LakeSpec()
 COMPACTION = CompactionSpec()

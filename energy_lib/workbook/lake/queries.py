@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from energy_lib import lake, query
 from energy_lib.config import Settings
 from energy_lib.errors import QueryError
+from energy_lib.rollups import ENERGY
 from energy_lib.rules import SEVERITIES
 from energy_lib.validation import SITE_ID
 from energy_lib.workbook.lake.engines import sql
@@ -25,13 +26,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Moment = datetime | str
-ENERGIES = ("energy_generated_kwh", "energy_consumed_kwh", "net_energy_kwh")
 ZERO_KWH = f"CAST(0 AS {lake.KWH_TYPE.upper()})"
 # The rollups' counters over the parts of :func:`_parts` (summing per day first, the partition column,
 # costs a third less than filtering every reading twelve times): valid sums, flagged sums, counts.
 TOTALS = ",\n  ".join(
-    [f"coalesce(sum({name}) FILTER (WHERE NOT anomaly), {ZERO_KWH}) AS {name}" for name in ENERGIES]
-    + [f"coalesce(sum({name}) FILTER (WHERE anomaly), {ZERO_KWH}) AS flagged_{name}" for name in ENERGIES]
+    [f"coalesce(sum({name}) FILTER (WHERE NOT anomaly), {ZERO_KWH}) AS {name}" for name in ENERGY]
+    + [f"coalesce(sum({name}) FILTER (WHERE anomaly), {ZERO_KWH}) AS flagged_{name}" for name in ENERGY]
     + ["CAST(sum(readings) AS BIGINT) AS readings"]
     + ["CAST(coalesce(sum(readings) FILTER (WHERE anomaly), 0) AS BIGINT) AS anomalies"]
     + [
@@ -44,7 +44,7 @@ HOUR = "date_trunc('hour', \"timestamp\")"
 
 def _parts(period: str, condition: str) -> str:
     """``WITH parts``: readings summed per site, ``period_key`` (an expression), verdict and severity."""
-    sums = ", ".join(f"sum({name}) AS {name}" for name in ENERGIES)
+    sums = ", ".join(f"sum({name}) AS {name}" for name in ENERGY)
     return (
         f"WITH parts AS (\nSELECT site_id, {period} AS period_key, anomaly, severity, {sums}, count(*) AS readings\n"
         f"FROM readings\nWHERE {condition}\nGROUP BY 1, 2, 3, 4\n)\n"

@@ -1,11 +1,11 @@
 """Create in the local stack every resource that ``terraform/`` declares for AWS, from the shared spec.
 
-Idempotent: running it again on a provisioned stack changes nothing. The Lambda function and its event
-source mapping are created as records of configuration: moto cannot run the code without Docker, so the
-local runtime (:mod:`energy_lib.workbook.local.runtime`) plays the mapping, and the mapping is created
-disabled so that moto itself never tries to invoke the function. The TLS-only bucket policy is the one
-setting left out locally: the local endpoint is plain HTTP on loopback, and moto would enforce the deny on
-every request.
+Idempotent: running it again on a provisioned stack changes nothing. The two Lambda functions are created
+as records of configuration: moto cannot run the code without Docker, so the local runtime plays their
+event source mappings (:mod:`energy_lib.workbook.local.runtime`, :mod:`energy_lib.workbook.local.stream`).
+The ingest queue's mapping is created disabled, so that moto never invokes the function; the stream's mapping
+is not created at all, because moto invokes a DynamoDB stream's function on every write, enabled or not. The
+TLS-only bucket policy is the other setting left out locally (see :func:`tls_only_policy`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from energy_lib.clients import client
 from energy_lib.config import LOCAL_ACCOUNT_ID, Settings, env_names
 from energy_lib.schema import TABLES, Table
 from energy_lib.workbook.infra.lambda_build import build_zip_bytes, compaction_members
-from energy_lib.workbook.infra.spec import BUCKET, COMPACTION, FUNCTION, LAKE, QUEUE, TABLE
+from energy_lib.workbook.infra.spec import AGGREGATOR, BUCKET, COMPACTION, FUNCTION, LAKE, QUEUE, TABLE
 
 ROLE_NAME = "energy-workbook-ingest-local"
+AGGREGATOR_ROLE_NAME = "energy-workbook-rollups-local"
 COMPACTION_ROLE_NAME = "energy-workbook-compaction-local"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
@@ -82,6 +83,10 @@ def _queues(settings: Settings) -> None:
             RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}),
             Policy=json.dumps(policy),
         ),
+    )
+    sqs.create_queue(
+        QueueName=settings.rollups_dead_letter_queue,
+        Attributes=_queue_attributes(QUEUE.rollups_dead_letter_retention_s),
     )
     sqs.create_queue(QueueName=settings.alerts_queue, Attributes=_queue_attributes(QUEUE.alerts_retention_s))
 
@@ -168,6 +173,8 @@ def table_request(name: str, table: Table) -> dict[str, Any]:
         ],
         "SSESpecification": {"Enabled": TABLE.server_side_encryption},
     }
+    if table.stream_view_type:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view_type}
     if table.indexes:
         request["GlobalSecondaryIndexes"] = [
             {
@@ -207,7 +214,8 @@ def _alerts(settings: Settings) -> None:
     subscribed = {s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]}
     if endpoint not in subscribed:
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=endpoint)
-    _log_group(settings, settings.log_group)
+    for group in (settings.log_group, settings.aggregator_log_group):
+        _log_group(settings, group)
 
 
 def _log_group(settings: Settings, name: str) -> None:
@@ -218,14 +226,14 @@ def _log_group(settings: Settings, name: str) -> None:
     logs.put_retention_policy(logGroupName=name, retentionInDays=settings.log_retention_days)
 
 
-def function_environment(settings: Settings) -> dict[str, str]:
-    """The ENERGY_* variables the deployed function gets."""
+def function_environment(settings: Settings, names: tuple[str, ...] = FUNCTION.environment_settings) -> dict[str, str]:
+    """The ENERGY_* variables a deployed function gets (the ingest function's by default)."""
     values = settings.environment()
-    names = {name: env for name, env in env_names().items() if name in FUNCTION.environment_settings}
-    return {env: values.get(env, str(getattr(settings, name))) for name, env in names.items()}
+    env = env_names()
+    return {env[name]: values.get(env[name], str(getattr(settings, name))) for name in names}
 
 
-def _role(settings: Settings, name: str) -> str:
+def _role(name: str, settings: Settings) -> str:
     """The ARN of a role Lambda may assume, created when missing."""
     iam = client("iam", settings)
     trust = {
@@ -241,24 +249,43 @@ def _role(settings: Settings, name: str) -> str:
 
 
 def _function(settings: Settings) -> None:
-    role_arn = _role(settings, ROLE_NAME)
     awslambda = client("lambda", settings)
-    try:
-        awslambda.get_function(FunctionName=settings.function_name)
-    except ClientError:
-        awslambda.create_function(
-            FunctionName=settings.function_name,
-            Runtime=FUNCTION.runtime,
-            Handler=FUNCTION.handler,
-            Role=role_arn,
-            Code={"ZipFile": build_zip_bytes()},
-            Timeout=FUNCTION.timeout_s,
-            MemorySize=FUNCTION.memory_mb,
-            Environment={"Variables": function_environment(settings)},
-        )
-        awslambda.put_function_concurrency(
-            FunctionName=settings.function_name, ReservedConcurrentExecutions=FUNCTION.reserved_concurrency
-        )
+    functions = (
+        (
+            settings.function_name,
+            ROLE_NAME,
+            FUNCTION.handler,
+            FUNCTION.timeout_s,
+            FUNCTION.memory_mb,
+            FUNCTION.environment_settings,
+        ),
+        (
+            settings.aggregator_function_name,
+            AGGREGATOR_ROLE_NAME,
+            AGGREGATOR.handler,
+            AGGREGATOR.timeout_s,
+            AGGREGATOR.memory_mb,
+            AGGREGATOR.environment_settings,
+        ),
+    )
+    for name, role, handler, timeout_s, memory_mb, environment in functions:
+        try:
+            awslambda.get_function(FunctionName=name)
+        except ClientError:
+            awslambda.create_function(
+                FunctionName=name,
+                Runtime=FUNCTION.runtime,
+                Handler=handler,
+                Role=_role(role, settings),
+                Code={"ZipFile": build_zip_bytes()},
+                Timeout=timeout_s,
+                MemorySize=memory_mb,
+                Environment={"Variables": function_environment(settings, environment)},
+            )
+            if name == settings.function_name:
+                awslambda.put_function_concurrency(
+                    FunctionName=name, ReservedConcurrentExecutions=FUNCTION.reserved_concurrency
+                )
     mappings = awslambda.list_event_source_mappings(FunctionName=settings.function_name)["EventSourceMappings"]
     if not mappings:
         awslambda.create_event_source_mapping(
@@ -314,12 +341,6 @@ def workgroup_configuration(settings: Settings) -> dict[str, Any]:
     }
 
 
-def compaction_environment(settings: Settings) -> dict[str, str]:
-    """The ENERGY_* variables the compaction function gets."""
-    names = env_names()
-    return {names[name]: str(getattr(settings, name)) for name in COMPACTION.environment_settings}
-
-
 def _lake(settings: Settings) -> None:
     glue = client("glue", settings)
     try:
@@ -358,12 +379,12 @@ def _compaction_function(settings: Settings) -> None:
             FunctionName=settings.compaction_function,
             Runtime=COMPACTION.runtime,
             Handler=COMPACTION.handler,
-            Role=_role(settings, COMPACTION_ROLE_NAME),
+            Role=_role(COMPACTION_ROLE_NAME, settings),
             Code={"ZipFile": build_zip_bytes(compaction_members())},
             Timeout=COMPACTION.timeout_s,
             MemorySize=COMPACTION.memory_mb,
             Layers=[layer_arn],
-            Environment={"Variables": compaction_environment(settings)},
+            Environment={"Variables": function_environment(settings, COMPACTION.environment_settings)},
         )
         awslambda.put_function_concurrency(
             FunctionName=settings.compaction_function, ReservedConcurrentExecutions=COMPACTION.reserved_concurrency

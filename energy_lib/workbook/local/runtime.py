@@ -1,10 +1,15 @@
-"""A local Lambda runtime: plays the event source mapping against the local ingest queue.
+"""A local Lambda runtime: plays the two event source mappings against the local stack.
 
-It receives batches of the mapping's size, calls ``lambda/handler.py`` with the same SQS event shape
-Lambda sends, deletes the messages that succeeded and leaves the failed ones to come back. On AWS a
-failed message reappears after the queue's visibility timeout (six minutes); here it is made visible
-again after ``retry_delay_s`` so that moto's redrive moves it to the dead-letter queue after
-maxReceiveCount within seconds. Nothing the handler raises stops the runtime.
+- :class:`LocalRuntime`, the ingest queue: it receives batches of the mapping's size, calls
+  ``lambda/handler.py`` with the same SQS event shape Lambda sends, deletes the messages that succeeded and
+  leaves the failed ones to come back. On AWS a failed message reappears after the queue's visibility
+  timeout (six minutes); here it is made visible again after ``retry_delay_s`` so that moto's redrive moves
+  it to the dead-letter queue after maxReceiveCount within seconds.
+- :class:`StreamRuntime` (:mod:`energy_lib.workbook.local.stream`), the readings table's stream.
+
+Nothing the handlers raise stops the runtime. Each invocation ends with a line in the log, as Lambda's
+``REPORT`` line: ``REPORT <function> <request id>: <n> <records|messages>, <k> requests (<operation>=<count>
+...), <ms> ms`` (the requests the handler sent to AWS, counted in this thread).
 """
 
 from __future__ import annotations
@@ -13,9 +18,13 @@ import hashlib
 import importlib.util
 import logging
 import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from energy_lib.clients import client
@@ -26,6 +35,43 @@ from energy_lib.workbook.local.provisioner import queue_arn
 
 logger = logging.getLogger("energy_lib.local_runtime")
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+COUNTED_SERVICES = ("dynamodb", "s3", "sns", "sqs")  # what the handlers talk to
+_counting = threading.local()
+_hooked: set[int] = set()
+
+
+def _count(event_name: str, **_: Any) -> None:
+    counts = getattr(_counting, "counts", None)
+    if counts is not None:
+        counts[event_name.rsplit(".", 1)[-1]] += 1
+
+
+@contextmanager
+def invocation(settings: Settings, function: str, request_id: str, items: int, kind: str) -> Iterator[Counter]:
+    """Count the AWS requests this thread sends while a handler runs, and log the invocation's REPORT line."""
+    for service in COUNTED_SERVICES:
+        aws_client = client(service, settings)
+        if id(aws_client) not in _hooked:
+            aws_client.meta.events.register("before-call", _count)
+            _hooked.add(id(aws_client))
+    _counting.counts = counts = Counter()
+    started = time.perf_counter()
+    try:
+        yield counts
+    finally:
+        _counting.counts = None
+        detail = " ".join(f"{operation}={n}" for operation, n in sorted(counts.items()))
+        milliseconds = (time.perf_counter() - started) * 1000
+        logger.info(
+            "REPORT %s %s: %d %s, %d requests (%s), %.0f ms",
+            function,
+            request_id,
+            items,
+            kind,
+            sum(counts.values()),
+            detail,
+            milliseconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -41,9 +87,9 @@ class LambdaContext:
         return FUNCTION.timeout_s * 1000
 
 
-def load_handler() -> Handler:
-    """``handler`` from lambda/handler.py, imported by path like Lambda does."""
-    spec = importlib.util.spec_from_file_location("handler", HANDLER)
+def load_handler(path: Path = HANDLER) -> Handler:
+    """``handler`` from an entry point in lambda/ (lambda/handler.py by default), imported by path like Lambda."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module.handler
@@ -92,11 +138,12 @@ class LocalRuntime:
             return 0
         event = sqs_event(messages, self.source_arn, self.settings.region)
         context = LambdaContext(self.settings.function_name, str(uuid.uuid4()))
-        try:
-            failed = {f["itemIdentifier"] for f in self.handler(event, context)["batchItemFailures"]}
-        except Exception:
-            logger.exception("the handler raised; the whole batch will be retried")
-            failed = {m["MessageId"] for m in messages}
+        with invocation(self.settings, context.function_name, context.aws_request_id, len(messages), "messages"):
+            try:
+                failed = {f["itemIdentifier"] for f in self.handler(event, context)["batchItemFailures"]}
+            except Exception:
+                logger.exception("the handler raised; the whole batch will be retried")
+                failed = {m["MessageId"] for m in messages}
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
             self.sqs.delete_message_batch(

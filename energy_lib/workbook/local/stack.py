@@ -1,9 +1,11 @@
 """The embedded local AWS: one background process with moto's server on 127.0.0.1, the local
-Lambda runtime and the lake's compaction job, provisioned like production on start.
+Lambda runtime (both event source mappings) and the lake's compaction job, provisioned like production on start.
 
 ``up`` starts it (idempotent), ``status`` says what runs where, ``down`` stops it by its own pid.
-State is in memory: ``down`` (or a reboot) forgets every object, reading and message. The process
-writes ``local-<port>.json`` (pid, endpoint, log) and ``local-<port>.log`` under the state folder.
+Whether it runs is decided by its process and the port it owns, never by how fast it answers: a stack busy
+with a large file is running, not dead. State is in memory: ``down`` (or a reboot) forgets every object,
+reading and message. The process writes ``local-<port>.json`` (pid, endpoint, log) and
+``local-<port>.log`` under the state folder.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -62,32 +64,49 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _responds(settings: Settings) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{LOOPBACK}:{settings.local_port}/moto-api/", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def status(settings: Settings) -> dict[str, Any]:
-    """Whether the local stack runs, with its pid, endpoint, log file and start time."""
+    """Whether the local stack runs, with its pid, endpoint, log file and start time.
+
+    It runs when its state file says it is ready, its pid is alive and runs the local stack, and its port is
+    taken. No request is sent: a stack busy with a large file answers slowly, but it runs.
+    """
     path = state_file(settings)
     info: dict[str, Any] = {"running": False, "endpoint_url": settings.endpoint, "log": str(log_file(settings))}
     if path.exists():
         with contextlib.suppress(ValueError):
             info.update(json.loads(path.read_text()))
-        info["running"] = bool(info.get("ready")) and pid_alive(int(info.get("pid", 0))) and _responds(settings)
+        alive = _is_stack(int(info.get("pid", 0)))
+        info["running"] = bool(info.get("ready")) and alive and not _port_free(settings.local_port)
+        info["starting"] = alive and not info.get("ready")
     return info
 
 
+def _wait_until_ready(settings: Settings, pid: int, process: subprocess.Popen | None, timeout_s: float) -> dict:
+    """Wait for the stack process ``pid`` to report ready; its exit or the deadline is an error."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        current = status(settings)
+        if current["running"]:
+            return current
+        exited = process.poll() is not None if process is not None else not _is_stack(pid)
+        if exited:
+            code = f" with code {process.returncode}" if process is not None else ""
+            raise LocalStackError(f"the local stack exited{code}; see {log_file(settings)}")
+        time.sleep(0.2)
+    if process is not None:
+        process.terminate()
+    raise LocalStackError(f"the local stack did not start within {timeout_s:.0f} s; see {log_file(settings)}")
+
+
 def up(settings: Settings, timeout_s: float = START_TIMEOUT_S) -> dict[str, Any]:
-    """Start the local stack in the background unless it already runs; returns :func:`status`."""
+    """Start the local stack in the background unless it already runs (or is starting); returns :func:`status`."""
     if settings.target != "local":
         raise LocalStackError("the local stack is for target 'local'; this configuration targets AWS")
     current = status(settings)
     if current["running"]:
         return current
+    if current.get("starting"):
+        return _wait_until_ready(settings, int(current["pid"]), None, timeout_s)
     if not _port_free(settings.local_port):
         if current.get("ready") and _is_stack(int(current.get("pid", 0))):
             return {**current, "running": True}  # ours, only slow to answer the probe: slow is never dead
@@ -107,16 +126,7 @@ def up(settings: Settings, timeout_s: float = START_TIMEOUT_S) -> dict[str, Any]
             stderr=log,
             start_new_session=True,
         )
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        current = status(settings)
-        if current["running"]:
-            return current
-        if process.poll() is not None:
-            raise LocalStackError(f"the local stack exited with code {process.returncode}; see {log_file(settings)}")
-        time.sleep(0.2)
-    process.terminate()
-    raise LocalStackError(f"the local stack did not start within {timeout_s:.0f} s; see {log_file(settings)}")
+    return _wait_until_ready(settings, process.pid, process, timeout_s)
 
 
 def down(settings: Settings, timeout_s: float = 15) -> bool:
@@ -146,30 +156,38 @@ def ensure_running(settings: Settings) -> Settings:
 
 
 def serve(settings: Settings) -> None:
-    """Run in the foreground: the server, provisioning, then the runtime until SIGTERM or SIGINT."""
+    """Run in the foreground: the server, provisioning, then both runtimes until SIGTERM or SIGINT."""
     from moto.server import ThreadedMotoServer
 
+    from energy_lib.workbook.local import moto_gaps
     from energy_lib.workbook.local.compactor import LocalCompactor
     from energy_lib.workbook.local.provisioner import provision
     from energy_lib.workbook.local.runtime import LocalRuntime
+    from energy_lib.workbook.local.stream import StreamRuntime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    moto_gaps.install()
     # stdout and stderr are the log file (see up()), so werkzeug's access log goes there, not to a terminal
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=settings.local_port, verbose=True)
     server.start()
     state = {"pid": os.getpid(), "endpoint_url": f"http://{LOOPBACK}:{settings.local_port}", "ready": False}
     state_file(settings).write_text(json.dumps(state))
     provision(settings)
-    runtime = LocalRuntime(settings)
+    runtimes = (LocalRuntime(settings), StreamRuntime(settings))
     compactor = LocalCompactor(settings)
     compactor.start()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: runtime.stop())
+        signal.signal(signum, lambda *_: [runtime.stop() for runtime in runtimes])
+    threads = [threading.Thread(target=runtime.run, name=type(runtime).__name__) for runtime in runtimes]
+    for thread in threads:
+        thread.start()
     state.update(ready=True, started_at=timeutil.format_timestamp(timeutil.now()))
     state_file(settings).write_text(json.dumps(state))
     logging.getLogger("energy_lib.local_stack").info("local stack ready on %s", state["endpoint_url"])
     try:
-        runtime.run()
+        while any(thread.is_alive() for thread in threads):
+            for thread in threads:
+                thread.join(timeout=1)
     finally:
         compactor.stop()
         server.stop()

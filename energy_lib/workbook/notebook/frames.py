@@ -18,15 +18,27 @@ import pandas as pd
 from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.pipeline import NotAnS3Notification, notifications
-from energy_lib.storage import COUNTERS
+from energy_lib.rollups import COUNTERS, ENERGY, FLAGGED_ENERGY
+from energy_lib.schema import PROBLEM_STATUSES
 from energy_lib.workbook.aws import ops
 from energy_lib.workbook.aws.session import aws
 
-ENERGY_COLUMNS = ("energy_generated_kwh", "energy_consumed_kwh", "net_energy_kwh")
-READING_COLUMNS = ("site_id", "timestamp", *ENERGY_COLUMNS, "anomaly", "anomaly_reasons", "severity")
-SUMMARY_COLUMNS = ("site_id", *COUNTERS, "efficiency_pct", "anomaly_rate_pct")
+TOTAL_COLUMNS = (*ENERGY, *FLAGGED_ENERGY)  # rollups and summaries: valid readings' energy, and flagged apart
+READING_COLUMNS = ("site_id", "timestamp", *ENERGY, "anomaly", "anomaly_reasons", "severity")
+SUMMARY_COLUMNS = ("site_id", *COUNTERS, "valid_readings", "efficiency_pct", "anomaly_rate_pct")
 ROLLUP_COLUMNS = ("site_id", *COUNTERS)
-STATUS_COLUMNS = ("key", "etag", "status", "read", "stored", "quarantined", "anomalies", "error", "updated_at")
+STATUS_COLUMNS = (
+    "key",
+    "version_id",
+    "etag",
+    "status",
+    "read",
+    "stored",
+    "quarantined",
+    "anomalies",
+    "error",
+    "updated_at",
+)
 Moment = datetime | str | None
 LONG_RANGE = timedelta(days=7)  # longer ranges are read from the lake
 
@@ -58,7 +70,7 @@ def readings_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame["anomaly"] = frame["anomaly"].fillna(False).astype(bool)
     frame["anomaly_reasons"] = frame["anomaly_reasons"].map(lambda r: ", ".join(r) if isinstance(r, list) else "")
     frame["severity"] = frame["severity"].where(frame["anomaly"], None)
-    return _numeric(frame, ENERGY_COLUMNS).sort_values(["timestamp", "site_id"], ignore_index=True)
+    return _numeric(frame, ENERGY).sort_values(["timestamp", "site_id"], ignore_index=True)
 
 
 def readings(settings: Settings, site_id: str, start: Moment = None, end: Moment = None) -> pd.DataFrame:
@@ -90,7 +102,7 @@ def summary(settings: Settings, start: Moment = None, end: Moment = None) -> tup
     result = query.summary(settings, aws(settings, "dynamodb"), start, end)
     per_site = _numeric(
         pd.DataFrame(result["sites"], columns=list(SUMMARY_COLUMNS)),
-        (*ENERGY_COLUMNS, "efficiency_pct", "anomaly_rate_pct"),
+        (*TOTAL_COLUMNS, "efficiency_pct", "anomaly_rate_pct"),
     )
     fleet = {k: (float(v) if v is not None and not isinstance(v, int) else v) for k, v in result["fleet"].items()}
     return per_site, fleet
@@ -104,7 +116,7 @@ def _periods(settings: Settings, buckets: list[str], column: str) -> pd.DataFram
     for name in COUNTERS:
         if not name.endswith("_kwh"):
             frame[name] = frame[name].fillna(0).astype(int)
-    frame = _numeric(frame.drop(columns="bucket"), ENERGY_COLUMNS)
+    frame = _numeric(frame.drop(columns="bucket"), TOTAL_COLUMNS)
     return frame[["site_id", column, *COUNTERS]].sort_values([column, "site_id"], ignore_index=True)
 
 
@@ -115,7 +127,7 @@ def hourly(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
         from energy_lib.workbook.lake import queries
 
         frame = queries.hourly(settings, start, end)
-        frame = _numeric(frame[["site_id", "hour_start", *COUNTERS]].copy(), ENERGY_COLUMNS)
+        frame = _numeric(frame[["site_id", "hour_start", *COUNTERS]].copy(), TOTAL_COLUMNS)
         return frame.astype({name: int for name in COUNTERS if not name.endswith("_kwh")})
     return _periods(settings, query.hour_buckets(start, end), "hour_start")
 
@@ -133,9 +145,10 @@ def ingest_status(settings: Settings) -> pd.DataFrame:
 def ledger_errors(settings: Settings) -> pd.DataFrame:
     """Ledger entries in status ``failed`` or ``rejected``, newest first."""
     rows = []
-    for status in ("failed", "rejected"):
+    for status in PROBLEM_STATUSES:
         rows += query.ledger_entries(settings, aws(settings, "dynamodb"), status)
-    frame = pd.DataFrame(rows, columns=["source_key", "etag", "status", "error", "updated_at", "attempts"])
+    columns = ["source_key", "version_id", "etag", "status", "error", "updated_at", "attempts"]
+    frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values("updated_at", ascending=False, ignore_index=True)
 
 
@@ -164,7 +177,7 @@ def _object_keys(body: str) -> str:
     """The S3 object keys an S3 event notification names (URL-decoded, as the pipeline reads them), comma
     separated; "" for other bodies."""
     try:
-        return ", ".join(key for key, _ in notifications(body))
+        return ", ".join(notification.key for notification in notifications(body))
     except NotAnS3Notification:
         return ""
 

@@ -12,13 +12,13 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from energy_lib.rollups import ENERGY
 from energy_lib.rules import SEVERITIES
 from energy_lib.workbook.notebook.charts import ANOMALIES_AXIS, ENERGY_AXIS, SITE_AXIS, empty_figure
 from energy_lib.workbook.notebook.palette import SERIES_COLOURS, SEVERITY_COLOURS
 from energy_lib.workbook.notebook.views import Html, message, table
 
 MONTH_AXIS = "Month [UTC]"
-ENERGIES = ("energy_generated_kwh", "energy_consumed_kwh", "net_energy_kwh")
 ENERGY_LABELS = {
     "energy_generated_kwh": "generated",
     "energy_consumed_kwh": "consumed",
@@ -86,10 +86,10 @@ def best_and_worst_days(daily: pd.DataFrame, count: int = 5) -> Any:
     """The ``count`` days with the most and the least valid energy generated, with consumed and net [kWh]."""
     if daily.empty:
         return message("No readings in this period.")
-    frame = _floats(daily, list(ENERGIES)).sort_values("energy_generated_kwh", ascending=False, kind="stable")
+    frame = _floats(daily, list(ENERGY)).sort_values("energy_generated_kwh", ascending=False, kind="stable")
     picked = pd.concat([frame.head(count).assign(rank="best"), frame.tail(count).iloc[::-1].assign(rank="worst")])
     picked = picked.drop_duplicates("day")
-    shown = picked[["rank", "day", *ENERGIES, "readings", "anomalies", "sites"]].rename(
+    shown = picked[["rank", "day", *ENERGY, "readings", "anomalies", "sites"]].rename(
         columns={
             "energy_generated_kwh": "generated [kWh]",
             "energy_consumed_kwh": "consumed [kWh]",
@@ -102,10 +102,10 @@ def best_and_worst_days(daily: pd.DataFrame, count: int = 5) -> Any:
 def site_series(readings: pd.DataFrame) -> pd.DataFrame:
     """A site's readings (full resolution) as totals of valid readings per hour (up to a month of readings) or
     per day [kWh], for drawing."""
-    frame = _floats(readings, list(ENERGIES))
+    frame = _floats(readings, list(ENERGY))
     span = frame["timestamp"].max() - frame["timestamp"].min()
     rule = "h" if span <= HOURLY_UP_TO else "D"
-    valid = frame[~frame["anomaly"]].set_index("timestamp")[list(ENERGIES)].resample(rule).sum()
+    valid = frame[~frame["anomaly"]].set_index("timestamp")[list(ENERGY)].resample(rule).sum()
     return valid.reset_index()
 
 

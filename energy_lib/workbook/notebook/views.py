@@ -357,7 +357,11 @@ def health_table(health: list[dict[str, Any]]) -> Styler | Html:
     ).set_caption(verdict)
 
 
-QUEUE_NAMES = {"ingest_queue": "ingest queue", "dead_letter_queue": "dead-letter queue"}
+QUEUE_NAMES = {
+    "ingest_queue": "ingest queue",
+    "dead_letter_queue": "dead-letter queue",
+    "rollups_dead_letter_queue": "rollups dead-letter queue",
+}
 
 
 def queue_line(depths: dict[str, int]) -> Html:
@@ -365,7 +369,7 @@ def queue_line(depths: dict[str, int]) -> Html:
     a dead-letter queue that holds messages is shown in red."""
     parts = [(QUEUE_NAMES.get(name, name.replace("_", " ")), int(n)) for name, n in depths.items()]
     items = " · ".join(
-        f'{html.escape(name)} <b style="color:{UNHEALTHY if name.startswith("dead") and n else "inherit"}">{n:,}</b>'
+        f'{html.escape(name)} <b style="color:{UNHEALTHY if "dead-letter" in name and n else "inherit"}">{n:,}</b>'
         for name, n in parts
     )
     text = " · ".join(f"{name} {n:,}" for name, n in parts)

@@ -27,7 +27,7 @@ import pytest
 from energy_lib.config import TERRAFORM_OUTPUTS, Settings, env_names
 from energy_lib.rules import SEVERITIES
 from energy_lib.schema import Table
-from energy_lib.workbook.infra.spec import BUCKET, COMPACTION, FUNCTION, LAKE, QUEUE, TABLE
+from energy_lib.workbook.infra.spec import AGGREGATOR, BUCKET, COMPACTION, FUNCTION, LAKE, QUEUE, TABLE
 from tests.conftest import REPO
 
 TERRAFORM_DIR = REPO / "terraform"
@@ -188,6 +188,7 @@ class Spec:
     bucket: Any = BUCKET
     queue: Any = QUEUE
     function: Any = FUNCTION
+    aggregator: Any = AGGREGATOR
     table: Any = TABLE
     lake: Any = LAKE
     compaction: Any = COMPACTION
@@ -380,6 +381,12 @@ def _table_problems(tf: Terraform, spec: Spec, table: Table, body: dict[str, Any
         spec.table.server_side_encryption,
         block(body, "server_side_encryption").get("enabled"),
     )
+    _compare(
+        problems,
+        f"{what} stream",
+        table.stream_view_type,
+        body.get("stream_view_type", "") if tf.value(body.get("stream_enabled")) is True else "",
+    )
     ttl = block(body, "ttl")
     _compare(
         problems,
@@ -438,6 +445,150 @@ def function_problems(tf: Terraform, spec: Spec) -> list[str]:
     retention = tf.value(tf.resources[log_group].get("retention_in_days"))
     _compare(problems, "log retention [days]", spec.settings.log_retention_days, retention)
     _compare(problems, "log group name", "/aws/lambda/${local.function_name}", tf.locals.get("log_group_name"))
+    return problems
+
+
+def _role_statements(tf: Terraform, function: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every policy statement on the role of ``function`` (the inline policies of its aws_iam_role_policy)."""
+    role = tf.referenced(function.get("role"), "aws_iam_role")
+    statements = []
+    policies = {id(body): body for body in tf.attached("aws_iam_role_policy", "role", role)}  # once per resource
+    for body in policies.values():
+        for expression in body.get("for_each", {}).values():
+            statements += tf.policy_document(expression).get("statement", [])
+    return statements
+
+
+def aggregator_problems(tf: Terraform, spec: Spec) -> list[str]:
+    problems: list[str] = []
+    key = tf.output_resource("aggregator_function_name", "aws_lambda_function")
+    function = tf.resources[key]
+    ingest = tf.resources[tf.output_resource("function_name", "aws_lambda_function")]
+    agg = spec.aggregator
+    for what, expected, attribute in (
+        ("runtime", spec.function.runtime, "runtime"),
+        ("handler", agg.handler, "handler"),
+        ("timeout [s]", agg.timeout_s, "timeout"),
+        ("memory [MB]", agg.memory_mb, "memory_size"),
+    ):
+        _compare(problems, f"aggregator {what}", expected, tf.value(function.get(attribute)))
+    _compare(problems, "aggregator package (the ingest's zip)", ingest.get("filename"), function.get("filename"))
+    variables = block(function, "environment").get("variables", {})
+    names = env_names()
+    _compare(
+        problems,
+        "aggregator environment names",
+        sorted(names[f] for f in agg.environment_settings),
+        sorted(variables),
+    )
+    _compare(problems, "aggregator ENERGY_TARGET", "aws", variables.get("ENERGY_TARGET"))
+    log_group = tf.resources[
+        tf.referenced(block(function, "logging_config").get("log_group"), "aws_cloudwatch_log_group")
+    ]
+    _compare(
+        problems,
+        "aggregator log retention",
+        spec.settings.log_retention_days,
+        tf.value(log_group.get("retention_in_days")),
+    )
+    _compare(
+        problems, "aggregator log group", "/aws/lambda/${local.aggregator_name}", tf.locals.get("aggregator_log_group")
+    )
+
+    mappings = tf.attached("aws_lambda_event_source_mapping", "function_name", key)
+    if len(mappings) != 1:
+        return [*problems, f"expected one event source mapping for {key}, found {len(mappings)}"]
+    mapping = mappings[0]
+    readings = tf.output_resource("readings_table", "aws_dynamodb_table")
+    _compare(
+        problems, "mapping source", f"${{{readings[0]}.{readings[1]}.stream_arn}}", mapping.get("event_source_arn")
+    )
+    for what, expected, attribute in (
+        ("batch size", agg.batch_size, "batch_size"),
+        ("batching window [s]", agg.batching_window_s, "maximum_batching_window_in_seconds"),
+        ("starting position", agg.starting_position, "starting_position"),
+        ("bisect on error", agg.bisect_on_error, "bisect_batch_on_function_error"),
+        ("retry attempts", agg.maximum_retry_attempts, "maximum_retry_attempts"),
+        ("record age [s]", agg.maximum_record_age_s, "maximum_record_age_in_seconds"),
+        ("parallelization factor", agg.parallelization_factor, "parallelization_factor"),
+        ("response types", list(agg.function_response_types), "function_response_types"),
+    ):
+        _compare(problems, f"stream mapping {what}", expected, tf.value(mapping.get(attribute)))
+    dlq_key = tf.output_resource("rollups_dead_letter_queue", "aws_sqs_queue")
+    destination = block(block(mapping, "destination_config"), "on_failure").get("destination_arn")
+    _compare(
+        problems,
+        "stream mapping on-failure destination",
+        dlq_key,
+        tf.referenced(destination, "aws_sqs_queue") if destination else None,
+    )
+    dlq = tf.resources[dlq_key]
+    _compare(
+        problems,
+        "rollups dead-letter retention [s]",
+        spec.queue.rollups_dead_letter_retention_s,
+        tf.value(dlq.get("message_retention_seconds")),
+    )
+    _compare(problems, "rollups dead-letter encryption", True, tf.value(dlq.get("sqs_managed_sse_enabled")))
+
+    alarms = {
+        (alarm.get("namespace"), alarm.get("metric_name"), json.dumps(alarm.get("dimensions"), sort_keys=True))
+        for alarm in tf.locals.get("metric_alarms", {}).values()
+    }
+    function_dimension = json.dumps({"FunctionName": f"${{{key[0]}.{key[1]}.function_name}}"})
+    for wanted in (
+        ("AWS/Lambda", "IteratorAge", function_dimension),
+        ("AWS/Lambda", "Errors", function_dimension),
+        (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            json.dumps({"QueueName": f"${{{dlq_key[0]}.{dlq_key[1]}.name}}"}),
+        ),
+    ):
+        if wanted not in alarms:
+            problems.append(f"no alarm on {wanted}")
+
+    stream_arn = f"${{{readings[0]}.{readings[1]}.stream_arn}}"
+    statements = _role_statements(tf, function)
+    stream_reads = [s for s in statements if "dynamodb:GetRecords" in s.get("actions", [])]
+    _compare(
+        problems,
+        "aggregator reads exactly the readings stream",
+        [[stream_arn]],
+        [s.get("resources") for s in stream_reads],
+    )
+    rollups = tf.output_resource("rollups_table", "aws_dynamodb_table")
+    table_actions = sorted(
+        action
+        for statement in statements
+        for action in statement.get("actions", [])
+        if action.startswith("dynamodb:") and statement not in stream_reads and "ListStreams" not in action
+    )
+    _compare(problems, "aggregator table actions", ["dynamodb:BatchGetItem", "dynamodb:PutItem"], table_actions)
+    _compare(
+        problems,
+        "aggregator reads and writes the rollups table only",
+        [[f"${{{rollups[0]}.{rollups[1]}.arn}}"]],
+        [s.get("resources") for s in statements if "dynamodb:PutItem" in s.get("actions", [])],
+    )
+    _compare(
+        problems,
+        "aggregator sends to its dead-letter queue",
+        [[f"${{{dlq_key[0]}.{dlq_key[1]}.arn}}"]],
+        [s.get("resources") for s in statements if "sqs:SendMessage" in s.get("actions", [])],
+    )
+    ingest_actions = {a for s in _role_statements(tf, ingest) for a in s.get("actions", [])}
+    for unneeded in (
+        "dynamodb:BatchGetItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:TransactWriteItems",
+        "dynamodb:Query",
+    ):
+        if unneeded in ingest_actions:
+            problems.append(f"the ingest role still has {unneeded}")
+    ingest_resources = " ".join(str(s.get("resources")) for s in _role_statements(tf, ingest))
+    if f"{rollups[0]}.{rollups[1]}" in ingest_resources:
+        problems.append("the ingest role may still touch the rollups table")
     return problems
 
 
@@ -636,6 +787,7 @@ CHECKS: dict[str, Callable[[Terraform, Spec], list[str]]] = {
     "queues": queue_problems,
     "tables": table_problems,
     "function": function_problems,
+    "aggregator": aggregator_problems,
     "alerts": alert_problems,
     "lake": lake_problems,
     "outputs": output_problems,
@@ -690,6 +842,17 @@ def _drop_env(tf: Terraform) -> None:
     variables.pop(next(iter(variables)))
 
 
+def _stream_mapping(tf: Terraform) -> dict[str, Any]:
+    key = tf.output_resource("aggregator_function_name", "aws_lambda_function")
+    return tf.attached("aws_lambda_event_source_mapping", "function_name", key)[0]
+
+
+def _grant_transactions(tf: Terraform) -> None:
+    tf.data[("aws_iam_policy_document", "ingest_tables")]["statement"][0]["actions"].append(
+        "dynamodb:ConditionCheckItem"
+    )
+
+
 def _drop_index(tf: Terraform) -> None:
     _resource(tf, "readings_table", "aws_dynamodb_table")["global_secondary_index"].pop()
 
@@ -740,6 +903,33 @@ MUTATIONS: dict[str, tuple[str, Callable[[Terraform], None] | None, Spec]] = {
     "spec bytes scanned limit": ("lake", None, replace(SPEC, lake=replace(LAKE, bytes_scanned_cutoff=10**8))),
     "spec compaction memory": ("lake", None, replace(SPEC, compaction=replace(COMPACTION, memory_mb=512))),
     "spec lake versions": ("bucket", None, replace(SPEC, lake=replace(LAKE, noncurrent_expiry_days=3))),
+    "terraform stream off": (
+        "tables",
+        lambda tf: _resource(tf, "readings_table", "aws_dynamodb_table").update(stream_enabled=False),
+        SPEC,
+    ),
+    "terraform stream bisect off": (
+        "aggregator",
+        lambda tf: _stream_mapping(tf).update(bisect_batch_on_function_error=False),
+        SPEC,
+    ),
+    "terraform stream destination dropped": (
+        "aggregator",
+        lambda tf: _stream_mapping(tf).pop("destination_config"),
+        SPEC,
+    ),
+    "terraform ingest role gets transactions back": ("aggregator", _grant_transactions, SPEC),
+    "terraform iterator age alarm dropped": (
+        "aggregator",
+        lambda tf: tf.locals["metric_alarms"].pop("rollups-iterator-age"),
+        SPEC,
+    ),
+    "spec stream batch size": ("aggregator", None, replace(SPEC, aggregator=replace(AGGREGATOR, batch_size=100))),
+    "spec parallelization": (
+        "aggregator",
+        None,
+        replace(SPEC, aggregator=replace(AGGREGATOR, parallelization_factor=2)),
+    ),
 }
 
 

@@ -190,9 +190,11 @@ def test_counts_and_lines_read_as_sentences():
     assert views.count(1440, "reading") == "1,440 readings"
     assert views.count(1, "anomaly", "anomalies") == "1 anomaly"
     assert views.count(0, "anomaly", "anomalies") == "0 anomalies"
-    line = views.queue_line({"ingest_queue": 0, "dead_letter_queue": 3})
-    assert str(line) == "Messages waiting or in flight: ingest queue 0 · dead-letter queue 3"
-    assert 'color:#d62728">3<' in line._repr_html_()
+    line = views.queue_line({"ingest_queue": 0, "dead_letter_queue": 3, "rollups_dead_letter_queue": 2})
+    assert str(line) == (
+        "Messages waiting or in flight: ingest queue 0 · dead-letter queue 3 · rollups dead-letter queue 2"
+    )
+    assert 'color:#d62728">3<' in line._repr_html_() and 'color:#d62728">2<' in line._repr_html_()
     statistics = {"files": 5, "processed": 5, "read": 1440, "stored": 1440, "quarantined": 0, "anomalies": 32}
     assert str(views.run_statistics_line(statistics, 32)) == (
         "5 of 5 files processed: 1,440 readings read, 1,440 stored, 0 quarantined, 32 anomalies found (32 injected)"
@@ -242,7 +244,11 @@ def test_dead_letters_name_their_objects_and_the_button_redrives_them(stack: Set
 
     assert panel.moved == 2
     assert "Moved 2 messages back to the ingest queue" in panel.message.value
-    assert ops.queue_depths(stack) == {"ingest_queue": waiting + 2, "dead_letter_queue": 0}
+    assert ops.queue_depths(stack) == {
+        "ingest_queue": waiting + 2,
+        "dead_letter_queue": 0,
+        "rollups_dead_letter_queue": 0,
+    }
     assert panel.messages.empty
 
 

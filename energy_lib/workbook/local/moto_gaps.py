@@ -1,0 +1,151 @@
+"""What moto (5.2.5) leaves out of AWS's behaviour that the pipeline relies on, added explicitly.
+
+- S3 event notifications: AWS sends ``s3.object.versionId`` (on a versioned bucket) and ``s3.object.sequencer``
+  (which orders the events of one key); moto sends neither. :func:`add_s3_notification_fields` makes moto's
+  notifications carry both, with the version moto stored and a sequencer that grows with every event, so the
+  local stack feeds the pipeline the event shape AWS does. Only fields moto leaves out are added.
+- Concurrent DynamoDB requests: moto's server answers requests in threads and its DynamoDB backend takes no
+  lock, so a conditional write is not atomic against a concurrent write of the same item, and two concurrent
+  writes to a table with a stream can get the same stream sequence number (one record then hides the other).
+  DynamoDB guarantees both. :func:`serialize_dynamodb` runs the DynamoDB and DynamoDB Streams backends one
+  call at a time (parsing requests and writing responses, the larger part, still run side by side).
+- Stream retention: moto keeps every stream record (both images, about 6 KB each) and every shard iterator it
+  issued for as long as the server runs; AWS keeps records 24 hours and iterators 15 minutes. The local
+  stream player calls :func:`forget_stream_state`, which drops the records it has handed over that are older
+  than ten minutes (readers of the stream poll far more often) and all but the newest shard iterators, so the
+  stack's memory follows the data it stores, not the writes it has seen.
+- GetRecords answers: moto writes them with its generic shape walker, about 5 ms per stream record (a
+  30,000-reading file took 2.5 minutes to read back once). :func:`write_stream_records_as_json` writes the
+  same records as plain JSON, the wire format DynamoDB Streams uses (records as moto keeps them, the creation
+  time in epoch seconds), as moto did before its serializer.
+
+:func:`install` does both; every process that runs a moto server for the pipeline (the local stack, the tests)
+calls it before serving. ``tests/integration/test_moto_gaps.py`` checks that moto still needs each of them, so
+that this module goes away when moto catches up.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import itertools
+import json
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from energy_lib.config import LOCAL_ACCOUNT_ID
+
+_sequence = itertools.count(1)  # next() on a count is atomic in CPython: moto serves requests in threads
+_installed: list[Any] = []
+KEPT_ITERATORS = 1000  # shard iterators kept (moto keeps each one it issued; one a poll)
+_dynamodb_lock = threading.RLock()  # re-entrant: a backend method calls others (BatchWriteItem -> put_item)
+_locked: set[type] = set()
+
+
+def install() -> None:
+    """Every addition of this module (idempotent)."""
+    add_s3_notification_fields()
+    serialize_dynamodb()
+    write_stream_records_as_json()
+
+
+def forget_stream_state(region: str, table: str, through_sequence: int, before: datetime) -> int:
+    """Drop the table's stream records up to ``through_sequence`` created before ``before`` (UTC), as AWS's
+    retention would later, and all but the newest shard iterators; returns how many records went."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    with _dynamodb_lock:  # moto numbers a new record by the length of this list
+        shard = dynamodb_backends[LOCAL_ACCOUNT_ID][region].get_table(table).stream_shard
+        if shard is None:
+            return 0
+        naive_before = before.astimezone(timezone.utc).replace(tzinfo=None)
+        dropped = 0
+        for record in shard.items:
+            data = record.record["dynamodb"]
+            if int(data["SequenceNumber"]) > through_sequence or data["ApproximateCreationDateTime"] >= naive_before:
+                break
+            dropped += 1
+        del shard.items[:dropped]
+        shard.starting_sequence_number += dropped
+        iterators = dynamodbstreams_backends[LOCAL_ACCOUNT_ID][region].shard_iterators
+        for arn in list(iterators)[:-KEPT_ITERATORS]:
+            del iterators[arn]
+    return dropped
+
+
+def write_stream_records_as_json() -> None:
+    """Answer GetRecords with the records as JSON, not through moto's slow generic serializer (idempotent)."""
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    if getattr(DynamoDBStreamsHandler.get_records, "as_json", False):
+        return
+
+    def get_records(self: Any) -> str:
+        limit = self._get_param("Limit") or 1000
+        result = self.backend.get_records(self._get_param("ShardIterator"), limit)
+        return json.dumps(result, default=_epoch_seconds)
+
+    get_records.as_json = True  # type: ignore[attr-defined]
+    DynamoDBStreamsHandler.get_records = get_records
+
+
+def _epoch_seconds(value: Any) -> float:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=value.tzinfo or timezone.utc).timestamp()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def serialize_dynamodb() -> None:
+    """Run the methods of moto's DynamoDB and DynamoDB Streams backends one at a time, as DynamoDB's atomicity
+    needs (idempotent). Only the backends: parsing requests and writing responses stay in parallel."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    for backend in (DynamoDBBackend, DynamoDBStreamsBackend):
+        if backend in _locked:
+            continue
+        _locked.add(backend)
+        for name, member in list(vars(backend).items()):
+            if not name.startswith("_") and inspect.isfunction(member):
+                setattr(backend, name, _one_at_a_time(member))
+
+
+def _one_at_a_time(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_lock:
+            return method(*args, **kwargs)
+
+    return locked
+
+
+def add_s3_notification_fields() -> None:
+    """Make moto's S3 notifications carry ``versionId`` and ``sequencer``, as AWS's do (idempotent)."""
+    from moto.s3 import notifications
+
+    if _installed:
+        return
+    original = notifications._get_s3_event
+
+    def with_version_and_sequencer(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        event = original(event_name, bucket, key, notification_id)
+        for record in event["Records"]:
+            s3_object = record["s3"]["object"]
+            if key.version_id != "null":
+                s3_object.setdefault("versionId", key.version_id)
+            s3_object.setdefault("sequencer", f"{next(_sequence):018X}")
+        return event
+
+    notifications._get_s3_event = with_version_and_sequencer
+    _installed.append(original)
+
+
+def moto_s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+    """moto's own notification body, without the fields added here (for the test that checks moto still needs them)."""
+    from moto.s3 import notifications
+
+    build = _installed[0] if _installed else notifications._get_s3_event
+    return build(event_name, bucket, key, notification_id)

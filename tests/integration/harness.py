@@ -1,0 +1,120 @@
+"""Driving the real pipeline by hand in tests: the real entry points (lambda/handler.py, lambda/aggregator.py)
+behind the local runtime's two mappings, the real S3 notifications moto sends, and the exactness check every
+rollup must pass (each equals the sums of the stored readings, valid and flagged apart)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+from unittest import mock
+
+from energy_lib import query, rollups
+from energy_lib.clients import client
+from energy_lib.config import Settings
+from energy_lib.pipeline import Notification, notifications
+from energy_lib.workbook.aws import ops
+from energy_lib.workbook.infra.lambda_build import AGGREGATOR, HANDLER
+from energy_lib.workbook.local.provisioner import queue_arn
+from energy_lib.workbook.local.runtime import Handler, LocalRuntime, load_handler, sqs_event
+from energy_lib.workbook.local.stream import StreamRuntime
+
+
+def real_handlers(settings: Settings) -> tuple[Handler, Handler]:
+    """``handler`` of lambda/handler.py and of lambda/aggregator.py, configured through ENERGY_* as on AWS."""
+    with mock.patch.dict(os.environ, {**settings.environment(), "ENERGY_ENDPOINT_URL": settings.endpoint}):
+        return load_handler(HANDLER), load_handler(AGGREGATOR)
+
+
+class Pipeline:
+    """The local runtime's two mappings over the real handlers, polled by the test."""
+
+    def __init__(self, settings: Settings, aggregator: Handler | None = None) -> None:
+        ingest, aggregate = real_handlers(settings)
+        self.settings = settings
+        self.ingest = LocalRuntime(settings, handler=ingest, retry_delay_s=0)
+        self.stream = StreamRuntime(settings, handler=aggregator or aggregate, retry_s=0)
+
+    def drain(self, rounds: int = 200) -> None:
+        """Poll both mappings until the ingest queue is empty and the stream has nothing new."""
+        for _ in range(rounds):
+            moved = self.ingest.poll_once(wait_s=0) + self.stream.poll_once()
+            if not moved and ops.queue_depth(self.settings, self.settings.ingest_queue) == 0:
+                return
+        raise AssertionError("the pipeline did not drain")
+
+
+def put(settings: Settings, key: str, body: bytes) -> str:
+    """Upload ``body`` under ``key``; returns the new version's id."""
+    return client("s3", settings).put_object(Bucket=settings.bucket, Key=key, Body=body)["VersionId"]
+
+
+def take_messages(settings: Settings) -> list[dict[str, Any]]:
+    """Every message in the ingest queue (the S3 notifications moto sent), taken out of it."""
+    sqs = client("sqs", settings)
+    url = sqs.get_queue_url(QueueName=settings.ingest_queue)["QueueUrl"]
+    taken: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            return [m for m in taken if notifications(m["Body"])]  # without S3's test event
+        taken += batch
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+        )
+
+
+def take_notifications(settings: Settings) -> list[Notification]:
+    return [n for m in take_messages(settings) for n in notifications(m["Body"])]
+
+
+def event_of(settings: Settings, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The SQS event Lambda would send for ``messages``."""
+    return sqs_event(messages, queue_arn(settings, settings.ingest_queue), settings.region)
+
+
+def message(body: dict[str, Any] | str, message_id: str = "m-1") -> dict[str, Any]:
+    text = body if isinstance(body, str) else json.dumps(body)
+    return {"MessageId": message_id, "ReceiptHandle": f"rh-{message_id}", "Body": text}
+
+
+def sums_from_readings(settings: Settings) -> dict[tuple[str, str], dict[str, Any]]:
+    """What every rollup should hold, computed from the stored readings themselves."""
+    dynamodb = client("dynamodb", settings)
+    sites = {row["site_id"] for row in query.rollups(settings, dynamodb, [rollups.TOTAL_BUCKET])}
+    expected: dict[tuple[str, str], dict[str, Any]] = defaultdict(rollups.zero)
+    for site in sites:
+        for item in query.readings(settings, dynamodb, site):
+            for bucket in rollups.buckets(item["timestamp"]):
+                for name, value in rollups.contribution(item).items():
+                    expected[(bucket, site)][name] += value
+            total = expected[(rollups.TOTAL_BUCKET, site)]
+            total["last_reading_at"] = max(total.get("last_reading_at", ""), item["timestamp"])
+    return expected
+
+
+def assert_rollups_exact(settings: Settings) -> int:
+    """Every rollup equals the sums of the stored readings (valid and flagged apart), and no rollup counts a
+    reading that is not stored; returns how many rollups were compared."""
+    expected = sums_from_readings(settings)
+    buckets = sorted({bucket for bucket, _ in expected})
+    held = {(r["bucket"], r["site_id"]): r for r in query.rollups(settings, client("dynamodb", settings), buckets)}
+    for key, sums in expected.items():
+        names = [*rollups.COUNTERS, *(["last_reading_at"] if key[0] == rollups.TOTAL_BUCKET else [])]
+        assert {n: held[key].get(n) for n in names} == {n: sums[n] for n in names}, key
+    for key, row in held.items():
+        if key not in expected:
+            assert all(row[n] == 0 for n in rollups.COUNTERS), key
+    return len(expected)
+
+
+def flagged_sums_of_anomalies(settings: Settings) -> dict[str, Decimal]:
+    """The energies of every stored anomaly, added up from the sparse anomaly index, per site."""
+    dynamodb = client("dynamodb", settings)
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for site in query.sites(settings, dynamodb):
+        for row in query.anomalies(settings, dynamodb, site):
+            totals[site] += row["energy_generated_kwh"]
+    return totals
