@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from typing import Any, TypedDict
 
 from energy_lib.config import Settings
+from energy_lib.rollups import padded
 from energy_lib.validation import KWH_DECIMAL_PLACES
 
 TABLE = "readings"  # the lake's one table: a DuckDB view locally, a Glue table on AWS
@@ -49,7 +50,6 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("sequence_number", "string"),  # the stream record's, zero-padded: the newest wins when compacting
 )
 PARTITION = ("day", "string")  # YYYY-MM-DD, UTC
-SEQUENCE_DIGITS = 40  # DynamoDB stream sequence numbers have 21 to 40 digits
 CHANGES = "changes/"
 READINGS = "readings/"
 DAY_FILE = "readings.parquet"
@@ -81,13 +81,6 @@ def day_of_key(key: str) -> str:
     return key.split("day=", 1)[1][:10]
 
 
-def sequence_number(text: str) -> str:
-    """A stream sequence number padded to :data:`SEQUENCE_DIGITS`, so text order is number order."""
-    if not text.isdigit() or len(text) > SEQUENCE_DIGITS:
-        raise ValueError(f"not a stream sequence number: {text!r}")
-    return text.zfill(SEQUENCE_DIGITS)
-
-
 def change_lines(records: Iterable[dict[str, Any]]) -> dict[str, list[ChangeLine]]:
     """The change lines of DynamoDB stream records (the Lambda event's ``Records``), by UTC day."""
     by_day: dict[str, list[ChangeLine]] = defaultdict(list)
@@ -95,7 +88,7 @@ def change_lines(records: Iterable[dict[str, Any]]) -> dict[str, list[ChangeLine
         stream = record["dynamodb"]
         keys = stream["Keys"]
         line: ChangeLine = {
-            "sequence_number": sequence_number(stream["SequenceNumber"]),
+            "sequence_number": padded(stream["SequenceNumber"]),
             "event": record["eventName"],
             "keys": keys,
             "image": stream.get("NewImage") if record["eventName"] != "REMOVE" else None,

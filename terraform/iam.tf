@@ -169,6 +169,15 @@ data "aws_iam_policy_document" "aggregator_dead_letters" {
   }
 }
 
+# Lake: write each batch's change objects, under the lake's changes/ prefix and nowhere else
+data "aws_iam_policy_document" "aggregator_lake" {
+  statement {
+    sid       = "WriteChangeObjects"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.data.arn}/${local.lake_prefix}changes/*"]
+  }
+}
+
 resource "aws_iam_role_policy" "aggregator" {
   for_each = {
     logs         = data.aws_iam_policy_document.aggregator_logs.json
@@ -176,6 +185,7 @@ resource "aws_iam_role_policy" "aggregator" {
     stream       = data.aws_iam_policy_document.aggregator_stream.json
     rollups      = data.aws_iam_policy_document.aggregator_rollups.json
     dead_letters = data.aws_iam_policy_document.aggregator_dead_letters.json
+    lake         = data.aws_iam_policy_document.aggregator_lake.json
   }
 
   name   = each.key

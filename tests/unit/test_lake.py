@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from energy_lib import lake
 from energy_lib.config import Settings
 from tests.conftest import EVENTS
@@ -39,17 +37,6 @@ def test_the_same_batch_gives_the_same_key_and_bytes_so_a_retry_overwrites_its_o
 def test_change_objects_round_trip() -> None:
     lines = lake.change_lines(RECORDS)["2025-06-12"]
     assert lake.decode_changes(lake.encode_changes(lines)) == lines
-
-
-@pytest.mark.parametrize("text", ["", "12a", "1" * 41, "-5"])
-def test_a_sequence_number_must_be_digits(text: str) -> None:
-    with pytest.raises(ValueError):
-        lake.sequence_number(text)
-
-
-def test_padded_sequence_numbers_sort_as_numbers() -> None:
-    numbers = ["9", "10", "111300000000011111111113", "99999999999999999999"]
-    assert sorted(numbers, key=lambda n: lake.sequence_number(n)) == sorted(numbers, key=int)
 
 
 def test_day_files_and_changes_live_under_the_lake_prefix() -> None:

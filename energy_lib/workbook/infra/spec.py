@@ -89,7 +89,8 @@ class AggregatorSpec:
     handler: str = "aggregator.handler"
     timeout_s: int = 120
     memory_mb: int = 256
-    environment_settings: tuple[str, ...] = ("target", "region", "rollups_table")
+    # the bucket and lake prefix: it writes each batch as the history lake's change objects
+    environment_settings: tuple[str, ...] = ("target", "region", "rollups_table", "bucket", "lake_prefix")
     batch_size: int = 1000
     batching_window_s: int = 10
     starting_position: str = "TRIM_HORIZON"  # every record since the stream was enabled

@@ -23,7 +23,7 @@ import pyarrow as pa
 from botocore.exceptions import ClientError
 from tqdm.auto import tqdm
 
-from energy_lib import lake
+from energy_lib import lake, rollups
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.errors import LakeError
@@ -34,7 +34,7 @@ from energy_lib.workbook.lake.schema import SCHEMA, kwh_array
 from energy_lib.workbook.simulator.model import MAX_READINGS, Site, fleet_energy
 
 SOURCE_PREFIX = "simulated-year/"  # source_key of these readings: no raw object holds them
-OLDEST = "0" * lake.SEQUENCE_DIGITS  # any reading the stream brings later replaces a simulated one
+OLDEST = "0" * rollups.SEQUENCE_DIGITS  # any reading the stream brings later replaces a simulated one
 MILLI = 1000  # the simulator's values have 3 decimals: whole watt-hours
 
 

@@ -482,6 +482,10 @@ def aggregator_problems(tf: Terraform, spec: Spec) -> list[str]:
         sorted(variables),
     )
     _compare(problems, "aggregator ENERGY_TARGET", "aws", variables.get("ENERGY_TARGET"))
+    _compare(problems, "aggregator bucket", "${aws_s3_bucket.data.id}", variables.get(names["bucket"]))
+    _compare(
+        problems, "aggregator lake prefix", spec.settings.lake_prefix, tf.value(variables.get(names["lake_prefix"]))
+    )
     log_group = tf.resources[
         tf.referenced(block(function, "logging_config").get("log_group"), "aws_cloudwatch_log_group")
     ]
@@ -576,6 +580,16 @@ def aggregator_problems(tf: Terraform, spec: Spec) -> list[str]:
         "aggregator sends to its dead-letter queue",
         [[f"${{{dlq_key[0]}.{dlq_key[1]}.arn}}"]],
         [s.get("resources") for s in statements if "sqs:SendMessage" in s.get("actions", [])],
+    )
+    _compare(
+        problems,
+        "aggregator writes change objects only, under the lake's changes/ prefix",
+        [(["s3:PutObject"], [f"${{aws_s3_bucket.data.arn}}/{spec.settings.lake_prefix}changes/*"])],
+        [
+            (s.get("actions"), [tf.expand(resource) for resource in s.get("resources", [])])
+            for s in statements
+            if any(action.startswith("s3:") for action in s.get("actions", []))
+        ],
     )
     ingest_actions = {a for s in _role_statements(tf, ingest) for a in s.get("actions", [])}
     for unneeded in (
@@ -923,6 +937,25 @@ MUTATIONS: dict[str, tuple[str, Callable[[Terraform], None] | None, Spec]] = {
         "aggregator",
         lambda tf: tf.locals["metric_alarms"].pop("rollups-iterator-age"),
         SPEC,
+    ),
+    "terraform aggregator writes anywhere in the bucket": (
+        "aggregator",
+        lambda tf: tf.data[("aws_iam_policy_document", "aggregator_lake")]["statement"][0].update(
+            resources=["${aws_s3_bucket.data.arn}/*"]
+        ),
+        SPEC,
+    ),
+    "terraform aggregator reads the lake": (
+        "aggregator",
+        lambda tf: tf.data[("aws_iam_policy_document", "aggregator_lake")]["statement"][0]["actions"].append(
+            "s3:GetObject"
+        ),
+        SPEC,
+    ),
+    "spec aggregator without the lake prefix": (
+        "aggregator",
+        None,
+        replace(SPEC, aggregator=replace(AGGREGATOR, environment_settings=AGGREGATOR.environment_settings[:-1])),
     ),
     "spec stream batch size": ("aggregator", None, replace(SPEC, aggregator=replace(AGGREGATOR, batch_size=100))),
     "spec parallelization": (
