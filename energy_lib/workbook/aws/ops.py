@@ -59,7 +59,7 @@ def wait(
     """Wait until processing is complete: every object under raw/ has a final ledger status, the ingest queue is
     empty, the rollups have taken in every reading written (the readings stream is drained), so that a
     summary read afterwards is complete, and the lake caught up (no change object waits for compaction: on AWS
-    that takes up to the compaction period, 10 minutes).
+    that takes up to :data:`~energy_lib.workbook.infra.spec.LAKE_DELAY_BOUND_MIN`, 13 minutes).
 
     Objects that failed count as settled once their retries are over (the queue is empty); an object whose
     attempt stopped without finishing (its lease expired) is reported as failed at once, with the reason in
