@@ -459,6 +459,19 @@ def _role_statements(tf: Terraform, function: dict[str, Any]) -> list[dict[str, 
     return statements
 
 
+def _environment_problems(
+    problems: list[str], tf: Terraform, spec: Spec, what: str, function: dict[str, Any], settings: tuple[str, ...]
+) -> None:
+    """A lake writer's ENERGY_* variables: exactly those of ``settings``, the AWS target, the data bucket and
+    the lake prefix."""
+    variables = block(function, "environment").get("variables", {})
+    names = env_names()
+    _compare(problems, f"{what} environment names", sorted(names[f] for f in settings), sorted(variables))
+    _compare(problems, f"{what} ENERGY_TARGET", "aws", variables.get(names["target"]))
+    _compare(problems, f"{what} bucket", "${aws_s3_bucket.data.id}", variables.get(names["bucket"]))
+    _compare(problems, f"{what} lake prefix", spec.settings.lake_prefix, tf.value(variables.get(names["lake_prefix"])))
+
+
 def aggregator_problems(tf: Terraform, spec: Spec) -> list[str]:
     problems: list[str] = []
     key = tf.output_resource("aggregator_function_name", "aws_lambda_function")
@@ -473,19 +486,7 @@ def aggregator_problems(tf: Terraform, spec: Spec) -> list[str]:
     ):
         _compare(problems, f"aggregator {what}", expected, tf.value(function.get(attribute)))
     _compare(problems, "aggregator package (the ingest's zip)", ingest.get("filename"), function.get("filename"))
-    variables = block(function, "environment").get("variables", {})
-    names = env_names()
-    _compare(
-        problems,
-        "aggregator environment names",
-        sorted(names[f] for f in agg.environment_settings),
-        sorted(variables),
-    )
-    _compare(problems, "aggregator ENERGY_TARGET", "aws", variables.get("ENERGY_TARGET"))
-    _compare(problems, "aggregator bucket", "${aws_s3_bucket.data.id}", variables.get(names["bucket"]))
-    _compare(
-        problems, "aggregator lake prefix", spec.settings.lake_prefix, tf.value(variables.get(names["lake_prefix"]))
-    )
+    _environment_problems(problems, tf, spec, "aggregator", function, agg.environment_settings)
     log_group = tf.resources[
         tf.referenced(block(function, "logging_config").get("log_group"), "aws_cloudwatch_log_group")
     ]
@@ -723,15 +724,7 @@ def lake_problems(tf: Terraform, spec: Spec) -> list[str]:
     _compare(problems, "compaction layer", [compaction.layer], [str(layer).rsplit(":", 2)[-2] for layer in layers])
     package = PurePosixPath(str(tf.value(tf.variables["compaction_zip_path"].get("default"))))
     _compare(problems, "compaction package", ("build", "compaction.zip"), package.parts[-2:])
-    variables = block(function, "environment").get("variables", {})
-    names = env_names()
-    _compare(
-        problems,
-        "compaction environment names",
-        sorted(names[f] for f in compaction.environment_settings),
-        sorted(variables),
-    )
-    _compare(problems, "lake prefix", spec.settings.lake_prefix, tf.value(variables.get(names["lake_prefix"])))
+    _environment_problems(problems, tf, spec, "compaction", function, compaction.environment_settings)
     rules = [
         body
         for (kind, _), body in tf.resources.items()
