@@ -42,6 +42,6 @@ def test_checks_see_the_readings_stream_the_rollups_function_and_its_dead_letter
     rows = {(check.resource, check.setting): check for check in checks.run(settings)}
     assert rows[(f"dynamodb:{settings.readings_table}", "stream")].actual == "NEW_AND_OLD_IMAGES"
     assert rows[(f"lambda:{settings.aggregator_function_name}", "handler")].actual == "aggregator.handler"
-    assert rows[(f"sqs:{settings.rollups_dead_letter_queue}", "encryption")].passed
+    assert rows[(f"sqs:{settings.rollups_dead_letter_queue}", "managed encryption")].passed
     # the stream's mapping is checked on AWS; locally the runtime plays it (moto would call the function itself)
     assert not [key for key in rows if key[0].endswith(settings.aggregator_function_name) and "mapping" in key[1]]
