@@ -65,7 +65,7 @@ class Meter:
             endpoint_url=settings.endpoint,
             region_name=settings.region,
             aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - moto's placeholder, not a credential  # pragma: allowlist secret
+            aws_secret_access_key="local",  # noqa: S106  # pragma: allowlist secret (moto's placeholder)
         )
         self.tables = {getattr(settings, t.setting): t for t in TABLES}
         self.keys = {name: (t.partition_key, t.sort_key) for name, t in self.tables.items()}

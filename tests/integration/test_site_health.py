@@ -16,13 +16,13 @@ from energy_lib import query
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost, to_item
-from energy_lib.pipeline import Services, process_object
 from energy_lib.workbook import simulator
 from energy_lib.workbook.aws import ops
 from energy_lib.workbook.cli import main
 from energy_lib.workbook.health import alerts, assessment, freshness, registry
 from energy_lib.workbook.health.events import Event
 from energy_lib.workbook.simulator import FrozenMeter, Outage, Silence
+from tests.integration.harness import Pipeline, put
 
 pytestmark = pytest.mark.stack
 START = datetime(2025, 6, 9, tzinfo=timezone.utc)
@@ -30,11 +30,11 @@ END = START + timedelta(days=3)
 
 
 def ingest(settings: Settings, run: simulator.Simulation) -> None:
-    """Put the simulation's files and process them with the real pipeline, as the Lambda does."""
-    s3, services = client("s3", settings), Services.from_settings(settings)
+    """Put the simulation's files and process them with the real handlers, as on AWS: the ingest function on
+    the S3 notifications, then the aggregator on the readings stream (which keeps each site's last reading)."""
     for file in simulator.to_files(run):
-        s3.put_object(Bucket=settings.bucket, Key=file.key, Body=file.body)
-        process_object(services, file.key)
+        put(settings, file.key, file.body)
+    Pipeline(settings).drain()
 
 
 def alert_messages(settings: Settings) -> list[dict[str, Any]]:

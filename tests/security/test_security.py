@@ -20,8 +20,9 @@ WORKFLOWS = REPO / ".github" / "workflows"
 MIN_REASON_CHARS = 20
 
 # AWS event payloads (tests/events/*.json) carry identifiers that are random by design: SQS receipt
-# handles and MD5s, S3 ETags, sequencers, request and host ids, stream records' event ids. detect-secrets' entropy plugins flag them,
-# so lines that set one of these JSON keys are not scanned. Every other line of every file is.
+# handles and MD5s, S3 ETags, sequencers, request and host ids, DynamoDB stream event ids. detect-secrets'
+# entropy plugins flag them, so lines that set one of these JSON keys are not scanned. Every other line of
+# every file is.
 EVENT_ID_LINES = (
     r"(eventID|receiptHandle|md5OfBody|md5OfMessageAttributes|eTag|sequencer|RequestId|HostId|x-amz-id-2)\\?\"\s*:"
 )

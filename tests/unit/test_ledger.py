@@ -11,8 +11,12 @@ from energy_lib.workbook.infra.spec import FUNCTION
 
 def test_sequencers_of_different_lengths_compare_in_event_order_once_padded():
     # S3: "left pad the shorter value with zeros, then compare lexicographically"
-    # pragma: allowlist nextline secret (S3 sequencers, not secrets)
-    events = ["0055AED6DCD90281E5", "0055AED6DCD90281E6", "0055AED6DCD9028200", "1055AED6DCD90281E500"]
+    events = [  # S3 sequencers, not secrets
+        "0055AED6DCD90281E5",  # pragma: allowlist secret
+        "0055AED6DCD90281E6",  # pragma: allowlist secret
+        "0055AED6DCD9028200",  # pragma: allowlist secret
+        "1055AED6DCD90281E500",  # pragma: allowlist secret
+    ]
 
     assert sorted(events[::-1], key=sequencer_key) == events
     assert sequencer_key("0055aed6dcd90281e5") == sequencer_key("0055AED6DCD90281E5")
