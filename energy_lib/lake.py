@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from typing import Any, TypedDict
 
 from energy_lib.config import Settings
-from energy_lib.rollups import padded
+from energy_lib.rollups import SEQUENCE_DIGITS, padded
 from energy_lib.validation import KWH_DECIMAL_PLACES
 
 TABLE = "readings"  # the lake's one table: a DuckDB view locally, a Glue table on AWS
@@ -50,6 +50,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("sequence_number", "string"),  # the stream record's, zero-padded: the newest wins when compacting
 )
 PARTITION = ("day", "string")  # YYYY-MM-DD, UTC
+OLDEST_SEQUENCE = "0" * SEQUENCE_DIGITS  # of lines written outside the stream: whatever the stream says wins
 CHANGES = "changes/"
 READINGS = "readings/"
 DAY_FILE = "readings.parquet"

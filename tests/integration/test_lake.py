@@ -326,3 +326,48 @@ def test_long_ranges_of_the_explorer_and_the_report_come_from_the_lake(settings:
     assert hourly["anomalies"].dtype.kind == "i"
     # a week or less still comes from DynamoDB (empty here)
     assert frames.readings(settings, "A", "2025-06-01", "2025-06-08").empty
+
+
+def test_backfill_brings_readings_stored_before_the_capture_and_the_stream_still_wins(settings: Settings) -> None:
+    from energy_lib.aggregator import handle_stream_event
+    from energy_lib.workbook import simulator
+    from energy_lib.workbook.lake import admin
+    from tests.integration.harness import Pipeline, lake_readings, put, real_handlers, table_readings
+
+    # GIVEN a day of 3 sites stored by a pipeline whose aggregator did not capture yet (before the upgrade)
+    dynamodb, s3 = client("dynamodb", settings), client("s3", settings)
+    pipeline = Pipeline(
+        settings, aggregator=lambda event, _: handle_stream_event(event, dynamodb, settings.rollups_table)
+    )
+    run = simulator.simulate(simulator.default_fleet(3), INGESTED, 24, 15, seed=9)
+    files = simulator.to_files(run)
+    for f in files:
+        put(settings, f.key, f.body)
+    pipeline.drain()
+    assert lake_readings(settings) == []
+    # WHEN the lake is backfilled, and meanwhile a newer version of one file arrives through the upgraded
+    # aggregator (its change object is written after the backfill's, and both wait for the same compaction)
+    assert admin.backfill(settings) == {"sites": 3, "change_objects": 3, "readings": 3 * 96}
+    _, pipeline.stream.handler = real_handlers(settings)
+    rows = json.loads(files[0].body, parse_float=Decimal)
+    newer = (
+        "["
+        + ",\n".join(
+            f'{{"site_id": "{r["site_id"]}", "timestamp": "{r["timestamp"]}", "energy_generated_kwh": '
+            f'{r["energy_generated_kwh"]}, "energy_consumed_kwh": {r["energy_consumed_kwh"] + 1}}}'
+            for r in rows
+        )
+        + "]"
+    )
+    put(settings, files[0].key, newer.encode())
+    pipeline.drain()
+    compact(settings, s3)
+    # THEN the lake equals the readings table: the stream's newer values won over the backfill's older ones
+    in_lake = lake_readings(settings)
+    assert in_lake == table_readings(settings) and len(in_lake) == 3 * 96
+    first_site = [row for row in in_lake if row["site_id"] == rows[0]["site_id"]]
+    assert [row["energy_consumed_kwh"] for row in first_site] == [r["energy_consumed_kwh"] + 1 for r in rows]
+    # AND a second backfill changes nothing
+    admin.backfill(settings)
+    compact(settings, s3)
+    assert lake_readings(settings) == in_lake

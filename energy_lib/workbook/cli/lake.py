@@ -39,6 +39,17 @@ def cmd_compact(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from energy_lib.validation import SITE_ID
+    from energy_lib.workbook.lake import admin
+
+    for site in args.site or []:
+        if not SITE_ID.fullmatch(site):
+            raise UsageError(f"not a site id: {site!r}")
+    emit(admin.backfill(settings, args.site), args.json)
+    return 0
+
+
 def cmd_simulate_year(args: argparse.Namespace, settings: Settings) -> int:
     from energy_lib.workbook import simulator
     from energy_lib.workbook.simulator.year import write_history
@@ -123,6 +134,20 @@ def add_commands(commands: Any) -> None:
         local=True,
         json=True,
     )
+
+    p = command(
+        actions,
+        "backfill",
+        "write readings stored before the lake existed as change objects",
+        "For a deployment upgraded to this version: every stored reading of the chosen sites (default: every "
+        "site with readings) as change objects, one per site and UTC day, which compaction folds in (then "
+        "`wait`). They carry the lowest sequence number, so whatever the stream brings wins over them: safe "
+        "while files arrive, and a second run changes nothing. One paged Query per site.",
+        run=cmd_backfill,
+        local=True,
+        json=True,
+    )
+    p.add_argument("--site", action="append", metavar="SITE", help="a site id (repeat for more; default: every site)")
 
     p = command(
         actions,

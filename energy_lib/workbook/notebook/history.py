@@ -52,6 +52,7 @@ def monthly_heatmap(monthly: pd.DataFrame) -> go.Figure:
         text_auto=".3s" if grid.size <= 400 else False,
     )
     fig.update_layout(height=max(360, min(1600, 40 + 18 * len(grid))))
+    fig.update_xaxes(type="category")  # "2025-06" is a month, not a date to spread over a time axis
     return fig
 
 

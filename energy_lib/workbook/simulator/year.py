@@ -23,7 +23,7 @@ import pyarrow as pa
 from botocore.exceptions import ClientError
 from tqdm.auto import tqdm
 
-from energy_lib import lake, rollups
+from energy_lib import lake
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.errors import LakeError
@@ -34,7 +34,6 @@ from energy_lib.workbook.lake.schema import SCHEMA, kwh_array
 from energy_lib.workbook.simulator.model import MAX_READINGS, Site, fleet_energy
 
 SOURCE_PREFIX = "simulated-year/"  # source_key of these readings: no raw object holds them
-OLDEST = "0" * rollups.SEQUENCE_DIGITS  # any reading the stream brings later replaces a simulated one
 MILLI = 1000  # the simulator's values have 3 decimals: whole watt-hours
 
 
@@ -162,7 +161,7 @@ def day_table(
             "severity": pa.array(severity, pa.string()),
             "source_key": pa.array(np.full(rows, source_key), pa.string()),
             "ingested_at": pa.array(np.full(rows, ingested_at), pa.timestamp("ms")),
-            "sequence_number": pa.array(np.full(rows, OLDEST), pa.string()),
+            "sequence_number": pa.array(np.full(rows, lake.OLDEST_SEQUENCE), pa.string()),
         },
         schema=SCHEMA,
     )
