@@ -299,7 +299,7 @@ def test_the_glue_table_declares_the_columns_the_parquet_files_have(settings: Se
 
 
 def test_long_ranges_of_the_explorer_and_the_report_come_from_the_lake(settings: Settings) -> None:
-    from energy_lib.storage import COUNTERS
+    from energy_lib.rollups import COUNTERS
     from energy_lib.workbook.notebook import frames
 
     s3 = client("s3", settings)
