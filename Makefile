@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test check lab lint local-up local-down clean browser
+
+.PHONY: demo test check lab dashboard lint local-up local-down clean browser
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +18,7 @@ $(INSTALLED): pyproject.toml
 demo: $(INSTALLED)  ## local stack up, every notebook through the report runner, index of reports
 	$(BIN)/energy-workbook demo
 
-test: $(INSTALLED) browser  ## every test: unit, integration, end to end, notebooks (nbval), security, benchmarks
+test: $(INSTALLED) browser  ## every test: unit, integration, end to end, notebooks (nbval), browser, security, benchmarks
 	$(BIN)/python -m pytest
 
 check: $(INSTALLED)  ## the fast loop: every test not marked slow (no notebooks, stacks, browser, security tools)
@@ -25,7 +26,7 @@ check: $(INSTALLED)  ## the fast loop: every test not marked slow (no notebooks,
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-browser:  ## headless Chromium (or Chrome), which the report test uses to check that charts draw offline
+browser:  ## headless Chromium (or Chrome): the report test checks that charts draw offline, the browser tests drive it
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
 		|| { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; } \
 		|| { echo "install Chromium (Debian: apt-get install chromium) and run again"; exit 1; }
@@ -35,6 +36,11 @@ lab: $(INSTALLED)  ## JupyterLab on notebooks/ with the local stack up
 	$(BIN)/energy-workbook local up
 # as root (containers), Jupyter refuses to start without --allow-root
 	$(BIN)/jupyter lab notebooks/ $(if $(SUDO),,--allow-root)
+
+DASHBOARD_PORT ?= 8866
+
+dashboard: $(INSTALLED)  ## the explorer, business report, operations, raw files and simulation panel as a web app on 127.0.0.1
+	$(BIN)/energy-workbook dashboard --port $(DASHBOARD_PORT)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
@@ -48,4 +54,4 @@ local-down: $(INSTALLED)
 
 clean:
 	-$(BIN)/energy-workbook local down
-	rm -rf $(VENV) .venv-checkov build reports .pytest_cache
+	rm -rf $(VENV) .venv-checkov build reports .pytest_cache test-artifacts

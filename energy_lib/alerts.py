@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from energy_lib.rules import highest
+from energy_lib.wording import count
 
 SUBJECT_LIMIT = 99  # SNS subjects must be shorter than 100 characters
 SITES_LISTED = 100  # sites named in the body and the site_id attribute; SNS messages stop at 256 KiB
@@ -30,9 +31,11 @@ def message(source_key: str, anomalies: Sequence[dict[str, Any]]) -> dict[str, A
     all_sites = sorted({item["site_id"] for item in anomalies})
     sites = all_sites[:SITES_LISTED]
     more_sites = f" and {len(all_sites) - len(sites)} more" if len(all_sites) > len(sites) else ""
-    subject = f"[{severity}] {len(anomalies)} energy anomalies in {source_key.rsplit('/', 1)[-1]}"
+    subject = (
+        f"[{severity}] {count(len(anomalies), 'energy anomaly', 'energy anomalies')} in {source_key.rsplit('/', 1)[-1]}"
+    )
     lines = [
-        f"{len(anomalies)} anomalous readings in s3 object {source_key}",
+        f"{count(len(anomalies), 'anomalous reading')} in s3 object {source_key}",
         f"Highest severity: {severity}. Sites: {', '.join(sites)}{more_sites}.",
         "",
         "severity  site  timestamp  generated_kwh  consumed_kwh  reasons",
@@ -72,21 +75,29 @@ def summary_message(summary: dict[str, Any], start: str, end: str) -> dict[str, 
     lines = [
         f"Energy summary {start} to {end} (UTC)",
         f"Sites {fleet['sites']}, readings {fleet['readings']}, anomalies {fleet['anomalies']} "
-        f"({fleet['anomaly_rate_pct']} %)",
-        f"Generated {fleet['energy_generated_kwh']} kWh, consumed {fleet['energy_consumed_kwh']} kWh, "
-        f"net {fleet['net_energy_kwh']} kWh, efficiency {fleet['efficiency_pct']} %",
+        f"({_percent(fleet['anomaly_rate_pct'])})",
+        f"Valid readings: generated {fleet['energy_generated_kwh']} kWh, consumed {fleet['energy_consumed_kwh']} "
+        f"kWh, net {fleet['net_energy_kwh']} kWh, efficiency {_percent(fleet['efficiency_pct'])}",
+        f"Flagged readings (anomalies, not in the totals): generated {fleet['flagged_energy_generated_kwh']} kWh, "
+        f"consumed {fleet['flagged_energy_consumed_kwh']} kWh",
         "",
-        "site  generated_kwh  consumed_kwh  net_kwh  efficiency_pct  anomalies",
+        "site  generated_kwh  consumed_kwh  net_kwh  efficiency_pct  anomalies  flagged_generated_kwh",
     ]
     lines += [
         f"{s['site_id']}  {s['energy_generated_kwh']}  {s['energy_consumed_kwh']}  {s['net_energy_kwh']}  "
-        f"{s['efficiency_pct']}  {s['anomalies']}"
+        f"{_percent(s['efficiency_pct'], '')}  {s['anomalies']}  {s['flagged_energy_generated_kwh']}"
         for s in summary["sites"]
     ]
     return {
         "Subject": plain_subject(
-            f"Energy summary {start[:10]}: {fleet['readings']} readings, {fleet['anomalies']} anomalies"
+            f"Energy summary {start[:10]}: {count(fleet['readings'], 'reading')}, "
+            f"{count(fleet['anomalies'], 'anomaly', 'anomalies')}"
         ),
         "Message": "\n".join(lines),
         "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "summary"}},
     }
+
+
+def _percent(value: Any, unit: str = " %") -> str:
+    """A percentage as written in a message: ``n/a`` when it is undefined (nothing consumed, no readings)."""
+    return "n/a" if value is None else f"{value}{unit}"

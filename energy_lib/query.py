@@ -9,11 +9,13 @@ Ranges are half-open ``[start, end)`` in UTC. Every function takes an optional
 - :func:`summary`, :func:`rollups`: rollup items only; cost is sites x periods, never readings
 - :func:`sites`: the sites that have readings (the all-time rollup bucket)
 - :func:`ingest_status`, :func:`ledger_entries`: the ledger, by object version (BatchGetItem) or by problem
-- :func:`files`, :func:`read_file`: raw objects, listed with paging
+- :func:`files`, :func:`current_versions`, :func:`files_page`, :func:`read_file`, :func:`with_ledger`: raw
+  objects, listed with paging, each with its ledger entry
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
@@ -302,6 +304,19 @@ def sites(settings: Settings, dynamodb: Any, cost: Cost | None = None) -> list[s
     return [row["site_id"] for row in rollups(settings, dynamodb, [TOTAL_BUCKET], cost) if row.get("readings")]
 
 
+def _object_row(entry: dict[str, Any]) -> Row:
+    """A listed object (ListObjectsV2) or object version (ListObjectVersions) as a row: key, version_id (versions
+    only), size_bytes, etag, last_modified."""
+    version = {"version_id": entry["VersionId"]} if "VersionId" in entry else {}
+    return {
+        "key": entry["Key"],
+        **version,
+        "size_bytes": entry["Size"],
+        "etag": entry["ETag"].strip('"'),
+        "last_modified": format_timestamp(entry["LastModified"]),
+    }
+
+
 def files(settings: Settings, s3: Any, prefix: str | None = None, limit: int | None = None) -> list[Row]:
     """Objects under the raw prefix (or ``prefix``): key, size, etag, last_modified; pages through all."""
     paginator = s3.get_paginator("list_objects_v2")
@@ -310,41 +325,73 @@ def files(settings: Settings, s3: Any, prefix: str | None = None, limit: int | N
         Bucket=settings.bucket, Prefix=prefix if prefix is not None else settings.raw_prefix
     ):
         for entry in page.get("Contents", []):
-            rows.append(
-                {
-                    "key": entry["Key"],
-                    "size_bytes": entry["Size"],
-                    "etag": entry["ETag"].strip('"'),
-                    "last_modified": format_timestamp(entry["LastModified"]),
-                }
-            )
+            rows.append(_object_row(entry))
             if limit is not None and len(rows) >= limit:
                 return rows
     return rows
 
 
-def read_file(settings: Settings, s3: Any, key: str) -> bytes:
-    return s3.get_object(Bucket=settings.bucket, Key=key)["Body"].read()
+def _current(page: dict[str, Any]) -> list[Row]:
+    """The current versions in one ListObjectVersions page (older versions and delete markers left out)."""
+    return [_object_row(version) for version in page.get("Versions", []) if version.get("IsLatest")]
 
 
-def current_versions(settings: Settings, s3: Any) -> list[Row]:
-    """The current version of every object under the raw prefix: key, version_id, etag; pages through all."""
+def current_versions(settings: Settings, s3: Any, prefix: str | None = None) -> list[Row]:
+    """The current version of every object under the raw prefix (or ``prefix``), as :func:`_object_row`; pages
+    through all."""
     paginator = s3.get_paginator("list_object_versions")
+    pages = paginator.paginate(Bucket=settings.bucket, Prefix=prefix if prefix is not None else settings.raw_prefix)
+    return [row for page in pages for row in _current(page)]
+
+
+def files_page(
+    settings: Settings, s3: Any, prefix: str | None = None, page_size: int = 50, token: str | None = None
+) -> tuple[list[Row], str | None]:
+    """One page of :func:`current_versions`, in key order, and the token of the next page (None after the last).
+
+    ListObjectVersions lists older versions too: a page is the current versions among the next ``page_size``
+    versions (requests that find only older versions are followed by the next), and a next page is promised
+    only when a current version is left (one request more looks ahead), so a page is never empty but the last
+    of an empty prefix.
+    """
+    request: dict[str, Any] = {
+        "Bucket": settings.bucket,
+        "Prefix": prefix if prefix is not None else settings.raw_prefix,
+        "MaxKeys": page_size,
+    }
+    if token:
+        request["KeyMarker"], request["VersionIdMarker"] = json.loads(token)
     rows: list[Row] = []
-    for page in paginator.paginate(Bucket=settings.bucket, Prefix=settings.raw_prefix):
-        for version in page.get("Versions", []):
-            if version.get("IsLatest"):
-                rows.append(
-                    {"key": version["Key"], "version_id": version["VersionId"], "etag": version["ETag"].strip('"')}
-                )
-    return rows
+    following: str | None = None
+    while True:
+        response = s3.list_object_versions(**request)
+        current = _current(response)
+        if rows and current:  # the look-ahead found a current version: there is a next page, from here
+            return rows, following
+        rows += current
+        if not response.get("IsTruncated"):
+            return rows, None
+        request["KeyMarker"], request["VersionIdMarker"] = response["NextKeyMarker"], response["NextVersionIdMarker"]
+        following = following or (json.dumps([request["KeyMarker"], request["VersionIdMarker"]]) if rows else None)
 
 
-def ingest_status(settings: Settings, s3: Any, dynamodb: Any, now: datetime | None = None) -> list[Row]:
-    """One row per object under the raw prefix (its current version) with its ledger entry: ``pending`` when no
-    attempt has started, ``processing`` while an attempt holds the key's lease, ``failed`` also when that lease
-    expired (the attempt stopped without finishing: ``error`` says so, ``lease_expired_at`` when)."""
-    objects = current_versions(settings, s3)
+def current_version(settings: Settings, s3: Any, key: str) -> Row:
+    """The current version of the object ``key``, as :func:`_object_row` (one HeadObject request)."""
+    head = s3.head_object(Bucket=settings.bucket, Key=key)
+    return _object_row({"Key": key, "Size": head["ContentLength"], **head})
+
+
+def read_file(settings: Settings, s3: Any, key: str, version_id: str | None = None) -> bytes:
+    """The content of the object ``key`` (its current version, or ``version_id``)."""
+    version = {"VersionId": version_id} if version_id else {}
+    return s3.get_object(Bucket=settings.bucket, Key=key, **version)["Body"].read()
+
+
+def with_ledger(settings: Settings, dynamodb: Any, objects: list[Row], now: datetime | None = None) -> list[Row]:
+    """``objects`` (rows with key, version_id, etag) each with its ledger entry (one BatchGetItem for all): status
+    (``pending`` when no attempt has started, ``processing`` while an attempt holds the key's lease, ``failed`` also
+    when that lease expired: ``error`` says so, ``lease_expired_at`` when), read, stored, quarantined, anomalies,
+    error, updated_at."""
     keys = [{"source_key": o["key"], "version_id": o["version_id"]} for o in objects]
     keys += [{"source_key": key, "version_id": HEAD} for key in dict.fromkeys(o["key"] for o in objects)]
     found = {(e["source_key"], e["version_id"]): e for e in batch_get(dynamodb, settings.ledger_table, keys)}
@@ -355,9 +402,7 @@ def ingest_status(settings: Settings, s3: Any, dynamodb: Any, now: datetime | No
         status, error, expired = _status(entry, found.get((obj["key"], HEAD), {}), obj["version_id"], moment)
         rows.append(
             {
-                "key": obj["key"],
-                "version_id": obj["version_id"],
-                "etag": obj["etag"],
+                **obj,
                 "status": status,
                 **{name: int(entry.get(name, 0)) for name in ("read", "stored", "quarantined", "anomalies")},
                 "error": error,
@@ -366,6 +411,16 @@ def ingest_status(settings: Settings, s3: Any, dynamodb: Any, now: datetime | No
             }
         )
     return rows
+
+
+LEDGER_FIELDS = ("status", "read", "stored", "quarantined", "anomalies", "error", "updated_at", "lease_expired_at")
+INGEST_STATUS_FIELDS = ("key", "version_id", "etag", *LEDGER_FIELDS)
+
+
+def ingest_status(settings: Settings, s3: Any, dynamodb: Any, now: datetime | None = None) -> list[Row]:
+    """One row per object under the raw prefix (its current version) with its ledger entry (:func:`with_ledger`)."""
+    rows = with_ledger(settings, dynamodb, current_versions(settings, s3), now)
+    return [{name: row[name] for name in INGEST_STATUS_FIELDS} for row in rows]
 
 
 def _status(entry: Row, head: Row, version_id: str, now: datetime) -> tuple[str, str, str]:

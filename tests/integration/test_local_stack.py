@@ -19,7 +19,7 @@ import pytest
 
 from energy_lib.clients import client
 from energy_lib.config import Settings
-from tests.conftest import SAMPLES, free_port, sample_files
+from tests.conftest import SAMPLES, free_port, listening_addresses, sample_files
 
 pytestmark = pytest.mark.stack
 
@@ -55,18 +55,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     yield result
     result.run("local", "down")
     assert result.run("local", "status", check=False).returncode == 3  # not running
-
-
-def listening_addresses(port: int) -> set[str]:
-    """Local addresses with a listening TCP socket on ``port`` (from /proc/net/tcp and tcp6)."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            address, port_hex = local.rsplit(":", 1)
-            if state == "0A" and int(port_hex, 16) == port:  # 0A = LISTEN
-                found.add(address)
-    return found
 
 
 def test_up_is_idempotent_and_binds_loopback_only(stack: Stack) -> None:
@@ -131,6 +119,49 @@ def test_samples_and_simulation_end_to_end_and_again_changes_nothing(stack: Stac
     assert len(stack.json("ops", "alerts")) == 2 * len(alerts)
 
 
+def test_answers_for_people_name_what_is_missing_and_never_print_none(stack: Stack) -> None:
+    # (runs after the samples and the simulation above are stored)
+    # an unknown site is bad input: one line, exit 2, the sites that have readings as a hint
+    unknown = stack.run("query", "readings", "--site", "NOPE", check=False)
+    assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1
+    assert "'NOPE' has no readings" in unknown.stderr and "SITE_001" in unknown.stderr
+    assert stack.run("query", "anomalies", "--site", "NOPE", check=False).returncode == 2
+    # a known site with nothing in the range says so, exit 0; JSON stays an empty list
+    empty = stack.run("query", "readings", "--site", "SITE_001", "--start", "2030-01-01", "--end", "2030-01-02")
+    assert empty.stdout.strip() == (
+        "no readings of SITE_001 from 2030-01-01T00:00:00Z to 2030-01-02T00:00:00Z (end excluded)"
+    )
+    assert stack.json("query", "readings", "--site", "SITE_001", "--start", "2030-01-01", "--end", "2030-01-02") == []
+    # an empty summary says so; a full one never shows Python's None
+    nothing = stack.run("query", "summary", "--start", "2030-01-01", "--end", "2030-01-02").stdout
+    assert (
+        nothing.strip()
+        == "no readings from 2030-01-01T00:00:00Z to 2030-01-02T00:00:00Z (end excluded): nothing to summarise"
+    )
+    assert "None" not in stack.run("query", "summary").stdout
+    # the simulator answers in the option's name
+    zero = stack.run("simulate", "--sites", "0", check=False)
+    assert zero.returncode == 2 and "--sites" in zero.stderr and "n_sites" not in zero.stderr
+    # the quarantine lists its reasons
+    quarantined = stack.json("ops", "quarantine")
+    assert quarantined and all(row["reasons"] for row in quarantined)
+    assert not any(row["key"].endswith(".reason.json") for row in quarantined)
+    assert "reasons" in stack.run("ops", "quarantine").stdout
+
+
+def test_the_demo_summary_says_its_period_and_that_the_stack_still_runs(stack: Stack, capsys) -> None:
+    from energy_lib.workbook.cli.reports import demo_summary
+
+    demo_summary(stack.settings, ("2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z"))
+    out = capsys.readouterr().out
+    assert out.startswith("Fleet summary, 2025-06-11T00:00:00Z to 2025-06-12T00:00:00Z (UTC, end excluded;")
+    assert "FLEET" in out and "None" not in out
+    assert f"still running at http://127.0.0.1:{stack.settings.local_port}" in out
+    assert "energy-workbook local down" in out
+    demo_summary(stack.settings, ("2030-01-01T00:00:00Z", "2030-01-02T00:00:00Z"))
+    assert "no readings in this period" in capsys.readouterr().out
+
+
 def test_a_poison_message_ends_in_the_dead_letter_queue_and_the_worker_keeps_going(stack: Stack) -> None:
     sqs = client("sqs", stack.settings)
     url = sqs.get_queue_url(QueueName=stack.settings.ingest_queue)["QueueUrl"]
@@ -159,7 +190,7 @@ def test_a_poison_message_ends_in_the_dead_letter_queue_and_the_worker_keeps_goi
         (["query", "summary", "--start", "yesterday"], "not a timestamp"),
         (["query", "anomalies"], "start and end"),
         (["simulate", "--hours", "-1"], "hours"),
-        (["simulate", "--sites", "abc"], "invalid int"),
+        (["simulate", "--sites", "abc"], "not a whole number"),
         (["simulate", "--start", ""], "empty timestamp"),
         (["simulate", "--start", "1960-01-01"], "outside the years the pipeline keeps"),
         (["simulate", "--start", "2199-12-31T23:00:00Z", "--hours", "2"], "the years the pipeline keeps"),

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from energy_lib.alerts import BODY_ROWS, SUBJECT_LIMIT, message, publish
+from energy_lib.alerts import BODY_ROWS, SUBJECT_LIMIT, message, publish, summary_message
+from energy_lib.rollups import ENERGY, FLAGGED_ENERGY
 
 SNS_MESSAGE_LIMIT = 262_144  # bytes, message body and attributes together
 KEY = "raw/2025/06/11/batch-001.json"
@@ -57,7 +58,7 @@ def test_subject_names_highest_severity_count_and_file_name():
 
 
 def test_subject_of_a_key_without_folders():
-    assert message("top.json", [anomaly()])["Subject"] == "[LOW] 1 energy anomalies in top.json"
+    assert message("top.json", [anomaly()])["Subject"] == "[LOW] 1 energy anomaly in top.json"
 
 
 @pytest.mark.parametrize("length", [1, 50, 200, 1024])
@@ -65,14 +66,14 @@ def test_subject_stays_within_the_sns_limit(length):
     result = message("raw/" + "n" * length + ".json", [anomaly(severity="CRITICAL")])
 
     assert len(result["Subject"]) <= SUBJECT_LIMIT == 99  # SNS: shorter than 100
-    assert result["Subject"].startswith("[CRITICAL] 1 energy anomalies in n")
+    assert result["Subject"].startswith("[CRITICAL] 1 energy anomaly in n")
 
 
 def test_subject_is_ascii_for_a_non_ascii_key():
     result = message("raw/Zürich-☀-données.json", [anomaly()])
 
     assert result["Subject"].isascii()
-    assert result["Subject"] == "[LOW] 1 energy anomalies in Z?rich-?-donn?es.json"
+    assert result["Subject"] == "[LOW] 1 energy anomaly in Z?rich-?-donn?es.json"
     assert "raw/Zürich-☀-données.json" in result["Message"]  # the body keeps the real key
 
 
@@ -207,3 +208,44 @@ def test_publish_without_anomalies_sends_nothing():
 
     assert publish(sns, "arn:aws:sns:eu-west-1:123456789012:t", KEY, []) is None
     assert sns.requests == []
+
+
+def test_one_anomaly_is_counted_in_the_singular():
+    result = message(KEY, [anomaly()])
+    assert result["Message"].split("\n")[0] == f"1 anomalous reading in s3 object {KEY}"
+
+
+def test_summary_of_an_empty_period_says_n_a_not_none():
+    # GIVEN the summary of a period without readings (energy_lib.query.summary's shape)
+    zero = {name: Decimal(0) for name in (*ENERGY, *FLAGGED_ENERGY)}
+    fleet = {"sites": 0, "readings": 0, "anomalies": 0, "efficiency_pct": None, "anomaly_rate_pct": None, **zero}
+    result = summary_message({"sites": [], "fleet": fleet}, "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z")
+    assert "None" not in result["Message"] + result["Subject"]
+    assert "efficiency n/a" in result["Message"] and "(n/a)" in result["Message"]
+    one = {**fleet, "readings": 1, "anomalies": 1}
+    subject = summary_message({"sites": [], "fleet": one}, "2025-06-11T00:00:00Z", "x")["Subject"]
+    assert subject == "Energy summary 2025-06-11: 1 reading, 1 anomaly"
+
+
+def test_the_summary_gives_valid_totals_and_the_flagged_energy_apart():
+    # GIVEN a day whose only flagged reading is a CRITICAL 5,000 kWh one at SITE_003
+    valid = {
+        "energy_generated_kwh": Decimal("10.5"),
+        "energy_consumed_kwh": Decimal("10"),
+        "net_energy_kwh": Decimal("0.5"),
+    }
+    flagged = {"flagged_energy_generated_kwh": Decimal(5000), "flagged_energy_consumed_kwh": Decimal("5.2")}
+    site = {
+        "site_id": "SITE_003",
+        "readings": 3,
+        "anomalies": 1,
+        "efficiency_pct": Decimal("105.00"),
+        **valid,
+        **flagged,
+    }
+    fleet = {**site, "sites": 1, "anomaly_rate_pct": Decimal("33.33")}
+    lines = summary_message({"sites": [site], "fleet": fleet}, "2025-06-11T00:00:00Z", "x")["Message"].split("\n")
+    # THEN the totals are of valid readings and the flagged energy stands on a line of its own
+    assert lines[2] == "Valid readings: generated 10.5 kWh, consumed 10 kWh, net 0.5 kWh, efficiency 105.00 %"
+    assert lines[3] == "Flagged readings (anomalies, not in the totals): generated 5000 kWh, consumed 5.2 kWh"
+    assert lines[-1] == "SITE_003  10.5  10  0.5  105.00  1  5000"

@@ -19,6 +19,7 @@ from energy_lib.dynamo import from_item, query_pages, to_item
 from energy_lib.errors import EnergyError, WaitTimeout
 from energy_lib.readings import format_timestamp
 from energy_lib.schema import FAILED, FINAL_STATUSES
+from energy_lib.wording import count
 from energy_lib.workbook.aws.session import aws
 from energy_lib.workbook.aws.streams import StreamTail, stream_arn, unapplied
 
@@ -208,12 +209,37 @@ def redrive(settings: Settings, max_messages: int = 1000) -> int:
     return moved
 
 
-def quarantine(settings: Settings) -> list[dict[str, Any]]:
-    """Objects under the quarantine prefix: key, kind (readings or files), size, time."""
-    rows = query.files(settings, aws(settings, "s3"), prefix=settings.quarantine_prefix)
+REASON_SUFFIX = ".reason.json"  # beside an unparseable file in quarantine/files/: why it was rejected
+
+
+def quarantine(settings: Settings, reasons: bool = False) -> list[dict[str, Any]]:
+    """Objects under the quarantine prefix: key, kind (``readings`` or ``files``), source_key, size_bytes,
+    last_modified. A file's ``.reason.json`` companion is not listed apart.
+
+    With ``reasons``, each object is read (one GET each) and its row gets ``reasons``: for rejected readings
+    how many readings had each reason (``missing_field: 2, bad_timestamp: 1``), for an unparseable file the
+    reason it was rejected for.
+    """
+    prefix = settings.quarantine_prefix
+    rows = [
+        row
+        for row in query.files(settings, aws(settings, "s3"), prefix=prefix)
+        if not row["key"].endswith(REASON_SUFFIX)
+    ]
     for row in rows:
-        row["kind"] = row["key"][len(settings.quarantine_prefix) :].split("/", 1)[0]
+        row["kind"], rest = row["key"][len(prefix) :].split("/", 1)
+        row["source_key"] = rest.rsplit(".", 2)[0] if row["kind"] == "readings" else rest
+        if reasons:
+            row["reasons"] = quarantine_reasons(settings, row["key"])
     return rows
+
+
+def quarantine_reasons(settings: Settings, key: str) -> str:
+    """Why the quarantine object ``key`` was rejected, in one line (see :func:`quarantine`)."""
+    if key.startswith(f"{settings.quarantine_prefix}files/"):
+        return str(quarantined_readings(settings, key + REASON_SUFFIX)[0].get("reason", ""))
+    counts = Counter(reason for row in quarantined_readings(settings, key) for reason in set(row.get("reasons", [])))
+    return ", ".join(f"{reason}: {n}" for reason, n in counts.most_common())
 
 
 def quarantined_readings(settings: Settings, key: str) -> list[dict[str, Any]]:
@@ -222,16 +248,42 @@ def quarantined_readings(settings: Settings, key: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in body.splitlines() if line.strip()]
 
 
+HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
+
+
 def health(settings: Settings) -> list[dict[str, Any]]:
-    """One cheap call per resource: does it answer, and in what state."""
-    probes: list[tuple[str, Callable[[], str]]] = [
-        ("bucket", lambda: (aws(settings, "s3").head_bucket(Bucket=settings.bucket), "reachable")[1]),
+    """One cheap call per resource: does it answer, and in what state.
+
+    Each row: ``resource``, ``status`` (``healthy``; ``degraded`` for a dead-letter queue that holds
+    messages, which failed every delivery and wait for a redrive; ``unhealthy`` when the resource does not
+    answer), ``healthy`` (status is ``healthy``) and ``detail``.
+    """
+
+    def queue(name: str) -> tuple[str, str]:
+        depth = queue_depth(settings, name)
+        if name == settings.dead_letter_queue and depth:
+            return DEGRADED, f"{count(depth, 'message')} that failed every delivery: redrive (ops redrive)"
+        if name == settings.rollups_dead_letter_queue and depth:
+            return (
+                DEGRADED,
+                f"{count(depth, 'stream batch', 'stream batches')} the rollups missed: repair (ops rebuild-rollups)",
+            )
+        return HEALTHY, count(depth, "message")
+
+    probes: list[tuple[str, Callable[[], tuple[str, str]]]] = [
+        ("bucket", lambda: (aws(settings, "s3").head_bucket(Bucket=settings.bucket), (HEALTHY, "reachable"))[1]),
         *[
-            (name, lambda name=name: aws(settings, "dynamodb").describe_table(TableName=name)["Table"]["TableStatus"])
+            (
+                name,
+                lambda name=name: (
+                    HEALTHY,
+                    aws(settings, "dynamodb").describe_table(TableName=name)["Table"]["TableStatus"],
+                ),
+            )
             for name in (settings.readings_table, settings.rollups_table, settings.ledger_table, settings.sites_table)
         ],
         *[
-            (name, lambda name=name: f"{queue_depth(settings, name)} messages")
+            (name, lambda name=name: queue(name))
             for name in (
                 settings.ingest_queue,
                 settings.dead_letter_queue,
@@ -239,18 +291,22 @@ def health(settings: Settings) -> list[dict[str, Any]]:
                 settings.rollups_dead_letter_queue,
             )
         ],
-        ("readings stream", lambda: stream_arn(settings, aws(settings, "dynamodb")).rsplit("/", 1)[-1]),
+        ("readings stream", lambda: (HEALTHY, stream_arn(settings, aws(settings, "dynamodb")).rsplit("/", 1)[-1])),
         (
             "topic",
-            lambda: aws(settings, "sns").get_topic_attributes(TopicArn=settings.topic_arn)["Attributes"]["TopicArn"],
+            lambda: (
+                HEALTHY,
+                aws(settings, "sns").get_topic_attributes(TopicArn=settings.topic_arn)["Attributes"]["TopicArn"],
+            ),
         ),
     ]
     rows = []
     for resource, probe in probes:
         try:
-            rows.append({"resource": resource, "healthy": True, "detail": probe()})
+            status, detail = probe()
         except (ClientError, BotoCoreError, EnergyError) as error:
-            rows.append({"resource": resource, "healthy": False, "detail": str(error)})
+            status, detail = UNHEALTHY, str(error)
+        rows.append({"resource": resource, "status": status, "healthy": status == HEALTHY, "detail": detail})
     return rows
 
 

@@ -55,9 +55,9 @@ def emit(data: Any, as_json: bool) -> None:
 
 
 def summary_table(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """A :func:`energy_lib.query.summary` as rows: one per site, then the fleet."""
+    """A :func:`energy_lib.query.summary` as rows: one per site, then the fleet; undefined ratios as ``n/a``."""
     fleet = {"site_id": "FLEET", **{k: v for k, v in result["fleet"].items() if k != "sites"}}
-    return [*result["sites"], fleet]
+    return [{k: "n/a" if v is None else v for k, v in row.items()} for row in [*result["sites"], fleet]]
 
 
 class Parser(argparse.ArgumentParser):

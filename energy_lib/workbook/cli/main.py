@@ -10,6 +10,8 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from energy_lib.config import Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
+from energy_lib.timeutil import format_timestamp
 from energy_lib.workbook.cli import lake, reports, sites
 from energy_lib.workbook.cli.common import (
     Parser,
@@ -93,58 +96,31 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
         names = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(wrong))
         raise UsageError(f"{names} cannot go {'with' if args.continuous else 'without'} --continuous")
     from energy_lib import query
-    from energy_lib.clients import client
-    from energy_lib.workbook import simulator
     from energy_lib.workbook.health import registry
+    from energy_lib.workbook.simulator import default_fleet, runs
 
+    choice = runs.Choice(
+        sites=args.sites,
+        start=args.start or query.utc(DEFAULT_START),
+        hours=24 if args.hours is None else args.hours,
+        interval_minutes=args.interval_minutes,
+        anomaly_rate=args.anomaly_rate,
+        seed=args.seed,
+        file_format=args.format,
+        every_minutes=5 if args.every_minutes is None else args.every_minutes,
+        max_batches=args.max_batches,
+    )
     try:
-        fleet = simulator.default_fleet(args.sites)
-        injected = requested_faults(args, [site.site_id for site in fleet])
-        sites = registry.from_fleet(fleet, args.interval_minutes)
-        s3 = client("s3", settings)
-        registry.put_sites(settings, client("dynamodb", settings), sites)
+        faults = requested_faults(args, [site.site_id for site in default_fleet(args.sites)])
+        choice = replace(choice, faults=tuple(faults))
         if args.continuous:
-            done = simulator.run_continuous(
-                fleet,
-                settings.bucket,
-                s3,
-                every_minutes=5 if args.every_minutes is None else args.every_minutes,
-                max_batches=args.max_batches,
-                interval_minutes=args.interval_minutes,
-                anomaly_rate=args.anomaly_rate,
-                seed=args.seed,
-                fmt=args.format,
-                raw_prefix=settings.raw_prefix,
-                faults=injected,
-                progress=not args.json,
-            )
-            totals = {
-                "sites": len(fleet),
-                "registered": len(sites),
-                "batches": done.batches,
-                "files": done.files,
-                "readings": done.readings,
-            }
+            done = runs.run_batches(settings, choice, bar=not args.json)
+            totals = {"sites": args.sites, "batches": done.batches, "files": done.files, "readings": done.readings}
             emit(totals, args.json)
             return
-        start = args.start or query.utc(DEFAULT_START)
-        hours = 24 if args.hours is None else args.hours
-        run = simulator.simulate(fleet, start, hours, args.interval_minutes, args.anomaly_rate, args.seed, injected)
-        files = simulator.to_files(run, fmt=args.format, raw_prefix=settings.raw_prefix)
-        uploaded = simulator.upload(files, settings.bucket, s3, progress=not args.json)
+        emit(runs.run_once(settings, choice, bar=not args.json), args.json)
     except (ValueError, registry.RegistryError) as exc:
         raise UsageError(str(exc)) from exc
-    emit(
-        {
-            "sites": len(fleet),
-            "registered": len(sites),
-            "readings": len(run.readings),
-            "injected_anomalies": run.injected_anomalies,
-            "injected_faults": len(injected),
-            "files": uploaded,
-        },
-        args.json,
-    )
 
 
 def cmd_wait(args: argparse.Namespace, settings: Settings) -> int:
@@ -174,17 +150,49 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
     from energy_lib.clients import client
 
     dynamodb = client("dynamodb", settings)
-    if args.what == "readings":
-        emit(query.readings(settings, dynamodb, args.site, args.start, args.end), args.json)
-    elif args.what == "anomalies":
-        emit(query.anomalies(settings, dynamodb, args.site, args.start, args.end), args.json)
+    if args.what in ("readings", "anomalies"):
+        rows = getattr(query, args.what)(settings, dynamodb, args.site, args.start, args.end)
+        if not rows and args.site is not None:
+            _check_known_site(query.sites(settings, dynamodb), args.site)
+            if not args.json:
+                print(f"no {args.what} of {args.site} {_range_words(args.start, args.end)}")
+                return
+        emit(rows, args.json)
     elif args.what == "summary":
         result = query.summary(settings, dynamodb, args.start, args.end)
+        if not args.json and not result["fleet"]["readings"]:
+            print(f"no readings {_range_words(args.start, args.end)}: nothing to summarise")
+            return
         emit(result if args.json else summary_table(result), args.json)
     elif args.what == "sites":
         emit(query.sites(settings, dynamodb), args.json)
     else:
         emit(query.files(settings, client("s3", settings), args.prefix, args.limit), args.json)
+
+
+KNOWN_SITES_SHOWN = 10  # sites named in the hint for an unknown site
+
+
+def _check_known_site(known: list[str], site_id: str) -> None:
+    """Refuse a site that has no readings at all (bad input, exit 2), naming the sites that have some."""
+    if site_id in known:
+        return
+    hint = ", ".join(known[:KNOWN_SITES_SHOWN]) + (
+        f" and {len(known) - KNOWN_SITES_SHOWN} more" if len(known) > KNOWN_SITES_SHOWN else ""
+    )
+    raise UsageError(
+        f"site {site_id!r} has no readings: it is unknown here. "
+        + (f"Sites with readings: {hint} (see `energy-workbook query sites`)" if known else "No site has readings yet.")
+    )
+
+
+def _range_words(start: datetime | None, end: datetime | None) -> str:
+    """``from 2025-06-11T00:00:00Z to 2025-06-12T00:00:00Z (end excluded)``, or ``stored`` without a range."""
+    if start is None and end is None:
+        return "stored"
+    first = format_timestamp(start) if start else "the first"
+    last = format_timestamp(end) if end else "the last"
+    return f"from {first} to {last} (end excluded)"
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -207,7 +215,7 @@ def cmd_ops(args: argparse.Namespace, settings: Settings) -> None:
         "alerts": lambda: ops.alerts(settings),
         "dead-letters": lambda: ops.dead_letters(settings),
         "redrive": lambda: {"moved": ops.redrive(settings)},
-        "quarantine": lambda: ops.quarantine(settings),
+        "quarantine": lambda: ops.quarantine(settings, reasons=True),
         "rebuild-rollups": lambda: ops.rebuild_rollups(
             settings, args.site or (), scan_sites=args.scan_sites, progress=not args.json
         ),
@@ -282,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         local=True,
         json=True,
     )
-    p.add_argument("--sites", type=int, default=5, help="number of sites (default 5)")
+    p.add_argument("--sites", type=positive_int, default=5, help="number of sites (default 5)")
     p.add_argument("--start", type=utc_argument, help=f"first reading, UTC (default {DEFAULT_START})")
     p.add_argument("--hours", type=float, help="hours of readings (default 24)")
     p.add_argument("--interval-minutes", type=int, default=5, help="minutes between readings (default 5)")
@@ -382,9 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
         "health: one cheap call per resource. depths: messages in the ingest queue, its dead-letter queue and "
         "the rollups' dead-letter queue. alerts: what the alerts topic delivered to its queue. dead-letters: "
         "messages that failed maxReceiveCount times. redrive: move them back to the ingest queue. quarantine: "
-        "rejected readings and files. rebuild-rollups: recompute every rollup of every site (those with an "
-        "all-time rollup, --site, and with --scan-sites every site in the readings table) from its readings; "
-        "safe while the pipeline runs; the way to migrate and the way back from any doubt.",
+        "rejected readings and files, with their reasons. rebuild-rollups: recompute every rollup of every site "
+        "(those with an all-time rollup, --site, and with --scan-sites every site in the readings table) from its "
+        "readings; safe while the pipeline runs; the way to migrate and the way back from any doubt.",
         run=cmd_ops,
         local=True,
         json=True,
@@ -403,7 +411,28 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_commands(commands)
     sites.add_commands(commands)
     lake.add_commands(commands)
+
+    p = command(
+        commands,
+        "dashboard",
+        "serve the explorer, business report, operations, raw files and simulation panel as a web app",
+        "Voilà on 127.0.0.1 only (never 0.0.0.0), one page per notebook, each run on this command's target "
+        "(the local stack is started when needed); a page's query string sets its notebook's parameters, "
+        "e.g. /voila/render/03-explore-readings.ipynb?site_id=SITE_002. Ctrl-C stops it.",
+        run=cmd_dashboard,
+        local=True,
+    )
+    p.add_argument(
+        "--port", dest="dashboard_port", type=positive_int, default=8866, help="web port on 127.0.0.1 (default 8866)"
+    )
+    p.add_argument("--notebooks-dir", default=str(reports.NOTEBOOKS), help="folder of the notebooks")
     return parser
+
+
+def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> None:
+    from energy_lib.workbook.notebook import dashboard
+
+    dashboard.serve(settings, Path(args.notebooks_dir), args.dashboard_port)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -92,16 +92,18 @@ def cmd_publish_summary(args: argparse.Namespace, settings: Settings) -> None:
     print(f"published {request['Subject']!r} ({message_id})")
 
 
+BUSINESS_REPORT = "04-report-business"  # its period is the period of the summary that `demo` prints
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    """Local stack up, every notebook through the report runner in order, the fleet's summary, then the
-    index's path."""
-    from energy_lib import query
-    from energy_lib.clients import client
+    """Local stack up, every notebook through the report runner in order, the fleet's summary for the
+    business report's period, where the local stack runs, then the index's path."""
     from energy_lib.workbook.local import stack as local_stack
 
     if settings.target == "local":
         print(f"local stack: {local_stack.up(settings)['endpoint_url']}", file=sys.stderr)
     failed = 0
+    period = None
     for notebook in sorted(path.stem for path in Path(args.notebooks_dir).glob("[0-9][0-9]-*.ipynb")):
         print(f"running {notebook} ...", file=sys.stderr)
         try:
@@ -110,9 +112,40 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             failed += 1
             run = failure.failed[0]
         print(f"  {run.status}: {run.html}", file=sys.stderr)
-    emit(summary_table(query.summary(settings, client("dynamodb", settings))), as_json=False)
+        if notebook == BUSINESS_REPORT:
+            period = (run.parameters["start_utc"], run.parameters["end_utc"])
+    demo_summary(settings, period)
     print(Path(settings.reports_dir, reports.INDEX_FILE).resolve())
     return 1 if failed else 0
+
+
+def demo_summary(settings: Settings, period: tuple[str, str] | None) -> None:
+    """Print the fleet summary of ``period`` (``[start, end)``; every stored reading when None), saying which
+    period it covers, and on the local target that the stack is still running and how to stop it."""
+    from energy_lib import query
+    from energy_lib.clients import client
+    from energy_lib.workbook.local import stack as local_stack
+
+    start, end = (None, None) if period is None else (timeutil.utc(period[0]), timeutil.utc(period[1]))
+    covers = (
+        "every reading stored"
+        if start is None or end is None
+        else f"{timeutil.format_timestamp(start)} to {timeutil.format_timestamp(end)} (UTC, end excluded; the "
+        "business report's period)"
+    )
+    print(f"Fleet summary, {covers}:")
+    summary = query.summary(settings, client("dynamodb", settings), start, end)
+    if summary["fleet"]["readings"]:
+        emit(summary_table(summary), as_json=False)
+    else:
+        print("no readings in this period")
+    if settings.target == "local":
+        info = local_stack.status(settings)
+        if info["running"]:
+            print(
+                f"The local stack is still running at {info['endpoint_url']} (pid {info['pid']}); its data lives in "
+                "memory. Stop it with `energy-workbook local down` (or `make local-down`)."
+            )
 
 
 def add_commands(commands: Any) -> None:

@@ -16,6 +16,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from energy_lib.rules import SEVERITIES
+from energy_lib.workbook.notebook import scales
 from energy_lib.workbook.notebook.palette import (
     ANOMALY_MARKER_COLOUR,
     EFFICIENCY_FAIR_PCT,
@@ -159,7 +160,9 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
     -------
     Figure
         Three lines (``generated``, ``consumed``, ``net``) [kWh] and an ``anomaly`` marker trace placed on
-        the value that made the reading an anomaly (the negative one, else the larger).
+        the value that made the reading an anomaly (the negative one, else the larger). The axis covers the
+        site's usual range (:func:`scales.readable_range`): an implausible reading is drawn at its edge,
+        labelled with its true value, instead of flattening every other reading.
     """
     title = f"Energy of {site_id}" if site_id else "Energy over time"
     if _is_empty(readings):
@@ -179,35 +182,48 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
     if frame.empty:
         return empty_figure(title, f"No readings of {site_id}")
     long = _energy_series(frame, "timestamp", list(ENERGY_SERIES))
-    labels = {"timestamp": TIME_AXIS, "energy_kwh": ENERGY_AXIS, "series": "Series"}
-    fig = _draw(px.line, long, title, labels, ("timestamp", "energy_kwh", "series"), SERIES_COLOURS)
+    long["energy_kwh"] = long["energy_kwh"].astype(float)
+    low, high = scales.readable_range(long["energy_kwh"], include=(0.0,))
+    long["shown_kwh"] = scales.on_scale(long["energy_kwh"], low, high)
+    labels = {"timestamp": TIME_AXIS, "shown_kwh": ENERGY_AXIS, "series": "Series"}
+    fig = _draw(
+        px.line, long, title, labels, ("timestamp", "shown_kwh", "series"), SERIES_COLOURS, custom_data=["energy_kwh"]
+    )
+    fig.update_traces(hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<extra>%{fullData.name}</extra>")
     anomalies = frame[frame["anomaly"].fillna(False).astype(bool)]
     if not anomalies.empty:
         generated = anomalies["energy_generated_kwh"].astype(float)
         consumed = anomalies["energy_consumed_kwh"].astype(float)
         lowest = generated.where(generated <= consumed, consumed)
         highest = generated.where(generated >= consumed, consumed)
-        marker_y = lowest.where(lowest < 0, highest)
+        marker_kwh = lowest.where(lowest < 0, highest)
         reasons = anomalies.get("anomaly_reasons", pd.Series("", index=anomalies.index)).fillna("")
         severity = anomalies.get("severity", pd.Series("", index=anomalies.index)).fillna("")
+        outside = scales.off_scale(marker_kwh, low, high)
         fig.add_trace(
             go.Scatter(
                 x=anomalies["timestamp"],
-                y=marker_y,
-                mode="markers",
+                y=scales.on_scale(marker_kwh, low, high),
+                mode="markers+text" if outside.any() else "markers",
                 name="anomaly",
                 marker={"color": ANOMALY_MARKER_COLOUR, "symbol": "x", "size": 10},
-                text=[f"{s} {r}".strip() for s, r in zip(severity, reasons, strict=True)],
-                hovertemplate="%{x}<br>%{y} kWh<br>%{text}<extra>anomaly</extra>",
+                text=[
+                    scales.off_scale_label(v, high, "kWh") if off else ""
+                    for v, off in zip(marker_kwh, outside, strict=True)
+                ],
+                textposition="top center" if (marker_kwh > high).any() else "bottom center",
+                cliponaxis=False,
+                customdata=[[v, f"{s} {r}".strip()] for v, s, r in zip(marker_kwh, severity, reasons, strict=True)],
+                hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<br>%{customdata[1]}<extra>anomaly</extra>",
             )
         )
-    fig.update_layout(legend_title_text="Series")
+    fig.update_layout(legend_title_text="Series", yaxis_range=_padded(low, high))
     return fig
 
 
 def site_comparison(site_summary: pd.DataFrame) -> go.Figure:
-    """Energy generated and consumed per site [kWh], grouped bars (site summary frame)."""
-    title = "Site performance: generated vs consumed"
+    """Energy generated and consumed per site [kWh], grouped bars (site summary frame: valid readings)."""
+    title = "Site performance: generated vs consumed (valid readings)"
     if _is_empty(site_summary):
         return empty_figure(title)
     _require(site_summary, ["site_id", "energy_generated_kwh", "energy_consumed_kwh"], "site_comparison")
@@ -225,28 +241,51 @@ def efficiency_zones(site_summary: pd.DataFrame) -> go.Figure:
     """Efficiency per site [%], one labelled bar each, coloured by zone (see ``EFFICIENCY_*_PCT``, ``ZONE_COLOURS``).
 
     Dotted lines mark the zone thresholds. A site that consumed nothing has no efficiency: it is listed in
-    the ``ZONE_NONE`` zone with no bar and a "no consumption" note at zero.
+    the ``ZONE_NONE`` zone with no bar and a "no consumption" note at zero. The axis covers 0, the
+    thresholds and the fleet's usual range (:func:`scales.readable_range`); a site far outside it is drawn up
+    to the edge, hatched, labelled with its true value (``▲ 96,356 %``), in the colour of its true zone.
     """
-    title = "Efficiency zones (generated / consumed)"
+    title = "Efficiency zones (valid generated / valid consumed)"
     if _is_empty(site_summary):
         return empty_figure(title)
     _require(site_summary, ["site_id", "efficiency_pct"], "efficiency_zones")
     frame = site_summary[["site_id", "efficiency_pct"]].copy()
     frame["efficiency_pct"] = frame["efficiency_pct"].astype(float)
+    low, high = scales.readable_range(frame["efficiency_pct"], include=(0.0, EFFICIENCY_GOOD_PCT))
+    outside = scales.off_scale(frame["efficiency_pct"], low, high)
+    frame["shown_pct"] = scales.on_scale(frame["efficiency_pct"], low, high)
     frame["zone"] = frame["efficiency_pct"].map(efficiency_zone)
-    frame["label"] = frame["efficiency_pct"].map(lambda pct: "" if pd.isna(pct) else efficiency_text(pct))
-    labels = {"site_id": SITE_AXIS, "efficiency_pct": EFFICIENCY_AXIS, "zone": "Zone", "label": "Efficiency"}
+    frame["label"] = [
+        "" if pd.isna(pct) else scales.off_scale_label(pct, high, "%") if off else efficiency_text(pct)
+        for pct, off in zip(frame["efficiency_pct"], outside, strict=True)
+    ]
+    labels = {"site_id": SITE_AXIS, "shown_pct": EFFICIENCY_AXIS, "zone": "Zone", "label": "Efficiency"}
     order = {"site_id": _site_order(frame), "zone": list(ZONE_COLOURS)}
-    fig = _draw(px.bar, frame, title, labels, ("site_id", "efficiency_pct", "zone"), ZONE_COLOURS, order, text="label")
-    fig.update_traces(textposition="outside", cliponaxis=False, textfont_size=14)
+    columns = ("site_id", "shown_pct", "zone")
+    fig = _draw(
+        px.bar, frame, title, labels, columns, ZONE_COLOURS, order, text="label", custom_data=["efficiency_pct"]
+    )
+    fig.update_traces(
+        textposition="outside",
+        cliponaxis=False,
+        textfont_size=14,
+        hovertemplate="%{x}<br>%{customdata[0]:,.2f} %<extra>%{fullData.name}</extra>",
+    )
+    _hatch_off_scale(fig, dict(zip(frame["site_id"], outside, strict=True)))
     for threshold in (EFFICIENCY_FAIR_PCT, EFFICIENCY_GOOD_PCT):
         fig.add_hline(y=threshold, line_dash="dot", line_color="#555555", annotation_text=f"{threshold:g} %")
     for site in frame.loc[frame["efficiency_pct"].isna(), "site_id"]:
         fig.add_annotation(x=site, y=0, text="no consumption", showarrow=False, yshift=10, font_color="#616161")
-    values = frame["efficiency_pct"].dropna().tolist()
-    span = [min([0.0, *values]) * 1.15, max([EFFICIENCY_GOOD_PCT, *values]) * 1.15]  # room for the labels
-    fig.update_layout(yaxis_range=span)
+    fig.update_layout(yaxis_range=[min(low, 0.0) * 1.15, high * 1.15])  # room for the labels
     return fig
+
+
+def _hatch_off_scale(fig: go.Figure, off_scale_by_x: dict[str, bool]) -> None:
+    """Hatch the bars whose value is off scale (drawn clipped): one pattern entry per bar of each trace."""
+    for trace in fig.data:
+        shapes = ["/" if off_scale_by_x.get(x, False) else "" for x in trace.x]
+        if any(shapes):
+            trace.marker.pattern = {"shape": shapes, "fgcolor": "white", "solidity": 0.3}
 
 
 def generated_vs_consumed(site_summary: pd.DataFrame) -> go.Figure:
@@ -255,7 +294,7 @@ def generated_vs_consumed(site_summary: pd.DataFrame) -> go.Figure:
     Lines through the origin mark efficiency 100 % (generated = consumed) and 120 %: a point above a line
     is a site above that efficiency; the distance from the origin is the site's size.
     """
-    title = "Generated vs consumed per site"
+    title = "Generated vs consumed per site (valid readings)"
     if _is_empty(site_summary):
         return empty_figure(title)
     _require(site_summary, ["site_id", "energy_generated_kwh", "energy_consumed_kwh"], "generated_vs_consumed")
@@ -295,7 +334,7 @@ def anomaly_distribution(frame: pd.DataFrame) -> go.Figure:
     Takes either the site summary frame (``anomalies_low`` … ``anomalies_critical``) or a frame of anomalous
     readings (``site_id``, ``severity``; rows with ``anomaly`` False are left out when that column exists).
     """
-    title = "Anomalies by site and severity"
+    title = "Flagged readings (anomalies) by site and severity"
     if _is_empty(frame):
         return empty_figure(title)
     severity_columns = [f"anomalies_{severity.lower()}" for severity in SEVERITIES]
@@ -329,21 +368,61 @@ def _period_column(frame: pd.DataFrame) -> str:
 
 
 def net_energy_trend(frame: pd.DataFrame) -> go.Figure:
-    """Net energy per site over time [kWh], one line per site, from the hourly or the daily frame."""
+    """Net energy per site over time [kWh], one line per site, from the hourly or the daily frame.
+
+    The axis covers the fleet's usual range (:func:`scales.readable_range`); a value far outside it is drawn
+    at the edge with a triangle and its true value as a label (and in the hover text).
+    """
     if _is_empty(frame):
         return empty_figure("Net energy trend")
     period = _period_column(frame)
     _require(frame, ["site_id", period, "net_energy_kwh"], "net_energy_trend")
     unit = "hour" if period == "hour_start" else "day"
-    title = f"Net energy per {unit} and site"
+    title = f"Net energy of valid readings per {unit} and site"
     x_title = f"{unit.capitalize()} start [UTC]"
-    labels = {period: x_title, "net_energy_kwh": NET_ENERGY_AXIS, "site_id": SITE_AXIS}
+    labels = {period: x_title, "shown_kwh": NET_ENERGY_AXIS, "site_id": SITE_AXIS}
     ordered, order = frame.sort_values([period, "site_id"]), {"site_id": _site_order(frame)}
-    fig = _draw(
-        px.line, ordered, title, labels, (period, "net_energy_kwh", "site_id"), SITE_COLOURS, order, markers=True
-    )
+    ordered = ordered.assign(net_energy_kwh=ordered["net_energy_kwh"].astype(float))
+    low, high = scales.readable_range(ordered["net_energy_kwh"], include=(0.0,))
+    ordered["shown_kwh"] = scales.on_scale(ordered["net_energy_kwh"], low, high)
+    columns = (period, "shown_kwh", "site_id")
+    options = {"markers": True, "custom_data": ["net_energy_kwh"]}
+    fig = _draw(px.line, ordered, title, labels, columns, SITE_COLOURS, order, **options)
+    fig.update_traces(hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<extra>%{fullData.name}</extra>")
+    _mark_off_scale(fig, ordered, period, "net_energy_kwh", low, high)
     fig.add_hline(y=0, line_color="#555555", line_width=1)
+    fig.update_layout(yaxis_range=_padded(low, high))
     return fig
+
+
+def _padded(low: float, high: float, share: float = 0.08) -> list[float]:
+    """``[low, high]`` widened by ``share`` of its span on each side, so that points at the edge show whole."""
+    pad = (high - low) * share or 1.0
+    return [low - pad, high + pad]
+
+
+def _mark_off_scale(fig: go.Figure, data: pd.DataFrame, x: str, column: str, low: float, high: float) -> None:
+    """Add an ``off scale`` trace: a triangle at the edge for each value of ``column`` outside ``[low, high]``,
+    labelled with its true value [kWh]."""
+    outside = data[scales.off_scale(data[column], low, high)]
+    if outside.empty:
+        return
+    values = outside[column].astype(float)
+    fig.add_trace(
+        go.Scatter(
+            x=outside[x],
+            y=scales.on_scale(values, low, high),
+            mode="markers+text",
+            name="off scale",
+            marker={"symbol": ["triangle-up" if v > high else "triangle-down" for v in values], "size": 13},
+            marker_color="#212121",
+            text=[scales.off_scale_label(v, high, "kWh") for v in values],
+            textposition=["top center" if v > high else "bottom center" for v in values],
+            cliponaxis=False,
+            customdata=values,
+            hovertemplate="%{x}<br>%{customdata:,.3f} kWh (off scale)<extra></extra>",
+        )
+    )
 
 
 def hourly_heatmap(hourly: pd.DataFrame, tz: str = "UTC") -> go.Figure:
@@ -359,10 +438,12 @@ def hourly_heatmap(hourly: pd.DataFrame, tz: str = "UTC") -> go.Figure:
     Returns
     -------
     Figure
-        A heatmap with hours 0–23 on x, sites on y, a diverging colour scale centred on 0 kWh; hours with
+        A heatmap with hours 0–23 on x, sites on y, a diverging colour scale centred on 0 kWh and as wide as
+        the fleet's usual range (:func:`scales.readable_range` of the cells' magnitudes), so one extreme
+        cell cannot wash out the others: it shows in full colour with its value written in it. Hours with
         no data are blank.
     """
-    title = f"Mean net energy by hour of day ({tz})"
+    title = f"Mean net energy of valid readings by hour of day ({tz})"
     if _is_empty(hourly):
         return empty_figure(title)
     _require(hourly, ["site_id", "hour_start", "net_energy_kwh"], "hourly_heatmap")
@@ -373,16 +454,22 @@ def hourly_heatmap(hourly: pd.DataFrame, tz: str = "UTC") -> go.Figure:
         .reindex(index=_site_order(hourly), columns=range(24))
     )
     x_title = f"Hour of day [{tz}]"
+    cells = pd.Series(table.to_numpy().ravel()).dropna()
+    limit = scales.readable_range(cells.abs(), include=(0.0,))[1] or 1.0  # the colour scale: -limit .. +limit
     fig = px.imshow(
         table,
         x=list(range(24)),
         y=list(table.index),
         color_continuous_scale="RdBu",
-        color_continuous_midpoint=0.0,
+        range_color=[-limit, limit],
         aspect="auto",
         title=title,
         labels={"x": x_title, "y": SITE_AXIS, "color": MEAN_NET_ENERGY_AXIS},
     )
+    labels = [[f"{v:,.0f}" if abs(v) > limit else "" for v in row] for row in table.to_numpy()]  # NaN: False
+    if any(any(row) for row in labels):  # off-scale cells: full colour, their true value [kWh] written in them
+        fig.update_traces(text=labels, texttemplate="%{text}", textfont={"color": "white", "size": 11})
+    fig.update_traces(hovertemplate="%{y}, hour %{x}<br>%{z:,.3f} kWh<extra></extra>")
     fig.update_layout(xaxis_title=x_title, yaxis_title=SITE_AXIS, coloraxis_colorbar_title_text=MEAN_NET_ENERGY_AXIS)
     fig.update_xaxes(dtick=1)
     return fig

@@ -6,13 +6,21 @@ renderer loads plotly.js from a CDN that an offline reader cannot reach. A noteb
 renderer the default. Each figure is then shown (by :func:`show`, or by leaving it as a cell's last
 expression) as two representations of the same chart:
 
-- ``application/vnd.plotly.v1+json``: JupyterLab, VS Code and nteract draw it interactive with their own
-  plotly extension;
+- ``application/vnd.plotly.v1+json``: JupyterLab, Voilà, VS Code and nteract draw it interactive with their
+  own plotly extension;
 - ``text/html``: a ``<div>`` and a script calling ``Plotly.newPlot``, without plotly.js, which nbconvert keeps
   and which draws from the copy of plotly.js that :func:`setup` put earlier in the document.
 
 So an exported report carries plotly.js exactly once whatever its number of charts, and opens from disk with
 no network.
+
+Size. Every figure gets an explicit height (``FIGURE_HEIGHT_PX``) and the live mimetype carries no
+``responsive`` config. With ``responsive``, plotly.js sizes a chart to 100 % of its container's height
+whenever the container was not empty when the chart was first drawn; JupyterLab's (and Voilà's) plotly
+renderer draws into an already attached node inside an ``ipywidgets.Output`` (the explorer), whose height
+is ``auto``, so the chart collapsed to 0 px after plotly's first resize. Without it, plotly keeps the
+height in pixels and still follows the container's width on every resize (the renderer resizes on layout
+changes). The exported HTML keeps ``responsive``: there the chart's ``<div>`` has a fixed height.
 """
 
 from __future__ import annotations
@@ -25,10 +33,19 @@ from plotly.io.base_renderers import MimetypeRenderer, PlotlyRenderer
 
 from energy_lib.workbook.notebook.charts import has_data
 
-__all__ = ["RENDERER", "ensure_setup", "figure_html", "mimebundle", "plotlyjs_html", "setup", "show"]
+__all__ = [
+    "FIGURE_HEIGHT_PX",
+    "RENDERER",
+    "ensure_setup",
+    "figure_html",
+    "mimebundle",
+    "plotlyjs_html",
+    "setup",
+    "show",
+]
 
 RENDERER = "energy_offline"  # name of this module's plotly renderer, made the default by setup()
-_FIGURE_HEIGHT_PX = 480
+FIGURE_HEIGHT_PX = 480
 _state = {"plotlyjs_shown": False}
 
 
@@ -36,7 +53,8 @@ class _OfflineRenderer(MimetypeRenderer):
     """plotly mimetype for live frontends plus a plotly.js-free HTML div for nbconvert."""
 
     def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, Any]:
-        bundle = PlotlyRenderer(config={"responsive": True}).to_mimebundle(dict(fig_dict))
+        fig_dict = dict(fig_dict, layout={"height": FIGURE_HEIGHT_PX, **fig_dict.get("layout", {})})
+        bundle = PlotlyRenderer().to_mimebundle(fig_dict)  # no "responsive": see the module's docstring
         bundle["text/html"] = figure_html(go.Figure(fig_dict, skip_invalid=True))
         return bundle
 
@@ -59,7 +77,7 @@ def figure_html(fig: go.Figure) -> str:
         include_mathjax=False,
         full_html=False,
         default_width="100%",
-        default_height=f"{_FIGURE_HEIGHT_PX}px",
+        default_height=f"{FIGURE_HEIGHT_PX}px",
         config={"responsive": True},
         validate=False,
     )

@@ -10,14 +10,18 @@ trails the tables by at most the compaction delay (minutes); the frames have the
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+from botocore.exceptions import ClientError
 
-from energy_lib import query
+from energy_lib import parsing, query
 from energy_lib.config import Settings
+from energy_lib.errors import UnparseableFile
 from energy_lib.pipeline import NotAnS3Notification, notifications
+from energy_lib.quarantine import rejects_key
 from energy_lib.rollups import COUNTERS, ENERGY, FLAGGED_ENERGY
 from energy_lib.schema import PROBLEM_STATUSES
 from energy_lib.workbook.aws import ops
@@ -27,18 +31,6 @@ TOTAL_COLUMNS = (*ENERGY, *FLAGGED_ENERGY)  # rollups and summaries: valid readi
 READING_COLUMNS = ("site_id", "timestamp", *ENERGY, "anomaly", "anomaly_reasons", "severity")
 SUMMARY_COLUMNS = ("site_id", *COUNTERS, "valid_readings", "efficiency_pct", "anomaly_rate_pct")
 ROLLUP_COLUMNS = ("site_id", *COUNTERS)
-STATUS_COLUMNS = (
-    "key",
-    "version_id",
-    "etag",
-    "status",
-    "read",
-    "stored",
-    "quarantined",
-    "anomalies",
-    "error",
-    "updated_at",
-)
 Moment = datetime | str | None
 LONG_RANGE = timedelta(days=7)  # longer ranges are read from the lake
 
@@ -139,7 +131,7 @@ def sites(settings: Settings) -> list[str]:
 def ingest_status(settings: Settings) -> pd.DataFrame:
     """One row per object under raw/ with its ledger status and counts."""
     rows = query.ingest_status(settings, aws(settings, "s3"), aws(settings, "dynamodb"))
-    return pd.DataFrame(rows, columns=list(STATUS_COLUMNS))
+    return pd.DataFrame(rows, columns=list(query.INGEST_STATUS_FIELDS))
 
 
 def ledger_errors(settings: Settings) -> pd.DataFrame:
@@ -155,6 +147,87 @@ def ledger_errors(settings: Settings) -> pd.DataFrame:
 def files(settings: Settings, prefix: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(
         query.files(settings, aws(settings, "s3"), prefix), columns=["key", "size_bytes", "etag", "last_modified"]
+    )
+
+
+RAW_FILE_COLUMNS = ("key", "size_bytes", "last_modified", *query.LEDGER_FIELDS, "version_id", "etag")
+CONTENT_COLUMNS = ("position", "site_id", "timestamp", "energy_generated_kwh", "energy_consumed_kwh", "rejected")
+MAX_CONTENT_ROWS = 2000  # records of one file shown as a table (a day of 5-minute readings is 288)
+
+
+def raw_files(
+    settings: Settings, prefix: str | None = None, token: str | None = None, page_size: int = 50
+) -> tuple[pd.DataFrame, str | None]:
+    """One page of raw objects under ``prefix`` (default ``raw/``), each with its ledger entry (status and
+    counts), and the token of the next page (None after the last): :func:`energy_lib.query.files_page` and one
+    BatchGetItem."""
+    objects, following = query.files_page(settings, aws(settings, "s3"), prefix, page_size, token)
+    rows = query.with_ledger(settings, aws(settings, "dynamodb"), objects)
+    return pd.DataFrame(rows, columns=list(RAW_FILE_COLUMNS)), following
+
+
+def day_prefix(settings: Settings, day: date) -> str:
+    """The prefix of the raw objects of one UTC day: ``raw/2025/06/11/`` (the layout producers use)."""
+    return f"{settings.raw_prefix}{day:%Y/%m/%d}/"
+
+
+@dataclass(frozen=True, slots=True)
+class RawFile:
+    """One raw object as the file viewer shows it.
+
+    ``ledger``: its ledger row (status, read, stored, quarantined, anomalies, error); ``content``: its records
+    in order (``position``, the four input fields as the file wrote them, ``rejected``: the reasons of a
+    record that was quarantined), the first ``MAX_CONTENT_ROWS``; ``records``: how many it holds;
+    ``rejects``: the quarantined records (``position``, ``reasons``, ``original``); ``unparseable``: why the
+    file could not be read at all ("" when it could).
+    """
+
+    key: str
+    ledger: dict[str, Any]
+    content: pd.DataFrame
+    records: int
+    rejects: pd.DataFrame
+    unparseable: str = ""
+
+
+def raw_file(settings: Settings, key: str) -> RawFile:
+    """Read the raw object ``key``, parse it as the pipeline does, and join its ledger entry and rejects."""
+    s3 = aws(settings, "s3")
+    obj = query.current_version(settings, s3, key)
+    body = query.read_file(settings, s3, key, obj["version_id"])
+    [ledger] = query.with_ledger(settings, aws(settings, "dynamodb"), [obj])
+    rejects = _rejects(settings, key, obj["etag"])
+    try:
+        records = parsing.parse_records(body, key)
+    except UnparseableFile as error:
+        empty = pd.DataFrame(columns=list(CONTENT_COLUMNS))
+        return RawFile(key, ledger, empty, 0, rejects, str(error))
+    reasons = dict(zip(rejects["position"], rejects["reasons"], strict=True))
+    rows = []
+    for record in records[:MAX_CONTENT_ROWS]:
+        value = record.value if isinstance(record.value, dict) else {}
+        row = {name: _as_text(value.get(name)) for name in CONTENT_COLUMNS[1:5]}
+        rows.append({"position": record.position, **row, "rejected": reasons.get(record.position, "")})
+    return RawFile(key, ledger, pd.DataFrame(rows, columns=list(CONTENT_COLUMNS)), len(records), rejects)
+
+
+def _as_text(value: Any) -> str:
+    """A field as the file gave it (numbers exact: Decimals keep their digits); "" when missing."""
+    return "" if value is None else str(value)
+
+
+def _rejects(settings: Settings, key: str, etag: str) -> pd.DataFrame:
+    """The quarantined records of one version of a raw object: ``position``, ``reasons``, ``original``."""
+    columns = ["position", "reasons", "original"]
+    try:
+        rows = ops.quarantined_readings(settings, rejects_key(settings.quarantine_prefix, key, etag))
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+            raise
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(
+        [{"position": r["position"], "reasons": ", ".join(r["reasons"]), "original": r["original"]} for r in rows],
+        columns=columns,
     )
 
 
@@ -197,16 +270,13 @@ def dead_letters(settings: Settings, max_messages: int = 100) -> pd.DataFrame:
 
 
 QUARANTINE_KINDS = {"readings": "rejected readings", "files": "unparseable file"}
-REASON_SUFFIX = ".reason.json"
 
 
 def quarantine(settings: Settings) -> pd.DataFrame:
     """Browsable quarantine objects, oldest first: ``key``, ``kind``, ``source_key``, ``label``,
-    ``size_bytes``, ``last_modified``. A file's ``.reason.json`` companion is not listed apart."""
-    rows = [row for row in ops.quarantine(settings) if not row["key"].endswith(REASON_SUFFIX)]
+    ``size_bytes``, ``last_modified`` (see :func:`energy_lib.workbook.aws.ops.quarantine`)."""
+    rows = ops.quarantine(settings)
     for row in rows:
-        rest = row["key"][len(settings.quarantine_prefix) + len(row["kind"]) + 1 :]
-        row["source_key"] = rest.rsplit(".", 2)[0] if row["kind"] == "readings" else rest
         row["label"] = f"{QUARANTINE_KINDS.get(row['kind'], row['kind'])}: {row['source_key']}"
     columns = ["key", "kind", "source_key", "label", "size_bytes", "last_modified"]
     return pd.DataFrame(rows, columns=columns).sort_values("last_modified", kind="stable", ignore_index=True)
@@ -216,7 +286,7 @@ def quarantined(settings: Settings, key: str) -> pd.DataFrame:
     """What one quarantine object holds: its rejected readings (``position``, ``reasons``, ``original``,
     ``source_key``), or for an unparseable file the ``reason`` it was rejected for."""
     if key.startswith(f"{settings.quarantine_prefix}files/"):
-        rows = ops.quarantined_readings(settings, key + REASON_SUFFIX)  # one JSON document: one row
+        rows = ops.quarantined_readings(settings, key + ops.REASON_SUFFIX)  # one JSON document: one row
         return pd.DataFrame(rows, columns=["source_key", "reason", "etag", "version_id"])
     rows = ops.quarantined_readings(settings, key)
     for row in rows:

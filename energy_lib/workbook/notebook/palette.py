@@ -39,7 +39,7 @@ STATUS_COLOURS = {"processed": "#2ca02c", "processing": "#9e9e9e", "rejected": "
 
 MUTED = "#616161"  # secondary text
 NEUTRAL = "#bdbdbd"  # accent of a KPI that is neither good nor bad
-HEALTHY, UNHEALTHY = ZONE_COLOURS[ZONE_GOOD], ZONE_COLOURS[ZONE_POOR]
+HEALTHY, WARNING, UNHEALTHY = ZONE_COLOURS[ZONE_GOOD], ZONE_COLOURS[ZONE_FAIR], ZONE_COLOURS[ZONE_POOR]
 ERROR_TEXT = "#b00020"  # an error message
 ANOMALY_ROW_STYLE = "background-color: #fde0dc; color: #7f0000"  # CSS of an anomalous reading's row
 PASS_STYLE = "background-color: #e8f5e9; color: #1b5e20; font-weight: bold; text-align: center"

@@ -18,22 +18,27 @@ from pandas.io.formats.style import Styler
 
 from energy_lib import query
 from energy_lib.config import Settings
+from energy_lib.rules import SEVERITIES
 from energy_lib.timeutil import clock
+from energy_lib.wording import count
 from energy_lib.workbook.aws import checks
 from energy_lib.workbook.aws.checks import Check
 from energy_lib.workbook.notebook import palette
-from energy_lib.workbook.notebook.palette import FAIL_STYLE, HEALTHY, MUTED, NEUTRAL, PASS_STYLE, UNHEALTHY
+from energy_lib.workbook.notebook.palette import FAIL_STYLE, HEALTHY, MUTED, NEUTRAL, PASS_STYLE, UNHEALTHY, WARNING
 
 Moment = datetime | str | None
 
-SITE_TABLE_COLUMNS = {
+SITE_TABLE_COLUMNS = {  # energies and efficiency of valid readings; the flagged ones' beside them
     "site_id": "Site",
     "energy_generated_kwh": "Generated [kWh]",
     "energy_consumed_kwh": "Consumed [kWh]",
     "net_energy_kwh": "Net [kWh]",
     "efficiency_pct": "Efficiency [%]",
-    "readings": "Readings",
-    "anomalies": "Anomalies",
+    "valid_readings": "Valid readings",
+    "anomalies": "Flagged readings",
+    "flagged_by_severity": "Flagged by severity",
+    "flagged_energy_generated_kwh": "Flagged generated [kWh]",
+    "flagged_energy_consumed_kwh": "Flagged consumed [kWh]",
     "anomaly_rate_pct": "Anomaly rate [%]",
 }
 FLEET_ROW = "Fleet"  # label of the totals row of the site table
@@ -55,14 +60,6 @@ class Html:
 
     def __str__(self) -> str:
         return self.text
-
-
-def count(n: int, noun: str, plural: str = "") -> str:
-    """``n`` and ``noun``, in the plural (``plural``, default ``noun + "s"``) unless ``n`` is 1.
-
-    ``count(1, "message")`` is ``"1 message"``; ``count(1440, "anomaly", "anomalies")`` is ``"1,440 anomalies"``.
-    """
-    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
 def _moment(value: Moment) -> datetime:
@@ -173,15 +170,32 @@ class Kpis:
         return "\n".join(lines)
 
 
+def _status(row: dict[str, Any]) -> str:
+    """A health row's status (rows without one, as older callers build them, go by ``healthy``)."""
+    return row.get("status") or ("healthy" if row["healthy"] else "unhealthy")
+
+
+def health_verdict(health: list[dict[str, Any]]) -> tuple[str, str, str]:
+    """(headline, note, accent colour) of :func:`energy_lib.workbook.aws.ops.health`: ``"7/8"``, ``"degraded:
+    energy-workbook-ingest-dlq (1 message that failed every delivery: ...)"``, amber.
+
+    Healthy resources are counted; an unhealthy one makes the verdict red, a degraded one (a dead-letter
+    queue that holds messages) amber, each named with its detail.
+    """
+    by_status = {status: [row for row in health if _status(row) == status] for status in ("unhealthy", "degraded")}
+    good = len(health) - sum(len(rows) for rows in by_status.values())
+    notes = [
+        f"{status}: " + "; ".join(f"{row['resource']} ({row['detail']})" for row in rows)
+        for status, rows in by_status.items()
+        if rows
+    ]
+    accent = UNHEALTHY if by_status["unhealthy"] else WARNING if by_status["degraded"] else HEALTHY
+    return f"{good}/{len(health)}", " · ".join(notes) or "resources healthy", accent
+
+
 def _health_kpi(health: list[dict[str, Any]]) -> Kpi:
-    failing = [row["resource"] for row in health if not row["healthy"]]
-    note = "resources healthy" if not failing else "failing: " + ", ".join(failing)
-    return Kpi(
-        "System health",
-        f"{len(health) - len(failing)}/{len(health)}",
-        note=note,
-        accent=UNHEALTHY if failing else HEALTHY,
-    )
+    headline, note, accent = health_verdict(health)
+    return Kpi("System health", headline, note=note, accent=accent)
 
 
 def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end: Moment) -> Kpis:
@@ -200,9 +214,11 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
     Returns
     -------
     Kpis
-        Sites, readings, generated / consumed / net [kWh] to 0.1 with thousands separators, efficiency [%]
-        coloured by zone, anomaly rate [%] and system health. A period without readings gets one message,
-        "No readings between … and …", and the system health only.
+        Sites, readings (valid and flagged in the note), generated / consumed / net [kWh] of valid readings to
+        0.1 with thousands separators, efficiency [%] of valid readings coloured by zone, the flagged readings'
+        generated energy beside them (their number by severity and consumed energy in the note), anomaly
+        rate [%] and system health. A period without readings gets one message, "No readings between … and
+        …", and the system health only.
     """
     first, last = _moment(start), _moment(end)
     period, duration = period_text(first, last), _duration(first, last)
@@ -211,26 +227,27 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
         return Kpis(period, duration, (_health_kpi(health),), empty)
     efficiency = fleet["efficiency_pct"]
     zone = palette.efficiency_zone(efficiency)
-    energies = [
-        Kpi(label, *_kwh(fleet[name]))
-        for label, name in (
-            ("Generated [kWh]", "energy_generated_kwh"),
-            ("Consumed [kWh]", "energy_consumed_kwh"),
-            ("Net [kWh]", "net_energy_kwh"),
-        )
-    ]
     rate = fleet["anomaly_rate_pct"]
+    valid = f"{fleet['readings'] - fleet['anomalies']:,} valid, {fleet['anomalies']:,} flagged"
     items = (
         Kpi("Sites", f"{fleet['sites']:,}", str(fleet["sites"])),
-        Kpi("Readings", f"{fleet['readings']:,}", str(fleet["readings"])),
-        *energies,
+        Kpi("Readings", f"{fleet['readings']:,}", str(fleet["readings"]), note=valid),
+        *[
+            Kpi(label, *_kwh(fleet[name]), note="valid readings")
+            for label, name in (
+                ("Generated [kWh]", "energy_generated_kwh"),
+                ("Consumed [kWh]", "energy_consumed_kwh"),
+                ("Net [kWh]", "net_energy_kwh"),
+            )
+        ],
         Kpi(
             "Efficiency",
             palette.efficiency_text(efficiency, 1),
             "" if efficiency is None else f"{efficiency:g}",
-            note=palette.ZONE_WORDS[zone],
+            note=f"valid readings; {palette.ZONE_WORDS[zone]}",
             accent=palette.ZONE_COLOURS[zone],
         ),
+        _flagged_kpi(fleet),
         Kpi(
             "Anomaly rate",
             "n/a" if rate is None else f"{rate:.2f} %",
@@ -240,6 +257,25 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
         _health_kpi(health),
     )
     return Kpis(period, duration, items)
+
+
+def by_severity(row: Any) -> str:
+    """The flagged readings of a summary row by severity, the highest first: ``"CRITICAL 1 · MEDIUM 2"``; ""
+    when none."""
+    counts = [(severity, int(row.get(f"anomalies_{severity.lower()}") or 0)) for severity in reversed(SEVERITIES)]
+    return " · ".join(f"{severity} {n:,}" for severity, n in counts if n)
+
+
+def _flagged_kpi(fleet: dict[str, Any]) -> Kpi:
+    """Energy of the flagged readings, left out of every total and shown beside them, with their severities."""
+    consumed = _kwh(fleet["flagged_energy_consumed_kwh"])[0]
+    readings = by_severity(fleet) or "no flagged readings"
+    return Kpi(
+        "Flagged generated [kWh]",
+        *_kwh(fleet["flagged_energy_generated_kwh"]),
+        note=f"{readings}; consumed {consumed} kWh; not in the totals",
+        accent=palette.WARNING if fleet["anomalies"] else NEUTRAL,
+    )
 
 
 def base_style(styler: Styler, text_columns: list[str]) -> Styler:
@@ -279,29 +315,28 @@ def site_table(per_site: pd.DataFrame, fleet: dict[str, Any] | None = None, capt
     Returns
     -------
     Styler or None
-        Site, generated / consumed / net [kWh] to 0.1 with thousands separators, efficiency [%] on the
-        colour of its zone (as :func:`energy_lib.workbook.notebook.charts.efficiency_zones`), readings, anomalies,
-        anomaly rate [%]; no index. ``.data`` is the table as a DataFrame.
+        Site; generated / consumed / net [kWh] of valid readings to 0.1 with thousands separators; their
+        efficiency [%] on the colour of its zone (as :func:`energy_lib.workbook.notebook.charts.efficiency_zones`);
+        valid readings; beside them the flagged readings, by severity, and their generated and consumed energy
+        [kWh]; anomaly rate [%]. No index; ``.data`` is the table as a DataFrame.
     """
     if per_site is None or per_site.empty:
         return None
-    frame = per_site[list(SITE_TABLE_COLUMNS)]
-    if fleet is not None:
-        totals = {name: fleet.get(name) for name in SITE_TABLE_COLUMNS} | {"site_id": FLEET_ROW}
-        frame = pd.concat([frame, pd.DataFrame([totals])])
-    frame = frame.reset_index(drop=True).rename(columns=SITE_TABLE_COLUMNS)
-    for column in ("Readings", "Anomalies"):
+    rows = [*per_site.to_dict("records"), *([fleet | {"site_id": FLEET_ROW}] if fleet is not None else [])]
+    for row in rows:
+        row["flagged_by_severity"] = by_severity(row)
+    frame = pd.DataFrame(rows, columns=list(SITE_TABLE_COLUMNS)).rename(columns=SITE_TABLE_COLUMNS)
+    for column in ("Valid readings", "Flagged readings"):
         frame[column] = frame[column].astype(int)
-    for column in ("Generated [kWh]", "Consumed [kWh]", "Net [kWh]", "Efficiency [%]", "Anomaly rate [%]"):
+    energies = [label for name, label in SITE_TABLE_COLUMNS.items() if name.endswith("_kwh")]
+    for column in (*energies, "Efficiency [%]", "Anomaly rate [%]"):
         frame[column] = pd.to_numeric(frame[column].map(lambda v: None if v is None else float(v)))
     styler = frame.style.format(
         {
-            "Generated [kWh]": "{:,.1f}",
-            "Consumed [kWh]": "{:,.1f}",
-            "Net [kWh]": "{:,.1f}",
+            **dict.fromkeys(energies, "{:,.1f}"),
             "Efficiency [%]": lambda pct: palette.efficiency_text(pct, 1).removesuffix(" %"),
-            "Readings": "{:,}",
-            "Anomalies": "{:,}",
+            "Valid readings": "{:,}",
+            "Flagged readings": "{:,}",
             "Anomaly rate [%]": "{:.2f}",
         },
         na_rep="n/a",
@@ -310,7 +345,9 @@ def site_table(per_site: pd.DataFrame, fleet: dict[str, Any] | None = None, capt
         styler = styler.set_properties(
             subset=pd.IndexSlice[[len(frame) - 1], :], **{"font-weight": "bold", "border-top": "2px solid #555"}
         )
-    styler = base_style(styler, ["Site"])
+    styler = base_style(styler, ["Site", "Flagged by severity"]).set_properties(  # severities on one line
+        subset=["Flagged by severity"], **{"white-space": "nowrap"}
+    )
     return styler.set_caption(html.escape(caption)) if caption else styler
 
 
@@ -333,28 +370,64 @@ def table(frame: pd.DataFrame, empty: str, caption: str = "", text_columns: list
     return styler.set_caption(html.escape(caption)) if caption else styler
 
 
+STATUS_COLOURS = {"healthy": HEALTHY, "degraded": WARNING, "unhealthy": UNHEALTHY}
+
+
 def health_table(health: list[dict[str, Any]]) -> Styler | Html:
-    """:func:`energy_lib.workbook.aws.ops.health` as Resource, Status (green ``healthy`` / red ``unhealthy``),
-    Detail."""
+    """:func:`energy_lib.workbook.aws.ops.health` as Resource, Status (green ``healthy``, amber ``degraded``,
+    red ``unhealthy``), Detail; the caption counts them (``7 of 8 resources healthy, 1 degraded``)."""
     frame = pd.DataFrame(
-        [
-            {
-                "Resource": row["resource"],
-                "Status": "healthy" if row["healthy"] else "unhealthy",
-                "Detail": row["detail"],
-            }
-            for row in health
-        ],
+        [{"Resource": row["resource"], "Status": _status(row), "Detail": row["detail"]} for row in health],
         columns=["Resource", "Status", "Detail"],
     )
     styled = table(frame, "No resources to check.")
     if isinstance(styled, Html):
         return styled
-    failing = sum(not row["healthy"] for row in health)
-    verdict = f"{len(health) - failing} of {len(health)} resources healthy"
+    statuses = frame["Status"].value_counts()
+    verdict = f"{statuses.get('healthy', 0)} of {len(health)} resources healthy" + "".join(
+        f", {statuses[status]} {status}" for status in ("degraded", "unhealthy") if status in statuses
+    )
     return styled.map(
-        lambda status: f"color: {HEALTHY if status == 'healthy' else UNHEALTHY}; font-weight: 600", subset=["Status"]
+        lambda status: f"color: {STATUS_COLOURS.get(status, UNHEALTHY)}; font-weight: 600", subset=["Status"]
     ).set_caption(verdict)
+
+
+ALERT_COLUMNS = {
+    "sent_at": "Sent [UTC]",
+    "kind": "Kind",
+    "severity": "Severity",
+    "sites": "Sites",
+    "anomalies": "Anomalies",
+    "events": "Site events",  # site-health alerts: silent sites, frozen meters, outages, yield losses
+    "subject": "Subject",
+}
+
+
+def alerts_table(alerts: list[dict[str, Any]]) -> Styler | Html:
+    """:func:`energy_lib.workbook.aws.ops.alerts` as a table for people: sent (UTC, to the second), kind
+    (anomaly, summary or site health), severity, sites, anomalies, site events, subject; a message when none
+    was received."""
+    frame = pd.DataFrame(alerts, columns=list(ALERT_COLUMNS))
+    if not frame.empty:
+        sent = pd.to_datetime(frame["sent_at"], utc=True, errors="coerce")
+        frame["sent_at"] = sent.dt.strftime("%Y-%m-%d %H:%M:%S").fillna(frame["sent_at"])
+    return table(frame.rename(columns=ALERT_COLUMNS), "No alerts received.")
+
+
+def file_status(ledger: dict[str, Any]) -> Html:
+    """A raw object's ledger entry as one line: its status in the status colour, what it held and what became
+    of it, and the error of a failed or rejected object."""
+    status = str(ledger.get("status", "pending"))
+    colour = palette.STATUS_COLOURS.get(status, MUTED)
+    counts = (
+        f"{count(ledger.get('read', 0), 'record')} read, {ledger.get('stored', 0):,} stored, "
+        f"{ledger.get('quarantined', 0):,} quarantined, {count(ledger.get('anomalies', 0), 'anomaly', 'anomalies')}"
+    )
+    error = f" · {ledger['error']}" if ledger.get("error") else ""
+    return Html(
+        f'<p><b style="color:{colour}">{html.escape(status)}</b> · {html.escape(counts)}{html.escape(error)}</p>',
+        f"{status} · {counts}{error}",
+    )
 
 
 QUEUE_NAMES = {

@@ -1,10 +1,11 @@
-"""Interactive views of the workbook: the query explorer, the dead-letter queue with its redrive button, and
-the quarantine browser.
+"""Interactive views of the workbook: the query explorer, the dead-letter queue with its redrive button and the
+quarantine browser (the raw-file browser is :mod:`.raw_files`, the simulation panel :mod:`.simulation_panel`).
 
 :func:`explorer` builds the query explorer; :func:`site_view` is the same view of one site without widgets
-(it is what the explorer draws, and what a static report shows). :func:`dead_letters` lists the dead-letter
-queue with a button that redrives it; :func:`quarantine_browser` picks a quarantine object and shows what it
-holds.
+(it is what the explorer draws, and what a static report shows). :func:`dead_letters` lists the queues and
+the dead-letter queue with a button that redrives it; :func:`quarantine_browser` picks a quarantine object
+and shows what it holds; :func:`file_browser` pages through the raw objects and shows one;
+:func:`simulation_panel` simulates from the page, once or in continuous batches that a Stop button ends.
 
 Each widget draws its first state as soon as it is created, so a notebook run by papermill or nbval, where
 nobody clicks, still shows it. Its rich display carries, next to the widget, an HTML copy of what is on
@@ -39,10 +40,13 @@ __all__ = [
     "QuarantineBrowser",
     "SiteView",
     "dead_letters",
+    "error_html",
     "explorer",
+    "html_of",
     "quarantine_browser",
     "site_view",
     "table_rows",
+    "with_static",
 ]
 
 Loader = Callable[[str, datetime, datetime], pd.DataFrame]
@@ -102,14 +106,15 @@ def _styled(frame: pd.DataFrame) -> Styler:
     return styler
 
 
-def _with_static(bundle: dict[str, Any] | None, static_html: str) -> dict[str, Any] | None:
+def with_static(bundle: dict[str, Any] | None, static_html: str) -> dict[str, Any] | None:
     """A widget's display bundle with ``static_html`` as its ``text/html``, what an nbconvert export shows."""
     if bundle is not None:
         bundle["text/html"] = static_html
     return bundle
 
 
-def _error(text: str) -> str:
+def error_html(text: str) -> str:
+    """``text`` as an error line, for a widget's message."""
     return f'<p style="color:{ERROR_TEXT}">{html.escape(text)}</p>'
 
 
@@ -284,7 +289,7 @@ class Explorer(w.VBox):
         try:
             view = site_view(site_id, start, end, self._load_readings, self._load_anomalies)
         except Exception as error:
-            self.message.value = _error(f"Could not load {site_id}: {error!r}")
+            self.message.value = error_html(f"Could not load {site_id}: {error!r}")
             if raise_errors:
                 raise
             return
@@ -300,13 +305,13 @@ class Explorer(w.VBox):
         """Another day picked: the range becomes the picked whole UTC days."""
         picked = self.picked_range()
         if picked is None or picked[1] <= picked[0]:
-            self.message.value = _error("Pick a start date on or before the end date.")
+            self.message.value = error_html("Pick a start date on or before the end date.")
             return
         self.draw(self.site.value, *picked)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         static = self.view.to_html() if self.view is not None else self.message.value
-        return _with_static(super()._repr_mimebundle_(**kwargs), static)
+        return with_static(super()._repr_mimebundle_(**kwargs), static)
 
 
 def explorer(sites: list[str], load_readings: Loader, load_anomalies: Loader, start: Day, end: Day) -> Explorer:
@@ -334,15 +339,25 @@ def explorer(sites: list[str], load_readings: Loader, load_anomalies: Loader, st
 
 
 class DeadLetters(w.VBox):
-    """The dead-letter queue's messages and a button that moves them back to the ingest queue.
+    """The queue depths, the dead-letter queue's messages and a button that moves them back to the ingest
+    queue.
 
-    Attributes: ``button`` (Button), ``message`` (HTML), ``table`` (Output), ``messages`` (the DataFrame on
-    screen) and ``moved`` (messages moved by the last redrive, None before any). See :func:`dead_letters`.
+    Attributes: ``button`` (Button: redrive), ``refresh_button`` (Button: load again), ``depths`` (HTML: the
+    queue line, when a ``depths`` loader was given), ``message`` (HTML), ``table`` (Output), ``messages`` (the
+    DataFrame on screen) and ``moved`` (messages moved by the last redrive, None before any). See
+    :func:`dead_letters`.
     """
 
-    def __init__(self, load: Callable[[], pd.DataFrame], redrive: Callable[[], int], redrive_now: bool = False) -> None:
+    def __init__(
+        self,
+        load: Callable[[], pd.DataFrame],
+        redrive: Callable[[], int],
+        redrive_now: bool = False,
+        depths: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         self._load = load
         self._redrive = redrive
+        self._depths = depths
         self.button = w.Button(
             description="Redrive to ingest queue",
             icon="rotate-left",
@@ -350,30 +365,34 @@ class DeadLetters(w.VBox):
             tooltip="Move every message of the dead-letter queue back to the ingest queue",
             layout=w.Layout(width="auto"),
         )
+        self.refresh_button = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="auto"))
+        self.depths = w.HTML()
         self.message = w.HTML()
         self.table = w.Output()
         self.messages = pd.DataFrame()
         self.moved: int | None = None
-        super().__init__([w.HBox([self.button, self.message]), self.table])
+        super().__init__([self.depths, w.HBox([self.button, self.refresh_button, self.message]), self.table])
         if redrive_now:
             self.redrive()
         else:
             self.refresh()
         self.button.on_click(self._on_click)
+        self.refresh_button.on_click(lambda _button: self.refresh())
 
     def _status(self) -> str:
-        count = len(self.messages)
         waiting = (
             "The dead-letter queue is empty: nothing to redrive."
-            if not count
-            else f"{views.count(count, 'message')} in the dead-letter queue."
+            if self.messages.empty
+            else f"{views.count(len(self.messages), 'message')} in the dead-letter queue."
         )
         if self.moved is None:
             return waiting
         return f"Moved {views.count(self.moved, 'message')} back to the ingest queue. {waiting}"
 
     def refresh(self) -> None:
-        """Load the queue's messages and redraw the table and the status line."""
+        """Load the queue depths and the dead-letter messages again; redraw the line, table and status."""
+        if self._depths is not None:
+            self.depths.value = views.queue_line(self._depths()).html
         self.messages = self._load()
         self.message.value = views.message(self._status()).html
         self.table.clear_output()
@@ -395,18 +414,21 @@ class DeadLetters(w.VBox):
         try:
             self.redrive()
         except Exception as error:
-            self.message.value = _error(f"Redrive failed: {error!r}")
+            self.message.value = error_html(f"Redrive failed: {error!r}")
         finally:
             self.button.disabled = False
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        table = "" if self.messages.empty else _html_of(self._table())
-        static = f"{views.message(self._status()).html}{table}"
-        return _with_static(super()._repr_mimebundle_(**kwargs), static)
+        table = "" if self.messages.empty else html_of(self._table())
+        static = f"{self.depths.value}{views.message(self._status()).html}{table}"
+        return with_static(super()._repr_mimebundle_(**kwargs), static)
 
 
 def dead_letters(
-    load: Callable[[], pd.DataFrame], redrive: Callable[[], int], redrive_now: bool = False
+    load: Callable[[], pd.DataFrame],
+    redrive: Callable[[], int],
+    redrive_now: bool = False,
+    depths: Callable[[], dict[str, int]] | None = None,
 ) -> DeadLetters:
     """The dead-letter queue as a table, with a button that redrives it and says how many messages moved.
 
@@ -414,14 +436,17 @@ def dead_letters(
     ----------
     load : callable ``() -> DataFrame``
         The queue's messages, one row each (e.g. ``partial(frames.dead_letters, settings)``); called again
-        after every redrive.
+        after every redrive and refresh.
     redrive : callable ``() -> int``
         Moves the messages back to the ingest queue and returns how many it moved (e.g.
         ``partial(ops.redrive, settings)``).
     redrive_now : bool
         Redrive once at creation (a report run's parameter; nobody clicks under papermill).
+    depths : callable ``() -> dict``, optional
+        Messages per queue (e.g. ``partial(ops.queue_depths, settings)``), shown above as
+        :func:`energy_lib.workbook.notebook.views.queue_line` and loaded again after every redrive and refresh.
     """
-    return DeadLetters(load, redrive, redrive_now)
+    return DeadLetters(load, redrive, redrive_now, depths)
 
 
 class QuarantineBrowser(w.VBox):
@@ -471,7 +496,7 @@ class QuarantineBrowser(w.VBox):
         try:
             self.shown = self._load(key)
         except Exception as error:
-            self.message.value = _error(f"Could not read {key}: {error!r}")
+            self.message.value = error_html(f"Could not read {key}: {error!r}")
             if raise_errors:
                 raise
             return
@@ -489,10 +514,10 @@ class QuarantineBrowser(w.VBox):
             shown_columns = [c for c in ("label", "size_bytes", "last_modified") if c in self.objects.columns]
             listing = views.table(self.objects[shown_columns].rename(columns={"label": "object"}), "")
             static = (
-                f"{_html_of(listing)}<p><b>{html.escape(self._caption())}</b></p>"
-                f'<div style="overflow:auto;max-height:600px">{_html_of(self._table())}</div>'
+                f"{html_of(listing)}<p><b>{html.escape(self._caption())}</b></p>"
+                f'<div style="overflow:auto;max-height:600px">{html_of(self._table())}</div>'
             )
-        return _with_static(super()._repr_mimebundle_(**kwargs), static)
+        return with_static(super()._repr_mimebundle_(**kwargs), static)
 
 
 def quarantine_browser(objects: pd.DataFrame, load: Callable[[str], pd.DataFrame]) -> QuarantineBrowser:
@@ -514,5 +539,6 @@ def quarantine_browser(objects: pd.DataFrame, load: Callable[[str], pd.DataFrame
     return QuarantineBrowser(objects, load)
 
 
-def _html_of(shown: Styler | views.Html) -> str:
+def html_of(shown: Styler | views.Html) -> str:
+    """The HTML of a table or message, for a widget's static copy."""
     return shown.to_html() if isinstance(shown, Styler) else shown.html

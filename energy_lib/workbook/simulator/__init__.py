@@ -1,5 +1,6 @@
 """A simulated fleet of sites (:mod:`.model`: sites, pvlib, load, anomalies), the files it uploads under
-``raw/`` (:mod:`.files`: encode, upload, continuous) and the faults it injects on request (:mod:`.faults`)."""
+``raw/`` (:mod:`.files`: encode, upload, continuous) and the faults it injects on request (:mod:`.faults`);
+:mod:`.runs` runs them on a target (the command line and the simulation panel)."""
 
 from energy_lib.workbook.simulator.faults import Fault, FrozenMeter, Outage, Silence, YieldLoss
 from energy_lib.workbook.simulator.files import (

@@ -140,6 +140,8 @@ def run_continuous(
     progress: bool = False,
     sleep: Callable[[float], Any] = time.sleep,
     now: Callable[[], datetime] = timeutil.now,
+    stop: threading.Event | None = None,
+    on_batch: Callable[[ContinuousRun], Any] | None = None,
 ) -> ContinuousRun:
     """Every ``every_minutes``, simulate the intervals completed since the last batch and upload them.
 
@@ -157,6 +159,11 @@ def run_continuous(
         Faults to inject, as in :func:`energy_lib.workbook.simulator.model.simulate`.
     sleep, now
         Wait a number of seconds; tell the current aware UTC time. Replace both to run without waiting.
+    stop : threading.Event, optional
+        Set it to stop (from another thread: a Stop button): the wait between batches ends at once and no
+        further batch starts; an upload under way finishes first.
+    on_batch : callable, optional
+        Called after each batch with the totals so far (progress for a panel).
 
     Returns
     -------
@@ -177,7 +184,12 @@ def run_continuous(
     try:
         while not interrupted and (max_batches is None or done.batches < max_batches):
             if done.batches:
-                sleep(every_minutes * 60)
+                if stop is None:
+                    sleep(every_minutes * 60)
+                elif stop.wait(every_minutes * 60):
+                    break
+            if stop is not None and stop.is_set():
+                break
             end = _floor(require_utc(now(), "now()"), interval)
             files: list[SimulatedFile] = []
             if end > cursor:
@@ -191,6 +203,8 @@ def run_continuous(
             done = ContinuousRun(
                 done.batches + 1, done.files + len(files), done.readings + sum(f.readings for f in files)
             )
+            if on_batch is not None:
+                on_batch(done)
     except KeyboardInterrupt:
         pass
     return done

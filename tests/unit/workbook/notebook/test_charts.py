@@ -69,10 +69,16 @@ def test_energy_over_time_draws_three_series_and_marks_anomalies_on_the_faulty_v
     assert fig.layout.xaxis.title.text == "Time [UTC]"
     assert fig.layout.yaxis.title.text == "Energy [kWh]"
     assert fig.layout.title.text == "Energy of site-a"
-    assert list(traces["generated"].y) == [10.0, -3.0, 12.0, 11.0, 9.0, 2000.0]
-    # markers sit on the negative value, else on the larger one
-    assert list(traces["anomaly"].y) == [-3.0, -1.5, 2000.0]
-    assert traces["anomaly"].text[2] == "CRITICAL implausible_magnitude"
+    # the hover text has every true value; the 2000 kWh reading is off the scale of the others
+    assert [row[0] for row in traces["generated"].customdata] == [10.0, -3.0, 12.0, 11.0, 9.0, 2000.0]
+    low, high = fig.layout.yaxis.range
+    assert list(traces["generated"].y)[:5] == [10.0, -3.0, 12.0, 11.0, 9.0]
+    assert traces["generated"].y[5] < high < 100  # drawn at the edge: the others keep the whole axis
+    # markers sit on the negative value, else on the larger one, and say the true value of one off scale
+    assert [row[0] for row in traces["anomaly"].customdata] == [-3.0, -1.5, 2000.0]
+    assert list(traces["anomaly"].y)[:2] == [-3.0, -1.5]
+    assert traces["anomaly"].customdata[2][1] == "CRITICAL implausible_magnitude"
+    assert list(traces["anomaly"].text) == ["", "", "▲ 2,000 kWh"]
 
 
 def test_energy_over_time_takes_the_only_site_and_refuses_to_guess_among_several():

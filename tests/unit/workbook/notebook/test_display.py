@@ -21,6 +21,21 @@ def test_display_bundle_has_the_plotly_mimetype_and_html_without_plotlyjs():
     assert display.plotlyjs_html().count("plotly.js v") == 1
 
 
+def test_the_live_chart_has_a_fixed_height_and_no_responsive_config():
+    # GIVEN a chart without a height of its own (every chart of the workbook)
+    fig = charts.site_comparison(site_summary())
+    assert fig.layout.height is None
+    # WHEN it is displayed
+    live = display.mimebundle(fig)["application/vnd.plotly.v1+json"]
+    # THEN the live mimetype carries the height in pixels, and no "responsive": with it, plotly.js sizes the
+    # chart to 100 % of a container whose height is auto (an ipywidgets Output in JupyterLab): 0 px
+    assert live["layout"]["height"] == display.FIGURE_HEIGHT_PX
+    assert not live.get("config", {}).get("responsive")
+    # a height the figure sets itself is kept
+    tall = display.mimebundle(fig.update_layout(height=700))["application/vnd.plotly.v1+json"]
+    assert tall["layout"]["height"] == 700
+
+
 def test_show_with_skip_empty_displays_nothing_for_a_figure_without_data(capsys):
     display.show(charts.site_comparison(pd.DataFrame()), skip_empty=True)
     assert capsys.readouterr().out == ""

@@ -32,7 +32,14 @@ def per_site() -> pd.DataFrame:
             "energy_consumed_kwh": [2757.057, 4899.949, 2035.011, 0.0],
             "net_energy_kwh": [897.875, 290.163, -1343.446, 5.0],
             "readings": [288, 288, 288, 12],
+            "valid_readings": [282, 279, 283, 12],
             "anomalies": [6, 9, 5, 0],
+            "anomalies_low": [4, 0, 0, 0],
+            "anomalies_medium": [2, 9, 0, 0],
+            "anomalies_high": [0, 0, 4, 0],
+            "anomalies_critical": [0, 0, 1, 0],
+            "flagged_energy_generated_kwh": [-12.5, -30.0, 5000.0, 0.0],
+            "flagged_energy_consumed_kwh": [3.1, 4.2, 5.2, 0.0],
             "efficiency_pct": [132.57, 105.92, 33.98, np.nan],
             "anomaly_rate_pct": [2.08, 3.13, 1.74, 0.0],
         }
@@ -43,7 +50,14 @@ def fleet(**changes: object) -> dict:
     totals = {
         "sites": 5,
         "readings": 1440,
+        "valid_readings": 1408,
         "anomalies": 32,
+        "anomalies_low": 4,
+        "anomalies_medium": 23,
+        "anomalies_high": 4,
+        "anomalies_critical": 1,
+        "flagged_energy_generated_kwh": 4957.5,
+        "flagged_energy_consumed_kwh": 12.5,
         "energy_generated_kwh": 17592.93,
         "energy_consumed_kwh": 18707.31,
         "net_energy_kwh": -1114.38,
@@ -93,6 +107,7 @@ def test_kpis_have_people_names_units_thousands_separators_and_the_period():
         "Consumed [kWh]": "18,707.3",
         "Net [kWh]": "-1,114.4",
         "Efficiency": "94.0 %",
+        "Flagged generated [kWh]": "4,957.5",
         "Anomaly rate": "2.22 %",
         "System health": "8/8",
     }
@@ -133,7 +148,7 @@ def test_the_site_table_is_curated_rounded_and_ends_with_the_fleet():
     assert list(styler.data.columns) == list(views.SITE_TABLE_COLUMNS.values())
     assert styler.data["Site"].tolist() == ["SITE_001", "SITE_002", "SITE_003", "SITE_004", "Fleet"]
     html = styler.to_html()
-    for shown in ("3,654.9", "-1,343.4", "17,592.9", "132.6", "2.08", "1,440", "n/a"):
+    for shown in ("3,654.9", "-1,343.4", "17,592.9", "132.6", "2.08", "1,408", "n/a", "5,000.0", "CRITICAL 1 · HIGH 4"):
         assert f">{shown}</td>" in html, shown
     assert "897.875" not in html
     assert 'class="row_heading' not in html  # no index
@@ -211,6 +226,46 @@ def test_health_table_marks_each_resource():
     assert "#d62728" in cell_styles(styler.to_html())[(2, 1)]
 
 
+def test_a_degraded_resource_is_amber_in_the_table_and_in_the_kpi_with_its_detail():
+    degraded = {"resource": "energy-workbook-ingest-dlq", "status": "degraded", "healthy": False, "detail": "1 message"}
+    health = [*HEALTHY[:7], degraded]
+
+    styler = views.health_table(health)
+    assert styler.data["Status"].tolist()[-1] == "degraded"
+    assert "7 of 8 resources healthy, 1 degraded" in styler.to_html()
+    assert palette.WARNING in cell_styles(styler.to_html())[(7, 1)]
+
+    kpi = {item.label: item for item in views.kpis(fleet(), health, START, END).items}["System health"]
+    assert (kpi.text, kpi.accent) == ("7/8", palette.WARNING)
+    assert kpi.note == "degraded: energy-workbook-ingest-dlq (1 message)"
+
+
+def test_the_alerts_table_names_its_columns_for_people():
+    alert = {
+        "sent_at": "2025-06-11T12:00:03.511Z",
+        "kind": "anomaly",
+        "subject": "[HIGH] 1 energy anomaly in a.json",
+        "severity": "HIGH",
+        "sites": "SITE_001",
+        "anomalies": 1,
+        "events": 0,
+        "message": "...",
+    }
+    styler = views.alerts_table([alert])
+    assert list(styler.data.columns) == [
+        "Sent [UTC]",
+        "Kind",
+        "Severity",
+        "Sites",
+        "Anomalies",
+        "Site events",
+        "Subject",
+    ]
+    assert styler.data["Sent [UTC]"].tolist() == ["2025-06-11 12:00:03"]
+    assert "sent_at" not in styler.to_html()
+    assert str(views.alerts_table([])) == "No alerts received."
+
+
 # --- dead letters and quarantine on a real moto server -------------------------------------------------------
 
 
@@ -252,6 +307,34 @@ def test_dead_letters_name_their_objects_and_the_button_redrives_them(stack: Set
     assert panel.messages.empty
 
 
+def test_health_is_degraded_while_the_dead_letter_queue_holds_messages_and_the_queue_line_follows_a_redrive(
+    stack: Settings,
+) -> None:
+    # GIVEN one message in the dead-letter queue
+    sqs = client("sqs", stack)
+    sqs.send_message(QueueUrl=ops.queue_url(stack, stack.dead_letter_queue), MessageBody="poison")
+
+    # THEN health counts the queue as degraded, with the count, and the KPI says so
+    rows = {row["resource"]: row for row in ops.health(stack)}
+    dlq = rows[stack.dead_letter_queue]
+    assert (dlq["status"], dlq["healthy"]) == ("degraded", False)
+    assert dlq["detail"].startswith("1 message that failed every delivery")
+    assert sum(row["healthy"] for row in rows.values()) == len(rows) - 1
+    kpi = {item.label: item for item in views.kpis(fleet(), list(rows.values()), START, END).items}["System health"]
+    assert kpi.text == f"{len(rows) - 1}/{len(rows)}" and stack.dead_letter_queue in kpi.note
+
+    # WHEN the operations panel shows the queues and the redrive button is clicked
+    panel = widgets.dead_letters(
+        partial(frames.dead_letters, stack), partial(ops.redrive, stack), depths=partial(ops.queue_depths, stack)
+    )
+    assert "dead-letter queue <b" in panel.depths.value and ">1</b>" in panel.depths.value
+    panel.button.click()
+
+    # THEN the queue line is loaded again: the dead-letter queue is empty, and health is back
+    assert re.search(r"dead-letter queue <b[^>]*>0</b>", panel.depths.value)
+    assert all(row["healthy"] for row in ops.health(stack))
+
+
 def test_the_quarantine_browser_lists_objects_and_shows_rejected_readings_and_file_reasons(stack: Settings) -> None:
     # GIVEN rejected readings of one file and an unparseable file, quarantined by the pipeline's own code
     s3 = client("s3", stack)
@@ -281,3 +364,41 @@ def test_the_quarantine_browser_lists_objects_and_shows_rejected_readings_and_fi
     ]
     browser.object.value = objects.loc[objects["kind"] == "files", "key"].item()
     assert browser.shown[["source_key", "reason"]].values.tolist() == [["raw/2025/06/11/b.csv", "not UTF-8 text"]]
+
+
+def test_the_totals_are_of_valid_readings_and_the_flagged_energy_stands_beside_them_by_severity():
+    # GIVEN a summary that keeps flagged readings apart (the rollups' contract), a 5,000 kWh CRITICAL one among them
+    strip = views.kpis(fleet(), HEALTHY, START, END)
+    items = {item.label: item for item in strip.items}
+    # THEN the totals and the efficiency say they are of valid readings, and the flagged energy stands beside them
+    assert items["Generated [kWh]"].note == "valid readings"
+    assert items["Efficiency"].note.startswith("valid readings; ")
+    assert items["Readings"].note == "1,408 valid, 32 flagged"
+    assert items["Flagged generated [kWh]"].text == "4,957.5"
+    assert items["Flagged generated [kWh]"].note == (
+        "CRITICAL 1 · HIGH 4 · MEDIUM 23 · LOW 4; consumed 12.5 kWh; not in the totals"
+    )
+    assert items["Flagged generated [kWh]"].accent == palette.WARNING
+    # AND the site table shows each site's flagged readings by severity and their energy beside its valid totals
+    table = views.site_table(per_site(), fleet()).data.set_index("Site")
+    assert table["Flagged by severity"].to_dict() == {
+        "SITE_001": "MEDIUM 2 · LOW 4",
+        "SITE_002": "MEDIUM 9",
+        "SITE_003": "CRITICAL 1 · HIGH 4",
+        "SITE_004": "",
+        "Fleet": "CRITICAL 1 · HIGH 4 · MEDIUM 23 · LOW 4",
+    }
+    assert table["Flagged generated [kWh]"].to_dict() == {
+        "SITE_001": -12.5,
+        "SITE_002": -30.0,
+        "SITE_003": 5000.0,
+        "SITE_004": 0.0,
+        "Fleet": 4957.5,
+    }
+    assert table.loc["SITE_003", "Generated [kWh]"] == 691.565  # the valid total, without the 5,000
+    assert table["Valid readings"].tolist() == [282, 279, 283, 12, 1408]
+    # a period without flagged readings: the flagged KPI is neutral and says so
+    clean = {"anomalies": 0, "anomalies_low": 0, "anomalies_medium": 0, "anomalies_high": 0, "anomalies_critical": 0}
+    quiet = {item.label: item for item in views.kpis(fleet(**clean), HEALTHY, START, END).items}
+    assert quiet["Flagged generated [kWh]"].accent == views.NEUTRAL
+    assert quiet["Flagged generated [kWh]"].note.startswith("no flagged readings; ")

@@ -7,6 +7,8 @@ import math
 import os
 import re
 import signal
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -227,6 +229,28 @@ def test_run_continuous_stops_cleanly_when_sleep_is_interrupted(s3):
     # THEN it returns the two finished batches, both uploaded
     assert (done.batches, done.readings) == (2, 2 * 2)
     assert len(stored_readings(s3)) == 2 * 2
+
+
+def test_run_continuous_stops_when_its_stop_event_is_set_from_another_thread(s3):
+    # GIVEN batches every 10 minutes of real waiting, with no batch limit, run in a background thread
+    stop, seen = threading.Event(), []
+    clock = FakeClock(START)
+    runner = threading.Thread(
+        target=lambda: seen.append(
+            run_continuous([PHOENIX], BUCKET, s3, 10, None, now=clock.now, stop=stop, on_batch=seen.append)
+        )
+    )
+    runner.start()
+    # WHEN the first batch is reported and stop is set (a Stop button), the wait for the second ends at once
+    deadline = time.monotonic() + 60
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    runner.join(60)
+    # THEN it returned after that one batch (it would wait 10 minutes for the next one otherwise)
+    assert not runner.is_alive()
+    assert seen[0].batches == 1 and seen[-1] == seen[0]
+    assert len(stored_readings(s3)) == seen[0].readings
 
 
 def test_run_continuous_finishes_the_upload_under_way_when_interrupted(s3):

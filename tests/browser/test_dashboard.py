@@ -1,0 +1,195 @@
+"""The dashboard (Voilà) and the explorer in JupyterLab, in real headless Chromium, on a real local stack
+holding a simulated day of two sites and one message in the dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from energy_lib import query
+from energy_lib.clients import client
+from energy_lib.workbook.notebook import dashboard as dashboard_app
+from energy_lib.workbook.notebook.display import FIGURE_HEIGHT_PX
+from tests.browser.conftest import CLI, LocalStack, wait_for_port
+from tests.conftest import REPO, free_port, listening_addresses
+
+DAY = ("2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z")  # the simulated day: the notebooks' default period
+CHART = ".js-plotly-plot"
+pytestmark = [pytest.mark.browser, pytest.mark.stack]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    result = LocalStack(tmp_path_factory.mktemp("browser-stack"))
+    result.run("local", "up")
+    result.run("simulate", "--sites", "2", "--seed", "7", "--json")
+    result.run("wait", "--timeout", "300")
+    sqs = client("sqs", result.settings)
+    dlq = sqs.get_queue_url(QueueName=result.settings.dead_letter_queue)["QueueUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody="a notification that failed every delivery")
+    yield result
+    result.run("local", "down")
+
+
+def serve(command: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[Any]:
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    wait_for_port(port, process, log)
+    return process
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def dashboard(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("dashboard") / "dashboard.log"
+    process = serve([*CLI, "dashboard", "--port", str(port)], stack.env, port, log)
+    yield f"http://127.0.0.1:{port}"
+    stop(process)
+
+
+def chart_state(page: Any) -> dict[str, Any]:
+    """The explorer's chart as drawn: its size in pixels, title and the true values of each line."""
+    return page.evaluate(
+        """(selector) => {
+            const chart = document.querySelector(selector);
+            const lines = {};
+            for (const trace of chart._fullData) {  // decoded: the figure's JSON packs arrays as base64
+                lines[trace.name] = Array.from(trace.customdata || [], row => Number(row[0] ?? row));
+            }
+            return {width: chart.offsetWidth, height: chart.offsetHeight,
+                    title: chart.layout.title.text, lines: lines};
+        }""",
+        CHART,
+    )
+
+
+def readings_of(stack: LocalStack, site_id: str) -> list[float]:
+    rows = query.readings(stack.settings, client("dynamodb", stack.settings), site_id, *DAY)
+    return [float(row["energy_generated_kwh"]) for row in rows]
+
+
+def test_the_dashboard_listens_on_loopback_only_and_lists_its_pages(dashboard: str, page: Any) -> None:
+    port = int(dashboard.rsplit(":", 1)[1])
+    assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, nothing else
+    page.goto(dashboard + "/")
+    for name in dashboard_app.PAGES:
+        page.get_by_text(f"{name}.ipynb").wait_for()
+    assert "01-check-provisioning" not in page.inner_text("body")
+
+
+def test_the_explorer_draws_at_full_size_and_redraws_for_another_site(
+    dashboard: str, stack: LocalStack, page: Any
+) -> None:
+    # GIVEN the explorer page, as it opens
+    page.goto(dashboard + "/voila/render/03-explore-readings.ipynb")
+    page.wait_for_function(
+        "(selector) => { const c = document.querySelector(selector); return c && c.layout && c.offsetHeight > 0 }",
+        arg=CHART,
+    )
+    first = chart_state(page)
+    # THEN the first chart is drawn at full size with the first site's readings
+    assert first["title"] == "Energy of SITE_001"
+    assert first["height"] == FIGURE_HEIGHT_PX and first["width"] > 300
+    assert first["lines"]["generated"] == readings_of(stack, "SITE_001")
+    # WHEN another site is picked
+    page.locator(".widget-dropdown select").first.select_option("SITE_002")
+    page.wait_for_function(
+        "(selector) => document.querySelector(selector)?.layout?.title?.text === 'Energy of SITE_002'", arg=CHART
+    )
+    again = chart_state(page)
+    # THEN the chart redraws at full size with that site's values
+    assert again["height"] == FIGURE_HEIGHT_PX and again["width"] > 300
+    assert again["lines"]["generated"] == readings_of(stack, "SITE_002") != first["lines"]["generated"]
+    assert page.get_by_text("SITE_002: 288 readings").count() == 1
+    assert "NBVAL" not in page.content() and "sites:" not in page.inner_text("body")  # nbval's check cell is left out
+
+
+def test_a_page_takes_its_declared_parameters_from_the_query_string(dashboard: str, page: Any) -> None:
+    page.goto(dashboard + "/voila/render/03-explore-readings.ipynb?site_id=SITE_002")
+    page.wait_for_function(
+        "(selector) => document.querySelector(selector)?.layout?.title?.text === 'Energy of SITE_002'", arg=CHART
+    )
+    refused = page.goto(dashboard + "/voila/render/03-explore-readings.ipynb?colour=red")
+    assert refused.status == 400 and "colour" in page.inner_text("body")
+
+
+def test_the_file_viewer_shows_a_file(dashboard: str, stack: LocalStack, page: Any) -> None:
+    keys = [row["key"] for row in query.files(stack.settings, client("s3", stack.settings))]
+    body = client("s3", stack.settings).get_object(Bucket=stack.settings.bucket, Key=keys[1])["Body"].read()
+    records = json.loads(body, parse_float=str)
+    # WHEN the second file is picked in the raw-file browser
+    page.goto(dashboard + "/voila/render/08-browse-raw-files.ipynb")
+    page.get_by_text("Page 1: 2 objects").wait_for()
+    page.locator(".widget-dropdown select").first.select_option(keys[1])
+    # THEN its status, and its content as the file wrote it
+    page.get_by_text(f"Content: {len(records)} records").wait_for()
+    status = page.locator(".widget-html", has_text=keys[1]).inner_text()
+    assert f"processed · {len(records)} records read, {len(records)} stored" in status
+    table = page.locator("table", has_text="Rejected for").inner_text()
+    assert records[0]["timestamp"] in table and records[0]["energy_consumed_kwh"] in table
+
+
+def test_the_redrive_button_answers(dashboard: str, page: Any) -> None:
+    page.goto(dashboard + "/voila/render/05-operate-pipeline.ipynb")
+    page.get_by_text("1 message in the dead-letter queue").wait_for()
+    page.get_by_role("button", name="Redrive to ingest queue").click()
+    page.get_by_text("Moved 1 message back to the ingest queue").wait_for()
+
+
+@pytest.fixture(scope="module")
+def lab(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """JupyterLab on a copy of the explorer notebook (so that saving never touches the repository)."""
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(REPO / "notebooks" / "03-explore-readings.ipynb", root)
+    port = free_port()
+    command = [
+        *CLI[:1],
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--IdentityProvider.token=",
+        "--LabApp.expose_app_in_browser=True",
+        *(["--allow-root"] if os.geteuid() == 0 else []),
+    ]
+    process = serve(command, stack.env, port, root / "lab.log")
+    yield f"http://127.0.0.1:{port}"
+    stop(process)
+
+
+def test_the_explorer_draws_its_first_chart_at_full_size_in_jupyterlab(lab: str, page: Any) -> None:
+    # GIVEN the explorer notebook open in JupyterLab
+    page.goto(lab + "/lab/tree/03-explore-readings.ipynb")
+    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')")
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'"
+    )
+    # WHEN every cell runs, and nothing is resized or picked afterwards
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(
+        "(selector) => document.querySelector(selector)?.layout?.title?.text === 'Energy of SITE_001'", arg=CHART
+    )
+    page.wait_for_timeout(2000)  # plotly's first resize runs after drawing; the 0 px chart appeared then
+    drawn = chart_state(page)
+    # THEN the chart has its full height at once (it was 0 px until the window was resized)
+    assert drawn["height"] == FIGURE_HEIGHT_PX and drawn["width"] > 300

@@ -1,0 +1,166 @@
+"""The raw-file browser and the simulation panel on a real moto server, the files processed by the real
+handler through the local runtime."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from functools import partial
+
+import pytest
+
+from energy_lib import query
+from energy_lib.clients import client
+from energy_lib.config import Settings
+from energy_lib.workbook import simulator
+from energy_lib.workbook.aws import ops
+from energy_lib.workbook.local.runtime import LocalRuntime, load_handler
+from energy_lib.workbook.notebook import frames, raw_files, simulation_panel
+from energy_lib.workbook.simulator import runs
+from tests.conftest import SAMPLES, documented_outcomes
+
+DAY = "raw/2025/06/11/"
+
+
+@pytest.fixture
+def processed(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The sample files and an unreadable file uploaded and processed by lambda/handler.py."""
+    for name, value in settings.environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ENERGY_ENDPOINT_URL", settings.endpoint)
+    s3 = client("s3", settings)
+    for name in documented_outcomes():
+        s3.put_object(Bucket=settings.bucket, Key=DAY + name, Body=(SAMPLES / name).read_bytes())
+    s3.put_object(Bucket=settings.bucket, Key="raw/2025/06/12/broken.json", Body=b"[{not json")
+    runtime = LocalRuntime(settings, handler=load_handler(), retry_delay_s=0)
+    for _ in range(30):
+        if not runtime.poll_once(wait_s=0) and ops.queue_depth(settings, settings.ingest_queue) == 0:
+            break
+    return settings
+
+
+def browser(settings: Settings, page_size: int) -> raw_files.FileBrowser:
+    return raw_files.browser(
+        partial(frames.raw_files, settings, page_size=page_size),
+        partial(frames.raw_file, settings),
+        settings.raw_prefix,
+        partial(frames.day_prefix, settings),
+    )
+
+
+def test_the_file_browser_pages_through_raw_objects_with_their_ledger_entries(processed: Settings) -> None:
+    # GIVEN 6 raw objects, listed 4 to a page
+    files = browser(processed, page_size=4)
+    # THEN the first page has 4, each with its ledger entry, and the next page the other 2
+    assert len(files.page) == 4 and not files.next.disabled and files.previous.disabled
+    assert "Page 1: 4 objects (more on the next pages)" in files.page_label.value
+    first_page = list(files.page["key"])
+    files.next.click()
+    assert files.page_number == 2 and files.next.disabled and not files.previous.disabled
+    everything = first_page + list(files.page["key"])
+    assert sorted(everything) == sorted([DAY + name for name in documented_outcomes()] + ["raw/2025/06/12/broken.json"])
+    files.previous.click()
+    assert list(files.page["key"]) == first_page
+    # every object has its ledger entry: read = stored + quarantined, as the samples' README says
+    files.day.value = date(2025, 6, 11)
+    assert files.prefix.value == DAY and len(files.page) == 4
+    files.next.click()
+    assert {*first_page, *files.page["key"]} == {DAY + name for name in documented_outcomes()}
+    # a day without objects says so
+    files.day.value = date(2030, 1, 1)
+    assert files.page.empty and files.file.options == () and files.shown is None
+    assert "No raw objects under raw/2030/01/01/" in files._repr_mimebundle_()["text/html"]
+
+
+def test_the_file_viewer_shows_content_rejects_with_reasons_and_status(processed: Settings) -> None:
+    files = browser(processed, page_size=50)
+    outcomes = documented_outcomes()
+    ledger = files.page.set_index("key")
+    for name, counts in outcomes.items():
+        fields = ledger.loc[DAY + name, ["status", "read", "stored", "quarantined", "anomalies"]]
+        assert list(fields) == ["processed", *counts], name
+    # WHEN the JSON Lines sample (one record not a number) is picked
+    files.file.value = DAY + "lines.jsonl"
+    shown = files.shown
+    # THEN its content is every record, the rejected one marked with its reason, and its status
+    assert shown.records == len(shown.content) == 2
+    [reject] = shown.rejects.to_dict("records")
+    assert reject["reasons"] and "number" in reject["reasons"]
+    marked = shown.content.set_index("position")["rejected"]
+    assert marked[reject["position"]] == reject["reasons"] and (marked != "").sum() == 1
+    assert "processed" in files.status.value and "2 records read, 1 stored, 1 quarantined" in files.status.value
+    static = files._repr_mimebundle_()["text/html"]
+    assert "Rejected records and their reasons" in static and "Content: 2 records" in static
+    # numbers are shown as the file wrote them
+    files.file.value = DAY + "array_utc_z.json"
+    raw_values = (SAMPLES / "array_utc_z.json").read_text()
+    assert all(value in raw_values for value in files.shown.content["energy_generated_kwh"])
+    # an unreadable file says why, and its status
+    files.prefix.value = "raw/2025/06/12/"
+    assert files.shown.key == "raw/2025/06/12/broken.json"
+    assert files.shown.unparseable and "rejected" in files.status.value
+    assert "could not be read at all" in files._repr_mimebundle_()["text/html"]
+
+
+def test_an_object_uploaded_again_is_listed_once_with_its_current_version_and_that_version_s_ledger_entry(
+    processed: Settings,
+) -> None:
+    # GIVEN two versions of one object, the second with two readings, both processed (the bucket is versioned)
+    s3 = client("s3", processed)
+    key = "raw/2025/06/13/again.json"
+    reading = (
+        '{"site_id": "S9", "timestamp": "2025-06-13T10:%02d:00Z", "energy_generated_kwh": 1, "energy_consumed_kwh": 1}'
+    )
+    for body in (f"[{reading % 0}]", f"[{reading % 0}, {reading % 5}]"):
+        s3.put_object(Bucket=processed.bucket, Key=key, Body=body.encode())
+        runtime = LocalRuntime(processed, handler=load_handler(), retry_delay_s=0)
+        for _ in range(30):
+            if not runtime.poll_once(wait_s=0) and ops.queue_depth(processed, processed.ingest_queue) == 0:
+                break
+    # WHEN the browser lists that day, one version to a request
+    files = browser(processed, page_size=1)
+    files.prefix.value = "raw/2025/06/13/"
+    # THEN the object is listed once, with the current version's ledger entry and content; no empty page follows
+    assert list(files.page["key"]) == [key] and files.next.disabled
+    assert files.page.loc[0, ["status", "read", "stored"]].tolist() == ["processed", 2, 2]
+    assert files.shown.records == 2
+
+
+def test_the_simulation_panel_runs_once_with_progress_and_stops_continuous_batches(settings: Settings) -> None:
+    panel = simulation_panel.panel(
+        partial(runs.run_once, settings), partial(runs.run_batches, settings), "2025-06-11T00:00:00Z"
+    )
+    # WHEN 3 sites over 2 hours are run once
+    panel.sites.value, panel.hours.value = 3, 2
+    panel.run_button.click()
+    assert panel.wait(120)
+    # THEN their files are under raw/, and the progress bar and the status say so
+    keys = list(frames.files(settings)["key"])
+    same = simulator.simulate(simulator.default_fleet(3), query.utc("2025-06-11T00:00:00Z"), 2, 5, 0.02, 42)
+    expected = {
+        "sites": 3,
+        "registered": 3,  # the fleet is put in the site registry, as `simulate` does
+        "files": 3,
+        "readings": 3 * 24,
+        "injected_anomalies": same.injected_anomalies,
+        "injected_faults": 0,
+    }
+    assert len(keys) == 3 and panel.result == expected
+    assert (panel.progress.value, panel.progress.max) == (3, 3)
+    assert "Uploaded 3 files under raw/: 72 readings of 3 sites" in panel.status.value
+    # WHEN continuous batches start with no limit, and Stop is clicked after the first batch
+    panel.every_minutes.value, panel.max_batches.value = 10, 0
+    panel.start_button.click()
+    assert panel.stop_button.disabled is False and panel.run_button.disabled is True
+    deadline = time.monotonic() + 120
+    while "Batch 1 uploaded" not in panel.status.value and time.monotonic() < deadline:
+        time.sleep(0.1)
+    panel.stop_button.click()
+    # THEN the run ends (it would wait 10 minutes for the next batch otherwise), after that one batch
+    assert panel.wait(60)
+    assert panel.result.batches == 1 and "Continuous run stopped: 1 batch" in panel.status.value
+    assert panel.run_button.disabled is False and panel.stop_button.disabled is True
+    # a bad start is refused before anything runs
+    panel.start.value = "yesterday"
+    panel.run_button.click()
+    assert panel.thread is not None and panel.wait(1) and "Not started" in panel.status.value
