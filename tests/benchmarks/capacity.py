@@ -14,6 +14,7 @@ own, not counted), after it reads them as they became, and it books the units pe
 from __future__ import annotations
 
 import math
+import threading
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -74,7 +75,8 @@ class Meter:
         self.requests: dict[str, int] = defaultdict(int)
         self.items_written: dict[str, int] = defaultdict(int)
         self.sizes: dict[str, list[int]] = defaultdict(list)
-        self._pending: list[tuple[str, dict, dict | None]] = []
+        self._calls = threading.local()  # the writes of the request in flight, per thread: ingest writes in parallel
+        self._lock = threading.Lock()
 
     def __enter__(self) -> Meter:
         events = self.dynamodb.meta.events
@@ -106,7 +108,8 @@ class Meter:
 
     def _before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         operation = model.name
-        self.requests[operation] += 1
+        with self._lock:
+            self.requests[operation] += 1
         writes: list[tuple[str, dict]] = []
         if operation == "BatchWriteItem":
             for table, requests in params["RequestItems"].items():
@@ -115,18 +118,20 @@ class Meter:
             table = params["TableName"]
             writes.append((table, params["Key"] if "Key" in params else self._key(table, params["Item"])))
         befores = self._current(writes)
-        self._pending = [(table, key, before) for (table, key), before in zip(writes, befores, strict=True)]
+        self._calls.pending = [(table, key, before) for (table, key), before in zip(writes, befores, strict=True)]
 
     def _after(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
         operation = model.name
         if operation == "BatchGetItem":
-            for table, items in parsed.get("Responses", {}).items():
-                self.rru[table] += sum(math.ceil(max(item_size(i), 1) / 4096) for i in items)
+            with self._lock:
+                for table, items in parsed.get("Responses", {}).items():
+                    self.rru[table] += sum(math.ceil(max(item_size(i), 1) / 4096) for i in items)
             return
-        afters = self._current([(table, key) for table, key, _ in self._pending])
-        for (table, _, before), after in zip(self._pending, afters, strict=True):
-            self._book(table, before, after, failed="Error" in parsed)
-        self._pending = []
+        pending, self._calls.pending = getattr(self._calls, "pending", []), []
+        afters = self._current([(table, key) for table, key, _ in pending])
+        with self._lock:
+            for (table, _, before), after in zip(pending, afters, strict=True):
+                self._book(table, before, after, failed="Error" in parsed)
 
     def _book(self, table: str, before: dict | None, after: dict | None, failed: bool) -> None:
         self.wru[table] += write_units(before, after)
