@@ -9,6 +9,10 @@ all-time item is written last, only after its hour and day items, so its ``appli
 rollup of the site has taken in the site's records up to there (``energy-workbook wait`` relies on it).
 
 The response names the first record not done (``ReportBatchItemFailures``): the mapping retries from there.
+
+Before the rollups, ``capture`` (the entry point passes :func:`energy_lib.lake.put_changes`) writes the batch's
+records as the history lake's change objects. When it fails, the rollups wait too and the whole batch is
+retried, so rollups that took in a record mean the lake has it (``energy-workbook wait`` relies on that).
 """
 
 from __future__ import annotations
@@ -72,9 +76,14 @@ def stream_change(record: StreamRecord) -> rollups.StreamChange:
 
 
 def handle_stream_event(
-    event: StreamEvent, dynamodb: Any, table: str, now: Callable[[], datetime] = utc_now
+    event: StreamEvent,
+    dynamodb: Any,
+    table: str,
+    now: Callable[[], datetime] = utc_now,
+    capture: Callable[[list[StreamRecord]], object] | None = None,
 ) -> StreamBatchResponse:
-    """Apply a batch of stream records to the rollups; the response names the first record not done."""
+    """Capture a batch of stream records (when ``capture`` is given), then apply them to the rollups; the
+    response names the first record not done."""
     records = event.get("Records", [])
     first_undone = len(records)
     parsed: list[tuple[int, rollups.StreamChange]] = []
@@ -85,6 +94,12 @@ def handle_stream_event(
             logger.exception("stream record %s cannot be read", record.get("eventID"))
             first_undone = min(first_undone, index)
             break  # the records after it wait for the retry, in order
+    if capture is not None and parsed:
+        try:
+            capture(records[: parsed[-1][0] + 1])
+        except Exception:
+            logger.exception("capturing %d stream records failed; the batch is retried whole", len(parsed))
+            return {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
     by_site: dict[str, list[tuple[int, rollups.StreamChange]]] = {}
     for index, change in parsed:
         by_site.setdefault(change.site_id, []).append((index, change))

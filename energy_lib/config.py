@@ -41,6 +41,7 @@ class Settings:
     bucket: str = field(default="energy-workbook-data-local", metadata=_env("ENERGY_BUCKET"))
     raw_prefix: str = field(default="raw/", metadata=_env("ENERGY_RAW_PREFIX"))
     quarantine_prefix: str = field(default="quarantine/", metadata=_env("ENERGY_QUARANTINE_PREFIX"))
+    lake_prefix: str = field(default="lake/", metadata=_env("ENERGY_LAKE_PREFIX"))
     readings_table: str = field(default="energy-workbook-readings", metadata=_env("ENERGY_READINGS_TABLE"))
     rollups_table: str = field(default="energy-workbook-rollups", metadata=_env("ENERGY_ROLLUPS_TABLE"))
     ledger_table: str = field(default="energy-workbook-ledger", metadata=_env("ENERGY_LEDGER_TABLE"))
@@ -57,6 +58,10 @@ class Settings:
     aggregator_function_name: str = field(
         default="energy-workbook-rollups", metadata=_env("ENERGY_AGGREGATOR_FUNCTION_NAME")
     )
+    # the history lake: Glue database (its table is ``readings``), Athena workgroup, compaction function
+    glue_database: str = field(default="energy_workbook", metadata=_env("ENERGY_GLUE_DATABASE"))
+    athena_workgroup: str = field(default="energy-workbook", metadata=_env("ENERGY_ATHENA_WORKGROUP"))
+    compaction_function: str = field(default="energy-workbook-compaction", metadata=_env("ENERGY_COMPACTION_FUNCTION"))
     implausible_kwh: Decimal = field(default=Decimal("1000"), metadata=_env("ENERGY_IMPLAUSIBLE_KWH", Decimal))
     severity_medium_kwh: Decimal = field(default=Decimal("10"), metadata=_env("ENERGY_SEVERITY_MEDIUM_KWH", Decimal))
     severity_high_kwh: Decimal = field(default=Decimal("50"), metadata=_env("ENERGY_SEVERITY_HIGH_KWH", Decimal))
@@ -80,6 +85,14 @@ class Settings:
             raise ConfigError(
                 f"ENERGY_RAW_PREFIX ({self.raw_prefix!r}) and ENERGY_QUARANTINE_PREFIX ({self.quarantine_prefix!r}) "
                 "must not contain each other"
+            )
+        if not self.lake_prefix.endswith("/") or any(
+            self.lake_prefix.startswith(other) or other.startswith(self.lake_prefix)
+            for other in (self.raw_prefix, self.quarantine_prefix)
+        ):
+            raise ConfigError(
+                f"ENERGY_LAKE_PREFIX ({self.lake_prefix!r}) must end with '/' and neither contain nor lie under "
+                "the raw and quarantine prefixes (lake objects must never reach the ingest queue)"
             )
         thresholds = (self.severity_medium_kwh, self.severity_high_kwh, self.implausible_kwh)
         if (
@@ -165,6 +178,7 @@ class Settings:
             "bucket": self.bucket,
             "raw_prefix": self.raw_prefix,
             "quarantine_prefix": self.quarantine_prefix,
+            "lake_prefix": self.lake_prefix,
             "readings_table": self.readings_table,
             "rollups_table": self.rollups_table,
             "ledger_table": self.ledger_table,
@@ -179,6 +193,9 @@ class Settings:
             "log_group": self.log_group,
             "aggregator_function_name": self.aggregator_function_name,
             "aggregator_log_group": self.aggregator_log_group,
+            "glue_database": self.glue_database,
+            "athena_workgroup": self.athena_workgroup,
+            "compaction_function": self.compaction_function,
         }
 
 
@@ -227,6 +244,9 @@ TERRAFORM_OUTPUTS = {
     "alerts_queue": "alerts_queue",
     "function_name": "function_name",
     "aggregator_function_name": "aggregator_function_name",
+    "glue_database": "glue_database",
+    "athena_workgroup": "athena_workgroup",
+    "compaction_function": "compaction_function",
     "max_receive_count": "max_receive_count",
     "log_retention_days": "log_retention_days",
 }

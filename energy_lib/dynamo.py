@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -63,8 +64,10 @@ def batch_put(dynamodb: Any, table: str, items: Sequence[dict[str, Any]], writer
     batches = list(chunks(items, WRITE_BATCH))
     if writers > 1 and len(batches) > 1:
         with ThreadPoolExecutor(min(writers, len(batches))) as pool:
-            for _ in pool.map(lambda batch: _write_batch(dynamodb, table, batch), batches):
-                pass  # an error of any request is raised here
+            # each request in a copy of the caller's context, so what observes the caller sees it too
+            futures = [pool.submit(copy_context().run, _write_batch, dynamodb, table, batch) for batch in batches]
+            for future in futures:
+                future.result()  # an error of any request is raised here
     else:
         for batch in batches:
             _write_batch(dynamodb, table, batch)

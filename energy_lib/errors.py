@@ -37,3 +37,7 @@ class QueryError(EnergyError):
 
 class WaitTimeout(EnergyError):
     """Processing did not finish before the deadline."""
+
+
+class LakeError(EnergyError):
+    """The history lake cannot answer or be written (a failed query, a failed cleanup)."""

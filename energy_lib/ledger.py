@@ -4,8 +4,9 @@ Two kinds of items, keyed ``(source_key, version_id)``:
 
 - one **entry** per object version (its S3 version id): ``status`` (processed, rejected, superseded, failed),
   the counts read / stored / quarantined / anomalies (read = stored + quarantined), ``etag``, ``sequencer``,
-  ``error``, ``attempts`` (invocations that claimed the version, continuations included), ``alert_id``. A final status makes a re-delivery of that version a no-op. Failed and
-  rejected entries also carry ``problem`` (= their status), the key of the sparse ``problems`` index.
+  ``error``, ``attempts`` (invocations that claimed the version, continuations included), ``alert_id``. A final
+  status makes a re-delivery of that version a no-op. Failed and rejected entries also carry ``problem`` (= their
+  status), the key of the sparse ``problems`` index.
 - one **head** per key (version id ``#head``): the S3 ``sequencer`` of the newest version that claimed the key,
   the version that holds it (``holder``), whether that version is done (``final``) and, while it is being
   processed, a lease: ``lease_owner`` (the attempt's token) and ``lease_expires_at`` (epoch seconds), renewed

@@ -183,6 +183,15 @@ data "aws_iam_policy_document" "aggregator_dead_letters" {
   }
 }
 
+# Lake: write each batch's change objects, under the lake's changes/ prefix and nowhere else
+data "aws_iam_policy_document" "aggregator_lake" {
+  statement {
+    sid       = "WriteChangeObjects"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.data.arn}/${local.lake_prefix}changes/*"]
+  }
+}
+
 resource "aws_iam_role_policy" "aggregator" {
   for_each = {
     logs         = data.aws_iam_policy_document.aggregator_logs.json
@@ -190,11 +199,119 @@ resource "aws_iam_role_policy" "aggregator" {
     stream       = data.aws_iam_policy_document.aggregator_stream.json
     rollups      = data.aws_iam_policy_document.aggregator_rollups.json
     dead_letters = data.aws_iam_policy_document.aggregator_dead_letters.json
+    lake         = data.aws_iam_policy_document.aggregator_lake.json
   }
 
   name   = each.key
   role   = aws_iam_role.aggregator.id
   policy = each.value
+}
+
+# --- the compaction function's role --------------------------------------------------------------
+
+resource "aws_iam_role" "compaction" {
+  name               = "${local.compaction_function_name}-function"
+  description        = "Execution role of ${local.compaction_function_name}"
+  assume_role_policy = data.aws_iam_policy_document.ingest_assume.json
+}
+
+data "aws_iam_policy_document" "compaction_logs" {
+  statement {
+    sid       = "WriteOwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.compaction.arn}:*"]
+  }
+}
+
+# Lake: list and read the change objects, delete exactly the versions folded in; read and write the day files
+data "aws_iam_policy_document" "compaction_lake" {
+  statement {
+    sid       = "ListLake"
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions"]
+    resources = [aws_s3_bucket.data.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.lake_prefix}*"]
+    }
+  }
+
+  statement {
+    sid       = "FoldChanges"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObjectVersion", "s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.data.arn}/${local.lake_prefix}changes/*"]
+  }
+
+  statement {
+    sid       = "RewriteDayFiles"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${aws_s3_bucket.data.arn}/${local.lake_prefix}readings/*"]
+  }
+}
+
+resource "aws_iam_role_policy" "compaction" {
+  for_each = {
+    logs    = data.aws_iam_policy_document.compaction_logs.json
+    tracing = data.aws_iam_policy_document.ingest_tracing.json
+    lake    = data.aws_iam_policy_document.compaction_lake.json
+  }
+
+  name   = each.key
+  role   = aws_iam_role.compaction.id
+  policy = each.value
+}
+
+# --- who queries the lake -------------------------------------------------------------------------
+
+# Exactly what `energy-workbook lake sql` and the history notebook need on AWS: run queries in the lake's
+# workgroup, read the Glue table, read the day files, write and read the workgroup's results.
+data "aws_iam_policy_document" "lake_query" {
+  statement {
+    sid       = "RunQueriesInWorkgroup"
+    actions   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"]
+    resources = [aws_athena_workgroup.lake.arn]
+  }
+
+  statement {
+    sid     = "ReadLakeTable"
+    actions = ["glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions"]
+    resources = [
+      "arn:${local.partition}:glue:${var.aws_region}:${local.account_id}:catalog",
+      "arn:${local.partition}:glue:${var.aws_region}:${local.account_id}:database/${aws_glue_catalog_database.lake.name}",
+      "arn:${local.partition}:glue:${var.aws_region}:${local.account_id}:table/${aws_glue_catalog_database.lake.name}/${aws_glue_catalog_table.readings.name}",
+    ]
+  }
+
+  statement {
+    sid       = "ListLakeAndResults"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = [aws_s3_bucket.data.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.lake_prefix}readings/*", "${local.athena_results_prefix}*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadDayFiles"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.data.arn}/${local.lake_prefix}readings/*"]
+  }
+
+  statement {
+    sid       = "WriteAndReadResults"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    resources = ["${aws_s3_bucket.data.arn}/${local.athena_results_prefix}*"]
+  }
+}
+
+resource "aws_iam_policy" "lake_query" {
+  name        = "${local.name}-lake-query"
+  description = "Query the history lake of ${local.name} with Athena"
+  policy      = data.aws_iam_policy_document.lake_query.json
 }
 
 # --- resource policies --------------------------------------------------------------------------
@@ -332,7 +449,7 @@ data "aws_iam_policy_document" "ops_topic" {
 }
 
 # Monitoring key: the account administers it (IAM decides who); CloudWatch uses it to publish alarms to
-# the encrypted operations topic; CloudWatch Logs uses it for the two functions' log groups only.
+# the encrypted operations topic; CloudWatch Logs uses it for the functions' log groups only.
 # In a key policy, resources "*" means this key.
 data "aws_iam_policy_document" "monitoring_key" {
   #checkov:skip=CKV_AWS_109:Key policy: the account root statement is the standard delegation to IAM; "*" is this key, not every resource.
@@ -381,7 +498,7 @@ data "aws_iam_policy_document" "monitoring_key" {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
       values = [
-        for group in [local.log_group_name, local.aggregator_log_group] :
+        for group in [local.log_group_name, local.aggregator_log_group, local.compaction_log_group_name] :
         "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:${group}"
       ]
     }

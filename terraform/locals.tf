@@ -32,6 +32,43 @@ locals {
   sites_table_name        = "${local.name}-sites"
   dashboard_name          = "${local.name}-pipeline"
 
+  # The history lake (infra.spec.LAKE and COMPACTION): Glue and Athena names allow no hyphens in databases
+  glue_database_name              = replace(local.name, "-", "_")
+  athena_workgroup_name           = local.name
+  compaction_function_name        = "${local.name}-compaction"
+  compaction_log_group_name       = "/aws/lambda/${local.compaction_function_name}"
+  lake_prefix                     = "lake/"
+  lake_table                      = "readings"
+  lake_readings_location          = "s3://${aws_s3_bucket.data.id}/${local.lake_prefix}readings/"
+  lake_projection_range           = "2000-01-01,2199-12-31" # the days the pipeline keeps
+  lake_noncurrent_expiry_days     = 1 # each compaction rewrites a day file
+  athena_results_prefix           = "athena-results/"
+  athena_results_expiry_days      = 7
+  athena_bytes_scanned_cutoff     = 10737418240 # 10 GiB a query, 5 cents at list price
+  compaction_runtime              = "python3.11"
+  compaction_handler              = "compaction.handler"
+  compaction_timeout_s            = 300
+  compaction_memory_mb            = 1024
+  compaction_reserved_concurrency = 1 # runs never overlap
+  compaction_schedule             = "rate(5 minutes)"
+  compaction_zip                  = startswith(var.compaction_zip_path, "/") ? var.compaction_zip_path : "${path.module}/${var.compaction_zip_path}"
+  # AWS's managed layer "AWS SDK for pandas" (pyarrow, pandas, numpy), published by AWS in every region
+  pandas_layer_arn = "arn:${local.partition}:lambda:${var.aws_region}:336392948345:layer:AWSSDKPandas-Python311:${var.pandas_layer_version}"
+  # (name, Glue type) of the lake's columns: energy_lib.lake.COLUMNS
+  lake_columns = [
+    ["site_id", "string"],
+    ["timestamp", "timestamp"],
+    ["energy_generated_kwh", "decimal(38,9)"],
+    ["energy_consumed_kwh", "decimal(38,9)"],
+    ["net_energy_kwh", "decimal(38,9)"],
+    ["anomaly", "boolean"],
+    ["anomaly_reasons", "array<string>"],
+    ["severity", "string"],
+    ["source_key", "string"],
+    ["ingested_at", "timestamp"],
+    ["sequence_number", "string"],
+  ]
+
   # Object key prefixes (Settings.raw_prefix, Settings.quarantine_prefix). Producers write under raw/.
   raw_prefix        = "raw/"
   quarantine_prefix = "quarantine/"

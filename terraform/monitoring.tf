@@ -79,6 +79,15 @@ locals {
       evaluation_periods = 1
       threshold          = 0
     }
+    compaction-errors = {
+      description        = "${local.compaction_function_name} failed: the lake falls behind the readings table until a run succeeds (its change objects wait, nothing is lost)."
+      namespace          = "AWS/Lambda"
+      metric_name        = "Errors"
+      dimensions         = { FunctionName = aws_lambda_function.compaction.function_name }
+      statistic          = "Sum"
+      evaluation_periods = 1
+      threshold          = 0
+    }
     rollups-dead-letters = {
       description        = "Stream batches in ${local.rollups_dlq_name}: the rollups missed their readings. Fix the cause, then run `energy-workbook ops rebuild-rollups`."
       namespace          = "AWS/SQS"

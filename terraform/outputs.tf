@@ -108,3 +108,23 @@ output "log_retention_days" {
   description = "Days the function's log group keeps its logs (Settings.log_retention_days)."
   value       = var.log_retention_days
 }
+
+output "glue_database" {
+  description = "Glue database of the history lake; its table readings is the Parquet under lake/readings/ (Settings.glue_database)."
+  value       = aws_glue_catalog_database.lake.name
+}
+
+output "athena_workgroup" {
+  description = "Athena workgroup the workbook queries the lake in (Settings.athena_workgroup)."
+  value       = aws_athena_workgroup.lake.name
+}
+
+output "compaction_function" {
+  description = "Name of the function that folds the lake's change objects into day files (Settings.compaction_function)."
+  value       = aws_lambda_function.compaction.function_name
+}
+
+output "lake_query_policy_arn" {
+  description = "Managed policy that lets a role query the lake with Athena (attach it to the reports role and analysts)."
+  value       = aws_iam_policy.lake_query.arn
+}

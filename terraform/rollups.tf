@@ -1,6 +1,7 @@
 # The rollups: the readings table's stream (new and old images) -> the rollups function (the same
-# build/lambda.zip, entry point aggregator.py), which adds new - old of every record, once, to the site's
-# hour, day and all-time rollups. Batches it gives up go to a dead-letter queue of their own.
+# build/lambda.zip, entry point aggregator.py), which writes each batch as the history lake's change objects
+# (lake/changes/, see lake.tf) and adds new - old of every record, once, to the site's hour, day and
+# all-time rollups. Batches it gives up go to a dead-letter queue of their own.
 
 resource "aws_sqs_queue" "rollups_dead_letter" {
   name                      = local.rollups_dlq_name
@@ -18,7 +19,7 @@ resource "aws_cloudwatch_log_group" "aggregator" {
 resource "aws_lambda_function" "aggregator" {
   #checkov:skip=CKV_AWS_115:One invocation per stream shard at a time (parallelization factor 1), so concurrency is bounded by the shards; reserving more would take it from the account pool for nothing.
   #checkov:skip=CKV_AWS_116:Invoked synchronously by the stream's event source mapping, whose on-failure destination is the rollups dead-letter queue; an on-failure DLQ applies to asynchronous invocations only.
-  #checkov:skip=CKV_AWS_117:It calls only the DynamoDB and SQS public endpoints and holds no network resources; a VPC would need NAT or endpoints and add no control.
+  #checkov:skip=CKV_AWS_117:It calls only the DynamoDB, SQS and S3 public endpoints and holds no network resources; a VPC would need NAT or endpoints and add no control.
   #checkov:skip=CKV_AWS_173:The environment holds resource names only, no secrets; Lambda encrypts it at rest with the AWS managed key.
   #checkov:skip=CKV_AWS_272:The zip is built and deployed by CI from reviewed source (deploy.yml); code signing would need an AWS Signer profile the project does not run.
   function_name    = local.aggregator_name
@@ -37,6 +38,8 @@ resource "aws_lambda_function" "aggregator" {
       ENERGY_TARGET        = "aws"
       ENERGY_REGION        = var.aws_region
       ENERGY_ROLLUPS_TABLE = aws_dynamodb_table.rollups.name
+      ENERGY_BUCKET        = aws_s3_bucket.data.id
+      ENERGY_LAKE_PREFIX   = local.lake_prefix
     }
   }
 

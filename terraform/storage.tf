@@ -10,7 +10,7 @@ resource "aws_s3_bucket" "data" {
   force_destroy = var.force_destroy
 }
 
-# Exactly three rules: the provisioning checks count them.
+# The rules of BUCKET.lifecycle_rules: the provisioning checks read their ids.
 resource "aws_s3_bucket_lifecycle_configuration" "data" {
   bucket = aws_s3_bucket.data.id
 
@@ -64,6 +64,33 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
 
     abort_incomplete_multipart_upload {
       days_after_initiation = local.abort_incomplete_upload_days
+    }
+  }
+
+  # compaction rewrites a day's Parquet file every few minutes: keep the old versions one day only
+  rule {
+    id     = "expire-old-lake-versions"
+    status = "Enabled"
+
+    filter {
+      prefix = local.lake_prefix
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = local.lake_noncurrent_expiry_days
+    }
+  }
+
+  rule {
+    id     = "expire-athena-results"
+    status = "Enabled"
+
+    filter {
+      prefix = local.athena_results_prefix
+    }
+
+    expiration {
+      days = local.athena_results_expiry_days
     }
   }
 

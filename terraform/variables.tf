@@ -177,6 +177,27 @@ variable "lambda_zip_path" {
   }
 }
 
+variable "compaction_zip_path" {
+  description = "The compaction function's package from `energy-workbook lambda build`; relative to this folder, or absolute."
+  type        = string
+  default     = "../build/compaction.zip"
+
+  validation {
+    condition     = endswith(var.compaction_zip_path, ".zip")
+    error_message = "compaction_zip_path must name a .zip file."
+  }
+}
+
+variable "pandas_layer_version" {
+  description = "Version of AWS's managed layer AWSSDKPandas-Python311 (x86_64) in aws_region, which brings pyarrow to the compaction function: see the AWS SDK for pandas documentation, \"AWS Lambda Managed Layers\" (versions differ by region)."
+  type        = number
+
+  validation {
+    condition     = var.pandas_layer_version >= 1 && floor(var.pandas_layer_version) == var.pandas_layer_version
+    error_message = "pandas_layer_version must be a whole number of at least 1."
+  }
+}
+
 variable "force_destroy" {
   description = "Let `terraform destroy` delete data: empties the versioned buckets and turns off the tables' deletion protection. Keep false for production."
   type        = bool

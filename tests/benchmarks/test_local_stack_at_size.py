@@ -112,15 +112,18 @@ def upload_and_wait(settings: Settings, pid: int, key: str, body: bytes) -> dict
 
 
 def store_directly(settings: Settings, readings: int) -> None:
-    """``readings`` stored readings of 100 sites, one a minute, written straight into the readings table
-    (BatchWriteItem, as the ingest writes them); the stack's aggregator takes their stream records in."""
+    """``readings`` stored readings of 100 sites, one a minute, a site's backfill after the other, written
+    straight into the readings table (BatchWriteItem, as the ingest writes them); the stack's aggregator takes
+    their stream records in (a site's backfill in order: a stream batch touches few rollup items)."""
     dynamodb = client("dynamodb", settings)
     start = datetime(2025, 7, 1, tzinfo=timezone.utc)
     now = datetime.now(timezone.utc)
+    per_site = readings // FILE_SITES
     for first in range(0, readings, 10_000):
         items = []
         for n in range(first, min(first + 10_000, readings)):
-            r = Reading(f"SITE_{n % 100:03d}", start + timedelta(minutes=n // 100), Decimal(n % 71), Decimal(3), n)
+            site, minute = divmod(n, per_site)
+            r = Reading(f"SITE_{site:03d}", start + timedelta(minutes=minute), Decimal(n % 71), Decimal(3), n)
             items.append(reading_item(r, assess(r, settings), "raw/preloaded.json", now))
         batch_put(dynamodb, settings.readings_table, items)
 

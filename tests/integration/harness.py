@@ -122,3 +122,39 @@ def flagged_sums_of_anomalies(settings: Settings) -> dict[str, Decimal]:
         for row in query.anomalies(settings, dynamodb, site):
             totals[site] += row["energy_generated_kwh"]
     return totals
+
+
+LAKE_FIELDS = (
+    "site_id",
+    "timestamp",
+    *rollups.ENERGY,
+    "anomaly",
+    "severity",
+    "anomaly_reasons",
+    "source_key",
+)
+
+
+def table_readings(settings: Settings) -> list[dict[str, Any]]:
+    """Every stored reading (the readings table), as the lake's columns, by site and time."""
+    dynamodb = client("dynamodb", settings)
+    rows = [item for site in query.sites(settings, dynamodb) for item in query.readings(settings, dynamodb, site)]
+    return sorted(
+        (
+            {
+                **{name: item.get(name) for name in LAKE_FIELDS},
+                "anomaly_reasons": list(item.get("anomaly_reasons") or []),
+            }
+            for item in rows
+        ),
+        key=lambda row: (row["site_id"], row["timestamp"]),
+    )
+
+
+def lake_readings(settings: Settings) -> list[dict[str, Any]]:
+    """Every reading of the lake (DuckDB over the bucket), as :func:`table_readings` has them."""
+    from energy_lib.workbook.lake import engines
+
+    columns = ", ".join(f'"{name}"' for name in LAKE_FIELDS)
+    frame = engines.sql(settings, f'SELECT {columns} FROM readings ORDER BY site_id, "timestamp"')
+    return [{**row, "anomaly_reasons": list(row["anomaly_reasons"] or [])} for row in engines.records(frame)]

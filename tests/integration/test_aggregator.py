@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from energy_lib import query, rollups
+from energy_lib import lake, query, rollups
 from energy_lib.aggregator import handle_stream_event
 from energy_lib.clients import client
 from energy_lib.config import Settings
@@ -23,8 +23,16 @@ from energy_lib.rules import assess
 from energy_lib.storage import reading_item
 from energy_lib.workbook import simulator
 from energy_lib.workbook.aws import ops
+from energy_lib.workbook.lake.compaction import compact, pending
 from tests.conftest import EVENTS
-from tests.integration.harness import Pipeline, assert_rollups_exact, put, real_handlers
+from tests.integration.harness import (
+    Pipeline,
+    assert_rollups_exact,
+    lake_readings,
+    put,
+    real_handlers,
+    table_readings,
+)
 
 NOW = datetime(2025, 6, 12, tzinfo=timezone.utc)
 
@@ -178,6 +186,62 @@ def test_a_record_it_cannot_read_stops_the_batch_there(settings: Settings) -> No
     assert not [r for r in query.rollups(settings, client("dynamodb", settings), ["T"]) if r["site_id"] == "B"]
 
 
+def test_the_batch_goes_to_the_lake_before_the_rollups_and_a_failed_capture_retries_it_whole(
+    settings: Settings,
+) -> None:
+    dynamodb, s3 = client("dynamodb", settings), client("s3", settings)
+    a1 = reading("A", "2025-06-11T10:00:00Z", "1")
+    batch = [
+        record(forty_digits(1), None, a1),
+        record(forty_digits(2), None, reading("B", "2025-06-12T00:00:00Z", "2000")),  # an anomaly, the next day
+        record(forty_digits(3), a1, reading("A", "2025-06-11T10:00:00Z", "1.25")),  # a correction
+    ]
+    captured: list[list[str]] = []
+
+    def capture(records: list[dict[str, Any]]) -> list[str]:
+        captured.append([r["dynamodb"]["SequenceNumber"] for r in records])
+        if len(captured) == 1:
+            raise ConnectionError("S3 is unreachable")
+        return lake.put_changes(s3, settings, records)
+
+    # WHEN the capture fails: the whole batch is named for a retry, and the rollups waited
+    response = handle_stream_event({"Records": batch}, dynamodb, settings.rollups_table, capture=capture)
+    assert response == {"batchItemFailures": [{"itemIdentifier": forty_digits(1)}]}
+    assert query.rollups(settings, dynamodb, ["T"]) == []
+    # WHEN the mapping retries, then delivers the same batch again
+    for _ in range(2):
+        assert handle_stream_event({"Records": batch}, dynamodb, settings.rollups_table, capture=capture) == {
+            "batchItemFailures": []
+        }
+    # THEN one change object per UTC day, overwritten by the re-delivery, and the rollups count each record once
+    changes = sorted(key for keys in pending(settings, s3).values() for key in keys)
+    assert [key.split("/")[2] for key in changes] == ["day=2025-06-11", "day=2025-06-12"]
+    assert changes == sorted(lake.put_changes(s3, settings, batch))  # the same keys: a retry overwrites its own
+    assert_holds(settings, expected_from(batch))
+    # AND compaction keeps the corrected value, the anomaly flagged
+    compact(settings, s3)
+    rows = {(row["site_id"], row["energy_generated_kwh"], row["anomaly"]) for row in lake_readings(settings)}
+    assert rows == {("A", Decimal("1.25"), False), ("B", Decimal("2000"), True)}
+
+
+def test_a_record_it_cannot_read_is_not_captured_nor_what_follows_it(settings: Settings) -> None:
+    good = record(forty_digits(1), None, reading("A", "2025-06-11T10:00:00Z", "1"))
+    broken = copy.deepcopy(record(forty_digits(2), None, reading("A", "2025-06-11T10:05:00Z", "1")))
+    broken["dynamodb"]["NewImage"]["energy_generated_kwh"] = {"S": "not a number"}
+    after = record(forty_digits(3), None, reading("B", "2025-06-11T10:00:00Z", "1"))
+    captured: list[list[dict[str, Any]]] = []
+
+    response = handle_stream_event(
+        {"Records": [good, broken, after]},
+        client("dynamodb", settings),
+        settings.rollups_table,
+        capture=captured.append,
+    )
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": forty_digits(2)}]}
+    assert captured == [[good]]
+
+
 def ingest_a_fleet(settings: Settings, hours: int = 6, seed: int = 5) -> None:
     run = simulator.simulate(simulator.default_fleet(3), NOW, hours, 15, anomaly_rate=0.1, seed=seed)
     for f in simulator.to_files(run):
@@ -203,6 +267,9 @@ def test_batches_split_and_retried_by_the_mapping_count_every_record_once(settin
     assert pipeline.stream.invocations > calls["n"] - 12 and pipeline.stream.given_up == 0
     assert assert_rollups_exact(settings) > 3 * 6
     assert ops.queue_depth(settings, settings.rollups_dead_letter_queue) == 0
+    # AND the lake, once compacted, holds every stored reading once (the batches retried wrote their lines again)
+    compact(settings, client("s3", settings))
+    assert lake_readings(settings) == table_readings(settings) != []
 
 
 def test_a_poison_record_is_isolated_given_up_to_the_dead_letter_queue_and_rebuild_repairs(settings: Settings) -> None:

@@ -27,10 +27,11 @@ def test_checks_expect_the_deployment_s_max_receive_count_and_log_retention(moto
     # GIVEN a deployment made with tfvars max_receive_count = 3 and log_retention_days = 14
     chosen = fresh_stack(moto_port, tmp_path, max_receive_count=3, log_retention_days=14)
     # WHEN the checks run with settings that know those choices (as from `terraform output -json`)
-    # THEN they pass; with the defaults, exactly the redrive and the two functions' log retention fail
+    # THEN they pass; with the defaults, exactly the redrive and the three functions' log retention fail
     assert failing(checks.run(chosen)) == []
     defaults = replace(chosen, max_receive_count=5, log_retention_days=30)
     assert sorted(failing(checks.run(defaults))) == [
+        "lambda:energy-workbook-compaction log retention [days]",
         "lambda:energy-workbook-ingest log retention [days]",
         "lambda:energy-workbook-rollups log retention [days]",
         "sqs:energy-workbook-ingest redrive",

@@ -294,3 +294,21 @@ def test_the_ingest_only_writes_readings_25_per_request(settings: Settings) -> N
     assert dict(calls) == {"BatchWriteItem": 10, "UpdateItem": 3}
     assert tables["BatchWriteItem"] == {"", settings.readings_table}
     assert tables["UpdateItem"] == {settings.ledger_table}
+
+
+def test_the_local_runtime_reports_every_request_of_an_invocation_also_those_written_in_parallel(
+    settings: Settings, pipeline: Pipeline, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a file of 240 readings, which the ingest writes 4 requests at a time from threads of its own
+    rows = [
+        {"site_id": "S1", "timestamp": f"2025-06-11T{i // 60:02d}:{i % 60:02d}:00Z", "energy_generated_kwh": i}
+        | {"energy_consumed_kwh": 1}
+        for i in range(240)
+    ]
+    put(settings, "raw/2025/06/11/parallel.json", json.dumps(rows).encode())
+    # WHEN the local runtime invokes the real handler
+    with caplog.at_level("INFO", logger="energy_lib.local_runtime"):
+        drain(pipeline)
+    # THEN its REPORT line counts the 10 BatchWriteItem requests, whatever thread sent them
+    [report] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("REPORT energy-workbook-ingest")]
+    assert "BatchWriteItem=10 " in report and "UpdateItem=3" in report

@@ -41,6 +41,10 @@ PUBLIC_KEYS = {
     "log_group",
     "aggregator_function_name",
     "aggregator_log_group",
+    "lake_prefix",
+    "glue_database",
+    "athena_workgroup",
+    "compaction_function",
 }
 
 
@@ -353,6 +357,9 @@ AWS_OUTPUTS = {
     "function_name": "prod-ingest-fn",
     "aggregator_function_name": "prod-rollups-fn",
     "rollups_dead_letter_queue": "prod-rollups-dlq",
+    "glue_database": "energy_prod",
+    "athena_workgroup": "prod-lake",
+    "compaction_function": "prod-compaction-fn",
 }
 
 
@@ -523,3 +530,10 @@ def test_relative_path_variables_are_made_absolute_for_a_child_that_runs_elsewhe
         "ENERGY_TERRAFORM_OUTPUTS": str(tmp_path / "terraform-outputs.json"),
         "ENERGY_REPORTS_DIR": str(tmp_path / "out" / "reports"),
     }
+
+
+@pytest.mark.parametrize("lake_prefix", ["lake", "raw/lake/", "raw/", "quarantine/x/", ""])
+def test_lake_prefix_must_stay_apart_from_the_raw_and_quarantine_prefixes(lake_prefix):
+    # lake objects under raw/ would reach the ingest queue and be ingested as readings
+    with pytest.raises(ConfigError, match="ENERGY_LAKE_PREFIX"):
+        Settings(lake_prefix=lake_prefix)

@@ -16,8 +16,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from energy_lib.config import Settings
 from energy_lib.schema import TABLES
 from energy_lib.workbook.aws.session import aws
-from energy_lib.workbook.infra.spec import AGGREGATOR, BUCKET, FUNCTION, QUEUE, TABLE
-from energy_lib.workbook.local.provisioner import function_environment
+from energy_lib.workbook.infra.spec import AGGREGATOR, BUCKET, COMPACTION, FUNCTION, LAKE, QUEUE, TABLE
+from energy_lib.workbook.local.provisioner import (
+    function_environment,
+    glue_table_input,
+    workgroup_configuration,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +89,8 @@ def bucket_checks(settings: Settings) -> list[Check]:
             ),
             (
                 "lifecycle rules",
-                3,
-                lambda: len(s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]),
+                sorted(BUCKET.lifecycle_rules),
+                lambda: sorted(rule["ID"] for rule in s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]),
             ),
             (
                 "notification",
@@ -333,6 +337,97 @@ def _stream_table(arn: str) -> str:
     return f"{arn.split(':table/', 1)[-1].split('/', 1)[0]} stream"
 
 
+def lake_checks(settings: Settings) -> list[Check]:
+    """The Glue table over the lake, the Athena workgroup, and the compaction function and its schedule."""
+    glue, athena = aws(settings, "glue"), aws(settings, "athena")
+    awslambda, events = aws(settings, "lambda"), aws(settings, "events")
+    expected_table, expected_group = glue_table_input(settings), workgroup_configuration(settings)
+    name = settings.compaction_function
+
+    def table() -> dict[str, Any]:
+        return glue.get_table(DatabaseName=settings.glue_database, Name=LAKE.table)["Table"]
+
+    def group() -> dict[str, Any]:
+        return athena.get_work_group(WorkGroup=settings.athena_workgroup)["WorkGroup"]["Configuration"]
+
+    def config() -> dict[str, Any]:
+        return awslambda.get_function_configuration(FunctionName=name)
+
+    def columns(found: list[dict[str, str]]) -> list[str]:
+        return [f"{column['Name']} {column['Type']}" for column in found]
+
+    def projection(parameters: dict[str, str]) -> dict[str, str]:
+        return {k: v for k, v in parameters.items() if k.startswith(("projection.", "storage."))}
+
+    def schedule() -> str:
+        rule = events.describe_rule(Name=name)
+        targets = events.list_targets_by_rule(Rule=name)["Targets"]
+        return f"{rule['ScheduleExpression']} {rule['State']} -> {[t['Arn'].rsplit(':', 1)[-1] for t in targets]}"
+
+    results = expected_group["ResultConfiguration"]
+    return (
+        _checks(
+            f"glue:{settings.glue_database}.{LAKE.table}",
+            [
+                (
+                    "location",
+                    expected_table["StorageDescriptor"]["Location"],
+                    lambda: table()["StorageDescriptor"]["Location"],
+                ),
+                (
+                    "columns",
+                    columns(expected_table["StorageDescriptor"]["Columns"]),
+                    lambda: columns(table()["StorageDescriptor"]["Columns"]),
+                ),
+                ("partition", columns(expected_table["PartitionKeys"]), lambda: columns(table()["PartitionKeys"])),
+                (
+                    "partition projection",
+                    projection(expected_table["Parameters"]),
+                    lambda: projection(table()["Parameters"]),
+                ),
+            ],
+        )
+        + _checks(
+            f"athena:{settings.athena_workgroup}",
+            [
+                (
+                    "results location",
+                    results["OutputLocation"],
+                    lambda: group()["ResultConfiguration"]["OutputLocation"],
+                ),
+                (
+                    "results encryption",
+                    LAKE.results_encryption,
+                    lambda: group()["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"],
+                ),
+                ("enforced", True, lambda: group()["EnforceWorkGroupConfiguration"]),
+                ("bytes scanned limit", LAKE.bytes_scanned_cutoff, lambda: group()["BytesScannedCutoffPerQuery"]),
+            ],
+        )
+        + _checks(
+            f"lambda:{name}",
+            [
+                ("runtime", COMPACTION.runtime, lambda: config()["Runtime"]),
+                ("handler", COMPACTION.handler, lambda: config()["Handler"]),
+                ("timeout [s]", COMPACTION.timeout_s, lambda: config()["Timeout"]),
+                ("memory [MB]", COMPACTION.memory_mb, lambda: config()["MemorySize"]),
+                ("layer", [COMPACTION.layer], lambda: [layer["Arn"].split(":")[-2] for layer in config()["Layers"]]),
+                (
+                    "environment names",
+                    sorted(function_environment(settings, COMPACTION.environment_settings)),
+                    lambda: sorted(config()["Environment"]["Variables"]),
+                ),
+                ("schedule", f"{COMPACTION.schedule} ENABLED -> {[name]}", schedule),
+                (
+                    "log retention [days]",
+                    settings.log_retention_days,
+                    lambda: _retention(settings, f"/aws/lambda/{name}"),
+                ),
+            ],
+        )
+    )
+
+
 def run(settings: Settings) -> list[Check]:
     """Every provisioning check, in a stable order."""
     return [
@@ -342,6 +437,7 @@ def run(settings: Settings) -> list[Check]:
         *alert_checks(settings),
         *function_checks(settings),
         *aggregator_checks(settings),
+        *lake_checks(settings),
     ]
 
 

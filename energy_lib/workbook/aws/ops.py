@@ -58,13 +58,16 @@ def wait(
     progress: Callable[[dict[str, int]], None] | None = None,
 ) -> dict[str, int]:
     """Wait until processing is complete: every object under raw/ has a final ledger status, the ingest queue is
-    empty, and the rollups have taken in every reading written (the readings stream is drained), so that a
-    summary read afterwards is complete.
+    empty, the rollups have taken in every reading written (the readings stream is drained), so that a
+    summary read afterwards is complete, and the lake caught up (no change object waits for compaction: on AWS
+    that takes up to :data:`~energy_lib.workbook.infra.spec.LAKE_DELAY_BOUND_MIN`, 13 minutes).
 
     Objects that failed count as settled once their retries are over (the queue is empty); an object whose
     attempt stopped without finishing (its lease expired) is reported as failed at once, with the reason in
     ``ingest status``. Returns the count of objects per status; raises :class:`WaitTimeout` at the deadline.
     """
+    from energy_lib.workbook.lake.admin import pending_changes
+
     deadline = time.monotonic() + timeout_s
     s3, dynamodb = aws(settings, "s3"), aws(settings, "dynamodb")
     tail = stream_tail(settings)
@@ -73,22 +76,41 @@ def wait(
         counts = dict(sorted(Counter(row["status"] for row in rows).items()))
         depth = queue_depth(settings, settings.ingest_queue)
         behind = unapplied(settings, dynamodb, tail)
-        if progress:
-            progress({**counts, "queued": depth, "sites_behind_in_rollups": len(behind)})
         unsettled = sum(n for status, n in counts.items() if status not in (*FINAL_STATUSES, FAILED))
         stuck = any(row["lease_expired_at"] for row in rows)
-        if not unsettled and not behind and (depth == 0 or stuck):
+        drained = not unsettled and not behind and (depth == 0 or stuck)
+        lake_pending = pending_changes(settings) if drained else None
+        if progress:
+            progress(
+                {
+                    **counts,
+                    "queued": depth,
+                    "sites_behind_in_rollups": len(behind),
+                    **({"lake_pending": lake_pending} if lake_pending else {}),
+                }
+            )
+        if lake_pending == 0:
             return counts
         if time.monotonic() >= deadline:
-            raise WaitTimeout(_unfinished(settings, timeout_s, unsettled, len(rows), depth, behind))
+            raise WaitTimeout(_unfinished(settings, timeout_s, unsettled, len(rows), depth, behind, lake_pending))
         time.sleep(poll_s)
 
 
-def _unfinished(settings: Settings, timeout_s: float, unsettled: int, objects: int, depth: int, behind: dict) -> str:
+def _unfinished(
+    settings: Settings,
+    timeout_s: float,
+    unsettled: int,
+    objects: int,
+    depth: int,
+    behind: dict,
+    lake_pending: int | None,
+) -> str:
     message = (
         f"after {timeout_s:.0f} s, {unsettled} of {objects} objects are not processed, {depth} messages are in the "
         f"ingest queue and the rollups of {len(behind)} sites have not taken in their latest readings"
     )
+    if lake_pending:
+        message += f"; {lake_pending} change objects wait for the lake's compaction"
     failed_batches = queue_depth(settings, settings.rollups_dead_letter_queue)
     if failed_batches:
         message += (

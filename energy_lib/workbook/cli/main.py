@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from energy_lib.config import Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
 from energy_lib.timeutil import format_timestamp
-from energy_lib.workbook.cli import reports, sites
+from energy_lib.workbook.cli import lake, reports, sites
 from energy_lib.workbook.cli.common import (
     Parser,
     UsageError,
@@ -32,6 +32,7 @@ from energy_lib.workbook.cli.common import (
     utc_argument,
     utc_range,
 )
+from energy_lib.workbook.infra.spec import LAKE_DELAY_BOUND_MIN
 
 DEFAULT_START = "2025-06-11T00:00:00Z"  # the simulator's default first reading: fixed, so runs repeat
 
@@ -61,8 +62,12 @@ def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_lambda(args: argparse.Namespace, settings: Settings) -> None:
     from energy_lib.workbook.infra import lambda_build
 
-    path = lambda_build.build_zip(Path(args.output))
-    print(f"{path} ({path.stat().st_size} bytes, {len(lambda_build.zip_members())} files)")
+    for output, members in (
+        (args.output, lambda_build.zip_members()),
+        (args.compaction_output, lambda_build.compaction_members()),
+    ):
+        path = lambda_build.build_zip(Path(output), members)
+        print(f"{path} ({path.stat().st_size} bytes, {len(members)} files)")
 
 
 FAULT_OPTIONS = (  # option, its values, what it does
@@ -256,14 +261,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         commands,
         "lambda",
-        "build the Lambda zip",
-        "build: write the entry points (handler.py for ingest, aggregator.py for the rollups) and the Lambda side "
-        "of energy_lib (stdlib and boto3 only) into a zip, the same bytes for the same sources; terraform/ "
-        "deploys build/lambda.zip as both functions.",
+        "build the Lambda zips",
+        "build: write the entry points (handler.py for ingest, aggregator.py for the rollups and the lake's change "
+        "objects) and the Lambda side of energy_lib (stdlib and boto3 only) into a zip, the same bytes for the same "
+        "sources; terraform/ deploys build/lambda.zip as both functions. Also the lake's compaction function "
+        "(compaction.py, the Lambda side and the lake's compaction modules; pyarrow comes from its layer), which "
+        "terraform/lake.tf deploys from build/compaction.zip.",
         run=cmd_lambda,
     )
     p.add_argument("action", choices=("build",))
     p.add_argument("--output", default="build/lambda.zip", help="where to write the zip (default build/lambda.zip)")
+    p.add_argument(
+        "--compaction-output",
+        default="build/compaction.zip",
+        help="where to write the compaction function's zip (default build/compaction.zip)",
+    )
 
     p = command(
         commands,
@@ -297,11 +309,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         commands,
         "wait",
-        "wait until every raw object is processed, the queue is empty and the rollups caught up",
-        "Exit 0 once every object under raw/ has a final ledger status, the ingest queue is empty and the rollups "
+        "wait until every raw object is processed, the queue is empty, the rollups and the lake caught up",
+        "Exit 0 once every object under raw/ has a final ledger status, the ingest queue is empty, the rollups "
         "have taken in every reading written (the readings stream is drained), so a summary read next is "
-        "complete; exit 1 when objects failed (also an attempt that stopped and whose lease expired: see "
-        "`ingest status`) or at the timeout. Progress goes to stderr.",
+        "complete, and no change object waits for the lake's compaction (seconds locally; up to "
+        f"{LAKE_DELAY_BOUND_MIN} minutes on AWS: give --timeout 900 there); exit 1 when objects failed (also an "
+        "attempt that stopped and whose lease expired: see `ingest status`) or at the timeout. Progress goes to "
+        "stderr.",
         run=cmd_wait,
         local=True,
         json=True,
@@ -396,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     reports.add_commands(commands)
     sites.add_commands(commands)
+    lake.add_commands(commands)
 
     p = command(
         commands,

@@ -1,8 +1,12 @@
-"""Build the Lambda zip: the entry points (``handler.py`` for ingest, ``aggregator.py`` for the rollups) at the
-root and the Lambda side of energy_lib, nothing else. Both functions deploy the same zip.
+"""Build the Lambda zips.
 
-The workbook side (this package) is left out; a test imports the zip in a clean interpreter that has
-only boto3 to prove the Lambda side never needs it.
+``lambda.zip``: the entry points (``handler.py`` for ingest, ``aggregator.py`` for the rollups) at the root
+and the Lambda side of energy_lib, nothing else; both functions deploy it. The workbook side (this package) is
+left out; a test imports the zip in a clean interpreter that has only boto3 to
+prove the Lambda side never needs it.
+
+``compaction.zip``: ``compaction.py`` at the root, the Lambda side and the lake's compaction modules;
+pyarrow comes from the function's layer (a test imports it with only boto3 and pyarrow).
 """
 
 from __future__ import annotations
@@ -14,8 +18,16 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parents[2]  # energy_lib/
 LAMBDA_DIR = PACKAGE_DIR.parent / "lambda"
 HANDLER = LAMBDA_DIR / "handler.py"  # the ingest function
-AGGREGATOR = LAMBDA_DIR / "aggregator.py"  # the rollups function
+AGGREGATOR = LAMBDA_DIR / "aggregator.py"  # the rollups function (and the lake's change objects)
+COMPACTION_HANDLER = LAMBDA_DIR / "compaction.py"  # the lake's compaction function
 EXCLUDED = ("workbook",)
+# what the compaction function needs of the workbook side
+COMPACTION_MODULES = (
+    "workbook/__init__.py",
+    "workbook/lake/__init__.py",
+    "workbook/lake/compaction.py",
+    "workbook/lake/schema.py",
+)
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # same bytes for the same sources
 
 
@@ -29,10 +41,17 @@ def zip_members() -> list[tuple[str, Path]]:
     return members
 
 
-def build_zip_bytes() -> bytes:
+def compaction_members() -> list[tuple[str, Path]]:
+    """(name in the zip, source file) for the compaction function, sorted after its handler."""
+    lambda_side = [member for member in zip_members() if "/" in member[0]]  # not the other entry points
+    extra = [(f"energy_lib/{module}", PACKAGE_DIR / module) for module in COMPACTION_MODULES]
+    return [("compaction.py", COMPACTION_HANDLER), *sorted(lambda_side + extra)]
+
+
+def build_zip_bytes(members: list[tuple[str, Path]] | None = None) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, path in zip_members():
+        for name, path in zip_members() if members is None else members:
             info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -40,8 +59,8 @@ def build_zip_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def build_zip(output: Path = Path("build/lambda.zip")) -> Path:
-    """Write the zip to ``output`` and return its path."""
+def build_zip(output: Path = Path("build/lambda.zip"), members: list[tuple[str, Path]] | None = None) -> Path:
+    """Write the zip of ``members`` (the ingest function's by default) to ``output`` and return its path."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(build_zip_bytes())
+    output.write_bytes(build_zip_bytes(members))
     return output

@@ -9,9 +9,12 @@ and compares.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from energy_lib import lake
 from energy_lib.checkpoints import PREFIX as CHECKPOINT_PREFIX
 from energy_lib.schema import TABLES, Table
+from energy_lib.validation import EARLIEST, LATEST
 
 # Measured (tests/benchmarks/test_handler_memory.py, README "The ingest function's size"): the handler's peak
 # memory is flat in the file's size (81 to 84 MiB from 10k to 1M readings), so memory is chosen for the CPU share
@@ -48,6 +51,14 @@ class BucketSpec:
     checkpoint_prefix: str = CHECKPOINT_PREFIX
     checkpoint_expiry_days: int = 5
     checkpoint_noncurrent_expiry_days: int = 1
+    # lifecycle rule ids; the lake's rules keep its rewritten day files and Athena's results from piling up
+    lifecycle_rules: tuple[str, ...] = (
+        "expire-quarantine",
+        "expire-old-versions",
+        "expire-old-lake-versions",
+        "expire-athena-results",
+        "expire-checkpoints",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +111,8 @@ class AggregatorSpec:
     handler: str = "aggregator.handler"
     timeout_s: int = 120
     memory_mb: int = 256
-    environment_settings: tuple[str, ...] = ("target", "region", "rollups_table")
+    # the bucket and lake prefix: it writes each batch as the history lake's change objects
+    environment_settings: tuple[str, ...] = ("target", "region", "rollups_table", "bucket", "lake_prefix")
     batch_size: int = 1000
     batching_window_s: int = 10
     starting_position: str = "TRIM_HORIZON"  # every record since the stream was enabled
@@ -121,8 +133,57 @@ class TableSpec:
     tables: tuple[Table, ...] = TABLES
 
 
+@dataclass(frozen=True, slots=True)
+class LakeSpec:
+    """The history lake: Parquet under ``lake/readings/``, a Glue table over it, an Athena workgroup."""
+
+    table: str = lake.TABLE
+    columns: tuple[tuple[str, str], ...] = lake.COLUMNS
+    partition: tuple[str, str] = lake.PARTITION
+    # partition projection over the days the pipeline keeps (no crawler, no partitions to register)
+    projection_range: str = f"{EARLIEST:%Y-%m-%d},{LATEST - timedelta(days=1):%Y-%m-%d}"
+    projection_format: str = "yyyy-MM-dd"
+    results_prefix: str = "athena-results/"
+    results_encryption: str = "SSE_S3"
+    results_expiry_days: int = 7
+    bytes_scanned_cutoff: int = 10 * 1024**3  # per query: at most 10 GiB scanned, 5 cents at list price
+    noncurrent_expiry_days: int = 1  # each compaction rewrites a day file; old versions go after a day
+    engine_version: str = "Athena engine version 3"
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionSpec:
+    """The compaction job: a function with AWS's managed pandas layer (pyarrow), run on a schedule."""
+
+    runtime: str = "python3.11"
+    handler: str = "compaction.handler"  # lambda/compaction.py at the zip's root
+    layer: str = "AWSSDKPandas-Python311"  # AWS SDK for pandas: pyarrow, pandas, numpy
+    timeout_s: int = 300
+    memory_mb: int = 1024
+    reserved_concurrency: int = 1  # runs never overlap (conditional writes guard them anyway)
+    schedule: str = "rate(5 minutes)"
+    period_s: int = 300  # of the schedule
+    local_period_s: float = 2.0  # the local stack runs the same job this often
+    environment_settings: tuple[str, ...] = (
+        "target",
+        "region",
+        "bucket",
+        "raw_prefix",
+        "quarantine_prefix",
+        "lake_prefix",
+    )
+
+
 BUCKET = BucketSpec()
 QUEUE = QueueSpec()
 FUNCTION = FunctionSpec()
 AGGREGATOR = AggregatorSpec()
 TABLE = TableSpec()
+LAKE = LakeSpec()
+COMPACTION = CompactionSpec()
+# From a stored reading to the lake on AWS while the functions succeed: the stream's batching window and the
+# aggregator's run (it writes the change object), then at most one schedule period until the next compaction
+# run starts and that run's timeout: 730 s, so 13 minutes.
+LAKE_DELAY_BOUND_MIN = -(
+    -(AGGREGATOR.batching_window_s + AGGREGATOR.timeout_s + COMPACTION.period_s + COMPACTION.timeout_s) // 60
+)

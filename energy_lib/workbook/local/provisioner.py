@@ -15,14 +15,19 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from energy_lib import lake
 from energy_lib.clients import client
 from energy_lib.config import LOCAL_ACCOUNT_ID, Settings, env_names
 from energy_lib.schema import TABLES, Table
-from energy_lib.workbook.infra.lambda_build import build_zip_bytes
-from energy_lib.workbook.infra.spec import AGGREGATOR, BUCKET, FUNCTION, QUEUE, TABLE
+from energy_lib.workbook.infra.lambda_build import build_zip_bytes, compaction_members
+from energy_lib.workbook.infra.spec import AGGREGATOR, BUCKET, COMPACTION, FUNCTION, LAKE, QUEUE, TABLE
 
 ROLE_NAME = "energy-workbook-ingest-local"
 AGGREGATOR_ROLE_NAME = "energy-workbook-rollups-local"
+COMPACTION_ROLE_NAME = "energy-workbook-compaction-local"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 
 
 def queue_arn(settings: Settings, name: str) -> str:
@@ -38,6 +43,7 @@ def provision(settings: Settings) -> None:
     _tables(settings)
     _alerts(settings)
     _function(settings)
+    _lake(settings)
 
 
 def _queue_attributes(retention_s: int, **more: str) -> dict[str, str]:
@@ -132,6 +138,18 @@ def _bucket(settings: Settings) -> None:
                     "Filter": {"Prefix": ""},
                     "NoncurrentVersionExpiration": {"NoncurrentDays": BUCKET.noncurrent_version_expiry_days},
                 },
+                {
+                    "ID": "expire-old-lake-versions",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": settings.lake_prefix},
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": LAKE.noncurrent_expiry_days},
+                },
+                {
+                    "ID": "expire-athena-results",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": LAKE.results_prefix},
+                    "Expiration": {"Days": LAKE.results_expiry_days},
+                },
             ]
         },
     )
@@ -223,6 +241,7 @@ def function_environment(settings: Settings, names: tuple[str, ...] = FUNCTION.e
 
 
 def _role(name: str, settings: Settings) -> str:
+    """The ARN of a role Lambda may assume, created when missing."""
     iam = client("iam", settings)
     trust = {
         "Version": "2012-10-17",
@@ -285,3 +304,101 @@ def _function(settings: Settings) -> None:
             FunctionResponseTypes=list(FUNCTION.function_response_types),
             Enabled=False,  # the local runtime plays this mapping; moto must not invoke the function
         )
+
+
+def glue_table_input(settings: Settings) -> dict[str, Any]:
+    """The Glue table over ``lake/readings/``: Parquet, partitioned by ``day`` with partition projection."""
+    location = f"s3://{settings.bucket}/{lake.readings_prefix(settings)}"
+    day = LAKE.partition[0]
+    return {
+        "Name": LAKE.table,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {
+            "classification": "parquet",
+            "EXTERNAL": "TRUE",
+            "projection.enabled": "true",
+            f"projection.{day}.type": "date",
+            f"projection.{day}.format": LAKE.projection_format,
+            f"projection.{day}.range": LAKE.projection_range,
+            f"projection.{day}.interval": "1",
+            f"projection.{day}.interval.unit": "DAYS",
+            "storage.location.template": f"{location}{day}=${{{day}}}/",
+        },
+        "PartitionKeys": [{"Name": LAKE.partition[0], "Type": LAKE.partition[1]}],
+        "StorageDescriptor": {
+            "Columns": [{"Name": name, "Type": kind} for name, kind in LAKE.columns],
+            "Location": location,
+            "InputFormat": PARQUET_INPUT,
+            "OutputFormat": PARQUET_OUTPUT,
+            "SerdeInfo": {"SerializationLibrary": PARQUET_SERDE},
+        },
+    }
+
+
+def workgroup_configuration(settings: Settings) -> dict[str, Any]:
+    """The Athena workgroup: results encrypted under ``athena-results/``, a bytes-scanned limit, enforced."""
+    return {
+        "ResultConfiguration": {
+            "OutputLocation": f"s3://{settings.bucket}/{LAKE.results_prefix}",
+            "EncryptionConfiguration": {"EncryptionOption": LAKE.results_encryption},
+        },
+        "EnforceWorkGroupConfiguration": True,
+        "PublishCloudWatchMetricsEnabled": True,
+        "BytesScannedCutoffPerQuery": LAKE.bytes_scanned_cutoff,
+        "EngineVersion": {"SelectedEngineVersion": LAKE.engine_version},
+    }
+
+
+def _lake(settings: Settings) -> None:
+    glue = client("glue", settings)
+    try:
+        glue.create_database(DatabaseInput={"Name": settings.glue_database})
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "AlreadyExistsException":
+            raise
+    try:
+        glue.create_table(DatabaseName=settings.glue_database, TableInput=glue_table_input(settings))
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "AlreadyExistsException":
+            raise
+    athena = client("athena", settings)
+    if settings.athena_workgroup not in {group["Name"] for group in athena.list_work_groups()["WorkGroups"]}:
+        athena.create_work_group(Name=settings.athena_workgroup, Configuration=workgroup_configuration(settings))
+    _compaction_function(settings)
+
+
+def _compaction_function(settings: Settings) -> None:
+    """The compaction function, its layer, schedule and log group, as records: the stack's process runs the job."""
+    awslambda = client("lambda", settings)
+    try:
+        awslambda.get_function(FunctionName=settings.compaction_function)
+    except ClientError:
+        layers = awslambda.list_layer_versions(LayerName=COMPACTION.layer)["LayerVersions"]
+        layer_arn = (
+            layers[0]["LayerVersionArn"]
+            if layers
+            else awslambda.publish_layer_version(  # a record standing for AWS's managed layer
+                LayerName=COMPACTION.layer,
+                Content={"ZipFile": build_zip_bytes([])},
+                CompatibleRuntimes=[COMPACTION.runtime],
+            )["LayerVersionArn"]
+        )
+        awslambda.create_function(
+            FunctionName=settings.compaction_function,
+            Runtime=COMPACTION.runtime,
+            Handler=COMPACTION.handler,
+            Role=_role(COMPACTION_ROLE_NAME, settings),
+            Code={"ZipFile": build_zip_bytes(compaction_members())},
+            Timeout=COMPACTION.timeout_s,
+            MemorySize=COMPACTION.memory_mb,
+            Layers=[layer_arn],
+            Environment={"Variables": function_environment(settings, COMPACTION.environment_settings)},
+        )
+        awslambda.put_function_concurrency(
+            FunctionName=settings.compaction_function, ReservedConcurrentExecutions=COMPACTION.reserved_concurrency
+        )
+    function_arn = awslambda.get_function(FunctionName=settings.compaction_function)["Configuration"]["FunctionArn"]
+    events = client("events", settings)
+    events.put_rule(Name=settings.compaction_function, ScheduleExpression=COMPACTION.schedule, State="ENABLED")
+    events.put_targets(Rule=settings.compaction_function, Targets=[{"Id": "compaction", "Arn": function_arn}])
+    _log_group(settings, f"/aws/lambda/{settings.compaction_function}")

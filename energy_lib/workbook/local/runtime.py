@@ -11,7 +11,7 @@
 
 Nothing the handlers raise stops the runtime. Each invocation ends with a line in the log, as Lambda's
 ``REPORT`` line: ``REPORT <function> <request id>: <n> <records|messages>, <k> requests (<operation>=<count>
-...), <ms> ms`` (the requests the handler sent to AWS, counted in this thread).
+...), <ms> ms`` (the requests the handler sent to AWS).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,30 +39,34 @@ from energy_lib.workbook.local.provisioner import queue_arn
 logger = logging.getLogger("energy_lib.local_runtime")
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 COUNTED_SERVICES = ("dynamodb", "s3", "sns", "sqs")  # what the handlers talk to
-_counting = threading.local()
+_counts: ContextVar[Counter | None] = ContextVar("requests_of_the_invocation", default=None)
+_counting = threading.Lock()  # the ingest writes from several threads, each in a copy of the invocation's context
 _hooked: set[int] = set()
 
 
 def _count(event_name: str, **_: Any) -> None:
-    counts = getattr(_counting, "counts", None)
+    counts = _counts.get()
     if counts is not None:
-        counts[event_name.rsplit(".", 1)[-1]] += 1
+        with _counting:
+            counts[event_name.rsplit(".", 1)[-1]] += 1
 
 
 @contextmanager
 def invocation(settings: Settings, function: str, request_id: str, items: int, kind: str) -> Iterator[Counter]:
-    """Count the AWS requests this thread sends while a handler runs, and log the invocation's REPORT line."""
+    """Count the AWS requests the handler sends (from this thread, and the threads it hands its context to)
+    while it runs, and log the invocation's REPORT line."""
     for service in COUNTED_SERVICES:
         aws_client = client(service, settings)
         if id(aws_client) not in _hooked:
             aws_client.meta.events.register("before-call", _count)
             _hooked.add(id(aws_client))
-    _counting.counts = counts = Counter()
+    counts: Counter = Counter()
+    token = _counts.set(counts)
     started = time.perf_counter()
     try:
         yield counts
     finally:
-        _counting.counts = None
+        _counts.reset(token)
         detail = " ".join(f"{operation}={n}" for operation, n in sorted(counts.items()))
         milliseconds = (time.perf_counter() - started) * 1000
         logger.info(

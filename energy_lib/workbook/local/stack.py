@@ -1,5 +1,5 @@
-"""The embedded local AWS: one background process with moto's server on 127.0.0.1 and the local
-Lambda runtime (both event source mappings), provisioned like production on start.
+"""The embedded local AWS: one background process with moto's server on 127.0.0.1, the local
+Lambda runtime (both event source mappings) and the lake's compaction job, provisioned like production on start.
 
 ``up`` starts it (idempotent), ``status`` says what runs where, ``down`` stops it by its own pid.
 Whether it runs is decided by its process and the port it owns, never by how fast it answers: a stack busy
@@ -160,6 +160,7 @@ def serve(settings: Settings) -> None:
     from moto.server import ThreadedMotoServer
 
     from energy_lib.workbook.local import moto_gaps
+    from energy_lib.workbook.local.compactor import LocalCompactor
     from energy_lib.workbook.local.provisioner import provision
     from energy_lib.workbook.local.runtime import LocalRuntime
     from energy_lib.workbook.local.stream import StreamRuntime
@@ -173,6 +174,8 @@ def serve(settings: Settings) -> None:
     state_file(settings).write_text(json.dumps(state))
     provision(settings)
     runtimes = (LocalRuntime(settings), StreamRuntime(settings))
+    compactor = LocalCompactor(settings)
+    compactor.start()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: [runtime.stop() for runtime in runtimes])
     threads = [threading.Thread(target=runtime.run, name=type(runtime).__name__) for runtime in runtimes]
@@ -186,6 +189,7 @@ def serve(settings: Settings) -> None:
             for thread in threads:
                 thread.join(timeout=1)
     finally:
+        compactor.stop()
         server.stop()
 
 

@@ -2,12 +2,16 @@
 
 Energies become float columns [kWh] (they are exact Decimals in DynamoDB and in energy_lib.query),
 timestamps timezone-aware UTC. How they are shown in notebooks and reports is :mod:`views`.
+
+Long ranges (more than :data:`LONG_RANGE`, a week) come from the history lake instead of DynamoDB: a
+site's readings and anomalies for the explorer, the hourly totals for the business report. The lake
+trails the tables by at most the compaction delay (minutes); the frames have the same columns either way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -28,6 +32,21 @@ READING_COLUMNS = ("site_id", "timestamp", *ENERGY, "anomaly", "anomaly_reasons"
 SUMMARY_COLUMNS = ("site_id", *COUNTERS, "valid_readings", "efficiency_pct", "anomaly_rate_pct")
 ROLLUP_COLUMNS = ("site_id", *COUNTERS)
 Moment = datetime | str | None
+LONG_RANGE = timedelta(days=7)  # longer ranges are read from the lake
+
+
+def is_long(start: Moment, end: Moment) -> bool:
+    """True when ``[start, end)`` is given at both ends and spans more than :data:`LONG_RANGE`."""
+    if start is None or end is None:
+        return False
+    first, last = query.time_range(start, end)
+    return last - first > LONG_RANGE
+
+
+def _lake_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    from energy_lib.workbook.lake.engines import records
+
+    return records(frame)
 
 
 def _numeric(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -47,7 +66,11 @@ def readings_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def readings(settings: Settings, site_id: str, start: Moment = None, end: Moment = None) -> pd.DataFrame:
-    """Readings of one site in ``[start, end)``."""
+    """Readings of one site in ``[start, end)`` (from the lake for a long range)."""
+    if is_long(start, end):
+        from energy_lib.workbook.lake import queries
+
+        return readings_frame(_lake_rows(queries.site_readings(settings, site_id, start, end)))
     return readings_frame(query.readings(settings, aws(settings, "dynamodb"), site_id, start, end))
 
 
@@ -57,7 +80,12 @@ def fleet_readings(settings: Settings, start: Moment, end: Moment) -> pd.DataFra
 
 
 def anomalies(settings: Settings, site_id: str | None = None, start: Moment = None, end: Moment = None) -> pd.DataFrame:
-    """Anomalous readings of one site, or of all sites in ``[start, end)``."""
+    """Anomalous readings of one site, or of all sites in ``[start, end)`` (from the lake for a long range)."""
+    if is_long(start, end):
+        from energy_lib.workbook.lake import queries
+
+        sites = [site_id] if site_id else []
+        return readings_frame(_lake_rows(queries.anomalies(settings, start, end, sites)))
     return readings_frame(query.anomalies(settings, aws(settings, "dynamodb"), site_id, start, end))
 
 
@@ -85,7 +113,14 @@ def _periods(settings: Settings, buckets: list[str], column: str) -> pd.DataFram
 
 
 def hourly(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
-    """Per site and UTC hour in ``[start, end)``: energies, readings and anomalies, from hour rollups."""
+    """Per site and UTC hour in ``[start, end)``: energies, readings and anomalies, from hour rollups (from
+    the lake for a long range)."""
+    if is_long(start, end):
+        from energy_lib.workbook.lake import queries
+
+        frame = queries.hourly(settings, start, end)
+        frame = _numeric(frame[["site_id", "hour_start", *COUNTERS]].copy(), TOTAL_COLUMNS)
+        return frame.astype({name: int for name in COUNTERS if not name.endswith("_kwh")})
     return _periods(settings, query.hour_buckets(start, end), "hour_start")
 
 

@@ -13,10 +13,12 @@ from energy_lib.workbook.simulator.files import (
     upload,
 )
 from energy_lib.workbook.simulator.model import (
+    FleetEnergy,
     SimulatedReading,
     Simulation,
     Site,
     default_fleet,
+    fleet_energy,
     load_profile,
     simulate,
 )
@@ -26,6 +28,7 @@ __all__ = [
     "FORMATS",
     "ContinuousRun",
     "Fault",
+    "FleetEnergy",
     "FrozenMeter",
     "Outage",
     "Silence",
@@ -35,6 +38,7 @@ __all__ = [
     "Site",
     "YieldLoss",
     "default_fleet",
+    "fleet_energy",
     "load_profile",
     "run_continuous",
     "simulate",

@@ -218,6 +218,48 @@ def simulate(
     Simulation
         Readings and the number of anomalies injected.
     """
+    energy = fleet_energy(fleet, start, hours, interval_minutes, anomaly_rate, seed, faults)
+    stamps = list(energy.starts.strftime(timeutil.TIMESTAMP_FORMAT))
+    readings: list[SimulatedReading] = [
+        {"site_id": site.site_id, "timestamp": stamp, "energy_generated_kwh": gen, "energy_consumed_kwh": con}
+        for site, gen_row, con_row, sent_row in zip(
+            energy.fleet,
+            energy.generated_kwh.tolist(),
+            energy.consumed_kwh.tolist(),
+            energy.sent.tolist(),
+            strict=True,
+        )
+        for stamp, gen, con, keep in zip(stamps, gen_row, con_row, sent_row, strict=True)
+        if keep
+    ]
+    return Simulation(readings, energy.injected_anomalies, require_utc(start, "start"), seed, energy.faults)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetEnergy:
+    """A run as arrays: ``generated_kwh[site, interval]`` and ``consumed_kwh[site, interval]``, rounded to
+    3 decimals [kWh], for the intervals starting at ``starts`` (aware UTC), sites in ``fleet`` order;
+    ``sent[site, interval]`` is False where a fault keeps the reading from being sent."""
+
+    fleet: list[Site]
+    starts: pd.DatetimeIndex
+    generated_kwh: np.ndarray
+    consumed_kwh: np.ndarray
+    sent: np.ndarray
+    injected_anomalies: int
+    faults: tuple[Fault, ...]
+
+
+def fleet_energy(
+    fleet: Sequence[Site],
+    start: datetime,
+    hours: float,
+    interval_minutes: int = 5,
+    anomaly_rate: float = 0.02,
+    seed: int = 42,
+    faults: Sequence[Fault] = (),
+) -> FleetEnergy:
+    """What :func:`simulate` simulates, as arrays (no Python object per reading); same arguments."""
     start = require_utc(start, "start")
     check_run_args(interval_minutes, anomaly_rate, seed)
     if not isinstance(hours, int | float) or not math.isfinite(hours) or hours <= 0:
@@ -247,16 +289,7 @@ def simulate(
     sent, faulted = fault_model.apply(faults, site_ids, starts, generated_kwh, consumed_kwh)
     injected = _inject_anomalies(generated_kwh, consumed_kwh, anomaly_rate, rng, faulted)
 
-    stamps = list(starts.strftime(timeutil.TIMESTAMP_FORMAT))
-    readings: list[SimulatedReading] = [
-        {"site_id": site.site_id, "timestamp": stamp, "energy_generated_kwh": gen, "energy_consumed_kwh": con}
-        for site, gen_row, con_row, sent_row in zip(
-            fleet, generated_kwh.tolist(), consumed_kwh.tolist(), sent.tolist(), strict=True
-        )
-        for stamp, gen, con, keep in zip(stamps, gen_row, con_row, sent_row, strict=True)
-        if keep
-    ]
-    return Simulation(readings, injected, start, seed, faults)
+    return FleetEnergy(fleet, starts, generated_kwh, consumed_kwh, sent, injected, tuple(faults))
 
 
 def _site_energy(

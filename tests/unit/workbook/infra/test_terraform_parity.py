@@ -27,7 +27,7 @@ import pytest
 from energy_lib.config import TERRAFORM_OUTPUTS, Settings, env_names
 from energy_lib.rules import SEVERITIES
 from energy_lib.schema import Table
-from energy_lib.workbook.infra.spec import AGGREGATOR, BUCKET, FUNCTION, QUEUE, TABLE
+from energy_lib.workbook.infra.spec import AGGREGATOR, BUCKET, COMPACTION, FUNCTION, LAKE, QUEUE, TABLE
 from tests.conftest import REPO
 
 TERRAFORM_DIR = REPO / "terraform"
@@ -35,6 +35,7 @@ REFERENCE = re.compile(r"^\$\{(?P<type>aws_\w+)\.(?P<name>\w+)(?:\[[^\]]*\])?\.(
 POLICY_DOCUMENT = re.compile(r"^\$\{data\.aws_iam_policy_document\.(?P<name>\w+)(?:\[each\.key\])?\.json\}$")
 LOCAL_OR_VAR = re.compile(r"^\$\{(?P<kind>local|var)\.(?P<name>\w+)\}$")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
+LOCAL_IN_TEXT = re.compile(r"\$\{local\.(?P<name>\w+)\}")
 
 
 # --- parsing --------------------------------------------------------------------------------------
@@ -98,6 +99,13 @@ class Terraform:
         if match["kind"] == "local":
             return self.value(self.locals[match["name"]])
         return self.value(self.variables[match["name"]].get("default"))
+
+    def expand(self, expression: Any) -> Any:
+        """Text with every ``${local.x}`` inside it replaced by that local's text (references to resources
+        stay as they are)."""
+        if not isinstance(expression, str):
+            return expression
+        return LOCAL_IN_TEXT.sub(lambda match: str(self.expand(self.locals[match["name"]])), expression)
 
     def referenced(self, expression: Any, type_: str) -> tuple[str, str]:
         """The (type, name) of the ``type_`` resource that ``expression`` refers to, e.g. ``${aws_x.y.arn}``."""
@@ -182,6 +190,8 @@ class Spec:
     function: Any = FUNCTION
     aggregator: Any = AGGREGATOR
     table: Any = TABLE
+    lake: Any = LAKE
+    compaction: Any = COMPACTION
     settings: Settings = Settings()
     outputs: tuple[str, ...] = tuple(TERRAFORM_OUTPUTS)
 
@@ -238,7 +248,12 @@ def bucket_problems(tf: Terraform, spec: Spec) -> list[str]:
     _compare(problems, "TLS-only deny statement", ["Deny"], [s.get("effect") for s in tls])
 
     rules = {rule.get("id"): rule for rule in one("aws_s3_bucket_lifecycle_configuration").get("rule", [])}
-    _compare(problems, "lifecycle rule count (the provisioning checks count them)", 3, len(rules))
+    _compare(
+        problems,
+        "lifecycle rules (the provisioning checks read their ids)",
+        sorted(spec.bucket.lifecycle_rules),
+        sorted(rules),
+    )
     quarantine = [
         r for r in rules.values() if tf.value(block(r, "filter").get("prefix")) == spec.settings.quarantine_prefix
     ]
@@ -248,21 +263,36 @@ def bucket_problems(tf: Terraform, spec: Spec) -> list[str]:
         [spec.bucket.quarantine_expiry_days],
         [tf.value(block(r, "expiration").get("days")) for r in quarantine],
     )
-
-    def prefixed(prefix: str) -> list[dict[str, Any]]:
-        return [r for r in rules.values() if tf.value(block(r, "filter").get("prefix")) == prefix]
-
-    noncurrent = [tf.value(block(r, "noncurrent_version_expiration").get("noncurrent_days")) for r in prefixed("")]
-    _compare(problems, "noncurrent version expiry [days]", [spec.bucket.noncurrent_version_expiry_days], noncurrent)
-    checkpoints = [
-        (
-            tf.value(block(r, "expiration").get("days")),
-            tf.value(block(r, "noncurrent_version_expiration").get("noncurrent_days")),
+    noncurrent = {
+        tf.value(block(r, "filter").get("prefix")): tf.value(
+            block(r, "noncurrent_version_expiration").get("noncurrent_days")
         )
-        for r in prefixed(spec.bucket.checkpoint_prefix)
+        for r in rules.values()
+        if block(r, "noncurrent_version_expiration")
+    }
+    _compare(
+        problems,
+        "noncurrent version expiry [days] by prefix",
+        {
+            "": spec.bucket.noncurrent_version_expiry_days,
+            spec.settings.lake_prefix: spec.lake.noncurrent_expiry_days,
+            spec.bucket.checkpoint_prefix: spec.bucket.checkpoint_noncurrent_expiry_days,
+        },
+        noncurrent,
+    )
+    results = [r for r in rules.values() if tf.value(block(r, "filter").get("prefix")) == spec.lake.results_prefix]
+    _compare(
+        problems,
+        "Athena results expiry [days]",
+        [spec.lake.results_expiry_days],
+        [tf.value(block(r, "expiration").get("days")) for r in results],
+    )
+    checkpoints = [
+        tf.value(block(r, "expiration").get("days"))
+        for r in rules.values()
+        if tf.value(block(r, "filter").get("prefix")) == spec.bucket.checkpoint_prefix
     ]
-    expected = (spec.bucket.checkpoint_expiry_days, spec.bucket.checkpoint_noncurrent_expiry_days)
-    _compare(problems, "checkpoint expiry, of their old versions [days]", [expected], checkpoints)
+    _compare(problems, "checkpoint expiry [days]", [spec.bucket.checkpoint_expiry_days], checkpoints)
 
     notification = block(one("aws_s3_bucket_notification"), "queue")
     ingest = tf.output_resource("ingest_queue", "aws_sqs_queue")
@@ -445,6 +475,19 @@ def _role_statements(tf: Terraform, function: dict[str, Any]) -> list[dict[str, 
     return statements
 
 
+def _environment_problems(
+    problems: list[str], tf: Terraform, spec: Spec, what: str, function: dict[str, Any], settings: tuple[str, ...]
+) -> None:
+    """A lake writer's ENERGY_* variables: exactly those of ``settings``, the AWS target, the data bucket and
+    the lake prefix."""
+    variables = block(function, "environment").get("variables", {})
+    names = env_names()
+    _compare(problems, f"{what} environment names", sorted(names[f] for f in settings), sorted(variables))
+    _compare(problems, f"{what} ENERGY_TARGET", "aws", variables.get(names["target"]))
+    _compare(problems, f"{what} bucket", "${aws_s3_bucket.data.id}", variables.get(names["bucket"]))
+    _compare(problems, f"{what} lake prefix", spec.settings.lake_prefix, tf.value(variables.get(names["lake_prefix"])))
+
+
 def aggregator_problems(tf: Terraform, spec: Spec) -> list[str]:
     problems: list[str] = []
     key = tf.output_resource("aggregator_function_name", "aws_lambda_function")
@@ -459,15 +502,7 @@ def aggregator_problems(tf: Terraform, spec: Spec) -> list[str]:
     ):
         _compare(problems, f"aggregator {what}", expected, tf.value(function.get(attribute)))
     _compare(problems, "aggregator package (the ingest's zip)", ingest.get("filename"), function.get("filename"))
-    variables = block(function, "environment").get("variables", {})
-    names = env_names()
-    _compare(
-        problems,
-        "aggregator environment names",
-        sorted(names[f] for f in agg.environment_settings),
-        sorted(variables),
-    )
-    _compare(problems, "aggregator ENERGY_TARGET", "aws", variables.get("ENERGY_TARGET"))
+    _environment_problems(problems, tf, spec, "aggregator", function, agg.environment_settings)
     log_group = tf.resources[
         tf.referenced(block(function, "logging_config").get("log_group"), "aws_cloudwatch_log_group")
     ]
@@ -563,6 +598,16 @@ def aggregator_problems(tf: Terraform, spec: Spec) -> list[str]:
         [[f"${{{dlq_key[0]}.{dlq_key[1]}.arn}}"]],
         [s.get("resources") for s in statements if "sqs:SendMessage" in s.get("actions", [])],
     )
+    _compare(
+        problems,
+        "aggregator writes change objects only, under the lake's changes/ prefix",
+        [(["s3:PutObject"], [f"${{aws_s3_bucket.data.arn}}/{spec.settings.lake_prefix}changes/*"])],
+        [
+            (s.get("actions"), [tf.expand(resource) for resource in s.get("resources", [])])
+            for s in statements
+            if any(action.startswith("s3:") for action in s.get("actions", []))
+        ],
+    )
     ingest_actions = {a for s in _role_statements(tf, ingest) for a in s.get("actions", [])}
     for unneeded in (
         "dynamodb:BatchGetItem",
@@ -611,6 +656,109 @@ def alert_problems(tf: Terraform, spec: Spec) -> list[str]:
     _compare(problems, "severities in rising order", list(SEVERITIES), tf.value(tf.locals.get("severities")))
     threshold = tf.variables.get("alert_severity_threshold", {})
     _compare(problems, "threshold default is a severity", True, tf.value(threshold.get("default")) in SEVERITIES)
+    return problems
+
+
+def lake_problems(tf: Terraform, spec: Spec) -> list[str]:
+    """The Glue table, the Athena workgroup and the compaction function with its schedule."""
+    problems: list[str] = []
+    lake, compaction = spec.lake, spec.compaction
+    database = tf.output_resource("glue_database", "aws_glue_catalog_database")
+    tables = tf.attached("aws_glue_catalog_table", "database_name", database)
+    table = tables[0] if len(tables) == 1 else {}
+    _compare(problems, "one Glue table in the lake's database", 1, len(tables))
+    _compare(problems, "Glue table name", lake.table, tf.value(table.get("name")))
+    storage = block(table, "storage_descriptor")
+    dynamic = block(storage, "dynamic").get("columns", {})
+    _compare(problems, "Glue columns", [list(column) for column in lake.columns], tf.value(dynamic.get("for_each")))
+    _compare(
+        problems,
+        "Glue partition",
+        [list(lake.partition)],
+        [[key.get("name"), key.get("type")] for key in table.get("partition_keys", [])],
+    )
+    readings = f"s3://${{aws_s3_bucket.data.id}}/{spec.settings.lake_prefix}readings/"
+    _compare(problems, "lake location", readings, tf.expand(storage.get("location")))
+    parameters = {key: tf.value(value) for key, value in table.get("parameters", {}).items()}
+    day = lake.partition[0]
+    _compare(
+        problems,
+        "partition projection",
+        {
+            "projection.enabled": "true",
+            f"projection.{day}.type": "date",
+            f"projection.{day}.format": lake.projection_format,
+            f"projection.{day}.range": lake.projection_range,
+            "storage.location.template": f"${{local.lake_readings_location}}{day}=$${{{day}}}/",
+        },
+        {
+            key: parameters.get(key)
+            for key in (
+                "projection.enabled",
+                f"projection.{day}.type",
+                f"projection.{day}.format",
+                f"projection.{day}.range",
+                "storage.location.template",
+            )
+        },
+    )
+
+    group = block(tf.resources[tf.output_resource("athena_workgroup", "aws_athena_workgroup")], "configuration")
+    results = block(group, "result_configuration")
+    _compare(problems, "workgroup enforced", True, group.get("enforce_workgroup_configuration"))
+    _compare(
+        problems,
+        "bytes scanned limit",
+        lake.bytes_scanned_cutoff,
+        tf.value(group.get("bytes_scanned_cutoff_per_query")),
+    )
+    _compare(problems, "engine", lake.engine_version, block(group, "engine_version").get("selected_engine_version"))
+    _compare(
+        problems,
+        "results encryption",
+        lake.results_encryption,
+        block(results, "encryption_configuration").get("encryption_option"),
+    )
+    _compare(
+        problems,
+        "results location",
+        f"s3://${{aws_s3_bucket.data.id}}/{lake.results_prefix}",
+        tf.expand(results.get("output_location")),
+    )
+
+    key = tf.output_resource("compaction_function", "aws_lambda_function")
+    function = tf.resources[key]
+    for what, expected, attribute in (
+        ("runtime", compaction.runtime, "runtime"),
+        ("handler", compaction.handler, "handler"),
+        ("timeout [s]", compaction.timeout_s, "timeout"),
+        ("memory [MB]", compaction.memory_mb, "memory_size"),
+        ("reserved concurrency", compaction.reserved_concurrency, "reserved_concurrent_executions"),
+    ):
+        _compare(problems, f"compaction {what}", expected, tf.value(function.get(attribute)))
+    layers = [tf.value(layer) for layer in tf.value(function.get("layers", []))]
+    _compare(problems, "compaction layer", [compaction.layer], [str(layer).rsplit(":", 2)[-2] for layer in layers])
+    package = PurePosixPath(str(tf.value(tf.variables["compaction_zip_path"].get("default"))))
+    _compare(problems, "compaction package", ("build", "compaction.zip"), package.parts[-2:])
+    _environment_problems(problems, tf, spec, "compaction", function, compaction.environment_settings)
+    rules = [
+        body
+        for (kind, _), body in tf.resources.items()
+        if kind == "aws_cloudwatch_event_target" and tf.referenced(body.get("arn"), "aws_lambda_function") == key
+    ]
+    rule = (
+        tf.resources.get(
+            tf.referenced(
+                f"${{aws_cloudwatch_event_rule.{rules[0]['rule'].split('.')[1]}.name}}", "aws_cloudwatch_event_rule"
+            )
+        )
+        if rules
+        else {}
+    )
+    _compare(problems, "compaction schedule", compaction.schedule, tf.value((rule or {}).get("schedule_expression")))
+    log_group = tf.referenced(block(function, "logging_config").get("log_group"), "aws_cloudwatch_log_group")
+    retention = tf.value(tf.resources[log_group].get("retention_in_days"))
+    _compare(problems, "compaction log retention [days]", spec.settings.log_retention_days, retention)
     return problems
 
 
@@ -664,6 +812,7 @@ CHECKS: dict[str, Callable[[Terraform, Spec], list[str]]] = {
     "function": function_problems,
     "aggregator": aggregator_problems,
     "alerts": alert_problems,
+    "lake": lake_problems,
     "outputs": output_problems,
     "variables": variable_problems,
 }
@@ -771,6 +920,16 @@ MUTATIONS: dict[str, tuple[str, Callable[[Terraform], None] | None, Spec]] = {
     "spec visibility timeout": ("queues", None, replace(SPEC, queue=replace(QUEUE, visibility_timeout_s=360))),
     "spec lifecycle": ("bucket", None, replace(SPEC, bucket=replace(BUCKET, quarantine_expiry_days=7))),
     "spec output": ("outputs", None, replace(SPEC, outputs=(*SPEC.outputs, "reports_bucket"))),
+    "terraform schedule": (
+        "lake",
+        lambda tf: tf.resources[("aws_cloudwatch_event_rule", "compaction")].update(schedule_expression="rate(1 hour)"),
+        SPEC,
+    ),
+    "terraform Glue columns": ("lake", lambda tf: tf.locals["lake_columns"].pop(), SPEC),
+    "spec projection range": ("lake", None, replace(SPEC, lake=replace(LAKE, projection_range="2020-01-01,NOW"))),
+    "spec bytes scanned limit": ("lake", None, replace(SPEC, lake=replace(LAKE, bytes_scanned_cutoff=10**8))),
+    "spec compaction memory": ("lake", None, replace(SPEC, compaction=replace(COMPACTION, memory_mb=512))),
+    "spec lake versions": ("bucket", None, replace(SPEC, lake=replace(LAKE, noncurrent_expiry_days=3))),
     "terraform stream off": (
         "tables",
         lambda tf: _resource(tf, "readings_table", "aws_dynamodb_table").update(stream_enabled=False),
@@ -791,6 +950,25 @@ MUTATIONS: dict[str, tuple[str, Callable[[Terraform], None] | None, Spec]] = {
         "aggregator",
         lambda tf: tf.locals["metric_alarms"].pop("rollups-iterator-age"),
         SPEC,
+    ),
+    "terraform aggregator writes anywhere in the bucket": (
+        "aggregator",
+        lambda tf: tf.data[("aws_iam_policy_document", "aggregator_lake")]["statement"][0].update(
+            resources=["${aws_s3_bucket.data.arn}/*"]
+        ),
+        SPEC,
+    ),
+    "terraform aggregator reads the lake": (
+        "aggregator",
+        lambda tf: tf.data[("aws_iam_policy_document", "aggregator_lake")]["statement"][0]["actions"].append(
+            "s3:GetObject"
+        ),
+        SPEC,
+    ),
+    "spec aggregator without the lake prefix": (
+        "aggregator",
+        None,
+        replace(SPEC, aggregator=replace(AGGREGATOR, environment_settings=AGGREGATOR.environment_settings[:-1])),
     ),
     "spec stream batch size": ("aggregator", None, replace(SPEC, aggregator=replace(AGGREGATOR, batch_size=100))),
     "spec parallelization": (
