@@ -87,7 +87,7 @@ def test_samples_and_simulation_end_to_end_and_again_changes_nothing(stack: Stac
     assert sum(row["stored"] for row in ingest) == 8 + 72
     assert sum(row["quarantined"] for row in ingest) == 2
     quarantined = sorted(row["key"] for row in stack.json("ops", "quarantine"))
-    assert [key.rsplit(".", 2)[0] for key in quarantined] == [
+    assert [key.rsplit(".", 3)[0] for key in quarantined] == [
         "quarantine/readings/raw/2025/06/11/lines.jsonl",
         "quarantine/readings/raw/2025/06/11/readings.csv",
     ]
