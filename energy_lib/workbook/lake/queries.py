@@ -86,13 +86,9 @@ def sites_list(text: str) -> list[str]:
 
 
 def site_totals_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
-    return _parts("day", where(start, end, sites)) + f"SELECT site_id,\n  {TOTALS}\nFROM parts\nGROUP BY 1\nORDER BY 1"
-
-
-def site_totals(settings: Settings, start: Moment, end: Moment, sites: Sequence[str] = ()) -> pd.DataFrame:
     """Per site over ``[start, end)``: what a summary of the rollups holds (valid and flagged kWh, readings,
     anomalies by severity), from the lake."""
-    return sql(settings, site_totals_sql(start, end, sites))
+    return _parts("day", where(start, end, sites)) + f"SELECT site_id,\n  {TOTALS}\nFROM parts\nGROUP BY 1\nORDER BY 1"
 
 
 def monthly_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
@@ -172,6 +168,7 @@ def hourly(settings: Settings, start: Moment, end: Moment, sites: Sequence[str] 
 
 
 def day_profile_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
+    """The fleet's mean day: mean kWh of a valid reading per UTC minute of the day."""
     return (
         'SELECT extract(hour FROM "timestamp") * 60 + extract(minute FROM "timestamp") AS minute_of_day,\n'
         "  avg(CAST(energy_generated_kwh AS DOUBLE)) AS mean_generated_kwh,\n"
@@ -179,8 +176,3 @@ def day_profile_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> st
         "  count(*) AS readings\n"
         f"FROM readings\nWHERE {where(start, end, sites)} AND NOT anomaly\nGROUP BY 1\nORDER BY 1"
     )
-
-
-def day_profile(settings: Settings, start: Moment, end: Moment, sites: Sequence[str] = ()) -> pd.DataFrame:
-    """The fleet's mean day: mean kWh of a valid reading per UTC minute of the day."""
-    return sql(settings, day_profile_sql(start, end, sites))
