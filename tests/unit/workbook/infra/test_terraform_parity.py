@@ -138,8 +138,8 @@ class Terraform:
         return [str(value).removeprefix("${").removesuffix("}") for value in entries.values()]
 
     def attached(self, type_: str, attribute: str, target: tuple[str, str]) -> list[dict[str, Any]]:
-        """Resources (or instances of a ``for_each``) of ``type_`` whose ``attribute`` refers to ``target``
-        (e.g. versioning of a bucket)."""
+        """Resources of ``type_`` whose ``attribute`` (in any instance of a ``for_each``) refers to ``target``
+        (e.g. versioning of a bucket), each once."""
         found = []
         for (kind, _), body in self.resources.items():
             if kind != type_:
@@ -151,6 +151,7 @@ class Terraform:
                 match = REFERENCE.match(expression)
                 if match and (match["type"], match["name"]) == target:
                     found.append(body)
+                    break
         return found
 
 
@@ -468,8 +469,7 @@ def _role_statements(tf: Terraform, function: dict[str, Any]) -> list[dict[str, 
     """Every policy statement on the role of ``function`` (the inline policies of its aws_iam_role_policy)."""
     role = tf.referenced(function.get("role"), "aws_iam_role")
     statements = []
-    policies = {id(body): body for body in tf.attached("aws_iam_role_policy", "role", role)}  # once per resource
-    for body in policies.values():
+    for body in tf.attached("aws_iam_role_policy", "role", role):
         for expression in body.get("for_each", {}).values():
             statements += tf.policy_document(expression).get("statement", [])
     return statements
