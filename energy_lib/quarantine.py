@@ -18,8 +18,18 @@ from typing import Any
 from energy_lib.readings import Reject
 
 
+def rejects_prefix(quarantine_prefix: str, source_key: str, etag: str) -> str:
+    """Where the rejects objects of one version (``etag``) of ``source_key`` begin."""
+    return f"{quarantine_prefix}readings/{source_key}.{etag}."
+
+
 def rejects_key(quarantine_prefix: str, source_key: str, etag: str, position: int) -> str:
-    return f"{quarantine_prefix}readings/{source_key}.{etag}.{position:010d}.jsonl"
+    return f"{rejects_prefix(quarantine_prefix, source_key, etag)}{position:010d}.jsonl"
+
+
+def source_of_rejects(quarantine_prefix: str, key: str) -> str:
+    """The source key a rejects object ``key`` (see :func:`rejects_key`) was cut from."""
+    return key[len(f"{quarantine_prefix}readings/") :].rsplit(".", 3)[0]
 
 
 def file_key(quarantine_prefix: str, source_key: str) -> str:

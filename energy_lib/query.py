@@ -381,10 +381,15 @@ def current_version(settings: Settings, s3: Any, key: str) -> Row:
     return _object_row({"Key": key, "Size": head["ContentLength"], **head})
 
 
+def open_file(settings: Settings, s3: Any, key: str, version_id: str | None = None) -> Any:
+    """A stream of the content of the object ``key`` (its current version, or ``version_id``)."""
+    version = {"VersionId": version_id} if version_id else {}
+    return s3.get_object(Bucket=settings.bucket, Key=key, **version)["Body"]
+
+
 def read_file(settings: Settings, s3: Any, key: str, version_id: str | None = None) -> bytes:
     """The content of the object ``key`` (its current version, or ``version_id``)."""
-    version = {"VersionId": version_id} if version_id else {}
-    return s3.get_object(Bucket=settings.bucket, Key=key, **version)["Body"].read()
+    return open_file(settings, s3, key, version_id).read()
 
 
 def with_ledger(settings: Settings, dynamodb: Any, objects: list[Row], now: datetime | None = None) -> list[Row]:

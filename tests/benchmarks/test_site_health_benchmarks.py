@@ -13,12 +13,12 @@ import pytest
 
 from energy_lib.clients import client
 from energy_lib.dynamo import Cost, batch_put
-from energy_lib.pipeline import Services, process_object
 from energy_lib.workbook import simulator
 from energy_lib.workbook.health import assessment, freshness, registry
 from energy_lib.workbook.health.registry import RegisteredSite
 from tests.benchmarks.test_benchmarks import Requests, report
 from tests.conftest import fresh_stack
+from tests.integration.harness import Pipeline
 
 pytestmark = pytest.mark.benchmark
 NOW = datetime(2025, 6, 12, 9, tzinfo=timezone.utc)
@@ -98,10 +98,9 @@ def test_the_daily_assessment_cost_per_site_day(moto_port: int, tmp_path_factory
     registry.put_sites(settings, dynamodb, registry.from_fleet(fleet, 15))
     start = datetime(2025, 6, 11, tzinfo=timezone.utc)
     run = simulator.simulate(fleet, start, 24, 15, 0.02, 3)
-    services = Services.from_settings(settings)
     for file in simulator.to_files(run):
         s3.put_object(Bucket=settings.bucket, Key=file.key, Body=file.body)
-        process_object(services, file.key)
+    Pipeline(settings).drain()  # readings stored, rollups from the stream
     cost = Cost()
     with Requests(dynamodb) as requests:
         started = time.process_time()

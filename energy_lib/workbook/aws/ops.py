@@ -17,6 +17,7 @@ from energy_lib import query, rollups
 from energy_lib.config import Settings
 from energy_lib.dynamo import from_item, query_pages, to_item
 from energy_lib.errors import EnergyError, WaitTimeout
+from energy_lib.quarantine import source_of_rejects
 from energy_lib.readings import format_timestamp
 from energy_lib.schema import FAILED, FINAL_STATUSES
 from energy_lib.wording import count
@@ -228,7 +229,7 @@ def quarantine(settings: Settings, reasons: bool = False) -> list[dict[str, Any]
     ]
     for row in rows:
         row["kind"], rest = row["key"][len(prefix) :].split("/", 1)
-        row["source_key"] = rest.rsplit(".", 2)[0] if row["kind"] == "readings" else rest
+        row["source_key"] = source_of_rejects(prefix, row["key"]) if row["kind"] == "readings" else rest
         if reasons:
             row["reasons"] = quarantine_reasons(settings, row["key"])
     return rows

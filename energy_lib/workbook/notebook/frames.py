@@ -15,13 +15,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from botocore.exceptions import ClientError
 
 from energy_lib import parsing, query
 from energy_lib.config import Settings
 from energy_lib.errors import UnparseableFile
 from energy_lib.pipeline import NotAnS3Notification, notifications
-from energy_lib.quarantine import rejects_key
+from energy_lib.quarantine import rejects_prefix
 from energy_lib.rollups import COUNTERS, ENERGY, FLAGGED_ENERGY
 from energy_lib.schema import PROBLEM_STATUSES
 from energy_lib.workbook.aws import ops
@@ -194,21 +193,22 @@ def raw_file(settings: Settings, key: str) -> RawFile:
     """Read the raw object ``key``, parse it as the pipeline does, and join its ledger entry and rejects."""
     s3 = aws(settings, "s3")
     obj = query.current_version(settings, s3, key)
-    body = query.read_file(settings, s3, key, obj["version_id"])
     [ledger] = query.with_ledger(settings, aws(settings, "dynamodb"), [obj])
     rejects = _rejects(settings, key, obj["etag"])
+    reasons = dict(zip(rejects["position"], rejects["reasons"], strict=True))
+    rows, records = [], 0
     try:
-        records = parsing.parse_records(body, key)
+        with query.open_file(settings, s3, key, obj["version_id"]) as body:
+            for record in parsing.read_records(body, key, settings):
+                records += 1
+                if len(rows) < MAX_CONTENT_ROWS:
+                    value = record.value if isinstance(record.value, dict) else {}
+                    row = {name: _as_text(value.get(name)) for name in CONTENT_COLUMNS[1:5]}
+                    rows.append({"position": record.position, **row, "rejected": reasons.get(record.position, "")})
     except UnparseableFile as error:
         empty = pd.DataFrame(columns=list(CONTENT_COLUMNS))
         return RawFile(key, ledger, empty, 0, rejects, str(error))
-    reasons = dict(zip(rejects["position"], rejects["reasons"], strict=True))
-    rows = []
-    for record in records[:MAX_CONTENT_ROWS]:
-        value = record.value if isinstance(record.value, dict) else {}
-        row = {name: _as_text(value.get(name)) for name in CONTENT_COLUMNS[1:5]}
-        rows.append({"position": record.position, **row, "rejected": reasons.get(record.position, "")})
-    return RawFile(key, ledger, pd.DataFrame(rows, columns=list(CONTENT_COLUMNS)), len(records), rejects)
+    return RawFile(key, ledger, pd.DataFrame(rows, columns=list(CONTENT_COLUMNS)), records, rejects)
 
 
 def _as_text(value: Any) -> str:
@@ -218,16 +218,12 @@ def _as_text(value: Any) -> str:
 
 def _rejects(settings: Settings, key: str, etag: str) -> pd.DataFrame:
     """The quarantined records of one version of a raw object: ``position``, ``reasons``, ``original``."""
-    columns = ["position", "reasons", "original"]
-    try:
-        rows = ops.quarantined_readings(settings, rejects_key(settings.quarantine_prefix, key, etag))
-    except ClientError as error:
-        if error.response["Error"]["Code"] not in ("NoSuchKey", "404"):
-            raise
-        return pd.DataFrame(columns=columns)
+    prefix = rejects_prefix(settings.quarantine_prefix, key, etag)
+    objects = query.files(settings, aws(settings, "s3"), prefix=prefix)
+    rows = [row for obj in objects for row in ops.quarantined_readings(settings, obj["key"])]
     return pd.DataFrame(
         [{"position": r["position"], "reasons": ", ".join(r["reasons"]), "original": r["original"]} for r in rows],
-        columns=columns,
+        columns=["position", "reasons", "original"],
     )
 
 
