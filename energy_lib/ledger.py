@@ -18,7 +18,10 @@ A version writes readings only while it holds the lease and no newer version has
 version that arrives later is recorded as superseded and writes nothing; a newer version that arrives while
 an older one is being processed waits (:class:`KeyBusy`: its message fails and SQS delivers it again); a lease
 that expired (the attempt crashed or timed out) is taken over by the next delivery. S3's ``sequencer`` orders
-the events of one key: left-padded with zeros, the greater one is the later event.
+the events of one key: left-padded with zeros, the greater one is the later event. S3 may notify one version
+twice with two sequencers (moto does for a multipart upload): a version id already final is a duplicate
+whatever its notification's sequencer (on a bucket without versioning every version is ``null``, and a later
+sequencer is new content).
 """
 
 from __future__ import annotations
@@ -74,6 +77,9 @@ class Lease:
     checkpoint: dict[str, Any] | None = None  # where an earlier attempt of this version stopped (see checkpoint())
 
 
+NO_VERSION = "null"  # what S3 calls the version of an object in a bucket without versioning
+
+
 def sequencer_key(sequencer: str) -> str:
     """S3's ``sequencer`` as fixed-width text: upper-case hex, left-padded with zeros."""
     text = sequencer.strip().upper()
@@ -113,9 +119,10 @@ def claim(
         ":at": at,
         ":one": 1,
     }
+    same_version_done = "" if version_id == NO_VERSION else " AND NOT (holder = :version AND #final <> :false)"
     claim_new = (
         "attribute_not_exists(sequencer) OR (sequencer < :seq AND "
-        "(attribute_not_exists(lease_expires_at) OR lease_expires_at < :at))",
+        f"(attribute_not_exists(lease_expires_at) OR lease_expires_at < :at){same_version_done})",
         "SET attempts = :one, ",
     )
     claim_again = (  # the same version: after a failure, a lease that expired, or a checkpoint that gave the key back
@@ -148,6 +155,8 @@ def claim(
         saved = json.loads(new["checkpoint"]) if new.get("checkpoint_for") == padded else None
         attempts = int(new["attempts"])
         return Lease(key, version_id, etag, padded, token, at + LEASE_SECONDS, attempts, earlier_alert, saved)
+    if head.get("holder") == version_id != NO_VERSION and head.get("final"):
+        return DUPLICATE
     if head.get("sequencer", "") > padded:
         return _supersede(dynamodb, table, key, version_id, etag, padded, now)
     if head.get("sequencer") == padded and head.get("final"):

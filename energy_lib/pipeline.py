@@ -43,6 +43,7 @@ from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.dynamo import batch_put
 from energy_lib.errors import EnergyError, StaleEvent, UnparseableFile
+from energy_lib.ledger import NO_VERSION
 from energy_lib.parsing import Record, ResumePoint, read_records
 from energy_lib.rules import assess
 from energy_lib.schema import PROCESSED, REJECTED
@@ -56,7 +57,6 @@ CHECKPOINT_RECORDS = 50_000  # records between two checkpoints while time remain
 RESERVE_MS = 15_000  # remaining time kept to finish a chunk, checkpoint and send the continuation
 CONTINUED = "continued"  # an outcome: checkpointed, the message is sent again to read on
 WRITERS = 4  # BatchWriteItem requests of a chunk in flight at once
-NO_VERSION = "null"  # what S3 calls the version of an object in a bucket without versioning
 
 
 class NotAnS3Notification(EnergyError):

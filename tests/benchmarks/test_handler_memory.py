@@ -44,7 +44,7 @@ def handler_run(settings: Settings, folder: Path, shape: str, count: int, compre
     write(path, shape, count, compress)
     size = path.stat().st_size
     s3 = client("s3", settings)
-    with path.open("rb") as body:  # one PutObject: moto notifies a multipart upload twice, with two sequencers
+    with path.open("rb") as body:  # one PutObject (moto notifies a multipart upload twice; see test_versions.py)
         s3.put_object(Bucket=settings.bucket, Key=key, Body=body)
     path.unlink()
     environment = {**os.environ, **settings.environment(), "ENERGY_ENDPOINT_URL": settings.endpoint}

@@ -120,6 +120,34 @@ def test_earlier_content_uploaded_again_as_a_new_version_is_processed(settings: 
     assert {process_object(services, n).status for n in (first, again)} == {"duplicate"}
 
 
+def test_one_version_notified_twice_with_two_sequencers_is_processed_once(settings: Settings) -> None:
+    # GIVEN a file uploaded in parts, which moto notifies with two sequencers for one version
+    s3 = client("s3", settings)
+    upload = s3.create_multipart_upload(Bucket=settings.bucket, Key=KEY)["UploadId"]
+    part = s3.upload_part(Bucket=settings.bucket, Key=KEY, UploadId=upload, PartNumber=1, Body=file("3", True))
+    s3.complete_multipart_upload(
+        Bucket=settings.bucket,
+        Key=KEY,
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]},
+    )
+    notified = sorted(take_notifications(settings), key=lambda n: ledger.sequencer_key(n.sequencer))
+    [version] = {n.version_id for n in notified}
+    later = Notification(KEY, version, format(int(notified[-1].sequencer, 16) + 1, "X"))  # as S3 may, once more
+    services = Services.from_settings(settings)
+    # WHEN every notification is processed, in sequencer order and once more in reverse
+    outcomes = [process_object(services, n).status for n in [*notified, later, *reversed(notified)]]
+    # THEN the version is processed by the first only, and its one alert is sent once
+    assert outcomes[0] == "processed" and set(outcomes[1:]) == {"duplicate"}, outcomes
+    [entry] = client("dynamodb", settings).query(
+        TableName=settings.ledger_table,
+        KeyConditionExpression="source_key = :key AND version_id = :version",
+        ExpressionAttributeValues={":key": {"S": KEY}, ":version": {"S": version}},
+    )["Items"]
+    assert (entry["status"]["S"], entry["attempts"]["N"]) == ("processed", "1")
+    assert len(ops.alerts(settings)) == 1
+
+
 def test_one_object_delivered_twice_at_once_is_processed_once_with_one_alert(settings: Settings) -> None:
     # GIVEN one notification of a file with an anomaly, delivered to two invocations at the same moment
     put(settings, KEY, file("3", anomaly=True))
