@@ -4,7 +4,8 @@ DynamoDB writes the records of one partition key (one site) in order into one sh
 mapping hands each shard's records to one invocation at a time, in order. A batch is aggregated per rollup
 item (a site's hour, day and all-time item): the items are read at once (BatchGetItem, 100 a request), and
 each is written back whole with new − old of the batch's records added, conditional on the sequence number it
-had taken in (:mod:`energy_lib.rollups`), so a retried or bisected batch adds nothing twice. A site's
+had taken in (:mod:`energy_lib.rollups`), so a retried or bisected batch adds nothing twice. Sites are
+written ``PARALLEL_SITES`` at a time (their items are apart; a round trip is most of the time). A site's
 all-time item is written last, only after its hour and day items, so its ``applied_sequence`` says that every
 rollup of the site has taken in the site's records up to there (``energy-workbook wait`` relies on it).
 
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from datetime import datetime, timezone
 from typing import Any, Literal, NotRequired, TypedDict
 
@@ -27,6 +30,7 @@ from energy_lib.dynamo import from_item
 from energy_lib.readings import format_timestamp
 
 logger = logging.getLogger("energy_lib.aggregator")
+PARALLEL_SITES = 8  # sites whose rollups are written at once (within a site: hour and day items, then all time)
 
 
 class StreamRecordData(TypedDict):
@@ -105,12 +109,26 @@ def handle_stream_event(
         by_site.setdefault(change.site_id, []).append((index, change))
     current = rollups.read(dynamodb, table, rollups.group(change for _, change in parsed))
     written_at = format_timestamp(now())
-    for site_id, site_records in by_site.items():
-        try:
-            _apply_site(dynamodb, table, [change for _, change in site_records], current, written_at)
-        except Exception:
-            logger.exception("rollups of site %s failed; the batch is retried from its first record", site_id)
-            first_undone = min(first_undone, site_records[0][0])
+    with ThreadPoolExecutor(max(1, min(PARALLEL_SITES, len(by_site)))) as pool:
+        futures = {
+            site_id: pool.submit(
+                copy_context().run,
+                _apply_site,
+                dynamodb,
+                table,
+                [change for _, change in site_records],
+                current,
+                written_at,
+            )
+            for site_id, site_records in by_site.items()
+        }
+    for site_id, future in futures.items():
+        error = future.exception()
+        if error is not None and not isinstance(error, Exception):
+            raise error  # the process is going down (as it would have in the site's thread)
+        if error is not None:
+            logger.error("rollups of site %s failed; the batch is retried from its record", site_id, exc_info=error)
+            first_undone = min(first_undone, by_site[site_id][0][0])
     if first_undone == len(records):
         return {"batchItemFailures": []}
     # a record without a sequence number raises here: the whole batch fails and the mapping bisects it
