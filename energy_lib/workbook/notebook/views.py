@@ -267,14 +267,16 @@ def by_severity(row: Any) -> str:
 
 
 def _flagged_kpi(fleet: dict[str, Any]) -> Kpi:
-    """Energy of the flagged readings, left out of every total and shown beside them, with their severities."""
+    """Energy of the flagged readings, left out of every total and shown beside them, with their severities; in
+    the colour of the highest severity among them."""
     consumed = _kwh(fleet["flagged_energy_consumed_kwh"])[0]
     readings = by_severity(fleet) or "no flagged readings"
+    present = [severity for severity in SEVERITIES if int(fleet.get(f"anomalies_{severity.lower()}") or 0)]
     return Kpi(
         "Flagged generated [kWh]",
         *_kwh(fleet["flagged_energy_generated_kwh"]),
         note=f"{readings}; consumed {consumed} kWh; not in the totals",
-        accent=palette.WARNING if fleet["anomalies"] else NEUTRAL,
+        accent=palette.SEVERITY_COLOURS[present[-1]] if present else NEUTRAL,
     )
 
 

@@ -378,7 +378,7 @@ def test_the_totals_are_of_valid_readings_and_the_flagged_energy_stands_beside_t
     assert items["Flagged generated [kWh]"].note == (
         "CRITICAL 1 · HIGH 4 · MEDIUM 23 · LOW 4; consumed 12.5 kWh; not in the totals"
     )
-    assert items["Flagged generated [kWh]"].accent == palette.WARNING
+    assert items["Flagged generated [kWh]"].accent == palette.SEVERITY_COLOURS["CRITICAL"]  # the highest present
     # AND the site table shows each site's flagged readings by severity and their energy beside its valid totals
     table = views.site_table(per_site(), fleet()).data.set_index("Site")
     assert table["Flagged by severity"].to_dict() == {
@@ -402,3 +402,7 @@ def test_the_totals_are_of_valid_readings_and_the_flagged_energy_stands_beside_t
     quiet = {item.label: item for item in views.kpis(fleet(**clean), HEALTHY, START, END).items}
     assert quiet["Flagged generated [kWh]"].accent == views.NEUTRAL
     assert quiet["Flagged generated [kWh]"].note.startswith("no flagged readings; ")
+    # only low ones: the lightest colour
+    low = {**clean, "anomalies": 3, "anomalies_low": 3}
+    light = {item.label: item for item in views.kpis(fleet(**low), HEALTHY, START, END).items}
+    assert light["Flagged generated [kWh]"].accent == palette.SEVERITY_COLOURS["LOW"]
