@@ -259,11 +259,16 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
     return Kpis(period, duration, items)
 
 
+def _flagged_by_severity(row: Any) -> list[tuple[str, int]]:
+    """The severities a summary row has flagged readings of, with their counts, the highest first."""
+    counts = [(severity, int(row.get(f"anomalies_{severity.lower()}") or 0)) for severity in reversed(SEVERITIES)]
+    return [(severity, n) for severity, n in counts if n]
+
+
 def by_severity(row: Any) -> str:
     """The flagged readings of a summary row by severity, the highest first: ``"CRITICAL 1 · MEDIUM 2"``; ""
     when none."""
-    counts = [(severity, int(row.get(f"anomalies_{severity.lower()}") or 0)) for severity in reversed(SEVERITIES)]
-    return " · ".join(f"{severity} {n:,}" for severity, n in counts if n)
+    return " · ".join(f"{severity} {n:,}" for severity, n in _flagged_by_severity(row))
 
 
 def _flagged_kpi(fleet: dict[str, Any]) -> Kpi:
@@ -271,12 +276,12 @@ def _flagged_kpi(fleet: dict[str, Any]) -> Kpi:
     the colour of the highest severity among them."""
     consumed = _kwh(fleet["flagged_energy_consumed_kwh"])[0]
     readings = by_severity(fleet) or "no flagged readings"
-    present = [severity for severity in SEVERITIES if int(fleet.get(f"anomalies_{severity.lower()}") or 0)]
+    present = _flagged_by_severity(fleet)
     return Kpi(
         "Flagged generated [kWh]",
         *_kwh(fleet["flagged_energy_generated_kwh"]),
         note=f"{readings}; consumed {consumed} kWh; not in the totals",
-        accent=palette.SEVERITY_COLOURS[present[-1]] if present else NEUTRAL,
+        accent=palette.SEVERITY_COLOURS[present[0][0]] if present else NEUTRAL,
     )
 
 
