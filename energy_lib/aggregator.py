@@ -11,6 +11,11 @@ rollup of the site has taken in the site's records up to there (``energy-workboo
 
 The response names the first record not done (``ReportBatchItemFailures``): the mapping retries from there.
 
+With a tumbling window on the mapping (the event has a ``window``), the records are captured as they come but
+kept in the window's state (:mod:`energy_lib.window_state`) and written to the rollups once, by the window's
+final invocation: one write per rollup item and window. An invocation of a window that fails raises, so Lambda
+hands the batch over again with the state from before it (and pauses the shard until a final one succeeds).
+
 Before the rollups, ``capture`` (the entry point passes :func:`energy_lib.lake.put_changes`) writes the batch's
 records as the history lake's change objects. When it fails, the rollups wait too and the whole batch is
 retried, so rollups that took in a record mean the lake has it (``energy-workbook wait`` relies on that).
@@ -25,7 +30,7 @@ from contextvars import copy_context
 from datetime import datetime, timezone
 from typing import Any, Literal, NotRequired, TypedDict
 
-from energy_lib import rollups
+from energy_lib import rollups, window_state
 from energy_lib.dynamo import from_item
 from energy_lib.readings import format_timestamp
 
@@ -53,8 +58,19 @@ class StreamRecord(TypedDict):
     eventSourceARN: str
 
 
+class TimeWindow(TypedDict):
+    start: str
+    end: str
+
+
 class StreamEvent(TypedDict):
     Records: list[StreamRecord]
+    # with a tumbling window on the mapping
+    window: NotRequired[TimeWindow]
+    state: NotRequired[dict[str, Any]]
+    shardId: NotRequired[str]
+    isFinalInvokeForWindow: NotRequired[bool]
+    isWindowTerminatedEarly: NotRequired[bool]
 
 
 class BatchItemFailure(TypedDict):
@@ -63,6 +79,10 @@ class BatchItemFailure(TypedDict):
 
 class StreamBatchResponse(TypedDict):
     batchItemFailures: list[BatchItemFailure]
+    state: NotRequired[dict[str, Any]]  # with a tumbling window: handed to the window's next invocation
+
+
+Capture = Callable[[list[StreamRecord]], object]  # writes a batch's records as the lake's change objects
 
 
 def utc_now() -> datetime:
@@ -70,7 +90,10 @@ def utc_now() -> datetime:
 
 
 def stream_change(record: StreamRecord) -> rollups.StreamChange:
-    data = record["dynamodb"]
+    return change_of_data(record["dynamodb"])
+
+
+def change_of_data(data: dict[str, Any]) -> rollups.StreamChange:
     old, new = data.get("OldImage"), data.get("NewImage")
     return rollups.StreamChange(
         rollups.padded(data["SequenceNumber"]),
@@ -84,10 +107,12 @@ def handle_stream_event(
     dynamodb: Any,
     table: str,
     now: Callable[[], datetime] = utc_now,
-    capture: Callable[[list[StreamRecord]], object] | None = None,
+    capture: Capture | None = None,
 ) -> StreamBatchResponse:
     """Capture a batch of stream records (when ``capture`` is given), then apply them to the rollups; the
-    response names the first record not done."""
+    response names the first record not done. In a tumbling window, see :func:`_window_invocation`."""
+    if "window" in event:
+        return _window_invocation(event, dynamodb, table, now, capture)
     records = event.get("Records", [])
     first_undone = len(records)
     parsed: list[tuple[int, rollups.StreamChange]] = []
@@ -104,6 +129,42 @@ def handle_stream_event(
         except Exception:
             logger.exception("capturing %d stream records failed; the batch is retried whole", len(parsed))
             return {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
+    failed = _apply(dynamodb, table, parsed, now)
+    if failed is not None:
+        first_undone = min(first_undone, failed)
+    if first_undone == len(records):
+        return {"batchItemFailures": []}
+    # a record without a sequence number raises here: the whole batch fails and the mapping bisects it
+    return {"batchItemFailures": [{"itemIdentifier": records[first_undone]["dynamodb"]["SequenceNumber"]}]}
+
+
+def _window_invocation(
+    event: StreamEvent, dynamodb: Any, table: str, now: Callable[[], datetime], capture: Capture | None
+) -> StreamBatchResponse:
+    """One invocation of a tumbling window: capture the batch, keep it in the window's state, and write the
+    rollups of every record kept when the window ends (or its state grows past :data:`window_state.LIMIT_BYTES`).
+    Raises when something fails: Lambda retries the batch with the state from before it."""
+    records = event.get("Records", [])
+    pending = window_state.decode(event.get("state"))
+    for record in records:
+        stream_change(record)  # a record it cannot read fails the invocation (and, bisected, only that record)
+    if capture is not None and records:
+        capture(records)
+    window_state.add(pending, list(records))
+    state = window_state.encode(pending)
+    if not event.get("isFinalInvokeForWindow") and window_state.encoded_bytes(state) <= window_state.LIMIT_BYTES:
+        return {"batchItemFailures": [], "state": state}
+    parsed = list(enumerate(change_of_data(pending[sequence]) for sequence in sorted(pending)))
+    if _apply(dynamodb, table, parsed, now) is not None:
+        raise RuntimeError(f"the rollups of a window's {len(parsed)} records failed in part; it is retried")
+    return {"batchItemFailures": [], "state": {}}
+
+
+def _apply(
+    dynamodb: Any, table: str, parsed: list[tuple[int, rollups.StreamChange]], now: Callable[[], datetime]
+) -> int | None:
+    """Add the ``(index, change)`` records (in stream order) to the rollups, sites in parallel; the index of the
+    first record of a site that failed, or None when all are in."""
     by_site: dict[str, list[tuple[int, rollups.StreamChange]]] = {}
     for index, change in parsed:
         by_site.setdefault(change.site_id, []).append((index, change))
@@ -122,17 +183,16 @@ def handle_stream_event(
             )
             for site_id, site_records in by_site.items()
         }
+    first_failed: int | None = None
     for site_id, future in futures.items():
         error = future.exception()
         if error is not None and not isinstance(error, Exception):
             raise error  # the process is going down (as it would have in the site's thread)
         if error is not None:
             logger.error("rollups of site %s failed; the batch is retried from its record", site_id, exc_info=error)
-            first_undone = min(first_undone, by_site[site_id][0][0])
-    if first_undone == len(records):
-        return {"batchItemFailures": []}
-    # a record without a sequence number raises here: the whole batch fails and the mapping bisects it
-    return {"batchItemFailures": [{"itemIdentifier": records[first_undone]["dynamodb"]["SequenceNumber"]}]}
+            index = by_site[site_id][0][0]
+            first_failed = index if first_failed is None else min(first_failed, index)
+    return first_failed
 
 
 def _apply_site(

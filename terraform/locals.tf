@@ -115,6 +115,7 @@ locals {
   stream_retry_attempts        = 10
   stream_record_age_s          = 43200  # below the stream's 24 h: a failing batch reaches the DLQ before it expires
   stream_parallelization       = 1      # one invocation per shard at a time: each site's records in order
+  stream_tumbling_window_s     = 900    # rollups written once per window: 1 write unit a reading at 5-minute data
   stream_iterator_age_alarm_ms = 600000 # 10 minutes behind the stream
 
   lambda_zip = startswith(var.lambda_zip_path, "/") ? var.lambda_zip_path : "${path.module}/${var.lambda_zip_path}"

@@ -65,6 +65,7 @@ resource "aws_lambda_event_source_mapping" "aggregator" {
   maximum_retry_attempts             = local.stream_retry_attempts
   maximum_record_age_in_seconds      = local.stream_record_age_s
   parallelization_factor             = local.stream_parallelization
+  tumbling_window_in_seconds         = local.stream_tumbling_window_s
   function_response_types            = local.function_response_types
 
   destination_config {

@@ -2,12 +2,13 @@
 stream's aggregator) with a :class:`~tests.benchmarks.capacity.Meter`; figures are per 1,000 readings.
 
 - ``one reading per file``: 10 sites report each 5-minute reading of an hour on its own: 120 files
-- ``one site's hour``: the same 120 readings, 12 a file: 10 files
-- ``fleet snapshot``: 1,000 sites, one reading each, in one file
+- ``one site's hour``: the same 120 readings, 12 a file, after the hour: 10 files
+- ``fleet snapshot``: 1,000 sites, one reading each, a file every 5 minutes: the 3 files of a quarter hour
 
-``real time``: every file goes through the aggregator before the next one is ingested (files arrive one by
-one, as they would at 5-minute intervals). ``burst``: all files first, then the stream in batches of 1,000
-(a backlog, or files that arrive within one batching window).
+Each file arrives 10 s after its last reading, on a clock the stream's player (the mapping with its tumbling
+window, ending windows on time as on AWS) follows. ``real time``: every file goes through the ingest and the
+stream before the next one arrives. ``burst``: all files first, then the stream in batches of 1,000 (a
+backlog). At the end the clock passes the last window's end, whose final invocation writes the rollups.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from typing import Any
 
 from energy_lib.clients import client
 from energy_lib.config import Settings
+from energy_lib.timeutil import utc
+from energy_lib.workbook.infra.spec import AGGREGATOR
 from tests.benchmarks.capacity import Meter
 from tests.integration.harness import Pipeline, put
 
 SNAPSHOT_SITES = 1000
+ARRIVAL_DELAY_S = 10
 HOURLY_SITES = 10
 ANOMALY_EVERY = 50  # one reading in 50 is negative: 2 % anomalies, as the simulator's default
 
@@ -38,7 +42,7 @@ def reading(number: int, site: str, timestamp: str) -> dict[str, Any]:
 
 
 def hourly_fleet() -> list[dict[str, Any]]:
-    """10 sites x the 12 five-minute readings of one hour."""
+    """10 sites x the 12 five-minute readings of one hour, site by site."""
     return [
         reading(site * 12 + interval, f"SITE_{site:03d}", f"2025-06-11T10:{interval * 5:02d}:00Z")
         for site in range(HOURLY_SITES)
@@ -47,12 +51,21 @@ def hourly_fleet() -> list[dict[str, Any]]:
 
 
 def shape_files(shape: str) -> list[list[dict[str, Any]]]:
+    """The shape's files, in the order they arrive."""
     if shape == "one reading per file":
-        return [[row] for row in hourly_fleet()]
+        return [[row] for row in sorted(hourly_fleet(), key=lambda row: (row["timestamp"], row["site_id"]))]
     if shape == "one site's hour":
         rows = hourly_fleet()
         return [rows[start : start + 12] for start in range(0, len(rows), 12)]
-    return [[reading(n, f"SITE_{n:04d}", "2025-06-11T10:00:00Z") for n in range(SNAPSHOT_SITES)]]
+    return [
+        [reading(n + minute, f"SITE_{n:04d}", f"2025-06-11T10:{minute:02d}:00Z") for n in range(SNAPSHOT_SITES)]
+        for minute in (0, 5, 10)
+    ]
+
+
+def arrival(rows: list[dict[str, Any]]) -> float:
+    """When a file arrives: 10 s after its last reading (epoch seconds)."""
+    return utc(max(row["timestamp"] for row in rows)).timestamp() + ARRIVAL_DELAY_S
 
 
 SHAPES = ("one reading per file", "one site's hour", "fleet snapshot")
@@ -82,7 +95,8 @@ class Measured:
 def run_shape(settings: Settings, shape: str, mode: str) -> Measured:
     """Ingest the shape's files on a fresh stack through the real handlers and measure every write."""
     files = shape_files(shape)
-    pipeline = Pipeline(settings)
+    clock = {"now": arrival(files[0])}
+    pipeline = Pipeline(settings, clock=lambda: clock["now"], close_when_idle=False)
     dynamodb = client("dynamodb", settings)
     phase: dict[str, dict[str, int]] = {"ingest": {}, "aggregator": {}}
     current = {"name": "ingest"}
@@ -97,9 +111,12 @@ def run_shape(settings: Settings, shape: str, mode: str) -> Measured:
     try:
         with Meter(settings, dynamodb) as meter:
             for number, rows in enumerate(files):
+                clock["now"] = arrival(rows)
                 put(settings, f"raw/2025/06/11/{number:04d}.json", json.dumps(rows).encode())
                 if mode == "real time":
                     _drain(pipeline, current)
+            _drain(pipeline, current)
+            clock["now"] += AGGREGATOR.tumbling_window_s  # the last window ends
             _drain(pipeline, current)
     finally:
         for service in ("dynamodb", "s3", "sns"):

@@ -2,10 +2,10 @@
 real moto server, from the sizes of the items really written (tests/benchmarks/capacity.py). Printed; the
 counts that follow from the design are asserted, times are not measured here.
 
-Rollups cost one write unit per rollup item and stream batch (items are far below 1 KB). A reading touches
-three items (its site's hour, day and all time), so rollups add 3 write units per reading when each batch
-holds one reading per site (the snapshot, and files of single readings arriving one by one), and less the
-more readings of a site a batch holds: 3 / 12 for a site's hour in a file.
+Rollups cost one write unit per rollup item and tumbling window (15 minutes; items are far below 1 KB). A
+reading touches three items (its site's hour, day and all time), so rollups add 3 write units per site and
+window: 1 per reading when readings come every 5 minutes (the snapshot, and files of single readings arriving
+one by one), and less the more readings of a site a window holds: 3 / 12 for a site's hour in a file.
 """
 
 from __future__ import annotations
@@ -69,8 +69,10 @@ def test_write_units_per_1000_readings_by_table_index_and_shape(measured: dict[t
         assert not {"TransactWriteItems", "Query", "BatchGetItem", "GetItem"} & set(result.ingest_requests)
 
     rollups = {key: result.per_thousand(names["rollups"]) / 1000 for key, result in measured.items()}
-    # a snapshot touches three items per reading whatever the batching; a site's hour in a file a quarter
-    assert rollups[("fleet snapshot", "real time")] == rollups[("fleet snapshot", "burst")] == 3
-    assert rollups[("one reading per file", "real time")] == 3
+    # a window holds three 5-minute readings of a site: three items written for three readings
+    assert rollups[("fleet snapshot", "real time")] == rollups[("fleet snapshot", "burst")] == 1
+    assert rollups[("one reading per file", "real time")] == 1
+    # a site's hour in one window: three items for twelve readings
     assert rollups[("one site's hour", "real time")] == 0.25
     assert rollups[("one reading per file", "burst")] <= 0.25 and rollups[("one site's hour", "burst")] <= 0.25
+    assert all(value <= 1 for value in rollups.values())

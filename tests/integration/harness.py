@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from unittest import mock
@@ -31,12 +33,21 @@ def real_handlers(settings: Settings) -> tuple[Handler, Handler]:
 class Pipeline:
     """The local runtime's two mappings over the real handlers, polled by the test."""
 
-    def __init__(self, settings: Settings, aggregator: Handler | None = None, timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        aggregator: Handler | None = None,
+        timeout_s: float | None = None,
+        clock: Callable[[], float] = time.time,
+        close_when_idle: bool = True,
+    ) -> None:
         ingest, aggregate = real_handlers(settings)
         self.settings = settings
         choices = {} if timeout_s is None else {"timeout_s": timeout_s}
         self.ingest = LocalRuntime(settings, handler=ingest, retry_delay_s=0, **choices)
-        self.stream = StreamRuntime(settings, handler=aggregator or aggregate, retry_s=0)
+        self.stream = StreamRuntime(
+            settings, handler=aggregator or aggregate, retry_s=0, clock=clock, close_when_idle=close_when_idle
+        )
 
     def drain(self, rounds: int = 200) -> None:
         """Poll both mappings until the ingest queue is empty and the stream has nothing new twice in a row (a

@@ -322,6 +322,7 @@ def aggregator_checks(settings: Settings) -> list[Check]:
             ("mapping retry attempts", AGGREGATOR.maximum_retry_attempts, lambda: mapping()["MaximumRetryAttempts"]),
             ("mapping record age [s]", AGGREGATOR.maximum_record_age_s, lambda: mapping()["MaximumRecordAgeInSeconds"]),
             ("mapping parallelization", AGGREGATOR.parallelization_factor, lambda: mapping()["ParallelizationFactor"]),
+            ("mapping tumbling window [s]", AGGREGATOR.tumbling_window_s, lambda: mapping()["TumblingWindowInSeconds"]),
             (
                 "mapping response types",
                 list(AGGREGATOR.function_response_types),

@@ -32,7 +32,7 @@ from energy_lib.workbook.cli.common import (
     utc_argument,
     utc_range,
 )
-from energy_lib.workbook.infra.spec import LAKE_DELAY_BOUND_MIN
+from energy_lib.workbook.infra.spec import LAKE_DELAY_BOUND_MIN, ROLLUPS_DELAY_BOUND_MIN
 
 DEFAULT_START = "2025-06-11T00:00:00Z"  # the simulator's default first reading: fixed, so runs repeat
 
@@ -312,8 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
         "wait until every raw object is processed, the queue is empty, the rollups and the lake caught up",
         "Exit 0 once every object under raw/ has a final ledger status, the ingest queue is empty, the rollups "
         "have taken in every reading written (the readings stream is drained), so a summary read next is "
-        "complete, and no change object waits for the lake's compaction (seconds locally; up to "
-        f"{LAKE_DELAY_BOUND_MIN} minutes on AWS: give --timeout 900 there); exit 1 when objects failed (also an "
+        "complete, and no change object waits for the lake's compaction (seconds locally; on AWS up to "
+        f"{ROLLUPS_DELAY_BOUND_MIN} minutes for the rollups, which are written once per tumbling window, and "
+        f"{LAKE_DELAY_BOUND_MIN} for the lake: give --timeout 1200 there); exit 1 when objects failed (also an "
         "attempt that stopped and whose lease expired: see `ingest status`) or at the timeout. Progress goes to "
         "stderr.",
         run=cmd_wait,

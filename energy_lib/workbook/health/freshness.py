@@ -2,7 +2,9 @@
 
 The last reading time is the ``last_reading_at`` attribute of the site's all-time rollup item (bucket ``T``),
 which the pipeline's stream aggregator keeps. So the check reads the registry and one bucket of rollups: two
-Queries, paged (1 MB a page), whatever the number of readings; never a reading.
+Queries, paged (1 MB a page), whatever the number of readings; never a reading. On AWS the rollups trail the
+readings by up to :data:`~energy_lib.workbook.infra.spec.ROLLUPS_DELAY_BOUND_MIN` (the aggregator writes them
+once per tumbling window), so there the threshold is that much longer: a site that reports is never silent.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from energy_lib.workbook.health import registry
 from energy_lib.workbook.health.events import Event
 from energy_lib.workbook.health.registry import RegisteredSite
 from energy_lib.workbook.health.thresholds import SILENT_AFTER_INTERVALS
+from energy_lib.workbook.infra.spec import ROLLUPS_DELAY_BOUND_MIN
 
 REPORTING, SILENT, NEVER, UNKNOWN, UNREGISTERED = "reporting", "silent", "never reported", "unknown", "unregistered"
 COLUMNS = (
@@ -44,6 +47,7 @@ def silent_sites(
     totals: Sequence[Mapping[str, Any]],
     as_of: datetime,
     silent_after_intervals: float = SILENT_AFTER_INTERVALS,
+    rollups_delay_min: float = 0.0,
 ) -> pd.DataFrame:
     """The freshness of every registered site at ``as_of``, then of the unregistered sites that have readings.
 
@@ -58,19 +62,21 @@ def silent_sites(
         "Now", timezone-aware.
     silent_after_intervals : float
         A site whose last reading is more than this many of its intervals before ``as_of`` is silent. [count]
+    rollups_delay_min : float
+        How long the rollups may trail the readings; added to the threshold. [min]
 
     Returns
     -------
     DataFrame
         :data:`COLUMNS`: ``status`` is ``silent``, ``reporting``, ``never reported`` (registered, no reading:
         silent too), ``unknown`` (readings but no ``last_reading_at`` yet: not judged) or ``unregistered``;
-        ``age_min`` = as_of - last reading [min]; ``silent_after_min`` = the threshold [min].
+        ``age_min`` = as_of - last reading [min]; ``silent_after_min`` = the threshold (with the delay) [min].
     """
     by_site = {row["site_id"]: row for row in totals if row.get("readings")}
     rows = []
     for site in sites:
         total = by_site.pop(site.site_id, None)
-        limit_min = silent_after_intervals * site.interval_minutes
+        limit_min = silent_after_intervals * site.interval_minutes + rollups_delay_min
         last = query.utc(total.get("last_reading_at")) if total else None
         age_min = None if last is None else _minutes(as_of - last)
         if total is None:
@@ -132,7 +138,8 @@ def check(
     sites: Sequence[RegisteredSite] | None = None,
 ) -> pd.DataFrame:
     """:func:`silent_sites` from the stored registry (unless ``sites`` are given) and all-time rollups: two
-    paged Queries."""
+    paged Queries. On AWS the threshold allows for the rollups' delay."""
     sites = registry.list_sites(settings, dynamodb, cost) if sites is None else sites
     totals = query.rollups(settings, dynamodb, [TOTAL_BUCKET], cost)
-    return silent_sites(sites, totals, as_of, silent_after_intervals)
+    delay_min = ROLLUPS_DELAY_BOUND_MIN if settings.target == "aws" else 0.0
+    return silent_sites(sites, totals, as_of, silent_after_intervals, delay_min)

@@ -122,6 +122,10 @@ class AggregatorSpec:
     # DynamoDB drops its records
     maximum_record_age_s: int = DAY_S // 2
     parallelization_factor: int = 1  # one invocation per shard at a time: each site's records in order
+    # the rollups are written once per window: a site's three items (hour, day, all time) take in the window's
+    # readings of the site in one write each (three readings at 5-minute intervals: 1 write unit a reading);
+    # the rollups trail the readings by up to this much
+    tumbling_window_s: int = 900
     function_response_types: tuple[str, ...] = ("ReportBatchItemFailures",)
 
 
@@ -187,3 +191,7 @@ COMPACTION = CompactionSpec()
 LAKE_DELAY_BOUND_MIN = -(
     -(AGGREGATOR.batching_window_s + AGGREGATOR.timeout_s + COMPACTION.period_s + COMPACTION.timeout_s) // 60
 )
+# From a stored reading to the rollups on AWS while the aggregator succeeds: the batching window, the tumbling
+# window it waits in, and the final invocation's run: 1,030 s, so 18 minutes (locally seconds: the stream's
+# player ends a window as soon as the stream is idle)
+ROLLUPS_DELAY_BOUND_MIN = -(-(AGGREGATOR.batching_window_s + AGGREGATOR.tumbling_window_s + AGGREGATOR.timeout_s) // 60)

@@ -11,9 +11,14 @@ settings ``terraform/`` gives it on AWS (:data:`~energy_lib.workbook.infra.spec.
   the function raises) the rest is retried, split in two first when ``bisect_on_error`` is on;
 - after ``maximum_retry_attempts`` retries, or when a record is older than ``maximum_record_age_s``, the
   records are given up: a message describing them (``DDBStreamBatchInfo``, as Lambda writes it) goes to the
-  on-failure destination, the rollups' dead-letter queue, and the shard moves on.
+  on-failure destination, the rollups' dead-letter queue, and the shard moves on;
+- with ``tumbling_window_s``, each shard has a window: every invocation gets the ``state`` the last successful
+  one returned (a failed one leaves it as it was), and when the window ends a final invocation
+  (``isFinalInvokeForWindow``, no records) hands over the state; the window stays open until one succeeds.
 
-One difference from AWS, on purpose: it does not wait out the batching window; it hands over what is there.
+Differences from AWS, on purpose: it does not wait out the batching window, it hands over what is there; and
+(``close_when_idle``, the local stack's choice) it ends a window as soon as its shard has nothing new, so that
+``energy-workbook wait`` returns in seconds; on AWS the rollups trail the readings by up to the window.
 Records it has handed over are dropped from moto after ten minutes (:func:`energy_lib.workbook.local.moto_gaps.
 forget_stream_state`), so that the stack's memory follows what it stores.
 """
@@ -25,6 +30,8 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -61,6 +68,19 @@ def event_record(record: dict[str, Any], arn: str, region: str) -> dict[str, Any
     }
 
 
+@dataclass
+class Window:
+    """A shard's open tumbling window: its bounds (epoch seconds) and the state the function returned last."""
+
+    start: float
+    end: float
+    opened_after: str | None  # the shard's checkpoint when it opened: what came before is in the rollups
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def bounds(self) -> dict[str, str]:
+        return {"start": _iso(self.start), "end": _iso(self.end)}
+
+
 class StreamRuntime:
     """Plays the aggregator's event source mapping on the local stack's readings stream."""
 
@@ -70,11 +90,16 @@ class StreamRuntime:
         handler: Handler | None = None,
         spec: AggregatorSpec = AGGREGATOR,
         retry_s: float = 0.1,
+        clock: Callable[[], float] = time.time,
+        close_when_idle: bool = True,
     ) -> None:
         self.settings = settings
         self.handler = handler or load_handler(AGGREGATOR_ENTRY)
         self.spec = spec
         self.retry_s = retry_s
+        self.clock = clock
+        self.close_when_idle = close_when_idle
+        self.windows: dict[str, Window] = {}  # shard -> its open window (with a tumbling window)
         self.streams = client("dynamodbstreams", settings)
         self.sqs = client("sqs", settings)
         self.arn = stream_arn(settings, client("dynamodb", settings))
@@ -85,17 +110,39 @@ class StreamRuntime:
         self.stopping = threading.Event()
 
     def poll_once(self) -> int:
-        """Hand every shard's next batch to the function; returns how many records were handed over."""
+        """Hand every shard's next batch to the function; returns how many records were handed over, plus one
+        per final invocation of a window made."""
         handed = 0
         for shard in shards(self.streams, self.arn):
             shard_id = shard["ShardId"]
+            window = self.windows.get(shard_id)
+            if window is not None and self.clock() >= window.end:
+                handed += self._close(shard_id, window)
             if shard_id in self.iterators and self.iterators[shard_id] is None:
                 continue
             records = self._next_batch(shard_id)
             if records:
                 self._deliver(shard_id, records)
                 handed += len(records)
+            elif shard_id in self.windows and self.close_when_idle:
+                handed += self._close(shard_id, self.windows[shard_id])
         return handed
+
+    def _window(self, shard_id: str) -> Window | None:
+        """The shard's open window, opened now when there is none (None without a tumbling window)."""
+        length = self.spec.tumbling_window_s
+        if not length:
+            return None
+        if shard_id not in self.windows:
+            start = self.clock() // length * length
+            self.windows[shard_id] = Window(start, start + length, self.checkpoints.get(shard_id))
+        return self.windows[shard_id]
+
+    def _close(self, shard_id: str, window: Window) -> int:
+        """The window's final invocation; the window ends when it succeeds (else the next poll tries again)."""
+        if self._invoke([], shard_id, window, final=True):
+            del self.windows[shard_id]
+        return 1
 
     def _iterator(self, shard_id: str) -> str:
         request = {"StreamArn": self.arn, "ShardId": shard_id, "ShardIteratorType": self.spec.starting_position}
@@ -125,7 +172,7 @@ class StreamRuntime:
                 self.iterators.pop(shard_id, None)
                 return
             batch = batches.pop(0)
-            done = self._invoke(batch)
+            done = self._invoke(batch, shard_id, self._window(shard_id))
             if done:
                 self.checkpoints[shard_id] = batch[done - 1]["dynamodb"]["SequenceNumber"]
             if done == len(batch):
@@ -144,9 +191,22 @@ class StreamRuntime:
                 batches.insert(0, rest)
             self.stopping.wait(self.retry_s * attempts)
 
-    def _invoke(self, batch: list[dict[str, Any]]) -> int:
-        """Call the function; how many records, from the start of ``batch``, are done."""
+    def _invoke(
+        self, batch: list[dict[str, Any]], shard_id: str, window: Window | None, final: bool = False
+    ) -> int | bool:
+        """Call the function; how many records, from the start of ``batch``, are done (a final invocation of a
+        window: whether it succeeded). In a window, the state it returns is the window's from then on."""
         self.invocations += 1
+        event: dict[str, Any] = {"Records": batch}
+        if window is not None:
+            event.update(
+                window=window.bounds(),
+                state=window.state,
+                shardId=shard_id,
+                eventSourceARN=self.arn,
+                isFinalInvokeForWindow=final,
+                isWindowTerminatedEarly=False,
+            )
         context = LambdaContext(
             self.settings.aggregator_function_name,
             str(uuid.uuid4()),
@@ -155,10 +215,15 @@ class StreamRuntime:
         )
         with invocation(self.settings, context.function_name, context.aws_request_id, len(batch), "records"):
             try:
-                failures = self.handler({"Records": batch}, context)["batchItemFailures"]
+                response = self.handler(event, context)
+                failures = response["batchItemFailures"]
+                if window is not None:
+                    window.state = response["state"]  # a response without it is a failure, as on AWS
             except Exception:
                 logger.exception("the aggregator raised; the batch of %d records is retried", len(batch))
                 return 0
+        if final:
+            return True
         if not failures:
             return len(batch)
         checkpoint = min(int(f["itemIdentifier"]) for f in failures)
@@ -213,11 +278,13 @@ class StreamRuntime:
                 self.stopping.wait(1)
 
     def forget_old_records(self) -> int:
-        """Drop from moto the records every shard has handed over before :data:`RETENTION` ago."""
-        if not self.checkpoints:
+        """Drop from moto the records every shard has handed over before :data:`RETENTION` ago (those of an open
+        window excepted: its state is in memory, and a stack stopped before the window ends reads them again)."""
+        settled = {**self.checkpoints, **{shard: w.opened_after for shard, w in self.windows.items()}}
+        if not settled or None in settled.values():
             return 0
         before = datetime.now(timezone.utc) - RETENTION
-        through = min(int(sequence) for sequence in self.checkpoints.values())
+        through = min(int(sequence) for sequence in settled.values() if sequence is not None)
         return forget_stream_state(self.settings.region, self.settings.readings_table, through, before)
 
     def stop(self) -> None:
@@ -225,4 +292,5 @@ class StreamRuntime:
 
 
 def _iso(epoch: float | None) -> str:
+    """Epoch seconds as ISO 8601 in UTC (as Lambda writes them in events), or "" for none."""
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat() if epoch is not None else ""

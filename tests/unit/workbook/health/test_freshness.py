@@ -9,6 +9,7 @@ import pandas as pd
 
 from energy_lib.workbook.health import freshness
 from energy_lib.workbook.health.registry import RegisteredSite
+from energy_lib.workbook.infra.spec import ROLLUPS_DELAY_BOUND_MIN
 
 NOW = datetime(2025, 6, 12, 9, 0, tzinfo=timezone.utc)
 
@@ -45,6 +46,15 @@ def test_the_threshold_changes_the_verdict() -> None:
     found = by_site(freshness.silent_sites(REGISTRY, TOTALS, NOW, silent_after_intervals=4))
     assert found["FIVE"][:2] == ("silent", True)  # 25 min > 4 x 5 min
     assert found["HOURLY"][:2] == ("reporting", False)  # 240 min is not more than 4 x 60 min
+
+
+def test_the_rollups_delay_lengthens_the_threshold_so_a_site_that_reports_is_not_silent() -> None:
+    minute_site = site("MINUTE", 1)
+    totals = [{"bucket": "T", "site_id": "MINUTE", "readings": Decimal(90), "last_reading_at": "2025-06-12T08:50:00Z"}]
+    assert by_site(freshness.silent_sites([minute_site], totals, NOW))["MINUTE"][:2] == ("silent", True)
+    frame = freshness.silent_sites([minute_site], totals, NOW, rollups_delay_min=ROLLUPS_DELAY_BOUND_MIN)
+    assert by_site(frame)["MINUTE"][:2] == ("reporting", False)  # 10 min < 6 x 1 min + the window's 18 min
+    assert frame["silent_after_min"].iloc[0] == 6 + ROLLUPS_DELAY_BOUND_MIN == 24
 
 
 def test_a_silent_site_is_an_event_from_when_its_next_reading_was_due() -> None:

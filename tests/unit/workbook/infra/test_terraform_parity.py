@@ -532,6 +532,7 @@ def aggregator_problems(tf: Terraform, spec: Spec) -> list[str]:
         ("retry attempts", agg.maximum_retry_attempts, "maximum_retry_attempts"),
         ("record age [s]", agg.maximum_record_age_s, "maximum_record_age_in_seconds"),
         ("parallelization factor", agg.parallelization_factor, "parallelization_factor"),
+        ("tumbling window [s]", agg.tumbling_window_s, "tumbling_window_in_seconds"),
         ("response types", list(agg.function_response_types), "function_response_types"),
     ):
         _compare(problems, f"stream mapping {what}", expected, tf.value(mapping.get(attribute)))
