@@ -1,6 +1,7 @@
 """What energy_lib.workbook.local.moto_gaps adds to moto, and that moto still needs it: S3 notifications with the
 object's version and a sequencer, DynamoDB requests one at a time (unique stream sequence numbers under
-concurrent writers, as DynamoDB gives them), and stream records forgotten once handed over."""
+concurrent writers, as DynamoDB gives them), and stream records forgotten once handed over (a reader behind
+them gets AWS's TrimmedDataAccessException and reads on from the oldest record kept)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import threading
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from types import SimpleNamespace
+
+import pytest
 
 from energy_lib.clients import client
 from energy_lib.config import Settings
@@ -97,3 +100,35 @@ def test_the_local_stack_forgets_stream_records_handed_over_and_numbers_new_ones
     assert fresh.catch_up()["F"] > last_before and fresh.records == 50
     assert tail.catch_up()["F"] == fresh.latest["F"]  # a reader that was past them goes on
     assert assert_rollups_exact(settings) == 3
+
+
+def test_a_reader_behind_the_forgotten_records_gets_aws_s_answer_and_reads_on_from_the_oldest(
+    settings: Settings,
+) -> None:
+    # GIVEN 30 readings, handed over, and a reader that stopped at the 10th record
+    items = [
+        {"site_id": "F", "timestamp": f"2025-06-11T00:00:{i:02d}Z", "day": "2025-06-11",
+         "energy_generated_kwh": Decimal(i), "energy_consumed_kwh": Decimal(1), "net_energy_kwh": Decimal(i - 1)}
+        for i in range(30)
+    ]  # fmt: skip
+    dynamodb, streams = client("dynamodb", settings), client("dynamodbstreams", settings)
+    batch_put(dynamodb, settings.readings_table, items)
+    pipeline = Pipeline(settings)
+    pipeline.drain()
+    arn = stream_arn(settings, dynamodb)
+    [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    start = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+    behind = streams.get_records(ShardIterator=start["ShardIterator"], Limit=10)
+    tail = StreamTail(streams, arn)
+    tail.iterators[shard["ShardId"]] = behind["NextShardIterator"]
+    tail.positions[shard["ShardId"]] = behind["Records"][-1]["dynamodb"]["SequenceNumber"]
+    # WHEN the local stack forgets the first 20 records (its retention)
+    through = int(behind["Records"][-1]["dynamodb"]["SequenceNumber"]) + 10
+    later = datetime.now(timezone.utc) + timedelta(minutes=1)
+    assert moto_gaps.forget_stream_state(settings.region, settings.readings_table, through, later) == 20
+    # THEN the iterator that points into them gets TrimmedDataAccessException (moto alone: error 500)
+    with pytest.raises(streams.exceptions.TrimmedDataAccessException):
+        streams.get_records(ShardIterator=behind["NextShardIterator"])
+    # AND the reader goes on from the oldest record kept: the last 10
+    assert tail.catch_up()["F"] == max(tail.latest.values()) and tail.records == 10
+    assert tail.positions[shard["ShardId"]] == str(through + 10)

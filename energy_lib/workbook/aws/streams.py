@@ -91,7 +91,10 @@ class StreamTail:
             try:
                 page = self.streams.get_records(ShardIterator=iterator, Limit=RECORDS_PER_REQUEST)
             except ClientError as error:
-                if error.response["Error"]["Code"] != "ExpiredIteratorException":
+                code = error.response["Error"]["Code"]
+                if code == "TrimmedDataAccessException":  # the stream's retention went past where it stopped
+                    self.positions.pop(shard_id, None)  # on from the oldest record kept
+                elif code != "ExpiredIteratorException":
                     raise
                 iterator = self._iterator(shard_id)
                 continue

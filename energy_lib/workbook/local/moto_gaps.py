@@ -17,7 +17,8 @@
 - GetRecords answers: moto writes them with its generic shape walker, about 5 ms per stream record (a
   30,000-reading file took 2.5 minutes to read back once). :func:`write_stream_records_as_json` writes the
   same records as plain JSON, the wire format DynamoDB Streams uses (records as moto keeps them, the creation
-  time in epoch seconds), as moto did before its serializer.
+  time in epoch seconds), as moto did before its serializer; and an iterator that points before the records
+  :func:`forget_stream_state` dropped gets AWS's ``TrimmedDataAccessException``, where moto fails (error 500).
 
 :func:`install` does both; every process that runs a moto server for the pipeline (the local stack, the tests)
 calls it before serving. ``tests/integration/test_moto_gaps.py`` checks that moto still needs each of them, so
@@ -84,8 +85,16 @@ def write_stream_records_as_json() -> None:
         return
 
     def get_records(self: Any) -> str:
+        from moto.core.exceptions import JsonRESTError
+
         limit = self._get_param("Limit") or 1000
-        result = self.backend.get_records(self._get_param("ShardIterator"), limit)
+        arn = self._get_param("ShardIterator")
+        with _dynamodb_lock:  # the check and the read see the same shard (forget_stream_state trims it)
+            iterator = self.backend.shard_iterators.get(arn)
+            if iterator is not None and iterator.sequence_number < iterator.stream_shard.starting_sequence_number:
+                # AWS's answer for a position its retention dropped (moto fails an assertion: error 500)
+                raise JsonRESTError("TrimmedDataAccessException", "the iterator points before the oldest record")
+            result = self.backend.get_records(arn, limit)
         return json.dumps(result, default=_epoch_seconds)
 
     get_records.as_json = True  # type: ignore[attr-defined]
