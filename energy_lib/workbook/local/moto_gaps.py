@@ -1,4 +1,4 @@
-"""What moto (5.2.5) leaves out of AWS's behaviour that the pipeline relies on, added explicitly.
+"""What moto (5.2.6) leaves out of AWS's behaviour that the pipeline relies on, added explicitly.
 
 - S3 event notifications: AWS sends ``s3.object.versionId`` (on a versioned bucket) and ``s3.object.sequencer``
   (which orders the events of one key); moto sends neither. :func:`add_s3_notification_fields` makes moto's
@@ -19,8 +19,13 @@
   same records as plain JSON, the wire format DynamoDB Streams uses (records as moto keeps them, the creation
   time in epoch seconds), as moto did before its serializer; and an iterator that points before the records
   :func:`forget_stream_state` dropped gets AWS's ``TrimmedDataAccessException``, where moto fails (error 500).
+- Athena's newer API: botocore 1.44.18 and later speak Athena as ``rest-json`` (``GET /workgroups``,
+  ``POST /query-executions``, ...); moto routes Athena only at ``/`` (the older ``json`` protocol, which botocore
+  up to 1.44.13 speaks) and answers every other path 404. :func:`route_athena_rest_json` routes every path to
+  moto's own Athena handler, which already finds the operation and its path parameters from botocore's model
+  of the request; both protocols then work.
 
-:func:`install` does both; every process that runs a moto server for the pipeline (the local stack, the tests)
+:func:`install` does all of these; every process that runs a moto server for the pipeline (the local stack, the tests)
 calls it before serving. ``tests/integration/test_moto_gaps.py`` checks that moto still needs each of them, so
 that this module goes away when moto catches up.
 """
@@ -43,6 +48,7 @@ _installed: list[Any] = []
 KEPT_ITERATORS = 1000  # shard iterators kept (moto keeps each one it issued; one a poll)
 _dynamodb_lock = threading.RLock()  # re-entrant: a backend method calls others (BatchWriteItem -> put_item)
 _locked: set[type] = set()
+ATHENA_ANY_PATH = "{0}/.*$"  # moto's url_paths syntax ({0}: the service's URL base); Flask's /<path:route>
 
 
 def install() -> None:
@@ -50,6 +56,14 @@ def install() -> None:
     add_s3_notification_fields()
     serialize_dynamodb()
     write_stream_records_as_json()
+    route_athena_rest_json()
+
+
+def route_athena_rest_json() -> None:
+    """Route every Athena path to moto's Athena handler, not only ``/`` (idempotent; before the server starts)."""
+    from moto.athena import urls
+
+    urls.url_paths.setdefault(ATHENA_ANY_PATH, urls.AthenaResponse.dispatch)
 
 
 def forget_stream_state(region: str, table: str, through_sequence: int, before: datetime) -> int:
