@@ -30,8 +30,8 @@ def chunk_bytes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     """Every test twice: with the real chunk sizes, and reading 3 bytes at a time (inflating 5), so every
     token, line ending, multi-byte character and record also falls across a chunk boundary."""
     if request.param == "3-byte-chunks":
-        monkeypatch.setattr(parsing, "READ_BYTES", 3)
-        monkeypatch.setattr(parsing, "CHUNK_BYTES", 5)
+        monkeypatch.setattr(parsing.source, "READ_BYTES", 3)
+        monkeypatch.setattr(parsing.source, "CHUNK_BYTES", 5)
 
 
 def parse_body(body: bytes, key: str) -> list[Record]:

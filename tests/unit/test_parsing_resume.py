@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from energy_lib import parsing
 from energy_lib.config import Settings
 from energy_lib.errors import UnparseableFile
-from energy_lib.parsing import BOM, Record, ResumePoint, read_records
+from energy_lib.parsing import BOM, Record, ResumePoint, read_records, source
 from tests.conftest import REPO
 
 SETTINGS = Settings()
@@ -55,8 +55,8 @@ ENCODINGS = {
 @pytest.fixture(params=["default-chunks", "tiny-chunks"])
 def chunks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     if request.param == "tiny-chunks":
-        monkeypatch.setattr(parsing, "READ_BYTES", 2)
-        monkeypatch.setattr(parsing, "CHUNK_BYTES", 3)
+        monkeypatch.setattr(parsing.source, "READ_BYTES", 2)
+        monkeypatch.setattr(parsing.source, "CHUNK_BYTES", 3)
 
 
 def read(body: bytes, key: str, point: ResumePoint | None = None) -> Iterator[Record]:
@@ -247,13 +247,13 @@ def files(draw: st.DrawFn) -> tuple[str, bytes, list[str]]:
 @given(file=files(), read_bytes=st.integers(1, 40), chunk_bytes=st.integers(1, 40))
 def test_any_layout_reads_every_original_and_resumes_anywhere(file, read_bytes, chunk_bytes):
     key, body, originals = file
-    saved = parsing.READ_BYTES, parsing.CHUNK_BYTES
-    parsing.READ_BYTES, parsing.CHUNK_BYTES = read_bytes, chunk_bytes
+    saved = source.READ_BYTES, source.CHUNK_BYTES
+    source.READ_BYTES, source.CHUNK_BYTES = read_bytes, chunk_bytes
     try:
         full = list(read(body, key))
         resumed = one_at_a_time(body, key)
     finally:
-        parsing.READ_BYTES, parsing.CHUNK_BYTES = saved
+        source.READ_BYTES, source.CHUNK_BYTES = saved
 
     assert [r.original for r in full] == originals
     assert resumed == full
