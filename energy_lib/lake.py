@@ -12,7 +12,7 @@ the batch's sequence numbers, so a retried batch overwrites its own object; a re
 harmless because compaction keeps, per site and second, the line with the highest sequence number.
 ``REMOVE`` lines (no image) delete the reading from the lake.
 
-Compaction (:mod:`energy_lib.workbook.lake.compaction`, which needs pyarrow) folds a day's change objects
+Compaction (:mod:`energy_lib.compaction.days`, which needs pyarrow) folds a day's change objects
 into that day's Parquet file. The lake's columns are :data:`COLUMNS` (those of the readings table, less
 the attributes only its indexes need, plus ``sequence_number``); kWh values are ``DECIMAL(38, 9)``,
 which holds every value the number bound of :mod:`energy_lib.validation` lets through exactly.

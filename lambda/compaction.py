@@ -9,8 +9,8 @@ import logging
 from typing import Any
 
 from energy_lib.clients import client
+from energy_lib.compaction.days import compact
 from energy_lib.config import Settings
-from energy_lib.workbook.lake.compaction import compact
 
 logging.getLogger().setLevel(logging.INFO)
 SETTINGS = Settings.from_env()

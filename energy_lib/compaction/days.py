@@ -28,9 +28,9 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from energy_lib import lake
+from energy_lib.compaction.tables import DELETED, SCHEMA, change_table, empty
 from energy_lib.config import Settings
 from energy_lib.errors import LakeError
-from energy_lib.workbook.lake.schema import DELETED, SCHEMA, change_table, empty
 
 logger = logging.getLogger("energy_lib.lake.compaction")
 ROW_GROUP_ROWS = 32_768  # a day of 100 sites at 5 minutes is one row group

@@ -15,7 +15,7 @@ from energy_lib.clients import client
 from energy_lib.dynamo import Cost, batch_put
 from energy_lib.workbook import simulator
 from energy_lib.workbook.health import assessment, freshness, registry
-from energy_lib.workbook.health.registry import RegisteredSite
+from energy_lib.workbook.sites.registry import RegisteredSite
 from tests.benchmarks.test_benchmarks import Requests, report
 from tests.conftest import fresh_stack
 from tests.integration.harness import Pipeline
@@ -95,7 +95,7 @@ def test_the_daily_assessment_cost_per_site_day(moto_port: int, tmp_path_factory
     settings = fresh_stack(moto_port, tmp_path_factory.mktemp("daily"))
     dynamodb, s3 = client("dynamodb", settings), client("s3", settings)
     fleet = simulator.default_fleet(10)
-    registry.put_sites(settings, dynamodb, registry.from_fleet(fleet, 15))
+    registry.put_sites(settings, dynamodb, simulator.registry_entries(fleet, 15))
     start = datetime(2025, 6, 11, tzinfo=timezone.utc)
     run = simulator.simulate(fleet, start, 24, 15, 0.02, 3)
     for file in simulator.to_files(run):

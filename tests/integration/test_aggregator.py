@@ -16,6 +16,7 @@ import pytest
 from energy_lib import lake, query, rollups
 from energy_lib.aggregator import handle_stream_event
 from energy_lib.clients import client
+from energy_lib.compaction.days import compact, pending
 from energy_lib.config import Settings
 from energy_lib.dynamo import to_item
 from energy_lib.readings import Reading
@@ -23,7 +24,6 @@ from energy_lib.rules import assess
 from energy_lib.storage import reading_item
 from energy_lib.workbook import simulator
 from energy_lib.workbook.aws import ops
-from energy_lib.workbook.lake.compaction import compact, pending
 from tests.conftest import EVENTS
 from tests.integration.harness import (
     Pipeline,

@@ -18,13 +18,13 @@ import pytest
 
 from energy_lib import lake, storage
 from energy_lib.clients import client
+from energy_lib.compaction.days import compact, compact_day, pending, read_day
 from energy_lib.config import Settings
 from energy_lib.dynamo import to_item
 from energy_lib.errors import LakeError
 from energy_lib.readings import Reading
 from energy_lib.rules import assess
 from energy_lib.workbook.lake import engines, queries
-from energy_lib.workbook.lake.compaction import compact, compact_day, pending, read_day
 
 pytestmark = pytest.mark.stack
 
@@ -180,7 +180,7 @@ def test_values_at_the_number_bound_are_kept_exactly_and_sum_exactly(settings: S
 
 def test_a_value_outside_decimal_38_9_is_refused_loudly_never_rounded() -> None:
     # validation quarantines such a reading (out_of_range); should one ever reach the lake, it fails
-    from energy_lib.workbook.lake.schema import change_table
+    from energy_lib.compaction.tables import change_table
 
     lines = lake.change_lines([record(1, "A", "2025-06-11T00:00:00Z", "1.0000000001", "0")])["2025-06-11"]
     with pytest.raises(pa.ArrowInvalid):

@@ -169,8 +169,8 @@ def test_compaction_zip_runs_with_only_boto3_and_pyarrow(settings: Settings, tmp
         == 0
     )
     names = zipfile.ZipFile(tmp_path / "compaction.zip").namelist()
-    assert "compaction.py" in names and "energy_lib/workbook/lake/compaction.py" in names
-    assert not [n for n in names if n.startswith(("energy_lib/workbook/lake/engines", "energy_lib/workbook/notebook"))]
+    assert "compaction.py" in names and "energy_lib/compaction/days.py" in names
+    assert not [n for n in names if n.startswith("energy_lib/workbook")]
     libs = boto3_only_path(tmp_path / "libs")
     for module in (pyarrow, np):
         (libs / Path(module.__file__).parent.name).symlink_to(Path(module.__file__).parent)

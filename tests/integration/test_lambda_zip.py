@@ -48,6 +48,7 @@ def test_zip_holds_handler_and_lambda_side_only(tmp_path: Path) -> None:
     assert {"handler.py", "aggregator.py", "energy_lib/pipeline.py", "energy_lib/aggregator.py"} <= set(names)
     assert "energy_lib/py.typed" in names
     assert not [name for name in names if "workbook" in name or name.endswith(".pyc")]
+    assert not [name for name in names if name.startswith("energy_lib/compaction/")]  # pyarrow: compaction.zip
     # the same sources give the same bytes
     again = tmp_path / "again.zip"
     main(["lambda", "build", "--output", str(again)])

@@ -44,7 +44,7 @@ def alert_messages(settings: Settings) -> list[dict[str, Any]]:
 def test_the_registry_lists_with_one_query_and_shows_sites_that_only_have_readings(settings: Settings) -> None:
     dynamodb = client("dynamodb", settings)
     fleet = simulator.default_fleet(3)
-    registry.put_sites(settings, dynamodb, registry.from_fleet(fleet[:2], 60))
+    registry.put_sites(settings, dynamodb, simulator.registry_entries(fleet[:2], 60))
     ingest(settings, simulator.simulate(fleet, START, 2, 60, 0, 1))  # SITE_003 sends readings, unregistered
     cost = Cost()
     listed = registry.list_sites(settings, dynamodb, cost)
@@ -69,7 +69,7 @@ def put_totals(settings: Settings, rows: list[dict[str, Any]]) -> None:
 
 def test_freshness_reads_the_registry_and_the_all_time_rollups_only(settings: Settings) -> None:
     dynamodb = client("dynamodb", settings)
-    registry.put_sites(settings, dynamodb, registry.from_fleet(simulator.default_fleet(3), 15))
+    registry.put_sites(settings, dynamodb, simulator.registry_entries(simulator.default_fleet(3), 15))
     put_totals(
         settings,
         [
@@ -93,7 +93,7 @@ def test_the_assessment_finds_the_faults_in_readings_the_pipeline_stored(setting
     # GIVEN three registered sites whose readings went through the real pipeline, with three faults
     dynamodb = client("dynamodb", settings)
     fleet = simulator.default_fleet(3)
-    registry.put_sites(settings, dynamodb, registry.from_fleet(fleet, 30))
+    registry.put_sites(settings, dynamodb, simulator.registry_entries(fleet, 30))
     faults = [
         Outage("SITE_001", datetime(2025, 6, 11, 10, tzinfo=timezone.utc), 2),  # Seville, noon local
         FrozenMeter("SITE_002", datetime(2025, 6, 11, 17, tzinfo=timezone.utc), 3),  # Phoenix, 10:00 local
@@ -254,7 +254,8 @@ def test_sites_commands_import_list_show_and_refuse_bad_input(
 def test_sites_silent_publishes_once_an_hour(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    registry.put_sites(settings, client("dynamodb", settings), registry.from_fleet(simulator.default_fleet(2), 5))
+    sites = simulator.registry_entries(simulator.default_fleet(2), 5)
+    registry.put_sites(settings, client("dynamodb", settings), sites)
     args = ("sites", "silent", "--as-of", "2025-06-12T09:10:00Z", "--publish", "--json")
     code, out, _ = run_cli(monkeypatch, capsys, settings, *args)
     assert code == 0 and [row["status"] for row in json.loads(out)] == ["never reported", "never reported"]

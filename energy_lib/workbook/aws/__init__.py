@@ -1,1 +1,1 @@
-"""The pipeline's resources on either target: connecting (session), operating (ops), checking (checks)."""
+"""The pipeline's resources on either target: operating (ops), checking (checks), reading the stream (streams)."""

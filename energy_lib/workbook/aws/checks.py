@@ -13,15 +13,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.schema import TABLES
-from energy_lib.workbook.aws.session import aws
+from energy_lib.workbook.infra.configuration import function_environment, glue_table_input, workgroup_configuration
 from energy_lib.workbook.infra.spec import AGGREGATOR, BUCKET, COMPACTION, FUNCTION, LAKE, QUEUE, TABLE
-from energy_lib.workbook.local.provisioner import (
-    function_environment,
-    glue_table_input,
-    workgroup_configuration,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +52,7 @@ def _checks(resource: str, pairs: list[tuple[str, Any, Callable[[], Any]]]) -> l
 
 
 def bucket_checks(settings: Settings) -> list[Check]:
-    s3, name = aws(settings, "s3"), settings.bucket
+    s3, name = client("s3", settings), settings.bucket
 
     def notification() -> str:
         config = s3.get_bucket_notification_configuration(Bucket=name)["QueueConfigurations"][0]
@@ -108,7 +104,7 @@ def bucket_checks(settings: Settings) -> list[Check]:
 
 
 def queue_checks(settings: Settings) -> list[Check]:
-    sqs = aws(settings, "sqs")
+    sqs = client("sqs", settings)
 
     def attributes(queue: str) -> dict[str, str]:
         url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
@@ -167,7 +163,7 @@ def queue_checks(settings: Settings) -> list[Check]:
 
 
 def table_checks(settings: Settings) -> list[Check]:
-    dynamodb = aws(settings, "dynamodb")
+    dynamodb = client("dynamodb", settings)
     checks = []
     for table in TABLES:
         name = getattr(settings, table.setting)
@@ -218,7 +214,7 @@ def table_checks(settings: Settings) -> list[Check]:
 
 
 def alert_checks(settings: Settings) -> list[Check]:
-    sns = aws(settings, "sns")
+    sns = client("sns", settings)
 
     def subscribed() -> bool:
         subscriptions = sns.list_subscriptions_by_topic(TopicArn=settings.topic_arn)["Subscriptions"]
@@ -238,7 +234,7 @@ def alert_checks(settings: Settings) -> list[Check]:
 
 
 def function_checks(settings: Settings) -> list[Check]:
-    awslambda = aws(settings, "lambda")
+    awslambda = client("lambda", settings)
     name = settings.function_name
 
     def config() -> dict[str, Any]:
@@ -273,14 +269,14 @@ def function_checks(settings: Settings) -> list[Check]:
 
 
 def _retention(settings: Settings, group: str) -> Any:
-    groups = aws(settings, "logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    groups = client("logs", settings).describe_log_groups(logGroupNamePrefix=group)["logGroups"]
     return next(g.get("retentionInDays") for g in groups if g["logGroupName"] == group)
 
 
 def aggregator_checks(settings: Settings) -> list[Check]:
     """The rollups function and, on AWS, its mapping on the readings stream (the local runtime plays the mapping:
     moto would call the function on every write)."""
-    awslambda = aws(settings, "lambda")
+    awslambda = client("lambda", settings)
     name = settings.aggregator_function_name
 
     def config() -> dict[str, Any]:
@@ -340,8 +336,8 @@ def _stream_table(arn: str) -> str:
 
 def lake_checks(settings: Settings) -> list[Check]:
     """The Glue table over the lake, the Athena workgroup, and the compaction function and its schedule."""
-    glue, athena = aws(settings, "glue"), aws(settings, "athena")
-    awslambda, events = aws(settings, "lambda"), aws(settings, "events")
+    glue, athena = client("glue", settings), client("athena", settings)
+    awslambda, events = client("lambda", settings), client("events", settings)
     expected_table, expected_group = glue_table_input(settings), workgroup_configuration(settings)
     name = settings.compaction_function
 

@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
 from energy_lib import query, rollups
+from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.dynamo import from_item, query_pages, to_item
 from energy_lib.errors import EnergyError, WaitTimeout
@@ -21,19 +22,18 @@ from energy_lib.quarantine import source_of_rejects
 from energy_lib.readings import format_timestamp
 from energy_lib.schema import FAILED, FINAL_STATUSES
 from energy_lib.wording import count
-from energy_lib.workbook.aws.session import aws
 from energy_lib.workbook.aws.streams import StreamTail, stream_arn, unapplied
 
 QUEUE_COUNTS = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
 
 
 def queue_url(settings: Settings, name: str) -> str:
-    return aws(settings, "sqs").get_queue_url(QueueName=name)["QueueUrl"]
+    return client("sqs", settings).get_queue_url(QueueName=name)["QueueUrl"]
 
 
 def queue_depth(settings: Settings, name: str) -> int:
     """Messages waiting plus messages in flight."""
-    attributes = aws(settings, "sqs").get_queue_attributes(
+    attributes = client("sqs", settings).get_queue_attributes(
         QueueUrl=queue_url(settings, name), AttributeNames=list(QUEUE_COUNTS)
     )["Attributes"]
     return sum(int(attributes.get(name, 0)) for name in QUEUE_COUNTS)
@@ -49,7 +49,7 @@ def queue_depths(settings: Settings) -> dict[str, int]:
 
 def stream_tail(settings: Settings) -> StreamTail:
     """A reader of the readings table's stream, from its oldest record."""
-    return StreamTail(aws(settings, "dynamodbstreams"), stream_arn(settings, aws(settings, "dynamodb")))
+    return StreamTail(client("dynamodbstreams", settings), stream_arn(settings, client("dynamodb", settings)))
 
 
 def wait(
@@ -70,7 +70,7 @@ def wait(
     from energy_lib.workbook.lake.admin import pending_changes
 
     deadline = time.monotonic() + timeout_s
-    s3, dynamodb = aws(settings, "s3"), aws(settings, "dynamodb")
+    s3, dynamodb = client("s3", settings), client("dynamodb", settings)
     tail = stream_tail(settings)
     while True:
         rows = query.ingest_status(settings, s3, dynamodb)
@@ -128,7 +128,7 @@ def peek(settings: Settings, name: str, max_messages: int = 100) -> list[dict[st
     Each look is a receive: a message's receive count grows by one (harmless in the dead-letter and alerts
     queues, which have no redrive of their own).
     """
-    sqs, url = aws(settings, "sqs"), queue_url(settings, name)
+    sqs, url = client("sqs", settings), queue_url(settings, name)
     seen: dict[str, dict[str, Any]] = {}
     while len(seen) < max_messages:
         batch = sqs.receive_message(
@@ -193,7 +193,7 @@ def dead_letters(settings: Settings, max_messages: int = 100) -> list[dict[str, 
 
 def redrive(settings: Settings, max_messages: int = 1000) -> int:
     """Move messages from the dead-letter queue back to the ingest queue; returns how many moved."""
-    sqs = aws(settings, "sqs")
+    sqs = client("sqs", settings)
     source, target = queue_url(settings, settings.dead_letter_queue), queue_url(settings, settings.ingest_queue)
     moved = 0
     while moved < max_messages:
@@ -224,7 +224,7 @@ def quarantine(settings: Settings, reasons: bool = False) -> list[dict[str, Any]
     prefix = settings.quarantine_prefix
     rows = [
         row
-        for row in query.files(settings, aws(settings, "s3"), prefix=prefix)
+        for row in query.files(settings, client("s3", settings), prefix=prefix)
         if not row["key"].endswith(REASON_SUFFIX)
     ]
     for row in rows:
@@ -245,7 +245,7 @@ def quarantine_reasons(settings: Settings, key: str) -> str:
 
 def quarantined_readings(settings: Settings, key: str) -> list[dict[str, Any]]:
     """The rejected readings in one quarantine object: source key, position, original text, reasons."""
-    body = query.read_file(settings, aws(settings, "s3"), key).decode()
+    body = query.read_file(settings, client("s3", settings), key).decode()
     return [json.loads(line) for line in body.splitlines() if line.strip()]
 
 
@@ -272,13 +272,13 @@ def health(settings: Settings) -> list[dict[str, Any]]:
         return HEALTHY, count(depth, "message")
 
     probes: list[tuple[str, Callable[[], tuple[str, str]]]] = [
-        ("bucket", lambda: (aws(settings, "s3").head_bucket(Bucket=settings.bucket), (HEALTHY, "reachable"))[1]),
+        ("bucket", lambda: (client("s3", settings).head_bucket(Bucket=settings.bucket), (HEALTHY, "reachable"))[1]),
         *[
             (
                 name,
                 lambda name=name: (
                     HEALTHY,
-                    aws(settings, "dynamodb").describe_table(TableName=name)["Table"]["TableStatus"],
+                    client("dynamodb", settings).describe_table(TableName=name)["Table"]["TableStatus"],
                 ),
             )
             for name in (settings.readings_table, settings.rollups_table, settings.ledger_table, settings.sites_table)
@@ -292,12 +292,12 @@ def health(settings: Settings) -> list[dict[str, Any]]:
                 settings.rollups_dead_letter_queue,
             )
         ],
-        ("readings stream", lambda: (HEALTHY, stream_arn(settings, aws(settings, "dynamodb")).rsplit("/", 1)[-1])),
+        ("readings stream", lambda: (HEALTHY, stream_arn(settings, client("dynamodb", settings)).rsplit("/", 1)[-1])),
         (
             "topic",
             lambda: (
                 HEALTHY,
-                aws(settings, "sns").get_topic_attributes(TopicArn=settings.topic_arn)["Attributes"]["TopicArn"],
+                client("sns", settings).get_topic_attributes(TopicArn=settings.topic_arn)["Attributes"]["TopicArn"],
             ),
         ),
     ]
@@ -327,7 +327,7 @@ def rebuild_rollups(
     aggregator then adds only what came later. A site written to in between is done again.
     Returns the sites, rollup items and readings it went through, and how many sites were done again.
     """
-    dynamodb = aws(settings, "dynamodb")
+    dynamodb = client("dynamodb", settings)
     tail = stream_tail(settings)
     names = set(sites) | {row["site_id"] for row in query.rollups(settings, dynamodb, [rollups.TOTAL_BUCKET])}
     if scan_sites:

@@ -31,10 +31,10 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_compact(args: argparse.Namespace, settings: Settings) -> int:
-    from energy_lib.workbook.aws.session import aws
-    from energy_lib.workbook.lake.compaction import compact
+    from energy_lib.clients import client
+    from energy_lib.compaction.days import compact
 
-    results = compact(settings, aws(settings, "s3"))
+    results = compact(settings, client("s3", settings))
     emit([result.row() for result in results], args.json)
     return 0
 

@@ -96,8 +96,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
         names = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(wrong))
         raise UsageError(f"{names} cannot go {'with' if args.continuous else 'without'} --continuous")
     from energy_lib import query
-    from energy_lib.workbook.health import registry
     from energy_lib.workbook.simulator import default_fleet, runs
+    from energy_lib.workbook.sites import registry
 
     choice = runs.Choice(
         sites=args.sites,
@@ -441,9 +441,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         settings = Settings.from_env(target=args.target, local_port=args.port)
         if args.local:
-            from energy_lib.workbook.aws import session
+            from energy_lib.workbook.connect import ready
 
-            session.ready(settings)
+            ready(settings)
         return int(args.run(args, settings) or 0)
     except (UsageError, ConfigError, QueryError) as exc:
         print(f"energy-workbook: error: {exc}", file=sys.stderr)

@@ -35,7 +35,7 @@ def _read_csv(path: str) -> bytes:
 
 
 def cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
-    from energy_lib.workbook.health import registry
+    from energy_lib.workbook.sites import registry
 
     dynamodb = client("dynamodb", settings)
     if args.action == "import":
@@ -53,7 +53,7 @@ def cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show(settings: Settings, dynamodb: Any, site_id: str) -> dict[str, Any]:
-    from energy_lib.workbook.health import registry
+    from energy_lib.workbook.sites import registry
 
     site = registry.get_site(settings, dynamodb, site_id)
     if site is not None:

@@ -30,10 +30,10 @@ from energy_lib.workbook.health import events as event_model
 from energy_lib.workbook.health import freshness as freshness_model
 from energy_lib.workbook.health import performance as performance_model
 from energy_lib.workbook.health import quality as quality_model
-from energy_lib.workbook.health import registry
 from energy_lib.workbook.health.events import Event
-from energy_lib.workbook.health.registry import RegisteredSite
 from energy_lib.workbook.health.thresholds import DEFAULTS, Thresholds
+from energy_lib.workbook.sites import registry
+from energy_lib.workbook.sites.registry import RegisteredSite
 
 CHECKS = ("freshness", "quality", "performance")
 ONE_DAY = timedelta(days=1)

@@ -19,11 +19,11 @@ from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost
 from energy_lib.rollups import TOTAL_BUCKET
-from energy_lib.workbook.health import registry
 from energy_lib.workbook.health.events import Event
-from energy_lib.workbook.health.registry import RegisteredSite
 from energy_lib.workbook.health.thresholds import SILENT_AFTER_INTERVALS
 from energy_lib.workbook.infra.spec import ROLLUPS_DELAY_BOUND_MIN
+from energy_lib.workbook.sites import registry
+from energy_lib.workbook.sites.registry import RegisteredSite
 
 REPORTING, SILENT, NEVER, UNKNOWN, UNREGISTERED = "reporting", "silent", "never reported", "unknown", "unregistered"
 COLUMNS = (

@@ -26,7 +26,7 @@ from energy_lib.workbook.health.events import Event
 from energy_lib.workbook.health.thresholds import BASELINE_DAYS, MARGIN_PCT, MIN_BASELINE_DAYS, UNDERPERFORMANCE_DAYS
 
 if TYPE_CHECKING:
-    from energy_lib.workbook.health.registry import RegisteredSite
+    from energy_lib.workbook.sites.registry import RegisteredSite
 
 HOURS_A_DAY = 24
 DAY_COLUMNS = (

@@ -37,7 +37,7 @@ from energy_lib.workbook.health.thresholds import (
 )
 
 if TYPE_CHECKING:
-    from energy_lib.workbook.health.registry import RegisteredSite
+    from energy_lib.workbook.sites.registry import RegisteredSite
 
 DAY_COLUMNS = (
     "site_id",

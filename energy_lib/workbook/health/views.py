@@ -114,7 +114,7 @@ def kpis(assessment: Assessment) -> Kpis:
 
 
 def registry_table(rows: Sequence[dict[str, Any]]) -> Styler | Html:
-    """:func:`energy_lib.workbook.health.registry.listing` as a table; unregistered sites (readings stored, not in
+    """:func:`energy_lib.workbook.sites.registry.listing` as a table; unregistered sites (readings stored, not in
     the registry) in amber."""
     if not rows:
         return views.message(

@@ -11,9 +11,10 @@ from typing import Any
 
 import ipywidgets as w
 
-from energy_lib.workbook.health import registry, views
-from energy_lib.workbook.health.registry import FIELDS, RegisteredSite, RegistryError
+from energy_lib.workbook.health import views
 from energy_lib.workbook.notebook import views as notebook_views
+from energy_lib.workbook.sites import registry
+from energy_lib.workbook.sites.registry import FIELDS, RegisteredSite, RegistryError
 
 NEW_SITE = "(new site)"
 LABELS = {

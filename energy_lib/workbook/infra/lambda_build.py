@@ -5,8 +5,8 @@ and the Lambda side of energy_lib, nothing else; both functions deploy it. The w
 left out; a test imports the zip in a clean interpreter that has only boto3 to
 prove the Lambda side never needs it.
 
-``compaction.zip``: ``compaction.py`` at the root, the Lambda side and the lake's compaction modules;
-pyarrow comes from the function's layer (a test imports it with only boto3 and pyarrow).
+``compaction.zip``: ``compaction.py`` at the root, the Lambda side and :mod:`energy_lib.compaction`; pyarrow
+comes from the function's layer (a test imports it with only boto3 and pyarrow).
 """
 
 from __future__ import annotations
@@ -20,14 +20,8 @@ LAMBDA_DIR = PACKAGE_DIR.parent / "lambda"
 HANDLER = LAMBDA_DIR / "handler.py"  # the ingest function
 AGGREGATOR = LAMBDA_DIR / "aggregator.py"  # the rollups function (and the lake's change objects)
 COMPACTION_HANDLER = LAMBDA_DIR / "compaction.py"  # the lake's compaction function
-EXCLUDED = ("workbook",)
-# what the compaction function needs of the workbook side
-COMPACTION_MODULES = (
-    "workbook/__init__.py",
-    "workbook/lake/__init__.py",
-    "workbook/lake/compaction.py",
-    "workbook/lake/schema.py",
-)
+EXCLUDED = ("workbook", "compaction")  # the workbook side; the compaction function's side (pyarrow)
+COMPACTION_PACKAGE = "compaction"
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # same bytes for the same sources
 
 
@@ -44,7 +38,8 @@ def zip_members() -> list[tuple[str, Path]]:
 def compaction_members() -> list[tuple[str, Path]]:
     """(name in the zip, source file) for the compaction function, sorted after its handler."""
     lambda_side = [member for member in zip_members() if "/" in member[0]]  # not the other entry points
-    extra = [(f"energy_lib/{module}", PACKAGE_DIR / module) for module in COMPACTION_MODULES]
+    package = PACKAGE_DIR / COMPACTION_PACKAGE
+    extra = [(f"energy_lib/{path.relative_to(PACKAGE_DIR).as_posix()}", path) for path in package.glob("*.py")]
     return [("compaction.py", COMPACTION_HANDLER), *sorted(lambda_side + extra)]
 
 

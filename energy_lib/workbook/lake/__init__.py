@@ -1,8 +1,8 @@
-"""The history lake, workbook side: :func:`sql` over DuckDB or Athena, compaction, the workbook's questions.
+"""The history lake, workbook side: :func:`sql` over DuckDB or Athena, the workbook's questions, administration.
 
-The layout and the change objects are :mod:`energy_lib.lake` (the Lambda side writes them). The
-compaction function ships this package with :mod:`.compaction` and :mod:`.schema` only (pyarrow comes
-from its layer), so the query side is loaded on first use.
+The layout and the change objects are :mod:`energy_lib.lake` (the Lambda side writes them); the day files and
+their Arrow schema are :mod:`energy_lib.compaction` (the compaction function's side). The query side is loaded
+on first use.
 """
 
 from __future__ import annotations

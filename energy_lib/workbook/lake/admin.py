@@ -7,13 +7,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from energy_lib import lake, query
+from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.dynamo import to_item
-from energy_lib.workbook.aws.session import aws
 
 
 def _objects(settings: Settings, prefix: str) -> list[dict[str, Any]]:
-    paginator = aws(settings, "s3").get_paginator("list_objects_v2")
+    paginator = client("s3", settings).get_paginator("list_objects_v2")
     return [
         entry
         for page in paginator.paginate(Bucket=settings.bucket, Prefix=prefix)
@@ -52,7 +52,7 @@ def backfill(settings: Settings, sites: list[str] | None = None) -> dict[str, in
     lowest sequence number, so whatever the stream brings, before or after, wins over it: safe while the
     pipeline runs. Reads each site's readings with one paged Query.
     """
-    dynamodb, s3 = aws(settings, "dynamodb"), aws(settings, "s3")
+    dynamodb, s3 = client("dynamodb", settings), client("s3", settings)
     totals = {"sites": 0, "change_objects": 0, "readings": 0}
     for site in sites if sites is not None else query.sites(settings, dynamodb):
         by_day: dict[str, list[lake.ChangeLine]] = {}

@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from energy_lib import lake
+from energy_lib.clients import client
+from energy_lib.compaction.tables import SCHEMA
 from energy_lib.config import Settings
 from energy_lib.errors import LakeError
-from energy_lib.workbook.aws.session import aws
-from energy_lib.workbook.lake.schema import SCHEMA
 
 if TYPE_CHECKING:
     import duckdb
@@ -102,7 +102,7 @@ def connect(
         source = f"{files.as_posix()}/day=*/*.parquet"
     else:
         prefix = lake.readings_prefix(settings)
-        listing = aws(settings, "s3").list_objects_v2(Bucket=settings.bucket, Prefix=prefix, MaxKeys=1)
+        listing = client("s3", settings).list_objects_v2(Bucket=settings.bucket, Prefix=prefix, MaxKeys=1)
         found = bool(listing.get("KeyCount"))
         source = f"s3://{settings.bucket}/{prefix}day=*/*.parquet"
     if found:
@@ -140,22 +140,22 @@ def duckdb_table(settings: Settings, query: str, lake_dir: str | Path | None = N
 
 def athena(settings: Settings, query: str) -> pa.Table:
     """Run ``query`` in the lake's workgroup and database; the answer as an Arrow table."""
-    client = aws(settings, "athena")
-    execution_id = client.start_query_execution(
+    athena_client = client("athena", settings)
+    execution_id = athena_client.start_query_execution(
         QueryString=query,
         WorkGroup=settings.athena_workgroup,
         QueryExecutionContext={"Database": settings.glue_database},
     )["QueryExecutionId"]
     pause = ATHENA_POLL_S[0]
     while True:  # a running query answers later, never "dead": Athena itself ends it at its time limit
-        status = client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"]
+        status = athena_client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"]
         if status["State"] in ATHENA_FINAL:
             break
         time.sleep(pause)
         pause = min(pause * 2, ATHENA_POLL_S[1])
     if status["State"] != "SUCCEEDED":
         raise LakeError(f"Athena query {execution_id} {status['State']}: {status.get('StateChangeReason', '')}")
-    return athena_results(client, execution_id)
+    return athena_results(athena_client, execution_id)
 
 
 def athena_results(client: Any, execution_id: str) -> pa.Table:

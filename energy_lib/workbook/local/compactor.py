@@ -7,15 +7,15 @@ import logging
 import threading
 
 from energy_lib.clients import client
+from energy_lib.compaction.days import compact
 from energy_lib.config import Settings
 from energy_lib.workbook.infra.spec import COMPACTION
-from energy_lib.workbook.lake.compaction import compact
 
 logger = logging.getLogger("energy_lib.local_compactor")
 
 
 class LocalCompactor(threading.Thread):
-    """Runs :func:`~energy_lib.workbook.lake.compaction.compact` every ``period_s`` until :meth:`stop`."""
+    """Runs :func:`~energy_lib.compaction.days.compact` every ``period_s`` until :meth:`stop`."""
 
     def __init__(self, settings: Settings, period_s: float = COMPACTION.local_period_s) -> None:
         super().__init__(name="lake-compactor", daemon=True)

@@ -15,19 +15,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from energy_lib import lake
 from energy_lib.clients import client
-from energy_lib.config import LOCAL_ACCOUNT_ID, Settings, env_names
+from energy_lib.config import LOCAL_ACCOUNT_ID, Settings
 from energy_lib.schema import TABLES, Table
+from energy_lib.workbook.infra.configuration import function_environment, glue_table_input, workgroup_configuration
 from energy_lib.workbook.infra.lambda_build import build_zip_bytes, compaction_members
 from energy_lib.workbook.infra.spec import AGGREGATOR, BUCKET, COMPACTION, FUNCTION, LAKE, QUEUE, TABLE
 
 ROLE_NAME = "energy-workbook-ingest-local"
 AGGREGATOR_ROLE_NAME = "energy-workbook-rollups-local"
 COMPACTION_ROLE_NAME = "energy-workbook-compaction-local"
-PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 
 
 def queue_arn(settings: Settings, name: str) -> str:
@@ -233,13 +230,6 @@ def _log_group(settings: Settings, name: str) -> None:
     logs.put_retention_policy(logGroupName=name, retentionInDays=settings.log_retention_days)
 
 
-def function_environment(settings: Settings, names: tuple[str, ...] = FUNCTION.environment_settings) -> dict[str, str]:
-    """The ENERGY_* variables a deployed function gets (the ingest function's by default)."""
-    values = settings.environment()
-    env = env_names()
-    return {env[name]: values.get(env[name], str(getattr(settings, name))) for name in names}
-
-
 def _role(name: str, settings: Settings) -> str:
     """The ARN of a role Lambda may assume, created when missing."""
     iam = client("iam", settings)
@@ -304,49 +294,6 @@ def _function(settings: Settings) -> None:
             FunctionResponseTypes=list(FUNCTION.function_response_types),
             Enabled=False,  # the local runtime plays this mapping; moto must not invoke the function
         )
-
-
-def glue_table_input(settings: Settings) -> dict[str, Any]:
-    """The Glue table over ``lake/readings/``: Parquet, partitioned by ``day`` with partition projection."""
-    location = f"s3://{settings.bucket}/{lake.readings_prefix(settings)}"
-    day = LAKE.partition[0]
-    return {
-        "Name": LAKE.table,
-        "TableType": "EXTERNAL_TABLE",
-        "Parameters": {
-            "classification": "parquet",
-            "EXTERNAL": "TRUE",
-            "projection.enabled": "true",
-            f"projection.{day}.type": "date",
-            f"projection.{day}.format": LAKE.projection_format,
-            f"projection.{day}.range": LAKE.projection_range,
-            f"projection.{day}.interval": "1",
-            f"projection.{day}.interval.unit": "DAYS",
-            "storage.location.template": f"{location}{day}=${{{day}}}/",
-        },
-        "PartitionKeys": [{"Name": LAKE.partition[0], "Type": LAKE.partition[1]}],
-        "StorageDescriptor": {
-            "Columns": [{"Name": name, "Type": kind} for name, kind in LAKE.columns],
-            "Location": location,
-            "InputFormat": PARQUET_INPUT,
-            "OutputFormat": PARQUET_OUTPUT,
-            "SerdeInfo": {"SerializationLibrary": PARQUET_SERDE},
-        },
-    }
-
-
-def workgroup_configuration(settings: Settings) -> dict[str, Any]:
-    """The Athena workgroup: results encrypted under ``athena-results/``, a bytes-scanned limit, enforced."""
-    return {
-        "ResultConfiguration": {
-            "OutputLocation": f"s3://{settings.bucket}/{LAKE.results_prefix}",
-            "EncryptionConfiguration": {"EncryptionOption": LAKE.results_encryption},
-        },
-        "EnforceWorkGroupConfiguration": True,
-        "PublishCloudWatchMetricsEnabled": True,
-        "BytesScannedCutoffPerQuery": LAKE.bytes_scanned_cutoff,
-        "EngineVersion": {"SelectedEngineVersion": LAKE.engine_version},
-    }
 
 
 def _lake(settings: Settings) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from energy_lib import parsing, query
+from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.errors import UnparseableFile
 from energy_lib.pipeline import NotAnS3Notification, notifications
@@ -24,7 +25,6 @@ from energy_lib.quarantine import rejects_prefix
 from energy_lib.rollups import COUNTERS, ENERGY, FLAGGED_ENERGY
 from energy_lib.schema import PROBLEM_STATUSES
 from energy_lib.workbook.aws import ops
-from energy_lib.workbook.aws.session import aws
 
 TOTAL_COLUMNS = (*ENERGY, *FLAGGED_ENERGY)  # rollups and summaries: valid readings' energy, and flagged apart
 READING_COLUMNS = ("site_id", "timestamp", *ENERGY, "anomaly", "anomaly_reasons", "severity")
@@ -70,12 +70,12 @@ def readings(settings: Settings, site_id: str, start: Moment = None, end: Moment
         from energy_lib.workbook.lake import queries
 
         return readings_frame(_lake_rows(queries.site_readings(settings, site_id, start, end)))
-    return readings_frame(query.readings(settings, aws(settings, "dynamodb"), site_id, start, end))
+    return readings_frame(query.readings(settings, client("dynamodb", settings), site_id, start, end))
 
 
 def fleet_readings(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
     """Readings of every site in ``[start, end)``."""
-    return readings_frame(query.fleet_readings(settings, aws(settings, "dynamodb"), start, end))
+    return readings_frame(query.fleet_readings(settings, client("dynamodb", settings), start, end))
 
 
 def anomalies(settings: Settings, site_id: str | None = None, start: Moment = None, end: Moment = None) -> pd.DataFrame:
@@ -85,12 +85,12 @@ def anomalies(settings: Settings, site_id: str | None = None, start: Moment = No
 
         sites = [site_id] if site_id else []
         return readings_frame(_lake_rows(queries.anomalies(settings, start, end, sites)))
-    return readings_frame(query.anomalies(settings, aws(settings, "dynamodb"), site_id, start, end))
+    return readings_frame(query.anomalies(settings, client("dynamodb", settings), site_id, start, end))
 
 
 def summary(settings: Settings, start: Moment = None, end: Moment = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """(one row per site, fleet totals) from rollups; no range means all time."""
-    result = query.summary(settings, aws(settings, "dynamodb"), start, end)
+    result = query.summary(settings, client("dynamodb", settings), start, end)
     per_site = _numeric(
         pd.DataFrame(result["sites"], columns=list(SUMMARY_COLUMNS)),
         (*TOTAL_COLUMNS, "efficiency_pct", "anomaly_rate_pct"),
@@ -100,7 +100,7 @@ def summary(settings: Settings, start: Moment = None, end: Moment = None) -> tup
 
 
 def _periods(settings: Settings, buckets: list[str], column: str) -> pd.DataFrame:
-    rows = query.rollups(settings, aws(settings, "dynamodb"), buckets)
+    rows = query.rollups(settings, client("dynamodb", settings), buckets)
     frame = pd.DataFrame(rows, columns=["bucket", *ROLLUP_COLUMNS])
     frame = frame[frame["readings"].fillna(0).astype(float) > 0].copy()
     frame[column] = pd.to_datetime(frame["bucket"].str[2:], utc=True, format="ISO8601")
@@ -124,12 +124,12 @@ def hourly(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
 
 
 def sites(settings: Settings) -> list[str]:
-    return query.sites(settings, aws(settings, "dynamodb"))
+    return query.sites(settings, client("dynamodb", settings))
 
 
 def ingest_status(settings: Settings) -> pd.DataFrame:
     """One row per object under raw/ with its ledger status and counts."""
-    rows = query.ingest_status(settings, aws(settings, "s3"), aws(settings, "dynamodb"))
+    rows = query.ingest_status(settings, client("s3", settings), client("dynamodb", settings))
     return pd.DataFrame(rows, columns=list(query.INGEST_STATUS_FIELDS))
 
 
@@ -137,7 +137,7 @@ def ledger_errors(settings: Settings) -> pd.DataFrame:
     """Ledger entries in status ``failed`` or ``rejected``, newest first."""
     rows = []
     for status in PROBLEM_STATUSES:
-        rows += query.ledger_entries(settings, aws(settings, "dynamodb"), status)
+        rows += query.ledger_entries(settings, client("dynamodb", settings), status)
     columns = ["source_key", "version_id", "etag", "status", "error", "updated_at", "attempts"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values("updated_at", ascending=False, ignore_index=True)
@@ -145,7 +145,7 @@ def ledger_errors(settings: Settings) -> pd.DataFrame:
 
 def files(settings: Settings, prefix: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(
-        query.files(settings, aws(settings, "s3"), prefix), columns=["key", "size_bytes", "etag", "last_modified"]
+        query.files(settings, client("s3", settings), prefix), columns=["key", "size_bytes", "etag", "last_modified"]
     )
 
 
@@ -160,8 +160,8 @@ def raw_files(
     """One page of raw objects under ``prefix`` (default ``raw/``), each with its ledger entry (status and
     counts), and the token of the next page (None after the last): :func:`energy_lib.query.files_page` and one
     BatchGetItem."""
-    objects, following = query.files_page(settings, aws(settings, "s3"), prefix, page_size, token)
-    rows = query.with_ledger(settings, aws(settings, "dynamodb"), objects)
+    objects, following = query.files_page(settings, client("s3", settings), prefix, page_size, token)
+    rows = query.with_ledger(settings, client("dynamodb", settings), objects)
     return pd.DataFrame(rows, columns=list(RAW_FILE_COLUMNS)), following
 
 
@@ -191,9 +191,9 @@ class RawFile:
 
 def raw_file(settings: Settings, key: str) -> RawFile:
     """Read the raw object ``key``, parse it as the pipeline does, and join its ledger entry and rejects."""
-    s3 = aws(settings, "s3")
+    s3 = client("s3", settings)
     obj = query.current_version(settings, s3, key)
-    [ledger] = query.with_ledger(settings, aws(settings, "dynamodb"), [obj])
+    [ledger] = query.with_ledger(settings, client("dynamodb", settings), [obj])
     rejects = _rejects(settings, key, obj["etag"])
     reasons = dict(zip(rejects["position"], rejects["reasons"], strict=True))
     rows, records = [], 0
@@ -219,7 +219,7 @@ def _as_text(value: Any) -> str:
 def _rejects(settings: Settings, key: str, etag: str) -> pd.DataFrame:
     """The quarantined records of one version of a raw object: ``position``, ``reasons``, ``original``."""
     prefix = rejects_prefix(settings.quarantine_prefix, key, etag)
-    objects = query.files(settings, aws(settings, "s3"), prefix=prefix)
+    objects = query.files(settings, client("s3", settings), prefix=prefix)
     rows = [row for obj in objects for row in ops.quarantined_readings(settings, obj["key"])]
     return pd.DataFrame(
         [{"position": r["position"], "reasons": ", ".join(r["reasons"]), "original": r["original"]} for r in rows],

@@ -20,6 +20,7 @@ from energy_lib.workbook.simulator.model import (
     default_fleet,
     fleet_energy,
     load_profile,
+    registry_entries,
     simulate,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "default_fleet",
     "fleet_energy",
     "load_profile",
+    "registry_entries",
     "run_continuous",
     "simulate",
     "to_files",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TypedDict
@@ -33,6 +33,7 @@ from energy_lib import timeutil
 from energy_lib.validation import EARLIEST, LATEST, SITE_ID
 from energy_lib.workbook.simulator import faults as fault_model
 from energy_lib.workbook.simulator.faults import Fault
+from energy_lib.workbook.sites.registry import RegisteredSite, site_from_fields
 
 PERFORMANCE_RATIO = 0.8  # AC energy out over what the clear-sky irradiance promises [-]
 SAMPLE_MINUTES = 5  # longest spacing of irradiance and load samples inside one interval [min]
@@ -364,3 +365,23 @@ def check_run_args(interval_minutes: int, anomaly_rate: float, seed: int) -> Non
         raise ValueError(f"anomaly_rate must be a number from 0 to 1: {anomaly_rate!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0: {seed!r}")
+
+
+def registry_entries(fleet: Iterable[Site], interval_minutes: int) -> list[RegisteredSite]:
+    """The site registry's entries of a simulated fleet, reporting all day every ``interval_minutes``."""
+    return [
+        site_from_fields(
+            {
+                "site_id": site.site_id,
+                "name": site.name,
+                "latitude": repr(site.latitude),
+                "longitude": repr(site.longitude),
+                "timezone": site.timezone,
+                "site_type": site.site_type,
+                "capacity_kw": repr(site.capacity_kw),
+                "interval_minutes": interval_minutes,
+            },
+            f"site {site.site_id}",
+        )
+        for site in fleet
+    ]

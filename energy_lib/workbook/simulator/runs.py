@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from energy_lib.clients import client
 from energy_lib.config import Settings
-from energy_lib.workbook.aws.session import aws
-from energy_lib.workbook.health import registry
 from energy_lib.workbook.simulator.faults import Fault
 from energy_lib.workbook.simulator.files import ContinuousRun, run_continuous, to_files, upload
-from energy_lib.workbook.simulator.model import Site, default_fleet, simulate
+from energy_lib.workbook.simulator.model import Site, default_fleet, registry_entries, simulate
+from energy_lib.workbook.sites import registry
 
 __all__ = ["Choice", "run_batches", "run_once"]
 
@@ -41,8 +41,8 @@ class Choice:
 def _registered_fleet(settings: Settings, choice: Choice) -> tuple[list[Site], int]:
     """The fleet of ``choice``, its sites put in the site registry (so site health knows them); and how many."""
     fleet = default_fleet(choice.sites)
-    sites = registry.from_fleet(fleet, choice.interval_minutes)
-    registry.put_sites(settings, aws(settings, "dynamodb"), sites)
+    sites = registry_entries(fleet, choice.interval_minutes)
+    registry.put_sites(settings, client("dynamodb", settings), sites)
     return fleet, len(sites)
 
 
@@ -57,7 +57,7 @@ def run_once(
         fleet, choice.start, choice.hours, choice.interval_minutes, choice.anomaly_rate, choice.seed, choice.faults
     )
     files = to_files(run, fmt=choice.file_format, raw_prefix=settings.raw_prefix)
-    s3 = aws(settings, "s3")
+    s3 = client("s3", settings)
     if progress is None:
         upload(files, settings.bucket, s3, progress=bar)
     else:
@@ -89,7 +89,7 @@ def run_batches(
     return run_continuous(
         fleet,
         settings.bucket,
-        aws(settings, "s3"),
+        client("s3", settings),
         every_minutes=choice.every_minutes,
         max_batches=choice.max_batches,
         interval_minutes=choice.interval_minutes,

@@ -25,12 +25,12 @@ from tqdm.auto import tqdm
 
 from energy_lib import lake
 from energy_lib.clients import client
+from energy_lib.compaction.days import to_parquet
+from energy_lib.compaction.tables import SCHEMA, kwh_array
 from energy_lib.config import Settings
 from energy_lib.errors import LakeError
 from energy_lib.readings import Reading
 from energy_lib.rules import assess
-from energy_lib.workbook.lake.compaction import to_parquet
-from energy_lib.workbook.lake.schema import SCHEMA, kwh_array
 from energy_lib.workbook.simulator.model import MAX_READINGS, Site, fleet_energy
 
 SOURCE_PREFIX = "simulated-year/"  # source_key of these readings: no raw object holds them

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from energy_lib import query
@@ -24,9 +24,6 @@ from energy_lib.errors import EnergyError
 from energy_lib.schema import SITES
 from energy_lib.timeutil import format_timestamp
 from energy_lib.validation import SITE_ID
-
-if TYPE_CHECKING:
-    from energy_lib.workbook.simulator import Site
 
 RECORD = "site"  # partition of the sites table that holds the registry
 ALL_DAY, DAYLIGHT = "all_day", "daylight"
@@ -228,26 +225,6 @@ def parse_csv(text: str | bytes) -> list[RegisteredSite]:
     if not sites:
         raise RegistryError("no sites: the file has a header and no rows")
     return sites
-
-
-def from_fleet(fleet: Iterable[Site], interval_minutes: int) -> list[RegisteredSite]:
-    """The registry entries of a simulated fleet (:class:`energy_lib.workbook.simulator.Site`), reporting all day."""
-    return [
-        site_from_fields(
-            {
-                "site_id": site.site_id,
-                "name": site.name,
-                "latitude": repr(site.latitude),
-                "longitude": repr(site.longitude),
-                "timezone": site.timezone,
-                "site_type": site.site_type,
-                "capacity_kw": repr(site.capacity_kw),
-                "interval_minutes": interval_minutes,
-            },
-            f"site {site.site_id}",
-        )
-        for site in fleet
-    ]
 
 
 def put_sites(settings: Settings, dynamodb: Any, sites: Sequence[RegisteredSite]) -> int:

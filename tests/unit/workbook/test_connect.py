@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from energy_lib.clients import client
 from energy_lib.errors import WaitTimeout
-from energy_lib.workbook.aws import ops, session
+from energy_lib.workbook.aws import ops
 from energy_lib.workbook.local import stack
 from tests.conftest import fresh_stack
 
@@ -21,7 +22,7 @@ def test_clients_and_wait_never_start_or_probe_the_local_stack(moto_port, tmp_pa
     assert not stack.status(settings)["running"]
     # WHEN clients are built and the pipeline is waited for: polls until the timeout, as nothing consumes the
     # ingest queue's message (the test event S3 sent when the notification was set up)
-    s3 = session.aws(settings, "s3")
+    s3 = client("s3", settings)
     polls: list[dict[str, int]] = []
     with pytest.raises(WaitTimeout, match="1 messages are in the ingest queue"):
         ops.wait(settings, timeout_s=5, poll_s=0.05, progress=polls.append)

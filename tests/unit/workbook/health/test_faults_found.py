@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 
 from energy_lib.workbook import simulator
-from energy_lib.workbook.health import assessment, events, registry
+from energy_lib.workbook.health import assessment, events
 from energy_lib.workbook.simulator import FrozenMeter, Outage, Silence, YieldLoss
 
 
@@ -21,7 +21,7 @@ def assess(fleet, start: datetime, days: int, interval: int, faults, seed: int, 
     run = simulator.simulate(fleet, start, 24 * days, interval, 0.02, seed, faults)
     readings = pd.DataFrame(run.readings)
     readings["anomaly"] = (readings["energy_generated_kwh"] < 0) | (readings["energy_consumed_kwh"] < 0)
-    sites = registry.from_fleet(fleet, interval)
+    sites = simulator.registry_entries(fleet, interval)
     end = start + timedelta(days=days)
     slot_data = assessment.slot_data_of(sites, readings, period_start, end)
     _, quality_events = assessment.quality_of(sites, slot_data, end)
@@ -65,7 +65,7 @@ def test_thresholds_change_the_verdicts() -> None:
     faults = [Outage("SITE_001", utc("2025-06-11T10:00"), 1), FrozenMeter("SITE_002", utc("2025-06-11T17:00"), 2)]
     fleet = simulator.default_fleet(2)
     start = utc("2025-06-11")
-    sites = registry.from_fleet(fleet, 15)
+    sites = simulator.registry_entries(fleet, 15)
     run = simulator.simulate(fleet, start, 24, 15, 0, 3, faults)
     readings = pd.DataFrame(run.readings).assign(anomaly=False)
     slot_data = assessment.slot_data_of(sites, readings, start, start + timedelta(days=1))

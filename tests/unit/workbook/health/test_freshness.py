@@ -8,8 +8,8 @@ from decimal import Decimal
 import pandas as pd
 
 from energy_lib.workbook.health import freshness
-from energy_lib.workbook.health.registry import RegisteredSite
 from energy_lib.workbook.infra.spec import ROLLUPS_DELAY_BOUND_MIN
+from energy_lib.workbook.sites.registry import RegisteredSite
 
 NOW = datetime(2025, 6, 12, 9, 0, tzinfo=timezone.utc)
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from energy_lib.workbook.health import performance, sun
-from energy_lib.workbook.health.registry import RegisteredSite
+from energy_lib.workbook.sites.registry import RegisteredSite
 
 SITE = RegisteredSite("S", "Seville", Decimal("37.389"), Decimal("-5.984"), "Europe/Madrid", "solar", Decimal(200), 15)
 DAYS = pd.date_range("2025-06-01", periods=20, freq="D", tz="UTC")

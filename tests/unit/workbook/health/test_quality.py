@@ -12,7 +12,7 @@ import pytest
 from pvlib.location import Location
 
 from energy_lib.workbook.health import quality, sun
-from energy_lib.workbook.health.registry import RegisteredSite
+from energy_lib.workbook.sites.registry import RegisteredSite
 
 SEVILLE = RegisteredSite(
     "S", "Seville", Decimal("37.389"), Decimal("-5.984"), "Europe/Madrid", "solar", Decimal(100), 15

@@ -12,8 +12,8 @@ import pytest
 from energy_lib.workbook.health import freshness, views, widgets
 from energy_lib.workbook.health.assessment import Assessment
 from energy_lib.workbook.health.events import Event
-from energy_lib.workbook.health.registry import RegisteredSite
 from energy_lib.workbook.health.thresholds import DEFAULTS
+from energy_lib.workbook.sites.registry import RegisteredSite
 
 SITE = RegisteredSite("A", "Alpha", Decimal("37.4"), Decimal("-6"), "Europe/Madrid", "solar", Decimal(100), 15)
 NOW = datetime(2025, 6, 12, tzinfo=timezone.utc)

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from energy_lib.workbook import simulator
-from energy_lib.workbook.health import registry
-from energy_lib.workbook.health.registry import RegisteredSite, RegistryError
+from energy_lib.workbook.sites import registry
+from energy_lib.workbook.sites.registry import RegisteredSite, RegistryError
 
 HEADER = "site_id,name,latitude,longitude,timezone,site_type,capacity_kw,interval_minutes,reporting_hours"
 GOOD = "PLANT_A,Almeria,36.834,-2.4637,Europe/Madrid,solar,500.125,15,daylight"
@@ -102,7 +102,7 @@ def test_a_file_that_is_not_a_registry_is_refused(text: str | bytes, message: st
 
 def test_the_simulated_fleet_registers_with_its_places_capacities_and_interval() -> None:
     fleet = simulator.default_fleet(13)
-    sites = registry.from_fleet(fleet, 15)
+    sites = simulator.registry_entries(fleet, 15)
     assert [site.site_id for site in sites] == [site.site_id for site in fleet]
     first, thirteenth = sites[0], sites[12]
     assert (first.name, first.latitude, first.longitude, first.timezone) == (
