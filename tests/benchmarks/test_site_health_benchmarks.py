@@ -14,7 +14,8 @@ import pytest
 from energy_lib.clients import client
 from energy_lib.dynamo import Cost, batch_put
 from energy_lib.workbook import simulator
-from energy_lib.workbook.health import assessment, freshness, registry
+from energy_lib.workbook.health import assessment, freshness
+from energy_lib.workbook.sites import registry
 from energy_lib.workbook.sites.registry import RegisteredSite
 from tests.benchmarks.test_benchmarks import Requests, report
 from tests.conftest import fresh_stack

@@ -19,9 +19,10 @@ from energy_lib.dynamo import Cost, to_item
 from energy_lib.workbook import simulator
 from energy_lib.workbook.aws import ops
 from energy_lib.workbook.cli import main
-from energy_lib.workbook.health import alerts, assessment, freshness, registry
+from energy_lib.workbook.health import alerts, assessment, freshness
 from energy_lib.workbook.health.events import Event
 from energy_lib.workbook.simulator import FrozenMeter, Outage, Silence
+from energy_lib.workbook.sites import registry
 from tests.integration.harness import Pipeline, put
 
 pytestmark = pytest.mark.stack

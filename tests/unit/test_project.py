@@ -103,3 +103,9 @@ def test_notebooks_are_stored_without_outputs() -> None:
         assert not any(line.lstrip().startswith(("def ", "class ")) for cell in code for line in cell["source"]), (
             path.name
         )
+
+
+def test_no_module_passes_500_lines() -> None:
+    sizes = {path: len(path.read_text().splitlines()) for path in (REPO / "energy_lib").rglob("*.py")}
+    assert len(sizes) > 50
+    assert {str(path.relative_to(REPO)): n for path, n in sizes.items() if n > 500} == {}

@@ -24,7 +24,6 @@ from energy_lib.workbook.notebook.palette import (
     SERIES_COLOURS,
     SEVERITY_COLOURS,
     SITE_COLOURS,
-    STATUS_COLOURS,
     ZONE_COLOURS,
     efficiency_text,
     efficiency_zone,
@@ -37,12 +36,12 @@ __all__ = [
     "NET_ENERGY_AXIS",
     "anomaly_distribution",
     "efficiency_zones",
+    "draw",
     "empty_figure",
     "energy_over_time",
     "generated_vs_consumed",
     "has_data",
     "hourly_heatmap",
-    "ingestion_statistics",
     "net_energy_trend",
     "site_comparison",
 ]
@@ -99,17 +98,17 @@ def has_data(fig: go.Figure) -> bool:
     return not (isinstance(meta, dict) and _NO_DATA in meta)
 
 
-def _is_empty(frame: pd.DataFrame | None) -> bool:
+def is_empty(frame: pd.DataFrame | None) -> bool:
     return frame is None or len(frame) == 0
 
 
-def _require(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], what: str) -> None:
+def require(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], what: str) -> None:
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise ValueError(f"{what} needs columns {missing}; the frame has {list(frame.columns)}")
 
 
-def _draw(
+def draw(
     draw: Callable[..., go.Figure],
     frame: pd.DataFrame,
     title: str,
@@ -165,9 +164,9 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
         labelled with its true value, instead of flattening every other reading.
     """
     title = f"Energy of {site_id}" if site_id else "Energy over time"
-    if _is_empty(readings):
+    if is_empty(readings):
         return empty_figure(title)
-    _require(
+    require(
         readings,
         ["site_id", "timestamp", "energy_generated_kwh", "energy_consumed_kwh", "net_energy_kwh", "anomaly"],
         "energy_over_time",
@@ -186,7 +185,7 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
     low, high = scales.readable_range(long["energy_kwh"], include=(0.0,))
     long["shown_kwh"] = scales.on_scale(long["energy_kwh"], low, high)
     labels = {"timestamp": TIME_AXIS, "shown_kwh": ENERGY_AXIS, "series": "Series"}
-    fig = _draw(
+    fig = draw(
         px.line, long, title, labels, ("timestamp", "shown_kwh", "series"), SERIES_COLOURS, custom_data=["energy_kwh"]
     )
     fig.update_traces(hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<extra>%{fullData.name}</extra>")
@@ -224,15 +223,13 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
 def site_comparison(site_summary: pd.DataFrame) -> go.Figure:
     """Energy generated and consumed per site [kWh], grouped bars (site summary frame: valid readings)."""
     title = "Site performance: generated vs consumed (valid readings)"
-    if _is_empty(site_summary):
+    if is_empty(site_summary):
         return empty_figure(title)
-    _require(site_summary, ["site_id", "energy_generated_kwh", "energy_consumed_kwh"], "site_comparison")
+    require(site_summary, ["site_id", "energy_generated_kwh", "energy_consumed_kwh"], "site_comparison")
     long = _energy_series(site_summary, "site_id", ["energy_generated_kwh", "energy_consumed_kwh"])
     labels = {"site_id": SITE_AXIS, "energy_kwh": ENERGY_AXIS, "series": "Series"}
     order = {"site_id": _site_order(site_summary), "series": ["generated", "consumed"]}
-    fig = _draw(
-        px.bar, long, title, labels, ("site_id", "energy_kwh", "series"), SERIES_COLOURS, order, barmode="group"
-    )
+    fig = draw(px.bar, long, title, labels, ("site_id", "energy_kwh", "series"), SERIES_COLOURS, order, barmode="group")
     fig.update_layout(yaxis_tickformat=",")
     return fig
 
@@ -246,9 +243,9 @@ def efficiency_zones(site_summary: pd.DataFrame) -> go.Figure:
     to the edge, hatched, labelled with its true value (``▲ 96,356 %``), in the colour of its true zone.
     """
     title = "Efficiency zones (valid generated / valid consumed)"
-    if _is_empty(site_summary):
+    if is_empty(site_summary):
         return empty_figure(title)
-    _require(site_summary, ["site_id", "efficiency_pct"], "efficiency_zones")
+    require(site_summary, ["site_id", "efficiency_pct"], "efficiency_zones")
     frame = site_summary[["site_id", "efficiency_pct"]].copy()
     frame["efficiency_pct"] = frame["efficiency_pct"].astype(float)
     low, high = scales.readable_range(frame["efficiency_pct"], include=(0.0, EFFICIENCY_GOOD_PCT))
@@ -262,9 +259,7 @@ def efficiency_zones(site_summary: pd.DataFrame) -> go.Figure:
     labels = {"site_id": SITE_AXIS, "shown_pct": EFFICIENCY_AXIS, "zone": "Zone", "label": "Efficiency"}
     order = {"site_id": _site_order(frame), "zone": list(ZONE_COLOURS)}
     columns = ("site_id", "shown_pct", "zone")
-    fig = _draw(
-        px.bar, frame, title, labels, columns, ZONE_COLOURS, order, text="label", custom_data=["efficiency_pct"]
-    )
+    fig = draw(px.bar, frame, title, labels, columns, ZONE_COLOURS, order, text="label", custom_data=["efficiency_pct"])
     fig.update_traces(
         textposition="outside",
         cliponaxis=False,
@@ -295,9 +290,9 @@ def generated_vs_consumed(site_summary: pd.DataFrame) -> go.Figure:
     is a site above that efficiency; the distance from the origin is the site's size.
     """
     title = "Generated vs consumed per site (valid readings)"
-    if _is_empty(site_summary):
+    if is_empty(site_summary):
         return empty_figure(title)
-    _require(site_summary, ["site_id", "energy_generated_kwh", "energy_consumed_kwh"], "generated_vs_consumed")
+    require(site_summary, ["site_id", "energy_generated_kwh", "energy_consumed_kwh"], "generated_vs_consumed")
     frame = site_summary[["site_id", "energy_generated_kwh", "energy_consumed_kwh"]].copy()
     for column in ("energy_generated_kwh", "energy_consumed_kwh"):
         frame[column] = frame[column].astype(float)
@@ -314,7 +309,7 @@ def generated_vs_consumed(site_summary: pd.DataFrame) -> go.Figure:
     }
     columns, order = ("energy_consumed_kwh", "energy_generated_kwh", "zone"), {"zone": list(ZONE_COLOURS)}
     hover = {"efficiency": True, "zone": False}
-    fig = _draw(px.scatter, frame, title, labels, columns, ZONE_COLOURS, order, text="site_id", hover_data=hover)
+    fig = draw(px.scatter, frame, title, labels, columns, ZONE_COLOURS, order, text="site_id", hover_data=hover)
     fig.update_traces(marker_size=14, textposition="top center", cliponaxis=False)
     top = max(float(consumed.max()), float(generated.max()), 0.0) * 1.1 or 1.0
     bottom = min(float(consumed.min()), float(generated.min()), 0.0) * 1.1
@@ -335,15 +330,15 @@ def anomaly_distribution(frame: pd.DataFrame) -> go.Figure:
     readings (``site_id``, ``severity``; rows with ``anomaly`` False are left out when that column exists).
     """
     title = "Flagged readings (anomalies) by site and severity"
-    if _is_empty(frame):
+    if is_empty(frame):
         return empty_figure(title)
     severity_columns = [f"anomalies_{severity.lower()}" for severity in SEVERITIES]
     if all(column in frame.columns for column in severity_columns):
-        _require(frame, ["site_id"], "anomaly_distribution")
+        require(frame, ["site_id"], "anomaly_distribution")
         counts = frame.melt(id_vars=["site_id"], value_vars=severity_columns, var_name="severity", value_name="n")
         counts["severity"] = counts["severity"].str.removeprefix("anomalies_").str.upper()
     else:
-        _require(frame, ["site_id", "severity"], "anomaly_distribution")
+        require(frame, ["site_id", "severity"], "anomaly_distribution")
         rows = frame[frame["anomaly"].fillna(False).astype(bool)] if "anomaly" in frame.columns else frame
         rows = rows[rows["severity"].notna()]
         counts = rows.groupby(["site_id", "severity"]).size().rename("n").reset_index()
@@ -351,7 +346,7 @@ def anomaly_distribution(frame: pd.DataFrame) -> go.Figure:
     others = sorted(set(counts["severity"]) - set(SEVERITIES))
     labels = {"site_id": SITE_AXIS, "n": ANOMALIES_AXIS, "severity": "Severity"}
     order = {"site_id": _site_order(frame), "severity": [*SEVERITIES, *others]}
-    fig = _draw(px.bar, counts, title, labels, ("site_id", "n", "severity"), SEVERITY_COLOURS, order, barmode="stack")
+    fig = draw(px.bar, counts, title, labels, ("site_id", "n", "severity"), SEVERITY_COLOURS, order, barmode="stack")
     if counts["n"].sum() == 0:  # every site listed with zero bars, and said in words
         fig.update_layout(yaxis_range=[0, 1], yaxis_dtick=1)
         fig.add_annotation(
@@ -373,10 +368,10 @@ def net_energy_trend(frame: pd.DataFrame) -> go.Figure:
     The axis covers the fleet's usual range (:func:`scales.readable_range`); a value far outside it is drawn
     at the edge with a triangle and its true value as a label (and in the hover text).
     """
-    if _is_empty(frame):
+    if is_empty(frame):
         return empty_figure("Net energy trend")
     period = _period_column(frame)
-    _require(frame, ["site_id", period, "net_energy_kwh"], "net_energy_trend")
+    require(frame, ["site_id", period, "net_energy_kwh"], "net_energy_trend")
     unit = "hour" if period == "hour_start" else "day"
     title = f"Net energy of valid readings per {unit} and site"
     x_title = f"{unit.capitalize()} start [UTC]"
@@ -387,7 +382,7 @@ def net_energy_trend(frame: pd.DataFrame) -> go.Figure:
     ordered["shown_kwh"] = scales.on_scale(ordered["net_energy_kwh"], low, high)
     columns = (period, "shown_kwh", "site_id")
     options = {"markers": True, "custom_data": ["net_energy_kwh"]}
-    fig = _draw(px.line, ordered, title, labels, columns, SITE_COLOURS, order, **options)
+    fig = draw(px.line, ordered, title, labels, columns, SITE_COLOURS, order, **options)
     fig.update_traces(hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<extra>%{fullData.name}</extra>")
     _mark_off_scale(fig, ordered, period, "net_energy_kwh", low, high)
     fig.add_hline(y=0, line_color="#555555", line_width=1)
@@ -444,9 +439,9 @@ def hourly_heatmap(hourly: pd.DataFrame, tz: str = "UTC") -> go.Figure:
         no data are blank.
     """
     title = f"Mean net energy of valid readings by hour of day ({tz})"
-    if _is_empty(hourly):
+    if is_empty(hourly):
         return empty_figure(title)
-    _require(hourly, ["site_id", "hour_start", "net_energy_kwh"], "hourly_heatmap")
+    require(hourly, ["site_id", "hour_start", "net_energy_kwh"], "hourly_heatmap")
     hours = pd.to_datetime(hourly["hour_start"], utc=True).dt.tz_convert(tz).dt.hour
     table = (
         hourly.assign(hour=hours, net_energy_kwh=hourly["net_energy_kwh"].astype(float))
@@ -472,31 +467,4 @@ def hourly_heatmap(hourly: pd.DataFrame, tz: str = "UTC") -> go.Figure:
     fig.update_traces(hovertemplate="%{y}, hour %{x}<br>%{z:,.3f} kWh<extra></extra>")
     fig.update_layout(xaxis_title=x_title, yaxis_title=SITE_AXIS, coloraxis_colorbar_title_text=MEAN_NET_ENERGY_AXIS)
     fig.update_xaxes(dtick=1)
-    return fig
-
-
-def ingestion_statistics(status: pd.DataFrame) -> go.Figure:
-    """Readings read, stored, quarantined and anomalous, summed over the ingest ledger, by file status.
-
-    Takes the ingest status frame (``key``, ``status``, ``read``, ``stored``, ``quarantined``,
-    ``anomalies``). The title counts files per status; for every status read = stored + quarantined.
-    """
-    title = "Ingestion statistics"
-    if _is_empty(status):
-        return empty_figure(title, "No files ingested")
-    metrics = ["read", "stored", "quarantined", "anomalies"]
-    _require(status, ["key", "status", *metrics], "ingestion_statistics")
-    frame = status.assign(status=status["status"].fillna("unknown").astype(str))
-    for metric in metrics:
-        frame[metric] = pd.to_numeric(frame[metric], errors="coerce").fillna(0).astype(int)
-    totals = frame.groupby("status")[metrics].sum().reset_index()
-    long = totals.melt(id_vars=["status"], value_vars=metrics, var_name="metric", value_name="readings")
-    files = frame.groupby("status")["key"].count()
-    title = f"{title}: {len(frame)} files (" + ", ".join(f"{n} {s}" for s, n in files.items()) + ")"
-    labels = {"metric": METRIC_AXIS, "readings": READINGS_AXIS, "status": "File status"}
-    order = {"metric": metrics, "status": [s for s in STATUS_COLOURS if s in set(long["status"])]}
-    columns = ("metric", "readings", "status")
-    fig = _draw(px.bar, long, title, labels, columns, STATUS_COLOURS, order, barmode="group", text="readings")
-    fig.update_traces(textposition="outside", cliponaxis=False, texttemplate="%{y:,}")
-    fig.update_layout(yaxis_tickformat=",")
     return fig

@@ -170,7 +170,7 @@ class Kpis:
         return "\n".join(lines)
 
 
-def _status(row: dict[str, Any]) -> str:
+def resource_status(row: dict[str, Any]) -> str:
     """A health row's status (rows without one, as older callers build them, go by ``healthy``)."""
     return row.get("status") or ("healthy" if row["healthy"] else "unhealthy")
 
@@ -182,7 +182,9 @@ def health_verdict(health: list[dict[str, Any]]) -> tuple[str, str, str]:
     Healthy resources are counted; an unhealthy one makes the verdict red, a degraded one (a dead-letter
     queue that holds messages) amber, each named with its detail.
     """
-    by_status = {status: [row for row in health if _status(row) == status] for status in ("unhealthy", "degraded")}
+    by_status = {
+        status: [row for row in health if resource_status(row) == status] for status in ("unhealthy", "degraded")
+    }
     good = len(health) - sum(len(rows) for rows in by_status.values())
     notes = [
         f"{status}: " + "; ".join(f"{row['resource']} ({row['detail']})" for row in rows)
@@ -377,50 +379,6 @@ def table(frame: pd.DataFrame, empty: str, caption: str = "", text_columns: list
     return styler.set_caption(html.escape(caption)) if caption else styler
 
 
-STATUS_COLOURS = {"healthy": HEALTHY, "degraded": WARNING, "unhealthy": UNHEALTHY}
-
-
-def health_table(health: list[dict[str, Any]]) -> Styler | Html:
-    """:func:`energy_lib.workbook.aws.ops.health` as Resource, Status (green ``healthy``, amber ``degraded``,
-    red ``unhealthy``), Detail; the caption counts them (``7 of 8 resources healthy, 1 degraded``)."""
-    frame = pd.DataFrame(
-        [{"Resource": row["resource"], "Status": _status(row), "Detail": row["detail"]} for row in health],
-        columns=["Resource", "Status", "Detail"],
-    )
-    styled = table(frame, "No resources to check.")
-    if isinstance(styled, Html):
-        return styled
-    statuses = frame["Status"].value_counts()
-    verdict = f"{statuses.get('healthy', 0)} of {len(health)} resources healthy" + "".join(
-        f", {statuses[status]} {status}" for status in ("degraded", "unhealthy") if status in statuses
-    )
-    return styled.map(
-        lambda status: f"color: {STATUS_COLOURS.get(status, UNHEALTHY)}; font-weight: 600", subset=["Status"]
-    ).set_caption(verdict)
-
-
-ALERT_COLUMNS = {
-    "sent_at": "Sent [UTC]",
-    "kind": "Kind",
-    "severity": "Severity",
-    "sites": "Sites",
-    "anomalies": "Anomalies",
-    "events": "Site events",  # site-health alerts: silent sites, frozen meters, outages, yield losses
-    "subject": "Subject",
-}
-
-
-def alerts_table(alerts: list[dict[str, Any]]) -> Styler | Html:
-    """:func:`energy_lib.workbook.aws.ops.alerts` as a table for people: sent (UTC, to the second), kind
-    (anomaly, summary or site health), severity, sites, anomalies, site events, subject; a message when none
-    was received."""
-    frame = pd.DataFrame(alerts, columns=list(ALERT_COLUMNS))
-    if not frame.empty:
-        sent = pd.to_datetime(frame["sent_at"], utc=True, errors="coerce")
-        frame["sent_at"] = sent.dt.strftime("%Y-%m-%d %H:%M:%S").fillna(frame["sent_at"])
-    return table(frame.rename(columns=ALERT_COLUMNS), "No alerts received.")
-
-
 def file_status(ledger: dict[str, Any]) -> Html:
     """A raw object's ledger entry as one line: its status in the status colour, what it held and what became
     of it, and the error of a failed or rejected object."""
@@ -435,25 +393,6 @@ def file_status(ledger: dict[str, Any]) -> Html:
         f'<p><b style="color:{colour}">{html.escape(status)}</b> · {html.escape(counts)}{html.escape(error)}</p>',
         f"{status} · {counts}{error}",
     )
-
-
-QUEUE_NAMES = {
-    "ingest_queue": "ingest queue",
-    "dead_letter_queue": "dead-letter queue",
-    "rollups_dead_letter_queue": "rollups dead-letter queue",
-}
-
-
-def queue_line(depths: dict[str, int]) -> Html:
-    """Messages waiting or in flight per queue on one line, e.g. ``ingest queue 0 · dead-letter queue 3``;
-    a dead-letter queue that holds messages is shown in red."""
-    parts = [(QUEUE_NAMES.get(name, name.replace("_", " ")), int(n)) for name, n in depths.items()]
-    items = " · ".join(
-        f'{html.escape(name)} <b style="color:{UNHEALTHY if "dead-letter" in name and n else "inherit"}">{n:,}</b>'
-        for name, n in parts
-    )
-    text = " · ".join(f"{name} {n:,}" for name, n in parts)
-    return Html(f"<p>Messages waiting or in flight: {items}</p>", f"Messages waiting or in flight: {text}")
 
 
 def run_statistics_line(statistics: dict[str, int], injected_anomalies: int | None = None) -> Html:

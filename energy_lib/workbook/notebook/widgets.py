@@ -1,11 +1,8 @@
-"""Interactive views of the workbook: the query explorer, the dead-letter queue with its redrive button and the
-quarantine browser (the raw-file browser is :mod:`.raw_files`, the simulation panel :mod:`.simulation_panel`).
+"""Interactive views of the workbook: the query explorer and what every widget shares (the operations widgets are
+:mod:`.operations`, the raw-file browser :mod:`.raw_files`, the simulation panel :mod:`.simulation_panel`).
 
 :func:`explorer` builds the query explorer; :func:`site_view` is the same view of one site without widgets
-(it is what the explorer draws, and what a static report shows). :func:`dead_letters` lists the queues and
-the dead-letter queue with a button that redrives it; :func:`quarantine_browser` picks a quarantine object
-and shows what it holds; :func:`file_browser` pages through the raw objects and shows one;
-:func:`simulation_panel` simulates from the page, once or in continuous batches that a Stop button ends.
+(it is what the explorer draws, and what a static report shows).
 
 Each widget draws its first state as soon as it is created, so a notebook run by papermill or nbval, where
 nobody clicks, still shows it. Its rich display carries, next to the widget, an HTML copy of what is on
@@ -35,15 +32,11 @@ from energy_lib.workbook.notebook.palette import ANOMALY_ROW_STYLE, ERROR_TEXT
 __all__ = [
     "ANOMALY_ROW_STYLE",
     "MAX_TABLE_ROWS",
-    "DeadLetters",
     "Explorer",
-    "QuarantineBrowser",
     "SiteView",
-    "dead_letters",
     "error_html",
     "explorer",
     "html_of",
-    "quarantine_browser",
     "site_view",
     "table_rows",
     "with_static",
@@ -62,7 +55,6 @@ READING_COLUMNS = {
     "anomaly_reasons": "Reasons",
 }
 ANOMALY_COLUMNS = ["timestamp", "severity", "anomaly_reasons", "energy_generated_kwh", "energy_consumed_kwh"]
-QUARANTINE_EMPTY = "The quarantine is empty: no rejected readings and no unparseable files."
 NO_SITES = "No site has readings yet, so there is nothing to explore: run 02-run-simulation or upload files first."
 
 
@@ -336,207 +328,6 @@ def explorer(sites: list[str], load_readings: Loader, load_anomalies: Loader, st
     """
     offline.ensure_setup()
     return Explorer(sites, load_readings, load_anomalies, start, end)
-
-
-class DeadLetters(w.VBox):
-    """The queue depths, the dead-letter queue's messages and a button that moves them back to the ingest
-    queue.
-
-    Attributes: ``button`` (Button: redrive), ``refresh_button`` (Button: load again), ``depths`` (HTML: the
-    queue line, when a ``depths`` loader was given), ``message`` (HTML), ``table`` (Output), ``messages`` (the
-    DataFrame on screen) and ``moved`` (messages moved by the last redrive, None before any). See
-    :func:`dead_letters`.
-    """
-
-    def __init__(
-        self,
-        load: Callable[[], pd.DataFrame],
-        redrive: Callable[[], int],
-        redrive_now: bool = False,
-        depths: Callable[[], dict[str, int]] | None = None,
-    ) -> None:
-        self._load = load
-        self._redrive = redrive
-        self._depths = depths
-        self.button = w.Button(
-            description="Redrive to ingest queue",
-            icon="rotate-left",
-            button_style="warning",
-            tooltip="Move every message of the dead-letter queue back to the ingest queue",
-            layout=w.Layout(width="auto"),
-        )
-        self.refresh_button = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="auto"))
-        self.depths = w.HTML()
-        self.message = w.HTML()
-        self.table = w.Output()
-        self.messages = pd.DataFrame()
-        self.moved: int | None = None
-        super().__init__([self.depths, w.HBox([self.button, self.refresh_button, self.message]), self.table])
-        if redrive_now:
-            self.redrive()
-        else:
-            self.refresh()
-        self.button.on_click(self._on_click)
-        self.refresh_button.on_click(lambda _button: self.refresh())
-
-    def _status(self) -> str:
-        waiting = (
-            "The dead-letter queue is empty: nothing to redrive."
-            if self.messages.empty
-            else f"{views.count(len(self.messages), 'message')} in the dead-letter queue."
-        )
-        if self.moved is None:
-            return waiting
-        return f"Moved {views.count(self.moved, 'message')} back to the ingest queue. {waiting}"
-
-    def refresh(self) -> None:
-        """Load the queue depths and the dead-letter messages again; redraw the line, table and status."""
-        if self._depths is not None:
-            self.depths.value = views.queue_line(self._depths()).html
-        self.messages = self._load()
-        self.message.value = views.message(self._status()).html
-        self.table.clear_output()
-        if not self.messages.empty:
-            with self.table:
-                display(self._table())
-
-    def _table(self) -> Styler | views.Html:
-        return views.table(self.messages, "")
-
-    def redrive(self) -> int:
-        """Call the redrive callable, then reload; returns how many messages it moved."""
-        self.moved = int(self._redrive())
-        self.refresh()
-        return self.moved
-
-    def _on_click(self, _button: w.Button) -> None:
-        self.button.disabled = True
-        try:
-            self.redrive()
-        except Exception as error:
-            self.message.value = error_html(f"Redrive failed: {error!r}")
-        finally:
-            self.button.disabled = False
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        table = "" if self.messages.empty else html_of(self._table())
-        static = f"{self.depths.value}{views.message(self._status()).html}{table}"
-        return with_static(super()._repr_mimebundle_(**kwargs), static)
-
-
-def dead_letters(
-    load: Callable[[], pd.DataFrame],
-    redrive: Callable[[], int],
-    redrive_now: bool = False,
-    depths: Callable[[], dict[str, int]] | None = None,
-) -> DeadLetters:
-    """The dead-letter queue as a table, with a button that redrives it and says how many messages moved.
-
-    Parameters
-    ----------
-    load : callable ``() -> DataFrame``
-        The queue's messages, one row each (e.g. ``partial(frames.dead_letters, settings)``); called again
-        after every redrive and refresh.
-    redrive : callable ``() -> int``
-        Moves the messages back to the ingest queue and returns how many it moved (e.g.
-        ``partial(ops.redrive, settings)``).
-    redrive_now : bool
-        Redrive once at creation (a report run's parameter; nobody clicks under papermill).
-    depths : callable ``() -> dict``, optional
-        Messages per queue (e.g. ``partial(ops.queue_depths, settings)``), shown above as
-        :func:`energy_lib.workbook.notebook.views.queue_line` and loaded again after every redrive and refresh.
-    """
-    return DeadLetters(load, redrive, redrive_now, depths)
-
-
-class QuarantineBrowser(w.VBox):
-    """A Dropdown of quarantine objects and what the picked one holds; see :func:`quarantine_browser`.
-
-    Attributes: ``object`` (Dropdown of keys, labelled), ``message`` (HTML), ``content`` (Output),
-    ``objects`` (the listing), ``key`` and ``shown`` (the object on screen and its rows; None when none).
-    """
-
-    def __init__(self, objects: pd.DataFrame, load: Callable[[str], pd.DataFrame]) -> None:
-        self._load = load
-        self.objects = objects.reset_index(drop=True) if "key" in objects.columns else pd.DataFrame(columns=["key"])
-        options = list(zip(self._labels(), self.objects["key"], strict=True))
-        self.object = w.Dropdown(
-            options=options,
-            value=options[0][1] if options else None,
-            description="Object",
-            layout=w.Layout(width="100%", max_width="900px"),
-        )
-        self.message = w.HTML()
-        self.content = w.Output(layout=w.Layout(max_height="600px", overflow="auto"))
-        self.key: str | None = None
-        self.shown: pd.DataFrame | None = None
-        if not options:
-            self.object.disabled = True
-            self.message.value = views.message(QUARANTINE_EMPTY).html
-            super().__init__([self.message])
-            return
-        super().__init__([self.object, self.message, self.content])
-        self.show(options[0][1], raise_errors=True)
-        self.object.observe(lambda change: self.show(change["new"]), names="value")
-
-    def _labels(self) -> list[str]:
-        return list(self.objects["label"] if "label" in self.objects.columns else self.objects["key"])
-
-    def _caption(self) -> str:
-        label = dict(zip(self.objects["key"], self._labels(), strict=True))
-        rows = "" if self.shown is None else f": {views.count(len(self.shown), 'row')}"
-        return (
-            f"{views.count(len(self.objects), 'object')} in quarantine; showing {label.get(self.key, self.key)}{rows}"
-        )
-
-    def show(self, key: str, raise_errors: bool = False) -> None:
-        """Load the object ``key`` and show its rows; a loader error shows in ``message``."""
-        self.key, self.shown = key, None
-        self.content.clear_output()
-        try:
-            self.shown = self._load(key)
-        except Exception as error:
-            self.message.value = error_html(f"Could not read {key}: {error!r}")
-            if raise_errors:
-                raise
-            return
-        self.message.value = f"<p>{html.escape(self._caption())}</p>"
-        with self.content:
-            display(self._table())
-
-    def _table(self) -> Styler | views.Html:
-        return views.table(self.shown, "This object holds no rows.")
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        if self.shown is None:
-            static = self.message.value
-        else:
-            shown_columns = [c for c in ("label", "size_bytes", "last_modified") if c in self.objects.columns]
-            listing = views.table(self.objects[shown_columns].rename(columns={"label": "object"}), "")
-            static = (
-                f"{html_of(listing)}<p><b>{html.escape(self._caption())}</b></p>"
-                f'<div style="overflow:auto;max-height:600px">{html_of(self._table())}</div>'
-            )
-        return with_static(super()._repr_mimebundle_(**kwargs), static)
-
-
-def quarantine_browser(objects: pd.DataFrame, load: Callable[[str], pd.DataFrame]) -> QuarantineBrowser:
-    """Browse the quarantine: pick an object, see its rejected readings (or an unparseable file's reason).
-
-    Parameters
-    ----------
-    objects : DataFrame
-        One row per object, with ``key`` and a ``label`` for the Dropdown (e.g. ``frames.quarantine(settings)``);
-        the first is shown at once.
-    load : callable ``(key) -> DataFrame``
-        What one object holds (e.g. ``partial(frames.quarantined, settings)``).
-
-    Returns
-    -------
-    QuarantineBrowser
-        An ``ipywidgets.VBox``; its static copy (exported HTML) lists every object and shows the first.
-    """
-    return QuarantineBrowser(objects, load)
 
 
 def html_of(shown: Styler | views.Html) -> str:

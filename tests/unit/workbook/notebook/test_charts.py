@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energy_lib.workbook.notebook import charts, palette
+from energy_lib.workbook.notebook import charts, operations, palette
 
 
 def readings_frame() -> pd.DataFrame:
@@ -200,7 +200,7 @@ def test_ingestion_statistics_sums_the_ledger_by_file_status():
             "error": [None, None, "not parseable"],
         }
     )
-    fig = charts.ingestion_statistics(status)
+    fig = operations.ingestion_statistics(status)
 
     processed = by_name(fig)["processed"]
     assert dict(zip(processed.x, processed.y, strict=True)) == {
@@ -223,7 +223,7 @@ CHARTS = [
     charts.anomaly_distribution,
     charts.net_energy_trend,
     charts.hourly_heatmap,
-    charts.ingestion_statistics,
+    operations.ingestion_statistics,
     charts.generated_vs_consumed,
 ]
 EMPTY_WITH_COLUMNS = [

@@ -17,7 +17,7 @@ from energy_lib.config import Settings
 from energy_lib.quarantine import put_file, put_rejects
 from energy_lib.readings import Reject
 from energy_lib.workbook.aws import ops
-from energy_lib.workbook.notebook import frames, palette, views, widgets
+from energy_lib.workbook.notebook import frames, operations, palette, views
 from tests.conftest import EVENTS, fresh_stack
 
 START, END = "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z"
@@ -205,7 +205,7 @@ def test_counts_and_lines_read_as_sentences():
     assert views.count(1440, "reading") == "1,440 readings"
     assert views.count(1, "anomaly", "anomalies") == "1 anomaly"
     assert views.count(0, "anomaly", "anomalies") == "0 anomalies"
-    line = views.queue_line({"ingest_queue": 0, "dead_letter_queue": 3, "rollups_dead_letter_queue": 2})
+    line = operations.queue_line({"ingest_queue": 0, "dead_letter_queue": 3, "rollups_dead_letter_queue": 2})
     assert str(line) == (
         "Messages waiting or in flight: ingest queue 0 · dead-letter queue 3 · rollups dead-letter queue 2"
     )
@@ -219,7 +219,7 @@ def test_counts_and_lines_read_as_sentences():
 def test_health_table_marks_each_resource():
     health = [*HEALTHY[:2], {"resource": "topic", "healthy": False, "detail": "NotFound"}]
 
-    styler = views.health_table(health)
+    styler = operations.health_table(health)
 
     assert styler.data["Status"].tolist() == ["healthy", "healthy", "unhealthy"]
     assert "2 of 3 resources healthy" in styler.to_html()
@@ -230,7 +230,7 @@ def test_a_degraded_resource_is_amber_in_the_table_and_in_the_kpi_with_its_detai
     degraded = {"resource": "energy-workbook-ingest-dlq", "status": "degraded", "healthy": False, "detail": "1 message"}
     health = [*HEALTHY[:7], degraded]
 
-    styler = views.health_table(health)
+    styler = operations.health_table(health)
     assert styler.data["Status"].tolist()[-1] == "degraded"
     assert "7 of 8 resources healthy, 1 degraded" in styler.to_html()
     assert palette.WARNING in cell_styles(styler.to_html())[(7, 1)]
@@ -251,7 +251,7 @@ def test_the_alerts_table_names_its_columns_for_people():
         "events": 0,
         "message": "...",
     }
-    styler = views.alerts_table([alert])
+    styler = operations.alerts_table([alert])
     assert list(styler.data.columns) == [
         "Sent [UTC]",
         "Kind",
@@ -263,7 +263,7 @@ def test_the_alerts_table_names_its_columns_for_people():
     ]
     assert styler.data["Sent [UTC]"].tolist() == ["2025-06-11 12:00:03"]
     assert "sent_at" not in styler.to_html()
-    assert str(views.alerts_table([])) == "No alerts received."
+    assert str(operations.alerts_table([])) == "No alerts received."
 
 
 # --- dead letters and quarantine on a real moto server -------------------------------------------------------
@@ -285,7 +285,7 @@ def test_dead_letters_name_their_objects_and_the_button_redrives_them(stack: Set
     waiting = ops.queue_depth(stack, stack.ingest_queue)  # S3's test event when the notification was set
 
     # WHEN the operations notebook shows the queue
-    panel = widgets.dead_letters(partial(frames.dead_letters, stack), partial(ops.redrive, stack))
+    panel = operations.dead_letters(partial(frames.dead_letters, stack), partial(ops.redrive, stack))
 
     # THEN each message names its object, decoded; only the foreign one needs its body shown
     shown = panel.messages.set_index("objects")
@@ -324,7 +324,7 @@ def test_health_is_degraded_while_the_dead_letter_queue_holds_messages_and_the_q
     assert kpi.text == f"{len(rows) - 1}/{len(rows)}" and stack.dead_letter_queue in kpi.note
 
     # WHEN the operations panel shows the queues and the redrive button is clicked
-    panel = widgets.dead_letters(
+    panel = operations.dead_letters(
         partial(frames.dead_letters, stack), partial(ops.redrive, stack), depths=partial(ops.queue_depths, stack)
     )
     assert "dead-letter queue <b" in panel.depths.value and ">1</b>" in panel.depths.value
@@ -348,7 +348,7 @@ def test_the_quarantine_browser_lists_objects_and_shows_rejected_readings_and_fi
 
     # WHEN the quarantine is listed and browsed
     objects = frames.quarantine(stack)
-    browser = widgets.quarantine_browser(objects, partial(frames.quarantined, stack))
+    browser = operations.quarantine_browser(objects, partial(frames.quarantined, stack))
 
     # THEN the reason file is not listed apart, and each object is labelled by its source
     assert sorted(objects["label"]) == [

@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 import pandas as pd
 import pytest
 
-from energy_lib.workbook.notebook import widgets
+from energy_lib.workbook.notebook import operations, widgets
 
 START = datetime(2025, 6, 11, tzinfo=timezone.utc)
 END = datetime(2025, 6, 12, tzinfo=timezone.utc)
@@ -305,7 +305,7 @@ class Queue:
 
 def test_the_redrive_button_moves_the_messages_and_says_how_many():
     queue = Queue(3)
-    panel = widgets.dead_letters(queue.load, queue.redrive)
+    panel = operations.dead_letters(queue.load, queue.redrive)
     assert "3 messages in the dead-letter queue" in panel.message.value
     assert len(panel.messages) == 3 and panel.moved is None
 
@@ -322,7 +322,7 @@ def test_the_redrive_button_moves_the_messages_and_says_how_many():
 def test_redrive_now_redrives_at_creation_for_a_report_run():
     queue = Queue(1)
 
-    panel = widgets.dead_letters(queue.load, queue.redrive, redrive_now=True)
+    panel = operations.dead_letters(queue.load, queue.redrive, redrive_now=True)
 
     assert queue.ingest == ["m0"]
     assert "Moved 1 message back" in panel.message.value
@@ -330,7 +330,7 @@ def test_redrive_now_redrives_at_creation_for_a_report_run():
 
 def test_a_failed_redrive_click_shows_the_error_and_keeps_the_button_usable():
     queue = Queue(2)
-    panel = widgets.dead_letters(queue.load, lambda: 1 / 0)
+    panel = operations.dead_letters(queue.load, lambda: 1 / 0)
 
     panel.button.click()
 
@@ -340,7 +340,7 @@ def test_a_failed_redrive_click_shows_the_error_and_keeps_the_button_usable():
 
 
 def test_the_static_copy_of_the_dead_letter_queue_lists_its_messages():
-    panel = widgets.dead_letters(Queue(2).load, Queue(0).redrive)
+    panel = operations.dead_letters(Queue(2).load, Queue(0).redrive)
 
     static = panel._repr_mimebundle_()["text/html"]
 
@@ -381,7 +381,7 @@ class Quarantine:
 def test_the_quarantine_browser_shows_the_first_object_at_once_and_another_when_picked():
     quarantine = Quarantine()
 
-    browser = widgets.quarantine_browser(OBJECTS, quarantine.load)
+    browser = operations.quarantine_browser(OBJECTS, quarantine.load)
 
     assert quarantine.read == ["quarantine/readings/raw/a.json.e1.jsonl"]
     assert browser.object.options == tuple(zip(OBJECTS["label"], OBJECTS["key"], strict=True))
@@ -395,7 +395,7 @@ def test_the_quarantine_browser_shows_the_first_object_at_once_and_another_when_
 
 
 def test_the_static_copy_of_the_quarantine_lists_every_object_and_shows_the_first():
-    static = widgets.quarantine_browser(OBJECTS, Quarantine().load)._repr_mimebundle_()["text/html"]
+    static = operations.quarantine_browser(OBJECTS, Quarantine().load)._repr_mimebundle_()["text/html"]
 
     assert "unparseable file: raw/b.csv" in static  # listed, though not shown
     assert "not_a_number" in static  # the first object's rejected readings
@@ -405,7 +405,7 @@ def test_the_static_copy_of_the_quarantine_lists_every_object_and_shows_the_firs
 def test_an_empty_quarantine_says_so():
     quarantine = Quarantine()
 
-    browser = widgets.quarantine_browser(OBJECTS.iloc[0:0], quarantine.load)
+    browser = operations.quarantine_browser(OBJECTS.iloc[0:0], quarantine.load)
 
     assert quarantine.read == []
     assert "The quarantine is empty" in browser._repr_mimebundle_()["text/html"]
