@@ -17,6 +17,8 @@ from pathlib import Path
 from energy_lib.errors import ConfigError
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's fixed account id
+# moto accepts any key id and secret; botocore signs every request and sends none without a key: placeholders
+LOCAL_ACCESS_KEY = "local"
 TARGETS = ("local", "aws")
 MIN_RECORD_BYTES = 1024
 MAX_RECORD_BYTES = 16 * 2**20  # a record is held whole a few times over (bytes, text, value)
@@ -137,6 +139,13 @@ class Settings:
         return f"http://127.0.0.1:{self.local_port}" if self.target == "local" else None
 
     @property
+    def credentials(self) -> dict[str, str | None]:
+        """The keys a boto3 client passes: placeholders on the local target (moto takes any, botocore needs one to
+        sign a request), None on AWS, where boto3 finds the credentials itself (environment, profile, SSO, role)."""
+        key = LOCAL_ACCESS_KEY if self.target == "local" else None
+        return {"aws_access_key_id": key, "aws_secret_access_key": key}
+
+    @property
     def topic_arn(self) -> str:
         """The alerts topic's ARN: given on AWS (Terraform sets it), derived from the name locally."""
         if self.alerts_topic_arn:
@@ -170,11 +179,13 @@ class Settings:
         return {f.metadata["env"]: str(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) != ""}
 
     def public_view(self) -> dict[str, object]:
-        """The resolved names a user or a notebook needs (``energy-workbook config --json``)."""
+        """The resolved names a user or a notebook needs (``energy-workbook config --json``): with the endpoint,
+        the region and the :attr:`credentials`, what a boto3 client of one's own needs on either target."""
         return {
             "target": self.target,
             "region": self.region,
             "endpoint_url": self.endpoint,
+            **self.credentials,
             "bucket": self.bucket,
             "raw_prefix": self.raw_prefix,
             "quarantine_prefix": self.quarantine_prefix,

@@ -4,8 +4,8 @@ resident memory (VmHWM) is compared with the function's configured memory: files
 100k in JSON Lines and gzip CSV (`make bench`; 2k and 10k in `make test`); with ENERGY_BENCHMARK_MILLION=1 also 1M
 in gzip JSON Lines, a plain JSON array and
 plain CSV (or some of them: ENERGY_BENCHMARK_MILLION=csv,jsonl.gz). moto stores about 400-850 readings/s here, so
-a 1M file takes about 45 minutes: run by hand, figures in the README; the processing alone runs at 1M in every
-shape in test_processing_memory, in CI.
+a 1M file takes about 45 minutes: run by hand, figures in docs/ingest-function.md; the processing alone runs at 1M
+in every shape in test_processing_memory, in CI.
 
 Asserted: every reading is stored and counted, the peak is flat in the file's size and below the function's
 memory. Printed, never asserted: wall and CPU time, invocations (continuations), end-to-end readings/s on the

@@ -210,7 +210,7 @@ def test_subscribers_filter_site_health_alerts_by_severity_and_kind(settings: Se
     # WHEN a HIGH data-quality alert and a MEDIUM underperformance alert are published
     for events in ([outage], [under]):
         sns.publish(TopicArn=settings.topic_arn, **alerts.message(events, f"{at:%Y-%m-%d}"))
-    # THEN email gets the HIGH one (as the README says: HIGH and CRITICAL), the other subscriber its kind
+    # THEN email gets the HIGH one (as docs/site-health.md says: HIGH and CRITICAL), the other subscriber its kind
     assert subjects(settings, email) == {"[HIGH] Site health 2025-06-11: 1 quality event"}
     assert subjects(settings, performance_only) == {"[MEDIUM] Site health 2025-06-11: 1 underperforming site"}
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from energy_lib.config import (
+    LOCAL_ACCESS_KEY,
     LOCAL_ACCOUNT_ID,
     TARGETS,
     TERRAFORM_OUTPUTS,
@@ -24,6 +25,8 @@ PUBLIC_KEYS = {
     "target",
     "region",
     "endpoint_url",
+    "aws_access_key_id",
+    "aws_secret_access_key",
     "bucket",
     "raw_prefix",
     "quarantine_prefix",
@@ -504,6 +507,8 @@ def test_public_view_has_the_resolved_names():
 
     assert set(view) == PUBLIC_KEYS
     assert view["endpoint_url"] == "http://127.0.0.1:4599"
+    # what a boto3 client of one's own needs for the local endpoint: keys that moto takes and botocore can sign with
+    assert view["aws_access_key_id"] == view["aws_secret_access_key"] == LOCAL_ACCESS_KEY != ""
     assert view["alerts_topic_arn"] == f"arn:aws:sns:eu-west-1:{LOCAL_ACCOUNT_ID}:energy-workbook-anomalies"
     assert view["log_group"] == "/aws/lambda/energy-workbook-ingest"
     json.dumps(view)  # serializable for ``energy-workbook config --json``
@@ -515,6 +520,8 @@ def test_public_view_on_aws():
     assert view["target"] == "aws"
     assert view["endpoint_url"] is None
     assert view["alerts_topic_arn"] == "arn:aws:sns:eu-west-1:1:t"
+    # no keys on AWS: boto3 finds the credentials itself (environment, profile, SSO, role)
+    assert view["aws_access_key_id"] is None and view["aws_secret_access_key"] is None
 
 
 def test_relative_path_variables_are_made_absolute_for_a_child_that_runs_elsewhere(tmp_path, monkeypatch):

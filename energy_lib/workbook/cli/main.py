@@ -344,7 +344,14 @@ def build_parser() -> argparse.ArgumentParser:
         local=True,
     )
     what = p.add_subparsers(dest="what", required=True, metavar="WHAT")
-    q = command(what, "readings", "readings of one site", "Ranges are [start, end) in UTC; no range: all.", json=True)
+    q = command(
+        what,
+        "readings",
+        "readings of one site",
+        "Ranges are [start, end) in UTC; no range: all. A site with no readings at all is bad input (exit 2, naming "
+        "the sites that have readings); a site with none in the range says so.",
+        json=True,
+    )
     q.add_argument("--site", required=True, help="site id")
     _range(q)
     q = command(
@@ -362,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
         "totals per site and fleet (all time without a range)",
         "Generated, consumed and net kWh of the valid readings and, apart, of the flagged ones (flagged_*), "
         "efficiency % (valid generated / valid consumed), readings, valid readings, anomalies by severity and "
-        "anomaly rate %, read from the hourly and daily rollups: --start and --end must be whole UTC hours.",
+        "anomaly rate %, read from the hourly and daily rollups: --start and --end must be whole UTC hours. A ratio "
+        "that is undefined prints n/a; a period without readings prints one line.",
         json=True,
     )
     _range(q)
@@ -388,7 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "ops",
         "operations: health, queue depths, alerts, dead letters, redrive, quarantine, rebuild-rollups",
-        "health: one cheap call per resource. depths: messages in the ingest queue, its dead-letter queue and "
+        "health: one cheap call per resource, each healthy, degraded (a dead-letter queue that holds messages, with "
+        "the count) or unhealthy (it does not answer). depths: messages in the ingest queue, its dead-letter queue and "
         "the rollups' dead-letter queue. alerts: what the alerts topic delivered to its queue. dead-letters: "
         "messages that failed maxReceiveCount times. redrive: move them back to the ingest queue. quarantine: "
         "rejected readings and files, with their reasons. rebuild-rollups: recompute every rollup of every site "

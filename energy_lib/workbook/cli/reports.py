@@ -208,7 +208,8 @@ def add_commands(commands: Any) -> None:
         commands,
         "demo",
         "the main job: local stack up, every notebook as a report, the fleet summary, the index's path",
-        "Exit 1 when a notebook failed.",
+        "The fleet summary is that of the business report's period; on the local target it then says that the "
+        "stack still runs and how to stop it. Exit 1 when a notebook failed.",
         run=cmd_demo,
     )
     p.add_argument("--notebooks-dir", default=str(NOTEBOOKS), help="folder of the notebooks")

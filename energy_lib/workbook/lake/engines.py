@@ -30,7 +30,7 @@ import pyarrow as pa
 from energy_lib import lake
 from energy_lib.clients import client
 from energy_lib.compaction.tables import SCHEMA
-from energy_lib.config import Settings
+from energy_lib.config import LOCAL_ACCESS_KEY, Settings
 from energy_lib.errors import LakeError
 
 if TYPE_CHECKING:
@@ -83,9 +83,9 @@ def _database(settings: Settings, lake_dir: str | None, threads: int) -> duckdb.
     if lake_dir is None:
         database.execute(f"LOAD {_text(str(httpfs_extension()))}")
         endpoint = (settings.endpoint or "").removeprefix("http://")
-        # moto accepts any key; these are placeholders, not credentials
+        key = _text(LOCAL_ACCESS_KEY)  # moto accepts any key; a placeholder, not a credential
         database.execute(
-            f"CREATE SECRET lake (TYPE s3, KEY_ID 'local', SECRET 'local', REGION {_text(settings.region)}, "
+            f"CREATE SECRET lake (TYPE s3, KEY_ID {key}, SECRET {key}, REGION {_text(settings.region)}, "
             f"ENDPOINT {_text(endpoint)}, URL_STYLE 'path', USE_SSL false)"
         )
     return database

@@ -71,7 +71,7 @@ class RegisteredSite:
         Expected time between readings; divides a day (1, 5, 15, 60 ...). [min]
     reporting_hours : str
         ``all_day``: a reading is expected in every interval; ``daylight``: only while the sun is at least
-        5 degrees above the horizon (a meter that sleeps at night). See the README, "Site health".
+        5 degrees above the horizon (a meter that sleeps at night). See docs/site-health.md.
     """
 
     site_id: str
