@@ -308,6 +308,7 @@ def _lake(settings: Settings) -> None:
     except ClientError as error:
         if error.response["Error"]["Code"] != "AlreadyExistsException":
             raise
+        glue.update_table(DatabaseName=settings.glue_database, TableInput=glue_table_input(settings))  # new columns
     athena = client("athena", settings)
     if settings.athena_workgroup not in {group["Name"] for group in athena.list_work_groups()["WorkGroups"]}:
         athena.create_work_group(Name=settings.athena_workgroup, Configuration=workgroup_configuration(settings))
