@@ -136,6 +136,38 @@ def test_the_issue_s_table_is_stored_rounded_flagged_once_and_summed_exactly(lar
     assert (sums["readings"], sums["generated"]) == (6, total(valid) + Decimal("-4.572918375"))
 
 
+REJECTED = {  # the value in the file -> the reason its reading is quarantined for
+    "1e20": "out_of_range:energy_generated_kwh",
+    "-123456789012345678901.25": "out_of_range:energy_generated_kwh",
+    "99999999999999999999.9999999995": "out_of_range:energy_generated_kwh",  # 10^20 once rounded
+    "NaN": "not_finite:energy_generated_kwh",
+    "-Infinity": "not_finite:energy_generated_kwh",
+    "true": "boolean:energy_generated_kwh",
+    '"twelve"': "not_a_number:energy_generated_kwh",
+    '"1,5"': "not_a_number:energy_generated_kwh",
+}
+
+
+def test_what_is_not_a_finite_number_below_10_20_stays_quarantined_with_its_reason(settings: Settings) -> None:
+    # GIVEN one file with a reading for each value that is no reading, and one that is
+    lines = [reading_text("NOPE", n, value, CONSUMED) for n, value in enumerate(REJECTED)]
+    lines.append(reading_text("NOPE", len(REJECTED), "2.0000000001", CONSUMED))
+    put(settings, "raw/2025/06/11/nope.json", ("[" + ",\n".join(lines) + "]").encode())
+    # WHEN the real handler processes it
+    Pipeline(settings).drain()
+    # THEN each is quarantined with its reason and its text; the last is stored, rounded
+    [quarantined] = [row["key"] for row in ops.quarantine(settings)]
+    rejects = ops.quarantined_readings(settings, quarantined)
+    assert [(r["position"], r["reasons"]) for r in rejects] == [
+        (n + 1, [reason]) for n, reason in enumerate(REJECTED.values())
+    ]
+    assert all(value in r["original"] for value, r in zip(REJECTED, rejects, strict=True))
+    [status] = query.ingest_status(settings, client("s3", settings), client("dynamodb", settings))
+    assert [status[k] for k in ("read", "stored", "quarantined", "rounded")] == [len(REJECTED) + 1, 1, len(REJECTED), 1]
+    [stored] = query.readings(settings, client("dynamodb", settings), "NOPE")
+    assert (stored["energy_generated_kwh"], stored["rounded"]) == (Decimal(2), ["energy_generated_kwh"])
+
+
 def net_in_bound(pair: tuple[float, float]) -> bool:
     """Whether the net of two values is below 10^20 too (a reading whose net is not is out_of_range, unchanged)."""
     with localcontext(prec=50):
