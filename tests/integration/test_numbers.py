@@ -23,7 +23,9 @@ from energy_lib.compaction.days import compact, read_day
 from energy_lib.compaction.tables import SCHEMA
 from energy_lib.config import Settings
 from energy_lib.workbook.aws import ops
+from energy_lib.workbook.infra.configuration import glue_table_input
 from energy_lib.workbook.lake import engines
+from energy_lib.workbook.local.provisioner import provision
 from tests.conftest import fresh_stack
 from tests.integration.harness import Pipeline, assert_rollups_exact, lake_readings, put, table_readings
 
@@ -257,3 +259,17 @@ def test_a_day_file_written_before_the_rounded_column_is_read_and_rewritten_with
         {"energy_generated_kwh": Decimal("1.250000000"), "rounded": []},
         {"energy_generated_kwh": Decimal("2.750000000"), "rounded": []},
     ]
+
+
+def test_provisioning_an_existing_local_stack_again_gives_its_glue_table_the_rounded_column(settings: Settings) -> None:
+    # GIVEN a local stack whose Glue table was created before the rounded column existed
+    glue = client("glue", settings)
+    earlier = glue_table_input(settings)
+    columns = earlier["StorageDescriptor"]["Columns"]
+    earlier["StorageDescriptor"]["Columns"] = [column for column in columns if column["Name"] != "rounded"]
+    glue.update_table(DatabaseName=settings.glue_database, TableInput=earlier)
+    # WHEN it is provisioned again (as `energy-workbook local up` does)
+    provision(settings)
+    # THEN the table declares every column of the lake, rounded included
+    table = glue.get_table(DatabaseName=settings.glue_database, Name=lake.TABLE)["Table"]
+    assert [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]] == list(lake.COLUMNS)

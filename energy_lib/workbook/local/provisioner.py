@@ -32,7 +32,8 @@ def queue_arn(settings: Settings, name: str) -> str:
 
 
 def provision(settings: Settings) -> None:
-    """Create (or leave as they are) every resource of the pipeline on the local target."""
+    """Create (or leave as they are) every resource of the pipeline on the local target; the lake's Glue table is
+    brought up to date (columns added since it was created)."""
     if settings.target != "local":
         raise ValueError("provision() creates resources on the local target only; AWS uses terraform/")
     _queues(settings)
