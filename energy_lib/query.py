@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 from typing import Any
@@ -25,7 +26,7 @@ from energy_lib import timeutil
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost, batch_get, query_pages
 from energy_lib.errors import QueryError
-from energy_lib.ledger import HEAD
+from energy_lib.ledger import HEAD, Counts
 from energy_lib.rollups import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET, buckets, zero
 from energy_lib.schema import FAILED, LEDGER, PENDING, PROCESSING, READINGS
 from energy_lib.timeutil import format_timestamp
@@ -396,7 +397,7 @@ def with_ledger(settings: Settings, dynamodb: Any, objects: list[Row], now: date
     """``objects`` (rows with key, version_id, etag) each with its ledger entry (one BatchGetItem for all): status
     (``pending`` when no attempt has started, ``processing`` while an attempt holds the key's lease, ``failed`` also
     when that lease expired: ``error`` says so, ``lease_expired_at`` when), read, stored, quarantined, anomalies,
-    error, updated_at."""
+    rounded, error, updated_at."""
     keys = [{"source_key": o["key"], "version_id": o["version_id"]} for o in objects]
     keys += [{"source_key": key, "version_id": HEAD} for key in dict.fromkeys(o["key"] for o in objects)]
     found = {(e["source_key"], e["version_id"]): e for e in batch_get(dynamodb, settings.ledger_table, keys)}
@@ -409,7 +410,7 @@ def with_ledger(settings: Settings, dynamodb: Any, objects: list[Row], now: date
             {
                 **obj,
                 "status": status,
-                **{name: int(entry.get(name, 0)) for name in ("read", "stored", "quarantined", "anomalies")},
+                **{name: int(entry.get(name, 0)) for name in COUNT_FIELDS},
                 "error": error,
                 "updated_at": entry.get("updated_at", ""),
                 "lease_expired_at": expired,
@@ -418,7 +419,8 @@ def with_ledger(settings: Settings, dynamodb: Any, objects: list[Row], now: date
     return rows
 
 
-LEDGER_FIELDS = ("status", "read", "stored", "quarantined", "anomalies", "error", "updated_at", "lease_expired_at")
+COUNT_FIELDS = tuple(field.name for field in fields(Counts))  # read, stored, quarantined, anomalies, rounded
+LEDGER_FIELDS = ("status", *COUNT_FIELDS, "error", "updated_at", "lease_expired_at")
 INGEST_STATUS_FIELDS = ("key", "version_id", "etag", *LEDGER_FIELDS)
 
 

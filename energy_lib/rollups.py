@@ -177,9 +177,11 @@ def added(current: dict[str, Any], change: Change) -> Change:
 
 
 def _compact(value: Decimal) -> Decimal:
-    """``value`` without trailing zeros, written without an exponent when it is a whole number below 1E+38."""
-    value = value.normalize()
-    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 and value.adjusted() < 38 else value
+    """``value`` without trailing zeros, written without an exponent when it is a whole number below 1E+38; every
+    digit kept (the default context's 28 would round a sum of 29 or more)."""
+    with localcontext(prec=EXACT_DIGITS):
+        value = value.normalize()
+        return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 and value.adjusted() < 38 else value
 
 
 def read(dynamodb: Any, table: str, keys: Iterable[RollupKey]) -> dict[RollupKey, dict[str, Any]]:

@@ -64,6 +64,7 @@ locals {
     ["anomaly", "boolean"],
     ["anomaly_reasons", "array<string>"],
     ["severity", "string"],
+    ["rounded", "array<string>"],
     ["source_key", "string"],
     ["ingested_at", "timestamp"],
     ["sequence_number", "string"],

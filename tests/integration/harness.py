@@ -142,6 +142,7 @@ LAKE_FIELDS = (
     "anomaly",
     "severity",
     "anomaly_reasons",
+    "rounded",
     "source_key",
 )
 
@@ -155,6 +156,7 @@ def table_readings(settings: Settings) -> list[dict[str, Any]]:
             {
                 **{name: item.get(name) for name in LAKE_FIELDS},
                 "anomaly_reasons": list(item.get("anomaly_reasons") or []),
+                "rounded": list(item.get("rounded") or []),  # only on rounded readings; [] in the lake
             }
             for item in rows
         ),
@@ -168,4 +170,7 @@ def lake_readings(settings: Settings) -> list[dict[str, Any]]:
 
     columns = ", ".join(f'"{name}"' for name in LAKE_FIELDS)
     frame = engines.sql(settings, f'SELECT {columns} FROM readings ORDER BY site_id, "timestamp"')
-    return [{**row, "anomaly_reasons": list(row["anomaly_reasons"] or [])} for row in engines.records(frame)]
+    return [
+        {**row, "anomaly_reasons": list(row["anomaly_reasons"] or []), "rounded": list(row["rounded"] or [])}
+        for row in engines.records(frame)
+    ]

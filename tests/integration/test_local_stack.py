@@ -80,26 +80,27 @@ def test_samples_and_simulation_end_to_end_and_again_changes_nothing(stack: Stac
     simulated = stack.json("simulate", "--sites", "2", "--hours", "3", "--seed", "3")
     assert simulated["readings"] == 2 * 36 and simulated["files"] == 2
     # WHEN processing finishes
-    assert stack.json("wait", "--timeout", "120") == {"processed": 7}
+    assert stack.json("wait", "--timeout", "120") == {"processed": 8}
     # THEN ledger, readings, summary and alerts hold what they should
     ingest = stack.json("ingest", "status")
-    assert sum(row["read"] for row in ingest) == 10 + 72
-    assert sum(row["stored"] for row in ingest) == 8 + 72
+    assert sum(row["read"] for row in ingest) == 35 + 72
+    assert sum(row["stored"] for row in ingest) == 33 + 72
     assert sum(row["quarantined"] for row in ingest) == 2
+    assert sum(row["rounded"] for row in ingest) == 4  # producer_floats.json: its readings stored rounded
     quarantined = sorted(row["key"] for row in stack.json("ops", "quarantine"))
     assert [key.rsplit(".", 3)[0] for key in quarantined] == [
         "quarantine/readings/raw/2025/06/11/lines.jsonl",
         "quarantine/readings/raw/2025/06/11/readings.csv",
     ]
     fleet = stack.json("query", "summary")["fleet"]
-    assert fleet["readings"] == 80 and fleet["sites"] == 8  # the simulated SITE_001 and SITE_002 are sample sites too
+    assert fleet["readings"] == 105 and fleet["sites"] == 13  # the simulated SITE_001 and SITE_002 are sample sites too
     site_readings = stack.json(
         "query", "readings", "--site", "SITE_002", "--start", "2025-06-11T00:00:00Z", "--end", "2025-06-11T03:00:00Z"
     )
     assert len(site_readings) == 36
     anomalies = stack.json("query", "anomalies", "--start", "2025-06-11", "--end", "2025-06-12")
     assert len(anomalies) == fleet["anomalies"]
-    assert len(stack.json("query", "files")) == 7
+    assert len(stack.json("query", "files")) == 8
     alerts = stack.json("ops", "alerts")
     assert len(alerts) == sum(1 for row in ingest if row["anomalies"])
     before = stack.totals()
@@ -107,11 +108,11 @@ def test_samples_and_simulation_end_to_end_and_again_changes_nothing(stack: Stac
     for sample in sample_files():
         stack.put(f"raw/2025/06/11/{sample.name}", sample.read_bytes())
     stack.json("simulate", "--sites", "2", "--hours", "3", "--seed", "3")
-    assert stack.json("wait", "--timeout", "120") == {"processed": 7}
+    assert stack.json("wait", "--timeout", "120") == {"processed": 8}
     # THEN no total changes, every current version has the same counts, and each new version sent its alert
     after = stack.totals()
     assert after["summary"] == before["summary"]
-    unchanged = ("key", "etag", "status", "read", "stored", "quarantined", "anomalies", "error")
+    unchanged = ("key", "etag", "status", "read", "stored", "quarantined", "anomalies", "rounded", "error")
     assert [{k: r[k] for k in unchanged} for r in after["ingest"]] == [
         {k: r[k] for k in unchanged} for r in before["ingest"]
     ]

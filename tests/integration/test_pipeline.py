@@ -97,8 +97,19 @@ def test_samples_give_their_documented_outcomes_through_the_handler(settings: Se
     assert '"not a number"' in reject["original"]
     # AND one alert per file with anomalies, filterable by severity and site
     alerts = ops.alerts(settings)
-    assert sorted(a["sites"] for a in alerts) == ["SITE_002", "site_beta"]
-    assert all(a["severity"] == "LOW" and a["anomalies"] == 1 for a in alerts)
+    assert sorted((a["sites"], a["anomalies"]) for a in alerts) == [
+        ("SITE_002", 1),
+        ("plant-03, plant-04", 2),  # the producer's floats: its two unrounded anomalies, stored and flagged
+        ("site_beta", 1),
+    ]
+    assert all(a["severity"] == "LOW" for a in alerts)
+    # AND the producer's unrounded floats are stored rounded to 9 decimals, the ledger counting those readings
+    assert {name: row["rounded"] for name, row in rows.items() if row["rounded"]} == {"producer_floats.json": 4}
+    plant_03 = query.readings(settings, dynamodb, "plant-03")
+    assert [(r["timestamp"], r["energy_generated_kwh"], r["rounded"]) for r in plant_03 if "rounded" in r] == [
+        ("2025-06-11T10:15:00Z", Decimal("-4.572918375"), ["energy_generated_kwh"]),
+        ("2025-06-11T11:00:00Z", Decimal("0.3"), ["energy_generated_kwh"]),
+    ]
 
 
 def test_redelivery_changes_nothing(settings: Settings, pipeline: Pipeline) -> None:

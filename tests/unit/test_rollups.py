@@ -27,6 +27,7 @@ from energy_lib.rollups import (
     padded,
     zero,
 )
+from energy_lib.rollups import item as rollup_item
 from energy_lib.rules import SEVERITIES, assess
 from energy_lib.storage import reading_item
 from tests.conftest import EVENTS
@@ -273,6 +274,23 @@ def test_rollup_changes_are_exact_for_every_number_validation_accepts():
     assert rollup_changes(new, [])[("T", "A")]["flagged_energy_generated_kwh"] == Decimal(value)
     corrected = rollup_changes(new, [item("A", "2025-06-11T13:00:00Z", "0", "0")])
     assert corrected[("T", "A")]["flagged_net_energy_kwh"] == Decimal(value)
+
+
+@pytest.mark.parametrize(
+    "total",
+    [
+        "-106258206561326036000.00001277",  # 30 digits: two readings near 10^20 kWh, one with a 9th decimal
+        "99999999899999999999999999999.000000002",  # 38 digits: 10^9 readings at the bound of validation
+        "1E+30",  # a whole number of 31 digits
+    ],
+)
+def test_the_rollup_item_written_keeps_every_digit_of_its_sums(total):
+    change = change_of(("T", "A"), [StreamChange(padded("1"), None, item("A", "2025-06-11T13:00:00Z", total, "0"))])
+
+    written = to_item(rollup_item(("T", "A"), change, padded("1"), "2025-06-12T00:00:00Z"))
+
+    assert Decimal(written["flagged_energy_generated_kwh"]["N"]) == Decimal(total)
+    assert "E" not in written["flagged_energy_generated_kwh"]["N"]
 
 
 def test_latest_reading_is_kept_on_the_total_only_and_only_from_new_images():

@@ -328,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest",
         "ledger status of every raw object",
         "status: one row per object under raw/ (its current version): key, version_id, etag, status (pending, "
-        "processing, processed, rejected, superseded, failed), read, stored, quarantined, anomalies, error.",
+        "processing, processed, rejected, superseded, failed), read, stored, quarantined, anomalies, rounded (stored "
+        "readings with a value rounded to 9 decimals), error.",
         run=cmd_ingest,
         local=True,
         json=True,

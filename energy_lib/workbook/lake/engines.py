@@ -105,10 +105,10 @@ def connect(
         listing = client("s3", settings).list_objects_v2(Bucket=settings.bucket, Prefix=prefix, MaxKeys=1)
         found = bool(listing.get("KeyCount"))
         source = f"s3://{settings.bucket}/{prefix}day=*/*.parquet"
-    if found:
+    if found:  # by name: day files written before a column existed (``rounded``) read it as NULL
         connection.execute(
             f"CREATE TEMP VIEW {lake.TABLE} AS SELECT * FROM read_parquet({_text(source)}, hive_partitioning = true, "
-            f"hive_types = {{'{lake.PARTITION[0]}': 'VARCHAR'}})"
+            f"hive_types = {{'{lake.PARTITION[0]}': 'VARCHAR'}}, union_by_name = true)"
         )
     else:  # an empty lake is an empty table, not an error
         connection.register(

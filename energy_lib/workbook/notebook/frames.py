@@ -22,8 +22,10 @@ from energy_lib.config import Settings
 from energy_lib.errors import UnparseableFile
 from energy_lib.pipeline import NotAnS3Notification, notifications
 from energy_lib.quarantine import rejects_prefix
+from energy_lib.readings import Reading
 from energy_lib.rollups import COUNTERS, ENERGY, FLAGGED_ENERGY
 from energy_lib.schema import PROBLEM_STATUSES
+from energy_lib.validation import validate
 from energy_lib.workbook.aws import ops
 
 TOTAL_COLUMNS = (*ENERGY, *FLAGGED_ENERGY)  # rollups and summaries: valid readings' energy, and flagged apart
@@ -150,7 +152,14 @@ def files(settings: Settings, prefix: str | None = None) -> pd.DataFrame:
 
 
 RAW_FILE_COLUMNS = ("key", "size_bytes", "last_modified", *query.LEDGER_FIELDS, "version_id", "etag")
-CONTENT_COLUMNS = ("position", "site_id", "timestamp", "energy_generated_kwh", "energy_consumed_kwh", "rejected")
+ROUNDED_COLUMNS = {"energy_generated_kwh": "stored_generated_kwh", "energy_consumed_kwh": "stored_consumed_kwh"}
+CONTENT_COLUMNS = (
+    "position",
+    "site_id",
+    "timestamp",
+    *(name for pair in ROUNDED_COLUMNS.items() for name in pair),  # as written, and as stored when rounded
+    "rejected",
+)
 MAX_CONTENT_ROWS = 2000  # records of one file shown as a table (a day of 5-minute readings is 288)
 
 
@@ -174,11 +183,12 @@ def day_prefix(settings: Settings, day: date) -> str:
 class RawFile:
     """One raw object as the file viewer shows it.
 
-    ``ledger``: its ledger row (status, read, stored, quarantined, anomalies, error); ``content``: its records
-    in order (``position``, the four input fields as the file wrote them, ``rejected``: the reasons of a
-    record that was quarantined), the first ``MAX_CONTENT_ROWS``; ``records``: how many it holds;
-    ``rejects``: the quarantined records (``position``, ``reasons``, ``original``); ``unparseable``: why the
-    file could not be read at all ("" when it could).
+    ``ledger``: its ledger row (status, read, stored, quarantined, anomalies, rounded, error); ``content``: its
+    records in order (``position``, the four input fields as the file wrote them, beside each energy field
+    ``stored_generated_kwh`` / ``stored_consumed_kwh``: the value stored when validation rounded it to 9
+    decimals, "" otherwise; ``rejected``: the reasons of a record that was quarantined), the first
+    ``MAX_CONTENT_ROWS``; ``records``: how many it holds; ``rejects``: the quarantined records (``position``,
+    ``reasons``, ``original``); ``unparseable``: why the file could not be read at all ("" when it could).
     """
 
     key: str
@@ -203,12 +213,22 @@ def raw_file(settings: Settings, key: str) -> RawFile:
                 records += 1
                 if len(rows) < MAX_CONTENT_ROWS:
                     value = record.value if isinstance(record.value, dict) else {}
-                    row = {name: _as_text(value.get(name)) for name in CONTENT_COLUMNS[1:5]}
+                    row = {name: _as_text(value.get(name)) for name in CONTENT_COLUMNS[1:-1]}
+                    row.update(_stored_when_rounded(record))
                     rows.append({"position": record.position, **row, "rejected": reasons.get(record.position, "")})
     except UnparseableFile as error:
         empty = pd.DataFrame(columns=list(CONTENT_COLUMNS))
         return RawFile(key, ledger, empty, 0, rejects, str(error))
     return RawFile(key, ledger, pd.DataFrame(rows, columns=list(CONTENT_COLUMNS)), records, rejects)
+
+
+def _stored_when_rounded(record: parsing.Record) -> dict[str, str]:
+    """The values validation stores for the energy fields of ``record`` that it rounds ("" for the others)."""
+    reading = validate(record)
+    rounded = reading.rounded if isinstance(reading, Reading) else ()
+    return {
+        stored: _as_text(getattr(reading, name)) if name in rounded else "" for name, stored in ROUNDED_COLUMNS.items()
+    }
 
 
 def _as_text(value: Any) -> str:

@@ -381,13 +381,16 @@ def table(frame: pd.DataFrame, empty: str, caption: str = "", text_columns: list
 
 def file_status(ledger: dict[str, Any]) -> Html:
     """A raw object's ledger entry as one line: its status in the status colour, what it held and what became
-    of it, and the error of a failed or rejected object."""
+    of it (and how many readings were stored rounded, when any were), and the error of a failed or rejected
+    object."""
     status = str(ledger.get("status", "pending"))
     colour = palette.STATUS_COLOURS.get(status, MUTED)
     counts = (
         f"{count(ledger.get('read', 0), 'record')} read, {ledger.get('stored', 0):,} stored, "
         f"{ledger.get('quarantined', 0):,} quarantined, {count(ledger.get('anomalies', 0), 'anomaly', 'anomalies')}"
     )
+    if ledger.get("rounded"):
+        counts += f", {count(ledger['rounded'], 'reading')} rounded to 9 decimals"
     error = f" · {ledger['error']}" if ledger.get("error") else ""
     return Html(
         f'<p><b style="color:{colour}">{html.escape(status)}</b> · {html.escape(counts)}{html.escape(error)}</p>',

@@ -95,11 +95,41 @@ def test_the_file_viewer_shows_content_rejects_with_reasons_and_status(processed
     files.file.value = DAY + "array_utc_z.json"
     raw_values = (SAMPLES / "array_utc_z.json").read_text()
     assert all(value in raw_values for value in files.shown.content["energy_generated_kwh"])
+    assert "stored as (rounded)" not in files._repr_mimebundle_()["text/html"]  # nothing rounded: no such column
     # an unreadable file says why, and its status
     files.prefix.value = "raw/2025/06/12/"
     assert files.shown.key == "raw/2025/06/12/broken.json"
     assert files.shown.unparseable and "rejected" in files.status.value
     assert "could not be read at all" in files._repr_mimebundle_()["text/html"]
+
+
+def test_the_file_viewer_shows_the_text_and_the_stored_value_of_rounded_readings_side_by_side(
+    processed: Settings,
+) -> None:
+    files = browser(processed, page_size=50)
+    # GIVEN the producer's batch with unrounded floats, processed: its listing row counts the rounded readings
+    assert files.page.set_index("key").loc[DAY + "producer_floats.json", "rounded"] == 4
+    # WHEN it is picked
+    files.file.value = DAY + "producer_floats.json"
+    content = files.shown.content.set_index("position")
+    # THEN each rounded value stands beside the text the file wrote; the others are stored as written
+    generated = content[["energy_generated_kwh", "stored_generated_kwh"]]
+    consumed = content[["energy_consumed_kwh", "stored_consumed_kwh"]]
+    assert generated[generated["stored_generated_kwh"] != ""].values.tolist() == [
+        ["-4.572918374629183", "-4.572918375"],
+        ["0.30000000000000004", "0.300000000"],
+    ]
+    assert consumed[consumed["stored_consumed_kwh"] != ""].values.tolist() == [
+        ["15.399999999999999", "15.400000000"],
+        ["-3.32779089063629", "-3.327790891"],
+    ]
+    # AND the status says how many readings were rounded, the table heads the columns and says how
+    assert "25 records read, 25 stored, 0 quarantined, 2 anomalies, 4 readings rounded to 9 decimals" in (
+        files.status.value
+    )
+    static = files._repr_mimebundle_()["text/html"]
+    assert static.count("stored as (rounded)") == 2 and "stored rounded (half to even)" in static
+    assert "-4.572918374629183" in static and "-4.572918375" in static
 
 
 def test_an_object_uploaded_again_is_listed_once_with_its_current_version_and_that_version_s_ledger_entry(
