@@ -31,10 +31,10 @@ install: $(INSTALLED)  ## .venv from the lock, and the project (the workflows st
 demo: $(INSTALLED)  ## the main job: local stack up, every notebook run as a report, reports/index.html
 	$(BIN)/energy-workbook demo
 
-# two workers, a notebook's cells and a module's tests on the same one; then the benchmarks on their own, so the
-# other worker's load does not move their figures
+# two workers (the notebooks in order on one, a file's tests together: conftest.py's scheduler); then the
+# benchmarks on their own, so the other worker's load does not move their figures
 test: $(INSTALLED) browser  ## every test and every benchmark (benchmarks at a size that keeps the run within 20 minutes)
-	$(PYTEST) -n 2 --dist loadfile -m "not benchmark"
+	$(PYTEST) -n 2 -m "not benchmark"
 	$(PYTEST) -m benchmark
 
 check: $(INSTALLED)  ## the fast loop (under a minute): tests/unit, no local stack, notebook, browser or security tool

@@ -86,6 +86,7 @@ def fresh_stack(port: int, state_dir: Path, **choices: Any) -> Settings:
     request = urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")
     urllib.request.urlopen(request).close()
     provision(result)
+    empty_data(result)  # S3's test event of the new notification, as after any other test
     _provisioned[port] = wanted
     return result
 

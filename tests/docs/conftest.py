@@ -13,11 +13,6 @@ import pytest
 from tests.conftest import REPO
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # pytest-xdist registers it too; named here so that --strict-markers accepts it without xdist
-    config.addinivalue_line("markers", "xdist_group(name): run the tests of one group on one worker")
-
-
 def mkdocs_build(config_dir: Path, site_dir: Path) -> subprocess.CompletedProcess[str]:
     """``mkdocs build --strict`` of the site configured in ``config_dir``, into ``site_dir``."""
     return subprocess.run(
