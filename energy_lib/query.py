@@ -321,14 +321,18 @@ def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part / whole * 100).quantize(PERCENT) if whole else None
 
 
-def sites(settings: Settings, dynamodb: Any, cost: Cost | None = None) -> list[str]:
-    """Every site that has stored readings, sorted: those of the all-time rollups, and the registered sites not
-    rolled up yet that have a reading (one Query of the registry, and one of a single reading per such site)."""
+def sites(
+    settings: Settings, dynamodb: Any, cost: Cost | None = None, now: Callable[[], datetime] = timeutil.now
+) -> list[str]:
+    """Every site that has stored readings, sorted: those of the all-time rollups, and those not rolled up yet (the
+    registered ones that have a reading: one Query of a single reading each; and :func:`energy_lib.tail.newcomers`)."""
     totals = rollups(settings, dynamodb, [TOTAL_BUCKET], cost)
     found = {row["site_id"] for row in totals if row.get("readings")}
-    waiting = tail.registered_sites(settings, dynamodb, cost) - {row["site_id"] for row in totals}
+    known = {row["site_id"] for row in totals}
+    waiting = tail.registered_sites(settings, dynamodb, cost) - known
     found |= {site for site in waiting if tail.has_readings(settings, dynamodb, site, cost)}
-    return sorted(found)
+    latest = max((row.get("last_reading_at", "") for row in totals), default="")
+    return sorted(found | tail.newcomers(settings, dynamodb, known, latest, tail.span([TOTAL_BUCKET]), now(), cost))
 
 
 def _object_row(entry: dict[str, Any]) -> Row:
