@@ -49,6 +49,14 @@ class Pipeline:
             settings, handler=aggregator or aggregate, retry_s=0, clock=clock, close_when_idle=close_when_idle
         )
 
+    def hand_over(self) -> None:
+        """Poll the ingest until its queue is empty, then the stream until it has nothing new: the records are
+        handed to the aggregator (with a tumbling window, kept in the open window's state until it ends)."""
+        while self.ingest.poll_once(wait_s=0):
+            pass
+        while self.stream.poll_once():
+            pass
+
     def drain(self, rounds: int = 200) -> None:
         """Poll both mappings until the ingest queue is empty and the stream has nothing new twice in a row (a
         shard iterator that expired gives nothing once, then a fresh one reads on)."""

@@ -61,10 +61,7 @@ def store(settings: Settings, pipeline: Pipeline, key: str, body: bytes) -> None
     """Upload a file, let the ingest store it, and hand its stream records to the aggregator (kept in the open
     window's state: nothing reaches the rollups before the window ends)."""
     put(settings, key, body)
-    while pipeline.ingest.poll_once(wait_s=0):
-        pass
-    while pipeline.stream.poll_once():
-        pass
+    pipeline.hand_over()
 
 
 def truth(settings: Settings, sites: list[str], start: str | None, end: str | None) -> dict[str, dict[str, Any]]:

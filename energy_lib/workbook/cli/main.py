@@ -324,8 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
         "wait",
         "wait until every raw object is processed, the queue is empty, the rollups and the lake caught up",
         "Exit 0 once every object under raw/ has a final ledger status, the ingest queue is empty, the rollups "
-        "have taken in every reading written (the readings stream is drained), so a summary read next is "
-        "complete, and no change object waits for the lake's compaction (seconds locally; on AWS up to "
+        "have taken in every reading written (the readings stream is drained; summaries need no wait, they add "
+        "what the rollups miss), and no change object waits for the lake's compaction (seconds locally, until the "
+        "window's end with `local up --windows clock`; on AWS up to "
         f"{ROLLUPS_DELAY_BOUND_MIN} minutes for the rollups, which are written once per tumbling window, and "
         f"{LAKE_DELAY_BOUND_MIN} for the lake: give --timeout 1200 there); exit 1 when objects failed (also an "
         "attempt that stopped and whose lease expired: see `ingest status`) or at the timeout. Progress goes to "
