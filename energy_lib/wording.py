@@ -34,6 +34,9 @@ def freshness(row: dict[str, Any], complete_through: str | datetime) -> str:
         return f"{exact}: no readings."
     if not after:
         return f"{exact}: every reading in it is in the rollups."
+    if after == row["readings"]:
+        all_read = f"all {count(after, 'reading')} were read from the readings table"
+        return f"{exact}: none of its readings is in the rollups yet; {all_read}."
     return (
         f"{exact}: the rollups hold its readings up to {moment(row['rolled_up_through'])} UTC; "
         f"{count(after, 'reading')} after that {'was' if after == 1 else 'were'} read from the readings table."

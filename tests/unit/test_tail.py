@@ -51,6 +51,11 @@ def test_the_rollups_alone_hold_a_summary_up_to_the_earliest_watermark_of_a_site
             "1,100 readings after that were read from the readings table.",
         ),
         (
+            {"readings": 864, "readings_after_rollups": 864, "rolled_up_through": "2025-06-10T23:59:59Z"},
+            "Exact as of 2025-06-11 10:22:07 UTC: none of its readings is in the rollups yet; all 864 readings were "
+            "read from the readings table.",
+        ),
+        (
             {"readings": 8, "readings_after_rollups": 0, "rolled_up_through": "2025-06-11T10:22:07Z"},
             "Exact as of 2025-06-11 10:22:07 UTC: every reading in it is in the rollups.",
         ),
