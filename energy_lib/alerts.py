@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from energy_lib.rules import highest
-from energy_lib.wording import count
+from energy_lib.wording import count, freshness
 
 SUBJECT_LIMIT = 99  # SNS subjects must be shorter than 100 characters
 SITES_LISTED = 100  # sites named in the body and the site_id attribute; SNS messages stop at 256 KiB
@@ -123,6 +123,7 @@ def summary_message(summary: dict[str, Any], start: str, end: str) -> dict[str, 
         f"kWh, net {fleet['net_energy_kwh']} kWh, efficiency {_percent(fleet['efficiency_pct'])}",
         f"Flagged readings (anomalies, not in the totals): generated {fleet['flagged_energy_generated_kwh']} kWh, "
         f"consumed {fleet['flagged_energy_consumed_kwh']} kWh",
+        freshness(fleet, summary["complete_through"]),
         "",
         "site  generated_kwh  consumed_kwh  net_kwh  efficiency_pct  anomalies  flagged_generated_kwh",
     ]

@@ -6,8 +6,11 @@ Ranges are half-open ``[start, end)`` in UTC. Every function takes an optional
 - :func:`readings`: one site, key condition on ``timestamp``
 - :func:`fleet_readings`: all sites in a range, one Query per UTC day on the ``by_day`` index
 - :func:`anomalies`: the sparse ``site_anomalies`` / ``fleet_anomalies`` indexes
-- :func:`summary`, :func:`rollups`: rollup items only; cost is sites x periods, never readings
-- :func:`sites`: the sites that have readings (the all-time rollup bucket)
+- :func:`rollups`: rollup items only; cost is sites x periods, never readings
+- :func:`summary`: the rollups plus the readings stored after their watermarks (:mod:`energy_lib.tail`): exact
+  when asked; cost sites x periods, plus one Query per site whose rollups may trail the range
+- :func:`sites`: the sites that have readings (the all-time rollup bucket, and the registered sites not rolled
+  up yet that have a reading)
 - :func:`ingest_status`, :func:`ledger_entries`: the ledger, by object version (BatchGetItem) or by problem
 - :func:`files`, :func:`current_versions`, :func:`files_page`, :func:`read_file`, :func:`with_ledger`: raw
   objects, listed with paging, each with its ledger entry
@@ -16,13 +19,13 @@ Ranges are half-open ``[start, end)`` in UTC. Every function takes an optional
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import fields
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 from typing import Any
 
-from energy_lib import timeutil
+from energy_lib import tail, timeutil
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost, batch_get, query_pages
 from energy_lib.errors import QueryError
@@ -268,21 +271,40 @@ def summary(
     start: datetime | str | None = None,
     end: datetime | str | None = None,
     cost: Cost | None = None,
+    now: Callable[[], datetime] = timeutil.now,
 ) -> dict[str, Any]:
-    """Totals per site and for the fleet, read from rollups only: readings, anomalies (also by severity), valid
-    readings; generated, consumed and net kWh of the valid readings and, apart, of the flagged ones
-    (``flagged_*``); efficiency % of the valid readings; anomaly rate %. The fleet row also counts ``sites``."""
+    """Totals per site and for the fleet, exact when asked: the rollups plus the readings stored after their
+    watermarks (:func:`energy_lib.tail.exact_rollups`). Readings, anomalies (also by severity), valid readings;
+    generated, consumed and net kWh of the valid readings and, apart, of the flagged ones (``flagged_*``);
+    efficiency % of the valid readings; anomaly rate %; ``readings_after_rollups`` (read from the readings table,
+    not in the rollups yet); ``rolled_up_through``: for a site its rollups' watermark (None: nothing rolled up
+    yet), for the fleet the timestamp up to which the rollups alone hold every reading of the result
+    (``complete_through`` when none came from the readings table). The fleet row also counts ``sites``; the result's
+    ``complete_through`` is the moment it is exact to (every reading stored by then is in it)."""
+    rows, freshness = tail.exact_rollups(settings, dynamodb, summary_buckets(start, end), cost, now)
     per_site: dict[str, dict[str, Decimal]] = {}
     with localcontext(prec=EXACT_DIGITS):
-        for row in rollups(settings, dynamodb, summary_buckets(start, end), cost):
+        for row in rows:
             totals = per_site.setdefault(row["site_id"], zero())
             for name in COUNTERS:
-                totals[name] += row.get(name, Decimal(0))
+                totals[name] += row[name]
         sites = [
-            {"site_id": site, **_with_ratios(totals)} for site, totals in sorted(per_site.items()) if totals["readings"]
+            {
+                "site_id": site,
+                **_with_ratios(totals),
+                "rolled_up_through": freshness.rolled_up_through.get(site) or None,
+                "readings_after_rollups": freshness.after_rollups.get(site, 0),
+            }
+            for site, totals in sorted(per_site.items())
         ]
         fleet = {name: sum((site[name] for site in sites), Decimal(0)) for name in COUNTERS}
-    return {"sites": sites, "fleet": {"sites": len(sites), **_with_ratios(fleet)}}
+    fleet_row = {
+        "sites": len(sites),
+        **_with_ratios(fleet),
+        "rolled_up_through": freshness.through(per_site),
+        "readings_after_rollups": sum(site["readings_after_rollups"] for site in sites),
+    }
+    return {"complete_through": freshness.complete_through, "sites": sites, "fleet": fleet_row}
 
 
 def _with_ratios(totals: dict[str, Decimal]) -> dict[str, Any]:
@@ -300,9 +322,18 @@ def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part / whole * 100).quantize(PERCENT) if whole else None
 
 
-def sites(settings: Settings, dynamodb: Any, cost: Cost | None = None) -> list[str]:
-    """Every site that has stored readings, sorted."""
-    return [row["site_id"] for row in rollups(settings, dynamodb, [TOTAL_BUCKET], cost) if row.get("readings")]
+def sites(
+    settings: Settings, dynamodb: Any, cost: Cost | None = None, now: Callable[[], datetime] = timeutil.now
+) -> list[str]:
+    """Every site that has stored readings, sorted: those of the all-time rollups, and those not rolled up yet (the
+    registered ones that have a reading: one Query of a single reading each; and :func:`energy_lib.tail.newcomers`)."""
+    totals = rollups(settings, dynamodb, [TOTAL_BUCKET], cost)
+    found = {row["site_id"] for row in totals if row.get("readings")}
+    known = {row["site_id"] for row in totals}
+    waiting = tail.registered_sites(settings, dynamodb, cost) - known
+    found |= {site for site in waiting if tail.has_readings(settings, dynamodb, site, cost)}
+    latest = max((row.get("last_reading_at", "") for row in totals), default="")
+    return sorted(found | tail.newcomers(settings, dynamodb, known, latest, tail.span([TOTAL_BUCKET]), now(), cost))
 
 
 def _object_row(entry: dict[str, Any]) -> Row:

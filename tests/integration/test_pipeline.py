@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +40,11 @@ def upload_samples(settings: Settings) -> None:
         put(settings, f"raw/2025/06/11/{name}", (SAMPLES / name).read_bytes())
 
 
+def asked_at() -> datetime:
+    """The moment the summaries of :func:`state` say they are exact to: one for both states compared."""
+    return datetime(2025, 6, 12, 1, tzinfo=timezone.utc)
+
+
 def state(settings: Settings) -> dict[str, Any]:
     """Everything a re-delivery must leave as it was."""
     dynamodb, s3 = client("dynamodb", settings), client("s3", settings)
@@ -49,8 +55,8 @@ def state(settings: Settings) -> dict[str, Any]:
     )
     return {
         "readings": readings,
-        "summary": query.summary(settings, dynamodb),
-        "day": query.summary(settings, dynamodb, "2025-06-11", "2025-06-12"),
+        "summary": query.summary(settings, dynamodb, now=asked_at),
+        "day": query.summary(settings, dynamodb, "2025-06-11", "2025-06-12", now=asked_at),
         "ledger": [
             {k: v for k, v in row.items() if k != "updated_at"} for row in query.ingest_status(settings, s3, dynamodb)
         ],

@@ -245,11 +245,14 @@ def test_summary_of_an_empty_period_says_n_a_not_none():
     # GIVEN the summary of a period without readings (energy_lib.query.summary's shape)
     zero = {name: Decimal(0) for name in (*ENERGY, *FLAGGED_ENERGY)}
     fleet = {"sites": 0, "readings": 0, "anomalies": 0, "efficiency_pct": None, "anomaly_rate_pct": None, **zero}
-    result = summary_message({"sites": [], "fleet": fleet}, "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z")
+    fleet |= {"rolled_up_through": "2025-06-12T00:05:00Z", "readings_after_rollups": 0}
+    empty = {"complete_through": "2025-06-12T00:05:00Z", "sites": [], "fleet": fleet}
+    result = summary_message(empty, "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z")
     assert "None" not in result["Message"] + result["Subject"]
     assert "efficiency n/a" in result["Message"] and "(n/a)" in result["Message"]
+    assert "Exact as of 2025-06-12 00:05 UTC: no readings." in result["Message"]
     one = {**fleet, "readings": 1, "anomalies": 1}
-    subject = summary_message({"sites": [], "fleet": one}, "2025-06-11T00:00:00Z", "x")["Subject"]
+    subject = summary_message({**empty, "fleet": one}, "2025-06-11T00:00:00Z", "x")["Subject"]
     assert subject == "Energy summary 2025-06-11: 1 reading, 1 anomaly"
 
 
@@ -269,9 +272,17 @@ def test_the_summary_gives_valid_totals_and_the_flagged_energy_apart():
         **valid,
         **flagged,
     }
+    # AND one of its readings not rolled up yet, read from the readings table at 00:03:20
     fleet = {**site, "sites": 1, "anomaly_rate_pct": Decimal("33.33")}
-    lines = summary_message({"sites": [site], "fleet": fleet}, "2025-06-11T00:00:00Z", "x")["Message"].split("\n")
+    fleet |= {"rolled_up_through": "2025-06-11T23:50:00Z", "readings_after_rollups": 1}
+    summary = {"complete_through": "2025-06-12T00:03:20Z", "sites": [site], "fleet": fleet}
+    lines = summary_message(summary, "2025-06-11T00:00:00Z", "x")["Message"].split("\n")
     # THEN the totals are of valid readings and the flagged energy stands on a line of its own
     assert lines[2] == "Valid readings: generated 10.5 kWh, consumed 10 kWh, net 0.5 kWh, efficiency 105.00 %"
     assert lines[3] == "Flagged readings (anomalies, not in the totals): generated 5000 kWh, consumed 5.2 kWh"
+    # AND the message says how fresh it is
+    assert lines[4] == (
+        "Exact as of 2025-06-12 00:03:20 UTC: the rollups hold its readings up to 2025-06-11 23:50 UTC; "
+        "1 reading after that was read from the readings table."
+    )
     assert lines[-1] == "SITE_003  10.5  10  0.5  105.00  1  5000"

@@ -100,6 +100,7 @@ def test_unrelated_variables_are_ignored():
         ("ENERGY_REGION", "us-east-1", "region", "us-east-1"),
         ("ENERGY_ENDPOINT_URL", "http://localhost:9000", "endpoint_url", "http://localhost:9000"),
         ("ENERGY_LOCAL_PORT", "5001", "local_port", 5001),
+        ("ENERGY_LOCAL_WINDOWS", "clock", "local_windows", "clock"),
         ("ENERGY_LOCAL_PORT", " 5001 ", "local_port", 5001),
         ("ENERGY_BUCKET", "my-bucket", "bucket", "my-bucket"),
         ("ENERGY_RAW_PREFIX", "incoming/", "raw_prefix", "incoming/"),
@@ -281,6 +282,7 @@ def test_threshold_order_is_checked_for_variables():
     ("environ", "variable"),
     [
         ({"ENERGY_TARGET": "gcp"}, "ENERGY_TARGET"),
+        ({"ENERGY_LOCAL_WINDOWS": "hourly"}, "ENERGY_LOCAL_WINDOWS"),
         ({"ENERGY_RAW_PREFIX": "raw"}, "ENERGY_RAW_PREFIX"),
         ({"ENERGY_QUARANTINE_PREFIX": "quarantine"}, "ENERGY_QUARANTINE_PREFIX"),
         ({"ENERGY_QUARANTINE_PREFIX": "raw/q/"}, "ENERGY_QUARANTINE_PREFIX"),
@@ -288,7 +290,7 @@ def test_threshold_order_is_checked_for_variables():
         ({"ENERGY_SEVERITY_HIGH_KWH": "5"}, "ENERGY_SEVERITY_HIGH_KWH"),
         ({"ENERGY_IMPLAUSIBLE_KWH": "20"}, "ENERGY_IMPLAUSIBLE_KWH"),
     ],
-    ids=["target", "raw-slash", "quarantine-slash", "nested", "medium", "high", "implausible"],
+    ids=["target", "windows", "raw-slash", "quarantine-slash", "nested", "medium", "high", "implausible"],
 )
 def test_every_validation_error_names_the_variable_to_fix(environ, variable):
     # GIVEN a value of the right type that breaks a rule: the user sets variables, so the message names them

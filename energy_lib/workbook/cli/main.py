@@ -17,7 +17,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from energy_lib.config import Settings
+from energy_lib import wording
+from energy_lib.config import LOCAL_WINDOWS, Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
 from energy_lib.timeutil import format_timestamp
 from energy_lib.workbook.cli import lake, reports, sites
@@ -47,8 +48,10 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
     from energy_lib.workbook.local import stack as local_stack
 
+    if args.windows is not None and args.action != "up":
+        raise UsageError("--windows goes with up only")
     if args.action == "up":
-        emit(local_stack.up(settings), args.json)
+        emit(local_stack.up(settings, windows=args.windows), args.json)
     elif args.action == "status":
         info = local_stack.status(settings)
         emit(info, args.json)
@@ -161,9 +164,12 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
     elif args.what == "summary":
         result = query.summary(settings, dynamodb, args.start, args.end)
         if not args.json and not result["fleet"]["readings"]:
-            print(f"no readings {_range_words(args.start, args.end)}: nothing to summarise")
+            as_of = wording.moment(result["complete_through"])
+            print(f"no readings {_range_words(args.start, args.end)} as of {as_of} UTC: nothing to summarise")
             return
         emit(result if args.json else summary_table(result), args.json)
+        if not args.json:
+            print(wording.freshness(result["fleet"], result["complete_through"]))
     elif args.what == "sites":
         emit(query.sites(settings, dynamodb), args.json)
     else:
@@ -257,6 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
         json=True,
     )
     p.add_argument("action", choices=("up", "status", "down"))
+    p.add_argument(
+        "--windows",
+        choices=LOCAL_WINDOWS,
+        help="up: how the rollups' 15-minute tumbling windows end: idle (default: as soon as the stream has nothing "
+        "new, so rollups follow in seconds) or clock (at the window's end, as on AWS: summaries then add the "
+        "readings of the open window, and `wait` waits for the window)",
+    )
 
     p = command(
         commands,
@@ -311,8 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
         "wait",
         "wait until every raw object is processed, the queue is empty, the rollups and the lake caught up",
         "Exit 0 once every object under raw/ has a final ledger status, the ingest queue is empty, the rollups "
-        "have taken in every reading written (the readings stream is drained), so a summary read next is "
-        "complete, and no change object waits for the lake's compaction (seconds locally; on AWS up to "
+        "have taken in every reading written (the readings stream is drained; summaries need no wait, they add "
+        "what the rollups miss), and no change object waits for the lake's compaction (seconds locally, until the "
+        "window's end with `local up --windows clock`; on AWS up to "
         f"{ROLLUPS_DELAY_BOUND_MIN} minutes for the rollups, which are written once per tumbling window, and "
         f"{LAKE_DELAY_BOUND_MIN} for the lake: give --timeout 1200 there); exit 1 when objects failed (also an "
         "attempt that stopped and whose lease expired: see `ingest status`) or at the timeout. Progress goes to "
@@ -370,8 +384,11 @@ def build_parser() -> argparse.ArgumentParser:
         "totals per site and fleet (all time without a range)",
         "Generated, consumed and net kWh of the valid readings and, apart, of the flagged ones (flagged_*), "
         "efficiency % (valid generated / valid consumed), readings, valid readings, anomalies by severity and "
-        "anomaly rate %, read from the hourly and daily rollups: --start and --end must be whole UTC hours. A ratio "
-        "that is undefined prints n/a; a period without readings prints one line.",
+        "anomaly rate %, read from the hourly and daily rollups, plus the readings stored after them (the "
+        "rollups trail by up to a window): exact when asked. Per site and fleet, readings_after_rollups; per "
+        "site, rolled_up_through (its rollups' watermark); complete_through: the moment the summary is exact to. "
+        "--start and --end must be whole UTC hours. A ratio that is undefined prints n/a; a period without "
+        "readings prints one line.",
         json=True,
     )
     _range(q)

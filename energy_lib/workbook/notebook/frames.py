@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from energy_lib import parsing, query
+from energy_lib import parsing, query, tail
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.errors import UnparseableFile
@@ -30,7 +30,8 @@ from energy_lib.workbook.aws import ops
 
 TOTAL_COLUMNS = (*ENERGY, *FLAGGED_ENERGY)  # rollups and summaries: valid readings' energy, and flagged apart
 READING_COLUMNS = ("site_id", "timestamp", *ENERGY, "anomaly", "anomaly_reasons", "severity")
-SUMMARY_COLUMNS = ("site_id", *COUNTERS, "valid_readings", "efficiency_pct", "anomaly_rate_pct")
+FRESHNESS_COLUMNS = ("rolled_up_through", "readings_after_rollups")  # see energy_lib.query.summary
+SUMMARY_COLUMNS = ("site_id", *COUNTERS, "valid_readings", "efficiency_pct", "anomaly_rate_pct", *FRESHNESS_COLUMNS)
 ROLLUP_COLUMNS = ("site_id", *COUNTERS)
 Moment = datetime | str | None
 LONG_RANGE = timedelta(days=7)  # longer ranges are read from the lake
@@ -91,18 +92,23 @@ def anomalies(settings: Settings, site_id: str | None = None, start: Moment = No
 
 
 def summary(settings: Settings, start: Moment = None, end: Moment = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """(one row per site, fleet totals) from rollups; no range means all time."""
+    """(one row per site, fleet totals), exact when read: the rollups plus the readings stored after them (see
+    :func:`energy_lib.query.summary`); no range means all time. Each row has ``rolled_up_through`` (UTC; NaT:
+    nothing rolled up yet) and ``readings_after_rollups``; the fleet also ``complete_through`` (UTC datetime)."""
     result = query.summary(settings, client("dynamodb", settings), start, end)
     per_site = _numeric(
         pd.DataFrame(result["sites"], columns=list(SUMMARY_COLUMNS)),
         (*TOTAL_COLUMNS, "efficiency_pct", "anomaly_rate_pct"),
     )
-    fleet = {k: (float(v) if v is not None and not isinstance(v, int) else v) for k, v in result["fleet"].items()}
+    per_site["rolled_up_through"] = pd.to_datetime(per_site["rolled_up_through"], utc=True)
+    fleet = {k: (float(v) if v is not None and not isinstance(v, int | str) else v) for k, v in result["fleet"].items()}
+    fleet["rolled_up_through"] = query.utc(fleet["rolled_up_through"])
+    fleet["complete_through"] = query.utc(result["complete_through"])
     return per_site, fleet
 
 
 def _periods(settings: Settings, buckets: list[str], column: str) -> pd.DataFrame:
-    rows = query.rollups(settings, client("dynamodb", settings), buckets)
+    rows, _ = tail.exact_rollups(settings, client("dynamodb", settings), buckets)
     frame = pd.DataFrame(rows, columns=["bucket", *ROLLUP_COLUMNS])
     frame = frame[frame["readings"].fillna(0).astype(float) > 0].copy()
     frame[column] = pd.to_datetime(frame["bucket"].str[2:], utc=True, format="ISO8601")
@@ -114,8 +120,8 @@ def _periods(settings: Settings, buckets: list[str], column: str) -> pd.DataFram
 
 
 def hourly(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
-    """Per site and UTC hour in ``[start, end)``: energies, readings and anomalies, from hour rollups (from
-    the lake for a long range)."""
+    """Per site and UTC hour in ``[start, end)``: energies, readings and anomalies, from hour rollups and the
+    readings stored after them, exact when read (from the lake for a long range)."""
     if is_long(start, end):
         from energy_lib.workbook.lake import queries
 

@@ -24,7 +24,7 @@ import pandas as pd
 from IPython.display import HTML, display
 from pandas.io.formats.style import Styler
 
-from energy_lib.timeutil import CLOCK_FORMAT, CLOCK_SECONDS_FORMAT, format_timestamp, utc
+from energy_lib.timeutil import CLOCK_FORMAT, CLOCK_SECONDS_FORMAT, clock, format_timestamp, now, utc
 from energy_lib.workbook.notebook import charts, views
 from energy_lib.workbook.notebook import display as offline
 from energy_lib.workbook.notebook.palette import ANOMALY_ROW_STYLE, ERROR_TEXT
@@ -114,7 +114,8 @@ def error_html(text: str) -> str:
 class SiteView:
     """What the explorer shows for one site and range: data, chart and tables.
 
-    ``readings`` and ``anomalies`` are what the loaders returned for ``[start, end)`` (UTC).
+    ``readings`` and ``anomalies`` are what the loaders returned for ``[start, end)`` (UTC), asked at ``read_at``
+    (UTC): the readings table answers with every reading stored by then, rolled up or not.
     """
 
     site_id: str
@@ -123,13 +124,15 @@ class SiteView:
     readings: pd.DataFrame
     anomalies: pd.DataFrame
     figure: Any  # plotly.graph_objects.Figure
+    read_at: datetime
 
     @property
     def caption(self) -> str:
-        """Site, period, counts, and what the table leaves out when the range has more than it shows."""
+        """Site, period, counts, when they were read, and what the table leaves out when the range has more than
+        it shows."""
         caption = (
             f"{self.site_id}: {len(self.readings):,} readings, {len(self.anomalies):,} anomalies, "
-            f"{views.period_text(self.start, self.end)}"
+            f"{views.period_text(self.start, self.end)}; read at {clock(self.read_at)} UTC"
         )
         if len(self.readings) > MAX_TABLE_ROWS:
             later = len(table_rows(self.readings)) - MAX_TABLE_ROWS
@@ -216,11 +219,12 @@ def site_view(
         Return the readings frame and the anomalies (readings frame rows with ``anomaly`` True) of the site.
     """
     first, last = utc(start), utc(end)
+    read_at = now()
     readings = load_readings(site_id, first, last)
     anomalies = load_anomalies(site_id, first, last)
     readings = readings if readings is not None else pd.DataFrame()
     anomalies = anomalies if anomalies is not None else pd.DataFrame()
-    return SiteView(site_id, first, last, readings, anomalies, charts.energy_over_time(readings, site_id))
+    return SiteView(site_id, first, last, readings, anomalies, charts.energy_over_time(readings, site_id), read_at)
 
 
 class Explorer(w.VBox):
