@@ -157,7 +157,9 @@ def test_an_alert_is_published_once_per_key_even_by_runs_at_the_same_time(settin
         "SITE_001, SITE_002",
         2,
     )
-    assert message["subject"] == "[HIGH] Site health 2025-06-11: 1 quality event, 1 underperforming site"
+    assert message["subject"] == (
+        "[HIGH] Site health 2025-06-11, SITE_001 +1 more: 1 quality event, 1 underperforming site"
+    )
 
 
 def test_a_failed_publish_leaves_no_marker_so_a_later_run_publishes(settings: Settings) -> None:
@@ -211,8 +213,8 @@ def test_subscribers_filter_site_health_alerts_by_severity_and_kind(settings: Se
     for events in ([outage], [under]):
         sns.publish(TopicArn=settings.topic_arn, **alerts.message(events, f"{at:%Y-%m-%d}"))
     # THEN email gets the HIGH one (as the README says: HIGH and CRITICAL), the other subscriber its kind
-    assert subjects(settings, email) == {"[HIGH] Site health 2025-06-11: 1 quality event"}
-    assert subjects(settings, performance_only) == {"[MEDIUM] Site health 2025-06-11: 1 underperforming site"}
+    assert subjects(settings, email) == {"[HIGH] Site health 2025-06-11, SITE_001: 1 quality event"}
+    assert subjects(settings, performance_only) == {"[MEDIUM] Site health 2025-06-11, SITE_002: 1 underperforming site"}
 
 
 def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], settings: Settings, *args: str):
