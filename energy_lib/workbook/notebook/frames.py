@@ -10,20 +10,24 @@ trails the tables by at most the compaction delay (minutes); the frames have the
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
-from energy_lib import parsing, query
+from energy_lib import parsing, query, rules
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.errors import UnparseableFile
+from energy_lib.parsing import Record
 from energy_lib.pipeline import NotAnS3Notification, notifications
 from energy_lib.quarantine import rejects_prefix
+from energy_lib.readings import Reading
 from energy_lib.rollups import COUNTERS, ENERGY, FLAGGED_ENERGY
 from energy_lib.schema import PROBLEM_STATUSES
+from energy_lib.validation import validate
 from energy_lib.workbook.aws import ops
 
 TOTAL_COLUMNS = (*ENERGY, *FLAGGED_ENERGY)  # rollups and summaries: valid readings' energy, and flagged apart
@@ -150,18 +154,39 @@ def files(settings: Settings, prefix: str | None = None) -> pd.DataFrame:
 
 
 RAW_FILE_COLUMNS = ("key", "size_bytes", "last_modified", *query.LEDGER_FIELDS, "version_id", "etag")
-CONTENT_COLUMNS = ("position", "site_id", "timestamp", "energy_generated_kwh", "energy_consumed_kwh", "rejected")
+CONTENT_COLUMNS = (
+    "position",
+    "site_id",
+    "timestamp",
+    "energy_generated_kwh",
+    "energy_consumed_kwh",
+    "flagged",
+    "rejected",
+)
 MAX_CONTENT_ROWS = 2000  # records of one file shown as a table (a day of 5-minute readings is 288)
 
 
 def raw_files(
     settings: Settings, prefix: str | None = None, token: str | None = None, page_size: int = 50
 ) -> tuple[pd.DataFrame, str | None]:
-    """One page of raw objects under ``prefix`` (default ``raw/``), each with its ledger entry (status and
-    counts), and the token of the next page (None after the last): :func:`energy_lib.query.files_page` and one
-    BatchGetItem."""
-    objects, following = query.files_page(settings, client("s3", settings), prefix, page_size, token)
-    rows = query.with_ledger(settings, client("dynamodb", settings), objects)
+    """One page of raw objects under ``prefix`` (default ``raw/``), the newest upload first (of objects uploaded
+    in the same second, the last key first: a producer that uploads in key order, as the simulator does, is
+    listed in the reverse of its order), each with its ledger entry (status and counts), and the token of the next page
+    (None after the last).
+
+    S3 lists keys in key order only, so a page lists the current version of every object under the prefix
+    (:func:`energy_lib.query.current_versions`: one request per 1,000 versions; a day's prefix keeps it short),
+    sorts them, and reads the page's ledger entries (one BatchGetItem). The token names the last object shown,
+    so an upload between two pages shifts nothing: it is on the first page.
+    """
+    objects = query.current_versions(settings, client("s3", settings), prefix)
+    objects.sort(key=lambda row: (row["last_modified"], row["key"]), reverse=True)
+    if token:
+        shown = tuple(json.loads(token))
+        objects = [row for row in objects if (row["last_modified"], row["key"]) < shown]
+    page = objects[:page_size]
+    following = json.dumps([page[-1]["last_modified"], page[-1]["key"]]) if len(objects) > page_size else None
+    rows = query.with_ledger(settings, client("dynamodb", settings), page)
     return pd.DataFrame(rows, columns=list(RAW_FILE_COLUMNS)), following
 
 
@@ -175,8 +200,9 @@ class RawFile:
     """One raw object as the file viewer shows it.
 
     ``ledger``: its ledger row (status, read, stored, quarantined, anomalies, error); ``content``: its records
-    in order (``position``, the four input fields as the file wrote them, ``rejected``: the reasons of a
-    record that was quarantined), the first ``MAX_CONTENT_ROWS``; ``records``: how many it holds;
+    in order (``position``, the four input fields as the file wrote them, ``flagged``: the severity and reasons
+    of a record stored as an anomaly, ``rejected``: the reasons of a record that was quarantined), the first
+    ``MAX_CONTENT_ROWS``; ``records``: how many it holds;
     ``rejects``: the quarantined records (``position``, ``reasons``, ``original``); ``unparseable``: why the
     file could not be read at all ("" when it could).
     """
@@ -204,11 +230,24 @@ def raw_file(settings: Settings, key: str) -> RawFile:
                 if len(rows) < MAX_CONTENT_ROWS:
                     value = record.value if isinstance(record.value, dict) else {}
                     row = {name: _as_text(value.get(name)) for name in CONTENT_COLUMNS[1:5]}
-                    rows.append({"position": record.position, **row, "rejected": reasons.get(record.position, "")})
+                    rejected = reasons.get(record.position, "")
+                    flagged = "" if rejected else _flagged(record, settings)
+                    rows.append({"position": record.position, **row, "flagged": flagged, "rejected": rejected})
     except UnparseableFile as error:
         empty = pd.DataFrame(columns=list(CONTENT_COLUMNS))
         return RawFile(key, ledger, empty, 0, rejects, str(error))
     return RawFile(key, ledger, pd.DataFrame(rows, columns=list(CONTENT_COLUMNS)), records, rejects)
+
+
+def _flagged(record: Record, settings: Settings) -> str:
+    """Why the pipeline flags ``record`` as an anomaly, with its severity (``HIGH negative_generation``); "" for
+    a valid reading or a record it rejects. Judged by :func:`energy_lib.rules.assess` with ``settings``'s
+    thresholds, as the pipeline judges a file."""
+    reading = validate(record)
+    if not isinstance(reading, Reading):
+        return ""
+    judged = rules.assess(reading, settings)
+    return f"{judged.severity} {', '.join(judged.reasons)}" if judged.anomaly else ""
 
 
 def _as_text(value: Any) -> str:

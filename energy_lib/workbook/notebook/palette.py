@@ -41,7 +41,8 @@ MUTED = "#616161"  # secondary text
 NEUTRAL = "#bdbdbd"  # accent of a KPI that is neither good nor bad
 HEALTHY, WARNING, UNHEALTHY = ZONE_COLOURS[ZONE_GOOD], ZONE_COLOURS[ZONE_FAIR], ZONE_COLOURS[ZONE_POOR]
 ERROR_TEXT = "#b00020"  # an error message
-ANOMALY_ROW_STYLE = "background-color: #fde0dc; color: #7f0000"  # CSS of an anomalous reading's row
+ANOMALY_ROW_STYLE = "background-color: #fde0dc; color: #7f0000"  # CSS of an anomalous (flagged) reading's row
+REJECTED_ROW_STYLE = "background-color: #ffe0b2; color: #6d3200; text-decoration: line-through"  # quarantined
 PASS_STYLE = "background-color: #e8f5e9; color: #1b5e20; font-weight: bold; text-align: center"
 FAIL_STYLE = f"background-color: {UNHEALTHY}; color: white; font-weight: bold; text-align: center"  # stands out
 

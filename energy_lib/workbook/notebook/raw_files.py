@@ -18,7 +18,7 @@ from IPython.display import display
 from pandas.io.formats.style import Styler
 
 from energy_lib.workbook.notebook import views
-from energy_lib.workbook.notebook.palette import ANOMALY_ROW_STYLE, MUTED, STATUS_COLOURS
+from energy_lib.workbook.notebook.palette import ANOMALY_ROW_STYLE, MUTED, REJECTED_ROW_STYLE, STATUS_COLOURS
 from energy_lib.workbook.notebook.widgets import error_html, html_of, with_static
 
 __all__ = ["FileBrowser", "browser"]
@@ -40,9 +40,17 @@ CONTENT_COLUMNS = {
     "timestamp": "timestamp",
     "energy_generated_kwh": "energy_generated_kwh",
     "energy_consumed_kwh": "energy_consumed_kwh",
+    "flagged": "Flagged as",
     "rejected": "Rejected for",
 }
 NO_FILES = "No raw objects under {prefix}."
+
+
+def _row_style(row: pd.Series) -> str:
+    """A content row's CSS: a rejected record struck out, a flagged reading as the explorer shows anomalies."""
+    if row[CONTENT_COLUMNS["rejected"]]:
+        return REJECTED_ROW_STYLE
+    return ANOMALY_ROW_STYLE if row[CONTENT_COLUMNS["flagged"]] else ""
 
 
 class FileBrowser(w.VBox):
@@ -169,11 +177,21 @@ class FileBrowser(w.VBox):
         caption = f"Content: {views.count(raw.records, 'record')}"
         if raw.records > len(raw.content):
             caption += f", the first {len(raw.content):,} shown"
+        marks = [
+            views.count(int((raw.content[column] != "").sum()), noun) + how
+            for column, noun, how in (
+                ("flagged", "flagged reading", " in red"),
+                ("rejected", "rejected record", " struck out"),
+            )
+            if (raw.content[column] != "").any()
+        ]
+        if marks:
+            caption += f" ({', '.join(marks)})"
         shown = views.table(content, "The file holds no records.", caption=caption, text_columns=list(content.columns))
         if isinstance(shown, Styler):
-            shown = shown.apply(
-                lambda row: [ANOMALY_ROW_STYLE if row["Rejected for"] else ""] * len(row), axis=1
-            ).set_properties(subset=["timestamp"], **{"white-space": "nowrap"})
+            shown = shown.apply(lambda row: [_row_style(row)] * len(row), axis=1).set_properties(
+                subset=["timestamp"], **{"white-space": "nowrap"}
+            )
         return [rejects, shown]
 
     def _on_day(self, change: dict[str, Any]) -> None:

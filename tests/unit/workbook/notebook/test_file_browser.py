@@ -16,6 +16,7 @@ from energy_lib.workbook import simulator
 from energy_lib.workbook.aws import ops
 from energy_lib.workbook.local.runtime import LocalRuntime, load_handler
 from energy_lib.workbook.notebook import frames, raw_files, simulation_panel
+from energy_lib.workbook.notebook.palette import ANOMALY_ROW_STYLE, REJECTED_ROW_STYLE
 from energy_lib.workbook.simulator import runs
 from tests.conftest import SAMPLES, documented_outcomes
 
@@ -64,8 +65,9 @@ def test_the_file_browser_pages_through_raw_objects_with_their_ledger_entries(pr
     # every object has its ledger entry: read = stored + quarantined, as the samples' README says
     files.day.value = date(2025, 6, 11)
     assert files.prefix.value == DAY and len(files.page) == 4
+    day_page = list(files.page["key"])
     files.next.click()
-    assert {*first_page, *files.page["key"]} == {DAY + name for name in documented_outcomes()}
+    assert {*day_page, *files.page["key"]} == {DAY + name for name in documented_outcomes()}
     # a day without objects says so
     files.day.value = date(2030, 1, 1)
     assert files.page.empty and files.file.options == () and files.shown is None
@@ -100,6 +102,60 @@ def test_the_file_viewer_shows_content_rejects_with_reasons_and_status(processed
     assert files.shown.key == "raw/2025/06/12/broken.json"
     assert files.shown.unparseable and "rejected" in files.status.value
     assert "could not be read at all" in files._repr_mimebundle_()["text/html"]
+
+
+def test_the_newest_upload_is_listed_first_and_paging_holds_while_files_arrive(processed: Settings) -> None:
+    # GIVEN the processed objects, and one uploaded later under an older day (a correction: its key sorts first)
+    files = browser(processed, page_size=4)
+    first_page = list(files.page["key"])
+    time.sleep(1.1)  # S3 keeps upload times to the second
+    fresh = "raw/2025/06/01/correction.json"
+    client("s3", processed).put_object(
+        Bucket=processed.bucket, Key=fresh, Body=(SAMPLES / "single_object.json").read_bytes()
+    )
+    # WHEN the listing is loaded again
+    files.first_page()
+    # THEN the fresh upload leads page 1 (it was nowhere near page 1 in key order), newest first throughout
+    keys, uploaded = list(files.page["key"]), list(files.page["last_modified"])
+    assert keys[0] == fresh and keys[1:] == first_page[:3]
+    assert uploaded == sorted(uploaded, reverse=True)
+    # WHEN a file arrives while page 2 is read, THEN page 2 goes on from where page 1 ended: nothing twice or lost
+    files.next.click()
+    second = list(files.page["key"])
+    time.sleep(1.1)
+    client("s3", processed).put_object(Bucket=processed.bucket, Key="raw/2025/06/02/later.json", Body=b"[]")
+    while not files.next.disabled:
+        files.next.click()
+        second += list(files.page["key"])
+    listed = keys + second
+    assert len(listed) == len(set(listed)) == 7 and "raw/2025/06/02/later.json" not in listed
+    files.first_page()
+    assert files.page["key"].iloc[0] == "raw/2025/06/02/later.json"
+
+
+def test_the_file_viewer_marks_flagged_readings_and_rejected_records(processed: Settings) -> None:
+    files = browser(processed, page_size=50)
+    ledger = files.page.set_index("key")
+    for name in documented_outcomes():
+        # WHEN each sample is shown
+        files.file.value = DAY + name
+        content = files.shown.content
+        # THEN its flagged readings are those the pipeline stored as anomalies (the ledger counts them), with
+        # severity and reasons, and no rejected record is flagged
+        flagged = content[content["flagged"] != ""]
+        assert len(flagged) == ledger.loc[DAY + name, "anomalies"], name
+        assert (flagged["rejected"] == "").all()
+        html = files._parts()[1].to_html()  # the content table, styled
+        if len(flagged):
+            assert ANOMALY_ROW_STYLE.split(";")[0] in html and f"{len(flagged)} flagged reading in red" in html
+        if (content["rejected"] != "").any():
+            assert REJECTED_ROW_STYLE.split(";")[0] in html and "1 rejected record struck" in html
+    files.file.value = DAY + "array_utc_z.json"
+    [row] = files.shown.content[files.shown.content["flagged"] != ""].to_dict("records")
+    assert row["site_id"] == "SITE_002" and row["flagged"] == "LOW negative_generation"
+    files.file.value = DAY + "offsets_and_records.json"
+    [row] = files.shown.content[files.shown.content["flagged"] != ""].to_dict("records")
+    assert row["site_id"] == "site_beta" and row["flagged"] == "LOW negative_consumption"
 
 
 def test_an_object_uploaded_again_is_listed_once_with_its_current_version_and_that_version_s_ledger_entry(
