@@ -90,6 +90,30 @@ def test_freshness_reads_the_registry_and_the_all_time_rollups_only(settings: Se
     assert (cost.requests, cost.items_read) == (2, 6)  # 3 registry items, 3 all-time rollup items
 
 
+def test_freshness_at_a_past_moment_is_not_changed_by_readings_stored_after_it(settings: Settings) -> None:
+    # GIVEN two sites with a day of hourly readings, SITE_002 silent from 18:00, judged at the day's end
+    dynamodb = client("dynamodb", settings)
+    fleet = simulator.default_fleet(2)
+    registry.put_sites(settings, dynamodb, simulator.registry_entries(fleet, 60))
+    day, as_of = START, START + timedelta(days=1)
+    ingest(settings, simulator.simulate(fleet, day, 24, 60, 0, 1, [Silence("SITE_002", day + timedelta(hours=18))]))
+    before = freshness.check(settings, dynamodb, as_of)
+    assert dict(zip(before["site_id"], before["status"], strict=True)) == {
+        "SITE_001": "reporting",
+        "SITE_002": "silent",
+    }
+    # WHEN both sites report the next day (later readings: the all-time rollups now end the day after)
+    ingest(settings, simulator.simulate(fleet, as_of, 24, 60, 0, 2))
+    cost = Cost()
+    after = freshness.check(settings, dynamodb, as_of, cost=cost)
+    # THEN the verdict at the day's end is what it was: each site judged by its last reading before it
+    pd.testing.assert_frame_equal(after, before)
+    assert cost.requests == 2 + 2  # registry and rollups, and one Query per site that reported after as_of
+    # and now, each site's latest reading counts
+    later = freshness.check(settings, dynamodb, as_of + timedelta(days=1))
+    assert set(later["status"]) == {"reporting"}
+
+
 def test_the_assessment_finds_the_faults_in_readings_the_pipeline_stored(settings: Settings) -> None:
     # GIVEN three registered sites whose readings went through the real pipeline, with three faults
     dynamodb = client("dynamodb", settings)
