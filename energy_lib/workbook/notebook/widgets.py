@@ -128,12 +128,12 @@ class SiteView:
     def caption(self) -> str:
         """Site, period, counts, and what the table leaves out when the range has more than it shows."""
         caption = (
-            f"{self.site_id}: {len(self.readings):,} readings, {len(self.anomalies):,} anomalies, "
-            f"{views.period_text(self.start, self.end)}"
+            f"{self.site_id}: {views.count(len(self.readings), 'reading')}, "
+            f"{views.count(len(self.anomalies), 'anomaly', 'anomalies')}, {views.period_text(self.start, self.end)}"
         )
         if len(self.readings) > MAX_TABLE_ROWS:
-            later = len(table_rows(self.readings)) - MAX_TABLE_ROWS
-            caption += f"; the table shows the first {MAX_TABLE_ROWS:,} readings and the {later:,} anomalies after them"
+            later = views.count(len(table_rows(self.readings)) - MAX_TABLE_ROWS, "anomaly", "anomalies")
+            caption += f"; the table shows the first {MAX_TABLE_ROWS:,} readings and the {later} after them"
         return caption
 
     def readings_table(self) -> Styler:
@@ -275,9 +275,7 @@ class Explorer(w.VBox):
         """Load ``site_id`` over ``[start, end)`` (which becomes ``range``) and redraw; a loader error shows
         in ``message``, or is raised with ``raise_errors``."""
         self.range = (start, end)
-        for output in (self.chart, self.anomalies, self.table):
-            output.clear_output()
-        self.view = None
+        self._clear()
         try:
             view = site_view(site_id, start, end, self._load_readings, self._load_anomalies)
         except Exception as error:
@@ -293,11 +291,26 @@ class Explorer(w.VBox):
         """Another site: the same range, whatever it is (it need not be whole days)."""
         self.draw(change["new"], *self.range)
 
+    def _clear(self) -> None:
+        """Nothing on screen: no chart, no tables, no view (so no stale copy either)."""
+        for output in (self.chart, self.anomalies, self.table):
+            output.clear_output()
+        self.view = None
+
     def _on_dates(self, _change: dict[str, Any]) -> None:
-        """Another day picked: the range becomes the picked whole UTC days."""
+        """Another day picked: the range becomes the picked whole UTC days. A range that cannot be drawn (a day
+        left empty, To before From) clears the chart and the tables and says why."""
         picked = self.picked_range()
         if picked is None or picked[1] <= picked[0]:
-            self.message.value = error_html("Pick a start date on or before the end date.")
+            self._clear()
+            if picked is None:
+                why = "pick both a From and a To day."
+            else:
+                why = (
+                    f"To ({self.end_date.value:%Y-%m-%d}) is before From ({self.start_date.value:%Y-%m-%d}); "
+                    "pick a To day on or after From."
+                )
+            self.message.value = error_html(f"Nothing drawn: {why}")
             return
         self.draw(self.site.value, *picked)
 
