@@ -18,7 +18,9 @@ from energy_lib.workbook.local.runtime import LocalRuntime, load_handler
 from energy_lib.workbook.notebook import frames, raw_files, simulation_panel
 from energy_lib.workbook.notebook.palette import ANOMALY_ROW_STYLE, REJECTED_ROW_STYLE
 from energy_lib.workbook.simulator import runs
+from energy_lib.workbook.sites import registry
 from tests.conftest import SAMPLES, documented_outcomes
+from tests.integration.harness import Pipeline
 
 DAY = "raw/2025/06/11/"
 
@@ -182,10 +184,17 @@ def test_an_object_uploaded_again_is_listed_once_with_its_current_version_and_th
     assert files.shown.records == 2
 
 
-def test_the_simulation_panel_runs_once_with_progress_and_stops_continuous_batches(settings: Settings) -> None:
-    panel = simulation_panel.panel(
-        partial(runs.run_once, settings), partial(runs.run_batches, settings), "2025-06-11T00:00:00Z"
+def panel_on(settings: Settings) -> simulation_panel.SimulationPanel:
+    return simulation_panel.panel(
+        partial(runs.plan, settings),
+        partial(runs.run_once, settings),
+        partial(runs.run_batches, settings),
+        "2025-06-11T00:00:00Z",
     )
+
+
+def test_the_simulation_panel_runs_once_with_progress_and_stops_continuous_batches(settings: Settings) -> None:
+    panel = panel_on(settings)
     # WHEN 3 sites over 2 hours are run once
     panel.sites.value, panel.hours.value = 3, 2
     panel.run_button.click()
@@ -195,6 +204,10 @@ def test_the_simulation_panel_runs_once_with_progress_and_stops_continuous_batch
     same = simulator.simulate(simulator.default_fleet(3), query.utc("2025-06-11T00:00:00Z"), 2, 5, 0.02, 42)
     expected = {
         "sites": 3,
+        "start": "2025-06-11T00:00:00Z",
+        "end": "2025-06-11T02:00:00Z",
+        "appended": False,
+        "replaced_readings": 0,
         "registered": 3,  # the fleet is put in the site registry, as `simulate` does
         "files": 3,
         "readings": 3 * 24,
@@ -203,7 +216,8 @@ def test_the_simulation_panel_runs_once_with_progress_and_stops_continuous_batch
     }
     assert len(keys) == 3 and panel.result == expected
     assert (panel.progress.value, panel.progress.max) == (3, 3)
-    assert "Uploaded 3 files under raw/: 72 readings of 3 sites" in panel.status.value
+    assert "Uploaded 3 files under raw/: 72 readings of 3 sites from 2025-06-11 00:00 UTC" in panel.status.value
+    assert "Nothing stored for these sites is replaced" in panel.status.value
     # WHEN continuous batches start with no limit, and Stop is clicked after the first batch
     panel.every_minutes.value, panel.max_batches.value = 10, 0
     panel.start_button.click()
@@ -220,3 +234,39 @@ def test_the_simulation_panel_runs_once_with_progress_and_stops_continuous_batch
     panel.start.value = "yesterday"
     panel.run_button.click()
     assert panel.thread is not None and panel.wait(1) and "Not started" in panel.status.value
+
+
+def test_the_simulation_panel_replaces_stored_readings_only_after_the_confirm_button(settings: Settings) -> None:
+    # GIVEN 2 sites over 2 hours of half-hourly readings, stored and registered
+    panel = panel_on(settings)
+    panel.sites.value, panel.hours.value, panel.interval.value = 2, 2, 30
+    panel.run_button.click()
+    assert panel.wait(120)
+    Pipeline(settings).drain()
+    dynamodb = client("dynamodb", settings)
+    before = {s: query.readings(settings, dynamodb, s) for s in ("SITE_001", "SITE_002")}
+    assert [len(rows) for rows in before.values()] == [4, 4]
+    # WHEN the same 2 hours at 5 minutes are run with "replace them" picked
+    panel.interval.value, panel.on_stored.value = 5, "replace"
+    panel.run_button.click()
+    assert panel.wait(120)
+    # THEN nothing is written yet: the panel says what would be replaced and shows the confirm button
+    assert panel.pending is not None and panel.confirm_row.layout.display == "flex"
+    assert panel.confirm_button.description == "Replace 8 stored readings"
+    assert "Replacing 8 stored readings of 2 sites" in panel.status.value
+    assert "Registers 2 sites anew (interval_minutes changed)" in panel.status.value
+    assert "Nothing is written until you confirm" in panel.status.value
+    assert len(frames.files(settings)) == 2
+    # WHEN Cancel is pressed, THEN nothing is written and the button goes
+    panel.cancel_button.click()
+    assert panel.pending is None and panel.confirm_row.layout.display == "none"
+    assert "Cancelled: nothing was written" in panel.status.value and len(frames.files(settings)) == 2
+    # WHEN it is asked again and confirmed, THEN the readings and the registry are replaced
+    panel.run_button.click()
+    assert panel.wait(120) and panel.pending is not None
+    panel.confirm_button.click()
+    assert panel.wait(120)
+    Pipeline(settings).drain()
+    assert panel.result["replaced_readings"] == 8 and not panel.result["appended"]
+    assert [len(query.readings(settings, dynamodb, s)) for s in before] == [24, 24]
+    assert {site.interval_minutes for site in registry.list_sites(settings, dynamodb)} == {5}
