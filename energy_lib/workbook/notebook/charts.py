@@ -62,7 +62,9 @@ TIME_AXIS = "Time [UTC]"
 ENERGY_SERIES = {"energy_generated_kwh": "generated", "energy_consumed_kwh": "consumed", "net_energy_kwh": "net"}
 _NO_DATA = "energy_no_data"  # key in ``layout.meta`` of a figure made by empty_figure()
 BAR_LABEL = "bar label"  # the name of the annotations that label the bars of efficiency_zones()
-LABEL_GROUND = "rgba(255, 255, 255, 0.9)"  # behind a bar's label
+LABEL_GROUND = "rgba(255, 255, 255, 0.9)"  # behind a bar's or an off-scale value's label
+OFF_SCALE_LABEL = "off-scale label"  # the name of the annotations that give an off-scale value its true value
+LABEL_EDGE_PX, LABEL_ROW_PX, LABEL_ROWS = 10, 16, 3  # off-scale labels: in from the edge, a row, rows at most
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -217,24 +219,19 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
     if not anomalies.empty:
         reasons = anomalies.get("anomaly_reasons", pd.Series("", index=anomalies.index)).fillna("")
         severity = anomalies.get("severity", pd.Series("", index=anomalies.index)).fillna("")
-        outside = scales.off_scale(marker_kwh, low, high)
         fig.add_trace(
             go.Scatter(
                 x=anomalies["timestamp"],
                 y=scales.on_scale(marker_kwh, low, high),
-                mode="markers+text" if outside.any() else "markers",
+                mode="markers",
                 name="anomaly",
                 marker={"color": ANOMALY_MARKER_COLOUR, "symbol": "x", "size": 10},
-                text=[
-                    scales.off_scale_label(v, high, "kWh") if off else ""
-                    for v, off in zip(marker_kwh, outside, strict=True)
-                ],
-                textposition=["top center" if v > high else "bottom center" for v in marker_kwh],
                 cliponaxis=False,
                 customdata=[[v, f"{s} {r}".strip()] for v, s, r in zip(marker_kwh, severity, reasons, strict=True)],
                 hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<br>%{customdata[1]}<extra>anomaly</extra>",
             )
         )
+        _label_off_scale(fig, anomalies["timestamp"], marker_kwh, low, high, frame["timestamp"])
     fig.update_layout(legend_title_text="Series", yaxis_range=_padded(low, high))
     return fig
 
@@ -425,9 +422,41 @@ def _padded(low: float, high: float, share: float = 0.08) -> list[float]:
     return [low - pad, high + pad]
 
 
+def _label_off_scale(
+    fig: go.Figure, x: pd.Series, values: pd.Series, low: float, high: float, axis: pd.Series, near: float = 0.2
+) -> None:
+    """Label each of ``values`` outside ``[low, high]`` with its true value [kWh] (annotations named
+    :data:`OFF_SCALE_LABEL`), inside the plot at the edge it is drawn on, on a white ground. A label closer than
+    ``near`` of the time ``axis``'s span to the one before it at the same edge goes one row further in (up to
+    :data:`LABEL_ROWS` rows), so two flagged readings an hour apart do not print one label over the other."""
+    moments = pd.to_datetime(pd.Series(list(x)), utc=True)
+    drawn = pd.to_datetime(pd.Series(list(axis)), utc=True)
+    span = (drawn.max() - drawn.min()) or pd.Timedelta(seconds=1)
+    previous: dict[bool, tuple[pd.Timestamp, int]] = {}
+    for at, moment, value in zip(x, moments, values, strict=True):
+        if low <= value <= high:
+            continue
+        top = value > high
+        before = previous.get(top)
+        row = (before[1] + 1) % LABEL_ROWS if before and (moment - before[0]) / span < near else 0
+        previous[top] = (moment, row)
+        shift = LABEL_EDGE_PX + LABEL_ROW_PX * row
+        fig.add_annotation(
+            x=at,
+            y=high if top else low,
+            text=scales.off_scale_label(value, high, "kWh"),
+            yanchor="top" if top else "bottom",
+            yshift=-shift if top else shift,
+            showarrow=False,
+            bgcolor=LABEL_GROUND,
+            font_size=12,
+            name=OFF_SCALE_LABEL,
+        )
+
+
 def _mark_off_scale(fig: go.Figure, data: pd.DataFrame, x: str, column: str, low: float, high: float) -> None:
     """Add an ``off scale`` trace: a triangle at the edge for each value of ``column`` outside ``[low, high]``,
-    labelled with its true value [kWh]."""
+    labelled with its true value [kWh] (:func:`_label_off_scale`)."""
     outside = data[scales.off_scale(data[column], low, high)]
     if outside.empty:
         return
@@ -436,17 +465,16 @@ def _mark_off_scale(fig: go.Figure, data: pd.DataFrame, x: str, column: str, low
         go.Scatter(
             x=outside[x],
             y=scales.on_scale(values, low, high),
-            mode="markers+text",
+            mode="markers",
             name="off scale",
             marker={"symbol": ["triangle-up" if v > high else "triangle-down" for v in values], "size": 13},
             marker_color="#212121",
-            text=[scales.off_scale_label(v, high, "kWh") for v in values],
-            textposition=["top center" if v > high else "bottom center" for v in values],
             cliponaxis=False,
             customdata=values,
             hovertemplate="%{x}<br>%{customdata:,.3f} kWh (off scale)<extra></extra>",
         )
     )
+    _label_off_scale(fig, outside[x], values, low, high, data[x])
 
 
 def hourly_heatmap(hourly: pd.DataFrame, tz: str = "UTC") -> go.Figure:

@@ -45,6 +45,7 @@ __all__ = [
 Loader = Callable[[str, datetime, datetime], pd.DataFrame]
 Day = datetime | date | str  # a moment or a day (its midnight), UTC; text in ISO-8601
 
+CHART_MIN_WIDTH = "420px"  # narrower, the anomalies go below the chart
 MAX_TABLE_ROWS = 1000  # readings in the table (a day of 5-minute readings is 288), plus every later anomaly
 READING_COLUMNS = {
     "timestamp": "Time [UTC]",
@@ -184,10 +185,10 @@ class SiteView:
         return (
             '<div class="energy-explorer">'
             f"<p><b>{html.escape(self.caption)}</b></p>"
-            '<div style="display:flex;gap:1em;align-items:flex-start">'
-            '<div style="order:2;flex:1 1 0;min-width:0;overflow:auto;max-height:480px">'
+            '<div style="display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start">'
+            '<div style="order:2;flex:1 1 0;min-width:min-content;overflow:auto;max-height:480px">'
             f"<b>Anomalies of {html.escape(self.site_id)}</b>{anomalies}</div>"
-            f'<div style="order:1;flex:1 1 0;min-width:0">{offline.figure_html(self.figure)}</div>'
+            f'<div style="order:1;flex:1 1 0;min-width:{CHART_MIN_WIDTH}">{offline.figure_html(self.figure)}</div>'
             "</div>"
             f'<div style="overflow:auto;max-height:600px">{readings}</div>'
             "</div>"
@@ -243,8 +244,12 @@ class Explorer(w.VBox):
         self.start_date = w.DatePicker(value=first.date(), description="From (UTC)")
         self.end_date = w.DatePicker(value=(last - timedelta(microseconds=1)).date(), description="To (UTC)")
         self.message = w.HTML()
-        self.chart = w.Output(layout=w.Layout(flex="1 1 0%", min_width="0"))
-        self.anomalies = w.Output(layout=w.Layout(flex="1 1 0%", max_height="480px", overflow="auto"))
+        # side by side while both fit (the anomalies table never narrower than its content); else the anomalies
+        # go below the chart, at full width: never clipped, never scrolled sideways inside a scrolled box
+        self.chart = w.Output(layout=w.Layout(flex="1 1 0%", min_width=CHART_MIN_WIDTH))
+        self.anomalies = w.Output(
+            layout=w.Layout(flex="1 1 0%", min_width="min-content", max_height="480px", overflow="auto")
+        )
         self.table = w.Output(layout=w.Layout(max_height="600px", overflow="auto"))
         self.view: SiteView | None = None
         if not sites:  # nothing to pick or draw: say so, draw nothing
@@ -256,7 +261,7 @@ class Explorer(w.VBox):
             [
                 w.HBox([self.site, self.start_date, self.end_date]),
                 self.message,
-                w.HBox([self.chart, self.anomalies], layout=w.Layout(width="100%")),
+                w.HBox([self.chart, self.anomalies], layout=w.Layout(width="100%", flex_flow="row wrap")),
                 self.table,
             ]
         )

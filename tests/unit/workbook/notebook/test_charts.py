@@ -72,14 +72,20 @@ def test_energy_over_time_draws_three_series_and_marks_anomalies_on_the_faulty_v
     # the hover text has every true value; the flagged values (-3, -1.5, 2000 kWh) do not set the axis
     assert [row[0] for row in traces["generated"].customdata] == [10.0, -3.0, 12.0, 11.0, 9.0, 2000.0]
     low, high = fig.layout.yaxis.range
+    low_edge = 0.0  # the valid values' range starts at 0
     assert -3 < low < 0 and 12 < high < 14  # the valid values 0...12 kWh and the flagged reading's valid 12 kWh
     assert list(traces["generated"].y) == [10.0, 0.0, 12.0, 11.0, 9.0, 12.0]  # flagged ones at the edge
     # markers sit on the negative value, else on the larger one, at the edge with their true value
     assert [row[0] for row in traces["anomaly"].customdata] == [-3.0, -1.5, 2000.0]
     assert list(traces["anomaly"].y) == [0.0, 0.0, 12.0]
     assert traces["anomaly"].customdata[2][1] == "CRITICAL implausible_magnitude"
-    assert list(traces["anomaly"].text) == ["▼ -3.0 kWh", "▼ -1.5 kWh", "▲ 2,000 kWh"]
-    assert list(traces["anomaly"].textposition) == ["bottom center", "bottom center", "top center"]
+    labels = off_scale_labels(fig)
+    assert [label.text for label in labels] == ["▼ -3.0 kWh", "▼ -1.5 kWh", "▲ 2,000 kWh"]
+    assert [(label.y, label.yanchor) for label in labels] == [(low_edge, "bottom"), (low_edge, "bottom"), (12, "top")]
+
+
+def off_scale_labels(fig) -> list:
+    return [a for a in fig.layout.annotations if a.name == charts.OFF_SCALE_LABEL]
 
 
 def five_minute_day(flagged: dict[int, float]) -> pd.DataFrame:
@@ -115,10 +121,16 @@ def test_flagged_values_of_either_sign_never_set_the_axis_and_are_drawn_at_its_e
     # the valid readings use the whole height: no flagged value stretched it
     assert (top - bottom) / (high - low) > 0.85
     # each flagged value is drawn at the edge of its sign, labelled with its true value
-    assert len(traces["anomaly"].y) == len(flagged)
-    for drawn, label, value in zip(traces["anomaly"].y, traces["anomaly"].text, flagged.values(), strict=True):
-        assert drawn == pytest.approx(bottom if value < 0 else top)
-        assert label == f"{'▼' if value < 0 else '▲'} {value:,.{0 if abs(value) >= 100 else 1}f} kWh"
+    labels = off_scale_labels(fig)
+    assert len(traces["anomaly"].y) == len(labels) == len(flagged)
+    for drawn, label, value in zip(traces["anomaly"].y, labels, flagged.values(), strict=True):
+        assert drawn == pytest.approx(bottom if value < 0 else top) == pytest.approx(label.y)
+        assert label.text == f"{'▼' if value < 0 else '▲'} {value:,.{0 if abs(value) >= 100 else 1}f} kWh"
+        assert label.yanchor == ("bottom" if value < 0 else "top")  # inside the plot, off the axis' ticks
+    # two labels 50 minutes apart at one edge are stacked in rows, not printed one over the other
+    shifts = [abs(label.yshift) for label in labels]
+    same_edge = len({value > 0 for value in flagged.values()}) == 1
+    assert shifts == ([10, 26] if same_edge else [10, 10])
     assert "off scale" not in traces  # no valid value is off scale
 
 
@@ -135,7 +147,7 @@ def test_energy_over_time_without_anomalies_has_no_marker_trace():
     fig = charts.energy_over_time(frame, "site-a")
     # the 2,000 kWh reading, valid here, lies far outside the others: marked off scale with its true value
     assert [trace.name for trace in fig.data] == ["generated", "consumed", "net", "off scale"]
-    assert list(by_name(fig)["off scale"].text) == ["▲ 2,000 kWh", "▲ 1,992 kWh"]
+    assert [label.text for label in off_scale_labels(fig)] == ["▲ 2,000 kWh", "▲ 1,992 kWh"]
 
 
 def test_site_comparison_groups_generated_and_consumed_bars_per_site():

@@ -54,7 +54,8 @@ def test_net_energy_trend_keeps_its_axis_on_the_fleet_whatever_one_value(extreme
     off = {trace.name: trace for trace in fig.data}["off scale"]
     assert off.customdata[0] == extreme
     assert low <= off.y[0] <= high
-    assert off.text[0] == f"{'▲' if extreme > 0 else '▼'} {extreme:,.0f} kWh"
+    [label] = [a for a in fig.layout.annotations if a.name == charts.OFF_SCALE_LABEL]
+    assert label.text == f"{'▲' if extreme > 0 else '▼'} {extreme:,.0f} kWh" and label.y == off.y[0]
 
 
 def test_efficiency_zones_clip_an_implausible_site_and_label_its_true_value():
