@@ -16,13 +16,15 @@ from typing import Any
 import pytest
 
 from energy_lib.clients import client
-from tests.browser.conftest import ARTIFACTS, CLI, LocalStack
+from tests.browser import test_dashboard
+from tests.browser.conftest import ARTIFACTS, CLI, LocalStack, run_in_lab
 from tests.browser.test_dashboard import CHART, serve, stop
 from tests.conftest import REPO, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 FLAGGED = (("SITE_003", "2025-06-11T11:40:00Z", "-75.4", "1.9"), ("SITE_003", "2025-06-11T12:30:00Z", "-74.9", "2.1"))
 CRITICAL = ("SITE_002", "2025-06-11T15:00:00Z", "-2000.5", "-5.25")  # negative, both, implausible
+dashboard = test_dashboard.dashboard  # the dashboard fixture, serving this module's stack
 VALID_KWH = (-20.0, 20.0)  # the simulated day's valid readings (net down to about -13 kWh) lie well inside
 
 
@@ -81,15 +83,6 @@ def test_the_exported_explorer_draws_negative_flagged_values_at_the_edge(stack: 
     assert drawn["title"] == "Energy of SITE_003"
     assert_drawn_on_the_valid_readings(drawn)
     shoot(page, "explorer-negative-flagged.png", ".energy-explorer")
-
-
-@pytest.fixture(scope="module")
-def dashboard(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("dashboard") / "dashboard.log"
-    process = serve([*CLI, "dashboard", "--port", str(port)], stack.env, port, log)
-    yield f"http://127.0.0.1:{port}"
-    stop(process)
 
 
 def test_the_dashboard_explorer_keeps_its_axis_and_clears_a_range_it_cannot_draw(dashboard: str, page: Any) -> None:
@@ -153,12 +146,7 @@ def anomalies_box(page: Any) -> dict[str, float]:
 def test_the_anomalies_table_is_never_cut_in_jupyterlab(lab: str, page: Any) -> None:
     # GIVEN the explorer run in JupyterLab at 1,500 px, on SITE_002 and its anomaly with three reasons
     page.set_viewport_size({"width": 1500, "height": 1000})
-    page.goto(lab + "/lab/tree/03-explore-readings.ipynb")
-    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')")
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'"
-    )
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    run_in_lab(page, lab, "03-explore-readings.ipynb")
     page.wait_for_function(
         "(s) => document.querySelector(s)?.layout?.title?.text === 'Energy of SITE_002'"
         " && document.querySelector(s).closest('.widget-hbox').children[1].querySelector('table')",

@@ -14,10 +14,10 @@ import pytest
 from energy_lib import query
 from energy_lib.clients import client
 from energy_lib.config import Settings
-from energy_lib.workbook.cli import main
 from energy_lib.workbook.simulator import runs
 from energy_lib.workbook.sites import registry
 from tests.integration.harness import Pipeline
+from tests.integration.test_site_health import run_cli
 
 pytestmark = pytest.mark.stack
 DAY = datetime(2025, 6, 11, tzinfo=timezone.utc)
@@ -73,11 +73,12 @@ def test_a_run_replaces_nothing_unless_asked_and_appends_after_the_stored_readin
     )
     said = runs.describe(plan)
     assert said.startswith(
-        "2025-06-11 00:00 to 2025-06-12 00:00 UTC holds 96 stored readings of 2 sites that this run would replace: it "
-        "appends after the latest stored reading (2025-06-11 23:30 UTC) instead, from 2025-06-12 00:00 UTC. "
+        "The period 2025-06-11 00:00 to 2025-06-12 00:00 UTC holds 96 stored readings of 2 sites that this run "
+        "would replace: it appends after the latest stored reading (2025-06-11 23:30 UTC) instead, from "
+        "2025-06-12 00:00 UTC. "
         "--replace replaces them."
     )
-    assert "2 registered sites keep their entries (the run's interval_minutes differ" in said
+    assert "2 registered sites keep their entries (interval_minutes other than the run's; --replace" in said
     result = runs.run_once(settings, plan)
     Pipeline(settings).drain()
     # THEN the stored day and the registry are untouched, and the next day holds the 5-minute readings
@@ -129,24 +130,17 @@ def test_continuous_batches_start_after_the_stored_readings_unless_asked(setting
         runs.run_once(settings, plan)
 
 
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], settings: Settings, *args: str):
-    monkeypatch.setenv("ENERGY_ENDPOINT_URL", settings.endpoint)
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_simulate_says_what_it_would_replace_before_writing_and_replaces_only_with_replace(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     common = ("simulate", "--sites", "2", "--start", "2025-06-11T00:00:00Z", "--seed", "7", "--json")
     # GIVEN a half-hourly day stored by the command line
-    code, out, err = cli(monkeypatch, capsys, settings, *common, "--interval-minutes", "30")
+    code, out, err = run_cli(monkeypatch, capsys, settings, *common, "--interval-minutes", "30")
     Pipeline(settings).drain()
     assert code == 0 and json.loads(out)["readings"] == 96 and "Nothing stored for these sites" in err
     day = stored(settings)
     # WHEN a 5-minute run of the same day is asked for with --dry-run
-    code, out, err = cli(monkeypatch, capsys, settings, *common, "--dry-run")
+    code, out, err = run_cli(monkeypatch, capsys, settings, *common, "--dry-run")
     # THEN it says what the run would replace and where it would go, and writes nothing
     assert code == 0 and err.count("\n") == 1 and "holds 96 stored readings of 2 sites" in err
     planned = json.loads(out)
@@ -154,12 +148,12 @@ def test_simulate_says_what_it_would_replace_before_writing_and_replaces_only_wi
     assert planned["entries_changed"] == ["SITE_001", "SITE_002"] and planned["entries_written"] == 0
     assert not query.files(settings, client("s3", settings), prefix="raw/2025/06/12/")
     # WHEN it runs without --replace: it appends
-    code, out, err = cli(monkeypatch, capsys, settings, *common)
+    code, out, err = run_cli(monkeypatch, capsys, settings, *common)
     Pipeline(settings).drain()
     assert code == 0 and json.loads(out)["start"] == "2025-06-12T00:00:00Z" and "--replace replaces them" in err
     assert stored(settings).keys() == day.keys() and [len(r) for r in stored(settings).values()] == [48, 48]
     # WHEN it runs with --replace: the day is replaced, the sites registered anew
-    code, out, err = cli(monkeypatch, capsys, settings, *common, "--replace")
+    code, out, err = run_cli(monkeypatch, capsys, settings, *common, "--replace")
     Pipeline(settings).drain()
     assert code == 0 and json.loads(out)["replaced_readings"] == 96
     assert err.startswith("Replacing 96 stored readings of 2 sites in 2025-06-11 00:00 to 2025-06-12 00:00 UTC.")

@@ -138,9 +138,12 @@ def plan(settings: Settings, choice: Choice, continuous: bool = False, at: datet
         simulation = _simulate(fleet, choice)
     written = None if simulation is None else _written(simulation)
     stored = replaced = between = with_readings = 0
+    last_in_period: dict[str, datetime] = {}
     for site in fleet:
         rows = query.readings(settings, dynamodb, site.site_id, start, end)
         with_readings += bool(rows)
+        if rows:
+            last_in_period[site.site_id] = utc(rows[-1]["timestamp"])
         for row in rows:
             stored += 1
             new = None if written is None else written.get((site.site_id, row["timestamp"]))
@@ -154,7 +157,7 @@ def plan(settings: Settings, choice: Choice, continuous: bool = False, at: datet
     fields = [f for f in registry.FIELDS if any(getattr(known[e.site_id], f) != getattr(e, f) for e in changed)]
     latest, run = None, replace(choice, start=start)
     if replaced + between and not choice.replace:
-        latest, free = _latest(settings, dynamodb, fleet, known, choice.interval_minutes)
+        latest, free = _latest(settings, dynamodb, last_in_period, known, choice.interval_minutes)
         grid = FIRST_MOMENT if continuous else start
         run = replace(choice, start=ceil_to_interval(free, timedelta(minutes=choice.interval_minutes), grid))
         simulation = None if continuous else _simulate(fleet, run)
@@ -184,21 +187,21 @@ def _simulate(fleet: list[Site], choice: Choice) -> Simulation:
 
 
 def _latest(
-    settings: Settings, dynamodb: Any, fleet: list[Site], known: dict[str, registry.RegisteredSite], interval: int
+    settings: Settings,
+    dynamodb: Any,
+    last_in_period: dict[str, datetime],
+    known: dict[str, registry.RegisteredSite],
+    interval: int,
 ) -> tuple[datetime, datetime]:
-    """The latest stored reading of the fleet's sites, and the end of its interval (the site's registered
-    interval, or the run's for a site not registered): where an appended run may start."""
-    latest = free = None
-    for site in fleet:
-        row = query.latest_reading(settings, dynamodb, site.site_id)
-        if row is None:
-            continue
-        moment = utc(row["timestamp"])
-        minutes = known[site.site_id].interval_minutes if site.site_id in known else interval
-        latest = moment if latest is None else max(latest, moment)
-        free = moment + timedelta(minutes=minutes) if free is None else max(free, moment + timedelta(minutes=minutes))
-    assert latest is not None and free is not None  # called when the period holds stored readings
-    return latest, free
+    """The latest stored reading of the sites that have readings in the period (``last_in_period``: each one's
+    last there; its newest reading may be later), and the end of its interval (the site's registered interval,
+    or the run's for a site not registered): where an appended run may start."""
+    newest = {}
+    for site_id, last in last_in_period.items():
+        row = query.latest_reading(settings, dynamodb, site_id)
+        newest[site_id] = max(last, utc(row["timestamp"])) if row else last
+    minutes = {site_id: known[site_id].interval_minutes if site_id in known else interval for site_id in newest}
+    return max(newest.values()), max(moment + timedelta(minutes=minutes[s]) for s, moment in newest.items())
 
 
 def describe(plan: Plan, replace_how: str = "--replace") -> str:
@@ -210,7 +213,7 @@ def describe(plan: Plan, replace_how: str = "--replace") -> str:
         text = f"Nothing stored for these sites is replaced in {period}{same}."
     elif plan.moved:
         text = (
-            f"{period} holds {count(plan.in_the_way, 'stored reading')} of "
+            f"The period {period} holds {count(plan.in_the_way, 'stored reading')} of "
             f"{count(plan.sites_with_readings, 'site')} that this run would replace: it appends after the latest "
             f"stored reading ({clock(plan.latest)} UTC) instead, from {clock(plan.choice.start)} UTC. "
             f"{replace_how} replaces them."
@@ -224,9 +227,11 @@ def describe(plan: Plan, replace_how: str = "--replace") -> str:
     if plan.changed_sites and plan.choice.replace:
         text += f" Registers {count(len(plan.changed_sites), 'site')} anew ({', '.join(plan.changed_fields)} changed)."
     elif plan.changed_sites:
+        one = len(plan.changed_sites) == 1
         text += (
-            f" {count(len(plan.changed_sites), 'registered site')} keep their entries (the run's "
-            f"{', '.join(plan.changed_fields)} differ; {replace_how} registers them anew)."
+            f" {count(len(plan.changed_sites), 'registered site')} {'keeps its entry' if one else 'keep their entries'}"
+            f" ({', '.join(plan.changed_fields)} other than the run's; {replace_how} registers "
+            f"{'it' if one else 'them'} anew)."
         )
     if len(plan.fleet) > plan.registered:
         text += f" Registers {count(len(plan.fleet) - plan.registered, 'new site')}."
