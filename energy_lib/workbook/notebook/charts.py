@@ -21,6 +21,7 @@ from energy_lib.workbook.notebook.palette import (
     ANOMALY_MARKER_COLOUR,
     EFFICIENCY_FAIR_PCT,
     EFFICIENCY_GOOD_PCT,
+    LABEL_GROUND,
     SERIES_COLOURS,
     SEVERITY_COLOURS,
     SITE_COLOURS,
@@ -62,9 +63,6 @@ TIME_AXIS = "Time [UTC]"
 ENERGY_SERIES = {"energy_generated_kwh": "generated", "energy_consumed_kwh": "consumed", "net_energy_kwh": "net"}
 _NO_DATA = "energy_no_data"  # key in ``layout.meta`` of a figure made by empty_figure()
 BAR_LABEL = "bar label"  # the name of the annotations that label the bars of efficiency_zones()
-LABEL_GROUND = "rgba(255, 255, 255, 0.9)"  # behind a bar's or an off-scale value's label
-OFF_SCALE_LABEL = "off-scale label"  # the name of the annotations that give an off-scale value its true value
-LABEL_EDGE_PX, LABEL_ROW_PX, LABEL_ROWS = 10, 16, 3  # off-scale labels: in from the edge, a row, rows at most
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -215,7 +213,7 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
         px.line, long, title, labels, ("timestamp", "shown_kwh", "series"), SERIES_COLOURS, custom_data=["energy_kwh"]
     )
     fig.update_traces(hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<extra>%{fullData.name}</extra>")
-    _mark_off_scale(fig, long[~faulty], "timestamp", "energy_kwh", low, high)
+    scales.mark_off_scale(fig, long[~faulty], "timestamp", "energy_kwh", low, high)
     if not anomalies.empty:
         reasons = anomalies.get("anomaly_reasons", pd.Series("", index=anomalies.index)).fillna("")
         severity = anomalies.get("severity", pd.Series("", index=anomalies.index)).fillna("")
@@ -231,8 +229,8 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
                 hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<br>%{customdata[1]}<extra>anomaly</extra>",
             )
         )
-        _label_off_scale(fig, anomalies["timestamp"], marker_kwh, low, high, frame["timestamp"])
-    fig.update_layout(legend_title_text="Series", yaxis_range=_padded(low, high))
+        scales.label_off_scale(fig, anomalies["timestamp"], marker_kwh, low, high, frame["timestamp"])
+    fig.update_layout(legend_title_text="Series", yaxis_range=scales.padded(low, high))
     return fig
 
 
@@ -410,71 +408,10 @@ def net_energy_trend(frame: pd.DataFrame) -> go.Figure:
     options = {"markers": True, "custom_data": ["net_energy_kwh"]}
     fig = draw(px.line, ordered, title, labels, columns, SITE_COLOURS, order, **options)
     fig.update_traces(hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<extra>%{fullData.name}</extra>")
-    _mark_off_scale(fig, ordered, period, "net_energy_kwh", low, high)
+    scales.mark_off_scale(fig, ordered, period, "net_energy_kwh", low, high)
     fig.add_hline(y=0, line_color="#555555", line_width=1)
-    fig.update_layout(yaxis_range=_padded(low, high))
+    fig.update_layout(yaxis_range=scales.padded(low, high))
     return fig
-
-
-def _padded(low: float, high: float, share: float = 0.08) -> list[float]:
-    """``[low, high]`` widened by ``share`` of its span on each side, so that points at the edge show whole."""
-    pad = (high - low) * share or 1.0
-    return [low - pad, high + pad]
-
-
-def _label_off_scale(
-    fig: go.Figure, x: pd.Series, values: pd.Series, low: float, high: float, axis: pd.Series, near: float = 0.2
-) -> None:
-    """Label each of ``values`` outside ``[low, high]`` with its true value [kWh] (annotations named
-    :data:`OFF_SCALE_LABEL`), inside the plot at the edge it is drawn on, on a white ground. A label closer than
-    ``near`` of the time ``axis``'s span to the one before it at the same edge goes one row further in (up to
-    :data:`LABEL_ROWS` rows), so two flagged readings an hour apart do not print one label over the other."""
-    moments = pd.to_datetime(pd.Series(list(x)), utc=True)
-    drawn = pd.to_datetime(pd.Series(list(axis)), utc=True)
-    span = (drawn.max() - drawn.min()) or pd.Timedelta(seconds=1)
-    previous: dict[bool, tuple[pd.Timestamp, int]] = {}
-    for at, moment, value in zip(x, moments, values, strict=True):
-        if low <= value <= high:
-            continue
-        top = value > high
-        before = previous.get(top)
-        row = (before[1] + 1) % LABEL_ROWS if before and (moment - before[0]) / span < near else 0
-        previous[top] = (moment, row)
-        shift = LABEL_EDGE_PX + LABEL_ROW_PX * row
-        fig.add_annotation(
-            x=at,
-            y=high if top else low,
-            text=scales.off_scale_label(value, high, "kWh"),
-            yanchor="top" if top else "bottom",
-            yshift=-shift if top else shift,
-            showarrow=False,
-            bgcolor=LABEL_GROUND,
-            font_size=12,
-            name=OFF_SCALE_LABEL,
-        )
-
-
-def _mark_off_scale(fig: go.Figure, data: pd.DataFrame, x: str, column: str, low: float, high: float) -> None:
-    """Add an ``off scale`` trace: a triangle at the edge for each value of ``column`` outside ``[low, high]``,
-    labelled with its true value [kWh] (:func:`_label_off_scale`)."""
-    outside = data[scales.off_scale(data[column], low, high)]
-    if outside.empty:
-        return
-    values = outside[column].astype(float)
-    fig.add_trace(
-        go.Scatter(
-            x=outside[x],
-            y=scales.on_scale(values, low, high),
-            mode="markers",
-            name="off scale",
-            marker={"symbol": ["triangle-up" if v > high else "triangle-down" for v in values], "size": 13},
-            marker_color="#212121",
-            cliponaxis=False,
-            customdata=values,
-            hovertemplate="%{x}<br>%{customdata:,.3f} kWh (off scale)<extra></extra>",
-        )
-    )
-    _label_off_scale(fig, outside[x], values, low, high, data[x])
 
 
 def hourly_heatmap(hourly: pd.DataFrame, tz: str = "UTC") -> go.Figure:

@@ -38,6 +38,7 @@ SITE_COLOURS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#7f7f7f", "#e377c2"
 STATUS_COLOURS = {"processed": "#2ca02c", "processing": "#9e9e9e", "rejected": "#ff7f0e", "failed": "#d62728"}
 
 MUTED = "#616161"  # secondary text
+LABEL_GROUND = "rgba(255, 255, 255, 0.9)"  # behind a label drawn over a chart (a bar's, an off-scale value's)
 NEUTRAL = "#bdbdbd"  # accent of a KPI that is neither good nor bad
 HEALTHY, WARNING, UNHEALTHY = ZONE_COLOURS[ZONE_GOOD], ZONE_COLOURS[ZONE_FAIR], ZONE_COLOURS[ZONE_POOR]
 ERROR_TEXT = "#b00020"  # an error message

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energy_lib.workbook.notebook import charts, operations, palette
+from energy_lib.workbook.notebook import charts, operations, palette, scales
 
 
 def readings_frame() -> pd.DataFrame:
@@ -85,7 +85,7 @@ def test_energy_over_time_draws_three_series_and_marks_anomalies_on_the_faulty_v
 
 
 def off_scale_labels(fig) -> list:
-    return [a for a in fig.layout.annotations if a.name == charts.OFF_SCALE_LABEL]
+    return [a for a in fig.layout.annotations if a.name == scales.OFF_SCALE_LABEL]
 
 
 def five_minute_day(flagged: dict[int, float]) -> pd.DataFrame:

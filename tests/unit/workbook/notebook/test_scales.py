@@ -54,7 +54,7 @@ def test_net_energy_trend_keeps_its_axis_on_the_fleet_whatever_one_value(extreme
     off = {trace.name: trace for trace in fig.data}["off scale"]
     assert off.customdata[0] == extreme
     assert low <= off.y[0] <= high
-    [label] = [a for a in fig.layout.annotations if a.name == charts.OFF_SCALE_LABEL]
+    [label] = [a for a in fig.layout.annotations if a.name == scales.OFF_SCALE_LABEL]
     assert label.text == f"{'▲' if extreme > 0 else '▼'} {extreme:,.0f} kWh" and label.y == off.y[0]
 
 
