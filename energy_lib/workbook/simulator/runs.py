@@ -134,8 +134,8 @@ def plan(settings: Settings, choice: Choice, continuous: bool = False, at: datet
     if continuous:
         start, end, simulation = first_interval(at or now(), choice.every_minutes, choice.interval_minutes), None, None
     else:
+        simulation = _simulate(fleet, choice)  # checks the period first: it must lie in the years kept
         start, end = choice.start, choice.start + timedelta(hours=choice.hours)
-        simulation = _simulate(fleet, choice)
     written = None if simulation is None else _written(simulation)
     stored = replaced = between = with_readings = 0
     last_in_period: dict[str, datetime] = {}
