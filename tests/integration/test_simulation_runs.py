@@ -75,10 +75,9 @@ def test_a_run_replaces_nothing_unless_asked_and_appends_after_the_stored_readin
     assert said.startswith(
         "The period 2025-06-11 00:00 to 2025-06-12 00:00 UTC holds 96 stored readings of 2 sites that this run "
         "would replace: it appends after the latest stored reading (2025-06-11 23:30 UTC) instead, from "
-        "2025-06-12 00:00 UTC. "
-        "--replace replaces them."
+        "2025-06-12 00:00 UTC. 2 registered sites keep their entries (interval_minutes other than the run's). "
+        "--replace replaces the stored readings and registers the sites anew."
     )
-    assert "2 registered sites keep their entries (interval_minutes other than the run's; --replace" in said
     result = runs.run_once(settings, plan)
     Pipeline(settings).drain()
     # THEN the stored day and the registry are untouched, and the next day holds the 5-minute readings
@@ -93,8 +92,8 @@ def test_a_run_replaces_nothing_unless_asked_and_appends_after_the_stored_readin
     plan = runs.plan(settings, replace(five, replace=True))
     assert (plan.moved, plan.replaced, len(plan.entries)) == (False, 96, 2)
     assert runs.describe(plan) == (
-        "Replacing 96 stored readings of 2 sites in 2025-06-11 00:00 to 2025-06-12 00:00 UTC. Registers 2 sites "
-        "anew (interval_minutes changed)."
+        "This run replaces 96 stored readings of 2 sites in 2025-06-11 00:00 to 2025-06-12 00:00 UTC. It registers "
+        "2 sites anew (interval_minutes changed)."
     )
     result = runs.run_once(settings, plan)
     Pipeline(settings).drain()
@@ -150,11 +149,17 @@ def test_simulate_says_what_it_would_replace_before_writing_and_replaces_only_wi
     # WHEN it runs without --replace: it appends
     code, out, err = run_cli(monkeypatch, capsys, settings, *common)
     Pipeline(settings).drain()
-    assert code == 0 and json.loads(out)["start"] == "2025-06-12T00:00:00Z" and "--replace replaces them" in err
+    assert (
+        code == 0
+        and json.loads(out)["start"] == "2025-06-12T00:00:00Z"
+        and "--replace replaces the stored readings" in err
+    )
     assert stored(settings).keys() == day.keys() and [len(r) for r in stored(settings).values()] == [48, 48]
     # WHEN it runs with --replace: the day is replaced, the sites registered anew
     code, out, err = run_cli(monkeypatch, capsys, settings, *common, "--replace")
     Pipeline(settings).drain()
     assert code == 0 and json.loads(out)["replaced_readings"] == 96
-    assert err.startswith("Replacing 96 stored readings of 2 sites in 2025-06-11 00:00 to 2025-06-12 00:00 UTC.")
+    assert err.startswith(
+        "This run replaces 96 stored readings of 2 sites in 2025-06-11 00:00 to 2025-06-12 00:00 UTC."
+    )
     assert [len(rows) for rows in stored(settings).values()] == [288, 288] and set(intervals(settings).values()) == {5}

@@ -64,7 +64,9 @@ class SimulationPanel(w.VBox):
         self.run_button = w.Button(description="Run once", icon="play", button_style="primary")
         self.start_button = w.Button(description="Start continuous", icon="repeat", button_style="success")
         self.stop_button = w.Button(description="Stop", icon="stop", button_style="danger", disabled=True)
-        self.confirm_button = w.Button(description="Replace", icon="check", button_style="danger")
+        self.confirm_button = w.Button(
+            description="Replace", icon="check", button_style="danger", layout=w.Layout(width="auto")
+        )
         self.cancel_button = w.Button(description="Cancel", icon="times")
         self.confirm_row = w.HBox([self.confirm_button, self.cancel_button], layout=w.Layout(display="none"))
         self.progress = w.IntProgress(value=0, min=0, max=1, description="Progress", layout=w.Layout(width="30em"))

@@ -205,9 +205,10 @@ def _latest(
 
 
 def describe(plan: Plan, replace_how: str = "--replace") -> str:
-    """What the run of ``plan`` writes and what it replaces or leaves alone, for people; ``replace_how`` says how
-    to ask for replacing (the command line's option, the panel's control)."""
+    """What the run of ``plan`` writes and what it replaces or leaves alone, for people; ``replace_how`` names
+    the way to ask for replacing (the command line's option, the panel's control)."""
     period = f"{clock(plan.requested)} to {clock(plan.end)} UTC" if plan.end else f"from {clock(plan.requested)} UTC on"
+    asked = plan.choice.replace
     if not plan.in_the_way:
         same = f" ({count(plan.stored, 'stored reading')} written again with the same values)" if plan.stored else ""
         text = f"Nothing stored for these sites is replaced in {period}{same}."
@@ -215,26 +216,25 @@ def describe(plan: Plan, replace_how: str = "--replace") -> str:
         text = (
             f"The period {period} holds {count(plan.in_the_way, 'stored reading')} of "
             f"{count(plan.sites_with_readings, 'site')} that this run would replace: it appends after the latest "
-            f"stored reading ({clock(plan.latest)} UTC) instead, from {clock(plan.choice.start)} UTC. "
-            f"{replace_how} replaces them."
+            f"stored reading ({clock(plan.latest)} UTC) instead, from {clock(plan.choice.start)} UTC."
         )
     else:
         stay = f", and {count(plan.between, 'stored reading')} between its readings stay" if plan.between else ""
         text = (
-            f"Replacing {count(plan.replaced, 'stored reading')} of {count(plan.sites_with_readings, 'site')} in "
-            f"{period}{stay}."
+            f"This run replaces {count(plan.replaced, 'stored reading')} of {count(plan.sites_with_readings, 'site')} "
+            f"in {period}{stay}."
         )
-    if plan.changed_sites and plan.choice.replace:
-        text += f" Registers {count(len(plan.changed_sites), 'site')} anew ({', '.join(plan.changed_fields)} changed)."
-    elif plan.changed_sites:
-        one = len(plan.changed_sites) == 1
-        text += (
-            f" {count(len(plan.changed_sites), 'registered site')} {'keeps its entry' if one else 'keep their entries'}"
-            f" ({', '.join(plan.changed_fields)} other than the run's; {replace_how} registers "
-            f"{'it' if one else 'them'} anew)."
-        )
+    changed, fields = len(plan.changed_sites), ", ".join(plan.changed_fields)
+    if changed and asked:
+        text += f" It registers {count(changed, 'site')} anew ({fields} changed)."
+    elif changed:
+        keep = "keeps its entry" if changed == 1 else "keep their entries"
+        text += f" {count(changed, 'registered site')} {keep} ({fields} other than the run's)."
+    if not asked and (plan.moved or changed):
+        what = [part for part, due in (("replaces the stored readings", plan.moved), ("registers", changed)) if due]
+        text += f" {replace_how} {' and '.join(what)}{' the sites anew' if changed else ''}."
     if len(plan.fleet) > plan.registered:
-        text += f" Registers {count(len(plan.fleet) - plan.registered, 'new site')}."
+        text += f" It registers {count(len(plan.fleet) - plan.registered, 'new site')}."
     return text
 
 

@@ -253,8 +253,8 @@ def test_the_simulation_panel_replaces_stored_readings_only_after_the_confirm_bu
     # THEN nothing is written yet: the panel says what would be replaced and shows the confirm button
     assert panel.pending is not None and panel.confirm_row.layout.display == "flex"
     assert panel.confirm_button.description == "Replace 8 stored readings"
-    assert "Replacing 8 stored readings of 2 sites" in panel.status.value
-    assert "Registers 2 sites anew (interval_minutes changed)" in panel.status.value
+    assert "This run replaces 8 stored readings of 2 sites" in panel.status.value
+    assert "It registers 2 sites anew (interval_minutes changed)" in panel.status.value
     assert "Nothing is written until you confirm" in panel.status.value
     assert len(frames.files(settings)) == 2
     # WHEN Cancel is pressed, THEN nothing is written and the button goes
