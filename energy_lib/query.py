@@ -3,7 +3,7 @@
 Ranges are half-open ``[start, end)`` in UTC. Every function takes an optional
 :class:`~energy_lib.dynamo.Cost` that counts requests, items read and items returned.
 
-- :func:`readings`: one site, key condition on ``timestamp``
+- :func:`readings`: one site, key condition on ``timestamp``; :func:`latest_reading`: its newest
 - :func:`fleet_readings`: all sites in a range, one Query per UTC day on the ``by_day`` index
 - :func:`anomalies`: the sparse ``site_anomalies`` / ``fleet_anomalies`` indexes
 - :func:`rollups`: rollup items only; cost is sites x periods, never readings
@@ -12,17 +12,17 @@ Ranges are half-open ``[start, end)`` in UTC. Every function takes an optional
 - :func:`sites`: the sites that have readings (the all-time rollup bucket, and the registered sites not rolled
   up yet that have a reading)
 - :func:`ingest_status`, :func:`ledger_entries`: the ledger, by object version (BatchGetItem) or by problem
-- :func:`files`, :func:`current_versions`, :func:`files_page`, :func:`read_file`, :func:`with_ledger`: raw
+- :func:`files`, :func:`current_versions`, :func:`read_file`, :func:`with_ledger`: raw
   objects, listed with paging, each with its ledger entry
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import fields
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
+from itertools import islice
 from typing import Any
 
 from energy_lib import tail, timeutil
@@ -143,6 +143,28 @@ def readings(
 ) -> list[Row]:
     """Readings of one site in ``[start, end)``, oldest first."""
     return _one_site(settings, dynamodb, None, "timestamp", site_id, start, end, cost)
+
+
+def latest_reading(
+    settings: Settings, dynamodb: Any, site_id: str, before: datetime | None = None, cost: Cost | None = None
+) -> Row | None:
+    """The newest stored reading of one site (that starts before ``before``, when given), or None: one Query,
+    newest first, one item."""
+    condition, values = "site_id = :site", {":site": {"S": _check_site(site_id)}}
+    if before is not None:
+        condition += " AND #at < :before"
+        values[":before"] = {"S": format_timestamp(_whole_second_at_or_after(before))}
+    request = {
+        "TableName": settings.readings_table,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": False,
+        "Limit": 1,
+    }
+    if before is not None:
+        request["ExpressionAttributeNames"] = {"#at": "timestamp"}
+    rows = _reading_rows(islice(query_pages(dynamodb, cost, **request), 1))
+    return rows[0] if rows else None
 
 
 def fleet_readings(
@@ -374,37 +396,6 @@ def current_versions(settings: Settings, s3: Any, prefix: str | None = None) -> 
     paginator = s3.get_paginator("list_object_versions")
     pages = paginator.paginate(Bucket=settings.bucket, Prefix=prefix if prefix is not None else settings.raw_prefix)
     return [row for page in pages for row in _current(page)]
-
-
-def files_page(
-    settings: Settings, s3: Any, prefix: str | None = None, page_size: int = 50, token: str | None = None
-) -> tuple[list[Row], str | None]:
-    """One page of :func:`current_versions`, in key order, and the token of the next page (None after the last).
-
-    ListObjectVersions lists older versions too: a page is the current versions among the next ``page_size``
-    versions (requests that find only older versions are followed by the next), and a next page is promised
-    only when a current version is left (one request more looks ahead), so a page is never empty but the last
-    of an empty prefix.
-    """
-    request: dict[str, Any] = {
-        "Bucket": settings.bucket,
-        "Prefix": prefix if prefix is not None else settings.raw_prefix,
-        "MaxKeys": page_size,
-    }
-    if token:
-        request["KeyMarker"], request["VersionIdMarker"] = json.loads(token)
-    rows: list[Row] = []
-    following: str | None = None
-    while True:
-        response = s3.list_object_versions(**request)
-        current = _current(response)
-        if rows and current:  # the look-ahead found a current version: there is a next page, from here
-            return rows, following
-        rows += current
-        if not response.get("IsTruncated"):
-            return rows, None
-        request["KeyMarker"], request["VersionIdMarker"] = response["NextKeyMarker"], response["NextVersionIdMarker"]
-        following = following or (json.dumps([request["KeyMarker"], request["VersionIdMarker"]]) if rows else None)
 
 
 def current_version(settings: Settings, s3: Any, key: str) -> Row:

@@ -21,6 +21,7 @@ from energy_lib import wording
 from energy_lib.config import LOCAL_WINDOWS, Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
 from energy_lib.timeutil import format_timestamp
+from energy_lib.wording import count
 from energy_lib.workbook.cli import lake, reports, sites
 from energy_lib.workbook.cli.common import (
     Parser,
@@ -70,7 +71,7 @@ def cmd_lambda(args: argparse.Namespace, settings: Settings) -> None:
         (args.compaction_output, lambda_build.compaction_members()),
     ):
         path = lambda_build.build_zip(Path(output), members)
-        print(f"{path} ({path.stat().st_size} bytes, {len(members)} files)")
+        print(f"{path} ({count(path.stat().st_size, 'byte')}, {count(len(members), 'file')})")
 
 
 FAULT_OPTIONS = (  # option, its values, what it does
@@ -112,16 +113,22 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
         file_format=args.format,
         every_minutes=5 if args.every_minutes is None else args.every_minutes,
         max_batches=args.max_batches,
+        replace=args.replace,
     )
     try:
         faults = requested_faults(args, [site.site_id for site in default_fleet(args.sites)])
-        choice = replace(choice, faults=tuple(faults))
-        if args.continuous:
-            done = runs.run_batches(settings, choice, bar=not args.json)
-            totals = {"sites": args.sites, "batches": done.batches, "files": done.files, "readings": done.readings}
-            emit(totals, args.json)
-            return
-        emit(runs.run_once(settings, choice, bar=not args.json), args.json)
+        plan = runs.plan(settings, replace(choice, faults=tuple(faults)), continuous=args.continuous)
+        print(runs.describe(plan), file=sys.stderr)  # before anything is written
+        if args.dry_run:
+            emit(runs.plan_row(plan), args.json)
+        elif args.continuous:
+            done = runs.run_batches(settings, plan, bar=not args.json)
+            emit(
+                {"sites": args.sites, "batches": done.batches, "files": done.files, "readings": done.readings},
+                args.json,
+            )
+        else:
+            emit(runs.run_once(settings, plan, bar=not args.json), args.json)
     except (ValueError, registry.RegistryError) as exc:
         raise UsageError(str(exc)) from exc
 
@@ -136,7 +143,8 @@ def cmd_wait(args: argparse.Namespace, settings: Settings) -> int:
     counts = ops.wait(settings, timeout_s=args.timeout, progress=show)
     emit(counts, args.json)
     if counts.get("failed"):
-        print(f"error: {counts['failed']} objects failed; see `energy-workbook ingest status`", file=sys.stderr)
+        failed = count(counts["failed"], "object")
+        print(f"error: {failed} failed; see `energy-workbook ingest status`", file=sys.stderr)
         return 1
     return 0
 
@@ -296,7 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate a fleet, register it and upload its readings under raw/",
         "Solar generation in each site's local day, a daily load profile, injected anomalies and, on request, "
         "faults (a site going silent, a frozen meter, a daytime outage, a slow yield loss); the fleet goes into "
-        "the site registry; one file per site and UTC day, with a progress bar. One batch for a fixed period "
+        "the site registry; one file per site and UTC day, with a progress bar. Nothing stored is replaced unless "
+        "--replace says so: first it says how many stored readings and registered sites the run would replace, and "
+        "a run that would replace readings appends after the latest stored reading of its sites instead (a run "
+        "that writes the same values again replaces nothing). One batch for a fixed period "
         "(--start, --hours), or --continuous: every N minutes the intervals completed since the last batch, "
         "until --max-batches or Ctrl-C (an upload under way finishes first).",
         run=cmd_simulate,
@@ -312,6 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format", default="json", choices=("json", "jsonl", "csv", "json.gz"), help="file format (default json)"
     )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the readings stored in the period and the sites' registry entries (default: a run that "
+        "would replace readings appends after the latest stored reading, and registered sites keep their entries)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="say what the run would write and replace; write nothing")
     p.add_argument("--continuous", action="store_true", help="upload new readings every N minutes until Ctrl-C")
     p.add_argument("--every-minutes", type=float, help="with --continuous: minutes between batches (default 5)")
     p.add_argument("--max-batches", type=positive_int, help="with --continuous: stop after this many batches")

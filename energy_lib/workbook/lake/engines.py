@@ -31,7 +31,7 @@ from energy_lib import lake
 from energy_lib.clients import client
 from energy_lib.compaction.tables import SCHEMA
 from energy_lib.config import LOCAL_ACCESS_KEY, Settings
-from energy_lib.errors import LakeError
+from energy_lib.errors import LakeError, LakeQueryError
 
 if TYPE_CHECKING:
     import duckdb
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 DUCKDB_THREADS = 2
 ATHENA_FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 ATHENA_POLL_S = (0.2, 2.0)  # first and longest pause between looks at a running query
+ATHENA_USER_ERROR = 2  # AthenaError.ErrorCategory of a query the asker got wrong (1: system, 3: other)
 
 
 def sql(settings: Settings, query: str, lake_dir: str | Path | None = None) -> pd.DataFrame:
@@ -126,13 +127,25 @@ def _text(value: str) -> str:
 def duckdb_table(settings: Settings, query: str, lake_dir: str | Path | None = None) -> pa.Table:
     import duckdb
 
-    connection = connect(settings, lake_dir)
+    try:
+        connection = connect(settings, lake_dir)  # the view over the day files reads their schema
+    except duckdb.Error as error:
+        raise LakeError(f"DuckDB: {one_line(str(error))}") from error
     try:
         return connection.execute(query).to_arrow_table()
     except duckdb.Error as error:
-        raise LakeError(f"DuckDB: {error}") from error
+        # the query's own mistake (syntax, names, conversions), not the lake's (a file it cannot read)
+        mistake = isinstance(error, duckdb.ProgrammingError | duckdb.DataError)
+        refused = mistake and not isinstance(error, duckdb.InvalidInputException)
+        raise (LakeQueryError if refused else LakeError)(f"DuckDB: {one_line(str(error))}") from error
     finally:
         connection.close()
+
+
+def one_line(message: str) -> str:
+    """An engine's message on one line: its lines joined, the caret line that points into the query left out."""
+    lines = (line.strip() for line in message.splitlines())
+    return " ".join(line for line in lines if line and set(line) != {"^"})
 
 
 # --- Athena -----------------------------------------------------------------------------------------
@@ -154,7 +167,9 @@ def athena(settings: Settings, query: str) -> pa.Table:
         time.sleep(pause)
         pause = min(pause * 2, ATHENA_POLL_S[1])
     if status["State"] != "SUCCEEDED":
-        raise LakeError(f"Athena query {execution_id} {status['State']}: {status.get('StateChangeReason', '')}")
+        refused = status.get("AthenaError", {}).get("ErrorCategory") == ATHENA_USER_ERROR
+        message = f"Athena query {execution_id} {status['State']}: {one_line(status.get('StateChangeReason', ''))}"
+        raise (LakeQueryError if refused else LakeError)(message)
     return athena_results(athena_client, execution_id)
 
 

@@ -410,8 +410,9 @@ def run_statistics_line(statistics: dict[str, int], injected_anomalies: int | No
     injected when given."""
     s = statistics
     text = (
-        f"{s['processed']:,} of {s['files']:,} files processed: {s['read']:,} readings read, {s['stored']:,} stored, "
-        f"{s['quarantined']:,} quarantined, {s['anomalies']:,} anomalies found"
+        f"{s['processed']:,} of {count(s['files'], 'file')} processed: {count(s['read'], 'reading')} read, "
+        f"{s['stored']:,} stored, {s['quarantined']:,} quarantined, {count(s['anomalies'], 'anomaly', 'anomalies')} "
+        "found"
     )
     if injected_anomalies is not None:
         text += f" ({injected_anomalies:,} injected)"
@@ -422,7 +423,10 @@ def settled_line(files_by_status: dict[str, int]) -> Html:
     """What :func:`energy_lib.workbook.aws.ops.wait` returned, as one sentence: objects under raw/ per status."""
     total = sum(files_by_status.values())
     counts = ", ".join(f"{count:,} {status}" for status, count in files_by_status.items()) or "none"
-    return message(f"All {total:,} objects under raw/ have a final status ({counts}); the ingest queue is empty.")
+    every, have = ("The", "has") if total == 1 else ("All", "have")
+    return message(
+        f"{every} {count(total, 'object')} under raw/ {have} a final status ({counts}); the ingest queue is empty."
+    )
 
 
 def check_table(results: list[Check]) -> Styler:

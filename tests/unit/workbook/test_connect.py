@@ -25,7 +25,7 @@ def test_clients_and_wait_never_start_or_probe_the_local_stack(moto_port, tmp_pa
     s3 = client("s3", settings)
     s3.put_object(Bucket=settings.bucket, Key="raw/2025/06/11/waiting.json", Body=b"[]")
     polls: list[dict[str, int]] = []
-    with pytest.raises(WaitTimeout, match="1 messages are in the ingest queue"):
+    with pytest.raises(WaitTimeout, match="1 message in the ingest queue"):
         ops.wait(settings, timeout_s=5, poll_s=0.05, progress=polls.append)
     # THEN every poll asked the server, and the stack was neither started nor recorded
     assert len(polls) >= 3 and all(poll["queued"] == 1 for poll in polls)

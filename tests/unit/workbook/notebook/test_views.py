@@ -223,6 +223,14 @@ def test_counts_and_lines_read_as_sentences():
     assert str(views.run_statistics_line(statistics, 32)) == (
         "5 of 5 files processed: 1,440 readings read, 1,440 stored, 0 quarantined, 32 anomalies found (32 injected)"
     )
+    one = {"files": 1, "processed": 1, "read": 1, "stored": 1, "quarantined": 0, "anomalies": 1}
+    assert (
+        str(views.run_statistics_line(one))
+        == "1 of 1 file processed: 1 reading read, 1 stored, 0 quarantined, 1 anomaly found"
+    )
+    assert str(views.settled_line({"processed": 1})) == (
+        "The 1 object under raw/ has a final status (1 processed); the ingest queue is empty."
+    )
 
 
 def test_health_table_marks_each_resource():
