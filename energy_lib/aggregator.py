@@ -19,6 +19,10 @@ hands the batch over again with the state from before it (and pauses the shard u
 Before the rollups, ``capture`` (the entry point passes :func:`energy_lib.lake.put_changes`) writes the batch's
 records as the history lake's change objects. When it fails, the rollups wait too and the whole batch is
 retried, so rollups that took in a record mean the lake has it (``energy-workbook wait`` relies on that).
+
+A deletion by the table's time to live (:func:`energy_lib.expiry.is_expiry`) ends the reading's time in the hot
+store, not its history: it is neither captured nor taken away from the rollups (a deletion by anyone else
+is both).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from contextvars import copy_context
 from datetime import datetime, timezone
 from typing import Any, Literal, NotRequired, TypedDict
 
-from energy_lib import rollups, window_state
+from energy_lib import expiry, rollups, window_state
 from energy_lib.dynamo import from_item
 from energy_lib.readings import format_timestamp
 
@@ -48,6 +52,11 @@ class StreamRecordData(TypedDict):
     OldImage: NotRequired[dict[str, Any]]
 
 
+class UserIdentity(TypedDict):
+    type: str  # "Service" for a deletion by the time to live
+    principalId: str  # "dynamodb.amazonaws.com" for a deletion by the time to live
+
+
 class StreamRecord(TypedDict):
     eventID: str
     eventName: Literal["INSERT", "MODIFY", "REMOVE"]
@@ -56,6 +65,7 @@ class StreamRecord(TypedDict):
     awsRegion: str
     dynamodb: StreamRecordData
     eventSourceARN: str
+    userIdentity: NotRequired[UserIdentity]  # only on a deletion by the time to live
 
 
 class TimeWindow(TypedDict):
@@ -117,6 +127,8 @@ def handle_stream_event(
     first_undone = len(records)
     parsed: list[tuple[int, rollups.StreamChange]] = []
     for index, record in enumerate(records):
+        if expiry.is_expiry(record):
+            continue  # the hot store let the reading go; its history (rollups, lake) keeps it
         try:
             parsed.append((index, stream_change(record)))
         except (KeyError, TypeError, ValueError):
@@ -125,7 +137,7 @@ def handle_stream_event(
             break  # the records after it wait for the retry, in order
     if capture is not None and parsed:
         try:
-            capture(records[: parsed[-1][0] + 1])
+            capture([records[index] for index, _ in parsed])
         except Exception:
             logger.exception("capturing %d stream records failed; the batch is retried whole", len(parsed))
             return {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
@@ -144,7 +156,7 @@ def _window_invocation(
     """One invocation of a tumbling window: capture the batch, keep it in the window's state, and write the
     rollups of every record kept when the window ends (or its state grows past :data:`window_state.LIMIT_BYTES`).
     Raises when something fails: Lambda retries the batch with the state from before it."""
-    records = event.get("Records", [])
+    records = [record for record in event.get("Records", []) if not expiry.is_expiry(record)]
     pending = window_state.decode(event.get("state"))
     for record in records:
         stream_change(record)  # a record it cannot read fails the invocation (and, bisected, only that record)

@@ -7,6 +7,7 @@ times: DynamoDB reports them in a successful response, so botocore's retries nev
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -110,11 +111,13 @@ class Cost:
         self.requests = 0
         self.items_read = 0
         self.items_returned = 0
+        self._lock = threading.Lock()  # queries may run in threads
 
     def add(self, response: dict[str, Any]) -> None:
-        self.requests += 1
-        self.items_read += response.get("ScannedCount", response.get("Count", 0))
-        self.items_returned += response.get("Count", 0)
+        with self._lock:
+            self.requests += 1
+            self.items_read += response.get("ScannedCount", response.get("Count", 0))
+            self.items_returned += response.get("Count", 0)
 
     @property
     def read_ratio(self) -> float:

@@ -167,6 +167,7 @@ def process_object(
             source.etag,
             notification.sequencer,
             services.now(),
+            ledger.keep_days(settings.readings_ttl_days),
         )
         if isinstance(claimed, str):
             logger.info("object %s version %s: %s", key, source.version_id, claimed)
@@ -277,7 +278,8 @@ def _store(
     """Validate one chunk, write its readings and quarantine its rejects; add it to ``progress``."""
     settings, now = services.settings, services.now()
     parsed = validate_records(chunk, seen)
-    items = [storage.reading_item(r, assess(r, settings), lease.key, now) for r in parsed.readings]
+    ttl_days = settings.readings_ttl_days
+    items = [storage.reading_item(r, assess(r, settings), lease.key, now, ttl_days) for r in parsed.readings]
     lease = write_chunk(services, lease, items, renew=renew)
     if parsed.rejects:
         prefix = settings.quarantine_prefix

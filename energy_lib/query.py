@@ -4,7 +4,7 @@ Ranges are half-open ``[start, end)`` in UTC. Every function takes an optional
 :class:`~energy_lib.dynamo.Cost` that counts requests, items read and items returned.
 
 - :func:`readings`: one site, key condition on ``timestamp``
-- :func:`fleet_readings`: all sites in a range, one Query per UTC day on the ``by_day`` index
+- :func:`fleet_readings`: all sites in a range, one Query per site (key condition), a few at a time
 - :func:`anomalies`: the sparse ``site_anomalies`` / ``fleet_anomalies`` indexes
 - :func:`summary`, :func:`rollups`: rollup items only; cost is sites x periods, never readings
 - :func:`sites`: the sites that have readings (the all-time rollup bucket)
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 from typing import Any
@@ -25,9 +26,10 @@ from energy_lib import timeutil
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost, batch_get, query_pages
 from energy_lib.errors import QueryError
+from energy_lib.expiry import ATTRIBUTE
 from energy_lib.ledger import HEAD
 from energy_lib.rollups import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET, buckets, zero
-from energy_lib.schema import FAILED, LEDGER, PENDING, PROCESSING, READINGS
+from energy_lib.schema import FAILED, FINAL_STATUSES, LEDGER, PENDING, PROCESSING, READINGS
 from energy_lib.timeutil import format_timestamp
 from energy_lib.validation import EARLIEST, LATEST, SITE_ID
 
@@ -37,8 +39,10 @@ ONE_HOUR = timedelta(hours=1)
 ONE_DAY = timedelta(days=1)
 MAX_RANGE = timedelta(days=3660)
 PERCENT = Decimal("0.01")
-# attributes that exist only so that the indexes can find a reading (day bucket, sparse anomaly keys)
-INDEX_ONLY = frozenset(READINGS.attributes()) - {READINGS.partition_key, READINGS.sort_key}
+# attributes that exist only so that the indexes find a reading (the sparse anomaly keys; ``day`` on items stored
+# while a day index existed) or the time to live deletes it
+INDEX_ONLY = frozenset(READINGS.attributes()) - {READINGS.partition_key, READINGS.sort_key} | {"day", ATTRIBUTE}
+FLEET_READERS = 8  # Queries of sites' readings in flight at once
 
 
 def _reading_rows(items: Iterator[Row]) -> list[Row]:
@@ -142,10 +146,26 @@ def readings(
 
 
 def fleet_readings(
-    settings: Settings, dynamodb: Any, start: datetime | str, end: datetime | str, cost: Cost | None = None
+    settings: Settings,
+    dynamodb: Any,
+    start: datetime | str,
+    end: datetime | str,
+    cost: Cost | None = None,
+    site_ids: list[str] | None = None,
 ) -> list[Row]:
-    """Readings of every site in ``[start, end)``: one Query per UTC day on the ``by_day`` index."""
-    return _per_day(settings, dynamodb, READINGS.indexes[0].name, "day", "timestamp", start, end, cost)
+    """Readings of every site (those with rollups, or ``site_ids``) in ``[start, end)``, by site and time: one
+    paged Query per site with the range in its key condition, :data:`FLEET_READERS` at a time. It reads the items
+    an index by day would read (items read / returned = 1.0), in more requests."""
+    bounds = _between(*bounded_range(start, end))
+    if bounds is None:
+        return []
+    chosen = sorted(sites(settings, dynamodb, cost) if site_ids is None else map(_check_site, site_ids))
+
+    def one(site_id: str) -> list[Row]:
+        return _range_query(settings, dynamodb, None, ("site_id", site_id), "timestamp", bounds, cost)
+
+    with ThreadPoolExecutor(FLEET_READERS) as pool:
+        return [row for rows in pool.map(one, chosen) for row in rows]
 
 
 def anomalies(
@@ -429,8 +449,11 @@ def ingest_status(settings: Settings, s3: Any, dynamodb: Any, now: datetime | No
 
 
 def _status(entry: Row, head: Row, version_id: str, now: datetime) -> tuple[str, str, str]:
-    """An object version's status, error and the time its attempt's lease expired ("" unless it did): its entry's,
-    unless an attempt holds (or held) the key's lease."""
+    """An object version's status, error and the time its attempt's lease expired ("" unless it did): its entry's
+    when final (a finished attempt leaves its lease to run out), else while an attempt holds (or held) the key's
+    lease, what became of that attempt."""
+    if entry.get("status") in FINAL_STATUSES:
+        return entry["status"], entry.get("error", ""), ""
     if head.get("holder") == version_id and "lease_expires_at" in head:  # held, or given back for a continuation
         expires = timeutil.from_epoch_s(int(head["lease_expires_at"]))
         if expires >= now:

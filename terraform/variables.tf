@@ -89,6 +89,17 @@ variable "log_retention_days" {
   }
 }
 
+variable "readings_ttl_days" {
+  description = "The hot window: days DynamoDB keeps a reading after it was stored (or after its own time, when later) and the ledger its items (at least 19 days: a message's life in the ingest queue and its dead-letter queue); the lake keeps every reading. 0 keeps them forever."
+  type        = number
+  default     = 35
+
+  validation {
+    condition     = var.readings_ttl_days >= 0 && var.readings_ttl_days <= 3650 && floor(var.readings_ttl_days) == var.readings_ttl_days
+    error_message = "readings_ttl_days must be a whole number from 0 (keep forever) to 3650."
+  }
+}
+
 variable "access_log_retention_days" {
   description = "Days the access-log bucket keeps the data bucket's server access logs."
   type        = number
