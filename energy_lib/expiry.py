@@ -39,9 +39,17 @@ def hot_start(ttl_days: int, now: datetime) -> datetime | None:
 
 
 def is_expiry(record: dict[str, Any]) -> bool:
-    """True for a stream record of a deletion made by the table's time to live (not by a user or the pipeline)."""
+    """True for a stream record of a deletion made by the table's time to live (not by a user or the pipeline): as
+    Lambda hands it (``userIdentity``: ``type``, ``principalId``) or as GetRecords answers (``Type``,
+    ``PrincipalId``)."""
     identity = record.get("userIdentity") or {}
-    return record.get("eventName") == "REMOVE" and (identity.get("type"), identity.get("principalId")) == (
-        SERVICE,
-        PRINCIPAL,
+    kind, principal = (
+        identity.get("type", identity.get("Type")),
+        identity.get("principalId", identity.get("PrincipalId")),
     )
+    return record.get("eventName") == "REMOVE" and (kind, principal) == (SERVICE, PRINCIPAL)
+
+
+def lambda_identity(identity: dict[str, str]) -> dict[str, str]:
+    """A record's ``userIdentity`` as GetRecords answers it, in the shape Lambda hands it to a function."""
+    return {"type": identity.get("Type", ""), "principalId": identity.get("PrincipalId", "")}

@@ -27,9 +27,9 @@ from energy_lib.config import Settings
 from energy_lib.dynamo import Cost, batch_get, query_pages
 from energy_lib.errors import QueryError
 from energy_lib.expiry import ATTRIBUTE
-from energy_lib.ledger import HEAD
+from energy_lib.ledger import HEAD, keep_days
 from energy_lib.rollups import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET, buckets, zero
-from energy_lib.schema import FAILED, FINAL_STATUSES, LEDGER, PENDING, PROCESSING, READINGS
+from energy_lib.schema import EXPIRED, FAILED, FINAL_STATUSES, LEDGER, PENDING, PROCESSING, READINGS
 from energy_lib.timeutil import format_timestamp
 from energy_lib.validation import EARLIEST, LATEST, SITE_ID
 
@@ -413,18 +413,23 @@ def read_file(settings: Settings, s3: Any, key: str, version_id: str | None = No
 
 
 def with_ledger(settings: Settings, dynamodb: Any, objects: list[Row], now: datetime | None = None) -> list[Row]:
-    """``objects`` (rows with key, version_id, etag) each with its ledger entry (one BatchGetItem for all): status
-    (``pending`` when no attempt has started, ``processing`` while an attempt holds the key's lease, ``failed`` also
-    when that lease expired: ``error`` says so, ``lease_expired_at`` when), read, stored, quarantined, anomalies,
-    error, updated_at."""
+    """``objects`` (rows with key, version_id, etag, last_modified) each with its ledger entry (one BatchGetItem for
+    all): status (``pending`` when no attempt has started, ``processing`` while an attempt holds the key's lease,
+    ``failed`` also when that lease expired: ``error`` says so, ``lease_expired_at`` when; ``expired`` when the
+    object is older than the ledger keeps its items and they are gone: its counts are then 0, the lake has its
+    readings), read, stored, quarantined, anomalies, error, updated_at."""
     keys = [{"source_key": o["key"], "version_id": o["version_id"]} for o in objects]
     keys += [{"source_key": key, "version_id": HEAD} for key in dict.fromkeys(o["key"] for o in objects)]
     found = {(e["source_key"], e["version_id"]): e for e in batch_get(dynamodb, settings.ledger_table, keys)}
     moment = now or timeutil.now()
+    kept = keep_days(settings.readings_ttl_days)
     rows = []
     for obj in objects:
-        entry = found.get((obj["key"], obj["version_id"]), {})
-        status, error, expired = _status(entry, found.get((obj["key"], HEAD), {}), obj["version_id"], moment)
+        entry, head = found.get((obj["key"], obj["version_id"]), {}), found.get((obj["key"], HEAD), {})
+        status, error, expired = _status(entry, head, obj["version_id"], moment)
+        aged = kept and timeutil.utc(obj.get("last_modified") or moment) < moment - timedelta(days=kept)
+        if status == PENDING and not head and aged:
+            status = EXPIRED
         rows.append(
             {
                 **obj,

@@ -16,11 +16,12 @@ from tqdm.auto import tqdm
 from energy_lib import query, rollups
 from energy_lib.clients import client
 from energy_lib.config import Settings
+from energy_lib.corrections import is_correction
 from energy_lib.dynamo import from_item, query_pages, to_item
 from energy_lib.errors import EnergyError, WaitTimeout
 from energy_lib.quarantine import source_of_rejects
 from energy_lib.readings import format_timestamp
-from energy_lib.schema import FAILED, FINAL_STATUSES
+from energy_lib.schema import EXPIRED, FAILED, FINAL_STATUSES
 from energy_lib.wording import count
 from energy_lib.workbook.aws.streams import StreamTail, stream_arn, unapplied
 
@@ -77,7 +78,7 @@ def wait(
         counts = dict(sorted(Counter(row["status"] for row in rows).items()))
         depth = queue_depth(settings, settings.ingest_queue)
         behind = unapplied(settings, dynamodb, tail)
-        unsettled = sum(n for status, n in counts.items() if status not in (*FINAL_STATUSES, FAILED))
+        unsettled = sum(n for status, n in counts.items() if status not in (*FINAL_STATUSES, FAILED, EXPIRED))
         stuck = any(row["lease_expired_at"] for row in rows)
         drained = not unsettled and not behind and (depth == 0 or stuck)
         lake_pending = pending_changes(settings) if drained else None
@@ -353,7 +354,7 @@ def _sites_in_readings(settings: Settings, dynamodb: Any) -> set[str]:
     for page in dynamodb.get_paginator("scan").paginate(
         TableName=settings.readings_table, ProjectionExpression="site_id"
     ):
-        found |= {item["site_id"]["S"] for item in page["Items"]}
+        found |= {item["site_id"]["S"] for item in page["Items"] if not is_correction(item["site_id"]["S"])}
     return found
 
 

@@ -7,7 +7,8 @@ allows two per shard, so at most one ``wait`` or ``rebuild-rollups`` at a time k
 which botocore's retries absorb anyway). It remembers, per site, the last sequence number written, and
 :func:`unapplied` compares that with the ``applied_sequence`` of the site's all-time rollup, which the
 aggregator moves only after the site's hour and day rollups took the records in. Deletions by the table's time to
-live are no part of it: the aggregator leaves the rollups alone for them.
+live are no part of it (the aggregator leaves the rollups alone for them); a correction item's record counts for
+the site it corrects.
 
 The first read of a :class:`StreamTail` starts at the oldest record the stream keeps (``TRIM_HORIZON``): on AWS
 up to 24 hours of writes (one GetRecords per 1,000 records or 1 MB); later reads go on from where it stopped.
@@ -19,10 +20,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from energy_lib.aggregator import for_rollups
 from energy_lib.config import Settings
+from energy_lib.corrections import site_of
 from energy_lib.dynamo import batch_get
 from energy_lib.errors import EnergyError
-from energy_lib.expiry import is_expiry
 from energy_lib.rollups import TOTAL_BUCKET, padded
 
 EMPTY_PAGES = 3  # GetRecords may answer empty before the records further on in an open shard
@@ -103,9 +105,9 @@ class StreamTail:
             for record in page["Records"]:
                 sequence = record["dynamodb"]["SequenceNumber"]
                 self.positions[shard_id] = sequence
-                if is_expiry(record):
+                if not for_rollups(record):
                     continue  # the rollups leave these alone: nothing for them to take in
-                site = record["dynamodb"]["Keys"]["site_id"]["S"]
+                site = site_of(record["dynamodb"]["Keys"]["site_id"]["S"])  # a correction item's: its site's
                 self.latest[site] = max(self.latest.get(site, ""), padded(sequence))
             self.records += len(page["Records"])
             empty = 0 if page["Records"] else empty + 1

@@ -151,7 +151,9 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
 
     dynamodb = client("dynamodb", settings)
     if args.what in ("readings", "anomalies"):
-        rows = getattr(query, args.what)(settings, dynamodb, args.site, args.start, args.end)
+        from energy_lib.workbook.lake import stores  # older than the hot window: the lake's
+
+        rows = getattr(stores, args.what)(settings, dynamodb, args.site, args.start, args.end)
         if not rows and args.site is not None:
             _check_known_site(query.sites(settings, dynamodb), args.site)
             if not args.json:
@@ -339,12 +341,19 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "query",
         "query readings, anomalies, summaries, sites and files",
-        "No query scans a table: key conditions, sparse anomaly indexes, the day index and the rollups.",
+        "No query scans a table: key conditions, sparse anomaly indexes and the rollups. Readings older than the "
+        "hot window (readings_ttl_days) come from the lake (DuckDB locally, Athena on AWS).",
         run=cmd_query,
         local=True,
     )
     what = p.add_subparsers(dest="what", required=True, metavar="WHAT")
-    q = command(what, "readings", "readings of one site", "Ranges are [start, end) in UTC; no range: all.", json=True)
+    q = command(
+        what,
+        "readings",
+        "readings of one site",
+        "Ranges are [start, end) in UTC; no range: all. Older than the hot window: from the lake.",
+        json=True,
+    )
     q.add_argument("--site", required=True, help="site id")
     _range(q)
     q = command(

@@ -178,6 +178,7 @@ class CompactionSpec:
         "raw_prefix",
         "quarantine_prefix",
         "lake_prefix",
+        "readings_table",  # corrections (energy_lib.corrections) go to the readings table
     )
 
 

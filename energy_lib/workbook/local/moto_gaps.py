@@ -21,10 +21,11 @@
   :func:`forget_stream_state` dropped gets AWS's ``TrimmedDataAccessException``, where moto fails (error 500).
 - Time to live: moto stores a table's time-to-live setting but never deletes an item. :func:`expire_items` does
   what DynamoDB does: it deletes every item whose attribute (epoch seconds) has passed (not one more than five
-  years in the past: AWS takes those for a unit mistake), and the deletion reaches the stream as AWS writes it, a
-  ``REMOVE`` whose ``userIdentity`` names DynamoDB itself (``{"type": "Service", "principalId":
-  "dynamodb.amazonaws.com"}``). The local stack calls it every :data:`EXPIRY_PERIOD_S` (AWS: within days), so
-  its memory is bounded by the hot window, not by the history the lake keeps.
+  years in the past: AWS takes those for a unit mistake), and the deletion reaches the stream as AWS writes it,
+  a ``REMOVE`` whose ``userIdentity`` names DynamoDB itself (GetRecords answers ``{"Type": "Service",
+  "PrincipalId": "dynamodb.amazonaws.com"}``; Lambda hands it on as ``type`` and ``principalId``). The local
+  stack calls it every :data:`EXPIRY_PERIOD_S` (AWS: within days), so its memory is bounded by the hot window,
+  not by the history the lake keeps.
 - Athena's newer API: botocore 1.44.18 and later speak Athena as ``rest-json`` (``GET /workgroups``,
   ``POST /query-executions``, ...); moto routes Athena only at ``/`` (the older ``json`` protocol, which botocore
   up to 1.44.13 speaks) and answers every other path 404. :func:`route_athena_rest_json` routes every path to
@@ -56,7 +57,7 @@ KEPT_ITERATORS = 1000  # shard iterators kept (moto keeps each one it issued; on
 _dynamodb_lock = threading.RLock()  # re-entrant: a backend method calls others (BatchWriteItem -> put_item)
 _locked: set[type] = set()
 EXPIRY_PERIOD_S = 60.0  # how often the local stack lets items expire
-EXPIRY_IDENTITY = {"type": expiry.SERVICE, "principalId": expiry.PRINCIPAL}  # as AWS writes it on the record
+EXPIRY_IDENTITY = {"Type": expiry.SERVICE, "PrincipalId": expiry.PRINCIPAL}  # as GetRecords answers it
 IGNORED_PAST_S = 5 * 365 * 24 * 3600  # AWS does not delete items whose attribute is more than five years past
 ATHENA_ANY_PATH = "{0}/.*$"  # moto's url_paths syntax ({0}: the service's URL base); Flask's /<path:route>
 

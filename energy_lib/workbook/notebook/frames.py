@@ -3,9 +3,9 @@
 Energies become float columns [kWh] (they are exact Decimals in DynamoDB and in energy_lib.query),
 timestamps timezone-aware UTC. How they are shown in notebooks and reports is :mod:`views`.
 
-Long ranges (more than :data:`LONG_RANGE`, a week) come from the history lake instead of DynamoDB: a
-site's readings and anomalies for the explorer, the hourly totals for the business report. The lake
-trails the tables by at most the compaction delay (minutes); the frames have the same columns either way.
+Readings and anomalies older than the hot window come from the history lake, the rest from DynamoDB
+(:mod:`energy_lib.workbook.lake.stores`); the hourly totals of a long range (more than :data:`LONG_RANGE`, a
+week) from the lake instead of the hour rollups. The frames have the same columns either way.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from energy_lib.quarantine import rejects_prefix
 from energy_lib.rollups import COUNTERS, ENERGY, FLAGGED_ENERGY
 from energy_lib.schema import PROBLEM_STATUSES
 from energy_lib.workbook.aws import ops
+from energy_lib.workbook.lake import stores
 
 TOTAL_COLUMNS = (*ENERGY, *FLAGGED_ENERGY)  # rollups and summaries: valid readings' energy, and flagged apart
 READING_COLUMNS = ("site_id", "timestamp", *ENERGY, "anomaly", "anomaly_reasons", "severity")
@@ -40,12 +41,6 @@ def is_long(start: Moment, end: Moment) -> bool:
         return False
     first, last = query.time_range(start, end)
     return last - first > LONG_RANGE
-
-
-def _lake_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    from energy_lib.workbook.lake.engines import records
-
-    return records(frame)
 
 
 def _numeric(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -65,27 +60,19 @@ def readings_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def readings(settings: Settings, site_id: str, start: Moment = None, end: Moment = None) -> pd.DataFrame:
-    """Readings of one site in ``[start, end)`` (from the lake for a long range)."""
-    if is_long(start, end):
-        from energy_lib.workbook.lake import queries
-
-        return readings_frame(_lake_rows(queries.site_readings(settings, site_id, start, end)))
-    return readings_frame(query.readings(settings, client("dynamodb", settings), site_id, start, end))
+    """Readings of one site in ``[start, end)`` (older than the hot window: from the lake)."""
+    return readings_frame(stores.readings(settings, client("dynamodb", settings), site_id, start, end))
 
 
 def fleet_readings(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
-    """Readings of every site in ``[start, end)``."""
-    return readings_frame(query.fleet_readings(settings, client("dynamodb", settings), start, end))
+    """Readings of every site in ``[start, end)`` (older than the hot window: from the lake)."""
+    return readings_frame(stores.fleet_readings(settings, client("dynamodb", settings), start, end))
 
 
 def anomalies(settings: Settings, site_id: str | None = None, start: Moment = None, end: Moment = None) -> pd.DataFrame:
-    """Anomalous readings of one site, or of all sites in ``[start, end)`` (from the lake for a long range)."""
-    if is_long(start, end):
-        from energy_lib.workbook.lake import queries
-
-        sites = [site_id] if site_id else []
-        return readings_frame(_lake_rows(queries.anomalies(settings, start, end, sites)))
-    return readings_frame(query.anomalies(settings, client("dynamodb", settings), site_id, start, end))
+    """Anomalous readings of one site, or of all sites in ``[start, end)`` (older than the hot window: from the
+    lake)."""
+    return readings_frame(stores.anomalies(settings, client("dynamodb", settings), site_id, start, end))
 
 
 def summary(settings: Settings, start: Moment = None, end: Moment = None) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -746,6 +746,14 @@ def lake_problems(tf: Terraform, spec: Spec) -> list[str]:
     package = PurePosixPath(str(tf.value(tf.variables["compaction_zip_path"].get("default"))))
     _compare(problems, "compaction package", ("build", "compaction.zip"), package.parts[-2:])
     _environment_problems(problems, tf, spec, "compaction", function, compaction.environment_settings)
+    readings = tf.output_resource("readings_table", "aws_dynamodb_table")
+    writes = [s for s in _role_statements(tf, function) if any(a.startswith("dynamodb:") for a in s.get("actions", []))]
+    _compare(
+        problems,
+        "compaction writes corrections to the readings table only",
+        [(["dynamodb:BatchWriteItem"], [f"${{{readings[0]}.{readings[1]}.arn}}"])],
+        [(w.get("actions"), w.get("resources")) for w in writes],
+    )
     rules = [
         body
         for (kind, _), body in tf.resources.items()
