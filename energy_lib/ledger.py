@@ -217,8 +217,10 @@ def claim(
 
 
 def _entry(dynamodb: Any, table: str, key: str, version_id: str) -> dict[str, Any]:
-    """A version's entry ({} when it has none), read strongly consistent."""
-    response = dynamodb.get_item(TableName=table, Key=_key(key, version_id), ConsistentRead=True)
+    """A version's entry ({} when it has none), read eventually consistent (half a read unit): a read that misses
+    an outcome written a moment ago finds the attempt's lease still running, so the claim waits (:class:`KeyBusy`)
+    and the next delivery reads the outcome."""
+    response = dynamodb.get_item(TableName=table, Key=_key(key, version_id))
     return from_item(response.get("Item") or {})
 
 

@@ -13,12 +13,18 @@ backlog). At the end the clock passes the last window's end, whose final invocat
 
 from __future__ import annotations
 
+import io
 import json
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import pyarrow.parquet as pq
+
+from energy_lib import lake
 from energy_lib.clients import client
+from energy_lib.compaction.days import compact
 from energy_lib.config import Settings
 from energy_lib.timeutil import utc
 from energy_lib.workbook.infra.spec import AGGREGATOR
@@ -86,6 +92,10 @@ class Measured:
     aggregator_requests: dict[str, int] = field(default_factory=dict)
     invocations: int = 0  # of the aggregator
     item_bytes: dict[str, float] = field(default_factory=dict)  # mean size per table
+    lake_bytes: int = 0  # the day files once compaction folded every change object in
+    lake_rows: int = 0
+    compaction_requests: dict[str, int] = field(default_factory=dict)
+    compaction_cpu_s: float = 0.0  # process CPU of the compaction run (pyarrow), all of it
 
     def per_thousand(self, name: str) -> float:
         """Write units of a table or index per 1,000 readings."""
@@ -98,7 +108,7 @@ def run_shape(settings: Settings, shape: str, mode: str) -> Measured:
     clock = {"now": arrival(files[0])}
     pipeline = Pipeline(settings, clock=lambda: clock["now"], close_when_idle=False)
     dynamodb = client("dynamodb", settings)
-    phase: dict[str, dict[str, int]] = {"ingest": {}, "aggregator": {}}
+    phase: dict[str, dict[str, int]] = {"ingest": {}, "aggregator": {}, "compaction": {}}
     current = {"name": "ingest"}
 
     def count(event_name: str, **_: Any) -> None:
@@ -118,6 +128,10 @@ def run_shape(settings: Settings, shape: str, mode: str) -> Measured:
             _drain(pipeline, current)
             clock["now"] += AGGREGATOR.tumbling_window_s  # the last window ends
             _drain(pipeline, current)
+            current["name"] = "compaction"
+            started = time.process_time()
+            compact(settings, client("s3", settings))
+            compaction_cpu_s = time.process_time() - started
     finally:
         for service in ("dynamodb", "s3", "sns"):
             client(service, settings).meta.events.unregister("before-call", unique_id=f"phase-{service}")
@@ -134,7 +148,21 @@ def run_shape(settings: Settings, shape: str, mode: str) -> Measured:
         phase["aggregator"],
         pipeline.stream.invocations,
         {table: sum(sizes) / len(sizes) for table, sizes in meter.sizes.items()},
+        *_lake_size(settings),
+        phase["compaction"],
+        compaction_cpu_s,
     )
+
+
+def _lake_size(settings: Settings) -> tuple[int, int]:
+    """Bytes and rows of the lake's day files."""
+    s3 = client("s3", settings)
+    listed = s3.list_objects_v2(Bucket=settings.bucket, Prefix=lake.readings_prefix(settings)).get("Contents", [])
+    rows = 0
+    for entry in listed:
+        body = s3.get_object(Bucket=settings.bucket, Key=entry["Key"])["Body"].read()
+        rows += pq.ParquetFile(io.BytesIO(body)).metadata.num_rows
+    return sum(entry["Size"] for entry in listed), rows
 
 
 def _drain(pipeline: Pipeline, current: dict[str, str]) -> None:

@@ -19,6 +19,7 @@ from energy_lib.config import Settings
 from energy_lib.workbook.aws import ops
 from energy_lib.workbook.lake import stores
 from energy_lib.workbook.local import moto_gaps
+from energy_lib.workbook.notebook import frames, views
 from tests.integration.harness import Pipeline, assert_rollups_exact, lake_readings, put, settle
 
 pytestmark = pytest.mark.stack
@@ -144,3 +145,42 @@ def test_an_old_reading_stored_minutes_ago_is_read_before_the_lake_has_it(settin
     # THEN a query of that old day has them all the same: the table's, while it holds them
     rows = stores.readings(settings, client("dynamodb", settings), "A", "2025-06-11", "2025-06-12")
     assert len(rows) == 3
+
+
+def test_rebuilding_the_rollups_takes_history_from_the_lake(settings: Settings) -> None:
+    # GIVEN readings in the rollups and the lake, no longer in the table, and a damaged all-time rollup
+    pipeline = Pipeline(settings)
+    put(settings, KEY, file("3"))
+    settle(pipeline)
+    before = fleet(settings)
+    expire(settings)
+    settle(pipeline)
+    dynamodb = client("dynamodb", settings)
+    dynamodb.delete_item(TableName=settings.rollups_table, Key={"bucket": {"S": "T"}, "site_id": {"S": "A"}})
+    # WHEN they are rebuilt
+    done = ops.rebuild_rollups(settings, sites=["A", "B"], progress=False)
+    # THEN from the lake's readings: nothing lost, every rollup exact
+    assert done["readings"] == 6 and fleet(settings) == before
+    assert assert_rollups_exact(settings, lake_readings(settings)) == 2 * 3
+
+
+def test_the_file_viewer_counts_a_file_whose_ledger_entry_expired_from_the_file_and_the_lake(
+    settings: Settings,
+) -> None:
+    # GIVEN a file processed, its readings in the lake, then the ledger's items gone with the time to live
+    pipeline = Pipeline(settings)
+    put(settings, KEY, file("3"))
+    settle(pipeline)
+    later = datetime.now(timezone.utc) + timedelta(days=60)
+    assert moto_gaps.expire_items(settings.region, settings.ledger_table, later.timestamp()) == 2  # entry, head
+    # WHEN the viewer shows it 60 days on
+    shown = frames.raw_file(settings, KEY, now=later)
+    # THEN it says the ledger let it go, and counts what the file holds and what the lake holds from it
+    assert shown.ledger["status"] == "expired"
+    assert {name: shown.ledger[name] for name in ("read", "stored", "quarantined", "anomalies")} == {
+        "read": 6,
+        "stored": 6,
+        "quarantined": 0,
+        "anomalies": 2,
+    }
+    assert "in the lake from this file" in views.file_status(shown.ledger).text

@@ -22,6 +22,7 @@ from energy_lib.errors import EnergyError, WaitTimeout
 from energy_lib.quarantine import source_of_rejects
 from energy_lib.readings import format_timestamp
 from energy_lib.schema import EXPIRED, FAILED, FINAL_STATUSES
+from energy_lib.validation import EARLIEST
 from energy_lib.wording import count
 from energy_lib.workbook.aws.streams import StreamTail, stream_arn, unapplied
 
@@ -318,7 +319,9 @@ REBUILD_ROUNDS = 5  # attempts per site when it is written to while its rollups 
 def rebuild_rollups(
     settings: Settings, sites: Iterable[str] = (), scan_sites: bool = False, progress: bool = True
 ) -> dict[str, int]:
-    """Recompute the rollups of every site from its stored readings and write them whole.
+    """Recompute the rollups of every site from its stored readings and write them whole: with a hot window, the
+    table's readings and, before the window, the lake's (the lake is folded first, corrections included; old
+    readings that arrive while it runs may be counted twice: run it again then).
 
     The sites: those with an all-time rollup, those named, and with ``scan_sites`` every site in the readings
     table (a Scan, which reads every reading once: the way when the rollups table is empty or lost). Each site's
@@ -328,7 +331,12 @@ def rebuild_rollups(
     aggregator then adds only what came later. A site written to in between is done again.
     Returns the sites, rollup items and readings it went through, and how many sites were done again.
     """
+    from energy_lib.compaction.days import compact  # pyarrow: loaded by the command that needs it
+    from energy_lib.workbook.lake import stores
+
     dynamodb = client("dynamodb", settings)
+    if stores.cut(settings) is not None:  # history from the lake: first fold in what waits, corrections too
+        compact(settings, client("s3", settings), dynamodb=dynamodb)
     tail = stream_tail(settings)
     names = set(sites) | {row["site_id"] for row in query.rollups(settings, dynamodb, [rollups.TOTAL_BUCKET])}
     if scan_sites:
@@ -360,6 +368,8 @@ def _sites_in_readings(settings: Settings, dynamodb: Any) -> set[str]:
 
 def _rebuild_site(settings: Settings, dynamodb: Any, tail: StreamTail, site: str) -> tuple[int, int] | None:
     """Write one site's rollups from its readings; None when the site changed meanwhile (do it again)."""
+    from energy_lib.workbook.lake import stores
+
     position = tail.catch_up().get(site, "")
     readings = list(
         query_pages(
@@ -370,6 +380,9 @@ def _rebuild_site(settings: Settings, dynamodb: Any, tail: StreamTail, site: str
             ConsistentRead=True,
         )
     )
+    cut = stores.cut(settings)
+    if cut is not None:  # what the table let go is the lake's; the table's reading wins where both have one
+        readings = stores.newest(stores.lake_rows(settings, (EARLIEST, cut), [site]) + readings)
     if tail.catch_up().get(site, "") != position:
         return None
     now = format_timestamp(datetime.now(timezone.utc))

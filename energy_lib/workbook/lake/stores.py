@@ -13,6 +13,7 @@ Without a hot window (``readings_ttl_days`` 0) the table holds everything and an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -26,6 +27,7 @@ from energy_lib.workbook.lake.engines import records, sql
 from energy_lib.workbook.lake.queries import span_condition
 
 Row = dict[str, Any]
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 Range = tuple[datetime, datetime]
 ONE_DAY = timedelta(days=1)
 COLUMNS = ("site_id", "timestamp", *ENERGY, "anomaly", "anomaly_reasons", "severity", "source_key", "ingested_at")
@@ -67,7 +69,7 @@ def readings(
     old, hot = parts(settings, start, end, now)
     rows = query.readings(settings, dynamodb, site_id, *hot) if hot else []
     if old:
-        rows = _newest(_lake_rows(settings, old, [site_id]) + query.readings(settings, dynamodb, site_id, *old)) + rows
+        rows = newest(lake_rows(settings, old, [site_id]) + query.readings(settings, dynamodb, site_id, *old)) + rows
     return rows
 
 
@@ -85,9 +87,9 @@ def anomalies(
     old, hot = parts(settings, start, end, now)
     rows = query.anomalies(settings, dynamodb, site_id, *hot) if hot else []
     if old:
-        found = _lake_rows(settings, old, [site_id] if site_id else [], anomalies_only=True)
+        found = lake_rows(settings, old, [site_id] if site_id else [], anomalies_only=True)
         if site_id is not None:
-            found = _newest(found + query.anomalies(settings, dynamodb, site_id, *old))
+            found = newest(found + query.anomalies(settings, dynamodb, site_id, *old))
         rows = found + rows
     return rows
 
@@ -105,14 +107,14 @@ def fleet_readings(
     older than the hot window, one Query per site for the rest (:func:`energy_lib.query.fleet_readings`)."""
     query.bounded_range(start, end)
     old, hot = parts(settings, start, end, now)
-    rows = _lake_rows(settings, old, list(site_ids or [])) if old else []
+    rows = lake_rows(settings, old, list(site_ids or [])) if old else []
     if hot:
         chosen = None if site_ids is None else list(site_ids)
         rows += query.fleet_readings(settings, dynamodb, *hot, cost=cost, site_ids=chosen)
     return rows
 
 
-def _newest(rows: list[Row]) -> list[Row]:
+def newest(rows: list[Row]) -> list[Row]:
     """One row per site and second (the later in ``rows`` wins), by time."""
     kept = {(row["site_id"], row["timestamp"]): row for row in rows}
     return sorted(kept.values(), key=lambda row: (row["timestamp"], row["site_id"]))
@@ -125,7 +127,7 @@ def lake_sql(span: Range, sites: Sequence[str] = (), anomalies_only: bool = Fals
     return f'SELECT {columns}\nFROM {lake.TABLE}\nWHERE {condition}\nORDER BY "timestamp", site_id'
 
 
-def _lake_rows(settings: Settings, span: Range, sites: Sequence[str], anomalies_only: bool = False) -> list[Row]:
+def lake_rows(settings: Settings, span: Range, sites: Sequence[str], anomalies_only: bool = False) -> list[Row]:
     """The lake's answer to :func:`lake_sql` as :mod:`energy_lib.query` rows (a severity only on anomalies)."""
     rows = records(sql(settings, lake_sql(span, sites, anomalies_only)))
     for row in rows:
@@ -140,3 +142,18 @@ def _plain(value: Decimal) -> Decimal:
     """A kWh value as DynamoDB keeps it: the lake's fixed nine decimals without their trailing zeros."""
     value = value.normalize()
     return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
+
+
+def source_counts(settings: Settings, source_key: str, days: Sequence[str]) -> tuple[int, int]:
+    """Readings and anomalies the lake holds from the file ``source_key`` (a later file may have replaced some of
+    its readings), on ``days`` (``YYYY-MM-DD``: the days its readings fall on)."""
+    if not days:
+        return 0, 0
+    listed = ", ".join(f"'{day}'" for day in sorted(set(days)) if _DAY.fullmatch(day))
+    key = source_key.replace("'", "''")
+    text = (
+        f"SELECT count(*) AS stored, count(*) FILTER (WHERE anomaly) AS anomalies\nFROM {lake.TABLE}\n"
+        f"WHERE day IN ({listed}) AND source_key = '{key}'"
+    )
+    [row] = records(sql(settings, text))
+    return int(row["stored"]), int(row["anomalies"])

@@ -23,7 +23,9 @@ from energy_lib.errors import UnparseableFile
 from energy_lib.pipeline import NotAnS3Notification, notifications
 from energy_lib.quarantine import rejects_prefix
 from energy_lib.rollups import COUNTERS, ENERGY, FLAGGED_ENERGY
-from energy_lib.schema import PROBLEM_STATUSES
+from energy_lib.schema import EXPIRED, PROBLEM_STATUSES
+from energy_lib.timeutil import format_timestamp
+from energy_lib.validation import parse_timestamp
 from energy_lib.workbook.aws import ops
 from energy_lib.workbook.lake import stores
 
@@ -176,26 +178,37 @@ class RawFile:
     unparseable: str = ""
 
 
-def raw_file(settings: Settings, key: str) -> RawFile:
-    """Read the raw object ``key``, parse it as the pipeline does, and join its ledger entry and rejects."""
+def raw_file(settings: Settings, key: str, now: datetime | None = None) -> RawFile:
+    """Read the raw object ``key``, parse it as the pipeline does, and join its ledger entry (at ``now``) and
+    rejects. An object older than the ledger keeps its entry (``expired``) is counted from the file and the lake."""
     s3 = client("s3", settings)
     obj = query.current_version(settings, s3, key)
-    [ledger] = query.with_ledger(settings, client("dynamodb", settings), [obj])
+    [ledger] = query.with_ledger(settings, client("dynamodb", settings), [obj], now)
     rejects = _rejects(settings, key, obj["etag"])
     reasons = dict(zip(rejects["position"], rejects["reasons"], strict=True))
-    rows, records = [], 0
+    rows, records, days = [], 0, set()
     try:
         with query.open_file(settings, s3, key, obj["version_id"]) as body:
             for record in parsing.read_records(body, key, settings):
                 records += 1
+                value = record.value if isinstance(record.value, dict) else {}
+                days.add(_day_of(value.get("timestamp")))
                 if len(rows) < MAX_CONTENT_ROWS:
-                    value = record.value if isinstance(record.value, dict) else {}
                     row = {name: _as_text(value.get(name)) for name in CONTENT_COLUMNS[1:5]}
                     rows.append({"position": record.position, **row, "rejected": reasons.get(record.position, "")})
     except UnparseableFile as error:
         empty = pd.DataFrame(columns=list(CONTENT_COLUMNS))
         return RawFile(key, ledger, empty, 0, rejects, str(error))
+    if ledger["status"] == EXPIRED:  # the ledger let it go with the hot window: its counts from the file and the lake
+        stored, anomalies = stores.source_counts(settings, key, sorted(days - {""}))
+        ledger = {**ledger, "read": records, "stored": stored, "quarantined": len(rejects), "anomalies": anomalies}
     return RawFile(key, ledger, pd.DataFrame(rows, columns=list(CONTENT_COLUMNS)), records, rejects)
+
+
+def _day_of(timestamp: Any) -> str:
+    """The UTC day (``YYYY-MM-DD``) of a record's timestamp as the pipeline reads it; "" when it reads none."""
+    moment = parse_timestamp(timestamp)
+    return "" if moment is None else format_timestamp(moment)[:10]
 
 
 def _as_text(value: Any) -> str:
