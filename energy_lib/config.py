@@ -75,8 +75,9 @@ class Settings:
     # deployment choices (Terraform variables) that the provisioning checks expect to find
     max_receive_count: int = field(default=5, metadata=_env("ENERGY_MAX_RECEIVE_COUNT", int))
     log_retention_days: int = field(default=30, metadata=_env("ENERGY_LOG_RETENTION_DAYS", int))
-    # the hot window: readings and ledger items expire this many days after they were stored (or after the
-    # reading's own time, when that is later); 0 keeps them forever. The lake keeps every reading.
+    # the hot window: readings expire this many days after they were stored (or after the reading's own time, when
+    # that is later), ledger items after 19 days (energy_lib.ledger.keep_days); 0 keeps both forever. The lake
+    # keeps every reading.
     readings_ttl_days: int = field(default=35, metadata=_env("ENERGY_READINGS_TTL_DAYS", int))
     state_dir: str = field(default="", metadata=_env("ENERGY_STATE_DIR"))
     reports_dir: str = field(default="reports", metadata=_env("ENERGY_REPORTS_DIR"))

@@ -23,7 +23,7 @@ Only a failed attempt gives the key back with a second write, so that its retry 
 
 With a hot window (``Settings.readings_ttl_days``) entries and heads expire (``expires_at``) :func:`keep_days`
 after they were written: once no message can bring their object back (the ingest queue keeps one 4 days, its
-dead-letter queue 14), never sooner than the readings they describe.
+dead-letter queue 14). A file older than that shows as ``expired``, counted from the file and the lake.
 
 A version writes readings only while it holds the lease and no newer version has claimed the key. An older
 version that arrives later is recorded as superseded and writes nothing; a newer version that arrives while
@@ -107,9 +107,10 @@ def _key(key: str, version_id: str) -> dict[str, Any]:
 
 
 def keep_days(ttl_days: int) -> int:
-    """How long ledger items are kept with a hot window of ``ttl_days`` [days]: as long as the readings, and at
-    least as long as a message may still bring their object back; 0 (forever) without a hot window."""
-    return max(ttl_days, REDELIVERY_DAYS) if ttl_days else 0
+    """How long ledger items are kept with a hot window of ``ttl_days`` [days]: as long as a message may still
+    bring their object back, no longer (after that an object's counts come from its file and the lake); 0
+    (forever) without a hot window."""
+    return REDELIVERY_DAYS if ttl_days else 0
 
 
 def _expiry(values: dict[str, Any], now: datetime, days: int) -> dict[str, Any]:

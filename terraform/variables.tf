@@ -90,7 +90,7 @@ variable "log_retention_days" {
 }
 
 variable "readings_ttl_days" {
-  description = "The hot window: days DynamoDB keeps a reading after it was stored (or after its own time, when later) and the ledger its items (at least 19 days: a message's life in the ingest queue and its dead-letter queue); the lake keeps every reading. 0 keeps them forever."
+  description = "The hot window: days DynamoDB keeps a reading after it was stored (or after its own time, when later); older ranges are read from the lake, which keeps every reading. With a hot window the ledger keeps its items 19 days (a message's life in the ingest queue and its dead-letter queue). 0 keeps both forever."
   type        = number
   default     = 35
 

@@ -53,6 +53,7 @@ class DayResult:
     change_objects: int  # folded in (written) or left for the next run (conflict)
     change_lines: int
     rows: int  # in the day's file after the run
+    corrections: int = 0  # readings stored again after they expired, corrected (energy_lib.corrections)
 
     def row(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,10 +109,10 @@ def compact_day(settings: Settings, s3: Any, day: str, keys: list[str], dynamodb
         if error.response["Error"]["Code"] not in LOST_RACE:
             raise
         logger.info("day %s changed under this run; %d change objects wait for the next", day, len(found))
-        return DayResult(day, "conflict", len(found), lines, current.num_rows)
+        return DayResult(day, "conflict", len(found), lines, current.num_rows, len(counted_twice))
     _delete(settings, s3, [version for version, _ in found])
     logger.info("day %s: %d change objects, %d lines, %d rows", day, len(found), lines, merged.num_rows)
-    return DayResult(day, "written", len(found), lines, merged.num_rows)
+    return DayResult(day, "written", len(found), lines, merged.num_rows, len(counted_twice))
 
 
 def read_day(settings: Settings, s3: Any, day: str) -> tuple[pa.Table, str | None]:

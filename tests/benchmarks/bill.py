@@ -24,7 +24,8 @@ reach the pipeline one by one: one file per reading, one per site and hour, or o
 
 Lambda time is modelled as 50 ms per invocation plus 10 ms per AWS request (in-region latencies), at each
 function's configured memory, the same rule for every design; the ingest mapping hands a function up to 10
-messages in its 5-second batching window, the stream mapping a batch per 10-second window.
+messages in its 5-second batching window (ours reads small files of a batch side by side: an invocation lasts as
+long as its longest file), the stream mapping a batch per 10-second window.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from energy_lib.aggregator import PARALLEL_SITES
 from energy_lib.config import Settings
 from energy_lib.ledger import keep_days
+from energy_lib.pipeline import SMALL_OBJECT_BYTES
 from energy_lib.workbook.infra.spec import AGGREGATOR, COMPACTION, FUNCTION
 from energy_lib.workbook.reports.schedule import ScheduleEntry, load_schedule
 from tests.benchmarks.shapes import Measured
@@ -166,25 +169,27 @@ def ours(result: Measured, settings: Settings, months: int) -> Bill:
     bill.add("dynamodb storage", table_gb * DYNAMODB_STORAGE_PER_GB_MONTH)
     bill.add("point-in-time recovery", table_gb * DYNAMODB_PITR_PER_GB_MONTH)
 
-    # the ingest function: GetObject and the measured requests of each file
-    ingest_requests = sum(result.ingest_requests.values()) * per_reading + files * (
-        "GetObject" not in result.ingest_requests
-    )
+    # the ingest function: the measured requests of each file; small files of a batch side by side (the longest
+    # one's requests), larger ones one after the other
+    ingest_requests = sum(result.ingest_requests.values()) * per_reading
     invocations = ingest_invocations(files)
-    seconds = (invocations * BASE_MS + ingest_requests * MS_PER_REQUEST) / 1000
+    if READINGS_PER_MONTH / files * RAW_BYTES_PER_READING <= SMALL_OBJECT_BYTES:
+        seconds = invocations * (BASE_MS + ingest_requests / files * MS_PER_REQUEST) / 1000
+    else:
+        seconds = (invocations * BASE_MS + ingest_requests * MS_PER_REQUEST) / 1000
     bill.add("lambda", lambda_usd(invocations, seconds, FUNCTION.memory_mb))
     # the rollups function: a batch per batching window while files trickle in, and a window's final invocation
     batches = min(files, MONTH_S / AGGREGATOR.batching_window_s)
     finals = MONTH_S / AGGREGATOR.tumbling_window_s
     table_requests = sum(n for op, n in result.aggregator_requests.items() if op != "PutObject") * per_reading
-    seconds = ((batches + finals) * BASE_MS + (table_requests + batches) * MS_PER_REQUEST) / 1000
+    in_parallel = table_requests / PARALLEL_SITES  # the rollups of 8 sites are written at once
+    seconds = ((batches + finals) * BASE_MS + (in_parallel + batches) * MS_PER_REQUEST) / 1000
     bill.add("lambda", lambda_usd(batches + finals, seconds, AGGREGATOR.memory_mb))
     # the lake: a change object per batch; compaction every 5 minutes folds them into the growing day file
     runs = MONTH_S / COMPACTION.period_s
     compaction_requests = runs * 4 + batches  # LIST, GET and PUT of the day file, DeleteObjects; a GET per object
     rows_per_run = READINGS_PER_DAY / 2  # the day file grows over the day
-    cpu_per_row = result.compaction_cpu_s / max(result.lake_rows, 1)
-    seconds = (runs * BASE_MS + compaction_requests * MS_PER_REQUEST) / 1000 + runs * rows_per_run * cpu_per_row
+    seconds = (runs * BASE_MS + compaction_requests * MS_PER_REQUEST) / 1000 + runs * result.fold_cpu_s
     bill.add("lambda", lambda_usd(runs, seconds, COMPACTION.memory_mb))
     bill.add(
         "lake (s3)", (batches + runs * 2) * S3_PUT_PER_THOUSAND / 1000 + (batches + runs) * S3_GET_PER_THOUSAND / 1000
@@ -231,3 +236,17 @@ def floor(result: Measured, settings: Settings, months: int, hot: bool = False) 
     writes = READINGS_PER_MONTH * DYNAMODB_WRITE_PER_MILLION / 1e6
     storage = stored_gb * DYNAMODB_STORAGE_PER_GB_MONTH + lake_gb * S3_STORAGE_PER_GB_MONTH
     return shared(FILES_PER_MONTH[result.shape], months).total + writes + storage
+
+
+def design_minimum(result: Measured, settings: Settings, months: int) -> float:
+    """The floor plus what the design's contracts cost whatever else is done: the rollups' writes (one per rollup
+    item and window), the sparse anomaly indexes' and the ledger's (a claim and an outcome per file, the least
+    that keeps versions and leases exact), as measured, and point-in-time recovery of the hot window's readings
+    (every table has it)."""
+    per_reading = READINGS_PER_MONTH / result.readings
+    contracted = [name for name in result.wru if name != settings.readings_table]
+    writes = sum(result.wru[name] for name in contracted) * per_reading * DYNAMODB_WRITE_PER_MILLION / 1e6
+    days = min(months * DAYS, settings.readings_ttl_days + EXPIRY_LAG_DAYS)
+    per_item = result.item_bytes[settings.readings_table] + INDEX_OVERHEAD_BYTES
+    backups = READINGS_PER_DAY * days * per_item / 1e9 * DYNAMODB_PITR_PER_GB_MONTH
+    return floor(result, settings, months) + writes + backups

@@ -175,25 +175,15 @@ def settle(pipeline: Pipeline, rounds: int = 5) -> int:
     """Drain the pipeline and fold the lake, as the local stack does, until compaction writes no correction (the
     corrections it writes go through the stream to the rollups); returns how many corrections were written."""
     from energy_lib.compaction.days import compact
-    from energy_lib.corrections import SUFFIX
 
-    settings = pipeline.settings
     written = 0
     for _ in range(rounds):
         pipeline.drain()
-        before = _corrections_stored(settings, SUFFIX)
-        compact(settings, client("s3", settings))
-        found = _corrections_stored(settings, SUFFIX) - before
+        found = sum(day.corrections for day in compact(pipeline.settings, client("s3", pipeline.settings)))
         if not found:
             return written
         written += found
     raise AssertionError(f"compaction kept writing corrections after {rounds} rounds")
-
-
-def _corrections_stored(settings: Settings, suffix: str) -> int:
-    """Correction items in the readings table (a Scan: for tests of small tables only)."""
-    pages = client("dynamodb", settings).get_paginator("scan").paginate(TableName=settings.readings_table)
-    return sum(item["site_id"]["S"].endswith(suffix) for page in pages for item in page["Items"])
 
 
 def lake_readings(settings: Settings) -> list[dict[str, Any]]:

@@ -289,11 +289,11 @@ def test_the_ingest_only_writes_readings_25_per_request(settings: Settings) -> N
         services.dynamodb.meta.events.unregister("provide-client-params.dynamodb.*", count)
     assert outcome.counts.stored == 240
     assert calls["BatchWriteItem"] == 240 // 25 + 1  # ceil(240 / 25): never one request per reading
-    # readings are written, never read; the rollups are not touched; the ledger: claim and give back the key,
-    # record the outcome; no transaction, no marker
-    assert dict(calls) == {"BatchWriteItem": 10, "UpdateItem": 3}
+    # readings are written, never read; the rollups are not touched; the ledger: read the version's entry, claim
+    # the key, record the outcome (the lease runs out by itself); no transaction, no marker
+    assert dict(calls) == {"BatchWriteItem": 10, "GetItem": 1, "UpdateItem": 2}
     assert tables["BatchWriteItem"] == {"", settings.readings_table}
-    assert tables["UpdateItem"] == {settings.ledger_table}
+    assert tables["UpdateItem"] == tables["GetItem"] == {settings.ledger_table}
 
 
 def test_the_local_runtime_reports_every_request_of_an_invocation_also_those_written_in_parallel(
@@ -309,6 +309,7 @@ def test_the_local_runtime_reports_every_request_of_an_invocation_also_those_wri
     # WHEN the local runtime invokes the real handler
     with caplog.at_level("INFO", logger="energy_lib.local_runtime"):
         drain(pipeline)
-    # THEN its REPORT line counts the 10 BatchWriteItem requests, whatever thread sent them
+    # THEN its REPORT line counts the 10 BatchWriteItem requests, whatever thread sent them (and the ledger's read,
+    # claim and outcome)
     [report] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("REPORT energy-workbook-ingest")]
-    assert "BatchWriteItem=10 " in report and "UpdateItem=3" in report
+    assert "BatchWriteItem=10 " in report and "GetItem=1 " in report and "UpdateItem=2)" in report

@@ -77,15 +77,18 @@ def test_anomalies_read_only_anomalies(loaded: Settings, calls: dict[str, int]) 
     assert "Scan" not in calls
 
 
-def test_fleet_readings_use_one_query_per_day(loaded: Settings, calls: dict[str, int]) -> None:
+def test_fleet_readings_use_one_query_per_site(loaded: Settings, calls: dict[str, int]) -> None:
     cost = Cost()
     rows = query.fleet_readings(
         loaded, client("dynamodb", loaded), "2025-06-11T22:00:00Z", "2025-06-12T02:00:00Z", cost
     )
     assert len(rows) == 4 * 8
     assert {r["site_id"] for r in rows} == {"SITE_001", "SITE_002", "SITE_003", "SITE_004"}
-    assert cost.requests == 2 and cost.read_ratio == 1.0
-    assert calls["Query"] == 2 and "Scan" not in calls
+    # the sites (their all-time rollups), then one Query per site with the range in its key condition
+    assert cost.requests == 1 + 4 and cost.items_read - 4 == len(rows) and cost.read_ratio == 1.0
+    assert calls["Query"] == 5 and "Scan" not in calls
+    named = query.fleet_readings(loaded, client("dynamodb", loaded), "2025-06-11", "2025-06-12", site_ids=["SITE_002"])
+    assert {r["site_id"] for r in named} == {"SITE_002"} and len(named) == 48
 
 
 def test_summary_reads_rollups_only(loaded: Settings, calls: dict[str, int]) -> None:
