@@ -5,6 +5,7 @@ lambda/aggregator.py -> rollups."""
 from __future__ import annotations
 
 import json
+import threading
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,14 @@ from energy_lib.config import Settings
 from energy_lib.pipeline import Services, handle_sqs_event, process_object
 from energy_lib.workbook.aws import ops
 from tests.conftest import EVENTS, SAMPLES, documented_outcomes
-from tests.integration.harness import Pipeline, assert_rollups_exact, put, take_notifications
+from tests.integration.harness import (
+    Pipeline,
+    assert_rollups_exact,
+    event_of,
+    put,
+    take_messages,
+    take_notifications,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -313,3 +321,35 @@ def test_the_local_runtime_reports_every_request_of_an_invocation_also_those_wri
     # claim and outcome)
     [report] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("REPORT energy-workbook-ingest")]
     assert "BatchWriteItem=10 " in report and "GetItem=1 " in report and "UpdateItem=2)" in report
+
+
+def test_the_small_files_of_a_batch_are_read_side_by_side_and_the_large_ones_after(settings: Settings) -> None:
+    # GIVEN a batch of three small files and one past the size read side by side (1 MiB, by its notification)
+    row = (
+        '{{"site_id": "S{0}", "timestamp": "2025-06-11T10:{1:02d}:00Z", '
+        + '"energy_generated_kwh": 1, "energy_consumed_kwh": 1}}'
+    )
+    for n in range(3):
+        put(settings, f"raw/2025/06/11/small-{n}.json", f"[{row.format(n, 0)}]".encode())
+    large = ",".join(row.format(9, minute) + " " * 20_000 for minute in range(60))  # 60 readings, 1.2 MB of text
+    put(settings, "raw/2025/06/11/large.json", f"[{large}]".encode())
+    messages = take_messages(settings)
+    services = Services.from_settings(settings)
+    reading_at_once = threading.Barrier(3, timeout=30)  # every small file's GetObject waits for the other two
+    threads: dict[str, str] = {}
+
+    def meet(params: dict[str, Any], **_: Any) -> None:
+        threads[params["Key"]] = threading.current_thread().name
+        if "small" in params["Key"]:
+            reading_at_once.wait()
+
+    services.s3.meta.events.register("provide-client-params.s3.GetObject", meet)
+    try:
+        response = handle_sqs_event(event_of(settings, messages), services)
+    finally:
+        services.s3.meta.events.unregister("provide-client-params.s3.GetObject", meet)
+    # THEN all four are processed, the three small ones in three threads at once, the large one in the caller's
+    assert response == {"batchItemFailures": []}
+    assert {row["status"] for row in query.ingest_status(settings, services.s3, services.dynamodb)} == {"processed"}
+    assert len({threads[f"raw/2025/06/11/small-{n}.json"] for n in range(3)}) == 3
+    assert threads["raw/2025/06/11/large.json"] == threading.current_thread().name
