@@ -239,7 +239,8 @@ def floor(result: Measured, settings: Settings, months: int, hot: bool = False) 
 
 
 def design_minimum(result: Measured, settings: Settings, months: int) -> float:
-    """The floor plus what the design's contracts cost whatever else is done: the rollups' writes (one per rollup
+    """The hot floor (readings kept for the window, history as Parquet) plus what the design's contracts cost
+    whatever else is done: the rollups' writes (one per rollup
     item and window), the sparse anomaly indexes' and the ledger's (a claim and an outcome per file, the least
     that keeps versions and leases exact), as measured, and point-in-time recovery of the hot window's readings
     (every table has it)."""
@@ -249,4 +250,4 @@ def design_minimum(result: Measured, settings: Settings, months: int) -> float:
     days = min(months * DAYS, settings.readings_ttl_days + EXPIRY_LAG_DAYS)
     per_item = result.item_bytes[settings.readings_table] + INDEX_OVERHEAD_BYTES
     backups = READINGS_PER_DAY * days * per_item / 1e9 * DYNAMODB_PITR_PER_GB_MONTH
-    return floor(result, settings, months) + writes + backups
+    return floor(result, settings, months, hot=True) + writes + backups

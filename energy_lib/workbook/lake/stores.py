@@ -66,11 +66,7 @@ def readings(
     now: datetime | None = None,
 ) -> list[Row]:
     """Readings of one site in ``[start, end)``, oldest first, from whichever store holds them."""
-    old, hot = parts(settings, start, end, now)
-    rows = query.readings(settings, dynamodb, site_id, *hot) if hot else []
-    if old:
-        rows = newest(lake_rows(settings, old, [site_id]) + query.readings(settings, dynamodb, site_id, *old)) + rows
-    return rows
+    return _both(settings, dynamodb, site_id, (start, end), now, anomalies_only=False)
 
 
 def anomalies(
@@ -84,12 +80,26 @@ def anomalies(
     """Anomalies of one site (any range) or of all sites (a range both ends given), oldest first."""
     if site_id is None:
         query.bounded_range(start, end)
-    old, hot = parts(settings, start, end, now)
-    rows = query.anomalies(settings, dynamodb, site_id, *hot) if hot else []
+    return _both(settings, dynamodb, site_id, (start, end), now, anomalies_only=True)
+
+
+def _both(
+    settings: Settings,
+    dynamodb: Any,
+    site_id: str | None,
+    span: tuple[datetime | str | None, datetime | str | None],
+    now: datetime | None,
+    anomalies_only: bool,
+) -> list[Row]:
+    """The table's rows of the hot part; the lake's of the older part, for one site with what the table still holds
+    of it (the table's winning)."""
+    table = query.anomalies if anomalies_only else query.readings
+    old, hot = parts(settings, *span, now)
+    rows = table(settings, dynamodb, site_id, *hot) if hot else []  # type: ignore[arg-type]
     if old:
-        found = lake_rows(settings, old, [site_id] if site_id else [], anomalies_only=True)
+        found = lake_rows(settings, old, [site_id] if site_id else [], anomalies_only)
         if site_id is not None:
-            found = newest(found + query.anomalies(settings, dynamodb, site_id, *old))
+            found = newest(found + table(settings, dynamodb, site_id, *old))
         rows = found + rows
     return rows
 
