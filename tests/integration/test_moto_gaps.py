@@ -208,3 +208,13 @@ def test_without_a_hot_window_the_readings_table_keeps_everything(moto_port: int
     assert moto_gaps.expire_items(settings.region, settings.readings_table, time.time() + 10**6) == 0
     ttl = client("dynamodb", settings).describe_time_to_live(TableName=settings.readings_table)
     assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"
+
+
+def test_moto_itself_still_remembers_every_model_instance_and_the_stack_does_not() -> None:
+    # moto's BaseModel keeps each instance it makes (for its dashboard): nothing written is ever freed
+    assert moto_gaps.moto_tracks_instances()
+    # with the gaps installed (the tests' server and the stack install them), an item written is not remembered
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    Item(DynamoType({"S": "site"}), None, {"site_id": {"S": "site"}})
+    assert Item.instances_tracked == []

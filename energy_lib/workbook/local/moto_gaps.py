@@ -26,6 +26,11 @@
   "PrincipalId": "dynamodb.amazonaws.com"}``; Lambda hands it on as ``type`` and ``principalId``). The local
   stack calls it every :data:`EXPIRY_PERIOD_S` (AWS: within days), so its memory is bounded by the hot window,
   not by the history the lake keeps.
+- Every object kept: moto's models remember each instance they ever made (``BaseModel.__new__`` appends it to
+  its class's ``instances_tracked``, for the ``/moto-api/data.json`` dashboard): every DynamoDB item written,
+  every stream record, every S3 object version, so that nothing deleted or overwritten is ever freed and the
+  stack grows with every write it has seen. :func:`forget_instances` stops that; the stack serves no such
+  dashboard.
 - Athena's newer API: botocore 1.44.18 and later speak Athena as ``rest-json`` (``GET /workgroups``,
   ``POST /query-executions``, ...); moto routes Athena only at ``/`` (the older ``json`` protocol, which botocore
   up to 1.44.13 speaks) and answers every other path 404. :func:`route_athena_rest_json` routes every path to
@@ -53,6 +58,7 @@ from energy_lib.config import LOCAL_ACCOUNT_ID
 
 _sequence = itertools.count(1)  # next() on a count is atomic in CPython: moto serves requests in threads
 _installed: list[Any] = []
+_original: dict[str, Any] = {}  # what forget_instances replaced
 KEPT_ITERATORS = 1000  # shard iterators kept (moto keeps each one it issued; one a poll)
 _dynamodb_lock = threading.RLock()  # re-entrant: a backend method calls others (BatchWriteItem -> put_item)
 _locked: set[type] = set()
@@ -64,10 +70,51 @@ ATHENA_ANY_PATH = "{0}/.*$"  # moto's url_paths syntax ({0}: the service's URL b
 
 def install() -> None:
     """Every addition of this module (idempotent)."""
+    forget_instances()
     add_s3_notification_fields()
     serialize_dynamodb()
     write_stream_records_as_json()
     route_athena_rest_json()
+
+
+def forget_instances() -> None:
+    """Make moto's models stop remembering every instance they make (idempotent); drop what they remember."""
+    from moto.core.common_models import BaseModel
+
+    if "tracking" in _original:
+        return
+    _original["tracking"] = BaseModel.__new__
+    BaseModel.__new__ = staticmethod(_untracked)  # type: ignore[method-assign, assignment]
+    for model in _subclasses(BaseModel):
+        model.instances_tracked.clear()
+
+
+def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
+    return object.__new__(cls)
+
+
+def _subclasses(base: type) -> list[type]:
+    found, waiting = [], [base]
+    while waiting:
+        for sub in waiting.pop().__subclasses__():
+            found.append(sub)
+            waiting.append(sub)
+    return found
+
+
+def moto_tracks_instances() -> bool:
+    """Whether moto's own ``BaseModel.__new__`` (as it was before :func:`forget_instances`) remembers an instance."""
+    from moto.core.common_models import BaseModel
+
+    original = _original.get("tracking", BaseModel.__new__)
+
+    class Probe(BaseModel):
+        pass
+
+    probe = original(Probe)
+    tracked = any(instance is probe for instance in Probe.instances_tracked)
+    Probe.instances_tracked.clear()
+    return tracked
 
 
 def route_athena_rest_json() -> None:
