@@ -206,6 +206,7 @@ class Settings:
             "glue_database": self.glue_database,
             "athena_workgroup": self.athena_workgroup,
             "compaction_function": self.compaction_function,
+            "readings_ttl_days": self.readings_ttl_days,  # the hot window; older readings are the lake's
         }
 
 

@@ -21,6 +21,7 @@ from energy_lib.config import (
 from energy_lib.errors import ConfigError, EnergyError
 
 PUBLIC_KEYS = {
+    "readings_ttl_days",
     "target",
     "region",
     "endpoint_url",
