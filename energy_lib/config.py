@@ -24,6 +24,8 @@ LOCAL_WINDOWS = ("idle", "clock")  # the local stack's ways of ending a tumbling
 MIN_RECORD_BYTES = 1024
 MAX_RECORD_BYTES = 16 * 2**20  # a record is held whole a few times over (bytes, text, value)
 MAX_DEPTH = 256  # json's decoder recurses once per level; far below Python's recursion limit
+# a longer hot window than ten years is no hot window; the pipeline's years span two centuries
+MAX_TTL_DAYS = 3650
 
 
 def _env(name: str, kind: type = str) -> dict:
@@ -79,6 +81,10 @@ class Settings:
     # deployment choices (Terraform variables) that the provisioning checks expect to find
     max_receive_count: int = field(default=5, metadata=_env("ENERGY_MAX_RECEIVE_COUNT", int))
     log_retention_days: int = field(default=30, metadata=_env("ENERGY_LOG_RETENTION_DAYS", int))
+    # the hot window: readings expire this many days after they were stored (or after the reading's own time, when
+    # that is later), ledger items after 19 days (energy_lib.ledger.keep_days); 0 keeps both forever. The lake
+    # keeps every reading.
+    readings_ttl_days: int = field(default=35, metadata=_env("ENERGY_READINGS_TTL_DAYS", int))
     state_dir: str = field(default="", metadata=_env("ENERGY_STATE_DIR"))
     reports_dir: str = field(default="reports", metadata=_env("ENERGY_REPORTS_DIR"))
 
@@ -129,6 +135,10 @@ class Settings:
             raise ConfigError(f"ENERGY_MAX_DEPTH must be 1-{MAX_DEPTH}, not {self.max_depth}")
         if not 1 <= self.max_receive_count <= 1000 or self.log_retention_days < 1:
             raise ConfigError("ENERGY_MAX_RECEIVE_COUNT must be 1-1000 and ENERGY_LOG_RETENTION_DAYS at least 1")
+        if not 0 <= self.readings_ttl_days <= MAX_TTL_DAYS:
+            raise ConfigError(
+                f"ENERGY_READINGS_TTL_DAYS must be 0 (keep forever) to {MAX_TTL_DAYS}, not {self.readings_ttl_days}"
+            )
 
     @property
     def log_group(self) -> str:
@@ -214,6 +224,7 @@ class Settings:
             "glue_database": self.glue_database,
             "athena_workgroup": self.athena_workgroup,
             "compaction_function": self.compaction_function,
+            "readings_ttl_days": self.readings_ttl_days,  # the hot window; older readings are the lake's
         }
 
 
@@ -267,6 +278,7 @@ TERRAFORM_OUTPUTS = {
     "compaction_function": "compaction_function",
     "max_receive_count": "max_receive_count",
     "log_retention_days": "log_retention_days",
+    "readings_ttl_days": "readings_ttl_days",
 }
 
 

@@ -250,11 +250,22 @@ data "aws_iam_policy_document" "compaction_lake" {
   }
 }
 
+# Corrections: a reading stored again after its item expired is counted twice by the rollups; compaction writes
+# the item that takes the earlier value away (energy_lib/corrections.py), into the readings table, nothing else
+data "aws_iam_policy_document" "compaction_corrections" {
+  statement {
+    sid       = "WriteCorrections"
+    actions   = ["dynamodb:BatchWriteItem"]
+    resources = [aws_dynamodb_table.readings.arn]
+  }
+}
+
 resource "aws_iam_role_policy" "compaction" {
   for_each = {
-    logs    = data.aws_iam_policy_document.compaction_logs.json
-    tracing = data.aws_iam_policy_document.ingest_tracing.json
-    lake    = data.aws_iam_policy_document.compaction_lake.json
+    logs        = data.aws_iam_policy_document.compaction_logs.json
+    tracing     = data.aws_iam_policy_document.ingest_tracing.json
+    lake        = data.aws_iam_policy_document.compaction_lake.json
+    corrections = data.aws_iam_policy_document.compaction_corrections.json
   }
 
   name   = each.key

@@ -109,6 +109,11 @@ output "log_retention_days" {
   value       = var.log_retention_days
 }
 
+output "readings_ttl_days" {
+  description = "The hot window: days DynamoDB keeps readings and ledger items; older ranges are read from the lake (Settings.readings_ttl_days; 0: kept forever)."
+  value       = var.readings_ttl_days
+}
+
 output "glue_database" {
   description = "Glue database of the history lake; its table readings is the Parquet under lake/readings/ (Settings.glue_database)."
   value       = aws_glue_catalog_database.lake.name

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from energy_lib import query
+from energy_lib import query, raw_objects
 from energy_lib.clients import client
 from energy_lib.workbook.notebook import dashboard as dashboard_app
 from energy_lib.workbook.notebook.display import FIGURE_HEIGHT_PX
@@ -131,7 +131,7 @@ def test_a_page_takes_its_declared_parameters_from_the_query_string(dashboard: s
 
 
 def test_the_file_viewer_shows_a_file(dashboard: str, stack: LocalStack, page: Any) -> None:
-    keys = [row["key"] for row in query.files(stack.settings, client("s3", stack.settings))]
+    keys = [row["key"] for row in raw_objects.files(stack.settings, client("s3", stack.settings))]
     body = client("s3", stack.settings).get_object(Bucket=stack.settings.bucket, Key=keys[1])["Body"].read()
     records = json.loads(body, parse_float=str)
     # WHEN the second file is picked in the raw-file browser

@@ -22,6 +22,7 @@ from energy_lib.config import (
 from energy_lib.errors import ConfigError, EnergyError
 
 PUBLIC_KEYS = {
+    "readings_ttl_days",
     "target",
     "region",
     "endpoint_url",
@@ -358,6 +359,7 @@ AWS_OUTPUTS = {
     "alerts_topic_arn": "arn:aws:sns:us-east-1:210987654321:prod-anomalies",
     "max_receive_count": 3,
     "log_retention_days": 14,
+    "readings_ttl_days": 90,
     "alerts_queue": "prod-alerts",
     "function_name": "prod-ingest-fn",
     "aggregator_function_name": "prod-rollups-fn",
@@ -546,3 +548,14 @@ def test_lake_prefix_must_stay_apart_from_the_raw_and_quarantine_prefixes(lake_p
     # lake objects under raw/ would reach the ingest queue and be ingested as readings
     with pytest.raises(ConfigError, match="ENERGY_LAKE_PREFIX"):
         Settings(lake_prefix=lake_prefix)
+
+
+@pytest.mark.parametrize("days", [-1, 3651])
+def test_a_hot_window_outside_0_to_3650_days_is_refused(days):
+    with pytest.raises(ConfigError, match="ENERGY_READINGS_TTL_DAYS"):
+        Settings.from_env({"ENERGY_READINGS_TTL_DAYS": str(days)})
+
+
+def test_the_hot_window_is_35_days_unless_set_and_0_keeps_readings_forever():
+    assert Settings().readings_ttl_days == 35
+    assert Settings.from_env({"ENERGY_READINGS_TTL_DAYS": "0"}).readings_ttl_days == 0

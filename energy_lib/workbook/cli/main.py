@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from energy_lib import wording
+from energy_lib import raw_objects, wording
 from energy_lib.config import LOCAL_WINDOWS, Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
 from energy_lib.timeutil import format_timestamp
@@ -150,10 +150,9 @@ def cmd_wait(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> None:
-    from energy_lib import query
     from energy_lib.clients import client
 
-    emit(query.ingest_status(settings, client("s3", settings), client("dynamodb", settings)), args.json)
+    emit(raw_objects.ingest_status(settings, client("s3", settings), client("dynamodb", settings)), args.json)
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
@@ -162,7 +161,9 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
 
     dynamodb = client("dynamodb", settings)
     if args.what in ("readings", "anomalies"):
-        rows = getattr(query, args.what)(settings, dynamodb, args.site, args.start, args.end)
+        from energy_lib.workbook.lake import stores  # older than the hot window: the lake's
+
+        rows = getattr(stores, args.what)(settings, dynamodb, args.site, args.start, args.end)
         if not rows and args.site is not None:
             _check_known_site(query.sites(settings, dynamodb), args.site)
             if not args.json:
@@ -181,7 +182,7 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
     elif args.what == "sites":
         emit(query.sites(settings, dynamodb), args.json)
     else:
-        emit(query.files(settings, client("s3", settings), args.prefix, args.limit), args.json)
+        emit(raw_objects.files(settings, client("s3", settings), args.prefix, args.limit), args.json)
 
 
 KNOWN_SITES_SHOWN = 10  # sites named in the hint for an unknown site
@@ -372,7 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "query",
         "query readings, anomalies, summaries, sites and files",
-        "No query scans a table: key conditions, sparse anomaly indexes, the day index and the rollups.",
+        "No query scans a table: key conditions, sparse anomaly indexes and the rollups. Readings older than the "
+        "hot window (readings_ttl_days) come from the lake (DuckDB locally, Athena on AWS).",
         run=cmd_query,
         local=True,
     )
@@ -381,8 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
         what,
         "readings",
         "readings of one site",
-        "Ranges are [start, end) in UTC; no range: all. A site with no readings at all is bad input (exit 2, naming "
-        "the sites that have readings); a site with none in the range says so.",
+        "Ranges are [start, end) in UTC; no range: all; older than the hot window: from the lake. A site with no "
+        "readings at all is bad input (exit 2, naming the sites that have readings); a site with none in the range "
+        "says so.",
         json=True,
     )
     q.add_argument("--site", required=True, help="site id")

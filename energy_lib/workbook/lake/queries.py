@@ -56,25 +56,30 @@ def _month(day: str) -> str:
     return f"CAST(date_trunc('month', CAST({day} AS DATE)) AS TIMESTAMP)"
 
 
-def _moment(moment: datetime) -> str:
+def moment_literal(moment: datetime) -> str:
     return f"TIMESTAMP '{moment:%Y-%m-%d %H:%M:%S}'"
 
 
 def where(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
-    """The condition for ``[start, end)`` and, when given, ``sites``: the days (partition pruning), and the
-    times only when an end is not a UTC midnight (comparing every row's time costs a third of a scan)."""
-    first, last = query.bounded_range(start, end)
+    """The condition for ``[start, end)`` (both ends given, at most ten years) and, when given, ``sites``."""
+    return span_condition(query.bounded_range(start, end), sites)
+
+
+def span_condition(span: tuple[datetime, datetime], sites: Sequence[str] = ()) -> str:
+    """The condition for the checked range ``span`` and, when given, ``sites``: the days (partition pruning), and
+    the times only when an end is not a UTC midnight (comparing every row's time costs a third of a scan)."""
+    first, last = span
     last_day = (last - timedelta(microseconds=1)).strftime("%Y-%m-%d")
     condition = f"day BETWEEN '{first:%Y-%m-%d}' AND '{last_day}'"
     if any(moment.time() != datetime.min.time() for moment in (first, last)):
-        condition += f'\n  AND "timestamp" >= {_moment(first)} AND "timestamp" < {_moment(last)}'
+        condition += f'\n  AND "timestamp" >= {moment_literal(first)} AND "timestamp" < {moment_literal(last)}'
 
     if sites:
-        condition += f"\n  AND site_id IN ({', '.join(_site(site) for site in sites)})"
+        condition += f"\n  AND site_id IN ({', '.join(site_literal(site) for site in sites)})"
     return condition
 
 
-def _site(site_id: str) -> str:
+def site_literal(site_id: str) -> str:
     if not isinstance(site_id, str) or not SITE_ID.fullmatch(site_id):
         raise QueryError(f"not a site id: {site_id!r}")
     return f"'{site_id}'"
@@ -82,7 +87,7 @@ def _site(site_id: str) -> str:
 
 def sites_list(text: str) -> list[str]:
     """``"SITE_001, SITE_002"`` as a list of site ids; ``""`` is all sites (an empty list)."""
-    return [_site(site)[1:-1] for site in (part.strip() for part in text.split(",")) if site]
+    return [site_literal(site)[1:-1] for site in (part.strip() for part in text.split(",")) if site]
 
 
 def site_totals_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:

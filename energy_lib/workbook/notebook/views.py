@@ -19,6 +19,7 @@ from pandas.io.formats.style import Styler
 from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.rules import SEVERITIES
+from energy_lib.schema import EXPIRED
 from energy_lib.timeutil import clock
 from energy_lib.wording import count, freshness, moment
 from energy_lib.workbook.aws import checks
@@ -389,15 +390,21 @@ def table(frame: pd.DataFrame, empty: str, caption: str = "", text_columns: list
 def file_status(ledger: dict[str, Any]) -> Html:
     """A raw object's ledger entry as one line: its status in the status colour, what it held and what became
     of it (and how many readings were stored rounded, when any were), and the error of a failed or rejected
-    object."""
+    object; for an object older than the ledger keeps (``expired``), the counts
+    :func:`energy_lib.workbook.notebook.frames.raw_file` found in the file and the lake."""
     status = str(ledger.get("status", "pending"))
     colour = palette.STATUS_COLOURS.get(status, MUTED)
+    stored = "in the lake from this file" if status == EXPIRED else "stored"
     counts = (
-        f"{count(ledger.get('read', 0), 'record')} read, {ledger.get('stored', 0):,} stored, "
+        f"{count(ledger.get('read', 0), 'record')} read, {ledger.get('stored', 0):,} {stored}, "
         f"{ledger.get('quarantined', 0):,} quarantined, {count(ledger.get('anomalies', 0), 'anomaly', 'anomalies')}"
     )
     if ledger.get("rounded"):
         counts += f", {count(ledger['rounded'], 'reading')} rounded to 9 decimals"
+    if status == EXPIRED:
+        counts += (
+            " (the ledger keeps a file's outcome for the hot window; these counts come from the file and the lake)"
+        )
     error = f" · {ledger['error']}" if ledger.get("error") else ""
     return Html(
         f'<p><b style="color:{colour}">{html.escape(status)}</b> · {html.escape(counts)}{html.escape(error)}</p>',
