@@ -122,7 +122,7 @@ def test_kpis_have_people_names_units_thousands_separators_and_the_period():
         "12 readings after that were read from the readings table."
     )
     assert strip.freshness in html and strip.freshness in repr(strip)
-    assert '<data value="17592.9">17,592.9</data>' in html  # the exact figure for machines
+    assert '<data value="17592.93">17,592.9</data>' in html  # the exact figure for machines
     assert "energy_generated_kwh" not in html
 
 
@@ -276,6 +276,7 @@ def test_the_alerts_table_names_its_columns_for_people():
         "Sites",
         "Anomalies",
         "Site events",
+        "Report",
         "Subject",
     ]
     assert styler.data["Sent [UTC]"].tolist() == ["2025-06-11 12:00:03"]
