@@ -24,7 +24,7 @@ from energy_lib.workbook.reports.runs import finish_notebook
 from tests.benchmarks import results
 from tests.benchmarks.sizes import size
 from tests.benchmarks.test_benchmarks import report
-from tests.unit.workbook.reports.test_figures import FLEET
+from tests.reports.test_figures import FLEET
 
 pytestmark = pytest.mark.benchmark
 START = datetime(2025, 6, 12, 6, 15, tzinfo=timezone.utc)

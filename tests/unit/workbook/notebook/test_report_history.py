@@ -11,7 +11,7 @@ import pytest
 from energy_lib.config import Settings
 from energy_lib.workbook.notebook import charts, report_history
 from energy_lib.workbook.reports.history import HistoryStore, row_of
-from tests.unit.workbook.reports.test_history import START, record
+from tests.reports.test_history import START, record
 
 
 def rows(tmp_path: Path) -> list[dict]:

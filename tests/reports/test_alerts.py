@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from energy_lib.workbook.reports import alerts
-from tests.unit.workbook.reports.test_history import START, record
+from tests.reports.test_history import START, record
 
 KEPT = {"ipynb": "/srv/reports/04/run/04.ipynb", "html": "/srv/reports/04/run/04.html"}
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from energy_lib.workbook import reports
-from tests.unit.workbook.reports.conftest import NOW
+from tests.reports.conftest import NOW
 
 
 @pytest.mark.notebook
