@@ -8,6 +8,7 @@ can read the names from a saved ``terraform output -json`` file (``ENERGY_TERRAF
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -87,6 +88,11 @@ class Settings:
     readings_ttl_days: int = field(default=35, metadata=_env("ENERGY_READINGS_TTL_DAYS", int))
     state_dir: str = field(default="", metadata=_env("ENERGY_STATE_DIR"))
     reports_dir: str = field(default="reports", metadata=_env("ENERGY_REPORTS_DIR"))
+    # reports run unattended: the key prefix of their history (and, on AWS, their kept files) in the bucket;
+    # the time a run may take before it is stopped [s]; how often a run that hit a transient AWS error reruns
+    reports_prefix: str = field(default="reports/", metadata=_env("ENERGY_REPORTS_PREFIX"))
+    report_timeout_s: float = field(default=3600.0, metadata=_env("ENERGY_REPORT_TIMEOUT_S", float))
+    report_retries: int = field(default=2, metadata=_env("ENERGY_REPORT_RETRIES", int))
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -105,6 +111,22 @@ class Settings:
             raise ConfigError(
                 f"ENERGY_LAKE_PREFIX ({self.lake_prefix!r}) must end with '/' and neither contain nor lie under "
                 "the raw and quarantine prefixes (lake objects must never reach the ingest queue)"
+            )
+        if not self.reports_prefix.endswith("/") or any(
+            self.reports_prefix.startswith(other) or other.startswith(self.reports_prefix)
+            for other in (self.raw_prefix, self.quarantine_prefix, self.lake_prefix)
+        ):
+            raise ConfigError(
+                f"ENERGY_REPORTS_PREFIX ({self.reports_prefix!r}) must end with '/' and neither contain nor lie under "
+                "the raw, quarantine and lake prefixes"
+            )
+        if (
+            not (math.isfinite(self.report_timeout_s) and self.report_timeout_s > 0)
+            or not 0 <= self.report_retries <= 10
+        ):
+            raise ConfigError(
+                f"ENERGY_REPORT_TIMEOUT_S must be a number of seconds above 0 (not {self.report_timeout_s}) and "
+                f"ENERGY_REPORT_RETRIES 0-10 (not {self.report_retries})"
             )
         thresholds = (self.severity_medium_kwh, self.severity_high_kwh, self.implausible_kwh)
         if (
@@ -207,6 +229,7 @@ class Settings:
             "raw_prefix": self.raw_prefix,
             "quarantine_prefix": self.quarantine_prefix,
             "lake_prefix": self.lake_prefix,
+            "reports_prefix": self.reports_prefix,
             "readings_table": self.readings_table,
             "rollups_table": self.rollups_table,
             "ledger_table": self.ledger_table,

@@ -74,6 +74,7 @@ locals {
   raw_prefix        = "raw/"
   quarantine_prefix = "quarantine/"
   checkpoint_prefix = "checkpoints/" # energy_lib.checkpoints.PREFIX: files' duplicates databases between invocations
+  reports_prefix    = "reports/"     # Settings.reports_prefix: the scheduled reports' history and kept files
 
   # S3 (infra.spec.BUCKET)
   quarantine_expiry_days         = 90
@@ -124,6 +125,7 @@ locals {
   # SNS: severities in increasing order; email gets those at or above the threshold
   severities       = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
   alert_severities = slice(local.severities, index(local.severities, var.alert_severity_threshold), length(local.severities))
+  email_kinds      = ["summary", "report_failed", "report_recovered"] # kinds email gets whatever their severity
 
   # Tables by Settings field; monitoring loops over them
   tables = {

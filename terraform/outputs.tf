@@ -133,3 +133,8 @@ output "lake_query_policy_arn" {
   description = "Managed policy that lets a role query the lake with Athena (attach it to the reports role and analysts)."
   value       = aws_iam_policy.lake_query.arn
 }
+
+output "report_runner_policy_arn" {
+  description = "Managed policy that lets the report runner publish report alerts and keep its history and reports under reports/ (attach it to the reports role)."
+  value       = aws_iam_policy.report_runner.arn
+}

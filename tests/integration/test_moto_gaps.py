@@ -25,15 +25,6 @@ from tests.conftest import fresh_stack
 from tests.integration.harness import Pipeline, assert_rollups_exact, put, take_messages
 
 
-def test_moto_itself_still_leaves_version_and_sequencer_out_of_s3_notifications() -> None:
-    key = SimpleNamespace(name="raw/a.json", size=3, etag='"e"', version_id="v1")
-    bucket = SimpleNamespace(name="b", arn="arn:aws:s3:::b", region_name="eu-west-1")
-
-    body = moto_gaps.moto_s3_event("s3:ObjectCreated:Put", bucket, key, "n")
-
-    assert not {"versionId", "sequencer"} & set(body["Records"][0]["s3"]["object"])
-
-
 def test_the_local_stack_s_notifications_carry_the_version_and_a_growing_sequencer(settings: Settings) -> None:
     versions = [put(settings, "raw/2025/06/11/a.json", body) for body in (b"[]", b"[ ]")]
 

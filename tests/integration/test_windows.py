@@ -196,18 +196,6 @@ def test_a_state_past_its_limit_is_written_to_the_rollups_before_the_window_ends
     assert_holds(settings, expected_from(batch))
 
 
-def test_the_state_keeps_only_what_rollups_read_and_refuses_one_it_cannot_read() -> None:
-    data = record(forty_digits(1), None, reading("A", "2025-06-11T10:00:00Z", "1"))["dynamodb"]
-    kept = window_state.kept(data)
-    assert set(kept["NewImage"]) <= set(window_state.KEPT) and "source_key" in data["NewImage"]
-    pending: window_state.Pending = {}
-    window_state.add(pending, [{"dynamodb": data}])
-    assert window_state.decode(window_state.encode(pending)) == pending
-    assert window_state.encode({}) == {} and window_state.decode({}) == {}
-    with pytest.raises(ValueError, match="version"):
-        window_state.decode({"version": 99, "pending": ""})
-
-
 def test_the_local_player_carries_the_state_and_ends_each_window_on_time(settings: Settings) -> None:
     # GIVEN the stream player on a clock the test moves, ending windows on time only (as on AWS)
     ingest, aggregate = real_handlers(settings)

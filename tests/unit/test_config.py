@@ -46,6 +46,7 @@ PUBLIC_KEYS = {
     "aggregator_function_name",
     "aggregator_log_group",
     "lake_prefix",
+    "reports_prefix",
     "glue_database",
     "athena_workgroup",
     "compaction_function",
@@ -126,6 +127,9 @@ def test_unrelated_variables_are_ignored():
         ("ENERGY_MAX_DEPTH", "8", "max_depth", 8),
         ("ENERGY_STATE_DIR", "/tmp/state", "state_dir", "/tmp/state"),
         ("ENERGY_REPORTS_DIR", "out", "reports_dir", "out"),
+        ("ENERGY_REPORTS_PREFIX", "runs/", "reports_prefix", "runs/"),
+        ("ENERGY_REPORT_TIMEOUT_S", "90.5", "report_timeout_s", 90.5),
+        ("ENERGY_REPORT_RETRIES", "0", "report_retries", 0),
     ],
 )
 def test_each_variable_sets_its_field_with_its_type(variable, raw, field, value):
@@ -559,3 +563,16 @@ def test_a_hot_window_outside_0_to_3650_days_is_refused(days):
 def test_the_hot_window_is_35_days_unless_set_and_0_keeps_readings_forever():
     assert Settings().readings_ttl_days == 35
     assert Settings.from_env({"ENERGY_READINGS_TTL_DAYS": "0"}).readings_ttl_days == 0
+
+
+@pytest.mark.parametrize("reports_prefix", ["reports", "raw/reports/", "raw/", "lake/reports/", "quarantine/r/", ""])
+def test_reports_prefix_must_stay_apart_from_the_other_prefixes(reports_prefix):
+    # the history and kept reports under raw/ would be ingested as readings; under lake/, compacted
+    with pytest.raises(ConfigError, match="ENERGY_REPORTS_PREFIX"):
+        Settings(reports_prefix=reports_prefix)
+
+
+@pytest.mark.parametrize(("timeout_s", "retries"), [(0, 2), (-1, 2), (float("inf"), 2), (60, -1), (60, 11)])
+def test_a_report_needs_a_time_limit_above_zero_and_a_bounded_number_of_retries(timeout_s, retries):
+    with pytest.raises(ConfigError, match="ENERGY_REPORT_TIMEOUT_S"):
+        Settings(report_timeout_s=timeout_s, report_retries=retries)

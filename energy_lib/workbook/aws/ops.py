@@ -162,7 +162,7 @@ def _count(attribute: dict[str, str] | None) -> int | None:
 
 def alerts(settings: Settings, max_messages: int = 100) -> list[dict[str, Any]]:
     """Messages delivered to the alerts queue (SNS -> SQS), newest first: anomaly alerts (with ``anomalies``),
-    site-health alerts (with ``events``) and summaries."""
+    site-health alerts (with ``events``), report failures and recoveries (with ``notebook``) and summaries."""
     rows = []
     for message in peek(settings, settings.alerts_queue, max_messages):
         envelope = json.loads(message["Body"])
@@ -176,6 +176,7 @@ def alerts(settings: Settings, max_messages: int = 100) -> list[dict[str, Any]]:
                 "sites": _text(attributes.get("site_id")),
                 "anomalies": _count(attributes.get("anomalies")),
                 "events": _count(attributes.get("events")),
+                "notebook": _text(attributes.get("notebook")),
                 "message": envelope.get("Message", ""),
             }
         )

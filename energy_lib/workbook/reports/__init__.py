@@ -1,11 +1,22 @@
 """Notebooks run as reports: a papermill run into ``<reports_dir>/<notebook>/<run-id>/`` with its HTML
 (:mod:`.runs`, :mod:`.export`), the run's record (:mod:`.records`), the notebook's parameters
-(:mod:`.parameters`), the index page (:mod:`.index`) and the schedule for cron (:mod:`.schedule`)."""
+(:mod:`.parameters`), the index page (:mod:`.index`) and the schedule for cron (:mod:`.schedule`); and what runs
+unattended need: why a run failed (:mod:`.failures`), the figures a notebook records (:mod:`.figures`), the run
+history (:mod:`.history`) and the alerts of failures and recoveries (:mod:`.alerts`, :mod:`.unattended`)."""
 
 from energy_lib.workbook.reports.export import export_html
+from energy_lib.workbook.reports.figures import record, record_all
+from energy_lib.workbook.reports.history import HISTORY_FILE, HistoryStore
 from energy_lib.workbook.reports.index import INDEX_FILE, write_index
 from energy_lib.workbook.reports.parameters import coerce_parameters, declared_parameters, resolve_notebook
-from energy_lib.workbook.reports.records import ReportBusy, ReportError, ReportFailed, RunRecord, list_runs
+from energy_lib.workbook.reports.records import (
+    REASONS,
+    ReportBusy,
+    ReportError,
+    ReportFailed,
+    RunRecord,
+    list_runs,
+)
 from energy_lib.workbook.reports.runs import run_report
 from energy_lib.workbook.reports.schedule import (
     EVERY,
@@ -21,8 +32,11 @@ from energy_lib.workbook.reports.schedule import (
 
 __all__ = [
     "EVERY",
+    "HISTORY_FILE",
     "INDEX_FILE",
+    "REASONS",
     "DueReport",
+    "HistoryStore",
     "ReportBusy",
     "ReportError",
     "ReportFailed",
@@ -35,6 +49,8 @@ __all__ = [
     "list_runs",
     "load_schedule",
     "period_bounds",
+    "record",
+    "record_all",
     "resolve_notebook",
     "resolve_parameters",
     "run_due",

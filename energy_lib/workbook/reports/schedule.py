@@ -6,6 +6,8 @@
     notebook = "04-report-business"        # a name in the notebooks dir (or a path to an .ipynb)
     every = "daily"                        # hourly | daily | weekly (UTC; weeks start on Monday)
     name = "business-daily"                # optional; tells apart two entries of one notebook and every
+    timeout_s = 900                        # optional; seconds the run may take (default: the top-level
+                                           # timeout_s, else Settings.report_timeout_s)
     [report.parameters]                    # optional; strings may hold {placeholders}
     start_utc = "{previous_day_start}"
     end_utc = "{previous_day_end}"
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from energy_lib import timeutil
+from energy_lib.config import Settings
 from energy_lib.workbook.reports.parameters import plain
 from energy_lib.workbook.reports.records import ReportBusy, ReportError, ReportFailed, RunRecord, list_runs
 from energy_lib.workbook.reports.runs import run_report
@@ -133,6 +136,7 @@ class ScheduleEntry:
     every: str
     parameters: dict[str, Any]
     name: str
+    timeout_s: float | None = None  # seconds the run may take; None: the runner's default
 
     def period(self, now: datetime) -> tuple[datetime, datetime]:
         return period_bounds(self.every, now)
@@ -158,7 +162,16 @@ class DueReport:
         }
 
 
-_ENTRY_KEYS = {"notebook", "every", "parameters", "name"}
+_ENTRY_KEYS = {"notebook", "every", "parameters", "name", "timeout_s"}
+
+
+def _timeout(value: Any, where: str) -> float | None:
+    """A ``timeout_s`` of the schedule: seconds above 0, or None when not given."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+        raise ReportError(f"{where}: timeout_s must be a number of seconds above 0, not {value!r}")
+    return float(value)
 
 
 def load_schedule(schedule_path: str | os.PathLike[str] = "schedule.toml") -> list[ScheduleEntry]:
@@ -171,6 +184,7 @@ def load_schedule(schedule_path: str | os.PathLike[str] = "schedule.toml") -> li
     except tomllib.TOMLDecodeError as error:
         raise ReportError(f"{path}: {error}") from error
     reports = document.get("report", [])
+    default_timeout = _timeout(document.get("timeout_s"), str(path))
     if not isinstance(reports, list):
         raise ReportError(f"{path}: write entries as [[report]] tables")
     entries: list[ScheduleEntry] = []
@@ -196,7 +210,16 @@ def load_schedule(schedule_path: str | os.PathLike[str] = "schedule.toml") -> li
         entry_name = table.get("name") or f"{Path(notebook).stem}:{every}"
         if any(entry.name == entry_name for entry in entries):
             raise ReportError(f"{where}: a second entry named {entry_name!r}; give each a distinct name")
-        entries.append(ScheduleEntry(notebook=notebook, every=every, parameters=parameters, name=entry_name))
+        timeout_s = _timeout(table.get("timeout_s"), where)
+        entries.append(
+            ScheduleEntry(
+                notebook=notebook,
+                every=every,
+                parameters=parameters,
+                name=entry_name,
+                timeout_s=default_timeout if timeout_s is None else timeout_s,
+            )
+        )
     return entries
 
 
@@ -228,9 +251,12 @@ def run_due(
     now: datetime | None = None,
     *,
     target: str | None = None,
-    execution_timeout: int | None = None,
+    settings: Settings | None = None,
 ) -> list[RunRecord]:
     """Run every entry :func:`due` at ``now``, one after the other; all are attempted even if one fails.
+
+    Each run may take its entry's ``timeout_s`` (default ``settings.report_timeout_s``); with ``settings``, runs
+    go into the target's history and publish their alerts (see :func:`run_report`).
 
     Returns the runs when all succeeded. Otherwise raises :class:`ReportFailed` after the last one, with
     ``runs`` (all runs), ``failed`` and ``not_started`` (entries refused before running, such as an unknown
@@ -249,7 +275,8 @@ def run_due(
                     notebooks_dir=notebooks_dir,
                     target=target,
                     schedule=item.schedule,
-                    execution_timeout=execution_timeout,
+                    timeout_s=item.entry.timeout_s,
+                    settings=settings,
                 )
             except ReportFailed as failure:
                 runs.extend(failure.runs)

@@ -775,6 +775,40 @@ def lake_problems(tf: Terraform, spec: Spec) -> list[str]:
     return problems
 
 
+def report_runner_problems(tf: Terraform, spec: Spec) -> list[str]:
+    """The report runner's policy: it publishes to the alerts topic and writes under the reports prefix, nothing
+    more; the prefix is Settings.reports_prefix; email gets report failures and recoveries."""
+    problems: list[str] = []
+    _compare(problems, "reports prefix", spec.settings.reports_prefix, tf.value(tf.locals.get("reports_prefix")))
+    policy = tf.resources[tf.output_resource("report_runner_policy_arn", "aws_iam_policy")]
+    statements = tf.policy_document(policy.get("policy")).get("statement", [])
+    topic = tf.output_resource("alerts_topic_arn", "aws_sns_topic")
+    granted = sorted(
+        (action, tf.expand(resource))
+        for statement in statements
+        for action in statement.get("actions", [])
+        for resource in statement.get("resources", [])
+    )
+    bucket, objects = "${aws_s3_bucket.data.arn}", f"${{aws_s3_bucket.data.arn}}/{spec.settings.reports_prefix}*"
+    expected = sorted(
+        [
+            ("sns:Publish", f"${{{topic[0]}.{topic[1]}.arn}}"),
+            ("s3:GetObject", objects),
+            ("s3:PutObject", objects),
+            ("s3:AbortMultipartUpload", objects),
+            ("s3:ListBucket", bucket),
+        ]
+    )
+    _compare(problems, "report runner grants (action, resource)", expected, granted)
+    _compare(
+        problems,
+        "email gets every report alert kind",
+        ["report_failed", "report_recovered", "summary"],
+        sorted(tf.value(tf.locals.get("email_kinds")) or []),
+    )
+    return problems
+
+
 def output_problems(tf: Terraform, spec: Spec) -> list[str]:
     problems = [f"missing output {name!r}" for name in spec.outputs if name not in tf.outputs]
     problems += [
@@ -833,6 +867,7 @@ CHECKS: dict[str, Callable[[Terraform, Spec], list[str]]] = {
     "aggregator": aggregator_problems,
     "alerts": alert_problems,
     "lake": lake_problems,
+    "report runner": report_runner_problems,
     "outputs": output_problems,
     "variables": variable_problems,
 }
@@ -995,6 +1030,25 @@ MUTATIONS: dict[str, tuple[str, Callable[[Terraform], None] | None, Spec]] = {
         "aggregator",
         None,
         replace(SPEC, aggregator=replace(AGGREGATOR, environment_settings=AGGREGATOR.environment_settings[:-1])),
+    ),
+    "terraform report runner writes anywhere in the bucket": (
+        "report runner",
+        lambda tf: tf.data[("aws_iam_policy_document", "report_runner")]["statement"][1].update(
+            resources=["${aws_s3_bucket.data.arn}/*"]
+        ),
+        SPEC,
+    ),
+    "terraform report runner deletes": (
+        "report runner",
+        lambda tf: tf.data[("aws_iam_policy_document", "report_runner")]["statement"][1]["actions"].append(
+            "s3:DeleteObject"
+        ),
+        SPEC,
+    ),
+    "spec reports prefix": (
+        "report runner",
+        None,
+        replace(SPEC, settings=replace(Settings(), reports_prefix="runs/")),
     ),
     "spec stream batch size": ("aggregator", None, replace(SPEC, aggregator=replace(AGGREGATOR, batch_size=100))),
     "spec parallelization": (

@@ -14,7 +14,7 @@ import pytest
 
 from energy_lib.workbook import reports
 from tests.conftest import REPO
-from tests.unit.workbook.reports.conftest import NOTEBOOKS, NOW
+from tests.reports.conftest import NOTEBOOKS, NOW
 
 # --------------------------------------------------------------------------------------------- due
 

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from energy_lib.workbook import reports
-from tests.unit.workbook.reports.conftest import NOTEBOOKS
+from tests.reports.conftest import NOTEBOOKS
 
 
 def test_string_parameters_take_the_types_the_notebook_declares():
