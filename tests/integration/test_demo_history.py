@@ -54,7 +54,7 @@ def history_of(env: dict[str, str]) -> dict[str, dict]:
 def kpi_values(env: dict[str, str], row: dict) -> list[str]:
     """The machine values of the KPI strip in the run's executed notebook, in the strip's order."""
     executed = nbformat.read(Path(env["ENERGY_REPORTS_DIR"]) / row["ipynb"], as_version=4)
-    [cell] = [c for c in executed.cells if c.cell_type == "code" and c.source.startswith("kpis = ")]
+    [cell] = [c for c in executed.cells if c.cell_type == "code" and "\nkpis = " in f"\n{c.source}"]
     strips = [output["data"]["text/html"] for output in cell.outputs if "energy-kpis" in output["data"]["text/html"]]
     return KPI_VALUE.findall(strips[-1])
 

@@ -94,6 +94,9 @@ FLEET = {
     "flagged_energy_consumed_kwh": 12.5,
     "efficiency_pct": 94.04,
     "anomaly_rate_pct": 2.22,
+    "complete_through": "2025-06-12T00:04:30Z",
+    "rolled_up_through": "2025-06-11T23:45:00Z",
+    "readings_after_rollups": 12,
 }
 
 
