@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from energy_lib.config import Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
 from energy_lib.timeutil import format_timestamp
-from energy_lib.workbook.cli import lake, reports, sites
+from energy_lib.workbook.cli import fleet, lake, reports, sites
 from energy_lib.workbook.cli.common import (
     Parser,
     UsageError,
@@ -412,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_commands(commands)
     sites.add_commands(commands)
     lake.add_commands(commands)
+    fleet.add_commands(commands)
 
     p = command(
         commands,
