@@ -94,6 +94,17 @@ def _waterfall_trace(row: Mapping[str, Any], name: str, visible: bool) -> go.Wat
     )
 
 
+def _waterfall_range(row: Mapping[str, Any]) -> list[float]:
+    """The energy axis of a waterfall: from a little below its lowest step to a little above its highest, so
+    that losses of a few percent show (an axis from zero would flatten them)."""
+    levels = [row["expected_kwh"]]
+    for cause in CAUSES:
+        levels.append(levels[-1] - row["lost_energy_kwh"][cause])
+    low, high = min(levels), max(levels)
+    margin = 0.15 * (high - low) + 0.01 * high
+    return [max(0.0, low - margin), high + margin]
+
+
 def fleet_row(results: Sequence[SitePerformance]) -> dict[str, Any] | None:
     """The fleet's waterfall figures: expected, actual and lost energy by cause summed over the sites [kWh]."""
     rows = _analysed(results)
@@ -123,14 +134,17 @@ def waterfalls(results: Sequence[SitePerformance]) -> go.Figure:
             "method": "update",
             "args": [
                 {"visible": [index == other for other in range(len(shown))]},
-                {"title": f"{title}: {row['site_id']} (against {row['expectation']})"},
+                {
+                    "title": f"{title}: {row['site_id']} (against {row['expectation']})",
+                    "yaxis": {"title": ENERGY_AXIS, "range": _waterfall_range(row)},
+                },
             ],
         }
         for index, row in enumerate(shown)
     ]
     fig.update_layout(
         title=f"{title}: fleet (against {fleet['expectation']})",
-        yaxis_title=ENERGY_AXIS,
+        yaxis={"title": ENERGY_AXIS, "range": _waterfall_range(fleet)},
         showlegend=False,
         updatemenus=[{"buttons": buttons, "direction": "down", "x": 1.0, "xanchor": "right", "y": 1.15}],
     )
@@ -202,7 +216,8 @@ def degradation_forest(
 
 
 def soiling_profiles(results: Sequence[SitePerformance]) -> go.Figure:
-    """Per site (on the menu): the daily normalized energy, RdTools SRR's soiling ratio and the cleanings."""
+    """Per site (on the menu): the daily normalized energy relative to the plant's clean level (its 95th
+    percentile), RdTools SRR's soiling ratio and the cleanings."""
     shown = [result for result in results if not result.daily.empty]
     title = "Soiling: daily normalized energy, soiling ratio (RdTools SRR) and cleanings"
     if not shown:
@@ -211,25 +226,26 @@ def soiling_profiles(results: Sequence[SitePerformance]) -> go.Figure:
     traces_per_site = 3
     for index, result in enumerate(shown):
         row, daily = result.row(), result.daily
+        relative = daily["normalized"] / daily["normalized"].quantile(0.95)
         colour = SITE_COLOURS[index % len(SITE_COLOURS)]
         visible = index == 0
         fig.add_trace(
             go.Scatter(
                 x=daily.index,
-                y=daily["normalized"],
+                y=relative,
                 mode="markers",
                 marker={"color": colour, "size": 4, "opacity": 0.6},
-                name="normalized energy",
+                name="normalized energy / clean level",
                 visible=visible,
             )
         )
         fig.add_trace(
             go.Scatter(
                 x=daily.index,
-                y=daily["soiling_ratio"] * daily["normalized"].median(),
+                y=daily["soiling_ratio"],
                 mode="lines",
                 line={"color": CAUSE_COLOURS["soiling"]},
-                name="soiling ratio (scaled to the median)",
+                name="soiling ratio (SRR)",
                 visible=visible,
             )
         )
@@ -237,7 +253,7 @@ def soiling_profiles(results: Sequence[SitePerformance]) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=cleanings,
-                y=[daily["normalized"].max()] * len(cleanings),
+                y=[relative.max()] * len(cleanings),
                 mode="markers",
                 marker={"symbol": "triangle-down", "color": "#17becf", "size": 9},
                 name="cleaning",
@@ -262,7 +278,7 @@ def soiling_profiles(results: Sequence[SitePerformance]) -> go.Figure:
     fig.update_layout(
         title=buttons[0]["args"][1]["title"],
         xaxis_title="Solar day",
-        yaxis_title="Normalized energy [-]",
+        yaxis_title="Relative to clean [-]",
         updatemenus=[{"buttons": buttons, "direction": "down", "x": 1.0, "xanchor": "right", "y": 1.15}],
     )
     return fig

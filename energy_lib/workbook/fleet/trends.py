@@ -191,7 +191,9 @@ def soiling(daily: Daily, rate_pct_per_year: float | None = None) -> Trend:
     (the days an interval began after a cleaning) and ``ratio`` (the daily soiling ratio, perfect cleaning).
     With ``rate_pct_per_year`` (:func:`first_pass_rate`), SRR sees the normalized energy with that linear trend
     taken out: a perfect cleaning restores the plant to its level of the day, not of the first year."""
-    from rdtools.soiling import NoValidIntervalError, soiling_srr
+    with warnings.catch_warnings():  # RdTools calls its soiling module experimental on import
+        warnings.simplefilter("ignore")
+        from rdtools.soiling import NoValidIntervalError, soiling_srr
 
     values = daily.normalized.asfreq("D")
     if rate_pct_per_year is not None:

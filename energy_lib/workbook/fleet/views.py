@@ -71,6 +71,8 @@ def performance_table(results: Sequence[SitePerformance]) -> Styler | Html:
             for row in analysed
         ]
     ).sort_values("lost_kwh", ascending=False)
+    for column in ("actual_kwh", "expected_kwh", "lost_kwh"):
+        frame[column] = frame[column].round(0)
     frame = frame[list(COLUMNS)].rename(columns=COLUMNS)
     caption = f"Against {bases(analysed)}; ranked by energy lost to outages, clipping, soiling and degradation"
     if missing:

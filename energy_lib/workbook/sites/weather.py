@@ -26,6 +26,7 @@ from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.errors import EnergyError
 from energy_lib.validation import SITE_ID
+from energy_lib.wording import count
 
 FOLDER = "weather/"
 IRRADIANCE = ("poa_global_w_m2", "ghi_w_m2")
@@ -97,7 +98,7 @@ def parse_csv(text: str | bytes) -> pd.DataFrame:
         problems.sort()
         row, what = problems[0]
         rows = len({row for row, _ in problems})
-        raise WeatherError(f"row {row + 2}, {what}" + (f" (and {rows - 1} more rows)" if rows > 1 else ""))
+        raise WeatherError(f"row {row + 2}, {what}" + (f" (and {count(rows - 1, 'more row')})" if rows > 1 else ""))
     series = pd.DataFrame(values)
     series.index = pd.DatetimeIndex(times, name="timestamp")
     for name in IRRADIANCE:
