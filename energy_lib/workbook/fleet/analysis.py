@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,8 @@ def assess_fleet(
     table = read_days(settings, sites, first, last, lake_dir)
     jobs = [(site, site_readings(table, site), first, last, (weather or {}).get(site.site_id)) for site in sites]
     if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(min(workers, len(jobs))) as pool:
+        # spawned, not forked: a worker does not carry the parent's memory (the lake's answer, DuckDB's buffers)
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
             return list(pool.map(_assess_job, jobs))
     return [_assess_job(job) for job in jobs]
 
@@ -103,15 +105,19 @@ def assess_registered(
     sites: Sequence[str] = (),
     expectation: str = "auto",
     lake_dir: str | Path | None = None,
+    known: Sequence[RegisteredSite] = (),
 ) -> list[SitePerformance]:
     """:func:`assess_fleet` for the registered ``sites`` (all of them when empty), each against its imported
-    weather where it has one (``expectation="auto"``) or against the clear sky (``"clear-sky"``)."""
+    weather where it has one (``expectation="auto"``) or against the clear sky (``"clear-sky"``). With
+    ``known`` (sites described elsewhere, e.g. a simulated fleet), those are chosen from instead of the
+    registry."""
     from energy_lib.clients import client
     from energy_lib.workbook.sites.registry import list_sites
 
     if expectation not in EXPECTATIONS:
         raise ValueError(f"expectation must be one of {', '.join(EXPECTATIONS)}, not {expectation!r}")
-    chosen = chosen_sites(list_sites(settings, client("dynamodb", settings)), sites)
+    candidates = list(known) or list_sites(settings, client("dynamodb", settings))
+    chosen = chosen_sites(candidates, sites)
     weather = {} if expectation == CLEAR_SKY else site_weather(settings, chosen, lake_dir)
     return assess_fleet(settings, chosen, start, end, lake_dir, weather)
 

@@ -12,6 +12,7 @@ from pandas.io.formats.style import Styler
 from energy_lib.workbook.fleet.analysis import SitePerformance
 from energy_lib.workbook.fleet.charts import bases
 from energy_lib.workbook.notebook.views import Html, message, table
+from energy_lib.workbook.sites.registry import RegisteredSite
 
 COLUMNS = {  # figure -> column heading (with its unit)
     "site_id": "Site",
@@ -156,19 +157,24 @@ def check_line(results: Sequence[SitePerformance], truth: Mapping[str, Mapping[s
 
 def simulated_fleet(
     settings: Any, n_sites: int, start_utc: str, end_utc: str, interval_minutes: int, seed: int
-) -> tuple[dict[str, Any] | None, Html]:
-    """For the notebook: with ``n_sites`` > 0, the simulated fleet ``PV_001`` ... over the period, in the lake and
-    the registry (:func:`energy_lib.workbook.simulator.fleet.ensure_fleet`); its truth by site id, and a line
-    that says what happened. With 0: no truth."""
+) -> tuple[dict[str, Any] | None, list[RegisteredSite], Html]:
+    """For the notebook: with ``n_sites`` > 0, the simulated fleet ``PV_001`` ... over the period in the lake
+    (:func:`energy_lib.workbook.simulator.fleet.ensure_fleet`): its truth by site id, its sites as the registry
+    would hold them (they are not registered), and a line that says what happened. With 0: none of these."""
     from energy_lib import timeutil
-    from energy_lib.workbook.simulator.fleet import ensure_fleet, truth_document
+    from energy_lib.workbook.simulator.fleet import ensure_fleet, registry_entries, truth_document
 
     if n_sites <= 0:
-        return None, message("No simulation: the lake is analysed as it is.")
+        return None, [], message("No simulation: the registered sites are analysed from the lake as it is.")
     start, end = timeutil.utc(start_utc), timeutil.utc(end_utc)
     run, written = ensure_fleet(settings, n_sites, start, (end - start).days, interval_minutes, seed)
-    done = "written into the lake and registered" if written else "already in the lake (registered again)"
-    return truth_document(run)["sites"], message(
-        f"Simulated fleet of {n_sites} sites (seed {seed}, readings every {interval_minutes} min, "
-        f"{timeutil.clock(start)} to {timeutil.clock(end)}): {done}. Its truth is drawn beside what is recovered."
+    done = "written into the lake" if written else "already in the lake"
+    return (
+        truth_document(run)["sites"],
+        registry_entries(run.plants, interval_minutes),
+        message(
+            f"Simulated fleet of {n_sites} sites (seed {seed}, readings every {interval_minutes} min, "
+            f"{timeutil.clock(start)} to {timeutil.clock(end)}): {done}. These sites are analysed, with their truth "
+            "beside what is recovered."
+        ),
     )

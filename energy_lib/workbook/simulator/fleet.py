@@ -253,12 +253,11 @@ def ensure_fleet(
     seed: int = 42,
     lake_dir: str | Path | None = None,
 ) -> tuple[FleetRun, bool]:
-    """The simulated fleet of these arguments in the lake and the registry: simulated, then written and
-    registered unless the lake already holds readings of its sites in its period (a second run of a notebook).
-    Returns the run (its truth) and whether it was written now."""
-    from energy_lib.clients import client
+    """The simulated fleet of these arguments in the lake: simulated, then written unless the lake already holds
+    readings of its sites in its period (a second run of a notebook). It is not registered (site health would
+    call its sites silent: their history is in the lake only). Returns the run (its truth) and whether it was
+    written now."""
     from energy_lib.workbook.lake import engines, queries
-    from energy_lib.workbook.sites.registry import put_sites
 
     run = simulate_fleet(n_sites, start, days, interval_minutes, seed)
     end = start + timedelta(days=days)
@@ -269,5 +268,4 @@ def ensure_fleet(
     written = int(held["readings"].iloc[0]) == 0
     if written:
         write_fleet(settings, run, lake_dir)
-    put_sites(settings, client("dynamodb", settings), registry_entries(run.plants, interval_minutes))
     return run, written
