@@ -11,8 +11,8 @@ import pytest
 
 from energy_lib.clients import client
 from energy_lib.config import Settings
-from energy_lib.workbook.cli import main
 from energy_lib.workbook.sites import registry, weather
+from tests.integration.test_site_health import run_cli
 
 FIELDS = (
     "expectation",
@@ -34,13 +34,6 @@ FIELDS = (
     "time_shift_minutes",
     "time_shifts",
 )
-
-
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], settings: Settings, *args: str):
-    monkeypatch.setenv("ENERGY_ENDPOINT_URL", settings.endpoint_url)
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_fleet_simulate_then_performance_on_the_local_target(

@@ -83,7 +83,7 @@ def _waterfall_trace(row: Mapping[str, Any], name: str, visible: bool) -> go.Wat
         y=[row["expected_kwh"], *(-lost[cause] for cause in CAUSES), 0],
         text=[
             f"{row['expected_kwh']:,.0f}",
-            *(f"-{lost[cause]:,.0f}" for cause in CAUSES),
+            *(f"{-lost[cause]:+,.0f}" for cause in CAUSES),
             f"{row['actual_kwh']:,.0f}",
         ],
         textposition="outside",
