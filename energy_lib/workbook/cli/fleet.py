@@ -66,6 +66,8 @@ def cmd_performance(args: argparse.Namespace, settings: Settings) -> int:
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
+    if not results:
+        raise UsageError("no site is registered: import a CSV (energy-workbook sites import) or simulate a fleet")
     rows = [result.row() for result in results]
     if args.json:
         print(json.dumps(rows, indent=2))

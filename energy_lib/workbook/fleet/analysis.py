@@ -67,6 +67,8 @@ def assess_fleet(
     first, last = query.bounded_range(start, end)
     if first.time() != datetime.min.time() or last.time() != datetime.min.time():
         raise ValueError("start and end must be UTC midnights: the analysis works on whole days")
+    if not sites:
+        return []
     table = read_days(settings, sites, first, last, lake_dir)
     jobs = [(site, site_readings(table, site), first, last, (weather or {}).get(site.site_id)) for site in sites]
     if workers > 1 and len(jobs) > 1:
@@ -77,10 +79,8 @@ def assess_fleet(
 
 
 def chosen_sites(registered: Sequence[RegisteredSite], names: Sequence[str] = ()) -> list[RegisteredSite]:
-    """The registered sites named (all of them when ``names`` is empty), in the registry's order; ValueError
-    naming a site that is not registered."""
-    if not registered:
-        raise ValueError("no site is registered: import a CSV (energy-workbook sites import) or simulate a fleet")
+    """The registered sites named (all of them when ``names`` is empty: none when nothing is registered), in
+    the registry's order; ValueError naming a site that is not registered."""
     known = {site.site_id: site for site in registered}
     unknown = [name for name in names if name not in known]
     if unknown:

@@ -49,8 +49,9 @@ def assess_availability(energy_kwh: pd.Series, expectation: Expectation) -> Avai
     power = energy / expectation.interval_h
     expected = pd.Series(np.where(frame["daylight"], frame["power_kw"], 0.0), index=ends)
     analysis = AvailabilityAnalysis(power, power.to_frame("meter"), energy.cumsum(), expected)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", UserWarning)  # an outage of night intervals only: no expected energy
+        warnings.simplefilter("ignore", RuntimeWarning)
         analysis.run(rollup_period=pd.tseries.offsets.YearEnd())
     real = analysis.outage_info[analysis.outage_info["type"] == "real"].reset_index(drop=True)
     down = np.zeros(len(frame), dtype=bool)

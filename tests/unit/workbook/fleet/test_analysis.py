@@ -52,7 +52,7 @@ def test_sites_are_chosen_from_the_registry_by_name(small_fleet: dict[str, Any])
     assert [site.site_id for site in analysis.chosen_sites(sites, ["PV_003", "PV_001"])] == ["PV_001", "PV_003"]
     with pytest.raises(ValueError, match="not registered: NOPE"):
         analysis.chosen_sites(sites, ["NOPE"])
-    with pytest.raises(ValueError, match="no site is registered"):
-        analysis.chosen_sites([])
+    assert analysis.chosen_sites([]) == []
+    assert analysis.assess_fleet(Settings(), [], START, small_fleet["end"], small_fleet["lake_dir"]) == []
     with pytest.raises(ValueError, match="UTC midnights"):
         analysis.assess_fleet(Settings(), sites, "2024-04-01T06:00:00Z", "2024-05-01", small_fleet["lake_dir"])
