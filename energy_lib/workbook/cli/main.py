@@ -10,17 +10,18 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from energy_lib.config import Settings
+from energy_lib import wording
+from energy_lib.config import LOCAL_WINDOWS, Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
 from energy_lib.timeutil import format_timestamp
-from energy_lib.workbook.cli import fleet, lake, reports, sites
+from energy_lib.wording import count
+from energy_lib.workbook.cli import fleet, lake, reports, simulate, sites
 from energy_lib.workbook.cli.common import (
     Parser,
     UsageError,
@@ -29,13 +30,9 @@ from energy_lib.workbook.cli.common import (
     positive_int,
     seconds,
     summary_table,
-    utc_argument,
     utc_range,
 )
 from energy_lib.workbook.infra.spec import LAKE_DELAY_BOUND_MIN, ROLLUPS_DELAY_BOUND_MIN
-
-DEFAULT_START = "2025-06-11T00:00:00Z"  # the simulator's default first reading: fixed, so runs repeat
-
 
 # --- commands -------------------------------------------------------------------------------------
 
@@ -47,8 +44,10 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
     from energy_lib.workbook.local import stack as local_stack
 
+    if args.windows is not None and args.action != "up":
+        raise UsageError("--windows goes with up only")
     if args.action == "up":
-        emit(local_stack.up(settings), args.json)
+        emit(local_stack.up(settings, windows=args.windows), args.json)
     elif args.action == "status":
         info = local_stack.status(settings)
         emit(info, args.json)
@@ -67,60 +66,7 @@ def cmd_lambda(args: argparse.Namespace, settings: Settings) -> None:
         (args.compaction_output, lambda_build.compaction_members()),
     ):
         path = lambda_build.build_zip(Path(output), members)
-        print(f"{path} ({path.stat().st_size} bytes, {len(members)} files)")
-
-
-FAULT_OPTIONS = (  # option, its values, what it does
-    ("--silent", ("SITE", "FROM"), "no reading from FROM on"),
-    ("--frozen", ("SITE", "START", "HOURS"), "the site's readings repeat the first one of [START, START + HOURS)"),
-    ("--outage", ("SITE", "START", "HOURS"), "zero generation in [START, START + HOURS)"),
-    ("--yield-loss", ("SITE", "START", "PCT_PER_DAY"), "from START, generation falls by PCT_PER_DAY %% a day"),
-)
-
-
-def requested_faults(args: argparse.Namespace, site_ids: list[str]) -> list[Any]:
-    """The faults asked for with --silent, --frozen, --outage and --yield-loss, checked against the fleet."""
-    from energy_lib.workbook.simulator import faults
-
-    try:
-        found = faults.requested(args.silent or (), args.frozen or (), args.outage or (), args.yield_loss or ())
-        return list(faults.check(found, site_ids))
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-
-
-def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
-    given = {name for name in ("start", "hours", "every_minutes", "max_batches") if getattr(args, name) is not None}
-    wrong = given & ({"start", "hours"} if args.continuous else {"every_minutes", "max_batches"})
-    if wrong:
-        names = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(wrong))
-        raise UsageError(f"{names} cannot go {'with' if args.continuous else 'without'} --continuous")
-    from energy_lib import query
-    from energy_lib.workbook.simulator import default_fleet, runs
-    from energy_lib.workbook.sites import registry
-
-    choice = runs.Choice(
-        sites=args.sites,
-        start=args.start or query.utc(DEFAULT_START),
-        hours=24 if args.hours is None else args.hours,
-        interval_minutes=args.interval_minutes,
-        anomaly_rate=args.anomaly_rate,
-        seed=args.seed,
-        file_format=args.format,
-        every_minutes=5 if args.every_minutes is None else args.every_minutes,
-        max_batches=args.max_batches,
-    )
-    try:
-        faults = requested_faults(args, [site.site_id for site in default_fleet(args.sites)])
-        choice = replace(choice, faults=tuple(faults))
-        if args.continuous:
-            done = runs.run_batches(settings, choice, bar=not args.json)
-            totals = {"sites": args.sites, "batches": done.batches, "files": done.files, "readings": done.readings}
-            emit(totals, args.json)
-            return
-        emit(runs.run_once(settings, choice, bar=not args.json), args.json)
-    except (ValueError, registry.RegistryError) as exc:
-        raise UsageError(str(exc)) from exc
+        print(f"{path} ({count(path.stat().st_size, 'byte')}, {count(len(members), 'file')})")
 
 
 def cmd_wait(args: argparse.Namespace, settings: Settings) -> int:
@@ -133,7 +79,8 @@ def cmd_wait(args: argparse.Namespace, settings: Settings) -> int:
     counts = ops.wait(settings, timeout_s=args.timeout, progress=show)
     emit(counts, args.json)
     if counts.get("failed"):
-        print(f"error: {counts['failed']} objects failed; see `energy-workbook ingest status`", file=sys.stderr)
+        failed = count(counts["failed"], "object")
+        print(f"error: {failed} failed; see `energy-workbook ingest status`", file=sys.stderr)
         return 1
     return 0
 
@@ -161,9 +108,12 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
     elif args.what == "summary":
         result = query.summary(settings, dynamodb, args.start, args.end)
         if not args.json and not result["fleet"]["readings"]:
-            print(f"no readings {_range_words(args.start, args.end)}: nothing to summarise")
+            as_of = wording.moment(result["complete_through"])
+            print(f"no readings {_range_words(args.start, args.end)} as of {as_of} UTC: nothing to summarise")
             return
         emit(result if args.json else summary_table(result), args.json)
+        if not args.json:
+            print(wording.freshness(result["fleet"], result["complete_through"]))
     elif args.what == "sites":
         emit(query.sites(settings, dynamodb), args.json)
     else:
@@ -257,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
         json=True,
     )
     p.add_argument("action", choices=("up", "status", "down"))
+    p.add_argument(
+        "--windows",
+        choices=LOCAL_WINDOWS,
+        help="up: how the rollups' 15-minute tumbling windows end: idle (default: as soon as the stream has nothing "
+        "new, so rollups follow in seconds) or clock (at the window's end, as on AWS: summaries then add the "
+        "readings of the open window, and `wait` waits for the window)",
+    )
 
     p = command(
         commands,
@@ -277,42 +234,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the compaction function's zip (default build/compaction.zip)",
     )
 
-    p = command(
-        commands,
-        "simulate",
-        "simulate a fleet, register it and upload its readings under raw/",
-        "Solar generation in each site's local day, a daily load profile, injected anomalies and, on request, "
-        "faults (a site going silent, a frozen meter, a daytime outage, a slow yield loss); the fleet goes into "
-        "the site registry; one file per site and UTC day, with a progress bar. One batch for a fixed period "
-        "(--start, --hours), or --continuous: every N minutes the intervals completed since the last batch, "
-        "until --max-batches or Ctrl-C (an upload under way finishes first).",
-        run=cmd_simulate,
-        local=True,
-        json=True,
-    )
-    p.add_argument("--sites", type=positive_int, default=5, help="number of sites (default 5)")
-    p.add_argument("--start", type=utc_argument, help=f"first reading, UTC (default {DEFAULT_START})")
-    p.add_argument("--hours", type=float, help="hours of readings (default 24)")
-    p.add_argument("--interval-minutes", type=int, default=5, help="minutes between readings (default 5)")
-    p.add_argument("--anomaly-rate", type=float, default=0.02, help="share of readings made anomalous (default 0.02)")
-    p.add_argument("--seed", type=int, default=42, help="random seed; the same seed gives the same files (default 42)")
-    p.add_argument(
-        "--format", default="json", choices=("json", "jsonl", "csv", "json.gz"), help="file format (default json)"
-    )
-    p.add_argument("--continuous", action="store_true", help="upload new readings every N minutes until Ctrl-C")
-    p.add_argument("--every-minutes", type=float, help="with --continuous: minutes between batches (default 5)")
-    p.add_argument("--max-batches", type=positive_int, help="with --continuous: stop after this many batches")
-    faults = p.add_argument_group("faults (each may repeat; SITE is a site id such as SITE_002, times UTC)")
-    for option, metavar, what in FAULT_OPTIONS:
-        faults.add_argument(option, nargs=len(metavar), action="append", metavar=metavar, help=what)
+    simulate.add_commands(commands)
 
     p = command(
         commands,
         "wait",
         "wait until every raw object is processed, the queue is empty, the rollups and the lake caught up",
         "Exit 0 once every object under raw/ has a final ledger status, the ingest queue is empty, the rollups "
-        "have taken in every reading written (the readings stream is drained), so a summary read next is "
-        "complete, and no change object waits for the lake's compaction (seconds locally; on AWS up to "
+        "have taken in every reading written (the readings stream is drained; summaries need no wait, they add "
+        "what the rollups miss), and no change object waits for the lake's compaction (seconds locally, until the "
+        "window's end with `local up --windows clock`; on AWS up to "
         f"{ROLLUPS_DELAY_BOUND_MIN} minutes for the rollups, which are written once per tumbling window, and "
         f"{LAKE_DELAY_BOUND_MIN} for the lake: give --timeout 1200 there); exit 1 when objects failed (also an "
         "attempt that stopped and whose lease expired: see `ingest status`) or at the timeout. Progress goes to "
@@ -328,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest",
         "ledger status of every raw object",
         "status: one row per object under raw/ (its current version): key, version_id, etag, status (pending, "
-        "processing, processed, rejected, superseded, failed), read, stored, quarantined, anomalies, error.",
+        "processing, processed, rejected, superseded, failed), read, stored, quarantined, anomalies, rounded (stored "
+        "readings with a value rounded to 9 decimals), error.",
         run=cmd_ingest,
         local=True,
         json=True,
@@ -344,7 +276,14 @@ def build_parser() -> argparse.ArgumentParser:
         local=True,
     )
     what = p.add_subparsers(dest="what", required=True, metavar="WHAT")
-    q = command(what, "readings", "readings of one site", "Ranges are [start, end) in UTC; no range: all.", json=True)
+    q = command(
+        what,
+        "readings",
+        "readings of one site",
+        "Ranges are [start, end) in UTC; no range: all. A site with no readings at all is bad input (exit 2, naming "
+        "the sites that have readings); a site with none in the range says so.",
+        json=True,
+    )
     q.add_argument("--site", required=True, help="site id")
     _range(q)
     q = command(
@@ -362,7 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
         "totals per site and fleet (all time without a range)",
         "Generated, consumed and net kWh of the valid readings and, apart, of the flagged ones (flagged_*), "
         "efficiency % (valid generated / valid consumed), readings, valid readings, anomalies by severity and "
-        "anomaly rate %, read from the hourly and daily rollups: --start and --end must be whole UTC hours.",
+        "anomaly rate %, read from the hourly and daily rollups, plus the readings stored after them (the "
+        "rollups trail by up to a window): exact when asked. Per site and fleet, readings_after_rollups; per "
+        "site, rolled_up_through (its rollups' watermark); complete_through: the moment the summary is exact to. "
+        "--start and --end must be whole UTC hours. A ratio that is undefined prints n/a; a period without "
+        "readings prints one line.",
         json=True,
     )
     _range(q)
@@ -388,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "ops",
         "operations: health, queue depths, alerts, dead letters, redrive, quarantine, rebuild-rollups",
-        "health: one cheap call per resource. depths: messages in the ingest queue, its dead-letter queue and "
+        "health: one cheap call per resource, each healthy, degraded (a dead-letter queue that holds messages, with "
+        "the count) or unhealthy (it does not answer). depths: messages in the ingest queue, its dead-letter queue and "
         "the rollups' dead-letter queue. alerts: what the alerts topic delivered to its queue. dead-letters: "
         "messages that failed maxReceiveCount times. redrive: move them back to the ingest queue. quarantine: "
         "rejected readings and files, with their reasons. rebuild-rollups: recompute every rollup of every site "
