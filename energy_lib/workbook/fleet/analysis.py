@@ -1,7 +1,7 @@
 """Fleet performance per site over a period: what :func:`assess_fleet` returns and ``energy-workbook fleet
 performance`` prints.
 
-For each site, in this order: its readings from the lake (:mod:`.readings`, one DuckDB pass for the fleet),
+For each site, in this order: its readings from the lake (:mod:`.readings`, DuckDB a group of sites at a time),
 its expected output (:mod:`.expectation`), clock shifts found and undone (:mod:`.clock`), outages and
 availability (:mod:`.availability`), the daily normalized energy with degradation and soiling
 (:mod:`.trends`), then lost energy by cause (:mod:`.losses`) and the performance ratio. Sites run in parallel

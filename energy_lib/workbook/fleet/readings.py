@@ -1,4 +1,4 @@
-"""A fleet's readings for performance analysis, from the lake in one DuckDB (or Athena) pass.
+"""A fleet's readings for performance analysis, from the lake: Athena in one query, DuckDB a group of sites at a time.
 
 :func:`read_days` runs :func:`energy_lib.workbook.lake.queries.performance_days_sql`: only the columns needed,
 aggregated per site and solar day in SQL (energy of the valid readings, counts, first and last producing
@@ -24,6 +24,9 @@ from energy_lib.workbook.lake import engines, queries
 from energy_lib.workbook.sites.registry import RegisteredSite
 
 SOLAR_EPOCH = pd.Timestamp("2000-01-01", tz="UTC")
+# DuckDB holds about 30 MB per site and 3 years of 15-minute readings while it gathers the days' lists: 100 sites
+# in one query peaked at 2.8 GiB in 15 s, 20 at a time at 1.2 GiB in 18 s
+SITES_PER_QUERY = 20
 DAY_COLUMNS = ("readings", "flagged_readings", "generated_kwh", "first_producing_minute", "last_producing_minute")
 
 
@@ -48,12 +51,17 @@ def read_days(
     lake_dir: str | Path | None = None,
 ) -> pa.Table:
     """The rows of :func:`~energy_lib.workbook.lake.queries.performance_days_sql` for ``sites`` over the solar
-    days that begin in ``[start, end)``: DuckDB over the local bucket or ``lake_dir``, Athena on AWS."""
-    offsets = {site.site_id: solar_offset_minutes(float(site.longitude)) for site in sites}
-    text = queries.performance_days_sql(start, end, offsets)
+    days that begin in ``[start, end)``: Athena on AWS, in one query; DuckDB over the local bucket or
+    ``lake_dir``, one query per :data:`SITES_PER_QUERY` sites."""
+
+    def text(group: Sequence[RegisteredSite]) -> str:
+        offsets = {site.site_id: solar_offset_minutes(float(site.longitude)) for site in group}
+        return queries.performance_days_sql(start, end, offsets)
+
     if lake_dir is None and settings.target == "aws":
-        return engines.athena(settings, text)
-    return engines.duckdb_table(settings, text, lake_dir)
+        return engines.athena(settings, text(sites))
+    groups = [sites[at : at + SITES_PER_QUERY] for at in range(0, len(sites), SITES_PER_QUERY)]
+    return pa.concat_tables(engines.duckdb_table(settings, text(group), lake_dir) for group in groups)
 
 
 def site_readings(table: pa.Table, site: RegisteredSite) -> SiteReadings:

@@ -46,6 +46,24 @@ def test_a_site_without_readings_says_so(small_fleet: dict[str, Any]) -> None:
     assert result.row()["note"] == "no readings in the period" and result.daily.empty
 
 
+def test_the_lake_read_a_group_of_sites_at_a_time_is_the_lake_read_at_once(
+    small_fleet: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN three sites (and one without readings), read in one DuckDB query
+    site = small_fleet["sites"][0]
+    stranger = RegisteredSite(**{**site.row(), "site_id": "ELSEWHERE", "commissioned_on": site.commissioned_on})
+    sites = [*small_fleet["sites"], stranger]
+    at_once = readings.read_days(Settings(), sites, START, small_fleet["end"], small_fleet["lake_dir"])
+    # WHEN the same is read two sites at a time
+    monkeypatch.setattr(readings, "SITES_PER_QUERY", 2)
+    grouped = readings.read_days(Settings(), sites, START, small_fleet["end"], small_fleet["lake_dir"])
+    # THEN the same rows, nothing lost or doubled (a day's sum to the last bit of its summation order)
+    grouped = grouped.sort_by([("site_id", "ascending"), ("solar_day", "ascending")])
+    assert at_once.num_rows == 3 * (small_fleet["end"] - START).days
+    assert grouped.drop_columns("generated_kwh").equals(at_once.drop_columns("generated_kwh"))
+    assert grouped["generated_kwh"].to_pylist() == pytest.approx(at_once["generated_kwh"].to_pylist(), rel=1e-12)
+
+
 def test_sites_are_chosen_from_the_registry_by_name(small_fleet: dict[str, Any]) -> None:
     sites = small_fleet["sites"]
     assert analysis.chosen_sites(sites) == sites
