@@ -33,6 +33,7 @@ PAGES = (  # the dashboard's pages, in the order of the start page
     "05-operate-pipeline",
     "08-browse-raw-files",
     "09-control-simulator",
+    "10-assess-fleet-performance",
     "11-review-report-history",
 )
 

@@ -4,7 +4,7 @@
 
     [[report]]
     notebook = "04-report-business"        # a name in the notebooks dir (or a path to an .ipynb)
-    every = "daily"                        # hourly | daily | weekly (UTC; weeks start on Monday)
+    every = "daily"                        # hourly | daily | weekly | monthly (UTC; weeks start on Monday)
     name = "business-daily"                # optional; tells apart two entries of one notebook and every
     timeout_s = 900                        # optional; seconds the run may take (default: the top-level
                                            # timeout_s, else Settings.report_timeout_s)
@@ -20,9 +20,10 @@ Ends are exclusive, as in :mod:`energy_lib.query` (``previous_day_end`` is today
 
 - ``now``;
 - ``period_start``, ``period_end``, ``previous_period_start``, ``previous_period_end``: the entry's own period
-  (hour, day or week) containing ``now``, and the one before;
-- ``hour_start``/``_end``, ``day_start``/``_end``, ``week_start``/``_end``: the hour, day, week containing ``now``,
-  and each with a ``previous_`` prefix (``previous_day_start`` …) for the one before.
+  (hour, day, week or month) containing ``now``, and the one before;
+- ``hour_start``/``_end``, ``day_start``/``_end``, ``week_start``/``_end``, ``month_start``/``_end``: the hour,
+  day, week, month containing ``now``, and each with a ``previous_`` prefix (``previous_day_start`` …) for the
+  one before.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from energy_lib.workbook.reports.parameters import plain
 from energy_lib.workbook.reports.records import ReportBusy, ReportError, ReportFailed, RunRecord, list_runs
 from energy_lib.workbook.reports.runs import run_report
 
-EVERY = ("hourly", "daily", "weekly")
+EVERY = ("hourly", "daily", "weekly", "monthly")
 
 
 def _aware(moment: datetime) -> datetime:
@@ -54,7 +55,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 def period_bounds(every: str, now: datetime) -> tuple[datetime, datetime]:
-    """``[start, end)`` of the hour, UTC day or ISO week (Monday 00:00 UTC) that contains ``now``."""
+    """``[start, end)`` of the hour, UTC day, ISO week (Monday 00:00 UTC) or UTC month that contains ``now``."""
     moment = _aware(now)
     if every == "hourly":
         start = moment.replace(minute=0, second=0, microsecond=0)
@@ -65,6 +66,9 @@ def period_bounds(every: str, now: datetime) -> tuple[datetime, datetime]:
     if every == "weekly":
         start = moment.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=moment.weekday())
         return start, start + timedelta(weeks=1)
+    if every == "monthly":
+        start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return start, (start + timedelta(days=32)).replace(day=1)
     raise ReportError(f"every must be one of {list(EVERY)}, not {every!r}")
 
 
@@ -83,7 +87,7 @@ def _stamp(moment: datetime) -> _Stamp:
 def template_context(now: datetime, every: str | None = None) -> dict[str, datetime]:
     """The values of schedule placeholders at ``now`` (see the module docstring); ``period_*`` need ``every``."""
     context: dict[str, datetime] = {"now": _stamp(now)}
-    units = {"hour": "hourly", "day": "daily", "week": "weekly"}
+    units = {"hour": "hourly", "day": "daily", "week": "weekly", "month": "monthly"}
     for unit, unit_every in units.items():
         start, end = period_bounds(unit_every, now)
         previous_start, _ = period_bounds(unit_every, start - timedelta(microseconds=1))
