@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,8 @@ import pytest
 from energy_lib import query, raw_objects, timeutil
 from energy_lib.clients import client
 from energy_lib.schema import FINAL_STATUSES
+from energy_lib.workbook import simulator
+from energy_lib.workbook.sites import registry
 from tests.conftest import free_port
 from tests.integration.test_local_stack import Stack
 
@@ -26,6 +29,13 @@ SITES = ("CLOCK_A", "CLOCK_B")
 def clock_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     result = Stack(free_port(), tmp_path_factory.mktemp("clock-stack"))
     result.run("local", "up", "--windows", "clock")
+    # the sites registered: a summary looks for the sites of the rollups and of the registry (no index by day)
+    entries = simulator.registry_entries(simulator.default_fleet(len(SITES)), 5)
+    registry.put_sites(
+        result.settings,
+        client("dynamodb", result.settings),
+        [replace(entry, site_id=site) for entry, site in zip(entries, SITES, strict=True)],
+    )
     yield result
     result.run("local", "down")
 
@@ -45,7 +55,7 @@ def stored(stack: Stack, key: str, body: bytes, timeout_s: float = 120) -> None:
 
 
 def readings_file(index: int) -> bytes:
-    """Readings of sites nobody registered, taken moments ago (live data; each file's a second of its own)."""
+    """Readings of the registered sites, taken moments ago (live data; each file's a second of its own)."""
     return json.dumps(
         [
             {
@@ -68,7 +78,7 @@ def test_the_stack_says_how_it_ends_windows_and_will_not_switch_while_running(cl
 
 
 def test_a_summary_on_the_stack_counts_the_readings_of_the_open_window(clock_stack: Stack) -> None:
-    # GIVEN live readings of unregistered sites stored while the aggregator's 15-minute window is open (a window
+    # GIVEN live readings of registered sites stored while the aggregator's 15-minute window is open (a window
     # that ends in between shows every reading rolled up: then the next file is in a new open window)
     summaries: list[dict[str, Any]] = []
     for index in range(3):

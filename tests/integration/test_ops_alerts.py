@@ -50,4 +50,4 @@ def test_ops_alerts_prints_whole_counts_and_events_and_no_none(
     assert len(anomaly_files) == 4  # a file per site and day, each with its anomalies: 4 subjects of their own
     assert len({line.split(": raw/")[1].split()[0] for line in anomaly_files}) == 4
     [quality] = [line for line in lines if "data_quality" in line]
-    assert re.search(r"MEDIUM SITE_001 +3 Site health", quality)  # no anomalies (blank), its 3 events
+    assert re.search(r"MEDIUM SITE_001 +3 +Site health", quality)  # no anomalies (blank), its 3 events, no report
