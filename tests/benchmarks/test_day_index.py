@@ -60,7 +60,10 @@ class Reads:
 def indexed_table(settings: Settings) -> str:
     """A copy of the readings table's layout with the index by day it used to have."""
     name = f"{settings.readings_table}-with-day-index"
-    client("dynamodb", settings).create_table(
+    dynamodb = client("dynamodb", settings)
+    if name in dynamodb.list_tables()["TableNames"]:  # made for the fleet before, on the same server
+        dynamodb.delete_table(TableName=name)
+    dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("site_id", "timestamp", "day")],
