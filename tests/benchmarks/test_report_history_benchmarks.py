@@ -21,7 +21,6 @@ from energy_lib.workbook.notebook import views
 from energy_lib.workbook.reports.figures import MIMETYPE, record_all
 from energy_lib.workbook.reports.history import HistoryStore, as_json, to_parquet
 from energy_lib.workbook.reports.runs import finish_notebook
-from tests.benchmarks import results
 from tests.benchmarks.sizes import size
 from tests.benchmarks.test_benchmarks import report
 from tests.reports.test_figures import FLEET
@@ -117,8 +116,11 @@ def test_recording_and_collecting_figures_cost_milliseconds_per_run(tmp_path: Pa
         "add_run_to_history_ms": add_ms,
         "history_runs_before": before,
     }
-    report("Figures and history per run [ms]", [(name, value, "") for name, value in figures.items()])
-    results.write("report_history_per_run", figures)
+    report(
+        "report_history_per_run",
+        "Figures and history per run [ms]",
+        [(name, value, "") for name, value in figures.items()],
+    )
 
 
 def read_figures(store: HistoryStore, runs: int) -> dict[str, Any]:
@@ -146,5 +148,8 @@ def test_reading_the_history_of_many_runs(tmp_path: Path, settings: Settings, mo
     remote = HistoryStore.of(aws, tmp_path)
     remote.s3.put_object(Bucket=remote.bucket, Key=remote.key, Body=data)
     figures.update({f"s3_{name}": value for name, value in read_figures(remote, runs).items()})
-    report(f"Reading the history of {runs:,} runs", [(name, value, "") for name, value in figures.items()])
-    results.write("report_history_read", figures)
+    report(
+        "report_history_read",
+        f"Reading the history of {runs:,} runs",
+        [(name, value, "") for name, value in figures.items()],
+    )

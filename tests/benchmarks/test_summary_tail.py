@@ -216,7 +216,10 @@ def lag_s(counted: int, stored: int, asked: datetime, taken: list[datetime]) -> 
 def test_summary_lag_after_the_last_reading_is_zero_with_the_window_open(clock_stack: Stack) -> None:
     settings = clock_stack.settings
     dynamodb = client("dynamodb", settings)
-    names = [f"LAG_{n:04d}" for n in range(LAG_SITES)]
+    # a registered fleet: a summary looks for the sites of the rollups and of the registry (no index by day)
+    fleet = simulator.registry_entries(simulator.default_fleet(LAG_SITES), 5)
+    registry.put_sites(settings, dynamodb, fleet)
+    names = [site.site_id for site in fleet]
     steps = []
     taken: list[datetime] = []  # when each snapshot's readings were taken
     for step in range(LAG_STEPS):
