@@ -4,8 +4,20 @@
 
 from energy_lib.workbook.reports.export import export_html
 from energy_lib.workbook.reports.index import INDEX_FILE, write_index
-from energy_lib.workbook.reports.parameters import coerce_parameters, declared_parameters, resolve_notebook
-from energy_lib.workbook.reports.records import ReportBusy, ReportError, ReportFailed, RunRecord, list_runs
+from energy_lib.workbook.reports.parameters import (
+    Parameter,
+    declared_parameters,
+    resolve_notebook,
+    validate_parameters,
+)
+from energy_lib.workbook.reports.records import (
+    ParameterError,
+    ReportBusy,
+    ReportError,
+    ReportFailed,
+    RunRecord,
+    list_runs,
+)
 from energy_lib.workbook.reports.runs import run_report
 from energy_lib.workbook.reports.schedule import (
     EVERY,
@@ -23,12 +35,13 @@ __all__ = [
     "EVERY",
     "INDEX_FILE",
     "DueReport",
+    "Parameter",
+    "ParameterError",
     "ReportBusy",
     "ReportError",
     "ReportFailed",
     "RunRecord",
     "ScheduleEntry",
-    "coerce_parameters",
     "declared_parameters",
     "due",
     "export_html",
@@ -40,5 +53,6 @@ __all__ = [
     "run_due",
     "run_report",
     "template_context",
+    "validate_parameters",
     "write_index",
 ]

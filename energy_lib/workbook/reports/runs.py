@@ -18,7 +18,7 @@ from energy_lib.config import absolute_path_variables
 from energy_lib.workbook.reports.export import export_html
 from energy_lib.workbook.reports.index import write_index
 from energy_lib.workbook.reports.parameters import (
-    coerce_declared,
+    check_parameters,
     declared_parameters,
     default_values,
     resolve_notebook,
@@ -72,7 +72,8 @@ def run_report(
     notebook : str
         A name in ``notebooks_dir`` (``"04-report-business"``) or a path to an ``.ipynb``.
     parameters : mapping, optional
-        Overrides of the notebook's parameters; string values are converted to the declared types.
+        Overrides of the notebook's parameters; checked and converted as the notebook declares them
+        (:mod:`energy_lib.workbook.reports.parameters`) before anything is written or run.
     reports_dir, notebooks_dir : path
         Where runs go; where named notebooks are. The kernel (``python3``) runs in the notebook's directory,
         as in Jupyter; relative paths in ``ENERGY_*`` variables are made absolute for it.
@@ -95,7 +96,8 @@ def run_report(
     Raises
     ------
     ReportError
-        Before anything runs: unknown notebook or parameter, a value not of its type, a taken ``run_id``.
+        Before anything runs or is recorded: unknown notebook, a taken ``run_id``, or (:class:`ParameterError`)
+        an unknown parameter or a value its declaration refuses.
     ReportFailed
         The run failed (a cell raised, the kernel died, the export broke) — after its executed notebook, HTML
         with the traceback, run.json (status ``failed``) and the index are written.
@@ -109,7 +111,7 @@ def run_report(
     given = dict(parameters or {})
     if target is not None and "target" in declared:
         given.setdefault("target", target)
-    values = coerce_declared(name, declared, given)
+    values = check_parameters(name, declared, given)
     reports = Path(reports_dir).resolve()
     started = timeutil.now()
     run_dir = _new_run_dir(reports / name, started, values, run_id)
