@@ -31,8 +31,10 @@ from energy_lib.workbook.cli.common import (
     summary_table,
     utc_argument,
     utc_range,
+    whole_number,
 )
 from energy_lib.workbook.infra.spec import LAKE_DELAY_BOUND_MIN, ROLLUPS_DELAY_BOUND_MIN
+from energy_lib.workbook.notebook import dashboard
 
 DEFAULT_START = "2025-06-11T00:00:00Z"  # the simulator's default first reading: fixed, so runs repeat
 
@@ -419,7 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
         "serve the explorer, business report, operations, raw files and simulation panel as a web app",
         "Voilà on 127.0.0.1 only (never 0.0.0.0), one page per notebook, each run on this command's target "
         "(the local stack is started when needed); a page's query string sets its notebook's parameters, "
-        "e.g. /voila/render/03-explore-readings.ipynb?site_id=SITE_002. Ctrl-C stops it.",
+        "e.g. /voila/render/03-explore-readings.ipynb?site_id=SITE_002, checked as `report run -p` checks them "
+        "(a bad value answers 400). A page opens on a warm kernel of a pool and its kernel ends when it closes; "
+        "a kernel with no page open is shut down once idle for --cull-idle-s. Ctrl-C stops it.",
         run=cmd_dashboard,
         local=True,
     )
@@ -427,13 +431,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", dest="dashboard_port", type=positive_int, default=8866, help="web port on 127.0.0.1 (default 8866)"
     )
     p.add_argument("--notebooks-dir", default=str(reports.NOTEBOOKS), help="folder of the notebooks")
+    p.add_argument(
+        "--pool-size",
+        type=whole_number,
+        default=dashboard.POOL_SIZE,
+        help=f"warm kernels kept ready for the next pages (default {dashboard.POOL_SIZE}; 0: each page starts one)",
+    )
+    p.add_argument(
+        "--cull-idle-s",
+        type=whole_number,
+        default=dashboard.CULL_IDLE_S,
+        help=f"shut down a kernel with no page open after this many idle seconds (default {dashboard.CULL_IDLE_S}; "
+        "0: never)",
+    )
     return parser
 
 
 def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> None:
-    from energy_lib.workbook.notebook import dashboard
-
-    dashboard.serve(settings, Path(args.notebooks_dir), args.dashboard_port)
+    dashboard.serve(settings, Path(args.notebooks_dir), args.dashboard_port, args.pool_size, args.cull_idle_s)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
