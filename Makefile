@@ -13,7 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DASHBOARD_PORT ?= 8866
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test check bench docs lab dashboard lint lock newest browser local-up local-down clean
+.PHONY: install demo test check bench docs lab dashboard lint lambda lock newest browser local-up local-down clean
 
 $(VENV)/.locked: $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else f"Python 3.11 is needed; $(PYTHON) is {sys.version.split()[0]}: make PYTHON=/path/to/python3.11")'
@@ -26,11 +26,16 @@ $(VENV)/.installed: $(VENV)/.locked pyproject.toml
 	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
+install: $(INSTALLED)  ## .venv from the lock, and the project (the workflows start here)
+
 demo: $(INSTALLED)  ## the main job: local stack up, every notebook run as a report, reports/index.html
 	$(BIN)/energy-workbook demo
 
+# two workers (the notebooks in order on one, a file's tests together: conftest.py's scheduler); then the
+# benchmarks on their own, so the other worker's load does not move their figures
 test: $(INSTALLED) browser  ## every test and every benchmark (benchmarks at a size that keeps the run within 20 minutes)
-	$(PYTEST) -p xdist -n 2 --dist loadgroup
+	$(PYTEST) -n 2 -m "not benchmark"
+	$(PYTEST) -m benchmark
 
 check: $(INSTALLED)  ## the fast loop (under a minute): tests/unit, no local stack, notebook, browser or security tool
 	$(PYTEST) tests/unit -q
@@ -45,6 +50,9 @@ docs: $(INSTALLED)  ## the docs site, built strictly (a broken link fails) into 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+lambda: $(INSTALLED)  ## build/lambda.zip (ingest and rollups) and build/compaction.zip
+	$(BIN)/energy-workbook lambda build
 
 lock: $(INSTALLED)  ## re-resolve the locks from pyproject.toml's ranges (UPGRADE=1: newest versions, not the locked ones)
 	$(BIN)/uv pip compile pyproject.toml --all-extras $(LOCK_FOR) -o $(LOCK)

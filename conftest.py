@@ -5,6 +5,11 @@
 - Notebooks are stored without outputs, so nbval would skip the cells marked ``# NBVAL_CHECK_OUTPUT``
   (it compares only cells that have a stored run). Their expected outputs live in
   ``tests/notebook_outputs.json`` and are put in place here, so those cells are really compared.
+- ``make test`` runs two pytest-xdist workers, scheduled by :class:`NotebooksTogether`: every notebook runs on one
+  worker, in order (02 simulates what 03 to 09 read, on that worker's private stack), and every other file's
+  tests stay together on one worker (its module fixtures are made once), as ``--dist loadfile`` would.
+  (``--dist loadgroup`` cannot do it with pytest 9.2: xdist 3.8 renames items through ``_nodeid``, which pytest
+  no longer reads.)
 - Markers split the suite: nbval cells are marked ``notebook`` and ``stack``, tests that use the moto
   server fixture ``stack``, and every test with a marker of :data:`SLOW` also ``slow``, which the fast loop
   (``make check``: ``pytest -m "not slow"``) leaves out. ``make test`` runs everything.
@@ -17,6 +22,7 @@ import os
 import socket
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -61,3 +67,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             text = expected[notebook][cell.source]
             cell.execution_count = 1
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: the scheduler of `make test`'s workers
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class NotebooksTogether(LoadScopeScheduling):
+        """A file's tests on one worker; every notebook on the same worker, in collection order."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::")[0]
+            return "notebooks/" if path.startswith("notebooks/") else path
+
+    return NotebooksTogether(config, log)

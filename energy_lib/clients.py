@@ -2,7 +2,7 @@
 
 Retries (throttling, 5xx, connection errors) come from botocore's ``standard`` retry mode, never from
 hand-written loops. On the local target the clients point at the embedded moto server with placeholder
-credentials that only moto accepts.
+credentials that only moto accepts (:attr:`energy_lib.config.Settings.credentials`).
 """
 
 from __future__ import annotations
@@ -25,10 +25,7 @@ def client(service: str, settings: Settings) -> Any:
         read_timeout=30,
         tcp_keepalive=True,
     )
-    options: dict[str, Any] = {"region_name": settings.region, "config": config}
+    options: dict[str, Any] = {"region_name": settings.region, "config": config, **settings.credentials}
     if settings.endpoint:
         options["endpoint_url"] = settings.endpoint
-    if settings.target == "local":
-        # moto accepts any key; these are placeholders, not credentials
-        options.update(aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
     return boto3.session.Session().client(service, **options)

@@ -17,7 +17,10 @@ from pathlib import Path
 from energy_lib.errors import ConfigError
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's fixed account id
+# moto accepts any key id and secret; botocore signs every request and sends none without a key: placeholders
+LOCAL_ACCESS_KEY = "local"
 TARGETS = ("local", "aws")
+LOCAL_WINDOWS = ("idle", "clock")  # the local stack's ways of ending a tumbling window (Settings.local_windows)
 MIN_RECORD_BYTES = 1024
 MAX_RECORD_BYTES = 16 * 2**20  # a record is held whole a few times over (bytes, text, value)
 MAX_DEPTH = 256  # json's decoder recurses once per level; far below Python's recursion limit
@@ -38,6 +41,9 @@ class Settings:
     region: str = field(default="eu-west-1", metadata=_env("ENERGY_REGION"))
     endpoint_url: str = field(default="", metadata=_env("ENERGY_ENDPOINT_URL"))
     local_port: int = field(default=4599, metadata=_env("ENERGY_LOCAL_PORT", int))
+    # how the local stack ends the rollups' tumbling windows: "idle" (when the stream has nothing new, so that
+    # rollups follow in seconds) or "clock" (on the window's end, as on AWS: the open window can be seen)
+    local_windows: str = field(default="idle", metadata=_env("ENERGY_LOCAL_WINDOWS"))
     bucket: str = field(default="energy-workbook-data-local", metadata=_env("ENERGY_BUCKET"))
     raw_prefix: str = field(default="raw/", metadata=_env("ENERGY_RAW_PREFIX"))
     quarantine_prefix: str = field(default="quarantine/", metadata=_env("ENERGY_QUARANTINE_PREFIX"))
@@ -103,6 +109,9 @@ class Settings:
                 f"need 0 < ENERGY_SEVERITY_MEDIUM_KWH ({thresholds[0]}) <= ENERGY_SEVERITY_HIGH_KWH ({thresholds[1]}) "
                 f"<= ENERGY_IMPLAUSIBLE_KWH ({thresholds[2]})"
             )
+        if self.local_windows not in LOCAL_WINDOWS:
+            names = ", ".join(LOCAL_WINDOWS)
+            raise ConfigError(f"ENERGY_LOCAL_WINDOWS must be one of {names}, not {self.local_windows!r}")
         if not 0 < self.local_port < 65536:
             raise ConfigError(f"ENERGY_LOCAL_PORT must be 1-65535, not {self.local_port}")
         if self.max_attempts < 1:
@@ -135,6 +144,13 @@ class Settings:
         if self.endpoint_url:
             return self.endpoint_url
         return f"http://127.0.0.1:{self.local_port}" if self.target == "local" else None
+
+    @property
+    def credentials(self) -> dict[str, str | None]:
+        """The keys a boto3 client passes: placeholders on the local target (moto takes any, botocore needs one to
+        sign a request), None on AWS, where boto3 finds the credentials itself (environment, profile, SSO, role)."""
+        key = LOCAL_ACCESS_KEY if self.target == "local" else None
+        return {"aws_access_key_id": key, "aws_secret_access_key": key}
 
     @property
     def topic_arn(self) -> str:
@@ -170,11 +186,13 @@ class Settings:
         return {f.metadata["env"]: str(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) != ""}
 
     def public_view(self) -> dict[str, object]:
-        """The resolved names a user or a notebook needs (``energy-workbook config --json``)."""
+        """The resolved names a user or a notebook needs (``energy-workbook config --json``): with the endpoint,
+        the region and the :attr:`credentials`, what a boto3 client of one's own needs on either target."""
         return {
             "target": self.target,
             "region": self.region,
             "endpoint_url": self.endpoint,
+            **self.credentials,
             "bucket": self.bucket,
             "raw_prefix": self.raw_prefix,
             "quarantine_prefix": self.quarantine_prefix,

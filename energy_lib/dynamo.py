@@ -7,6 +7,7 @@ times: DynamoDB reports them in a successful response, so botocore's retries nev
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -104,17 +105,20 @@ def query_pages(dynamodb: Any, cost: Cost | None = None, **request: Any) -> Iter
 
 
 class Cost:
-    """What queries cost: requests sent, items DynamoDB read (ScannedCount), items returned."""
+    """What queries cost: requests sent, items DynamoDB read (ScannedCount), items returned. Queries sent from
+    several threads may share one."""
 
     def __init__(self) -> None:
         self.requests = 0
         self.items_read = 0
         self.items_returned = 0
+        self._lock = threading.Lock()
 
     def add(self, response: dict[str, Any]) -> None:
-        self.requests += 1
-        self.items_read += response.get("ScannedCount", response.get("Count", 0))
-        self.items_returned += response.get("Count", 0)
+        with self._lock:
+            self.requests += 1
+            self.items_read += response.get("ScannedCount", response.get("Count", 0))
+            self.items_returned += response.get("Count", 0)
 
     @property
     def read_ratio(self) -> float:

@@ -41,3 +41,8 @@ class WaitTimeout(EnergyError):
 
 class LakeError(EnergyError):
     """The history lake cannot answer or be written (a failed query, a failed cleanup)."""
+
+
+class LakeQueryError(LakeError, QueryError):
+    """SQL the lake refuses (a syntax error, an unknown table or column, a value that does not convert): the
+    asker's mistake, said in one line."""

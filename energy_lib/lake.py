@@ -14,8 +14,11 @@ harmless because compaction keeps, per site and second, the line with the highes
 
 Compaction (:mod:`energy_lib.compaction.days`, which needs pyarrow) folds a day's change objects
 into that day's Parquet file. The lake's columns are :data:`COLUMNS` (those of the readings table, less
-the attributes only its indexes need, plus ``sequence_number``); kWh values are ``DECIMAL(38, 9)``,
-which holds every value the number bound of :mod:`energy_lib.validation` lets through exactly.
+the attributes only its indexes need, plus ``sequence_number``; ``rounded`` is an empty list on readings
+that have none); kWh values are ``DECIMAL(38, 9)``, which holds every value the number bound of
+:mod:`energy_lib.validation` lets through exactly. Day files written before ``rounded`` existed lack that
+column: DuckDB and Athena read it as NULL there (no reading was rounded then), and compaction adds it, empty,
+when it rewrites such a day.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("anomaly", "boolean"),
     ("anomaly_reasons", "array<string>"),
     ("severity", "string"),  # only on anomalies
+    ("rounded", "array<string>"),  # the energy fields rounded to 9 decimals on ingest; empty when none was
     ("source_key", "string"),
     ("ingested_at", "timestamp"),
     ("sequence_number", "string"),  # the stream record's, zero-padded: the newest wins when compacting

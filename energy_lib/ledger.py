@@ -3,7 +3,8 @@
 Two kinds of items, keyed ``(source_key, version_id)``:
 
 - one **entry** per object version (its S3 version id): ``status`` (processed, rejected, superseded, failed),
-  the counts read / stored / quarantined / anomalies (read = stored + quarantined), ``etag``, ``sequencer``,
+  the counts read / stored / quarantined / anomalies (read = stored + quarantined) / rounded (stored readings
+  with a value rounded to 9 decimals), ``etag``, ``sequencer``,
   ``error``, ``attempts`` (invocations that claimed the version, continuations included), ``alert_id``. A final
   status makes a re-delivery of that version a no-op. Failed and rejected entries also carry ``problem`` (= their
   status), the key of the sparse ``problems`` index.
@@ -60,6 +61,7 @@ class Counts:
     stored: int = 0
     quarantined: int = 0
     anomalies: int = 0
+    rounded: int = 0  # stored readings with a value rounded to 9 decimals
 
 
 @dataclass(frozen=True, slots=True)

@@ -290,6 +290,7 @@ def _store(
         counts.stored + len(items),
         counts.quarantined + len(parsed.rejects),
         counts.anomalies + len(anomalies),
+        counts.rounded + sum(1 for reading in parsed.readings if reading.rounded),
     )
     if chunk:
         progress.resume = chunk[-1].resume

@@ -3,29 +3,33 @@
 Ranges are half-open ``[start, end)`` in UTC. Every function takes an optional
 :class:`~energy_lib.dynamo.Cost` that counts requests, items read and items returned.
 
-- :func:`readings`: one site, key condition on ``timestamp``
+- :func:`readings`: one site, key condition on ``timestamp``; :func:`latest_reading`: its newest
 - :func:`fleet_readings`: all sites in a range, one Query per UTC day on the ``by_day`` index
 - :func:`anomalies`: the sparse ``site_anomalies`` / ``fleet_anomalies`` indexes
-- :func:`summary`, :func:`rollups`: rollup items only; cost is sites x periods, never readings
-- :func:`sites`: the sites that have readings (the all-time rollup bucket)
+- :func:`rollups`: rollup items only; cost is sites x periods, never readings
+- :func:`summary`: the rollups plus the readings stored after their watermarks (:mod:`energy_lib.tail`): exact
+  when asked; cost sites x periods, plus one Query per site whose rollups may trail the range
+- :func:`sites`: the sites that have readings (the all-time rollup bucket, and the registered sites not rolled
+  up yet that have a reading)
 - :func:`ingest_status`, :func:`ledger_entries`: the ledger, by object version (BatchGetItem) or by problem
-- :func:`files`, :func:`current_versions`, :func:`files_page`, :func:`read_file`, :func:`with_ledger`: raw
+- :func:`files`, :func:`current_versions`, :func:`read_file`, :func:`with_ledger`: raw
   objects, listed with paging, each with its ledger entry
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import fields
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
+from itertools import islice
 from typing import Any
 
-from energy_lib import timeutil
+from energy_lib import tail, timeutil
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost, batch_get, query_pages
 from energy_lib.errors import QueryError
-from energy_lib.ledger import HEAD
+from energy_lib.ledger import HEAD, Counts
 from energy_lib.rollups import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET, buckets, zero
 from energy_lib.schema import FAILED, LEDGER, PENDING, PROCESSING, READINGS
 from energy_lib.timeutil import format_timestamp
@@ -139,6 +143,28 @@ def readings(
 ) -> list[Row]:
     """Readings of one site in ``[start, end)``, oldest first."""
     return _one_site(settings, dynamodb, None, "timestamp", site_id, start, end, cost)
+
+
+def latest_reading(
+    settings: Settings, dynamodb: Any, site_id: str, before: datetime | None = None, cost: Cost | None = None
+) -> Row | None:
+    """The newest stored reading of one site (that starts before ``before``, when given), or None: one Query,
+    newest first, one item."""
+    condition, values = "site_id = :site", {":site": {"S": _check_site(site_id)}}
+    if before is not None:
+        condition += " AND #at < :before"
+        values[":before"] = {"S": format_timestamp(_whole_second_at_or_after(before))}
+    request = {
+        "TableName": settings.readings_table,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": False,
+        "Limit": 1,
+    }
+    if before is not None:
+        request["ExpressionAttributeNames"] = {"#at": "timestamp"}
+    rows = _reading_rows(islice(query_pages(dynamodb, cost, **request), 1))
+    return rows[0] if rows else None
 
 
 def fleet_readings(
@@ -267,21 +293,40 @@ def summary(
     start: datetime | str | None = None,
     end: datetime | str | None = None,
     cost: Cost | None = None,
+    now: Callable[[], datetime] = timeutil.now,
 ) -> dict[str, Any]:
-    """Totals per site and for the fleet, read from rollups only: readings, anomalies (also by severity), valid
-    readings; generated, consumed and net kWh of the valid readings and, apart, of the flagged ones
-    (``flagged_*``); efficiency % of the valid readings; anomaly rate %. The fleet row also counts ``sites``."""
+    """Totals per site and for the fleet, exact when asked: the rollups plus the readings stored after their
+    watermarks (:func:`energy_lib.tail.exact_rollups`). Readings, anomalies (also by severity), valid readings;
+    generated, consumed and net kWh of the valid readings and, apart, of the flagged ones (``flagged_*``);
+    efficiency % of the valid readings; anomaly rate %; ``readings_after_rollups`` (read from the readings table,
+    not in the rollups yet); ``rolled_up_through``: for a site its rollups' watermark (None: nothing rolled up
+    yet), for the fleet the timestamp up to which the rollups alone hold every reading of the result
+    (``complete_through`` when none came from the readings table). The fleet row also counts ``sites``; the result's
+    ``complete_through`` is the moment it is exact to (every reading stored by then is in it)."""
+    rows, freshness = tail.exact_rollups(settings, dynamodb, summary_buckets(start, end), cost, now)
     per_site: dict[str, dict[str, Decimal]] = {}
     with localcontext(prec=EXACT_DIGITS):
-        for row in rollups(settings, dynamodb, summary_buckets(start, end), cost):
+        for row in rows:
             totals = per_site.setdefault(row["site_id"], zero())
             for name in COUNTERS:
-                totals[name] += row.get(name, Decimal(0))
+                totals[name] += row[name]
         sites = [
-            {"site_id": site, **_with_ratios(totals)} for site, totals in sorted(per_site.items()) if totals["readings"]
+            {
+                "site_id": site,
+                **_with_ratios(totals),
+                "rolled_up_through": freshness.rolled_up_through.get(site) or None,
+                "readings_after_rollups": freshness.after_rollups.get(site, 0),
+            }
+            for site, totals in sorted(per_site.items())
         ]
         fleet = {name: sum((site[name] for site in sites), Decimal(0)) for name in COUNTERS}
-    return {"sites": sites, "fleet": {"sites": len(sites), **_with_ratios(fleet)}}
+    fleet_row = {
+        "sites": len(sites),
+        **_with_ratios(fleet),
+        "rolled_up_through": freshness.through(per_site),
+        "readings_after_rollups": sum(site["readings_after_rollups"] for site in sites),
+    }
+    return {"complete_through": freshness.complete_through, "sites": sites, "fleet": fleet_row}
 
 
 def _with_ratios(totals: dict[str, Decimal]) -> dict[str, Any]:
@@ -299,9 +344,18 @@ def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part / whole * 100).quantize(PERCENT) if whole else None
 
 
-def sites(settings: Settings, dynamodb: Any, cost: Cost | None = None) -> list[str]:
-    """Every site that has stored readings, sorted."""
-    return [row["site_id"] for row in rollups(settings, dynamodb, [TOTAL_BUCKET], cost) if row.get("readings")]
+def sites(
+    settings: Settings, dynamodb: Any, cost: Cost | None = None, now: Callable[[], datetime] = timeutil.now
+) -> list[str]:
+    """Every site that has stored readings, sorted: those of the all-time rollups, and those not rolled up yet (the
+    registered ones that have a reading: one Query of a single reading each; and :func:`energy_lib.tail.newcomers`)."""
+    totals = rollups(settings, dynamodb, [TOTAL_BUCKET], cost)
+    found = {row["site_id"] for row in totals if row.get("readings")}
+    known = {row["site_id"] for row in totals}
+    waiting = tail.registered_sites(settings, dynamodb, cost) - known
+    found |= {site for site in waiting if tail.has_readings(settings, dynamodb, site, cost)}
+    latest = max((row.get("last_reading_at", "") for row in totals), default="")
+    return sorted(found | tail.newcomers(settings, dynamodb, known, latest, tail.span([TOTAL_BUCKET]), now(), cost))
 
 
 def _object_row(entry: dict[str, Any]) -> Row:
@@ -344,37 +398,6 @@ def current_versions(settings: Settings, s3: Any, prefix: str | None = None) -> 
     return [row for page in pages for row in _current(page)]
 
 
-def files_page(
-    settings: Settings, s3: Any, prefix: str | None = None, page_size: int = 50, token: str | None = None
-) -> tuple[list[Row], str | None]:
-    """One page of :func:`current_versions`, in key order, and the token of the next page (None after the last).
-
-    ListObjectVersions lists older versions too: a page is the current versions among the next ``page_size``
-    versions (requests that find only older versions are followed by the next), and a next page is promised
-    only when a current version is left (one request more looks ahead), so a page is never empty but the last
-    of an empty prefix.
-    """
-    request: dict[str, Any] = {
-        "Bucket": settings.bucket,
-        "Prefix": prefix if prefix is not None else settings.raw_prefix,
-        "MaxKeys": page_size,
-    }
-    if token:
-        request["KeyMarker"], request["VersionIdMarker"] = json.loads(token)
-    rows: list[Row] = []
-    following: str | None = None
-    while True:
-        response = s3.list_object_versions(**request)
-        current = _current(response)
-        if rows and current:  # the look-ahead found a current version: there is a next page, from here
-            return rows, following
-        rows += current
-        if not response.get("IsTruncated"):
-            return rows, None
-        request["KeyMarker"], request["VersionIdMarker"] = response["NextKeyMarker"], response["NextVersionIdMarker"]
-        following = following or (json.dumps([request["KeyMarker"], request["VersionIdMarker"]]) if rows else None)
-
-
 def current_version(settings: Settings, s3: Any, key: str) -> Row:
     """The current version of the object ``key``, as :func:`_object_row` (one HeadObject request)."""
     head = s3.head_object(Bucket=settings.bucket, Key=key)
@@ -396,7 +419,7 @@ def with_ledger(settings: Settings, dynamodb: Any, objects: list[Row], now: date
     """``objects`` (rows with key, version_id, etag) each with its ledger entry (one BatchGetItem for all): status
     (``pending`` when no attempt has started, ``processing`` while an attempt holds the key's lease, ``failed`` also
     when that lease expired: ``error`` says so, ``lease_expired_at`` when), read, stored, quarantined, anomalies,
-    error, updated_at."""
+    rounded, error, updated_at."""
     keys = [{"source_key": o["key"], "version_id": o["version_id"]} for o in objects]
     keys += [{"source_key": key, "version_id": HEAD} for key in dict.fromkeys(o["key"] for o in objects)]
     found = {(e["source_key"], e["version_id"]): e for e in batch_get(dynamodb, settings.ledger_table, keys)}
@@ -409,7 +432,7 @@ def with_ledger(settings: Settings, dynamodb: Any, objects: list[Row], now: date
             {
                 **obj,
                 "status": status,
-                **{name: int(entry.get(name, 0)) for name in ("read", "stored", "quarantined", "anomalies")},
+                **{name: int(entry.get(name, 0)) for name in COUNT_FIELDS},
                 "error": error,
                 "updated_at": entry.get("updated_at", ""),
                 "lease_expired_at": expired,
@@ -418,7 +441,8 @@ def with_ledger(settings: Settings, dynamodb: Any, objects: list[Row], now: date
     return rows
 
 
-LEDGER_FIELDS = ("status", "read", "stored", "quarantined", "anomalies", "error", "updated_at", "lease_expired_at")
+COUNT_FIELDS = tuple(field.name for field in fields(Counts))  # read, stored, quarantined, anomalies, rounded
+LEDGER_FIELDS = ("status", *COUNT_FIELDS, "error", "updated_at", "lease_expired_at")
 INGEST_STATUS_FIELDS = ("key", "version_id", "etag", *LEDGER_FIELDS)
 
 

@@ -17,9 +17,10 @@ class Reading:
 
     site_id: str
     timestamp: datetime
-    energy_generated_kwh: Decimal  # [kWh], exact as sent
-    energy_consumed_kwh: Decimal  # [kWh], exact as sent
+    energy_generated_kwh: Decimal  # [kWh], exact as sent, or rounded to validation's 9 decimals
+    energy_consumed_kwh: Decimal  # [kWh], likewise
     position: int  # 1-based record number in the source file
+    rounded: tuple[str, ...] = ()  # the energy fields whose value was rounded (more than 9 decimals sent)
 
     @property
     def net_energy_kwh(self) -> Decimal:

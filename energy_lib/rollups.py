@@ -6,7 +6,9 @@ One item per ``(bucket, site_id)``; buckets ``T`` (all time), ``D#2025-06-11``, 
 - ``energy_generated_kwh``, ``energy_consumed_kwh``, ``net_energy_kwh``: sums over valid readings (no anomaly);
 - ``flagged_energy_generated_kwh``, ``flagged_energy_consumed_kwh``, ``flagged_net_energy_kwh``: sums over
   anomalies;
-- on ``T`` only, ``last_reading_at``: the latest reading timestamp stored for the site.
+- ``last_reading_at``: the latest reading timestamp the item has taken in (on ``T``: the site's latest reading).
+  It is the item's watermark: the item holds its bucket's readings up to there, as far as the stream has been
+  taken in, and none after; a summary adds the readings stored after it (:mod:`energy_lib.tail`).
 
 Bookkeeping: ``applied_sequence`` is the stream sequence number (zero-padded to 40 digits, so that
 DynamoDB compares it as text) of the last stream record the item has taken in; ``period``, ``updated_at``.
@@ -79,7 +81,7 @@ class Change:
     sums: dict[str, Decimal] = field(default_factory=zero)
     first_sequence: str = ""  # padded
     last_sequence: str = ""  # padded
-    latest_reading_at: str = ""  # only kept for the T bucket
+    latest_reading_at: str = ""  # the latest reading timestamp added (the item's watermark)
 
     def add(self, sequence: str, sign: int, item: dict[str, Any]) -> None:
         with localcontext(prec=EXACT_DIGITS):
@@ -128,22 +130,20 @@ def group(records: Iterable[StreamChange]) -> dict[RollupKey, list[StreamChange]
     return result
 
 
-def change_of(key: RollupKey, records: Iterable[StreamChange]) -> Change:
-    """What ``records`` (each touching the item at ``key``) do to it: new images added, old ones taken away."""
+def change_of(records: Iterable[StreamChange]) -> Change:
+    """What ``records`` (each touching one rollup item) do to it: new images added, old ones taken away."""
     change = Change()
     for record in records:
         for sign, image in ((1, record.new), (-1, record.old)):
             if image is not None:
                 change.add(record.sequence, sign, image)
-    if key[0] != TOTAL_BUCKET:
-        change.latest_reading_at = ""
     return change
 
 
 def from_readings(items: Iterable[dict[str, Any]]) -> dict[RollupKey, Change]:
     """Every rollup of stored reading ``items``, computed from scratch (what ``ops rebuild-rollups`` writes)."""
     inserted = [StreamChange("", None, item) for item in items]
-    return {key: change_of(key, touching) for key, touching in group(inserted).items()}
+    return {key: change_of(touching) for key, touching in group(inserted).items()}
 
 
 def item(key: RollupKey, change: Change, applied_sequence: str, now: str) -> dict[str, Any]:
@@ -177,9 +177,11 @@ def added(current: dict[str, Any], change: Change) -> Change:
 
 
 def _compact(value: Decimal) -> Decimal:
-    """``value`` without trailing zeros, written without an exponent when it is a whole number below 1E+38."""
-    value = value.normalize()
-    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 and value.adjusted() < 38 else value
+    """``value`` without trailing zeros, written without an exponent when it is a whole number below 1E+38; every
+    digit kept (the default context's 28 would round a sum of 29 or more)."""
+    with localcontext(prec=EXACT_DIGITS):
+        value = value.normalize()
+        return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 and value.adjusted() < 38 else value
 
 
 def read(dynamodb: Any, table: str, keys: Iterable[RollupKey]) -> dict[RollupKey, dict[str, Any]]:
@@ -200,7 +202,7 @@ def apply(
     for _ in range(UPDATE_ROUNDS):
         applied = current.get("applied_sequence", "")
         pending = [record for record in records if record.sequence > applied]
-        change = change_of(key, pending)
+        change = change_of(pending)
         if not pending or (key[0] != TOTAL_BUCKET and not change.changes_sums):
             return False
         request: dict[str, Any] = {

@@ -67,6 +67,7 @@ LEDGER = Table(
     indexes=(Index("problems", "problem", "updated_at"),),
 )
 SITES = Table(setting="sites_table", partition_key="record", sort_key="id", ttl_attribute="expires_at")
+SITE_RECORD = "site"  # the sites table's partition that holds the registry (``id``: the site id)
 TABLES = (READINGS, ROLLUPS, LEDGER, SITES)
 
 # Ledger statuses. Final ones end `energy-workbook wait`.

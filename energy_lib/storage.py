@@ -1,9 +1,9 @@
 """Stored readings: what one reading item holds.
 
-A reading item holds the exact inputs, ``net_energy_kwh``, the anomaly verdict and the attributes its
-indexes need (``day``; ``anomaly_at`` and ``anomaly_day`` only on anomalies, which makes those indexes
-sparse). The ingest only writes them (BatchWriteItem); the rollups follow from the table's stream
-(:mod:`energy_lib.aggregator`).
+A reading item holds the exact inputs (``rounded``, only on readings that have one, names those rounded to
+9 decimals), ``net_energy_kwh``, the anomaly verdict and the attributes its indexes need (``day``;
+``anomaly_at`` and ``anomaly_day`` only on anomalies, which makes those indexes sparse). The ingest only
+writes them (BatchWriteItem); the rollups follow from the table's stream (:mod:`energy_lib.aggregator`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def reading_item(reading: Reading, assessment: Assessment, source_key: str, inge
         "source_key": source_key,
         "ingested_at": format_timestamp(ingested_at),
     }
+    if reading.rounded:
+        item["rounded"] = list(reading.rounded)
     if assessment.anomaly:
         item.update(severity=assessment.severity, anomaly_at=timestamp, anomaly_day=timestamp[:10])
     return item

@@ -64,6 +64,7 @@ locals {
     ["anomaly", "boolean"],
     ["anomaly_reasons", "array<string>"],
     ["severity", "string"],
+    ["rounded", "array<string>"],
     ["source_key", "string"],
     ["ingested_at", "timestamp"],
     ["sequence_number", "string"],
@@ -94,7 +95,7 @@ locals {
   function_handler        = "handler.handler"
   # Measured (tests/benchmarks/test_handler_memory.py): peak memory 81-84 MiB, flat from 10k to 1M readings;
   # 1024 MB buys 0.58 vCPU for ~0.28 ms of CPU a reading: ~70,000 readings an invocation of 60 s, a 1M-reading
-  # file in about 15 checkpointed invocations (README "The ingest function's size")
+  # file in about 15 checkpointed invocations (docs/ingest-function.md)
   function_memory_mb = 1024
   # /tmp holds the file's duplicates database: at most 1.25 bytes per decompressed byte (measured 1.05-1.20),
   # so 670 MB for a file at max_decompressed_bytes (512 MiB at most)

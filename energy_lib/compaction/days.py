@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from energy_lib import lake
-from energy_lib.compaction.tables import DELETED, SCHEMA, change_table, empty
+from energy_lib.compaction.tables import DELETED, SCHEMA, change_table, conform, empty
 from energy_lib.config import Settings
 from energy_lib.errors import LakeError
 
@@ -101,14 +101,15 @@ def compact_day(settings: Settings, s3: Any, day: str, keys: list[str]) -> DayRe
 
 
 def read_day(settings: Settings, s3: Any, day: str) -> tuple[pa.Table, str | None]:
-    """The day's file as a table and its ETag; an empty table and None when the day has none yet."""
+    """The day's file as a table of the lake's schema (:func:`~energy_lib.compaction.tables.conform`) and its ETag;
+    an empty table and None when the day has none yet."""
     try:
         response = s3.get_object(Bucket=settings.bucket, Key=lake.day_file_key(settings, day))
     except ClientError as error:
         if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
             return empty(), None
         raise
-    return pq.read_table(io.BytesIO(response["Body"].read())).cast(SCHEMA), response["ETag"]
+    return conform(pq.read_table(io.BytesIO(response["Body"].read()))), response["ETag"]
 
 
 def _read_change(settings: Settings, s3: Any, key: str) -> tuple[dict[str, str], pa.Table] | None:

@@ -45,11 +45,25 @@ def change_table(lines: Iterable[lake.ChangeLine]) -> pa.Table:
                 "timestamp": _moment(item["timestamp"]),
                 "ingested_at": _moment(item.get("ingested_at")),
                 "anomaly_reasons": list(item["anomaly_reasons"]) if "anomaly_reasons" in item else None,
+                "rounded": list(item.get("rounded", [])),
                 "sequence_number": line["sequence_number"],
                 DELETED: line["image"] is None,
             }
         )
     return pa.Table.from_pylist(rows, schema=SCHEMA.append(pa.field(DELETED, pa.bool_())))
+
+
+def conform(table: pa.Table) -> pa.Table:
+    """A day file's table as :data:`SCHEMA`: a file written before the ``rounded`` column existed gets it,
+    empty (no reading was rounded then)."""
+    if "rounded" not in table.column_names:
+        table = table.append_column("rounded", no_rounding(table.num_rows))
+    return table.select(SCHEMA.names).cast(SCHEMA)
+
+
+def no_rounding(rows: int) -> pa.Array:
+    """A ``rounded`` column of ``rows`` empty lists."""
+    return pa.ListArray.from_arrays(pa.array(np.zeros(rows + 1, np.int32)), pa.array([], pa.string()))
 
 
 def kwh_array(units: np.ndarray, scale: int) -> pa.Array:

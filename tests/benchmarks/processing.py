@@ -37,7 +37,7 @@ def vm_hwm_kib() -> int:
 
 
 def process(path: Path, key: str, settings: Settings) -> dict[str, object]:
-    counts = {"read": 0, "stored": 0, "quarantined": 0, "anomalies": 0, "rejected": None}
+    counts = {"read": 0, "stored": 0, "quarantined": 0, "anomalies": 0, "rounded": 0, "rejected": None}
     now = datetime.now(timezone.utc)
     chunk: list[Record] = []
     with tempfile.TemporaryDirectory() as folder, path.open("rb") as stream:
@@ -50,6 +50,7 @@ def process(path: Path, key: str, settings: Settings) -> dict[str, object]:
             counts["stored"] += len(items)
             counts["quarantined"] += len(parsed.rejects)
             counts["anomalies"] += sum(item["anomaly"] for item in items)
+            counts["rounded"] += sum(1 for reading in parsed.readings if reading.rounded)
             chunk.clear()
 
         try:

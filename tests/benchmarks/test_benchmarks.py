@@ -24,13 +24,15 @@ from energy_lib.rules import assess
 from energy_lib.storage import reading_item
 from energy_lib.validation import validate_records
 from energy_lib.workbook import simulator
+from tests.benchmarks import results
+from tests.benchmarks.sizes import size
 from tests.conftest import fresh_stack
 from tests.integration.harness import Pipeline, put, take_notifications
 
 pytestmark = pytest.mark.benchmark
 SITES, HOURS, INTERVAL_MINUTES = 5, 48, 5  # 5 sites x 576 readings
-LARGE_SITES, LARGE_READINGS = 100, 10_000  # the throughput file: 100 sites x 100 readings
-NAIVE_SAMPLE = 2_000
+LARGE_SITES, LARGE_READINGS = 100, size(5_000, 10_000)  # the throughput file: 100 sites x 50 or 100 readings
+NAIVE_SAMPLE = size(1_000, 2_000)
 
 
 class Requests:
@@ -68,10 +70,12 @@ def ingested(moto_port: int, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     return {"settings": settings, "readings": len(run.readings)}
 
 
-def report(title: str, rows: list[tuple[str, Any, Any]]) -> None:
+def report(name: str, title: str, rows: list[tuple[str, Any, Any]]) -> None:
+    """Print the table and write it to build/benchmarks/<name>.json."""
     print(f"\n{title}\n{'measure':<40}{'energy_lib':>14}{'naive':>14}")
-    for name, ours, naive in rows:
-        print(f"{name:<40}{ours!s:>14}{naive!s:>14}")
+    for measure, ours, naive in rows:
+        print(f"{measure:<40}{ours!s:>14}{naive!s:>14}")
+    results.write(name, [{"measure": m, "energy_lib": ours, "naive": naive} for m, ours, naive in rows], about=title)
 
 
 def large_file() -> bytes:
@@ -131,6 +135,7 @@ def test_ingestion_throughput_against_a_naive_processor(moto_port: int, tmp_path
     ingest_cpu_rate, naive_cpu_rate = LARGE_READINGS / ingest_cpu_s, NAIVE_SAMPLE / naive_cpu_s
     end_to_end_rate = LARGE_READINGS / (ingest_s + aggregate_s)
     report(
+        "ingest_throughput",
         f"Ingestion of one file of {LARGE_READINGS:,} readings ({NAIVE_SAMPLE:,} for the naive processor)",
         [
             ("DynamoDB requests per reading", round(ours.total / LARGE_READINGS, 4), naive.total / NAIVE_SAMPLE),
@@ -181,6 +186,7 @@ def test_summary_reads_sites_times_periods_not_readings(ingested: dict[str, Any]
     summary = query.summary(settings, dynamodb, "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z", ours)
     naive, naive_cost = naive_summary(settings, dynamodb, "2025-06-11T00:00:00Z", "2025-06-11T23:59:59Z")
     report(
+        "summary_reads",
         "Summary of one day, 5 sites",
         [
             ("items read", ours.items_read, naive_cost.items_read),
@@ -212,6 +218,7 @@ def test_site_range_query_reads_only_what_it_returns(ingested: dict[str, Any]) -
     }
     naive.add(dynamodb.query(**request))
     report(
+        "site_range_reads",
         "Readings of one site for one hour",
         [
             ("items read", ours.items_read, naive.items_read),

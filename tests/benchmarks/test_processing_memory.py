@@ -1,10 +1,12 @@
 """Benchmark: memory and CPU of the processing itself (parse, validate, items; no AWS) for files of 10k,
-100k and 1M readings in each shape, plain and gzip, each in a child process (tests/benchmarks/processing.py)
-whose peak resident memory (VmHWM) is compared with the function's configured memory.
+100k and 1M readings (`make bench`; 10k and 200k in `make test`) in each shape, plain and gzip, each in a child
+process (tests/benchmarks/processing.py) whose peak resident memory (VmHWM) is compared with the function's
+configured memory.
 
-Asserted: every reading is stored, and the peak is flat in the file's size (the 1M-reading file within
-``FLAT_MARGIN_MIB`` of the 10k one) and below the function's memory. Times are only printed. Files are
-generated on the fly into a temporary folder, one shape at a time, and deleted after their run.
+Asserted: every reading is stored, and the peak is flat in the file's size (the largest file within
+``FLAT_MARGIN_MIB`` of the 10k one) and below the function's memory. Times are only recorded
+(build/benchmarks/processing_memory.json). Files are generated on the fly into a temporary folder, one shape at a
+time, and deleted after their run.
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ from typing import Any
 import pytest
 
 from energy_lib.workbook.infra.spec import FUNCTION
+from tests.benchmarks import results
+from tests.benchmarks.sizes import FULL, size
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.benchmark
-SIZES = (10_000, 100_000, 1_000_000)
+SIZES = (10_000, 100_000, 1_000_000) if FULL else (10_000, 200_000)
+SEEN_READINGS = size(300_000, 1_000_000)  # duplicate detection: sqlite on disk against the set it replaced
 SHAPES = ("json", "jsonl", "csv")
 SITES = 100  # 1M readings: 100 sites x 10,000 five-minute intervals, as in the issue
 START_EPOCH = 1_749_600_000  # 2025-06-11T00:00:00Z
@@ -105,18 +110,19 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("processing")
     runs = [(shape, count, compress) for count in reversed(SIZES) for shape in SHAPES for compress in (False, True)]
     with ThreadPoolExecutor(max_workers=2) as pool:  # two children at a time; CPU time is per process
-        results = list(pool.map(lambda run: measure(folder, *run), runs))
-    report(results)
-    return results
+        runs_measured = list(pool.map(lambda run: measure(folder, *run), runs))
+    report(runs_measured)
+    results.write("processing_memory", sorted(runs_measured, key=lambda r: (r["shape"], r["readings"])))
+    return runs_measured
 
 
-def report(results: list[dict[str, Any]]) -> None:
+def report(runs: list[dict[str, Any]]) -> None:
     print(f"\nProcessing itself (parse, validate, items), function memory {FUNCTION.memory_mb} MB")
     print(
         f"{'shape':<10}{'readings':>10}{'file MB':>9}{'peak MiB':>10}{'base MiB':>10}{'CPU s':>8}"
         f"{'readings/s/core':>17}{'seen db MB':>12}"
     )
-    for r in sorted(results, key=lambda r: (r["shape"], r["readings"])):
+    for r in sorted(runs, key=lambda r: (r["shape"], r["readings"])):
         print(
             f"{r['shape']:<10}{r['readings']:>10}{r['bytes'] / 1e6:>9.1f}{r['peak_kib'] / 1024:>10.1f}"
             f"{r['baseline_kib'] / 1024:>10.1f}{r['cpu_s']:>8.1f}{r['readings'] / r['cpu_s']:>17.0f}"
@@ -136,7 +142,7 @@ def test_peak_memory_is_flat_in_the_file_size_and_below_the_function_memory(
 ) -> None:
     peaks = {r["readings"]: r["peak_kib"] / 1024 for r in measured if r["shape"] == shape}
 
-    assert peaks[1_000_000] <= peaks[10_000] + FLAT_MARGIN_MIB
+    assert peaks[max(SIZES)] <= peaks[min(SIZES)] + FLAT_MARGIN_MIB
     assert max(peaks.values()) < FUNCTION.memory_mb
 
 
@@ -162,17 +168,20 @@ def test_a_gzip_of_1_mb_that_expands_to_1_gb_stops_at_the_limit_in_flat_memory(
     assert result["peak_kib"] <= small + FLAT_MARGIN_MIB * 1024
 
 
-def test_duplicate_detection_of_1m_readings_in_bounded_memory_against_the_set_it_replaces() -> None:
-    runs = {kind: run_child("--seen", kind, "1000000") for kind in ("sqlite", "set")}
+def test_duplicate_detection_in_bounded_memory_against_the_set_it_replaces() -> None:
+    runs = {kind: run_child("--seen", kind, str(SEEN_READINGS)) for kind in ("sqlite", "set")}
     growth_mib = {kind: (r["peak_kib"] - r["baseline_kib"]) / 1024 for kind, r in runs.items()}
+    results.write("duplicate_detection", {"readings": SEEN_READINGS, "memory_growth_mib": growth_mib, "runs": runs})
     print(
-        f"\nDuplicate detection, 1M readings of 100 sites (every 10th a duplicate)\n{'':<28}{'sqlite':>10}{'set':>10}"
+        f"\nDuplicate detection, {SEEN_READINGS:,} readings of 100 sites (every 10th a duplicate)\n"
+        f"{'':<28}{'sqlite':>10}{'set':>10}"
     )
     print(f"{'memory growth MiB':<28}{growth_mib['sqlite']:>10.1f}{growth_mib['set']:>10.1f}")
     print(f"{'CPU s':<28}{runs['sqlite']['cpu_s']:>10.1f}{runs['set']['cpu_s']:>10.1f}")
-    print(f"{'readings/s/core':<28}{1e6 / runs['sqlite']['cpu_s']:>10.0f}{1e6 / runs['set']['cpu_s']:>10.0f}")
+    per_s = {kind: SEEN_READINGS / r["cpu_s"] for kind, r in runs.items()}
+    print(f"{'readings/s/core':<28}{per_s['sqlite']:>10.0f}{per_s['set']:>10.0f}")
     print(f"{'database file MB':<28}{runs['sqlite']['seen_db_bytes'] / 1e6:>10.1f}{'-':>10}")
 
-    assert runs["sqlite"]["duplicates"] == runs["set"]["duplicates"] == 100_000
+    assert runs["sqlite"]["duplicates"] == runs["set"]["duplicates"] == SEEN_READINGS // 10
     assert growth_mib["sqlite"] <= 16  # its page cache (8 MiB) and sqlite itself
     assert growth_mib["set"] >= 4 * growth_mib["sqlite"]

@@ -17,6 +17,7 @@ from energy_lib.workbook import simulator
 from energy_lib.workbook.health import assessment, freshness
 from energy_lib.workbook.sites import registry
 from energy_lib.workbook.sites.registry import RegisteredSite
+from tests.benchmarks import results
 from tests.benchmarks.test_benchmarks import Requests, report
 from tests.conftest import fresh_stack
 from tests.integration.harness import Pipeline
@@ -86,6 +87,8 @@ def test_the_hourly_freshness_check_costs_pages_not_sites(
         assert cost.items_read == 2 * n and naive.requests == n
         assert cost.requests <= 2 + 2 * (n // 1000)  # a page holds 1 MB: thousands of sites
         rows.append((n, cost.requests, cost.items_read, naive.requests, round(cpu_ms)))
+    fields = ("sites", "requests", "items_read", "naive_requests", "cpu_ms")
+    results.write("site_health_freshness", [dict(zip(fields, row, strict=True)) for row in rows])
     print("\nHourly freshness check (registry + all-time rollups) against one Query per site")
     print(f"{'sites':>8}{'requests':>10}{'items read':>12}{'naive requests':>16}{'CPU [ms]':>10}")
     for n, requests_sent, items, naive_requests, cpu in rows:
@@ -111,6 +114,7 @@ def test_the_daily_assessment_cost_per_site_day(moto_port: int, tmp_path_factory
         cpu_s = time.process_time() - started
     site_days = result.site_days
     report(
+        "site_health_daily",
         f"Daily assessment (quality + performance) of {site_days} site-days, {len(run.readings)} readings",
         [
             ("requests per site-day", round(requests.total / site_days, 2), "-"),

@@ -80,6 +80,16 @@ def wait_for_port(port: int, process: subprocess.Popen[Any], log: Path) -> None:
     raise AssertionError(f"nothing answered on port {port}:\n{log.read_text()[-3000:]}")
 
 
+def run_in_lab(page: Any, lab: str, notebook: str) -> None:
+    """Open ``notebook`` in the JupyterLab at ``lab`` once its kernel is idle, and run every cell."""
+    page.goto(f"{lab}/lab/tree/{notebook}")
+    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')")
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'"
+    )
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
 @contextlib.contextmanager
 def chromium() -> Iterator[Any]:
     """The system's Chromium, headless, driven by Playwright."""

@@ -16,7 +16,7 @@ from energy_lib import query
 from energy_lib.clients import client
 from energy_lib.workbook.notebook import dashboard as dashboard_app
 from energy_lib.workbook.notebook.display import FIGURE_HEIGHT_PX
-from tests.browser.conftest import CLI, Dashboard, LocalStack, serve, start_dashboard, stop
+from tests.browser.conftest import CLI, Dashboard, LocalStack, run_in_lab, serve, start_dashboard, stop
 from tests.conftest import REPO, free_port, listening_addresses
 from tests.unit.workbook.reports.bad_parameters import BAD
 
@@ -171,14 +171,8 @@ def lab(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 def test_the_explorer_draws_its_first_chart_at_full_size_in_jupyterlab(lab: str, page: Any) -> None:
-    # GIVEN the explorer notebook open in JupyterLab
-    page.goto(lab + "/lab/tree/03-explore-readings.ipynb")
-    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')")
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'"
-    )
-    # WHEN every cell runs, and nothing is resized or picked afterwards
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # GIVEN the explorer notebook open in JupyterLab, WHEN every cell runs, and nothing is resized or picked
+    run_in_lab(page, lab, "03-explore-readings.ipynb")
     page.wait_for_function(
         "(selector) => document.querySelector(selector)?.layout?.title?.text === 'Energy of SITE_001'", arg=CHART
     )

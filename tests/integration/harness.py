@@ -49,6 +49,14 @@ class Pipeline:
             settings, handler=aggregator or aggregate, retry_s=0, clock=clock, close_when_idle=close_when_idle
         )
 
+    def hand_over(self) -> None:
+        """Poll the ingest until its queue is empty, then the stream until it has nothing new: the records are
+        handed to the aggregator (with a tumbling window, kept in the open window's state until it ends)."""
+        while self.ingest.poll_once(wait_s=0):
+            pass
+        while self.stream.poll_once():
+            pass
+
     def drain(self, rounds: int = 200) -> None:
         """Poll both mappings until the ingest queue is empty and the stream has nothing new twice in a row (a
         shard iterator that expired gives nothing once, then a fresh one reads on)."""
@@ -103,21 +111,21 @@ def sums_from_readings(settings: Settings) -> dict[tuple[str, str], dict[str, An
     for site in sites:
         for item in query.readings(settings, dynamodb, site):
             for bucket in rollups.buckets(item["timestamp"]):
+                sums = expected[(bucket, site)]
                 for name, value in rollups.contribution(item).items():
-                    expected[(bucket, site)][name] += value
-            total = expected[(rollups.TOTAL_BUCKET, site)]
-            total["last_reading_at"] = max(total.get("last_reading_at", ""), item["timestamp"])
+                    sums[name] += value
+                sums["last_reading_at"] = max(sums.get("last_reading_at", ""), item["timestamp"])
     return expected
 
 
 def assert_rollups_exact(settings: Settings) -> int:
-    """Every rollup equals the sums of the stored readings (valid and flagged apart), and no rollup counts a
-    reading that is not stored; returns how many rollups were compared."""
+    """Every rollup equals the sums of the stored readings (valid and flagged apart) and its watermark is the latest
+    of them, and no rollup counts a reading that is not stored; returns how many rollups were compared."""
     expected = sums_from_readings(settings)
     buckets = sorted({bucket for bucket, _ in expected})
     held = {(r["bucket"], r["site_id"]): r for r in query.rollups(settings, client("dynamodb", settings), buckets)}
     for key, sums in expected.items():
-        names = [*rollups.COUNTERS, *(["last_reading_at"] if key[0] == rollups.TOTAL_BUCKET else [])]
+        names = [*rollups.COUNTERS, "last_reading_at"]
         assert {n: held[key].get(n) for n in names} == {n: sums[n] for n in names}, key
     for key, row in held.items():
         if key not in expected:
@@ -142,6 +150,7 @@ LAKE_FIELDS = (
     "anomaly",
     "severity",
     "anomaly_reasons",
+    "rounded",
     "source_key",
 )
 
@@ -155,6 +164,7 @@ def table_readings(settings: Settings) -> list[dict[str, Any]]:
             {
                 **{name: item.get(name) for name in LAKE_FIELDS},
                 "anomaly_reasons": list(item.get("anomaly_reasons") or []),
+                "rounded": list(item.get("rounded") or []),  # only on rounded readings; [] in the lake
             }
             for item in rows
         ),
@@ -168,4 +178,7 @@ def lake_readings(settings: Settings) -> list[dict[str, Any]]:
 
     columns = ", ".join(f'"{name}"' for name in LAKE_FIELDS)
     frame = engines.sql(settings, f'SELECT {columns} FROM readings ORDER BY site_id, "timestamp"')
-    return [{**row, "anomaly_reasons": list(row["anomaly_reasons"] or [])} for row in engines.records(frame)]
+    return [
+        {**row, "anomaly_reasons": list(row["anomaly_reasons"] or []), "rounded": list(row["rounded"] or [])}
+        for row in engines.records(frame)
+    ]

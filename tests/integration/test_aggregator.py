@@ -84,7 +84,7 @@ def expected_from(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[s
     from energy_lib.aggregator import stream_change
 
     changes = [stream_change(r) for r in records]
-    return {key: rollups.change_of(key, touching).sums for key, touching in rollups.group(changes).items()}
+    return {key: rollups.change_of(touching).sums for key, touching in rollups.group(changes).items()}
 
 
 def assert_holds(settings: Settings, expected: dict[tuple[str, str], dict[str, Decimal]]) -> None:

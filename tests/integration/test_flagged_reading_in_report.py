@@ -110,4 +110,4 @@ def test_a_critical_5000_kwh_reading_moves_no_total_and_stretches_no_chart(fleet
     # AND the explorer, which shows every reading of the site, draws it at the edge with its true value
     explorer = after["explorer"]
     assert extent(explorer) < 5000 / 2
-    assert any("5,000" in str(text) for trace in explorer.data for text in (trace.text or ()))
+    assert any("5,000" in str(label.text) for label in explorer.layout.annotations)

@@ -179,7 +179,7 @@ def test_values_at_the_number_bound_are_kept_exactly_and_sum_exactly(settings: S
 
 
 def test_a_value_outside_decimal_38_9_is_refused_loudly_never_rounded() -> None:
-    # validation quarantines such a reading (out_of_range); should one ever reach the lake, it fails
+    # validation stores such a value rounded to 9 decimals; should one ever reach the lake unrounded, it fails
     from energy_lib.compaction.tables import change_table
 
     lines = lake.change_lines([record(1, "A", "2025-06-11T00:00:00Z", "1.0000000001", "0")])["2025-06-11"]

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.stack
 
 stack = test_local_stack.stack  # a local stack process of this module's own
 
-LOCAL_BOUND_S = 60  # the README promises a stored reading in the lake within a minute on the local stack
+LOCAL_BOUND_S = 60  # docs/history.md promises a stored reading in the lake within a minute on the local stack
 DAY, NEXT_DAY = "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z"
 
 

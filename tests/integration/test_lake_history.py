@@ -122,9 +122,24 @@ def test_lake_commands(cli_env: Settings, capsys: pytest.CaptureFixture[str], tm
         "energy_generated_kwh": Decimal("1E-9"),
         "net_energy_kwh": Decimal("-12345678901234567890.499999999"),
     }
-    # a failed query: one line on stderr, exit 1; bad input: exit 2
-    assert main(["lake", "sql", "SELECT nope FROM readings"]) == 1
-    assert capsys.readouterr().err.startswith("energy-workbook: error: DuckDB")
+    # a query DuckDB refuses is bad input: one line on stderr (DuckDB's own message takes 4 or 5), exit 2
+    for query, said in (
+        ("SELECT nope FROM readings", 'Binder Error: Referenced column "nope" not found'),
+        ("SELEC site_id FROM readings", 'Parser Error: syntax error at or near "SELEC"'),
+        ("SELECT * FROM nothing_here", "Catalog Error: Table with name nothing_here does not exist!"),
+        ("SELECT 'x'::INT FROM readings", "Conversion Error: Could not convert string 'x' to INT32"),
+    ):
+        assert main(["lake", "sql", query]) == 2, query
+        err = capsys.readouterr().err
+        assert err.startswith(f"energy-workbook: error: DuckDB: {said}") and err.count("\n") == 1, err
+        assert "LINE 1: " + query in err and "^" not in err  # where, without the caret line
+    # a lake it cannot read is not the asker's mistake: exit 1, one line
+    broken = tmp_path / "broken" / "readings" / "day=2025-06-11"
+    broken.mkdir(parents=True)
+    (broken / "readings.parquet").write_bytes(b"not parquet")
+    assert main(["lake", "sql", "SELECT count(*) FROM readings", "--lake-dir", str(tmp_path / "broken")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("energy-workbook: error: DuckDB") and err.count("\n") == 1, err
     with pytest.raises(SystemExit) as exited:
         main(["lake", "simulate-year", "--days", "0"])
     assert exited.value.code == 2 and "--days" in capsys.readouterr().err

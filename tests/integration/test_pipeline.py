@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +40,11 @@ def upload_samples(settings: Settings) -> None:
         put(settings, f"raw/2025/06/11/{name}", (SAMPLES / name).read_bytes())
 
 
+def asked_at() -> datetime:
+    """The moment the summaries of :func:`state` say they are exact to: one for both states compared."""
+    return datetime(2025, 6, 12, 1, tzinfo=timezone.utc)
+
+
 def state(settings: Settings) -> dict[str, Any]:
     """Everything a re-delivery must leave as it was."""
     dynamodb, s3 = client("dynamodb", settings), client("s3", settings)
@@ -49,8 +55,8 @@ def state(settings: Settings) -> dict[str, Any]:
     )
     return {
         "readings": readings,
-        "summary": query.summary(settings, dynamodb),
-        "day": query.summary(settings, dynamodb, "2025-06-11", "2025-06-12"),
+        "summary": query.summary(settings, dynamodb, now=asked_at),
+        "day": query.summary(settings, dynamodb, "2025-06-11", "2025-06-12", now=asked_at),
         "ledger": [
             {k: v for k, v in row.items() if k != "updated_at"} for row in query.ingest_status(settings, s3, dynamodb)
         ],
@@ -97,8 +103,19 @@ def test_samples_give_their_documented_outcomes_through_the_handler(settings: Se
     assert '"not a number"' in reject["original"]
     # AND one alert per file with anomalies, filterable by severity and site
     alerts = ops.alerts(settings)
-    assert sorted(a["sites"] for a in alerts) == ["SITE_002", "site_beta"]
-    assert all(a["severity"] == "LOW" and a["anomalies"] == 1 for a in alerts)
+    assert sorted((a["sites"], a["anomalies"]) for a in alerts) == [
+        ("SITE_002", 1),
+        ("plant-03, plant-04", 2),  # the producer's floats: its two unrounded anomalies, stored and flagged
+        ("site_beta", 1),
+    ]
+    assert all(a["severity"] == "LOW" for a in alerts)
+    # AND the producer's unrounded floats are stored rounded to 9 decimals, the ledger counting those readings
+    assert {name: row["rounded"] for name, row in rows.items() if row["rounded"]} == {"producer_floats.json": 4}
+    plant_03 = query.readings(settings, dynamodb, "plant-03")
+    assert [(r["timestamp"], r["energy_generated_kwh"], r["rounded"]) for r in plant_03 if "rounded" in r] == [
+        ("2025-06-11T10:15:00Z", Decimal("-4.572918375"), ["energy_generated_kwh"]),
+        ("2025-06-11T11:00:00Z", Decimal("0.3"), ["energy_generated_kwh"]),
+    ]
 
 
 def test_redelivery_changes_nothing(settings: Settings, pipeline: Pipeline) -> None:

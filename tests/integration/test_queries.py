@@ -88,14 +88,21 @@ def test_fleet_readings_use_one_query_per_day(loaded: Settings, calls: dict[str,
     assert calls["Query"] == 2 and "Scan" not in calls
 
 
-def test_summary_reads_rollups_only(loaded: Settings, calls: dict[str, int]) -> None:
+def test_summary_reads_rollups_and_only_the_readings_after_them(loaded: Settings, calls: dict[str, int]) -> None:
     dynamodb = client("dynamodb", loaded)
     cost = Cost()
-    # 2025-06-11T22:00 .. 2025-06-13T00:00: two hour buckets and one day bucket, 4 sites each
+    # 2025-06-11T22:00 .. 2025-06-13T00:00: the all-time bucket (the watermarks), two hour buckets and one day
+    # bucket, 4 sites each; the registry (empty); and per site the readings after its watermark (23:30 on the
+    # 12th, the last reading: none after it, but the range ends at midnight, so each site is asked)
     result = query.summary(loaded, dynamodb, "2025-06-11T22:00:00Z", "2025-06-13T00:00:00Z", cost)
-    assert cost.requests == 3
-    assert cost.items_read == cost.items_returned == 3 * 4  # sites x periods, not 4 x 52 readings
-    assert calls["Query"] == 3 and "Scan" not in calls
+    assert cost.requests == 4 + 1 + 4
+    assert cost.items_read == cost.items_returned == 4 * 4  # sites x periods, not 4 x 52 readings
+    assert calls["Query"] == 9 and "Scan" not in calls
+    assert result["fleet"]["readings_after_rollups"] == 0
+    # a period that ends before every site's watermark needs no reading at all
+    past = Cost()
+    assert query.summary(loaded, dynamodb, "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z", past)["fleet"]["readings"]
+    assert past.requests == 1 + 1 + 1 and past.items_read == 4 + 4
     readings = query.fleet_readings(loaded, dynamodb, "2025-06-11T22:00:00Z", "2025-06-13T00:00:00Z")
     fleet = result["fleet"]
     assert fleet["readings"] == len(readings) == 4 * 52

@@ -90,6 +90,30 @@ def test_freshness_reads_the_registry_and_the_all_time_rollups_only(settings: Se
     assert (cost.requests, cost.items_read) == (2, 6)  # 3 registry items, 3 all-time rollup items
 
 
+def test_freshness_at_a_past_moment_is_not_changed_by_readings_stored_after_it(settings: Settings) -> None:
+    # GIVEN two sites with a day of hourly readings, SITE_002 silent from 18:00, judged at the day's end
+    dynamodb = client("dynamodb", settings)
+    fleet = simulator.default_fleet(2)
+    registry.put_sites(settings, dynamodb, simulator.registry_entries(fleet, 60))
+    day, as_of = START, START + timedelta(days=1)
+    ingest(settings, simulator.simulate(fleet, day, 24, 60, 0, 1, [Silence("SITE_002", day + timedelta(hours=18))]))
+    before = freshness.check(settings, dynamodb, as_of)
+    assert dict(zip(before["site_id"], before["status"], strict=True)) == {
+        "SITE_001": "reporting",
+        "SITE_002": "silent",
+    }
+    # WHEN both sites report the next day (later readings: the all-time rollups now end the day after)
+    ingest(settings, simulator.simulate(fleet, as_of, 24, 60, 0, 2))
+    cost = Cost()
+    after = freshness.check(settings, dynamodb, as_of, cost=cost)
+    # THEN the verdict at the day's end is what it was: each site judged by its last reading before it
+    pd.testing.assert_frame_equal(after, before)
+    assert cost.requests == 2 + 2  # registry and rollups, and one Query per site that reported after as_of
+    # and now, each site's latest reading counts
+    later = freshness.check(settings, dynamodb, as_of + timedelta(days=1))
+    assert set(later["status"]) == {"reporting"}
+
+
 def test_the_assessment_finds_the_faults_in_readings_the_pipeline_stored(settings: Settings) -> None:
     # GIVEN three registered sites whose readings went through the real pipeline, with three faults
     dynamodb = client("dynamodb", settings)
@@ -157,7 +181,9 @@ def test_an_alert_is_published_once_per_key_even_by_runs_at_the_same_time(settin
         "SITE_001, SITE_002",
         2,
     )
-    assert message["subject"] == "[HIGH] Site health 2025-06-11: 1 quality event, 1 underperforming site"
+    assert message["subject"] == (
+        "[HIGH] Site health 2025-06-11, SITE_001 +1 more: 1 quality event, 1 underperforming site"
+    )
 
 
 def test_a_failed_publish_leaves_no_marker_so_a_later_run_publishes(settings: Settings) -> None:
@@ -210,9 +236,9 @@ def test_subscribers_filter_site_health_alerts_by_severity_and_kind(settings: Se
     # WHEN a HIGH data-quality alert and a MEDIUM underperformance alert are published
     for events in ([outage], [under]):
         sns.publish(TopicArn=settings.topic_arn, **alerts.message(events, f"{at:%Y-%m-%d}"))
-    # THEN email gets the HIGH one (as the README says: HIGH and CRITICAL), the other subscriber its kind
-    assert subjects(settings, email) == {"[HIGH] Site health 2025-06-11: 1 quality event"}
-    assert subjects(settings, performance_only) == {"[MEDIUM] Site health 2025-06-11: 1 underperforming site"}
+    # THEN email gets the HIGH one (as docs/site-health.md says: HIGH and CRITICAL), the other subscriber its kind
+    assert subjects(settings, email) == {"[HIGH] Site health 2025-06-11, SITE_001: 1 quality event"}
+    assert subjects(settings, performance_only) == {"[MEDIUM] Site health 2025-06-11, SITE_002: 1 underperforming site"}
 
 
 def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], settings: Settings, *args: str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from decimal import Decimal
 
@@ -57,30 +58,56 @@ def message_size(result: dict) -> int:
 # --- subject -------------------------------------------------------------------------------------------
 
 
-def test_subject_names_highest_severity_count_and_file_name():
+def test_subject_names_severity_count_sites_day_and_key():
     result = message(KEY, [anomaly(severity="LOW"), anomaly("SITE_003", "HIGH"), anomaly("SITE_004", "MEDIUM")])
 
-    assert result["Subject"] == "[HIGH] 3 energy anomalies in batch-001.json"
+    assert result["Subject"] == f"[HIGH] 3 anomalies, SITE_002 +2 more, 2025-06-11: {KEY}"
 
 
-def test_subject_of_a_key_without_folders():
-    assert message("top.json", [anomaly()])["Subject"] == "[LOW] 1 energy anomaly in top.json"
+def test_subject_of_one_site_and_a_key_without_folders():
+    assert message("top.json", [anomaly()])["Subject"] == "[LOW] 1 anomaly, SITE_002, 2025-06-11: top.json"
+
+
+def test_subject_names_the_first_and_last_day_of_the_anomalies():
+    days = [anomaly(timestamp="2025-06-12T01:00:00Z"), anomaly(timestamp="2025-06-10T23:00:00Z")]
+
+    assert "2025-06-10 to 2025-06-12: " in message(KEY, days)["Subject"]
+
+
+def test_files_of_each_day_of_one_run_have_subjects_of_their_own():
+    # GIVEN the simulator's files of one site over 8 days: a day in every key (raw/YYYY/MM/DD/<site>-<first>-s42)
+    keys = [f"raw/2025/06/{day:02d}/SITE_001-202506{day:02d}T000000Z-s42.json" for day in range(4, 12)]
+    subjects = {
+        message(key, [anomaly("SITE_001", "HIGH", f"{key[4:14].replace('/', '-')}T12:00:00Z")])["Subject"]
+        for key in keys
+    }
+    # THEN 8 subjects, each naming its site, its day and its file whole (within SNS's 99 characters)
+    assert len(subjects) == 8
+    assert "[HIGH] 1 anomaly, SITE_001, 2025-06-05: raw/2025/06/05/SITE_001-20250605T000000Z-s42.json" in subjects
+    assert all(len(subject) <= SUBJECT_LIMIT for subject in subjects)
 
 
 @pytest.mark.parametrize("length", [1, 50, 200, 1024])
-def test_subject_stays_within_the_sns_limit(length):
-    result = message("raw/" + "n" * length + ".json", [anomaly(severity="CRITICAL")])
+def test_subject_stays_within_the_sns_limit_and_unique_to_the_key(length):
+    # GIVEN two keys that differ only at their start, and a long site id
+    keys = ["raw/" + "n" * length + ".json", "raw/m" + "n" * (length - 1) + ".json"]
+    site = "s" * 128
+    subjects = [message(key, [anomaly(site, "CRITICAL")])["Subject"] for key in keys]
 
-    assert len(result["Subject"]) <= SUBJECT_LIMIT == 99  # SNS: shorter than 100
-    assert result["Subject"].startswith("[CRITICAL] 1 energy anomaly in n")
+    assert all(len(subject) <= SUBJECT_LIMIT == 99 for subject in subjects)  # SNS: shorter than 100
+    assert all(subject.startswith("[CRITICAL] 1 anomaly, sss") for subject in subjects)
+    assert subjects[0] != subjects[1]  # a key too long to show whole is told apart by its digest
+    assert all(subject.endswith(".json") or re.search(r" #[0-9a-f]{8}$", subject) for subject in subjects)
 
 
-def test_subject_is_ascii_for_a_non_ascii_key():
-    result = message("raw/Zürich-☀-données.json", [anomaly()])
+def test_subject_is_ascii_and_unique_for_a_non_ascii_key():
+    keys = ["raw/Zürich-☀-données.json", "raw/Zürich-☁-données.json"]
+    subjects = [message(key, [anomaly()])["Subject"] for key in keys]
 
-    assert result["Subject"].isascii()
-    assert result["Subject"] == "[LOW] 1 energy anomaly in Z?rich-?-donn?es.json"
-    assert "raw/Zürich-☀-données.json" in result["Message"]  # the body keeps the real key
+    assert all(subject.isascii() for subject in subjects)
+    assert subjects[0].startswith("[LOW] 1 anomaly, SITE_002, 2025-06-11: raw/Z?rich-?-donn?es.json #")
+    assert subjects[0] != subjects[1]  # the same once made ASCII: the digest tells them apart
+    assert keys[0] in message(keys[0], [anomaly()])["Message"]  # the body keeps the real key
 
 
 @pytest.mark.parametrize("key", ["raw/line\nbreak.json", "raw/tab\there.json", "raw/bell\x07.json", "raw/cr\r.json"])
@@ -143,7 +170,7 @@ def test_body_names_the_object_and_lists_every_row():
     result = message(KEY, anomalies)
 
     lines = result["Message"].split("\n")
-    assert lines[0] == f"2 anomalous readings in s3 object {KEY}"
+    assert lines[0] == f"2 anomalous readings in s3 object {KEY}, of 2025-06-11"
     assert lines[1] == "Highest severity: CRITICAL. Sites: SITE_002, SITE_009."
     assert body_rows(result) == [
         "LOW  SITE_002  2025-06-11T12:00:00Z  -4.817263  101.5  negative_generation",
@@ -173,7 +200,7 @@ def test_body_is_truncated_after_body_rows_and_counts_the_rest():
     assert rows[-1].startswith(f"LOW  S{BODY_ROWS - 1:03d}  ")
     assert result["Message"].split("\n")[-1] == "... and 7 more (query anomalies for the full list)"
     assert result["MessageAttributes"]["anomalies"]["StringValue"] == str(BODY_ROWS + 7)
-    assert result["Subject"] == f"[LOW] {BODY_ROWS + 7} energy anomalies in batch-001.json"
+    assert result["Subject"] == f"[LOW] {BODY_ROWS + 7} anomalies, S000 +56 more, 2025-06-11: {KEY}"
 
 
 def test_message_fits_sns_size_limit_for_a_large_fleet():
@@ -234,22 +261,37 @@ def test_a_tally_of_more_sites_than_it_keeps_says_more_than_how_many():
     body = tally_message(KEY, tally)["Message"]
 
     assert "and more than 900 more." in body and tally.anomalies == 1200
+    assert tally_message(KEY, tally)["Subject"].startswith("[LOW] 1,200 anomalies, S00000 +999+ more, 2025-06-11: ")
+
+
+def test_a_tally_kept_by_an_earlier_version_without_its_days_still_makes_a_subject():
+    # GIVEN a checkpoint's tally written before tallies noted the days of their anomalies
+    kept = {key: value for key, value in Tally.of([anomaly()]).as_dict().items() if key not in ("first_at", "last_at")}
+
+    result = tally_message(KEY, Tally.from_dict(kept))
+
+    assert result["Subject"] == f"[LOW] 1 anomaly, SITE_002: {KEY}"
+    assert result["Message"].split("\n")[0] == f"1 anomalous reading in s3 object {KEY}"
 
 
 def test_one_anomaly_is_counted_in_the_singular():
     result = message(KEY, [anomaly()])
-    assert result["Message"].split("\n")[0] == f"1 anomalous reading in s3 object {KEY}"
+    assert result["Message"].split("\n")[0] == f"1 anomalous reading in s3 object {KEY}, of 2025-06-11"
+    assert result["Subject"].startswith("[LOW] 1 anomaly, ")
 
 
 def test_summary_of_an_empty_period_says_n_a_not_none():
     # GIVEN the summary of a period without readings (energy_lib.query.summary's shape)
     zero = {name: Decimal(0) for name in (*ENERGY, *FLAGGED_ENERGY)}
     fleet = {"sites": 0, "readings": 0, "anomalies": 0, "efficiency_pct": None, "anomaly_rate_pct": None, **zero}
-    result = summary_message({"sites": [], "fleet": fleet}, "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z")
+    fleet |= {"rolled_up_through": "2025-06-12T00:05:00Z", "readings_after_rollups": 0}
+    empty = {"complete_through": "2025-06-12T00:05:00Z", "sites": [], "fleet": fleet}
+    result = summary_message(empty, "2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z")
     assert "None" not in result["Message"] + result["Subject"]
     assert "efficiency n/a" in result["Message"] and "(n/a)" in result["Message"]
+    assert "Exact as of 2025-06-12 00:05 UTC: no readings." in result["Message"]
     one = {**fleet, "readings": 1, "anomalies": 1}
-    subject = summary_message({"sites": [], "fleet": one}, "2025-06-11T00:00:00Z", "x")["Subject"]
+    subject = summary_message({**empty, "fleet": one}, "2025-06-11T00:00:00Z", "x")["Subject"]
     assert subject == "Energy summary 2025-06-11: 1 reading, 1 anomaly"
 
 
@@ -269,9 +311,17 @@ def test_the_summary_gives_valid_totals_and_the_flagged_energy_apart():
         **valid,
         **flagged,
     }
+    # AND one of its readings not rolled up yet, read from the readings table at 00:03:20
     fleet = {**site, "sites": 1, "anomaly_rate_pct": Decimal("33.33")}
-    lines = summary_message({"sites": [site], "fleet": fleet}, "2025-06-11T00:00:00Z", "x")["Message"].split("\n")
+    fleet |= {"rolled_up_through": "2025-06-11T23:50:00Z", "readings_after_rollups": 1}
+    summary = {"complete_through": "2025-06-12T00:03:20Z", "sites": [site], "fleet": fleet}
+    lines = summary_message(summary, "2025-06-11T00:00:00Z", "x")["Message"].split("\n")
     # THEN the totals are of valid readings and the flagged energy stands on a line of its own
     assert lines[2] == "Valid readings: generated 10.5 kWh, consumed 10 kWh, net 0.5 kWh, efficiency 105.00 %"
     assert lines[3] == "Flagged readings (anomalies, not in the totals): generated 5000 kWh, consumed 5.2 kWh"
+    # AND the message says how fresh it is
+    assert lines[4] == (
+        "Exact as of 2025-06-12 00:03:20 UTC: the rollups hold its readings up to 2025-06-11 23:50 UTC; "
+        "1 reading after that was read from the readings table."
+    )
     assert lines[-1] == "SITE_003  10.5  10  0.5  105.00  1  5000"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from energy_lib.config import (
+    LOCAL_ACCESS_KEY,
     LOCAL_ACCOUNT_ID,
     TARGETS,
     TERRAFORM_OUTPUTS,
@@ -24,6 +25,8 @@ PUBLIC_KEYS = {
     "target",
     "region",
     "endpoint_url",
+    "aws_access_key_id",
+    "aws_secret_access_key",
     "bucket",
     "raw_prefix",
     "quarantine_prefix",
@@ -97,6 +100,7 @@ def test_unrelated_variables_are_ignored():
         ("ENERGY_REGION", "us-east-1", "region", "us-east-1"),
         ("ENERGY_ENDPOINT_URL", "http://localhost:9000", "endpoint_url", "http://localhost:9000"),
         ("ENERGY_LOCAL_PORT", "5001", "local_port", 5001),
+        ("ENERGY_LOCAL_WINDOWS", "clock", "local_windows", "clock"),
         ("ENERGY_LOCAL_PORT", " 5001 ", "local_port", 5001),
         ("ENERGY_BUCKET", "my-bucket", "bucket", "my-bucket"),
         ("ENERGY_RAW_PREFIX", "incoming/", "raw_prefix", "incoming/"),
@@ -278,6 +282,7 @@ def test_threshold_order_is_checked_for_variables():
     ("environ", "variable"),
     [
         ({"ENERGY_TARGET": "gcp"}, "ENERGY_TARGET"),
+        ({"ENERGY_LOCAL_WINDOWS": "hourly"}, "ENERGY_LOCAL_WINDOWS"),
         ({"ENERGY_RAW_PREFIX": "raw"}, "ENERGY_RAW_PREFIX"),
         ({"ENERGY_QUARANTINE_PREFIX": "quarantine"}, "ENERGY_QUARANTINE_PREFIX"),
         ({"ENERGY_QUARANTINE_PREFIX": "raw/q/"}, "ENERGY_QUARANTINE_PREFIX"),
@@ -285,7 +290,7 @@ def test_threshold_order_is_checked_for_variables():
         ({"ENERGY_SEVERITY_HIGH_KWH": "5"}, "ENERGY_SEVERITY_HIGH_KWH"),
         ({"ENERGY_IMPLAUSIBLE_KWH": "20"}, "ENERGY_IMPLAUSIBLE_KWH"),
     ],
-    ids=["target", "raw-slash", "quarantine-slash", "nested", "medium", "high", "implausible"],
+    ids=["target", "windows", "raw-slash", "quarantine-slash", "nested", "medium", "high", "implausible"],
 )
 def test_every_validation_error_names_the_variable_to_fix(environ, variable):
     # GIVEN a value of the right type that breaks a rule: the user sets variables, so the message names them
@@ -504,6 +509,8 @@ def test_public_view_has_the_resolved_names():
 
     assert set(view) == PUBLIC_KEYS
     assert view["endpoint_url"] == "http://127.0.0.1:4599"
+    # what a boto3 client of one's own needs for the local endpoint: keys that moto takes and botocore can sign with
+    assert view["aws_access_key_id"] == view["aws_secret_access_key"] == LOCAL_ACCESS_KEY != ""
     assert view["alerts_topic_arn"] == f"arn:aws:sns:eu-west-1:{LOCAL_ACCOUNT_ID}:energy-workbook-anomalies"
     assert view["log_group"] == "/aws/lambda/energy-workbook-ingest"
     json.dumps(view)  # serializable for ``energy-workbook config --json``
@@ -515,6 +522,8 @@ def test_public_view_on_aws():
     assert view["target"] == "aws"
     assert view["endpoint_url"] is None
     assert view["alerts_topic_arn"] == "arn:aws:sns:eu-west-1:1:t"
+    # no keys on AWS: boto3 finds the credentials itself (environment, profile, SSO, role)
+    assert view["aws_access_key_id"] is None and view["aws_secret_access_key"] is None
 
 
 def test_relative_path_variables_are_made_absolute_for_a_child_that_runs_elsewhere(tmp_path, monkeypatch):

@@ -91,9 +91,7 @@ def test_no_module_of_energy_lib_imports_itself_or_takes_part_in_an_import_circl
 
 def test_notebooks_are_stored_without_outputs() -> None:
     notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
-    readme = (REPO / "README.md").read_text()
-    assert len(notebooks) >= 5
-    assert all(f"`{path.stem}`" in readme for path in notebooks), "every notebook is documented in the README"
+    assert len(notebooks) >= 5  # each is documented on the docs' notebooks page: tests/docs/test_docs.py
     for path in notebooks:
         notebook = json.loads(path.read_text())
         code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]

@@ -27,6 +27,7 @@ from energy_lib.rollups import (
     padded,
     zero,
 )
+from energy_lib.rollups import item as rollup_item
 from energy_lib.rules import SEVERITIES, assess
 from energy_lib.storage import reading_item
 from tests.conftest import EVENTS
@@ -55,7 +56,7 @@ def rollup_changes(new: list[dict], old: list[dict]) -> dict[tuple[str, str], di
         for i in items:
             images.setdefault((i["site_id"], i["timestamp"]), [None, None])[side] = i
     records = [StreamChange(padded(str(n)), pair[0], pair[1]) for n, pair in enumerate(images.values(), start=1)]
-    changes = {key: change_of(key, touching) for key, touching in group(records).items()}
+    changes = {key: change_of(touching) for key, touching in group(records).items()}
     return {key: change.sums for key, change in sorted(changes.items()) if change.changes_sums}
 
 
@@ -275,7 +276,24 @@ def test_rollup_changes_are_exact_for_every_number_validation_accepts():
     assert corrected[("T", "A")]["flagged_net_energy_kwh"] == Decimal(value)
 
 
-def test_latest_reading_is_kept_on_the_total_only_and_only_from_new_images():
+@pytest.mark.parametrize(
+    "total",
+    [
+        "-106258206561326036000.00001277",  # 30 digits: two readings near 10^20 kWh, one with a 9th decimal
+        "99999999899999999999999999999.000000002",  # 38 digits: 10^9 readings at the bound of validation
+        "1E+30",  # a whole number of 31 digits
+    ],
+)
+def test_the_rollup_item_written_keeps_every_digit_of_its_sums(total):
+    change = change_of([StreamChange(padded("1"), None, item("A", "2025-06-11T13:00:00Z", total, "0"))])
+
+    written = to_item(rollup_item(("T", "A"), change, padded("1"), "2025-06-12T00:00:00Z"))
+
+    assert Decimal(written["flagged_energy_generated_kwh"]["N"]) == Decimal(total)
+    assert "E" not in written["flagged_energy_generated_kwh"]["N"]
+
+
+def test_every_item_keeps_the_latest_reading_it_took_in_from_new_images_only():
     records = [
         StreamChange(padded("7"), None, item("A", "2025-06-11T13:00:00Z", "1", "0")),
         StreamChange(padded("8"), item("A", "2025-06-12T09:00:00Z", "1", "0"), None),  # a deletion
@@ -283,10 +301,13 @@ def test_latest_reading_is_kept_on_the_total_only_and_only_from_new_images():
     ]
     grouped = group(records)
 
-    total = change_of(("T", "A"), grouped[("T", "A")])
+    total = change_of(grouped[("T", "A")])
     assert total.latest_reading_at == "2025-06-11T13:00:00Z"
     assert (total.first_sequence, total.last_sequence) == (padded("7"), padded("9"))
-    assert change_of(("D#2025-06-11", "A"), grouped[("D#2025-06-11", "A")]).latest_reading_at == ""
+    # each hour and day item: the latest reading of its own bucket; a deletion moves none back
+    assert change_of(grouped[("D#2025-06-11", "A")]).latest_reading_at == "2025-06-11T13:00:00Z"
+    assert change_of(grouped[("D#2025-06-10", "A")]).latest_reading_at == "2025-06-10T01:00:00Z"
+    assert change_of(grouped[("D#2025-06-12", "A")]).latest_reading_at == ""
 
 
 def test_from_readings_is_what_the_same_readings_as_inserts_give():
@@ -346,7 +367,7 @@ def test_a_change_is_added_to_what_the_item_holds_exactly():
         StreamChange(padded("7"), None, item("A", "2025-06-11T12:05:00Z", "-3", "1")),
     ]
 
-    total = added(stored, change_of(("T", "A"), records))
+    total = added(stored, change_of(records))
 
     assert total.sums == counters(
         energy_generated_kwh="0.3",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -96,18 +97,26 @@ def test_reading_item_round_trips_through_dynamodb_types():
 
 
 def test_every_validated_reading_gives_an_item_dynamodb_can_store_exactly():
-    # GIVEN values validation accepts one by one (each within DynamoDB's 38 digits) whose exact difference
-    # needs 41 digits: 1000 - 1E-38 = 999.99999999999999999999999999999999999999
+    # GIVEN values within DynamoDB's 38 digits one by one whose exact difference needs 41 digits:
+    # 1000 - 1E-38 = 999.99999999999999999999999999999999999999
     body = (
         b'{"site_id": "S", "timestamp": "2025-06-11T12:00:00Z",'
         b' "energy_generated_kwh": 1000, "energy_consumed_kwh": 1E-38}'
     )
-    parsed = validate_records(read_records(io.BytesIO(body), "raw/f.json", Settings()))
-    assert parsed.read == 1
+    [r] = validate_records(read_records(io.BytesIO(body), "raw/f.json", Settings())).readings
 
-    # THEN either validation rejects it as out of range, or its item serializes (boto3 raises Inexact rather
-    # than round) with the exact net
-    assert all(reason.startswith("out_of_range:") for reject in parsed.rejects for reason in reject.reasons)
-    for r in parsed.readings:
-        serialized = to_item(reading_item(r, assess(r, SETTINGS), SOURCE, INGESTED))
-        assert Decimal(serialized["net_energy_kwh"]["N"]) == Decimal("999.99999999999999999999999999999999999999")
+    # THEN validation rounds 1E-38 to 9 decimals (0) before the net is taken, and the item says so and serializes
+    # (boto3 raises Inexact rather than round) with the exact net of the stored values
+    serialized = to_item(reading_item(r, assess(r, SETTINGS), SOURCE, INGESTED))
+    assert (serialized["energy_consumed_kwh"], serialized["net_energy_kwh"]) == ({"N": "0"}, {"N": "1000"})
+    assert serialized["rounded"] == {"L": [{"S": "energy_consumed_kwh"}]}
+
+
+def test_a_rounded_reading_item_names_its_rounded_fields_and_round_trips():
+    r = Reading("S", datetime(2025, 6, 11, tzinfo=timezone.utc), Decimal("-4.572918375"), Decimal(1), 1)
+    rounded = replace(r, rounded=("energy_generated_kwh",))
+
+    result = reading_item(rounded, assess(rounded, SETTINGS), SOURCE, INGESTED)
+
+    assert result["rounded"] == ["energy_generated_kwh"] and from_item(to_item(result)) == result
+    assert result == {**reading_item(r, assess(r, SETTINGS), SOURCE, INGESTED), "rounded": ["energy_generated_kwh"]}

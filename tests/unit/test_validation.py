@@ -18,12 +18,13 @@ from energy_lib.config import Settings
 from energy_lib.parsing import Record, read_records
 from energy_lib.readings import ParsedFile, Reading, Reject
 from energy_lib.rules import assess
+from energy_lib.validation import ENERGY_FIELDS as ENERGY
 from energy_lib.validation import (
     KWH_DECIMAL_PLACES,
     KWH_MAGNITUDE_LIMIT,
     parse_timestamp,
+    stored_kwh,
     validate_records,
-    within_kwh_bound,
 )
 from tests.conftest import SAMPLES, documented_outcomes, sample_files
 
@@ -85,6 +86,13 @@ SAMPLE_DETAILS = {
     "offsets_and_records.json": ([("site_beta", ("negative_consumption",), "2025-06-11T20:05:00Z")], []),
     "lines.jsonl": ([], [("not_a_number:energy_generated_kwh",)]),
     "readings.csv": ([], [("missing_field:energy_generated_kwh",)]),
+    "producer_floats.json": (
+        [
+            ("plant-03", ("negative_generation",), "2025-06-11T10:15:00Z"),
+            ("plant-04", ("negative_consumption",), "2025-06-11T10:45:00Z"),
+        ],
+        [],
+    ),
 }
 
 
@@ -215,6 +223,25 @@ def test_the_number_bound_constants():
     assert Decimal("1E+20") == KWH_MAGNITUDE_LIMIT
 
 
+def test_the_producer_sample_is_stored_whole_with_its_unrounded_floats_rounded_to_9_decimals():
+    # GIVEN a batch as a producer computing in floats writes it (tests/samples/producer_floats.json)
+    parsed = validate_records(records((SAMPLES / "producer_floats.json").read_bytes(), "raw/p.json"))
+    # THEN every reading is a reading; the four values with more than 9 decimals are rounded, and say so
+    rounded = {(r.site_id, r.timestamp_text, field): getattr(r, field) for r in parsed.readings for field in r.rounded}
+    assert (parsed.read, len(parsed.readings)) == (25, 25)
+    assert rounded == {
+        ("plant-03", "2025-06-11T10:15:00Z", "energy_generated_kwh"): Decimal("-4.572918375"),
+        ("plant-02", "2025-06-11T10:30:00Z", "energy_consumed_kwh"): Decimal("15.400000000"),
+        ("plant-04", "2025-06-11T10:45:00Z", "energy_consumed_kwh"): Decimal("-3.327790891"),
+        ("plant-03", "2025-06-11T11:00:00Z", "energy_generated_kwh"): Decimal("0.300000000"),
+    }
+    # AND the others are exact as written
+    text = (SAMPLES / "producer_floats.json").read_text()
+    assert all(
+        f'"{field}": {getattr(r, field)}' in text for r in parsed.readings for field in ENERGY if field not in r.rounded
+    )
+
+
 @pytest.mark.parametrize(
     "value",
     [
@@ -244,12 +271,8 @@ def test_values_within_the_bound_are_kept_exactly(value):
         "1e35",
         "1e400",
         "-1E+126",
-        "0.0000000001",  # 10 digits after the point
-        "1E-10",
-        "1.5000000000",  # trailing zeros count: 10 digits after the point
-        "10E-10",  # 0.0000000010
-        "0.30000000000000004",  # a float's text
-        "1E-130",
+        "99999999999999999999.9999999995",  # below 10^20 as written, 10^20 once rounded to 9 decimals
+        "-99999999999999999999.99999999951",
         "123456789012345678901234567890123456789",  # 39 digits
     ],
 )
@@ -260,7 +283,7 @@ def test_values_outside_the_bound_are_out_of_range(value, as_text):
     assert one_reject(parsed).reasons == ("out_of_range:energy_generated_kwh",)
 
 
-@pytest.mark.parametrize("value", ["1E+20", "1.0000000001"])
+@pytest.mark.parametrize("value", ["1E+20", "-123456789012345678901.5"])
 def test_out_of_range_in_csv(value):
     text = f"site_id,timestamp,energy_generated_kwh,energy_consumed_kwh\nS1,2025-06-11T12:00:00Z,1,{value}\n"
 
@@ -289,11 +312,76 @@ def test_the_largest_net_inside_the_bound_is_kept():
 
 
 @pytest.mark.parametrize(
-    ("value", "inside"),
-    [("0", True), ("-0E-50", True), ("0E+99", True), ("1E-9", True), ("1E-10", False), ("9.99E+19", True)],
+    ("value", "stored"),
+    [
+        ("0", "0"),
+        ("-0E-50", "0"),
+        ("0E+99", "0"),
+        ("1E-9", "1E-9"),
+        ("12.50", "12.50"),  # at most 9 decimals: as written
+        ("9.99E+19", "9.99E+19"),
+        ("1E-10", "0"),
+        ("-4E-10", "0"),  # rounds to zero: stored as plain 0, not -0
+        ("5E-10", "0"),  # half to even: 0.000000000|5 -> 0
+        ("1.5E-9", "2E-9"),  # half to even: 0.000000001|5 -> 0.000000002
+        ("2.5E-9", "2E-9"),
+        ("0.30000000000000004", "0.300000000"),
+        ("-4.572918374629183", "-4.572918375"),
+        ("1.5000000000", "1.500000000"),
+        ("99999999999999999999.9999999994", "99999999999999999999.999999999"),
+        ("1E-999999999", "0"),
+        ("1E+20", None),
+        ("99999999999999999999.9999999995", None),
+        ("1E+999999999", None),
+    ],
 )
-def test_within_kwh_bound(value, inside):
-    assert within_kwh_bound(Decimal(value)) is inside
+def test_stored_kwh(value, stored):
+    result = stored_kwh(Decimal(value))
+    assert (str(result) if result is not None else None) == stored
+
+
+@pytest.mark.parametrize(
+    ("value", "stored", "rounded"),
+    [
+        ("0.30000000000000004", "0.300000000", True),  # what 0.1 + 0.2 prints in Python, JavaScript, Java
+        ("1.5000000000", "1.500000000", False),  # a fixed 10-decimal format: trailing zeros alone change nothing
+        ("-4.572918374629183", "-4.572918375", True),
+        ("12.5", "12.5", False),
+        ("1e-3", "0.001", False),
+        ("123456789.123456789", "123456789.123456789", False),
+        ("0.0000000001", "0", True),
+        ("1E-130", "0", True),
+        ("10E-10", "1E-9", False),  # 0.0000000010: the same value with 9 decimals
+    ],
+)
+@pytest.mark.parametrize("as_text", [False, True], ids=["json-number", "json-string"])
+def test_more_than_9_decimals_are_rounded_half_to_even_and_named(value, stored, rounded, as_text):
+    # GIVEN a value in a JSON number or string
+    r = one_reading(energy_json(f'"{value}"' if as_text else value, "energy_consumed_kwh"))
+
+    # THEN it is stored rounded to 9 decimals; the reading names the field when that changed its value
+    assert str(r.energy_consumed_kwh) == stored
+    assert r.rounded == (("energy_consumed_kwh",) if rounded else ())
+    assert r.net_energy_kwh == r.energy_generated_kwh - Decimal(stored)
+
+
+def test_rules_and_the_net_see_the_rounded_values():
+    # GIVEN a consumption of -0.0000000004 kWh (rounds to 0) and a generation that rounds to a whole kWh
+    r = one_reading(energy_json("-0.0000000004", "energy_consumed_kwh", energy_generated_kwh="7.9999999996"))
+
+    # THEN neither is negative any more: no anomaly, and the net is that of the stored values
+    assert (r.energy_generated_kwh, r.energy_consumed_kwh, r.net_energy_kwh) == (Decimal(8), 0, Decimal(8))
+    assert not r.energy_consumed_kwh.is_signed()
+    assert r.rounded == ("energy_generated_kwh", "energy_consumed_kwh")
+    assert assess(r, Settings()).anomaly is False
+
+
+def test_rounding_in_csv():
+    text = "site_id,timestamp,energy_generated_kwh,energy_consumed_kwh\nS1,2025-06-11T12:00:00Z,1,1.0000000005\n"
+
+    r = one_reading(validate_text(text, "raw/f.csv"))
+
+    assert (r.energy_consumed_kwh, r.rounded) == (Decimal("1.000000000"), ("energy_consumed_kwh",))
 
 
 def test_sums_of_a_billion_values_at_the_bound_fit_38_digits_and_decimal_38_9():

@@ -107,16 +107,17 @@ def _unfinished(
     lake_pending: int | None,
 ) -> str:
     message = (
-        f"after {timeout_s:.0f} s, {unsettled} of {objects} objects are not processed, {depth} messages are in the "
-        f"ingest queue and the rollups of {len(behind)} sites have not taken in their latest readings"
+        f"after {timeout_s:.0f} s, {unsettled:,} of {count(objects, 'object')} not processed, "
+        f"{count(depth, 'message')} in the ingest queue and the rollups of {count(len(behind), 'site')} behind "
+        "their latest readings"
     )
     if lake_pending:
-        message += f"; {lake_pending} change objects wait for the lake's compaction"
+        message += f"; {count(lake_pending, 'change object')} waiting for the lake's compaction"
     failed_batches = queue_depth(settings, settings.rollups_dead_letter_queue)
     if failed_batches:
         message += (
-            f"; {failed_batches} stream batches are in {settings.rollups_dead_letter_queue} (the rollups missed "
-            "them): run `energy-workbook ops rebuild-rollups`"
+            f"; {count(failed_batches, 'stream batch', 'stream batches')} in {settings.rollups_dead_letter_queue} "
+            "(the rollups missed them): run `energy-workbook ops rebuild-rollups`"
         )
     return message
 

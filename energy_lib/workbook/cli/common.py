@@ -40,9 +40,7 @@ def emit(data: Any, as_json: bool) -> None:
     if as_json:
         print(to_json(data))
     elif isinstance(data, list) and data and isinstance(data[0], dict):
-        import pandas as pd
-
-        print(pd.DataFrame(data).to_string(index=False, max_colwidth=80, na_rep=""))
+        print(_table(data))
     elif isinstance(data, dict):
         for key, value in data.items():
             print(f"{key}: {to_json(value, None) if isinstance(value, (dict, list)) else value}")
@@ -52,6 +50,19 @@ def emit(data: Any, as_json: bool) -> None:
         print("\n".join(str(item) for item in data))
     else:
         print(data)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    """``rows`` as a text table, missing values blank; a column of whole numbers with some missing stays whole
+    numbers (pandas would make it floats: ``1.0``)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    for column in frame.columns:
+        values = [row.get(column) for row in rows]
+        if None in values and all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values):
+            frame[column] = ["" if v is None else str(v) for v in values]
+    return frame.to_string(index=False, max_colwidth=80, na_rep="")
 
 
 def summary_table(result: dict[str, Any]) -> list[dict[str, Any]]:

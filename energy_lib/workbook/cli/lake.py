@@ -105,7 +105,8 @@ def add_commands(commands: Any) -> None:
         "run SQL over the table readings",
         "DuckDB on the local target (or over --lake-dir), Athena on AWS; the same SQL on both. Columns: site_id, "
         'timestamp (UTC; write "timestamp"), energy_generated_kwh, energy_consumed_kwh, net_energy_kwh, anomaly, '
-        "anomaly_reasons, severity, source_key, ingested_at, sequence_number, day (YYYY-MM-DD, the partition: "
+        "anomaly_reasons, severity, rounded (the fields rounded to 9 decimals), source_key, ingested_at, "
+        "sequence_number, day (YYYY-MM-DD, the partition: "
         "on Athena always constrain it). --json prints decimals exactly.",
         run=cmd_sql,
         local=True,

@@ -17,10 +17,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from energy_lib.config import Settings
+from energy_lib import wording
+from energy_lib.config import LOCAL_WINDOWS, Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
 from energy_lib.timeutil import format_timestamp
-from energy_lib.workbook.cli import lake, reports, sites
+from energy_lib.wording import count
+from energy_lib.workbook.cli import dashboard, lake, reports, sites
 from energy_lib.workbook.cli.common import (
     Parser,
     UsageError,
@@ -31,10 +33,8 @@ from energy_lib.workbook.cli.common import (
     summary_table,
     utc_argument,
     utc_range,
-    whole_number,
 )
 from energy_lib.workbook.infra.spec import LAKE_DELAY_BOUND_MIN, ROLLUPS_DELAY_BOUND_MIN
-from energy_lib.workbook.notebook import dashboard
 
 DEFAULT_START = "2025-06-11T00:00:00Z"  # the simulator's default first reading: fixed, so runs repeat
 
@@ -49,8 +49,10 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
     from energy_lib.workbook.local import stack as local_stack
 
+    if args.windows is not None and args.action != "up":
+        raise UsageError("--windows goes with up only")
     if args.action == "up":
-        emit(local_stack.up(settings), args.json)
+        emit(local_stack.up(settings, windows=args.windows), args.json)
     elif args.action == "status":
         info = local_stack.status(settings)
         emit(info, args.json)
@@ -69,7 +71,7 @@ def cmd_lambda(args: argparse.Namespace, settings: Settings) -> None:
         (args.compaction_output, lambda_build.compaction_members()),
     ):
         path = lambda_build.build_zip(Path(output), members)
-        print(f"{path} ({path.stat().st_size} bytes, {len(members)} files)")
+        print(f"{path} ({count(path.stat().st_size, 'byte')}, {count(len(members), 'file')})")
 
 
 FAULT_OPTIONS = (  # option, its values, what it does
@@ -111,16 +113,22 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
         file_format=args.format,
         every_minutes=5 if args.every_minutes is None else args.every_minutes,
         max_batches=args.max_batches,
+        replace=args.replace,
     )
     try:
         faults = requested_faults(args, [site.site_id for site in default_fleet(args.sites)])
-        choice = replace(choice, faults=tuple(faults))
-        if args.continuous:
-            done = runs.run_batches(settings, choice, bar=not args.json)
-            totals = {"sites": args.sites, "batches": done.batches, "files": done.files, "readings": done.readings}
-            emit(totals, args.json)
-            return
-        emit(runs.run_once(settings, choice, bar=not args.json), args.json)
+        plan = runs.plan(settings, replace(choice, faults=tuple(faults)), continuous=args.continuous)
+        print(runs.describe(plan), file=sys.stderr)  # before anything is written
+        if args.dry_run:
+            emit(runs.plan_row(plan), args.json)
+        elif args.continuous:
+            done = runs.run_batches(settings, plan, bar=not args.json)
+            emit(
+                {"sites": args.sites, "batches": done.batches, "files": done.files, "readings": done.readings},
+                args.json,
+            )
+        else:
+            emit(runs.run_once(settings, plan, bar=not args.json), args.json)
     except (ValueError, registry.RegistryError) as exc:
         raise UsageError(str(exc)) from exc
 
@@ -135,7 +143,8 @@ def cmd_wait(args: argparse.Namespace, settings: Settings) -> int:
     counts = ops.wait(settings, timeout_s=args.timeout, progress=show)
     emit(counts, args.json)
     if counts.get("failed"):
-        print(f"error: {counts['failed']} objects failed; see `energy-workbook ingest status`", file=sys.stderr)
+        failed = count(counts["failed"], "object")
+        print(f"error: {failed} failed; see `energy-workbook ingest status`", file=sys.stderr)
         return 1
     return 0
 
@@ -163,9 +172,12 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
     elif args.what == "summary":
         result = query.summary(settings, dynamodb, args.start, args.end)
         if not args.json and not result["fleet"]["readings"]:
-            print(f"no readings {_range_words(args.start, args.end)}: nothing to summarise")
+            as_of = wording.moment(result["complete_through"])
+            print(f"no readings {_range_words(args.start, args.end)} as of {as_of} UTC: nothing to summarise")
             return
         emit(result if args.json else summary_table(result), args.json)
+        if not args.json:
+            print(wording.freshness(result["fleet"], result["complete_through"]))
     elif args.what == "sites":
         emit(query.sites(settings, dynamodb), args.json)
     else:
@@ -259,6 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
         json=True,
     )
     p.add_argument("action", choices=("up", "status", "down"))
+    p.add_argument(
+        "--windows",
+        choices=LOCAL_WINDOWS,
+        help="up: how the rollups' 15-minute tumbling windows end: idle (default: as soon as the stream has nothing "
+        "new, so rollups follow in seconds) or clock (at the window's end, as on AWS: summaries then add the "
+        "readings of the open window, and `wait` waits for the window)",
+    )
 
     p = command(
         commands,
@@ -285,7 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate a fleet, register it and upload its readings under raw/",
         "Solar generation in each site's local day, a daily load profile, injected anomalies and, on request, "
         "faults (a site going silent, a frozen meter, a daytime outage, a slow yield loss); the fleet goes into "
-        "the site registry; one file per site and UTC day, with a progress bar. One batch for a fixed period "
+        "the site registry; one file per site and UTC day, with a progress bar. Nothing stored is replaced unless "
+        "--replace says so: first it says how many stored readings and registered sites the run would replace, and "
+        "a run that would replace readings appends after the latest stored reading of its sites instead (a run "
+        "that writes the same values again replaces nothing). One batch for a fixed period "
         "(--start, --hours), or --continuous: every N minutes the intervals completed since the last batch, "
         "until --max-batches or Ctrl-C (an upload under way finishes first).",
         run=cmd_simulate,
@@ -301,6 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format", default="json", choices=("json", "jsonl", "csv", "json.gz"), help="file format (default json)"
     )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the readings stored in the period and the sites' registry entries (default: a run that "
+        "would replace readings appends after the latest stored reading, and registered sites keep their entries)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="say what the run would write and replace; write nothing")
     p.add_argument("--continuous", action="store_true", help="upload new readings every N minutes until Ctrl-C")
     p.add_argument("--every-minutes", type=float, help="with --continuous: minutes between batches (default 5)")
     p.add_argument("--max-batches", type=positive_int, help="with --continuous: stop after this many batches")
@@ -313,8 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
         "wait",
         "wait until every raw object is processed, the queue is empty, the rollups and the lake caught up",
         "Exit 0 once every object under raw/ has a final ledger status, the ingest queue is empty, the rollups "
-        "have taken in every reading written (the readings stream is drained), so a summary read next is "
-        "complete, and no change object waits for the lake's compaction (seconds locally; on AWS up to "
+        "have taken in every reading written (the readings stream is drained; summaries need no wait, they add "
+        "what the rollups miss), and no change object waits for the lake's compaction (seconds locally, until the "
+        "window's end with `local up --windows clock`; on AWS up to "
         f"{ROLLUPS_DELAY_BOUND_MIN} minutes for the rollups, which are written once per tumbling window, and "
         f"{LAKE_DELAY_BOUND_MIN} for the lake: give --timeout 1200 there); exit 1 when objects failed (also an "
         "attempt that stopped and whose lease expired: see `ingest status`) or at the timeout. Progress goes to "
@@ -330,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest",
         "ledger status of every raw object",
         "status: one row per object under raw/ (its current version): key, version_id, etag, status (pending, "
-        "processing, processed, rejected, superseded, failed), read, stored, quarantined, anomalies, error.",
+        "processing, processed, rejected, superseded, failed), read, stored, quarantined, anomalies, rounded (stored "
+        "readings with a value rounded to 9 decimals), error.",
         run=cmd_ingest,
         local=True,
         json=True,
@@ -346,7 +377,14 @@ def build_parser() -> argparse.ArgumentParser:
         local=True,
     )
     what = p.add_subparsers(dest="what", required=True, metavar="WHAT")
-    q = command(what, "readings", "readings of one site", "Ranges are [start, end) in UTC; no range: all.", json=True)
+    q = command(
+        what,
+        "readings",
+        "readings of one site",
+        "Ranges are [start, end) in UTC; no range: all. A site with no readings at all is bad input (exit 2, naming "
+        "the sites that have readings); a site with none in the range says so.",
+        json=True,
+    )
     q.add_argument("--site", required=True, help="site id")
     _range(q)
     q = command(
@@ -364,7 +402,11 @@ def build_parser() -> argparse.ArgumentParser:
         "totals per site and fleet (all time without a range)",
         "Generated, consumed and net kWh of the valid readings and, apart, of the flagged ones (flagged_*), "
         "efficiency % (valid generated / valid consumed), readings, valid readings, anomalies by severity and "
-        "anomaly rate %, read from the hourly and daily rollups: --start and --end must be whole UTC hours.",
+        "anomaly rate %, read from the hourly and daily rollups, plus the readings stored after them (the "
+        "rollups trail by up to a window): exact when asked. Per site and fleet, readings_after_rollups; per "
+        "site, rolled_up_through (its rollups' watermark); complete_through: the moment the summary is exact to. "
+        "--start and --end must be whole UTC hours. A ratio that is undefined prints n/a; a period without "
+        "readings prints one line.",
         json=True,
     )
     _range(q)
@@ -390,7 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "ops",
         "operations: health, queue depths, alerts, dead letters, redrive, quarantine, rebuild-rollups",
-        "health: one cheap call per resource. depths: messages in the ingest queue, its dead-letter queue and "
+        "health: one cheap call per resource, each healthy, degraded (a dead-letter queue that holds messages, with "
+        "the count) or unhealthy (it does not answer). depths: messages in the ingest queue, its dead-letter queue and "
         "the rollups' dead-letter queue. alerts: what the alerts topic delivered to its queue. dead-letters: "
         "messages that failed maxReceiveCount times. redrive: move them back to the ingest queue. quarantine: "
         "rejected readings and files, with their reasons. rebuild-rollups: recompute every rollup of every site "
@@ -414,41 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_commands(commands)
     sites.add_commands(commands)
     lake.add_commands(commands)
-
-    p = command(
-        commands,
-        "dashboard",
-        "serve the explorer, business report, operations, raw files and simulation panel as a web app",
-        "Voilà on 127.0.0.1 only (never 0.0.0.0), one page per notebook, each run on this command's target "
-        "(the local stack is started when needed); a page's query string sets its notebook's parameters, "
-        "e.g. /voila/render/03-explore-readings.ipynb?site_id=SITE_002, checked as `report run -p` checks them "
-        "(a bad value answers 400). A page opens on a warm kernel of a pool and its kernel ends when it closes; "
-        "a kernel with no page open is shut down once idle for --cull-idle-s. Ctrl-C stops it.",
-        run=cmd_dashboard,
-        local=True,
-    )
-    p.add_argument(
-        "--port", dest="dashboard_port", type=positive_int, default=8866, help="web port on 127.0.0.1 (default 8866)"
-    )
-    p.add_argument("--notebooks-dir", default=str(reports.NOTEBOOKS), help="folder of the notebooks")
-    p.add_argument(
-        "--pool-size",
-        type=whole_number,
-        default=dashboard.POOL_SIZE,
-        help=f"warm kernels kept ready for the next pages (default {dashboard.POOL_SIZE}; 0: each page starts one)",
-    )
-    p.add_argument(
-        "--cull-idle-s",
-        type=whole_number,
-        default=dashboard.CULL_IDLE_S,
-        help=f"shut down a kernel with no page open after this many idle seconds (default {dashboard.CULL_IDLE_S}; "
-        "0: never)",
-    )
+    dashboard.add_commands(commands)
     return parser
-
-
-def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> None:
-    dashboard.serve(settings, Path(args.notebooks_dir), args.dashboard_port, args.pool_size, args.cull_idle_s)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

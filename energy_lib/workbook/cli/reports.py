@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from energy_lib import timeutil
+from energy_lib import timeutil, wording
 from energy_lib.config import Settings
 from energy_lib.workbook import reports
 from energy_lib.workbook.cli.common import (
@@ -137,8 +137,9 @@ def demo_summary(settings: Settings, period: tuple[str, str] | None) -> None:
     summary = query.summary(settings, client("dynamodb", settings), start, end)
     if summary["fleet"]["readings"]:
         emit(summary_table(summary), as_json=False)
+        print(wording.freshness(summary["fleet"], summary["complete_through"]))
     else:
-        print("no readings in this period")
+        print(f"no readings in this period as of {wording.moment(summary['complete_through'])} UTC")
     if settings.target == "local":
         info = local_stack.status(settings)
         if info["running"]:
@@ -210,7 +211,8 @@ def add_commands(commands: Any) -> None:
         commands,
         "demo",
         "the main job: local stack up, every notebook as a report, the fleet summary, the index's path",
-        "Exit 1 when a notebook failed.",
+        "The fleet summary is that of the business report's period; on the local target it then says that the "
+        "stack still runs and how to stop it. Exit 1 when a notebook failed.",
         run=cmd_demo,
     )
     p.add_argument("--notebooks-dir", default=str(NOTEBOOKS), help="folder of the notebooks")

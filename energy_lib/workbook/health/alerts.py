@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from energy_lib.alerts import BODY_ROWS, SITES_LISTED, plain_subject
+from energy_lib.alerts import BODY_ROWS, SITES_LISTED, plain_subject, sites_text
 from energy_lib.config import Settings
 from energy_lib.dynamo import to_item
 from energy_lib.rules import highest
@@ -98,7 +98,9 @@ def message(events: Sequence[Event], period: str, headline: str | None = None) -
     if len(events) > BODY_ROWS:
         lines.append(f"... and {len(events) - BODY_ROWS} more (run 06-assess-site-health for the full list)")
     return {
-        "Subject": plain_subject(f"[{severity}] Site health {headline or period}: {', '.join(counts)}"),
+        "Subject": plain_subject(
+            f"[{severity}] Site health {headline or period}, {sites_text(all_sites)}: {', '.join(counts)}"
+        ),
         "Message": "\n".join(lines),
         "MessageAttributes": {
             "kind": {"DataType": "String.Array", "StringValue": json.dumps(kinds)},

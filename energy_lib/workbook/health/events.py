@@ -16,7 +16,7 @@ import pandas as pd
 
 from energy_lib.timeutil import format_timestamp
 
-# kind -> (alert kind, severity); the README's "Site health" section explains each
+# kind -> (alert kind, severity); docs/site-health.md explains each
 KINDS = {
     "site_silent": ("site_silent", "HIGH"),
     "gap": ("data_quality", "MEDIUM"),

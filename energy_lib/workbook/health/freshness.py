@@ -2,9 +2,12 @@
 
 The last reading time is the ``last_reading_at`` attribute of the site's all-time rollup item (bucket ``T``),
 which the pipeline's stream aggregator keeps. So the check reads the registry and one bucket of rollups: two
-Queries, paged (1 MB a page), whatever the number of readings; never a reading. On AWS the rollups trail the
-readings by up to :data:`~energy_lib.workbook.infra.spec.ROLLUPS_DELAY_BOUND_MIN` (the aggregator writes them
-once per tumbling window), so there the threshold is that much longer: a site that reports is never silent.
+Queries, paged (1 MB a page), whatever the number of readings; never a reading. Judged at an ``as_of`` in the
+past (a report of an earlier period), a site with readings from ``as_of`` on is judged by its last reading
+before ``as_of`` (one more Query for each such site), so that later readings never change an earlier report.
+On AWS the rollups trail the readings by up to :data:`~energy_lib.workbook.infra.spec.ROLLUPS_DELAY_BOUND_MIN`
+(the aggregator writes them once per tumbling window), so there the threshold is that much longer: a site that
+reports is never silent.
 """
 
 from __future__ import annotations
@@ -140,6 +143,23 @@ def check(
     """:func:`silent_sites` from the stored registry (unless ``sites`` are given) and all-time rollups: two
     paged Queries. On AWS the threshold allows for the rollups' delay."""
     sites = registry.list_sites(settings, dynamodb, cost) if sites is None else sites
-    totals = query.rollups(settings, dynamodb, [TOTAL_BUCKET], cost)
+    totals = [
+        _as_of(settings, dynamodb, total, as_of, cost)
+        for total in query.rollups(settings, dynamodb, [TOTAL_BUCKET], cost)
+    ]
     delay_min = ROLLUPS_DELAY_BOUND_MIN if settings.target == "aws" else 0.0
     return silent_sites(sites, totals, as_of, silent_after_intervals, delay_min)
+
+
+def _as_of(settings: Settings, dynamodb: Any, total: dict[str, Any], as_of: datetime, cost: Cost | None) -> dict:
+    """A site's all-time rollup row as it stood at ``as_of``: when its last reading starts at or after ``as_of``
+    (a report of an earlier period), the last reading that starts before it (one Query), or no reading."""
+    last = query.utc(total.get("last_reading_at"))
+    if last is None or last < as_of:
+        return total
+    before = query.latest_reading(settings, dynamodb, total["site_id"], before=as_of, cost=cost)
+    return {
+        **total,
+        "last_reading_at": before["timestamp"] if before else None,
+        "readings": total["readings"] if before else 0,
+    }

@@ -21,7 +21,7 @@ UNDERPERFORMANCE_DAYS = 3  # low days in a row that make underperformance [days]
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """The settings of one assessment (README, "Site health"); ValueError for a value that cannot work."""
+    """The settings of one assessment (docs/site-health.md); ValueError for a value that cannot work."""
 
     silent_after_intervals: float = SILENT_AFTER_INTERVALS  # [count]
     gap_minutes: float = GAP_MINUTES  # [min]

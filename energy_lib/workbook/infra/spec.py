@@ -16,7 +16,7 @@ from energy_lib.checkpoints import PREFIX as CHECKPOINT_PREFIX
 from energy_lib.schema import TABLES, Table
 from energy_lib.validation import EARLIEST, LATEST
 
-# Measured (tests/benchmarks/test_handler_memory.py, README "The ingest function's size"): the handler's peak
+# Measured (tests/benchmarks/test_handler_memory.py, docs/ingest-function.md): the handler's peak
 # memory is flat in the file's size (81 to 84 MiB from 10k to 1M readings), so memory is chosen for the CPU share
 # it buys (Lambda gives 1 vCPU at 1769 MB): the Python side spends about 0.28 ms of CPU a reading, so at 1024 MB
 # (0.58 vCPU) an invocation of 60 s reads about 70,000 readings and a 1M-reading file finishes in about 15

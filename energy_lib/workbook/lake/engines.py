@@ -30,8 +30,8 @@ import pyarrow as pa
 from energy_lib import lake
 from energy_lib.clients import client
 from energy_lib.compaction.tables import SCHEMA
-from energy_lib.config import Settings
-from energy_lib.errors import LakeError
+from energy_lib.config import LOCAL_ACCESS_KEY, Settings
+from energy_lib.errors import LakeError, LakeQueryError
 
 if TYPE_CHECKING:
     import duckdb
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 DUCKDB_THREADS = 2
 ATHENA_FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 ATHENA_POLL_S = (0.2, 2.0)  # first and longest pause between looks at a running query
+ATHENA_USER_ERROR = 2  # AthenaError.ErrorCategory of a query the asker got wrong (1: system, 3: other)
 
 
 def sql(settings: Settings, query: str, lake_dir: str | Path | None = None) -> pd.DataFrame:
@@ -83,9 +84,9 @@ def _database(settings: Settings, lake_dir: str | None, threads: int) -> duckdb.
     if lake_dir is None:
         database.execute(f"LOAD {_text(str(httpfs_extension()))}")
         endpoint = (settings.endpoint or "").removeprefix("http://")
-        # moto accepts any key; these are placeholders, not credentials
+        key = _text(LOCAL_ACCESS_KEY)  # moto accepts any key; a placeholder, not a credential
         database.execute(
-            f"CREATE SECRET lake (TYPE s3, KEY_ID 'local', SECRET 'local', REGION {_text(settings.region)}, "
+            f"CREATE SECRET lake (TYPE s3, KEY_ID {key}, SECRET {key}, REGION {_text(settings.region)}, "
             f"ENDPOINT {_text(endpoint)}, URL_STYLE 'path', USE_SSL false)"
         )
     return database
@@ -105,10 +106,10 @@ def connect(
         listing = client("s3", settings).list_objects_v2(Bucket=settings.bucket, Prefix=prefix, MaxKeys=1)
         found = bool(listing.get("KeyCount"))
         source = f"s3://{settings.bucket}/{prefix}day=*/*.parquet"
-    if found:
+    if found:  # by name: day files written before a column existed (``rounded``) read it as NULL
         connection.execute(
             f"CREATE TEMP VIEW {lake.TABLE} AS SELECT * FROM read_parquet({_text(source)}, hive_partitioning = true, "
-            f"hive_types = {{'{lake.PARTITION[0]}': 'VARCHAR'}})"
+            f"hive_types = {{'{lake.PARTITION[0]}': 'VARCHAR'}}, union_by_name = true)"
         )
     else:  # an empty lake is an empty table, not an error
         connection.register(
@@ -126,13 +127,25 @@ def _text(value: str) -> str:
 def duckdb_table(settings: Settings, query: str, lake_dir: str | Path | None = None) -> pa.Table:
     import duckdb
 
-    connection = connect(settings, lake_dir)
+    try:
+        connection = connect(settings, lake_dir)  # the view over the day files reads their schema
+    except duckdb.Error as error:
+        raise LakeError(f"DuckDB: {one_line(str(error))}") from error
     try:
         return connection.execute(query).to_arrow_table()
     except duckdb.Error as error:
-        raise LakeError(f"DuckDB: {error}") from error
+        # the query's own mistake (syntax, names, conversions), not the lake's (a file it cannot read)
+        mistake = isinstance(error, duckdb.ProgrammingError | duckdb.DataError)
+        refused = mistake and not isinstance(error, duckdb.InvalidInputException)
+        raise (LakeQueryError if refused else LakeError)(f"DuckDB: {one_line(str(error))}") from error
     finally:
         connection.close()
+
+
+def one_line(message: str) -> str:
+    """An engine's message on one line: its lines joined, the caret line that points into the query left out."""
+    lines = (line.strip() for line in message.splitlines())
+    return " ".join(line for line in lines if line and set(line) != {"^"})
 
 
 # --- Athena -----------------------------------------------------------------------------------------
@@ -154,7 +167,9 @@ def athena(settings: Settings, query: str) -> pa.Table:
         time.sleep(pause)
         pause = min(pause * 2, ATHENA_POLL_S[1])
     if status["State"] != "SUCCEEDED":
-        raise LakeError(f"Athena query {execution_id} {status['State']}: {status.get('StateChangeReason', '')}")
+        refused = status.get("AthenaError", {}).get("ErrorCategory") == ATHENA_USER_ERROR
+        message = f"Athena query {execution_id} {status['State']}: {one_line(status.get('StateChangeReason', ''))}"
+        raise (LakeQueryError if refused else LakeError)(message)
     return athena_results(athena_client, execution_id)
 
 

@@ -38,6 +38,7 @@ import itertools
 import json
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -57,6 +58,11 @@ def install() -> None:
     serialize_dynamodb()
     write_stream_records_as_json()
     route_athena_rest_json()
+
+
+def dynamodb_lock() -> AbstractContextManager[bool]:
+    """The lock that runs moto's DynamoDB backends one call at a time (for code that changes their state directly)."""
+    return _dynamodb_lock
 
 
 def route_athena_rest_json() -> None:

@@ -32,7 +32,8 @@ def queue_arn(settings: Settings, name: str) -> str:
 
 
 def provision(settings: Settings) -> None:
-    """Create (or leave as they are) every resource of the pipeline on the local target."""
+    """Create (or leave as they are) every resource of the pipeline on the local target; the lake's Glue table is
+    brought up to date (columns added since it was created)."""
     if settings.target != "local":
         raise ValueError("provision() creates resources on the local target only; AWS uses terraform/")
     _queues(settings)
@@ -308,6 +309,7 @@ def _lake(settings: Settings) -> None:
     except ClientError as error:
         if error.response["Error"]["Code"] != "AlreadyExistsException":
             raise
+        glue.update_table(DatabaseName=settings.glue_database, TableInput=glue_table_input(settings))  # new columns
     athena = client("athena", settings)
     if settings.athena_workgroup not in {group["Name"] for group in athena.list_work_groups()["WorkGroups"]}:
         athena.create_work_group(Name=settings.athena_workgroup, Configuration=workgroup_configuration(settings))

@@ -1,5 +1,7 @@
 """The embedded local AWS: one background process with moto's server on 127.0.0.1, the local
 Lambda runtime (both event source mappings) and the lake's compaction job, provisioned like production on start.
+The rollups' tumbling windows end when the stream is idle, or on the clock as on AWS (``up(windows="clock")``,
+``energy-workbook local up --windows clock``), which shows the open window.
 
 ``up`` starts it (idempotent), ``status`` says what runs where, ``down`` stops it by its own pid.
 Whether it runs is decided by its process and the port it owns, never by how fast it answers: a stack busy
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -98,11 +101,22 @@ def _wait_until_ready(settings: Settings, pid: int, process: subprocess.Popen | 
     raise LocalStackError(f"the local stack did not start within {timeout_s:.0f} s; see {log_file(settings)}")
 
 
-def up(settings: Settings, timeout_s: float = START_TIMEOUT_S) -> dict[str, Any]:
-    """Start the local stack in the background unless it already runs (or is starting); returns :func:`status`."""
+def up(settings: Settings, timeout_s: float = START_TIMEOUT_S, windows: str | None = None) -> dict[str, Any]:
+    """Start the local stack in the background unless it already runs (or is starting); returns :func:`status`.
+
+    ``windows`` (``idle`` or ``clock``, see :attr:`~energy_lib.config.Settings.local_windows`) is how the stack
+    should end the rollups' windows; a stack that runs already and ends them otherwise is an error.
+    """
     if settings.target != "local":
         raise LocalStackError("the local stack is for target 'local'; this configuration targets AWS")
+    if windows is not None:
+        settings = replace(settings, local_windows=windows)
     current = status(settings)
+    if current["running"] and windows is not None and current.get("windows", "idle") != windows:
+        raise LocalStackError(
+            f"the local stack on port {settings.local_port} runs with --windows {current.get('windows', 'idle')}; "
+            "stop it first (`energy-workbook local down`)"
+        )
     if current["running"]:
         return current
     if current.get("starting"):
@@ -170,10 +184,15 @@ def serve(settings: Settings) -> None:
     # stdout and stderr are the log file (see up()), so werkzeug's access log goes there, not to a terminal
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=settings.local_port, verbose=True)
     server.start()
-    state = {"pid": os.getpid(), "endpoint_url": f"http://{LOOPBACK}:{settings.local_port}", "ready": False}
+    state = {
+        "pid": os.getpid(),
+        "endpoint_url": f"http://{LOOPBACK}:{settings.local_port}",
+        "windows": settings.local_windows,
+        "ready": False,
+    }
     state_file(settings).write_text(json.dumps(state))
     provision(settings)
-    runtimes = (LocalRuntime(settings), StreamRuntime(settings))
+    runtimes = (LocalRuntime(settings), StreamRuntime(settings, close_when_idle=settings.local_windows == "idle"))
     compactor = LocalCompactor(settings)
     compactor.start()
     for signum in (signal.SIGTERM, signal.SIGINT):

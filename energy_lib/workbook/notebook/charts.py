@@ -21,6 +21,7 @@ from energy_lib.workbook.notebook.palette import (
     ANOMALY_MARKER_COLOUR,
     EFFICIENCY_FAIR_PCT,
     EFFICIENCY_GOOD_PCT,
+    LABEL_GROUND,
     SERIES_COLOURS,
     SEVERITY_COLOURS,
     SITE_COLOURS,
@@ -61,6 +62,7 @@ TIME_AXIS = "Time [UTC]"
 
 ENERGY_SERIES = {"energy_generated_kwh": "generated", "energy_consumed_kwh": "consumed", "net_energy_kwh": "net"}
 _NO_DATA = "energy_no_data"  # key in ``layout.meta`` of a figure made by empty_figure()
+BAR_LABEL = "bar label"  # the name of the annotations that label the bars of efficiency_zones()
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -160,8 +162,10 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
     Figure
         Three lines (``generated``, ``consumed``, ``net``) [kWh] and an ``anomaly`` marker trace placed on
         the value that made the reading an anomaly (the negative one, else the larger). The axis covers the
-        site's usual range (:func:`scales.readable_range`): an implausible reading is drawn at its edge,
-        labelled with its true value, instead of flattening every other reading.
+        usual range of the site's values (:func:`scales.readable_range`) without the flagged ones (a flagged
+        reading's faulty value and its net): whatever their sign, they never set it. A flagged value outside it
+        is drawn at the edge, the marker labelled with its true value, and so is a lone valid value far outside
+        the others (an ``off scale`` trace), instead of flattening every other reading.
     """
     title = f"Energy of {site_id}" if site_id else "Energy over time"
     if is_empty(readings):
@@ -180,43 +184,53 @@ def energy_over_time(readings: pd.DataFrame, site_id: str | None = None) -> go.F
     frame = readings[readings["site_id"] == site_id].sort_values("timestamp")
     if frame.empty:
         return empty_figure(title, f"No readings of {site_id}")
+    flagged = frame["anomaly"].fillna(False).astype(bool)
+    anomalies = frame[flagged]
+    generated = anomalies["energy_generated_kwh"].astype(float)
+    consumed = anomalies["energy_consumed_kwh"].astype(float)
+    lowest = generated.where(generated <= consumed, consumed)
+    highest = generated.where(generated >= consumed, consumed)
+    marker_kwh = lowest.where(lowest < 0, highest)  # the value that made the reading an anomaly
+    # a flagged reading's faulty value and its net: whatever their sign, they never set the axis
+    faulty_series = {
+        moment: {"net", "generated" if value == gen else "consumed"}
+        for moment, value, gen in zip(anomalies["timestamp"], marker_kwh, generated, strict=True)
+    }
     long = _energy_series(frame, "timestamp", list(ENERGY_SERIES))
     long["energy_kwh"] = long["energy_kwh"].astype(float)
-    low, high = scales.readable_range(long["energy_kwh"], include=(0.0,))
+    faulty = pd.Series(
+        [
+            series in faulty_series.get(moment, ())
+            for moment, series in zip(long["timestamp"], long["series"], strict=True)
+        ],
+        index=long.index,
+    )
+    basis = long[~faulty] if not faulty.all() else long
+    low, high = scales.readable_range(basis["energy_kwh"], include=(0.0,))
     long["shown_kwh"] = scales.on_scale(long["energy_kwh"], low, high)
     labels = {"timestamp": TIME_AXIS, "shown_kwh": ENERGY_AXIS, "series": "Series"}
     fig = draw(
         px.line, long, title, labels, ("timestamp", "shown_kwh", "series"), SERIES_COLOURS, custom_data=["energy_kwh"]
     )
     fig.update_traces(hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<extra>%{fullData.name}</extra>")
-    anomalies = frame[frame["anomaly"].fillna(False).astype(bool)]
+    scales.mark_off_scale(fig, long[~faulty], "timestamp", "energy_kwh", low, high)
     if not anomalies.empty:
-        generated = anomalies["energy_generated_kwh"].astype(float)
-        consumed = anomalies["energy_consumed_kwh"].astype(float)
-        lowest = generated.where(generated <= consumed, consumed)
-        highest = generated.where(generated >= consumed, consumed)
-        marker_kwh = lowest.where(lowest < 0, highest)
         reasons = anomalies.get("anomaly_reasons", pd.Series("", index=anomalies.index)).fillna("")
         severity = anomalies.get("severity", pd.Series("", index=anomalies.index)).fillna("")
-        outside = scales.off_scale(marker_kwh, low, high)
         fig.add_trace(
             go.Scatter(
                 x=anomalies["timestamp"],
                 y=scales.on_scale(marker_kwh, low, high),
-                mode="markers+text" if outside.any() else "markers",
+                mode="markers",
                 name="anomaly",
                 marker={"color": ANOMALY_MARKER_COLOUR, "symbol": "x", "size": 10},
-                text=[
-                    scales.off_scale_label(v, high, "kWh") if off else ""
-                    for v, off in zip(marker_kwh, outside, strict=True)
-                ],
-                textposition="top center" if (marker_kwh > high).any() else "bottom center",
                 cliponaxis=False,
                 customdata=[[v, f"{s} {r}".strip()] for v, s, r in zip(marker_kwh, severity, reasons, strict=True)],
                 hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<br>%{customdata[1]}<extra>anomaly</extra>",
             )
         )
-    fig.update_layout(legend_title_text="Series", yaxis_range=_padded(low, high))
+        scales.label_off_scale(fig, anomalies["timestamp"], marker_kwh, low, high, frame["timestamp"])
+    fig.update_layout(legend_title_text="Series", yaxis_range=scales.padded(low, high))
     return fig
 
 
@@ -237,8 +251,10 @@ def site_comparison(site_summary: pd.DataFrame) -> go.Figure:
 def efficiency_zones(site_summary: pd.DataFrame) -> go.Figure:
     """Efficiency per site [%], one labelled bar each, coloured by zone (see ``EFFICIENCY_*_PCT``, ``ZONE_COLOURS``).
 
-    Dotted lines mark the zone thresholds. A site that consumed nothing has no efficiency: it is listed in
-    the ``ZONE_NONE`` zone with no bar and a "no consumption" note at zero. The axis covers 0, the
+    Dotted lines mark the zone thresholds. Each bar's label (annotations named :data:`BAR_LABEL`) sits above it on
+    a white ground, so a threshold line just above a bar never strikes the label through. A site that consumed
+    nothing has no efficiency: it is listed in the ``ZONE_NONE`` zone with no bar and a "no consumption" note at
+    zero. The axis covers 0, the
     thresholds and the fleet's usual range (:func:`scales.readable_range`); a site far outside it is drawn up
     to the edge, hatched, labelled with its true value (``▲ 96,356 %``), in the colour of its true zone.
     """
@@ -256,19 +272,27 @@ def efficiency_zones(site_summary: pd.DataFrame) -> go.Figure:
         "" if pd.isna(pct) else scales.off_scale_label(pct, high, "%") if off else efficiency_text(pct)
         for pct, off in zip(frame["efficiency_pct"], outside, strict=True)
     ]
-    labels = {"site_id": SITE_AXIS, "shown_pct": EFFICIENCY_AXIS, "zone": "Zone", "label": "Efficiency"}
+    labels = {"site_id": SITE_AXIS, "shown_pct": EFFICIENCY_AXIS, "zone": "Zone"}
     order = {"site_id": _site_order(frame), "zone": list(ZONE_COLOURS)}
     columns = ("site_id", "shown_pct", "zone")
-    fig = draw(px.bar, frame, title, labels, columns, ZONE_COLOURS, order, text="label", custom_data=["efficiency_pct"])
-    fig.update_traces(
-        textposition="outside",
-        cliponaxis=False,
-        textfont_size=14,
-        hovertemplate="%{x}<br>%{customdata[0]:,.2f} %<extra>%{fullData.name}</extra>",
-    )
+    fig = draw(px.bar, frame, title, labels, columns, ZONE_COLOURS, order, custom_data=["efficiency_pct"])
+    fig.update_traces(hovertemplate="%{x}<br>%{customdata[0]:,.2f} %<extra>%{fullData.name}</extra>")
     _hatch_off_scale(fig, dict(zip(frame["site_id"], outside, strict=True)))
     for threshold in (EFFICIENCY_FAIR_PCT, EFFICIENCY_GOOD_PCT):
         fig.add_hline(y=threshold, line_dash="dot", line_color="#555555", annotation_text=f"{threshold:g} %")
+    for site, shown, label in zip(frame["site_id"], frame["shown_pct"], frame["label"], strict=True):
+        if label:  # above its bar, on a white ground: a threshold line passing behind never strikes it through
+            fig.add_annotation(
+                x=site,
+                y=shown,
+                text=label,
+                yanchor="bottom",
+                yshift=2,
+                showarrow=False,
+                bgcolor=LABEL_GROUND,
+                font_size=14,
+                name=BAR_LABEL,
+            )
     for site in frame.loc[frame["efficiency_pct"].isna(), "site_id"]:
         fig.add_annotation(x=site, y=0, text="no consumption", showarrow=False, yshift=10, font_color="#616161")
     fig.update_layout(yaxis_range=[min(low, 0.0) * 1.15, high * 1.15])  # room for the labels
@@ -384,40 +408,10 @@ def net_energy_trend(frame: pd.DataFrame) -> go.Figure:
     options = {"markers": True, "custom_data": ["net_energy_kwh"]}
     fig = draw(px.line, ordered, title, labels, columns, SITE_COLOURS, order, **options)
     fig.update_traces(hovertemplate="%{x}<br>%{customdata[0]:,.3f} kWh<extra>%{fullData.name}</extra>")
-    _mark_off_scale(fig, ordered, period, "net_energy_kwh", low, high)
+    scales.mark_off_scale(fig, ordered, period, "net_energy_kwh", low, high)
     fig.add_hline(y=0, line_color="#555555", line_width=1)
-    fig.update_layout(yaxis_range=_padded(low, high))
+    fig.update_layout(yaxis_range=scales.padded(low, high))
     return fig
-
-
-def _padded(low: float, high: float, share: float = 0.08) -> list[float]:
-    """``[low, high]`` widened by ``share`` of its span on each side, so that points at the edge show whole."""
-    pad = (high - low) * share or 1.0
-    return [low - pad, high + pad]
-
-
-def _mark_off_scale(fig: go.Figure, data: pd.DataFrame, x: str, column: str, low: float, high: float) -> None:
-    """Add an ``off scale`` trace: a triangle at the edge for each value of ``column`` outside ``[low, high]``,
-    labelled with its true value [kWh]."""
-    outside = data[scales.off_scale(data[column], low, high)]
-    if outside.empty:
-        return
-    values = outside[column].astype(float)
-    fig.add_trace(
-        go.Scatter(
-            x=outside[x],
-            y=scales.on_scale(values, low, high),
-            mode="markers+text",
-            name="off scale",
-            marker={"symbol": ["triangle-up" if v > high else "triangle-down" for v in values], "size": 13},
-            marker_color="#212121",
-            text=[scales.off_scale_label(v, high, "kWh") for v in values],
-            textposition=["top center" if v > high else "bottom center" for v in values],
-            cliponaxis=False,
-            customdata=values,
-            hovertemplate="%{x}<br>%{customdata:,.3f} kWh (off scale)<extra></extra>",
-        )
-    )
 
 
 def hourly_heatmap(hourly: pd.DataFrame, tz: str = "UTC") -> go.Figure:

@@ -10,25 +10,29 @@ trails the tables by at most the compaction delay (minutes); the frames have the
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
-from energy_lib import parsing, query
+from energy_lib import parsing, query, rules, tail
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.errors import UnparseableFile
 from energy_lib.pipeline import NotAnS3Notification, notifications
 from energy_lib.quarantine import rejects_prefix
+from energy_lib.readings import Reading
 from energy_lib.rollups import COUNTERS, ENERGY, FLAGGED_ENERGY
 from energy_lib.schema import PROBLEM_STATUSES
+from energy_lib.validation import validate
 from energy_lib.workbook.aws import ops
 
 TOTAL_COLUMNS = (*ENERGY, *FLAGGED_ENERGY)  # rollups and summaries: valid readings' energy, and flagged apart
 READING_COLUMNS = ("site_id", "timestamp", *ENERGY, "anomaly", "anomaly_reasons", "severity")
-SUMMARY_COLUMNS = ("site_id", *COUNTERS, "valid_readings", "efficiency_pct", "anomaly_rate_pct")
+FRESHNESS_COLUMNS = ("rolled_up_through", "readings_after_rollups")  # see energy_lib.query.summary
+SUMMARY_COLUMNS = ("site_id", *COUNTERS, "valid_readings", "efficiency_pct", "anomaly_rate_pct", *FRESHNESS_COLUMNS)
 ROLLUP_COLUMNS = ("site_id", *COUNTERS)
 Moment = datetime | str | None
 LONG_RANGE = timedelta(days=7)  # longer ranges are read from the lake
@@ -89,18 +93,23 @@ def anomalies(settings: Settings, site_id: str | None = None, start: Moment = No
 
 
 def summary(settings: Settings, start: Moment = None, end: Moment = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """(one row per site, fleet totals) from rollups; no range means all time."""
+    """(one row per site, fleet totals), exact when read: the rollups plus the readings stored after them (see
+    :func:`energy_lib.query.summary`); no range means all time. Each row has ``rolled_up_through`` (UTC; NaT:
+    nothing rolled up yet) and ``readings_after_rollups``; the fleet also ``complete_through`` (UTC datetime)."""
     result = query.summary(settings, client("dynamodb", settings), start, end)
     per_site = _numeric(
         pd.DataFrame(result["sites"], columns=list(SUMMARY_COLUMNS)),
         (*TOTAL_COLUMNS, "efficiency_pct", "anomaly_rate_pct"),
     )
-    fleet = {k: (float(v) if v is not None and not isinstance(v, int) else v) for k, v in result["fleet"].items()}
+    per_site["rolled_up_through"] = pd.to_datetime(per_site["rolled_up_through"], utc=True)
+    fleet = {k: (float(v) if v is not None and not isinstance(v, int | str) else v) for k, v in result["fleet"].items()}
+    fleet["rolled_up_through"] = query.utc(fleet["rolled_up_through"])
+    fleet["complete_through"] = query.utc(result["complete_through"])
     return per_site, fleet
 
 
 def _periods(settings: Settings, buckets: list[str], column: str) -> pd.DataFrame:
-    rows = query.rollups(settings, client("dynamodb", settings), buckets)
+    rows, _ = tail.exact_rollups(settings, client("dynamodb", settings), buckets)
     frame = pd.DataFrame(rows, columns=["bucket", *ROLLUP_COLUMNS])
     frame = frame[frame["readings"].fillna(0).astype(float) > 0].copy()
     frame[column] = pd.to_datetime(frame["bucket"].str[2:], utc=True, format="ISO8601")
@@ -112,8 +121,8 @@ def _periods(settings: Settings, buckets: list[str], column: str) -> pd.DataFram
 
 
 def hourly(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
-    """Per site and UTC hour in ``[start, end)``: energies, readings and anomalies, from hour rollups (from
-    the lake for a long range)."""
+    """Per site and UTC hour in ``[start, end)``: energies, readings and anomalies, from hour rollups and the
+    readings stored after them, exact when read (from the lake for a long range)."""
     if is_long(start, end):
         from energy_lib.workbook.lake import queries
 
@@ -150,18 +159,40 @@ def files(settings: Settings, prefix: str | None = None) -> pd.DataFrame:
 
 
 RAW_FILE_COLUMNS = ("key", "size_bytes", "last_modified", *query.LEDGER_FIELDS, "version_id", "etag")
-CONTENT_COLUMNS = ("position", "site_id", "timestamp", "energy_generated_kwh", "energy_consumed_kwh", "rejected")
+ROUNDED_COLUMNS = {"energy_generated_kwh": "stored_generated_kwh", "energy_consumed_kwh": "stored_consumed_kwh"}
+INPUT_COLUMNS = ("site_id", "timestamp", *ROUNDED_COLUMNS)  # the fields of a record as the file wrote them
+CONTENT_COLUMNS = (
+    "position",
+    "site_id",
+    "timestamp",
+    *(name for pair in ROUNDED_COLUMNS.items() for name in pair),  # as written, and as stored when rounded
+    "flagged",
+    "rejected",
+)
 MAX_CONTENT_ROWS = 2000  # records of one file shown as a table (a day of 5-minute readings is 288)
 
 
 def raw_files(
     settings: Settings, prefix: str | None = None, token: str | None = None, page_size: int = 50
 ) -> tuple[pd.DataFrame, str | None]:
-    """One page of raw objects under ``prefix`` (default ``raw/``), each with its ledger entry (status and
-    counts), and the token of the next page (None after the last): :func:`energy_lib.query.files_page` and one
-    BatchGetItem."""
-    objects, following = query.files_page(settings, client("s3", settings), prefix, page_size, token)
-    rows = query.with_ledger(settings, client("dynamodb", settings), objects)
+    """One page of raw objects under ``prefix`` (default ``raw/``), the newest upload first (of objects uploaded
+    in the same second, the last key first: a producer that uploads in key order, as the simulator does, is
+    listed in the reverse of its order), each with its ledger entry (status and counts), and the token of the next page
+    (None after the last).
+
+    S3 lists keys in key order only, so a page lists the current version of every object under the prefix
+    (:func:`energy_lib.query.current_versions`: one request per 1,000 versions; a day's prefix keeps it short),
+    sorts them, and reads the page's ledger entries (one BatchGetItem). The token names the last object shown,
+    so an upload between two pages shifts nothing: it is on the first page.
+    """
+    objects = query.current_versions(settings, client("s3", settings), prefix)
+    objects.sort(key=lambda row: (row["last_modified"], row["key"]), reverse=True)
+    if token:
+        shown = tuple(json.loads(token))
+        objects = [row for row in objects if (row["last_modified"], row["key"]) < shown]
+    page = objects[:page_size]
+    following = json.dumps([page[-1]["last_modified"], page[-1]["key"]]) if len(objects) > page_size else None
+    rows = query.with_ledger(settings, client("dynamodb", settings), page)
     return pd.DataFrame(rows, columns=list(RAW_FILE_COLUMNS)), following
 
 
@@ -174,11 +205,13 @@ def day_prefix(settings: Settings, day: date) -> str:
 class RawFile:
     """One raw object as the file viewer shows it.
 
-    ``ledger``: its ledger row (status, read, stored, quarantined, anomalies, error); ``content``: its records
-    in order (``position``, the four input fields as the file wrote them, ``rejected``: the reasons of a
-    record that was quarantined), the first ``MAX_CONTENT_ROWS``; ``records``: how many it holds;
-    ``rejects``: the quarantined records (``position``, ``reasons``, ``original``); ``unparseable``: why the
-    file could not be read at all ("" when it could).
+    ``ledger``: its ledger row (status, read, stored, quarantined, anomalies, rounded, error); ``content``: its
+    records in order (``position``, the four input fields as the file wrote them, beside each energy field
+    ``stored_generated_kwh`` / ``stored_consumed_kwh``: the value stored when validation rounded it to 9
+    decimals, "" otherwise; ``flagged``: the severity and reasons of a record stored as an anomaly;
+    ``rejected``: the reasons of a record that was quarantined), the first ``MAX_CONTENT_ROWS``; ``records``:
+    how many it holds; ``rejects``: the quarantined records (``position``, ``reasons``, ``original``);
+    ``unparseable``: why the file could not be read at all ("" when it could).
     """
 
     key: str
@@ -203,12 +236,36 @@ def raw_file(settings: Settings, key: str) -> RawFile:
                 records += 1
                 if len(rows) < MAX_CONTENT_ROWS:
                     value = record.value if isinstance(record.value, dict) else {}
-                    row = {name: _as_text(value.get(name)) for name in CONTENT_COLUMNS[1:5]}
-                    rows.append({"position": record.position, **row, "rejected": reasons.get(record.position, "")})
+                    row = {name: _as_text(value.get(name)) for name in INPUT_COLUMNS}
+                    reading = validate(record)
+                    stored = reading if isinstance(reading, Reading) else None
+                    rejected = reasons.get(record.position, "")
+                    flagged = "" if rejected or stored is None else _flagged(stored, settings)
+                    rows.append(
+                        {"position": record.position, **row, **_stored_when_rounded(stored), "flagged": flagged,
+                         "rejected": rejected}
+                    )  # fmt: skip
     except UnparseableFile as error:
         empty = pd.DataFrame(columns=list(CONTENT_COLUMNS))
         return RawFile(key, ledger, empty, 0, rejects, str(error))
     return RawFile(key, ledger, pd.DataFrame(rows, columns=list(CONTENT_COLUMNS)), records, rejects)
+
+
+def _stored_when_rounded(reading: Reading | None) -> dict[str, str]:
+    """The values validation stores for the energy fields of ``reading`` that it rounded ("" for the others, and
+    for a record it rejects)."""
+    rounded = reading.rounded if reading is not None else ()
+    return {
+        stored: _as_text(getattr(reading, name)) if name in rounded else "" for name, stored in ROUNDED_COLUMNS.items()
+    }
+
+
+def _flagged(reading: Reading, settings: Settings) -> str:
+    """Why the pipeline flags ``reading`` as an anomaly, with its severity (``HIGH negative_generation``); "" for
+    a valid reading. Judged by :func:`energy_lib.rules.assess` with ``settings``'s thresholds, as the pipeline
+    judges a file."""
+    judged = rules.assess(reading, settings)
+    return f"{judged.severity} {', '.join(judged.reasons)}" if judged.anomaly else ""
 
 
 def _as_text(value: Any) -> str:

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 from energy_lib.rollups import ENERGY
 from energy_lib.rules import SEVERITIES
+from energy_lib.wording import count
 from energy_lib.workbook.notebook.charts import ANOMALIES_AXIS, ENERGY_AXIS, SITE_AXIS, empty_figure
 from energy_lib.workbook.notebook.palette import SERIES_COLOURS, SEVERITY_COLOURS
 from energy_lib.workbook.notebook.views import Html, message, table
@@ -128,7 +129,7 @@ def site_year(readings: pd.DataFrame, site_id: str) -> go.Figure:
             x=series["timestamp"], y=series[column], name=name, mode="lines", line_color=SERIES_COLOURS[name]
         )
     fig.update_layout(
-        title=f"{title} ({len(readings):,} readings, one point per {unit})",
+        title=f"{title} ({count(len(readings), 'reading')}, one point per {unit})",
         xaxis_title=f"{unit.capitalize()} start [UTC]",
         yaxis_title=f"Energy per {unit} [kWh]",
     )
@@ -160,8 +161,9 @@ def lake_line(status: dict[str, Any]) -> Html:
     if not status["day_files"]:
         return message(f"The lake at {status['location']} holds no day yet.", "warning")
     waiting = status["pending_change_objects"]
-    lag = f"; {waiting} change objects wait for compaction" if waiting else "; compaction caught up"
+    lag = f"; {count(waiting, 'change object')} wait for compaction" if waiting else "; compaction caught up"
     return message(
-        f"Lake {status['location']}: {status['day_files']:,} days ({status['first_day']} to {status['last_day']}), "
+        f"Lake {status['location']}: {count(status['day_files'], 'day')} "
+        f"({status['first_day']} to {status['last_day']}), "
         f"{status['size_bytes'] / 1e6:,.1f} MB{lag}."
     )

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from IPython.display import display
 from pandas.io.formats.style import Styler
 
+from energy_lib.wording import count
 from energy_lib.workbook.notebook import views
 from energy_lib.workbook.notebook.charts import METRIC_AXIS, READINGS_AXIS, draw, empty_figure, is_empty, require
 from energy_lib.workbook.notebook.palette import HEALTHY, STATUS_COLOURS, UNHEALTHY, WARNING
@@ -320,7 +321,7 @@ def ingestion_statistics(status: pd.DataFrame) -> go.Figure:
     totals = frame.groupby("status")[metrics].sum().reset_index()
     long = totals.melt(id_vars=["status"], value_vars=metrics, var_name="metric", value_name="readings")
     files = frame.groupby("status")["key"].count()
-    title = f"{title}: {len(frame)} files (" + ", ".join(f"{n} {s}" for s, n in files.items()) + ")"
+    title = f"{title}: {count(len(frame), 'file')} (" + ", ".join(f"{n} {s}" for s, n in files.items()) + ")"
     labels = {"metric": METRIC_AXIS, "readings": READINGS_AXIS, "status": "File status"}
     order = {"metric": metrics, "status": [s for s in STATUS_COLOURS if s in set(long["status"])]}
     columns = ("metric", "readings", "status")

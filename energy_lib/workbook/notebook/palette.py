@@ -38,10 +38,13 @@ SITE_COLOURS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#7f7f7f", "#e377c2"
 STATUS_COLOURS = {"processed": "#2ca02c", "processing": "#9e9e9e", "rejected": "#ff7f0e", "failed": "#d62728"}
 
 MUTED = "#616161"  # secondary text
+LABEL_GROUND = "rgba(255, 255, 255, 0.9)"  # behind a label drawn over a chart (a bar's, an off-scale value's)
 NEUTRAL = "#bdbdbd"  # accent of a KPI that is neither good nor bad
 HEALTHY, WARNING, UNHEALTHY = ZONE_COLOURS[ZONE_GOOD], ZONE_COLOURS[ZONE_FAIR], ZONE_COLOURS[ZONE_POOR]
 ERROR_TEXT = "#b00020"  # an error message
-ANOMALY_ROW_STYLE = "background-color: #fde0dc; color: #7f0000"  # CSS of an anomalous reading's row
+ANOMALY_ROW_STYLE = "background-color: #fde0dc; color: #7f0000"  # CSS of an anomalous (flagged) reading's row
+REJECTED_ROW_STYLE = "background-color: #ffe0b2; color: #6d3200; text-decoration: line-through"  # quarantined
+ROUNDED_CELL_STYLE = "background-color: #fff3cd; color: #5c4400"  # CSS of a value stored rounded to 9 decimals
 PASS_STYLE = "background-color: #e8f5e9; color: #1b5e20; font-weight: bold; text-align: center"
 FAIL_STYLE = f"background-color: {UNHEALTHY}; color: white; font-weight: bold; text-align: center"  # stands out
 

@@ -18,7 +18,14 @@ from IPython.display import display
 from pandas.io.formats.style import Styler
 
 from energy_lib.workbook.notebook import views
-from energy_lib.workbook.notebook.palette import ANOMALY_ROW_STYLE, MUTED, STATUS_COLOURS
+from energy_lib.workbook.notebook.frames import ROUNDED_COLUMNS
+from energy_lib.workbook.notebook.palette import (
+    ANOMALY_ROW_STYLE,
+    MUTED,
+    REJECTED_ROW_STYLE,
+    ROUNDED_CELL_STYLE,
+    STATUS_COLOURS,
+)
 from energy_lib.workbook.notebook.widgets import error_html, html_of, with_static
 
 __all__ = ["FileBrowser", "browser"]
@@ -33,16 +40,28 @@ LISTING_COLUMNS = {
     "stored": "Stored",
     "quarantined": "Quarantined",
     "anomalies": "Anomalies",
+    "rounded": "Rounded",
 }
 CONTENT_COLUMNS = {
     "position": "Position",
     "site_id": "site_id",
     "timestamp": "timestamp",
     "energy_generated_kwh": "energy_generated_kwh",
+    "stored_generated_kwh": "stored as (rounded)",
     "energy_consumed_kwh": "energy_consumed_kwh",
+    "stored_consumed_kwh": "stored as (rounded) ",  # labels must differ: a trailing space
+    "flagged": "Flagged as",
     "rejected": "Rejected for",
 }
+ROUNDED_NOTE = "; a value with more than 9 decimals is stored rounded (half to even), shown beside the text"
 NO_FILES = "No raw objects under {prefix}."
+
+
+def _row_style(row: pd.Series) -> str:
+    """A content row's CSS: a rejected record struck out, a flagged reading as the explorer shows anomalies."""
+    if row[CONTENT_COLUMNS["rejected"]]:
+        return REJECTED_ROW_STYLE
+    return ANOMALY_ROW_STYLE if row[CONTENT_COLUMNS["flagged"]] else ""
 
 
 class FileBrowser(w.VBox):
@@ -51,8 +70,9 @@ class FileBrowser(w.VBox):
     Attributes: ``prefix`` (Text), ``day`` (DatePicker: sets the prefix to that day's), ``previous`` and
     ``next`` (Buttons), ``page_label`` and ``message`` (HTML), ``listing`` (Output), ``file`` (Dropdown of the
     page's keys), ``status`` (HTML: the picked file's ledger entry), ``viewer`` (Output: its rejects and
-    content); ``page`` (the listing on screen), ``page_number`` (from 1) and ``shown`` (the
-    :class:`~energy_lib.workbook.notebook.frames.RawFile` on screen, None when none).
+    content, a value stored rounded beside the text the file wrote); ``page`` (the listing on screen),
+    ``page_number`` (from 1) and ``shown`` (the :class:`~energy_lib.workbook.notebook.frames.RawFile` on screen,
+    None when none).
     """
 
     def __init__(
@@ -165,15 +185,31 @@ class FileBrowser(w.VBox):
         rejects = views.table(
             raw.rejects, "No record of this file was rejected.", caption="Rejected records and their reasons"
         )
-        content = raw.content.rename(columns=CONTENT_COLUMNS)
+        rounded = [name for name in ROUNDED_COLUMNS.values() if (raw.content[name] != "").any()]
+        content = raw.content.drop(columns=[name for name in ROUNDED_COLUMNS.values() if name not in rounded])
+        content = content.rename(columns=CONTENT_COLUMNS)
         caption = f"Content: {views.count(raw.records, 'record')}"
         if raw.records > len(raw.content):
             caption += f", the first {len(raw.content):,} shown"
+        marks = [
+            views.count(int((raw.content[column] != "").sum()), noun) + how
+            for column, noun, how in (
+                ("flagged", "flagged reading", " in red"),
+                ("rejected", "rejected record", " struck out"),
+            )
+            if (raw.content[column] != "").any()
+        ]
+        if marks:
+            caption += f" ({', '.join(marks)})"
+        if rounded:
+            caption += ROUNDED_NOTE
         shown = views.table(content, "The file holds no records.", caption=caption, text_columns=list(content.columns))
         if isinstance(shown, Styler):
-            shown = shown.apply(
-                lambda row: [ANOMALY_ROW_STYLE if row["Rejected for"] else ""] * len(row), axis=1
-            ).set_properties(subset=["timestamp"], **{"white-space": "nowrap"})
+            shown = shown.apply(lambda row: [_row_style(row)] * len(row), axis=1).set_properties(
+                subset=["timestamp"], **{"white-space": "nowrap"}
+            )
+            labels = [CONTENT_COLUMNS[name] for name in rounded]
+            shown = shown.map(lambda value: ROUNDED_CELL_STYLE if value else "", subset=labels)
         return [rejects, shown]
 
     def _on_day(self, change: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ that range is wide; then the next, up to a quarter of the values. A cluster of m
 times the size of the others) is never set aside. A value set aside
 is *off scale*: the charts draw it at the edge of the range, marked, with its true value as a label and in
 the hover text. So the bulk always keeps at least a third of the axis or of the colour scale, whatever one
-reading says.
+reading says. :func:`mark_off_scale` and :func:`label_off_scale` draw them so, :func:`padded` gives the axis.
 
 Why not percentiles alone: a fleet is often 3 to 10 sites, and with 5 values the upper quartile moves with
 the one extreme site (a site at 96,356 % put Tukey's fence at about 100,000 %).
@@ -19,20 +19,29 @@ import math
 from collections.abc import Iterable
 
 import pandas as pd
+import plotly.graph_objects as go
+
+from energy_lib.workbook.notebook.palette import LABEL_GROUND
 
 __all__ = [
     "MAX_GROUP",
     "MAX_OFF_SCALE_SHARE",
     "MAX_STRETCH",
+    "OFF_SCALE_LABEL",
+    "label_off_scale",
+    "mark_off_scale",
     "off_scale",
     "off_scale_label",
     "on_scale",
+    "padded",
     "readable_range",
 ]
 
 MAX_OFF_SCALE_SHARE = 0.25  # at most this share of the values (and at least one) is set aside
 MAX_STRETCH = 2.0  # a value further beyond the others than this many times their range is set aside
 MAX_GROUP = 3  # values set aside together: one reading is off scale in several series (generated and net)
+OFF_SCALE_LABEL = "off-scale label"  # the name of the annotations that give an off-scale value its true value
+LABEL_EDGE_PX, LABEL_ROW_PX, LABEL_ROWS = 10, 16, 3  # off-scale labels: in from the edge, a row, rows at most
 
 
 def readable_range(values: Iterable[float], include: Iterable[float] = ()) -> tuple[float, float]:
@@ -95,3 +104,64 @@ def off_scale_label(value: float, high: float, unit: str) -> str:
     """The label of an off-scale value: its true value, with an arrow to where it lies (``"▲ 96,356 %"``)."""
     digits = 0 if abs(value) >= 100 else 1
     return f"{'▲' if value > high else '▼'} {value:,.{digits}f} {unit}"
+
+
+def padded(low: float, high: float, share: float = 0.08) -> list[float]:
+    """``[low, high]`` widened by ``share`` of its span on each side, so that points at the edge show whole."""
+    pad = (high - low) * share or 1.0
+    return [low - pad, high + pad]
+
+
+def label_off_scale(
+    fig: go.Figure, x: pd.Series, values: pd.Series, low: float, high: float, axis: pd.Series, near: float = 0.2
+) -> None:
+    """Label each of ``values`` outside ``[low, high]`` with its true value [kWh] (annotations named
+    :data:`OFF_SCALE_LABEL`), inside the plot at the edge it is drawn on, on a white ground. A label closer than
+    ``near`` of the time ``axis``'s span to the one before it at the same edge goes one row further in (up to
+    :data:`LABEL_ROWS` rows), so two flagged readings an hour apart do not print one label over the other."""
+    moments = pd.to_datetime(pd.Series(list(x)), utc=True)
+    drawn = pd.to_datetime(pd.Series(list(axis)), utc=True)
+    span = (drawn.max() - drawn.min()) or pd.Timedelta(seconds=1)
+    previous: dict[bool, tuple[pd.Timestamp, int]] = {}
+    for at, moment, value in zip(x, moments, values, strict=True):
+        if low <= value <= high:
+            continue
+        top = value > high
+        before = previous.get(top)
+        row = (before[1] + 1) % LABEL_ROWS if before and (moment - before[0]) / span < near else 0
+        previous[top] = (moment, row)
+        shift = LABEL_EDGE_PX + LABEL_ROW_PX * row
+        fig.add_annotation(
+            x=at,
+            y=high if top else low,
+            text=off_scale_label(value, high, "kWh"),
+            yanchor="top" if top else "bottom",
+            yshift=-shift if top else shift,
+            showarrow=False,
+            bgcolor=LABEL_GROUND,
+            font_size=12,
+            name=OFF_SCALE_LABEL,
+        )
+
+
+def mark_off_scale(fig: go.Figure, data: pd.DataFrame, x: str, column: str, low: float, high: float) -> None:
+    """Add an ``off scale`` trace: a triangle at the edge for each value of ``column`` outside ``[low, high]``,
+    labelled with its true value [kWh] (:func:`label_off_scale`)."""
+    outside = data[off_scale(data[column], low, high)]
+    if outside.empty:
+        return
+    values = outside[column].astype(float)
+    fig.add_trace(
+        go.Scatter(
+            x=outside[x],
+            y=on_scale(values, low, high),
+            mode="markers",
+            name="off scale",
+            marker={"symbol": ["triangle-up" if v > high else "triangle-down" for v in values], "size": 13},
+            marker_color="#212121",
+            cliponaxis=False,
+            customdata=values,
+            hovertemplate="%{x}<br>%{customdata:,.3f} kWh (off scale)<extra></extra>",
+        )
+    )
+    label_off_scale(fig, outside[x], values, low, high, data[x])

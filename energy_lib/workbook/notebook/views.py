@@ -20,7 +20,7 @@ from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.rules import SEVERITIES
 from energy_lib.timeutil import clock
-from energy_lib.wording import count
+from energy_lib.wording import count, freshness, moment
 from energy_lib.workbook.aws import checks
 from energy_lib.workbook.aws.checks import Check
 from energy_lib.workbook.notebook import palette
@@ -144,6 +144,7 @@ class Kpis:
     duration: str
     items: tuple[Kpi, ...]
     empty_message: str = ""
+    freshness: str = ""  # the moment the figures are exact to, and what came from after the rollups
 
     def as_dict(self) -> dict[str, str]:
         """KPI label -> text as shown."""
@@ -157,13 +158,14 @@ class Kpis:
             f'<div style="font-size:1.35em;font-weight:600;margin:0.2em 0 0.5em">{html.escape(self.period)} '
             f'<span style="font-size:0.75em;font-weight:normal;color:{MUTED}">'
             f"({html.escape(self.duration)})</span></div>"
+            f'<p class="energy-freshness" style="color:{MUTED};margin:0 0 0.4em">{html.escape(self.freshness)}</p>'
             f"{notice}"
             f'<div style="display:flex;flex-wrap:wrap;gap:10px;margin:0.5em 0">{cards}</div>'
             "</div>"
         )
 
     def __repr__(self) -> str:
-        lines = [f"{self.period} ({self.duration})"]
+        lines = [f"{self.period} ({self.duration})", self.freshness]
         if self.empty_message:
             lines.append(self.empty_message)
         lines += [f"{item.label}: {item.text}{f' ({item.note})' if item.note else ''}" for item in self.items]
@@ -207,7 +209,8 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
     ----------
     fleet : dict
         Fleet totals from :func:`energy_lib.workbook.notebook.frames.summary` (``sites``, ``readings``, energies
-        [kWh], ``efficiency_pct``, ``anomalies``, ``anomaly_rate_pct``).
+        [kWh], ``efficiency_pct``, ``anomalies``, ``anomaly_rate_pct``; ``complete_through``,
+        ``rolled_up_through``, ``readings_after_rollups``).
     health : list of dict
         :func:`energy_lib.workbook.aws.ops.health` rows (``resource``, ``healthy``, ``detail``).
     start, end : datetime or ISO-8601 str
@@ -219,13 +222,17 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
         Sites, readings (valid and flagged in the note), generated / consumed / net [kWh] of valid readings to
         0.1 with thousands separators, efficiency [%] of valid readings coloured by zone, the flagged readings'
         generated energy beside them (their number by severity and consumed energy in the note), anomaly
-        rate [%] and system health. A period without readings gets one message, "No readings between … and
-        …", and the system health only.
+        rate [%] and system health; under the period, the moment the figures are exact to and how many readings
+        came from after the rollups (:func:`energy_lib.wording.freshness`). A period without readings gets one
+        message, "No readings between … and … as of …", and the system health only.
     """
     first, last = _moment(start), _moment(end)
     period, duration = period_text(first, last), _duration(first, last)
     if not fleet.get("readings"):
-        empty = f"No readings between {clock(first)} and {clock(last)} UTC: nothing to report for this period."
+        empty = (
+            f"No readings between {clock(first)} and {clock(last)} UTC as of {moment(fleet['complete_through'])} "
+            "UTC: nothing to report for this period."
+        )
         return Kpis(period, duration, (_health_kpi(health),), empty)
     efficiency = fleet["efficiency_pct"]
     zone = palette.efficiency_zone(efficiency)
@@ -258,7 +265,7 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
         ),
         _health_kpi(health),
     )
-    return Kpis(period, duration, items)
+    return Kpis(period, duration, items, freshness=freshness(fleet, fleet["complete_through"]))
 
 
 def _flagged_by_severity(row: Any) -> list[tuple[str, int]]:
@@ -381,13 +388,16 @@ def table(frame: pd.DataFrame, empty: str, caption: str = "", text_columns: list
 
 def file_status(ledger: dict[str, Any]) -> Html:
     """A raw object's ledger entry as one line: its status in the status colour, what it held and what became
-    of it, and the error of a failed or rejected object."""
+    of it (and how many readings were stored rounded, when any were), and the error of a failed or rejected
+    object."""
     status = str(ledger.get("status", "pending"))
     colour = palette.STATUS_COLOURS.get(status, MUTED)
     counts = (
         f"{count(ledger.get('read', 0), 'record')} read, {ledger.get('stored', 0):,} stored, "
         f"{ledger.get('quarantined', 0):,} quarantined, {count(ledger.get('anomalies', 0), 'anomaly', 'anomalies')}"
     )
+    if ledger.get("rounded"):
+        counts += f", {count(ledger['rounded'], 'reading')} rounded to 9 decimals"
     error = f" · {ledger['error']}" if ledger.get("error") else ""
     return Html(
         f'<p><b style="color:{colour}">{html.escape(status)}</b> · {html.escape(counts)}{html.escape(error)}</p>',
@@ -400,8 +410,9 @@ def run_statistics_line(statistics: dict[str, int], injected_anomalies: int | No
     injected when given."""
     s = statistics
     text = (
-        f"{s['processed']:,} of {s['files']:,} files processed: {s['read']:,} readings read, {s['stored']:,} stored, "
-        f"{s['quarantined']:,} quarantined, {s['anomalies']:,} anomalies found"
+        f"{s['processed']:,} of {count(s['files'], 'file')} processed: {count(s['read'], 'reading')} read, "
+        f"{s['stored']:,} stored, {s['quarantined']:,} quarantined, {count(s['anomalies'], 'anomaly', 'anomalies')} "
+        "found"
     )
     if injected_anomalies is not None:
         text += f" ({injected_anomalies:,} injected)"
@@ -412,7 +423,10 @@ def settled_line(files_by_status: dict[str, int]) -> Html:
     """What :func:`energy_lib.workbook.aws.ops.wait` returned, as one sentence: objects under raw/ per status."""
     total = sum(files_by_status.values())
     counts = ", ".join(f"{count:,} {status}" for status, count in files_by_status.items()) or "none"
-    return message(f"All {total:,} objects under raw/ have a final status ({counts}); the ingest queue is empty.")
+    every, have = ("The", "has") if total == 1 else ("All", "have")
+    return message(
+        f"{every} {count(total, 'object')} under raw/ {have} a final status ({counts}); the ingest queue is empty."
+    )
 
 
 def check_table(results: list[Check]) -> Styler:

@@ -24,7 +24,7 @@ import pandas as pd
 from IPython.display import HTML, display
 from pandas.io.formats.style import Styler
 
-from energy_lib.timeutil import CLOCK_FORMAT, CLOCK_SECONDS_FORMAT, format_timestamp, utc
+from energy_lib.timeutil import CLOCK_FORMAT, CLOCK_SECONDS_FORMAT, clock, format_timestamp, now, utc
 from energy_lib.workbook.notebook import charts, views
 from energy_lib.workbook.notebook import display as offline
 from energy_lib.workbook.notebook.palette import ANOMALY_ROW_STYLE, ERROR_TEXT
@@ -45,6 +45,7 @@ __all__ = [
 Loader = Callable[[str, datetime, datetime], pd.DataFrame]
 Day = datetime | date | str  # a moment or a day (its midnight), UTC; text in ISO-8601
 
+CHART_MIN_WIDTH = "420px"  # narrower, the anomalies go below the chart
 MAX_TABLE_ROWS = 1000  # readings in the table (a day of 5-minute readings is 288), plus every later anomaly
 READING_COLUMNS = {
     "timestamp": "Time [UTC]",
@@ -114,7 +115,8 @@ def error_html(text: str) -> str:
 class SiteView:
     """What the explorer shows for one site and range: data, chart and tables.
 
-    ``readings`` and ``anomalies`` are what the loaders returned for ``[start, end)`` (UTC).
+    ``readings`` and ``anomalies`` are what the loaders returned for ``[start, end)`` (UTC), asked at ``read_at``
+    (UTC): the readings table answers with every reading stored by then, rolled up or not.
     """
 
     site_id: str
@@ -123,17 +125,20 @@ class SiteView:
     readings: pd.DataFrame
     anomalies: pd.DataFrame
     figure: Any  # plotly.graph_objects.Figure
+    read_at: datetime
 
     @property
     def caption(self) -> str:
-        """Site, period, counts, and what the table leaves out when the range has more than it shows."""
+        """Site, period, counts, when they were read, and what the table leaves out when the range has more than
+        it shows."""
         caption = (
-            f"{self.site_id}: {len(self.readings):,} readings, {len(self.anomalies):,} anomalies, "
-            f"{views.period_text(self.start, self.end)}"
+            f"{self.site_id}: {views.count(len(self.readings), 'reading')}, "
+            f"{views.count(len(self.anomalies), 'anomaly', 'anomalies')}, {views.period_text(self.start, self.end)}"
+            f"; read at {clock(self.read_at)} UTC"
         )
         if len(self.readings) > MAX_TABLE_ROWS:
-            later = len(table_rows(self.readings)) - MAX_TABLE_ROWS
-            caption += f"; the table shows the first {MAX_TABLE_ROWS:,} readings and the {later:,} anomalies after them"
+            later = views.count(len(table_rows(self.readings)) - MAX_TABLE_ROWS, "anomaly", "anomalies")
+            caption += f"; the table shows the first {MAX_TABLE_ROWS:,} readings and the {later} after them"
         return caption
 
     def readings_table(self) -> Styler:
@@ -184,10 +189,10 @@ class SiteView:
         return (
             '<div class="energy-explorer">'
             f"<p><b>{html.escape(self.caption)}</b></p>"
-            '<div style="display:flex;gap:1em;align-items:flex-start">'
-            '<div style="order:2;flex:1 1 0;min-width:0;overflow:auto;max-height:480px">'
+            '<div style="display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start">'
+            '<div style="order:2;flex:1 1 0;min-width:min-content;overflow:auto;max-height:480px">'
             f"<b>Anomalies of {html.escape(self.site_id)}</b>{anomalies}</div>"
-            f'<div style="order:1;flex:1 1 0;min-width:0">{offline.figure_html(self.figure)}</div>'
+            f'<div style="order:1;flex:1 1 0;min-width:{CHART_MIN_WIDTH}">{offline.figure_html(self.figure)}</div>'
             "</div>"
             f'<div style="overflow:auto;max-height:600px">{readings}</div>'
             "</div>"
@@ -216,11 +221,12 @@ def site_view(
         Return the readings frame and the anomalies (readings frame rows with ``anomaly`` True) of the site.
     """
     first, last = utc(start), utc(end)
+    read_at = now()
     readings = load_readings(site_id, first, last)
     anomalies = load_anomalies(site_id, first, last)
     readings = readings if readings is not None else pd.DataFrame()
     anomalies = anomalies if anomalies is not None else pd.DataFrame()
-    return SiteView(site_id, first, last, readings, anomalies, charts.energy_over_time(readings, site_id))
+    return SiteView(site_id, first, last, readings, anomalies, charts.energy_over_time(readings, site_id), read_at)
 
 
 class Explorer(w.VBox):
@@ -243,8 +249,12 @@ class Explorer(w.VBox):
         self.start_date = w.DatePicker(value=first.date(), description="From (UTC)")
         self.end_date = w.DatePicker(value=(last - timedelta(microseconds=1)).date(), description="To (UTC)")
         self.message = w.HTML()
-        self.chart = w.Output(layout=w.Layout(flex="1 1 0%", min_width="0"))
-        self.anomalies = w.Output(layout=w.Layout(flex="1 1 0%", max_height="480px", overflow="auto"))
+        # side by side while both fit (the anomalies table never narrower than its content); else the anomalies
+        # go below the chart, at full width: never clipped, never scrolled sideways inside a scrolled box
+        self.chart = w.Output(layout=w.Layout(flex="1 1 0%", min_width=CHART_MIN_WIDTH))
+        self.anomalies = w.Output(
+            layout=w.Layout(flex="1 1 0%", min_width="min-content", max_height="480px", overflow="auto")
+        )
         self.table = w.Output(layout=w.Layout(max_height="600px", overflow="auto"))
         self.view: SiteView | None = None
         if not sites:  # nothing to pick or draw: say so, draw nothing
@@ -256,7 +266,7 @@ class Explorer(w.VBox):
             [
                 w.HBox([self.site, self.start_date, self.end_date]),
                 self.message,
-                w.HBox([self.chart, self.anomalies], layout=w.Layout(width="100%")),
+                w.HBox([self.chart, self.anomalies], layout=w.Layout(width="100%", flex_flow="row wrap")),
                 self.table,
             ]
         )
@@ -275,9 +285,7 @@ class Explorer(w.VBox):
         """Load ``site_id`` over ``[start, end)`` (which becomes ``range``) and redraw; a loader error shows
         in ``message``, or is raised with ``raise_errors``."""
         self.range = (start, end)
-        for output in (self.chart, self.anomalies, self.table):
-            output.clear_output()
-        self.view = None
+        self._clear()
         try:
             view = site_view(site_id, start, end, self._load_readings, self._load_anomalies)
         except Exception as error:
@@ -293,11 +301,26 @@ class Explorer(w.VBox):
         """Another site: the same range, whatever it is (it need not be whole days)."""
         self.draw(change["new"], *self.range)
 
+    def _clear(self) -> None:
+        """Nothing on screen: no chart, no tables, no view (so no stale copy either)."""
+        for output in (self.chart, self.anomalies, self.table):
+            output.clear_output()
+        self.view = None
+
     def _on_dates(self, _change: dict[str, Any]) -> None:
-        """Another day picked: the range becomes the picked whole UTC days."""
+        """Another day picked: the range becomes the picked whole UTC days. A range that cannot be drawn (a day
+        left empty, To before From) clears the chart and the tables and says why."""
         picked = self.picked_range()
         if picked is None or picked[1] <= picked[0]:
-            self.message.value = error_html("Pick a start date on or before the end date.")
+            self._clear()
+            if picked is None:
+                why = "pick both a From and a To day."
+            else:
+                why = (
+                    f"To ({self.end_date.value:%Y-%m-%d}) is before From ({self.start_date.value:%Y-%m-%d}); "
+                    "pick a To day on or after From."
+                )
+            self.message.value = error_html(f"Nothing drawn: {why}")
             return
         self.draw(self.site.value, *picked)
 

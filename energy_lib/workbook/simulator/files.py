@@ -1,6 +1,7 @@
 """The simulation as input-contract files under ``raw/``, their upload, and a continuous producer.
 
-One file per site and UTC day, in any accepted shape; the same simulation gives the same keys and bytes.
+One file per site and UTC day, in any accepted shape, named after its site and its own first reading; the same
+simulation gives the same keys and bytes.
 """
 
 from __future__ import annotations
@@ -69,13 +70,16 @@ class SimulatedFile:
 def to_files(
     simulation: Simulation, batch_id: str | None = None, fmt: str = "json", raw_prefix: str = "raw/"
 ) -> list[SimulatedFile]:
-    """One file per site and UTC day, keyed ``<raw_prefix>YYYY/MM/DD/<site_id>-<batch_id>.<fmt>``.
+    """One file per site and UTC day, keyed ``<raw_prefix>YYYY/MM/DD/<site_id>-<first>-<batch_id>.<fmt>``.
+
+    ``<first>`` is the file's first reading (``20250611T000000Z``): every file names its own day, and the
+    files of continuous batches within one day have keys of their own.
 
     Parameters
     ----------
     simulation : Simulation
     batch_id : str, optional
-        Letters, digits, ``-``, ``_``, ``.``; defaults to ``<start>-s<seed>``, so a rerun has the same keys.
+        Letters, digits, ``-``, ``_``, ``.``; defaults to ``s<seed>``, so a rerun has the same keys.
     fmt : str
         ``json`` (an array), ``jsonl``, ``csv`` (with a header) or ``json.gz`` (gzip of the array).
     raw_prefix : str
@@ -87,7 +91,7 @@ def to_files(
         Sorted by key.
     """
     if batch_id is None:
-        batch_id = f"{simulation.start:%Y%m%dT%H%M%SZ}-s{simulation.seed}"
+        batch_id = f"s{simulation.seed}"
     if not isinstance(batch_id, str) or not BATCH_ID.fullmatch(batch_id):
         raise ValueError(f"batch_id must be 1-128 letters, digits, '-', '_' or '.': {batch_id!r}")
     if fmt not in FORMATS:
@@ -95,11 +99,15 @@ def to_files(
     if not isinstance(raw_prefix, str) or not raw_prefix.endswith("/") or raw_prefix.startswith("/"):
         raise ValueError(f"raw_prefix must end with '/' and not start with one: {raw_prefix!r}")
 
-    groups: dict[str, list[SimulatedReading]] = {}
+    groups: dict[tuple[str, str], list[SimulatedReading]] = {}
     for reading in simulation.readings:
-        day = reading["timestamp"][:10].replace("-", "/")
-        groups.setdefault(f"{raw_prefix}{day}/{reading['site_id']}-{batch_id}.{fmt}", []).append(reading)
-    return [SimulatedFile(key, _encode(readings, fmt), len(readings)) for key, readings in sorted(groups.items())]
+        groups.setdefault((reading["timestamp"][:10], reading["site_id"]), []).append(reading)
+    files = []
+    for (day, site_id), readings in groups.items():
+        first = min(reading["timestamp"] for reading in readings).replace("-", "").replace(":", "")
+        key = f"{raw_prefix}{day.replace('-', '/')}/{site_id}-{first}-{batch_id}.{fmt}"
+        files.append(SimulatedFile(key, _encode(readings, fmt), len(readings)))
+    return sorted(files, key=lambda file: file.key)
 
 
 def _encode(readings: list[SimulatedReading], fmt: str) -> bytes:
@@ -142,12 +150,14 @@ def run_continuous(
     now: Callable[[], datetime] = timeutil.now,
     stop: threading.Event | None = None,
     on_batch: Callable[[ContinuousRun], Any] | None = None,
+    not_before: datetime | None = None,
 ) -> ContinuousRun:
     """Every ``every_minutes``, simulate the intervals completed since the last batch and upload them.
 
-    The first batch covers the last ``every_minutes``; intervals are aligned to the UTC epoch, so batches
-    neither overlap nor leave gaps. Stops after ``max_batches`` batches (never, if None) or on
-    KeyboardInterrupt; an interrupt during an upload lets that upload finish first.
+    The first batch covers the last ``every_minutes`` (:func:`first_interval`), or starts at ``not_before`` when
+    that is later; intervals are aligned to the UTC epoch, so batches neither overlap nor leave gaps. Stops
+    after ``max_batches`` batches (never, if None) or on KeyboardInterrupt; an interrupt during an upload lets
+    that upload finish first.
 
     Parameters
     ----------
@@ -164,6 +174,8 @@ def run_continuous(
         further batch starts; an upload under way finishes first.
     on_batch : callable, optional
         Called after each batch with the totals so far (progress for a panel).
+    not_before : datetime, optional
+        No interval starts before it (aware UTC): a run that appends after the readings stored already.
 
     Returns
     -------
@@ -178,7 +190,9 @@ def run_continuous(
     ):
         raise ValueError(f"max_batches must be None or an integer >= 1: {max_batches!r}")
     interval = timedelta(minutes=interval_minutes)
-    cursor = _floor(require_utc(now(), "now()") - timedelta(minutes=every_minutes), interval)
+    cursor = first_interval(require_utc(now(), "now()"), every_minutes, interval_minutes)
+    if not_before is not None:
+        cursor = max(cursor, ceil_to_interval(require_utc(not_before, "not_before"), interval))
     done = ContinuousRun()
     interrupted = False
     try:
@@ -224,5 +238,17 @@ def _interrupt_held() -> Iterator[list[int]]:
         signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
 
+def first_interval(now: datetime, every_minutes: float, interval_minutes: int) -> datetime:
+    """Where the first batch of :func:`run_continuous` started ``now`` begins: ``every_minutes`` earlier, at
+    the start of the interval (aligned to the UTC epoch) that holds that moment."""
+    return _floor(now - timedelta(minutes=every_minutes), timedelta(minutes=interval_minutes))
+
+
 def _floor(moment: datetime, interval: timedelta) -> datetime:
     return moment - (moment - FIRST_MOMENT) % interval
+
+
+def ceil_to_interval(moment: datetime, interval: timedelta, grid: datetime = FIRST_MOMENT) -> datetime:
+    """The first start of an ``interval`` at or after ``moment``, intervals following on from ``grid``."""
+    behind = (moment - grid) % interval
+    return moment + (interval - behind) if behind else moment

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from energy_lib import lake
 from energy_lib.clients import client
 from energy_lib.compaction.days import to_parquet
-from energy_lib.compaction.tables import SCHEMA, kwh_array
+from energy_lib.compaction.tables import SCHEMA, kwh_array, no_rounding
 from energy_lib.config import Settings
 from energy_lib.errors import LakeError
 from energy_lib.readings import Reading
@@ -159,6 +159,7 @@ def day_table(
             "anomaly": pa.array([bool(r) for r in reasons], pa.bool_()),
             "anomaly_reasons": pa.array(reasons, pa.list_(pa.string())),
             "severity": pa.array(severity, pa.string()),
+            "rounded": no_rounding(rows),  # whole watt-hours: nothing to round
             "source_key": pa.array(np.full(rows, source_key), pa.string()),
             "ingested_at": pa.array(np.full(rows, ingested_at), pa.timestamp("ms")),
             "sequence_number": pa.array(np.full(rows, lake.OLDEST_SEQUENCE), pa.string()),

@@ -21,11 +21,11 @@ from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost, batch_put, from_item, query_pages, to_item
 from energy_lib.errors import EnergyError
-from energy_lib.schema import SITES
+from energy_lib.schema import SITE_RECORD, SITES
 from energy_lib.timeutil import format_timestamp
 from energy_lib.validation import SITE_ID
 
-RECORD = "site"  # partition of the sites table that holds the registry
+RECORD = SITE_RECORD  # partition of the sites table that holds the registry
 ALL_DAY, DAYLIGHT = "all_day", "daylight"
 REPORTING_HOURS = (ALL_DAY, DAYLIGHT)
 FIELDS = (
@@ -71,7 +71,7 @@ class RegisteredSite:
         Expected time between readings; divides a day (1, 5, 15, 60 ...). [min]
     reporting_hours : str
         ``all_day``: a reading is expected in every interval; ``daylight``: only while the sun is at least
-        5 degrees above the horizon (a meter that sleeps at night). See the README, "Site health".
+        5 degrees above the horizon (a meter that sleeps at night). See docs/site-health.md.
     """
 
     site_id: str

@@ -20,11 +20,12 @@ def test_clients_and_wait_never_start_or_probe_the_local_stack(moto_port, tmp_pa
     settings = replace(fresh_stack(moto_port, tmp_path), endpoint_url=None)
     assert settings.endpoint == f"http://127.0.0.1:{moto_port}"
     assert not stack.status(settings)["running"]
-    # WHEN clients are built and the pipeline is waited for: polls until the timeout, as nothing consumes the
-    # ingest queue's message (the test event S3 sent when the notification was set up)
+    # WHEN clients are built, a file is uploaded and the pipeline is waited for: polls until the timeout, as
+    # nothing consumes the ingest queue's message (S3's notification of the upload)
     s3 = client("s3", settings)
+    s3.put_object(Bucket=settings.bucket, Key="raw/2025/06/11/waiting.json", Body=b"[]")
     polls: list[dict[str, int]] = []
-    with pytest.raises(WaitTimeout, match="1 messages are in the ingest queue"):
+    with pytest.raises(WaitTimeout, match="1 message in the ingest queue"):
         ops.wait(settings, timeout_s=5, poll_s=0.05, progress=polls.append)
     # THEN every poll asked the server, and the stack was neither started nor recorded
     assert len(polls) >= 3 and all(poll["queued"] == 1 for poll in polls)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energy_lib.workbook.notebook import charts, operations, palette
+from energy_lib.workbook.notebook import charts, operations, palette, scales
 
 
 def readings_frame() -> pd.DataFrame:
@@ -69,16 +69,69 @@ def test_energy_over_time_draws_three_series_and_marks_anomalies_on_the_faulty_v
     assert fig.layout.xaxis.title.text == "Time [UTC]"
     assert fig.layout.yaxis.title.text == "Energy [kWh]"
     assert fig.layout.title.text == "Energy of site-a"
-    # the hover text has every true value; the 2000 kWh reading is off the scale of the others
+    # the hover text has every true value; the flagged values (-3, -1.5, 2000 kWh) do not set the axis
     assert [row[0] for row in traces["generated"].customdata] == [10.0, -3.0, 12.0, 11.0, 9.0, 2000.0]
     low, high = fig.layout.yaxis.range
-    assert list(traces["generated"].y)[:5] == [10.0, -3.0, 12.0, 11.0, 9.0]
-    assert traces["generated"].y[5] < high < 100  # drawn at the edge: the others keep the whole axis
-    # markers sit on the negative value, else on the larger one, and say the true value of one off scale
+    low_edge = 0.0  # the valid values' range starts at 0
+    assert -3 < low < 0 and 12 < high < 14  # the valid values 0...12 kWh and the flagged reading's valid 12 kWh
+    assert list(traces["generated"].y) == [10.0, 0.0, 12.0, 11.0, 9.0, 12.0]  # flagged ones at the edge
+    # markers sit on the negative value, else on the larger one, at the edge with their true value
     assert [row[0] for row in traces["anomaly"].customdata] == [-3.0, -1.5, 2000.0]
-    assert list(traces["anomaly"].y)[:2] == [-3.0, -1.5]
+    assert list(traces["anomaly"].y) == [0.0, 0.0, 12.0]
     assert traces["anomaly"].customdata[2][1] == "CRITICAL implausible_magnitude"
-    assert list(traces["anomaly"].text) == ["", "", "▲ 2,000 kWh"]
+    labels = off_scale_labels(fig)
+    assert [label.text for label in labels] == ["▼ -3.0 kWh", "▼ -1.5 kWh", "▲ 2,000 kWh"]
+    assert [(label.y, label.yanchor) for label in labels] == [(low_edge, "bottom"), (low_edge, "bottom"), (12, "top")]
+
+
+def off_scale_labels(fig) -> list:
+    return [a for a in fig.layout.annotations if a.name == scales.OFF_SCALE_LABEL]
+
+
+def five_minute_day(flagged: dict[int, float]) -> pd.DataFrame:
+    """A day of 5-minute readings of one site (generation 0-13 kWh by day, consumption 1-3 kWh), with the
+    readings at the positions of ``flagged`` given that generation [kWh] and flagged (HIGH when negative)."""
+    timestamps = pd.date_range("2025-06-11T00:00Z", periods=288, freq="5min")
+    hours = np.arange(288) / 12
+    generated = np.round(np.clip(13 * np.sin((hours - 6) / 12 * np.pi), 0, None), 3)
+    consumed = np.round(2 + np.cos(hours / 24 * 2 * np.pi), 3)
+    frame = pd.DataFrame({"site_id": "SITE_003", "timestamp": timestamps})
+    frame["energy_generated_kwh"], frame["energy_consumed_kwh"] = generated, consumed
+    frame.loc[list(flagged), "energy_generated_kwh"] = list(flagged.values())
+    frame["net_energy_kwh"] = frame["energy_generated_kwh"] - frame["energy_consumed_kwh"]
+    frame["anomaly"] = frame.index.isin(list(flagged))
+    frame["anomaly_reasons"] = ["negative_generation" if flag else "" for flag in frame["anomaly"]]
+    frame["severity"] = ["HIGH" if flag else None for flag in frame["anomaly"]]
+    return frame
+
+
+@pytest.mark.parametrize("flagged", [{140: -75.4, 150: -74.9}, {140: 900.0, 150: 880.5}, {140: -75.4, 150: 900.0}])
+def test_flagged_values_of_either_sign_never_set_the_axis_and_are_drawn_at_its_edge(flagged):
+    # GIVEN SITE_003's day of 5-minute readings with two flagged readings (about -75 kWh, as in issue 21, or
+    # about +900 kWh, or one of each)
+    frame = five_minute_day(flagged)
+    valid = frame[~frame["anomaly"]]
+    fig = charts.energy_over_time(frame, "SITE_003")
+    traces = by_name(fig)
+    low, high = fig.layout.yaxis.range
+    # THEN the axis is that of the valid readings (0...13 kWh generated, their net down to -3 kWh), padded
+    bottom = min(valid["net_energy_kwh"].min(), 0.0)
+    top = max(valid["energy_generated_kwh"].max(), valid["energy_consumed_kwh"].max())
+    assert bottom - 0.09 * (top - bottom) < low <= bottom and top <= high < top + 0.09 * (top - bottom)
+    # the valid readings use the whole height: no flagged value stretched it
+    assert (top - bottom) / (high - low) > 0.85
+    # each flagged value is drawn at the edge of its sign, labelled with its true value
+    labels = off_scale_labels(fig)
+    assert len(traces["anomaly"].y) == len(labels) == len(flagged)
+    for drawn, label, value in zip(traces["anomaly"].y, labels, flagged.values(), strict=True):
+        assert drawn == pytest.approx(bottom if value < 0 else top) == pytest.approx(label.y)
+        assert label.text == f"{'▼' if value < 0 else '▲'} {value:,.{0 if abs(value) >= 100 else 1}f} kWh"
+        assert label.yanchor == ("bottom" if value < 0 else "top")  # inside the plot, off the axis' ticks
+    # two labels 50 minutes apart at one edge are stacked in rows, not printed one over the other
+    shifts = [abs(label.yshift) for label in labels]
+    same_edge = len({value > 0 for value in flagged.values()}) == 1
+    assert shifts == ([10, 26] if same_edge else [10, 10])
+    assert "off scale" not in traces  # no valid value is off scale
 
 
 def test_energy_over_time_takes_the_only_site_and_refuses_to_guess_among_several():
@@ -91,7 +144,10 @@ def test_energy_over_time_takes_the_only_site_and_refuses_to_guess_among_several
 
 def test_energy_over_time_without_anomalies_has_no_marker_trace():
     frame = readings_frame().assign(anomaly=False)
-    assert [trace.name for trace in charts.energy_over_time(frame, "site-a").data] == ["generated", "consumed", "net"]
+    fig = charts.energy_over_time(frame, "site-a")
+    # the 2,000 kWh reading, valid here, lies far outside the others: marked off scale with its true value
+    assert [trace.name for trace in fig.data] == ["generated", "consumed", "net", "off scale"]
+    assert [label.text for label in off_scale_labels(fig)] == ["▲ 2,000 kWh", "▲ 1,992 kWh"]
 
 
 def test_site_comparison_groups_generated_and_consumed_bars_per_site():
@@ -267,7 +323,7 @@ def test_a_frame_with_rows_but_missing_columns_is_an_error():
 def test_efficiency_zones_label_every_bar_without_rounding_it_into_the_next_zone():
     fig = charts.efficiency_zones(site_summary())
 
-    label_of_site = {site: text for trace in fig.data for site, text in zip(trace.x, trace.text, strict=True)}
+    label_of_site = {a.x: a.text for a in fig.layout.annotations if a.name == charts.BAR_LABEL}
     assert label_of_site["site-a"] == "130 %"
     assert label_of_site["site-e"] == "119 %"  # 119.9 % is amber: not labelled 120 %
     assert label_of_site["site-c"] == "60 %"

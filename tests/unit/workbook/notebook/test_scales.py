@@ -54,14 +54,16 @@ def test_net_energy_trend_keeps_its_axis_on_the_fleet_whatever_one_value(extreme
     off = {trace.name: trace for trace in fig.data}["off scale"]
     assert off.customdata[0] == extreme
     assert low <= off.y[0] <= high
-    assert off.text[0] == f"{'▲' if extreme > 0 else '▼'} {extreme:,.0f} kWh"
+    [label] = [a for a in fig.layout.annotations if a.name == scales.OFF_SCALE_LABEL]
+    assert label.text == f"{'▲' if extreme > 0 else '▼'} {extreme:,.0f} kWh" and label.y == off.y[0]
 
 
 def test_efficiency_zones_clip_an_implausible_site_and_label_its_true_value():
     # GIVEN four sites around 105 % and one at 96,356 % (a 5,000 kWh reading counted as generated)
     summary = pd.DataFrame({"site_id": ["S1", "S2", "S3", "S4", "S5"], "efficiency_pct": [*FLEET_PCT, 96_356.0]})
     fig = charts.efficiency_zones(summary)
-    bars = {x: (y, text, trace) for trace in fig.data for x, y, text in zip(trace.x, trace.y, trace.text, strict=True)}
+    labels = {a.x: a.text for a in fig.layout.annotations if a.name == charts.BAR_LABEL}
+    bars = {x: (y, labels[x], trace) for trace in fig.data for x, y in zip(trace.x, trace.y, strict=True)}
     # THEN the axis is that of the fleet and the thresholds, and every ordinary bar keeps its height
     assert fig.layout.yaxis.range[1] < 150
     assert [bars[s][0] for s in ("S1", "S2", "S3", "S4")] == FLEET_PCT

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
@@ -63,6 +64,9 @@ def fleet(**changes: object) -> dict:
         "net_energy_kwh": -1114.38,
         "efficiency_pct": 94.04,
         "anomaly_rate_pct": 2.22,
+        "complete_through": datetime(2025, 6, 12, 0, 4, 30, tzinfo=timezone.utc),
+        "rolled_up_through": datetime(2025, 6, 11, 23, 45, tzinfo=timezone.utc),
+        "readings_after_rollups": 12,
     }
     return totals | changes
 
@@ -113,6 +117,11 @@ def test_kpis_have_people_names_units_thousands_separators_and_the_period():
     }
     html = strip._repr_html_()
     assert "2025-06-11 00:00 → 2025-06-12 00:00 UTC" in html and "(24 h)" in html
+    assert strip.freshness == (
+        "Exact as of 2025-06-12 00:04:30 UTC: the rollups hold its readings up to 2025-06-11 23:45 UTC; "
+        "12 readings after that were read from the readings table."
+    )
+    assert strip.freshness in html and strip.freshness in repr(strip)
     assert '<data value="17592.9">17,592.9</data>' in html  # the exact figure for machines
     assert "energy_generated_kwh" not in html
 
@@ -133,7 +142,7 @@ def test_a_period_without_readings_says_so_once_and_shows_only_health():
     strip = views.kpis(fleet(sites=0, readings=0, anomalies=0, efficiency_pct=None), HEALTHY, START, "2025-06-18")
 
     text = repr(strip)
-    assert "No readings between 2025-06-11 00:00 and 2025-06-18 00:00 UTC" in text
+    assert "No readings between 2025-06-11 00:00 and 2025-06-18 00:00 UTC as of 2025-06-12 00:04:30 UTC" in text
     assert [item.label for item in strip.items] == ["System health"]
     assert "(7 days)" in strip._repr_html_()
     assert strip._repr_html_().count("No readings") == 1
@@ -213,6 +222,14 @@ def test_counts_and_lines_read_as_sentences():
     statistics = {"files": 5, "processed": 5, "read": 1440, "stored": 1440, "quarantined": 0, "anomalies": 32}
     assert str(views.run_statistics_line(statistics, 32)) == (
         "5 of 5 files processed: 1,440 readings read, 1,440 stored, 0 quarantined, 32 anomalies found (32 injected)"
+    )
+    one = {"files": 1, "processed": 1, "read": 1, "stored": 1, "quarantined": 0, "anomalies": 1}
+    assert (
+        str(views.run_statistics_line(one))
+        == "1 of 1 file processed: 1 reading read, 1 stored, 0 quarantined, 1 anomaly found"
+    )
+    assert str(views.settled_line({"processed": 1})) == (
+        "The 1 object under raw/ has a final status (1 processed); the ingest queue is empty."
     )
 
 

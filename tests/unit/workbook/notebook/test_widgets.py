@@ -97,15 +97,25 @@ def test_picking_dates_redraws_whole_utc_days():
     assert len(loaders.calls) == 2
 
 
-def test_an_end_before_the_start_asks_again_without_loading():
+def test_an_end_before_the_start_says_why_and_leaves_no_stale_chart():
+    # GIVEN the explorer drawing site-a
     loaders = Loaders()
     explorer = make(loaders)
     loaders.calls.clear()
+    assert explorer.view is not None and "Energy of site-a" in explorer._repr_mimebundle_()["text/html"]
 
+    # WHEN From is moved after To
     explorer.start_date.value = date(2025, 6, 20)
 
+    # THEN nothing is loaded, the chart and tables are gone (also from the static copy) and the message says why
     assert loaders.calls == []
-    assert "start date on or before the end date" in explorer.message.value
+    assert explorer.view is None
+    assert "Nothing drawn: To (2025-06-11) is before From (2025-06-20)" in explorer.message.value
+    assert "Energy of site-a" not in explorer._repr_mimebundle_()["text/html"]
+    assert "before From" in explorer._repr_mimebundle_()["text/html"]
+    # WHEN To is moved on or after From again, THEN it draws that range
+    explorer.end_date.value = date(2025, 6, 20)
+    assert explorer.view is not None and explorer.range[0].day == 20
 
 
 def test_a_loader_error_after_creation_shows_in_the_message():
@@ -248,6 +258,14 @@ def test_a_longer_range_keeps_every_anomaly_after_the_first_rows_and_says_so():
     assert list(rows.index[-2:]) == [limit + 1, limit + 499]  # in time order, after the first rows
     assert highlighted_rows(view.readings_table().to_html()) == {10, limit, limit + 1}
     assert f"the first {limit:,} readings and the 2 anomalies after them" in view.caption
+
+
+def test_the_caption_counts_one_reading_and_one_anomaly_in_the_singular():
+    loaders = ManyReadings(1, anomalous={0})
+
+    view = widgets.site_view("site-a", START, END, loaders.readings, loaders.anomalies)
+
+    assert view.caption.startswith("site-a: 1 reading, 1 anomaly, ")
 
 
 def test_the_readings_table_has_named_columns_with_units_and_no_index():

@@ -116,20 +116,23 @@ def test_keys_hold_one_file_per_site_and_utc_day_under_raw():
 
     files = to_files(simulation)
 
-    key = re.compile(r"raw/(\d{4})/(\d{2})/(\d{2})/(SITE_\d{3})-20250611T200000Z-s42\.json")
+    key = re.compile(r"raw/(\d{4})/(\d{2})/(\d{2})/(SITE_\d{3})-(\d{8}T\d{6}Z)-s42\.json")
     assert len(files) == 3 * 2
     for file in files:
-        year, month, day, site_id = key.fullmatch(file.key).groups()
+        year, month, day, site_id, first = key.fullmatch(file.key).groups()
         readings = json.loads(file.body)
         assert {r["timestamp"][:10] for r in readings} == {f"{year}-{month}-{day}"}
         assert {r["site_id"] for r in readings} == {site_id}
+        # each file is named after its own first reading: the first day's at 20:00, the next day's at midnight
+        assert first == readings[0]["timestamp"].replace("-", "").replace(":", "")
+        assert first == ("20250611T200000Z" if day == "11" else "20250612T000000Z")
     assert sum(file.readings for file in files) == len(simulation.readings)
 
 
 def test_batch_id_and_prefix_can_be_chosen():
     files = to_files(simulate(default_fleet(1), START, 1), batch_id="run.7", fmt="json.gz", raw_prefix="in/raw/")
 
-    assert [file.key for file in files] == ["in/raw/2025/06/11/SITE_001-run.7.json.gz"]
+    assert [file.key for file in files] == ["in/raw/2025/06/11/SITE_001-20250611T000000Z-run.7.json.gz"]
 
 
 @pytest.mark.parametrize(
@@ -216,10 +219,13 @@ def test_run_continuous_uploads_max_batches_of_contiguous_readings(s3):
         assert sorted(r["timestamp"] for r in readings if r["site_id"] == site.site_id) == expected
     assert len(readings) == 2 * 9
 
-    # THEN each batch wrote its own keys, split at the UTC midnight
+    # THEN each batch wrote its own keys, split at the UTC midnight, each named after its first reading
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
-    assert len({key.rsplit("-", 2)[1] for key in keys}) == 3
+    assert len(keys) == done.files == 8
+    firsts = {key.rsplit("-", 2)[1] for key in keys}
+    assert firsts == {"20250611T233500Z", "20250611T235000Z", "20250612T000000Z", "20250612T000500Z"}
     assert {key[:15] for key in keys} == {"raw/2025/06/11/", "raw/2025/06/12/"}
+    assert all(key[4:14].replace("/", "") == key.rsplit("-", 2)[1][:8] for key in keys)  # the folder's day
 
 
 def test_run_continuous_stops_cleanly_when_sleep_is_interrupted(s3):
