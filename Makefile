@@ -38,7 +38,7 @@ test: $(INSTALLED) browser  ## every test and every benchmark (benchmarks at a s
 	$(PYTEST) -m benchmark
 
 check: $(INSTALLED)  ## the fast loop (under a minute): tests/unit, no local stack, notebook, browser or security tool
-	$(PYTEST) tests/unit -q
+	$(PYTEST) tests/unit -q -n 2
 
 bench: $(INSTALLED)  ## the benchmarks at full size: figures in build/benchmarks/*.json, then docs/benchmarks.md
 	ENERGY_BENCHMARK_SIZE=full $(PYTEST) tests/benchmarks -q

@@ -10,9 +10,11 @@
   tests stay together on one worker (its module fixtures are made once), as ``--dist loadfile`` would.
   (``--dist loadgroup`` cannot do it with pytest 9.2: xdist 3.8 renames items through ``_nodeid``, which pytest
   no longer reads.)
-- Markers split the suite: nbval cells are marked ``notebook`` and ``stack``, tests that use the moto
-  server fixture ``stack``, and every test with a marker of :data:`SLOW` also ``slow``, which the fast loop
-  (``make check``: ``pytest -m "not slow"``) leaves out. ``make test`` runs everything.
+- Folders are tiers: ``tests/unit`` holds fast tests only (``make check`` runs it, in under a minute); tests that
+  need a moto server, the local stack, a notebook kernel, a browser, a security tool or real pauses live in the
+  other folders. Markers say why a test is slow: nbval cells are marked ``notebook`` and ``stack``, tests that
+  use the moto server fixture ``stack``, and every test with a marker of :data:`SLOW` also ``slow``; a slow test
+  under ``tests/unit`` is refused at collection. ``make test`` runs everything.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import nbformat
 import pytest
 
 EXPECTED_OUTPUTS = Path(__file__).parent / "tests" / "notebook_outputs.json"
+UNIT = Path(__file__).parent / "tests" / "unit"
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 SLOW = ("stack", "notebook", "browser", "security", "benchmark")  # what the fast loop leaves out
 
@@ -53,6 +56,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)  # markers in place before `-m` deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     expected = json.loads(EXPECTED_OUTPUTS.read_text())
+    misplaced = []
     for item in items:
         cell = getattr(item, "cell", None)
         if cell is not None:  # an nbval cell: a notebook kernel working on the private local stack
@@ -62,11 +66,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.stack)
         if any(item.get_closest_marker(name) for name in SLOW):
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("slow") and UNIT in Path(str(item.fspath)).parents:
+            misplaced.append(item.nodeid)
         if cell is not None and cell.source.startswith(CHECK_MARK):
             notebook = Path(str(item.fspath)).stem
             text = expected[notebook][cell.source]
             cell.execution_count = 1
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    if misplaced:
+        raise pytest.UsageError(f"tests/unit holds fast tests only; move these to another folder: {misplaced}")
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: the scheduler of `make test`'s workers

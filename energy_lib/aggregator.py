@@ -19,6 +19,11 @@ hands the batch over again with the state from before it (and pauses the shard u
 Before the rollups, ``capture`` (the entry point passes :func:`energy_lib.lake.put_changes`) writes the batch's
 records as the history lake's change objects. When it fails, the rollups wait too and the whole batch is
 retried, so rollups that took in a record mean the lake has it (``energy-workbook wait`` relies on that).
+
+A deletion by the table's time to live (:func:`energy_lib.expiry.is_expiry`) ends the reading's time in the hot
+store, not its history: it is neither captured nor taken away from the rollups (a deletion by anyone else
+is both). A correction item (:mod:`energy_lib.corrections`) takes a reading the rollups counted twice away from
+them; it is never captured, and its deletion changes nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from contextvars import copy_context
 from datetime import datetime, timezone
 from typing import Any, Literal, NotRequired, TypedDict
 
-from energy_lib import rollups, window_state
+from energy_lib import corrections, expiry, rollups, window_state
 from energy_lib.dynamo import from_item
 from energy_lib.readings import format_timestamp
 
@@ -48,6 +53,11 @@ class StreamRecordData(TypedDict):
     OldImage: NotRequired[dict[str, Any]]
 
 
+class UserIdentity(TypedDict):
+    type: str  # "Service" for a deletion by the time to live
+    principalId: str  # "dynamodb.amazonaws.com" for a deletion by the time to live
+
+
 class StreamRecord(TypedDict):
     eventID: str
     eventName: Literal["INSERT", "MODIFY", "REMOVE"]
@@ -56,6 +66,7 @@ class StreamRecord(TypedDict):
     awsRegion: str
     dynamodb: StreamRecordData
     eventSourceARN: str
+    userIdentity: NotRequired[UserIdentity]  # only on a deletion by the time to live
 
 
 class TimeWindow(TypedDict):
@@ -95,11 +106,31 @@ def stream_change(record: StreamRecord) -> rollups.StreamChange:
 
 def change_of_data(data: dict[str, Any]) -> rollups.StreamChange:
     old, new = data.get("OldImage"), data.get("NewImage")
-    return rollups.StreamChange(
-        rollups.padded(data["SequenceNumber"]),
-        from_item(old) if old is not None else None,
-        from_item(new) if new is not None else None,
-    )
+    old_item = from_item(old) if old is not None else None
+    new_item = from_item(new) if new is not None else None
+    image = new_item or old_item or {}
+    if corrections.is_correction(str(image.get("site_id", ""))):  # stands for its reading taken away
+        old_item, new_item = (
+            corrections.reading(new_item) if new_item else None,
+            corrections.reading(old_item) if old_item else None,
+        )
+    return rollups.StreamChange(rollups.padded(data["SequenceNumber"]), old_item, new_item)
+
+
+def for_rollups(record: StreamRecord) -> bool:
+    """False for a record the rollups leave alone: a deletion by the time to live, or of a correction item."""
+    if expiry.is_expiry(record):
+        return False
+    return record.get("eventName") != "REMOVE" or not corrections.is_correction(_partition(record))
+
+
+def for_lake(record: StreamRecord) -> bool:
+    """False for a correction item's record: the lake holds readings only."""
+    return not corrections.is_correction(_partition(record))
+
+
+def _partition(record: StreamRecord) -> str:
+    return str(record.get("dynamodb", {}).get("Keys", {}).get("site_id", {}).get("S", ""))
 
 
 def handle_stream_event(
@@ -117,6 +148,8 @@ def handle_stream_event(
     first_undone = len(records)
     parsed: list[tuple[int, rollups.StreamChange]] = []
     for index, record in enumerate(records):
+        if not for_rollups(record):
+            continue  # the hot store let the reading go, its history keeps it; or a correction item went
         try:
             parsed.append((index, stream_change(record)))
         except (KeyError, TypeError, ValueError):
@@ -125,7 +158,7 @@ def handle_stream_event(
             break  # the records after it wait for the retry, in order
     if capture is not None and parsed:
         try:
-            capture(records[: parsed[-1][0] + 1])
+            capture([records[index] for index, _ in parsed if for_lake(records[index])])
         except Exception:
             logger.exception("capturing %d stream records failed; the batch is retried whole", len(parsed))
             return {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
@@ -144,12 +177,13 @@ def _window_invocation(
     """One invocation of a tumbling window: capture the batch, keep it in the window's state, and write the
     rollups of every record kept when the window ends (or its state grows past :data:`window_state.LIMIT_BYTES`).
     Raises when something fails: Lambda retries the batch with the state from before it."""
-    records = event.get("Records", [])
+    records = [record for record in event.get("Records", []) if for_rollups(record)]
     pending = window_state.decode(event.get("state"))
     for record in records:
         stream_change(record)  # a record it cannot read fails the invocation (and, bisected, only that record)
-    if capture is not None and records:
-        capture(records)
+    captured = [record for record in records if for_lake(record)]
+    if capture is not None and captured:
+        capture(captured)
     window_state.add(pending, list(records))
     state = window_state.encode(pending)
     if not event.get("isFinalInvokeForWindow") and window_state.encoded_bytes(state) <= window_state.LIMIT_BYTES:

@@ -8,6 +8,7 @@ can read the names from a saved ``terraform output -json`` file (``ENERGY_TERRAF
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -24,6 +25,8 @@ LOCAL_WINDOWS = ("idle", "clock")  # the local stack's ways of ending a tumbling
 MIN_RECORD_BYTES = 1024
 MAX_RECORD_BYTES = 16 * 2**20  # a record is held whole a few times over (bytes, text, value)
 MAX_DEPTH = 256  # json's decoder recurses once per level; far below Python's recursion limit
+# a longer hot window than ten years is no hot window; the pipeline's years span two centuries
+MAX_TTL_DAYS = 3650
 
 
 def _env(name: str, kind: type = str) -> dict:
@@ -79,8 +82,17 @@ class Settings:
     # deployment choices (Terraform variables) that the provisioning checks expect to find
     max_receive_count: int = field(default=5, metadata=_env("ENERGY_MAX_RECEIVE_COUNT", int))
     log_retention_days: int = field(default=30, metadata=_env("ENERGY_LOG_RETENTION_DAYS", int))
+    # the hot window: readings expire this many days after they were stored (or after the reading's own time, when
+    # that is later), ledger items after 19 days (energy_lib.ledger.keep_days); 0 keeps both forever. The lake
+    # keeps every reading.
+    readings_ttl_days: int = field(default=35, metadata=_env("ENERGY_READINGS_TTL_DAYS", int))
     state_dir: str = field(default="", metadata=_env("ENERGY_STATE_DIR"))
     reports_dir: str = field(default="reports", metadata=_env("ENERGY_REPORTS_DIR"))
+    # reports run unattended: the key prefix of their history (and, on AWS, their kept files) in the bucket;
+    # the time a run may take before it is stopped [s]; how often a run that hit a transient AWS error reruns
+    reports_prefix: str = field(default="reports/", metadata=_env("ENERGY_REPORTS_PREFIX"))
+    report_timeout_s: float = field(default=3600.0, metadata=_env("ENERGY_REPORT_TIMEOUT_S", float))
+    report_retries: int = field(default=2, metadata=_env("ENERGY_REPORT_RETRIES", int))
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -99,6 +111,22 @@ class Settings:
             raise ConfigError(
                 f"ENERGY_LAKE_PREFIX ({self.lake_prefix!r}) must end with '/' and neither contain nor lie under "
                 "the raw and quarantine prefixes (lake objects must never reach the ingest queue)"
+            )
+        if not self.reports_prefix.endswith("/") or any(
+            self.reports_prefix.startswith(other) or other.startswith(self.reports_prefix)
+            for other in (self.raw_prefix, self.quarantine_prefix, self.lake_prefix)
+        ):
+            raise ConfigError(
+                f"ENERGY_REPORTS_PREFIX ({self.reports_prefix!r}) must end with '/' and neither contain nor lie under "
+                "the raw, quarantine and lake prefixes"
+            )
+        if (
+            not (math.isfinite(self.report_timeout_s) and self.report_timeout_s > 0)
+            or not 0 <= self.report_retries <= 10
+        ):
+            raise ConfigError(
+                f"ENERGY_REPORT_TIMEOUT_S must be a number of seconds above 0 (not {self.report_timeout_s}) and "
+                f"ENERGY_REPORT_RETRIES 0-10 (not {self.report_retries})"
             )
         thresholds = (self.severity_medium_kwh, self.severity_high_kwh, self.implausible_kwh)
         if (
@@ -129,6 +157,10 @@ class Settings:
             raise ConfigError(f"ENERGY_MAX_DEPTH must be 1-{MAX_DEPTH}, not {self.max_depth}")
         if not 1 <= self.max_receive_count <= 1000 or self.log_retention_days < 1:
             raise ConfigError("ENERGY_MAX_RECEIVE_COUNT must be 1-1000 and ENERGY_LOG_RETENTION_DAYS at least 1")
+        if not 0 <= self.readings_ttl_days <= MAX_TTL_DAYS:
+            raise ConfigError(
+                f"ENERGY_READINGS_TTL_DAYS must be 0 (keep forever) to {MAX_TTL_DAYS}, not {self.readings_ttl_days}"
+            )
 
     @property
     def log_group(self) -> str:
@@ -197,6 +229,7 @@ class Settings:
             "raw_prefix": self.raw_prefix,
             "quarantine_prefix": self.quarantine_prefix,
             "lake_prefix": self.lake_prefix,
+            "reports_prefix": self.reports_prefix,
             "readings_table": self.readings_table,
             "rollups_table": self.rollups_table,
             "ledger_table": self.ledger_table,
@@ -214,6 +247,7 @@ class Settings:
             "glue_database": self.glue_database,
             "athena_workgroup": self.athena_workgroup,
             "compaction_function": self.compaction_function,
+            "readings_ttl_days": self.readings_ttl_days,  # the hot window; older readings are the lake's
         }
 
 
@@ -267,6 +301,7 @@ TERRAFORM_OUTPUTS = {
     "compaction_function": "compaction_function",
     "max_receive_count": "max_receive_count",
     "log_retention_days": "log_retention_days",
+    "readings_ttl_days": "readings_ttl_days",
 }
 
 

@@ -112,7 +112,7 @@ class Cost:
         self.requests = 0
         self.items_read = 0
         self.items_returned = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # queries may run in threads
 
     def add(self, response: dict[str, Any]) -> None:
         with self._lock:

@@ -9,11 +9,22 @@ Two kinds of items, keyed ``(source_key, version_id)``:
   status makes a re-delivery of that version a no-op. Failed and rejected entries also carry ``problem`` (= their
   status), the key of the sparse ``problems`` index.
 - one **head** per key (version id ``#head``): the S3 ``sequencer`` of the newest version that claimed the key,
-  the version that holds it (``holder``), whether that version is done (``final``) and, while it is being
-  processed, a lease: ``lease_owner`` (the attempt's token) and ``lease_expires_at`` (epoch seconds), renewed
-  before each chunk of readings; and the version's last **checkpoint** (``checkpoint``, JSON: where to resume
-  reading and the counts so far; ``checkpoint_for``: the sequencer of the version it belongs to), written in one
-  conditional update with the lease, so an attempt that lost the lease never moves it.
+  the version that holds it (``holder``) and, while it is being processed, a lease: ``lease_owner`` (the
+  attempt's token) and ``lease_expires_at`` (epoch seconds), renewed before each chunk of readings; and the
+  version's last **checkpoint** (``checkpoint``, JSON: where to resume reading and the counts so far;
+  ``checkpoint_for``: the sequencer of the version it belongs to), written in one conditional update with the
+  lease, so an attempt that lost the lease never moves it.
+
+A file read in one invocation costs two conditional writes: the claim (the head) and the outcome (the entry),
+plus one when it alerted (:func:`record_alert`) and one per further chunk (:func:`renew`); a file checkpointed
+on the way also drops its checkpoint from the head at the end. A finished attempt
+leaves its lease on the head, where it runs out: the entry, read before every claim (a read costs a fifth of a
+write), says the version is done, and the next version of the key takes a finished holder's lease over at once.
+Only a failed attempt gives the key back with a second write, so that its retry need not wait.
+
+With a hot window (``Settings.readings_ttl_days``) entries and heads expire (``expires_at``) :func:`keep_days`
+after they were written: once no message can bring their object back (the ingest queue keeps one 4 days, its
+dead-letter queue 14). A file older than that shows as ``expired``, counted from the file and the lake.
 
 A version writes readings only while it holds the lease and no newer version has claimed the key. An older
 version that arrives later is recorded as superseded and writes nothing; a newer version that arrives while
@@ -28,6 +39,7 @@ sequencer is new content).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -41,6 +53,7 @@ from energy_lib.schema import FAILED, FINAL_STATUSES, PROBLEM_STATUSES, SUPERSED
 from energy_lib.timeutil import format_timestamp
 
 HEAD = "#head"  # the version id of a key's head item (S3 version ids never hold '#')
+REDELIVERY_DAYS = 19  # a message's longest life: 4 days in the ingest queue, 14 in its dead-letter queue, a day more
 LEASE_SECONDS = 120  # longer than the function's timeout (60 s): a live attempt never loses its lease
 SEQUENCER_WIDTH = 64  # S3 sequencers are hex strings of varying length; padded, text order is event order
 ERROR_LIMIT = 1000  # characters of an error message kept in the ledger
@@ -77,6 +90,7 @@ class Lease:
     attempt: int  # 1 on the first attempt of this version
     alert_id: str | None  # the alert an earlier attempt of this version already sent
     checkpoint: dict[str, Any] | None = None  # where an earlier attempt of this version stopped (see checkpoint())
+    keep_days: int = 0  # the ledger's items of this version expire this many days after they are written (0: never)
 
 
 NO_VERSION = "null"  # what S3 calls the version of an object in a bucket without versioning
@@ -94,20 +108,43 @@ def _key(key: str, version_id: str) -> dict[str, Any]:
     return to_item({"source_key": key, "version_id": version_id})
 
 
+def keep_days(ttl_days: int) -> int:
+    """How long ledger items are kept with a hot window of ``ttl_days`` [days]: as long as a message may still
+    bring their object back, no longer (after that an object's counts come from its file and the lake); 0
+    (forever) without a hot window."""
+    return REDELIVERY_DAYS if ttl_days else 0
+
+
+def _expiry(values: dict[str, Any], now: datetime, days: int) -> dict[str, Any]:
+    """``values`` with ``expires_at`` when the ledger keeps its items ``days`` days."""
+    return {**values, "expires_at": _epoch(now) + days * 24 * 3600} if days else values
+
+
 def _epoch(now: datetime) -> int:
     return int(now.timestamp())
 
 
 def claim(
-    dynamodb: Any, table: str, key: str, version_id: str, etag: str, sequencer: str, now: datetime
+    dynamodb: Any,
+    table: str,
+    key: str,
+    version_id: str,
+    etag: str,
+    sequencer: str,
+    now: datetime,
+    keep: int = 0,
 ) -> Lease | str:
-    """Take the key's lease for this version, or say why not.
+    """Take the key's lease for this version, or say why not; the items it writes are kept ``keep`` days (0:
+    forever, see :func:`keep_days`).
 
     Returns the :class:`Lease`; or ``"duplicate"`` when this version is done already; or ``"superseded"`` when a
     newer version has claimed the key (recorded in this version's entry). Raises :class:`KeyBusy` while another
     attempt holds an unexpired lease.
     """
     padded = sequencer_key(sequencer)
+    entry = _entry(dynamodb, table, key, version_id)
+    if _done(entry, version_id, padded):
+        return DUPLICATE
     token = uuid.uuid4().hex
     at = _epoch(now)
     values = {
@@ -120,6 +157,7 @@ def claim(
         ":now": format_timestamp(now),
         ":at": at,
         ":one": 1,
+        ":keep": _expiry({}, now, keep).get("expires_at", 0),
     }
     same_version_done = "" if version_id == NO_VERSION else " AND NOT (holder = :version AND #final <> :false)"
     claim_new = (
@@ -132,16 +170,25 @@ def claim(
         "ADD attempts :one SET ",
     )
     head: dict[str, Any] = {}
-    for condition, update in (claim_new, claim_again):
+    conditions = [claim_new, claim_again]
+    took_over = False
+    while conditions:
+        condition, update = conditions.pop(0)
+        expression = (
+            update + "sequencer = :seq, holder = :version, etag = :etag, lease_owner = :token, "
+            "lease_expires_at = :expires, #final = :false, updated_at = :now"
+        )
+        expression += ", expires_at = :keep" if keep else ""
+        named = set(re.findall(r":\w+", f"{expression} {condition}"))
+        used = {name: value for name, value in values.items() if name in named}
         try:
             response = dynamodb.update_item(
                 TableName=table,
                 Key=_key(key, HEAD),
-                UpdateExpression=update + "sequencer = :seq, holder = :version, etag = :etag, lease_owner = :token, "
-                "lease_expires_at = :expires, #final = :false, updated_at = :now",
+                UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#final": "final"},
-                ExpressionAttributeValues=to_item(values),
+                ExpressionAttributeValues=to_item(used),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -150,34 +197,67 @@ def claim(
                 raise
             head = from_item(error.response.get("Item") or {})
             if head.get("sequencer") != padded or head.get("final"):
-                break
+                conditions = []  # claiming again is for this version's own retries
+            if not conditions and not took_over and _finished_holder(dynamodb, table, key, head, padded, at):
+                # the holder's attempt is done and its lease only runs out: a newer version takes it over at once
+                took_over = True
+                values.update({":held_by": head["lease_owner"], ":held_seq": head["sequencer"]})
+                conditions = [("sequencer = :held_seq AND lease_owner = :held_by", "SET attempts = :one, ")]
             continue
         new = from_item(response["Attributes"])
         earlier_alert = new.get("alert_id") if new.get("alert_for") == version_id else None
         saved = json.loads(new["checkpoint"]) if new.get("checkpoint_for") == padded else None
-        attempts = int(new["attempts"])
-        return Lease(key, version_id, etag, padded, token, at + LEASE_SECONDS, attempts, earlier_alert, saved)
+        lease = Lease(key, version_id, etag, padded, token, at + LEASE_SECONDS, int(new["attempts"]), earlier_alert)
+        return replace(lease, checkpoint=saved, keep_days=keep)
     if head.get("holder") == version_id != NO_VERSION and head.get("final"):
-        return DUPLICATE
+        return DUPLICATE  # written by an earlier release, which marked the head of a finished version
     if head.get("sequencer", "") > padded:
-        return _supersede(dynamodb, table, key, version_id, etag, padded, now)
+        return _supersede(dynamodb, table, key, version_id, etag, padded, now, keep)
     if head.get("sequencer") == padded and head.get("final"):
         return DUPLICATE
     until = format_timestamp(datetime.fromtimestamp(int(head.get("lease_expires_at", at)), now.tzinfo))
     raise KeyBusy(f"{key}: version {head.get('holder')} holds the key until {until}; version {version_id} waits")
 
 
-def _supersede(dynamodb: Any, table: str, key: str, version_id: str, etag: str, sequencer: str, now: datetime) -> str:
+def _entry(dynamodb: Any, table: str, key: str, version_id: str) -> dict[str, Any]:
+    """A version's entry ({} when it has none), read eventually consistent (half a read unit): a read that misses
+    an outcome written a moment ago finds the attempt's lease still running, so the claim waits (:class:`KeyBusy`)
+    and the next delivery reads the outcome."""
+    response = dynamodb.get_item(TableName=table, Key=_key(key, version_id))
+    return from_item(response.get("Item") or {})
+
+
+def _done(entry: dict[str, Any], version_id: str, sequencer: str) -> bool:
+    """True when ``entry`` says this version is done (on a bucket without versioning, this very content: every
+    version is ``null`` there, and a later sequencer is new content)."""
+    final = entry.get("status") in FINAL_STATUSES
+    return final and (version_id != NO_VERSION or entry.get("sequencer") == sequencer)
+
+
+def _finished_holder(dynamodb: Any, table: str, key: str, head: dict[str, Any], sequencer: str, at: int) -> bool:
+    """True when ``head`` is held, under an unexpired lease, by an older version (than ``sequencer``) whose attempt
+    is done: its entry is final, for the sequencer the head holds. A newer version may take the lease over."""
+    held = head.get("sequencer", "")
+    if not held or held >= sequencer or "lease_owner" not in head or int(head.get("lease_expires_at", 0)) < at:
+        return False
+    holder = _entry(dynamodb, table, key, head.get("holder", ""))
+    return holder.get("status") in FINAL_STATUSES and holder.get("sequencer") == held
+
+
+def _supersede(
+    dynamodb: Any, table: str, key: str, version_id: str, etag: str, sequencer: str, now: datetime, keep: int
+) -> str:
     """Record that a newer version has claimed the key; ``"duplicate"`` when this version was done already."""
+    values = {"status": SUPERSEDED, "etag": etag, "sequencer": sequencer, **asdict(Counts()), "error": ""}
     try:
         _write_entry(
             dynamodb,
             table,
             key,
             version_id,
-            {"status": SUPERSEDED, "etag": etag, "sequencer": sequencer, **asdict(Counts()), "error": ""},
+            _expiry(values, now, keep),
             now,
-            condition="attribute_not_exists(#status) OR #status = :failed",
+            condition=("attribute_not_exists(#status) OR #status = :failed", {":failed": FAILED}),
         )
     except ClientError as error:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -224,24 +304,41 @@ def record_alert(dynamodb: Any, table: str, lease: Lease, alert_id: str, now: da
 def finish(
     dynamodb: Any, table: str, lease: Lease, status: str, counts: Counts, now: datetime, error: str = ""
 ) -> None:
-    """Record the attempt's outcome in the version's entry, then give the key back (``final`` unless failed; a
-    final outcome drops the checkpoint, a failed one keeps it for the retry)."""
+    """Record the attempt's outcome in the version's entry: one write, conditional on no later attempt of the version
+    having recorded one (:class:`LeaseLost` otherwise). A final outcome leaves the lease to run out (the entry says
+    the version is done, see :func:`claim`), unless the version was checkpointed: then the head drops the
+    checkpoint and gives the key back. A failed outcome gives the key back at once, keeping the checkpoint for the
+    retry."""
     values = {"status": status, "etag": lease.etag, "sequencer": lease.sequencer, **asdict(counts)}
     values.update(error=error[:ERROR_LIMIT], attempts=lease.attempt)
     if lease.alert_id:
         values["alert_id"] = lease.alert_id
-    _write_entry(dynamodb, table, lease.key, lease.version_id, values, now)
-    final = status in FINAL_STATUSES
-    _update_head(
-        dynamodb,
-        table,
-        lease,
-        "SET #final = :final, updated_at = :now REMOVE lease_owner, lease_expires_at"
-        + (", #checkpoint, checkpoint_for" if final else ""),
-        now,
-        {":final": final},
-        {"#final": "final", **({"#checkpoint": "checkpoint"} if final else {})},
-    )
+    try:
+        _write_entry(
+            dynamodb,
+            table,
+            lease.key,
+            lease.version_id,
+            _expiry(values, now, lease.keep_days),
+            now,
+            condition=("attribute_not_exists(#attempts) OR #attempts <= :attempts", {}),
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise LeaseLost(f"{lease.key} version {lease.version_id}: a later attempt recorded its outcome") from error
+        raise
+    if status not in FINAL_STATUSES:
+        _update_head(dynamodb, table, lease, "SET updated_at = :now REMOVE lease_owner, lease_expires_at", now, {})
+    elif lease.checkpoint is not None:  # a file read over several invocations: its checkpoint goes with the lease
+        _update_head(
+            dynamodb,
+            table,
+            lease,
+            "SET #final = :final, updated_at = :now REMOVE lease_owner, lease_expires_at, #checkpoint, checkpoint_for",
+            now,
+            {":final": True},
+            {"#final": "final", "#checkpoint": "checkpoint"},
+        )
 
 
 def fail(dynamodb: Any, table: str, lease: Lease, now: datetime, error: str) -> None:
@@ -274,9 +371,16 @@ def _update_head(
 
 
 def _write_entry(
-    dynamodb: Any, table: str, key: str, version_id: str, values: dict[str, Any], now: datetime, condition: str = ""
+    dynamodb: Any,
+    table: str,
+    key: str,
+    version_id: str,
+    values: dict[str, Any],
+    now: datetime,
+    condition: tuple[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Set ``values`` on a version's entry; ``problem`` follows the status (the sparse ``problems`` index)."""
+    """Set ``values`` on a version's entry, under ``condition`` (an expression over ``#name`` of ``values``, and its
+    own ``:values``); ``problem`` follows the status (the sparse ``problems`` index)."""
     values = {**values, "updated_at": format_timestamp(now)}
     names = {f"#{name}": name for name in values}
     expression = "SET " + ", ".join(f"#{name} = :{name}" for name in values)
@@ -292,7 +396,7 @@ def _write_entry(
         "ExpressionAttributeNames": names,
     }
     if condition:
-        request["ConditionExpression"] = condition
-        attributes[":failed"] = FAILED
+        request["ConditionExpression"] = condition[0]
+        attributes.update(condition[1])
     request["ExpressionAttributeValues"] = to_item(attributes)
     dynamodb.update_item(**request)

@@ -4,22 +4,21 @@ Ranges are half-open ``[start, end)`` in UTC. Every function takes an optional
 :class:`~energy_lib.dynamo.Cost` that counts requests, items read and items returned.
 
 - :func:`readings`: one site, key condition on ``timestamp``; :func:`latest_reading`: its newest
-- :func:`fleet_readings`: all sites in a range, one Query per UTC day on the ``by_day`` index
+- :func:`fleet_readings`: all sites in a range, one Query per site (key condition), a few at a time
 - :func:`anomalies`: the sparse ``site_anomalies`` / ``fleet_anomalies`` indexes
 - :func:`rollups`: rollup items only; cost is sites x periods, never readings
 - :func:`summary`: the rollups plus the readings stored after their watermarks (:mod:`energy_lib.tail`): exact
   when asked; cost sites x periods, plus one Query per site whose rollups may trail the range
 - :func:`sites`: the sites that have readings (the all-time rollup bucket, and the registered sites not rolled
   up yet that have a reading)
-- :func:`ingest_status`, :func:`ledger_entries`: the ledger, by object version (BatchGetItem) or by problem
-- :func:`files`, :func:`current_versions`, :func:`read_file`, :func:`with_ledger`: raw
-  objects, listed with paging, each with its ledger entry
+
+Raw objects and their ledger entries: :mod:`energy_lib.raw_objects`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import fields
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 from itertools import islice
@@ -27,11 +26,11 @@ from typing import Any
 
 from energy_lib import tail, timeutil
 from energy_lib.config import Settings
-from energy_lib.dynamo import Cost, batch_get, query_pages
+from energy_lib.dynamo import Cost, query_pages
 from energy_lib.errors import QueryError
-from energy_lib.ledger import HEAD, Counts
+from energy_lib.expiry import ATTRIBUTE
 from energy_lib.rollups import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET, buckets, zero
-from energy_lib.schema import FAILED, LEDGER, PENDING, PROCESSING, READINGS
+from energy_lib.schema import READINGS
 from energy_lib.timeutil import format_timestamp
 from energy_lib.validation import EARLIEST, LATEST, SITE_ID
 
@@ -41,8 +40,10 @@ ONE_HOUR = timedelta(hours=1)
 ONE_DAY = timedelta(days=1)
 MAX_RANGE = timedelta(days=3660)
 PERCENT = Decimal("0.01")
-# attributes that exist only so that the indexes can find a reading (day bucket, sparse anomaly keys)
-INDEX_ONLY = frozenset(READINGS.attributes()) - {READINGS.partition_key, READINGS.sort_key}
+# attributes that exist only so that the indexes find a reading (the sparse anomaly keys; ``day`` on items stored
+# while a day index existed) or the time to live deletes it
+INDEX_ONLY = frozenset(READINGS.attributes()) - {READINGS.partition_key, READINGS.sort_key} | {"day", ATTRIBUTE}
+FLEET_READERS = 8  # Queries of sites' readings in flight at once
 
 
 def _reading_rows(items: Iterator[Row]) -> list[Row]:
@@ -168,10 +169,26 @@ def latest_reading(
 
 
 def fleet_readings(
-    settings: Settings, dynamodb: Any, start: datetime | str, end: datetime | str, cost: Cost | None = None
+    settings: Settings,
+    dynamodb: Any,
+    start: datetime | str,
+    end: datetime | str,
+    cost: Cost | None = None,
+    site_ids: list[str] | None = None,
 ) -> list[Row]:
-    """Readings of every site in ``[start, end)``: one Query per UTC day on the ``by_day`` index."""
-    return _per_day(settings, dynamodb, READINGS.indexes[0].name, "day", "timestamp", start, end, cost)
+    """Readings of every site (those with rollups, or ``site_ids``) in ``[start, end)``, by site and time: one
+    paged Query per site with the range in its key condition, :data:`FLEET_READERS` at a time. It reads the items
+    an index by day would read (items read / returned = 1.0), in more requests."""
+    bounds = _between(*bounded_range(start, end))
+    if bounds is None:
+        return []
+    chosen = sorted(sites(settings, dynamodb, cost) if site_ids is None else map(_check_site, site_ids))
+
+    def one(site_id: str) -> list[Row]:
+        return _range_query(settings, dynamodb, None, ("site_id", site_id), "timestamp", bounds, cost)
+
+    with ThreadPoolExecutor(FLEET_READERS) as pool:
+        return [row for rows in pool.map(one, chosen) for row in rows]
 
 
 def anomalies(
@@ -344,142 +361,13 @@ def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part / whole * 100).quantize(PERCENT) if whole else None
 
 
-def sites(
-    settings: Settings, dynamodb: Any, cost: Cost | None = None, now: Callable[[], datetime] = timeutil.now
-) -> list[str]:
-    """Every site that has stored readings, sorted: those of the all-time rollups, and those not rolled up yet (the
-    registered ones that have a reading: one Query of a single reading each; and :func:`energy_lib.tail.newcomers`)."""
+def sites(settings: Settings, dynamodb: Any, cost: Cost | None = None) -> list[str]:
+    """Every site that has stored readings, sorted: those of the all-time rollups, and the registered ones not rolled
+    up yet that have a reading (one Query of a single reading each). A site neither registered nor rolled up yet
+    shows once its first window is rolled up."""
     totals = rollups(settings, dynamodb, [TOTAL_BUCKET], cost)
     found = {row["site_id"] for row in totals if row.get("readings")}
     known = {row["site_id"] for row in totals}
     waiting = tail.registered_sites(settings, dynamodb, cost) - known
     found |= {site for site in waiting if tail.has_readings(settings, dynamodb, site, cost)}
-    latest = max((row.get("last_reading_at", "") for row in totals), default="")
-    return sorted(found | tail.newcomers(settings, dynamodb, known, latest, tail.span([TOTAL_BUCKET]), now(), cost))
-
-
-def _object_row(entry: dict[str, Any]) -> Row:
-    """A listed object (ListObjectsV2) or object version (ListObjectVersions) as a row: key, version_id (versions
-    only), size_bytes, etag, last_modified."""
-    version = {"version_id": entry["VersionId"]} if "VersionId" in entry else {}
-    return {
-        "key": entry["Key"],
-        **version,
-        "size_bytes": entry["Size"],
-        "etag": entry["ETag"].strip('"'),
-        "last_modified": format_timestamp(entry["LastModified"]),
-    }
-
-
-def files(settings: Settings, s3: Any, prefix: str | None = None, limit: int | None = None) -> list[Row]:
-    """Objects under the raw prefix (or ``prefix``): key, size, etag, last_modified; pages through all."""
-    paginator = s3.get_paginator("list_objects_v2")
-    rows: list[Row] = []
-    for page in paginator.paginate(
-        Bucket=settings.bucket, Prefix=prefix if prefix is not None else settings.raw_prefix
-    ):
-        for entry in page.get("Contents", []):
-            rows.append(_object_row(entry))
-            if limit is not None and len(rows) >= limit:
-                return rows
-    return rows
-
-
-def _current(page: dict[str, Any]) -> list[Row]:
-    """The current versions in one ListObjectVersions page (older versions and delete markers left out)."""
-    return [_object_row(version) for version in page.get("Versions", []) if version.get("IsLatest")]
-
-
-def current_versions(settings: Settings, s3: Any, prefix: str | None = None) -> list[Row]:
-    """The current version of every object under the raw prefix (or ``prefix``), as :func:`_object_row`; pages
-    through all."""
-    paginator = s3.get_paginator("list_object_versions")
-    pages = paginator.paginate(Bucket=settings.bucket, Prefix=prefix if prefix is not None else settings.raw_prefix)
-    return [row for page in pages for row in _current(page)]
-
-
-def current_version(settings: Settings, s3: Any, key: str) -> Row:
-    """The current version of the object ``key``, as :func:`_object_row` (one HeadObject request)."""
-    head = s3.head_object(Bucket=settings.bucket, Key=key)
-    return _object_row({"Key": key, "Size": head["ContentLength"], **head})
-
-
-def open_file(settings: Settings, s3: Any, key: str, version_id: str | None = None) -> Any:
-    """A stream of the content of the object ``key`` (its current version, or ``version_id``)."""
-    version = {"VersionId": version_id} if version_id else {}
-    return s3.get_object(Bucket=settings.bucket, Key=key, **version)["Body"]
-
-
-def read_file(settings: Settings, s3: Any, key: str, version_id: str | None = None) -> bytes:
-    """The content of the object ``key`` (its current version, or ``version_id``)."""
-    return open_file(settings, s3, key, version_id).read()
-
-
-def with_ledger(settings: Settings, dynamodb: Any, objects: list[Row], now: datetime | None = None) -> list[Row]:
-    """``objects`` (rows with key, version_id, etag) each with its ledger entry (one BatchGetItem for all): status
-    (``pending`` when no attempt has started, ``processing`` while an attempt holds the key's lease, ``failed`` also
-    when that lease expired: ``error`` says so, ``lease_expired_at`` when), read, stored, quarantined, anomalies,
-    rounded, error, updated_at."""
-    keys = [{"source_key": o["key"], "version_id": o["version_id"]} for o in objects]
-    keys += [{"source_key": key, "version_id": HEAD} for key in dict.fromkeys(o["key"] for o in objects)]
-    found = {(e["source_key"], e["version_id"]): e for e in batch_get(dynamodb, settings.ledger_table, keys)}
-    moment = now or timeutil.now()
-    rows = []
-    for obj in objects:
-        entry = found.get((obj["key"], obj["version_id"]), {})
-        status, error, expired = _status(entry, found.get((obj["key"], HEAD), {}), obj["version_id"], moment)
-        rows.append(
-            {
-                **obj,
-                "status": status,
-                **{name: int(entry.get(name, 0)) for name in COUNT_FIELDS},
-                "error": error,
-                "updated_at": entry.get("updated_at", ""),
-                "lease_expired_at": expired,
-            }
-        )
-    return rows
-
-
-COUNT_FIELDS = tuple(field.name for field in fields(Counts))  # read, stored, quarantined, anomalies, rounded
-LEDGER_FIELDS = ("status", *COUNT_FIELDS, "error", "updated_at", "lease_expired_at")
-INGEST_STATUS_FIELDS = ("key", "version_id", "etag", *LEDGER_FIELDS)
-
-
-def ingest_status(settings: Settings, s3: Any, dynamodb: Any, now: datetime | None = None) -> list[Row]:
-    """One row per object under the raw prefix (its current version) with its ledger entry (:func:`with_ledger`)."""
-    rows = with_ledger(settings, dynamodb, current_versions(settings, s3), now)
-    return [{name: row[name] for name in INGEST_STATUS_FIELDS} for row in rows]
-
-
-def _status(entry: Row, head: Row, version_id: str, now: datetime) -> tuple[str, str, str]:
-    """An object version's status, error and the time its attempt's lease expired ("" unless it did): its entry's,
-    unless an attempt holds (or held) the key's lease."""
-    if head.get("holder") == version_id and "lease_expires_at" in head:  # held, or given back for a continuation
-        expires = timeutil.from_epoch_s(int(head["lease_expires_at"]))
-        if expires >= now:
-            return PROCESSING, "", ""
-        expired = format_timestamp(expires)
-        return (
-            FAILED,
-            f"attempt {head.get('attempts', '?')} stopped without finishing (crashed or timed out): its lease expired "
-            f"at {expired}; the next delivery of the message takes it over",
-            expired,
-        )
-    return entry.get("status", PENDING), entry.get("error", ""), ""
-
-
-def ledger_entries(settings: Settings, dynamodb: Any, status: str, cost: Cost | None = None) -> list[Row]:
-    """Ledger entries in a problem status (``failed`` or ``rejected``), newest first, from the sparse ``problems``
-    index."""
-    return list(
-        query_pages(
-            dynamodb,
-            cost,
-            TableName=settings.ledger_table,
-            IndexName=LEDGER.indexes[0].name,
-            KeyConditionExpression="problem = :status",
-            ExpressionAttributeValues={":status": {"S": status}},
-            ScanIndexForward=False,
-        )
-    )
+    return sorted(found)

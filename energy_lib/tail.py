@@ -10,14 +10,14 @@ watermark. An item holds no reading later than its own watermark, so no reading 
 the tail, whatever the aggregator writes between the reads (it writes a site's hour and day items, each with its
 watermark, before its all-time item).
 
-The sites read: those with an all-time item, those with an item in the buckets read, the registered ones (the
-sites table), and the sites with readings after the latest watermark of any site on the ``by_day`` index (a day
-back at most, one Query per UTC day), so that a site whose first readings are not rolled up yet shows at once.
+The sites read: those with an all-time item, those with an item in the buckets read and the registered ones (the
+sites table), so that a registered site whose first readings are not rolled up yet shows at once. The readings
+table has no index by day (:mod:`energy_lib.schema`: it would cost a write unit per reading), so a site that is
+neither registered nor rolled up yet is not looked for.
 
 What the tail cannot see until the window ends (on AWS at most ``ROLLUPS_DELAY_BOUND_MIN``): a reading stored in
 the open window for a time at or before its item's watermark (a late file, a correction, or one site's files
-processed out of order); and the first readings of a site that is not registered, when they are older than the
-latest watermark, more than a day old or in the future. None is ever counted twice.
+processed out of order); and the first readings of a site that is not registered. None is ever counted twice.
 """
 
 from __future__ import annotations
@@ -34,15 +34,13 @@ from energy_lib import timeutil
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost, query_pages
 from energy_lib.rollups import COUNTERS, EXACT_DIGITS, TOTAL_BUCKET, buckets, contribution, zero
-from energy_lib.schema import READINGS, SITE_RECORD, SITES
+from energy_lib.schema import SITE_RECORD, SITES
 from energy_lib.timeutil import format_timestamp
 from energy_lib.validation import EARLIEST, LATEST
 
 Row = dict[str, Any]
 READERS = 8  # sites whose tails are read at once (a round trip is most of the time)
 ONE_SECOND = timedelta(seconds=1)
-NEWCOMER_LOOKBACK = timedelta(days=1)  # how far before now a site that nothing knows yet is looked for
-BY_DAY = READINGS.indexes[0]  # (day, timestamp): all sites' readings of a UTC day
 WHOLE_BUCKET = "~"  # the watermark of an item written before items had one: it holds its whole bucket
 SPANS = {"D": timedelta(days=1), "H": timedelta(hours=1)}
 
@@ -92,7 +90,6 @@ def exact_rollups(
     sites = set(watermarks) | {site for _, site in held} | registered_sites(settings, dynamodb, cost)
     first, last = span(bucket_keys)
     asked_at = now()
-    sites |= newcomers(settings, dynamodb, sites, max(watermarks.values(), default=""), (first, last), asked_at, cost)
     starts = {site: max(first, _second_after(watermarks.get(site, ""))) for site in sites}
     moment = format_timestamp(asked_at)
     tails = read_tails(settings, dynamodb, {site: s for site, s in starts.items() if s <= last}, last, cost)
@@ -153,43 +150,6 @@ def registered_sites(settings: Settings, dynamodb: Any, cost: Cost | None = None
         ExpressionAttributeValues={":record": {"S": SITE_RECORD}},
     )
     return {item[SITES.sort_key] for item in items}
-
-
-def newcomers(
-    settings: Settings,
-    dynamodb: Any,
-    known: set[str],
-    latest: str,
-    bounds: tuple[str, str],
-    now: datetime,
-    cost: Cost | None = None,
-) -> set[str]:
-    """The sites, not among ``known``, with readings inside ``bounds`` (first and last second) after ``latest`` (the
-    latest watermark of any site) and at most :data:`NEWCOMER_LOOKBACK` before ``now``, up to ``now``: sites whose
-    first readings are not rolled up yet. One Query per UTC day on the ``by_day`` index."""
-    low = max(bounds[0], _second_after(latest), format_timestamp(now - NEWCOMER_LOOKBACK))
-    high = min(bounds[1], format_timestamp(now))
-    found: set[str] = set()
-    day = timeutil.utc(low[:10])
-    while low <= high and format_timestamp(day) <= high:
-        found |= {
-            item["site_id"]
-            for item in query_pages(
-                dynamodb,
-                cost,
-                TableName=settings.readings_table,
-                IndexName=BY_DAY.name,
-                KeyConditionExpression="#day = :day AND #at BETWEEN :low AND :high",
-                ExpressionAttributeNames={"#day": BY_DAY.partition_key, "#at": BY_DAY.sort_key},
-                ExpressionAttributeValues={
-                    ":day": {"S": format_timestamp(day)[:10]},
-                    ":low": {"S": low},
-                    ":high": {"S": high},
-                },
-            )
-        }
-        day += timedelta(days=1)
-    return found - known
 
 
 def has_readings(settings: Settings, dynamodb: Any, site_id: str, cost: Cost | None = None) -> bool:

@@ -12,8 +12,9 @@ resource "aws_sns_topic_subscription" "anomalies_email" {
   protocol            = "email"
   endpoint            = var.alert_email
   filter_policy_scope = "MessageAttributes"
-  # anomaly alerts at or above the threshold, and the daily summary (`energy-workbook report publish-summary`)
-  filter_policy = jsonencode({ "$or" = [{ severity = local.alert_severities }, { kind = ["summary"] }] })
+  # anomaly alerts at or above the threshold, the daily summary (`energy-workbook report publish-summary`), and
+  # every report failure and recovery (a recovery is LOW: it would not pass the threshold)
+  filter_policy = jsonencode({ "$or" = [{ severity = local.alert_severities }, { kind = local.email_kinds }] })
 }
 
 resource "aws_sqs_queue" "alerts" {

@@ -250,11 +250,22 @@ data "aws_iam_policy_document" "compaction_lake" {
   }
 }
 
+# Corrections: a reading stored again after its item expired is counted twice by the rollups; compaction writes
+# the item that takes the earlier value away (energy_lib/corrections.py), into the readings table, nothing else
+data "aws_iam_policy_document" "compaction_corrections" {
+  statement {
+    sid       = "WriteCorrections"
+    actions   = ["dynamodb:BatchWriteItem"]
+    resources = [aws_dynamodb_table.readings.arn]
+  }
+}
+
 resource "aws_iam_role_policy" "compaction" {
   for_each = {
-    logs    = data.aws_iam_policy_document.compaction_logs.json
-    tracing = data.aws_iam_policy_document.ingest_tracing.json
-    lake    = data.aws_iam_policy_document.compaction_lake.json
+    logs        = data.aws_iam_policy_document.compaction_logs.json
+    tracing     = data.aws_iam_policy_document.ingest_tracing.json
+    lake        = data.aws_iam_policy_document.compaction_lake.json
+    corrections = data.aws_iam_policy_document.compaction_corrections.json
   }
 
   name   = each.key
@@ -312,6 +323,38 @@ resource "aws_iam_policy" "lake_query" {
   name        = "${local.name}-lake-query"
   description = "Query the history lake of ${local.name} with Athena"
   policy      = data.aws_iam_policy_document.lake_query.json
+}
+
+# Exactly what the report runner (`energy-workbook report due` in the scheduled workflow) writes on AWS: the alerts
+# of failed and recovered reports to the alerts topic, and the run history (history.parquet) and each run's kept
+# notebook, HTML and run.json under reports/ in the data bucket. Attach it to the reports role, with lake_query.
+data "aws_iam_policy_document" "report_runner" {
+  statement {
+    sid       = "PublishReportAlerts"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.anomalies.arn]
+  }
+
+  # The history is read, then written back with If-Match its ETag (a conditional PutObject); upload_file of a
+  # large HTML may go in parts
+  statement {
+    sid       = "KeepReportsAndHistory"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${aws_s3_bucket.data.arn}/${local.reports_prefix}*"]
+  }
+
+  # Without ListBucket S3 answers 403 instead of 404 for the history before the first run has written it
+  statement {
+    sid       = "TellMissingHistory"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.data.arn]
+  }
+}
+
+resource "aws_iam_policy" "report_runner" {
+  name        = "${local.name}-report-runner"
+  description = "Publish report alerts and keep the run history and reports of ${local.name}"
+  policy      = data.aws_iam_policy_document.report_runner.json
 }
 
 # --- resource policies --------------------------------------------------------------------------

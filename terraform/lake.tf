@@ -109,6 +109,7 @@ resource "aws_lambda_function" "compaction" {
       ENERGY_RAW_PREFIX        = local.raw_prefix
       ENERGY_QUARANTINE_PREFIX = local.quarantine_prefix
       ENERGY_LAKE_PREFIX       = local.lake_prefix
+      ENERGY_READINGS_TABLE    = aws_dynamodb_table.readings.name
     }
   }
 

@@ -41,6 +41,7 @@ resource "aws_lambda_function" "ingest" {
       ENERGY_MAX_DECOMPRESSED_BYTES = tostring(var.max_decompressed_bytes)
       ENERGY_MAX_RECORD_BYTES       = tostring(var.max_record_bytes)
       ENERGY_MAX_DEPTH              = tostring(var.max_depth)
+      ENERGY_READINGS_TTL_DAYS      = tostring(var.readings_ttl_days)
     }
   }
 

@@ -41,7 +41,7 @@ locals {
   lake_table                      = "readings"
   lake_readings_location          = "s3://${aws_s3_bucket.data.id}/${local.lake_prefix}readings/"
   lake_projection_range           = "2000-01-01,2199-12-31" # the days the pipeline keeps
-  lake_noncurrent_expiry_days     = 1 # each compaction rewrites a day file
+  lake_noncurrent_expiry_days     = 1                       # each compaction rewrites a day file
   athena_results_prefix           = "athena-results/"
   athena_results_expiry_days      = 7
   athena_bytes_scanned_cutoff     = 10737418240 # 10 GiB a query, 5 cents at list price
@@ -74,6 +74,7 @@ locals {
   raw_prefix        = "raw/"
   quarantine_prefix = "quarantine/"
   checkpoint_prefix = "checkpoints/" # energy_lib.checkpoints.PREFIX: files' duplicates databases between invocations
+  reports_prefix    = "reports/"     # Settings.reports_prefix: the scheduled reports' history and kept files
 
   # S3 (infra.spec.BUCKET)
   quarantine_expiry_days         = 90
@@ -91,8 +92,8 @@ locals {
   rollups_dlq_retention_s    = 1209600 # failed stream batches: time to rebuild the rollups
 
   # Lambda (infra.spec.FUNCTION)
-  function_runtime        = "python3.11"
-  function_handler        = "handler.handler"
+  function_runtime = "python3.11"
+  function_handler = "handler.handler"
   # Measured (tests/benchmarks/test_handler_memory.py): peak memory 81-84 MiB, flat from 10k to 1M readings;
   # 1024 MB buys 0.58 vCPU for ~0.28 ms of CPU a reading: ~70,000 readings an invocation of 60 s, a 1M-reading
   # file in about 15 checkpointed invocations (docs/ingest-function.md)
@@ -124,6 +125,7 @@ locals {
   # SNS: severities in increasing order; email gets those at or above the threshold
   severities       = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
   alert_severities = slice(local.severities, index(local.severities, var.alert_severity_threshold), length(local.severities))
+  email_kinds      = ["summary", "report_failed", "report_recovered"] # kinds email gets whatever their severity
 
   # Tables by Settings field; monitoring loops over them
   tables = {

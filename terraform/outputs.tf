@@ -109,6 +109,11 @@ output "log_retention_days" {
   value       = var.log_retention_days
 }
 
+output "readings_ttl_days" {
+  description = "The hot window: days DynamoDB keeps readings and ledger items; older ranges are read from the lake (Settings.readings_ttl_days; 0: kept forever)."
+  value       = var.readings_ttl_days
+}
+
 output "glue_database" {
   description = "Glue database of the history lake; its table readings is the Parquet under lake/readings/ (Settings.glue_database)."
   value       = aws_glue_catalog_database.lake.name
@@ -127,4 +132,9 @@ output "compaction_function" {
 output "lake_query_policy_arn" {
   description = "Managed policy that lets a role query the lake with Athena (attach it to the reports role and analysts)."
   value       = aws_iam_policy.lake_query.arn
+}
+
+output "report_runner_policy_arn" {
+  description = "Managed policy that lets the report runner publish report alerts and keep its history and reports under reports/ (attach it to the reports role)."
+  value       = aws_iam_policy.report_runner.arn
 }

@@ -205,7 +205,9 @@ resource "aws_s3_bucket_policy" "bucket" {
 # Every key attribute is a string. GSIs project ALL attributes; site_anomalies and fleet_anomalies are
 # sparse (only anomalies carry anomaly_at and anomaly_day), and so is the ledger's problems index (only
 # failed and rejected entries carry problem). The readings table's stream (new and old images) feeds the
-# rollups (rollups.tf).
+# rollups and the lake (rollups.tf). Readings and ledger items expire after the hot window
+# (readings_ttl_days): the lake keeps every reading, and the rollups function leaves rollups and lake alone
+# for a deletion made by the time to live (energy_lib/expiry.py).
 
 resource "aws_dynamodb_table" "readings" {
   #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS managed key (server_side_encryption enabled); a customer managed key would add a key policy and per-request cost without a consumer that needs it.
@@ -228,11 +230,6 @@ resource "aws_dynamodb_table" "readings" {
   }
 
   attribute {
-    name = "day"
-    type = "S"
-  }
-
-  attribute {
     name = "anomaly_at"
     type = "S"
   }
@@ -240,13 +237,6 @@ resource "aws_dynamodb_table" "readings" {
   attribute {
     name = "anomaly_day"
     type = "S"
-  }
-
-  global_secondary_index {
-    name            = "by_day"
-    hash_key        = "day"
-    range_key       = "timestamp"
-    projection_type = "ALL"
   }
 
   global_secondary_index {
@@ -261,6 +251,11 @@ resource "aws_dynamodb_table" "readings" {
     hash_key        = "anomaly_day"
     range_key       = "anomaly_at"
     projection_type = "ALL"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = var.readings_ttl_days > 0
   }
 
   point_in_time_recovery {
@@ -349,6 +344,11 @@ resource "aws_dynamodb_table" "object_ledger" {
     hash_key        = "problem"
     range_key       = "updated_at"
     projection_type = "ALL"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = var.readings_ttl_days > 0
   }
 
   point_in_time_recovery {

@@ -89,6 +89,17 @@ variable "log_retention_days" {
   }
 }
 
+variable "readings_ttl_days" {
+  description = "The hot window: days DynamoDB keeps a reading after it was stored (or after its own time, when later); older ranges are read from the lake, which keeps every reading. With a hot window the ledger keeps its items 19 days (a message's life in the ingest queue and its dead-letter queue). 0 keeps both forever."
+  type        = number
+  default     = 35
+
+  validation {
+    condition     = var.readings_ttl_days >= 0 && var.readings_ttl_days <= 3650 && floor(var.readings_ttl_days) == var.readings_ttl_days
+    error_message = "readings_ttl_days must be a whole number from 0 (keep forever) to 3650."
+  }
+}
+
 variable "access_log_retention_days" {
   description = "Days the access-log bucket keeps the data bucket's server access logs."
   type        = number

@@ -28,6 +28,16 @@ TYPES = {
 }
 SCHEMA = pa.schema([pa.field(name, TYPES[kind]) for name, kind in lake.COLUMNS])
 DELETED = "deleted"  # a column of change tables only: the line removes the reading
+INSERTED = "inserted"  # a column of change tables only: the line's record was an INSERT (no old image)
+
+
+CHANGE_SCHEMA = SCHEMA.append(pa.field(DELETED, pa.bool_())).append(pa.field(INSERTED, pa.bool_()))
+
+
+def as_changes(table: pa.Table) -> pa.Table:
+    """Rows of a day's file as change rows: neither deleted nor inserted."""
+    present = pa.array(np.zeros(table.num_rows, bool))
+    return table.append_column(DELETED, present).append_column(INSERTED, present)
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -35,7 +45,7 @@ def _moment(text: str | None) -> datetime | None:
 
 
 def change_table(lines: Iterable[lake.ChangeLine]) -> pa.Table:
-    """Change lines as a table of :data:`SCHEMA` plus the boolean column ``deleted``."""
+    """Change lines as a table of :data:`SCHEMA` plus the boolean columns ``deleted`` and ``inserted``."""
     rows = []
     for line in lines:
         item = from_item(line["image"] if line["image"] is not None else line["keys"])
@@ -48,9 +58,10 @@ def change_table(lines: Iterable[lake.ChangeLine]) -> pa.Table:
                 "rounded": list(item.get("rounded", [])),
                 "sequence_number": line["sequence_number"],
                 DELETED: line["image"] is None,
+                INSERTED: line["event"] == "INSERT",
             }
         )
-    return pa.Table.from_pylist(rows, schema=SCHEMA.append(pa.field(DELETED, pa.bool_())))
+    return pa.Table.from_pylist(rows, schema=CHANGE_SCHEMA)
 
 
 def conform(table: pa.Table) -> pa.Table:

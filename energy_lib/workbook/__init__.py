@@ -16,6 +16,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sites", "reports"),  # the site registry; reports run with papermill, their schedule and index
     ("simulator",),  # a simulated fleet and the files it uploads
     ("notebook",),  # what the notebooks show: frames, charts, widgets, views, the dashboard
-    ("health",),  # site health: checks, events, alerts and their views
+    ("health", "fleet"),  # site health: checks, events, alerts; fleet performance: RdTools and PVAnalytics per site
     ("cli",),  # energy-workbook
 )

@@ -5,7 +5,8 @@
 - A write costs 1 WRU per started 1 KB of the larger of the item before and after; a conditional write that
   fails costs what it would have. Every global secondary index the item is in costs the same again, for the
   projected part (ours project ALL); an index whose key changes costs a delete and a put.
-- A strongly consistent read costs 1 RRU per started 4 KB per item read (BatchGetItem, GetItem).
+- A strongly consistent read costs 1 RRU per started 4 KB per item read (BatchGetItem, GetItem), an eventually
+  consistent one half that; a GetItem that finds nothing costs as much as one that finds an item.
 
 :class:`Meter` hooks a boto3 client: before each write it reads the items as they are (with a client of its
 own, not counted), after it reads them as they became, and it books the units per table and index.
@@ -111,6 +112,8 @@ class Meter:
         with self._lock:
             self.requests[operation] += 1
         writes: list[tuple[str, dict]] = []
+        if operation == "GetItem":
+            self._calls.read = (params["TableName"], bool(params.get("ConsistentRead")))
         if operation == "BatchWriteItem":
             for table, requests in params["RequestItems"].items():
                 writes += [(table, self._key(table, r["PutRequest"]["Item"])) for r in requests if "PutRequest" in r]
@@ -126,6 +129,13 @@ class Meter:
             with self._lock:
                 for table, items in parsed.get("Responses", {}).items():
                     self.rru[table] += sum(math.ceil(max(item_size(i), 1) / 4096) for i in items)
+            return
+        if operation == "GetItem":
+            table, consistent = self._calls.read
+            with self._lock:
+                self.rru[table] += (1.0 if consistent else 0.5) * math.ceil(
+                    max(item_size(parsed.get("Item") or {}), 1) / 4096
+                )
             return
         pending, self._calls.pending = getattr(self._calls, "pending", []), []
         afters = self._current([(table, key) for table, key, _ in pending])

@@ -13,15 +13,25 @@ backlog). At the end the clock passes the last window's end, whose final invocat
 
 from __future__ import annotations
 
+import io
 import json
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from energy_lib import lake
 from energy_lib.clients import client
+from energy_lib.compaction.days import compact, newest, reinserted, to_parquet
+from energy_lib.compaction.tables import INSERTED, SCHEMA, as_changes
 from energy_lib.config import Settings
 from energy_lib.timeutil import utc
 from energy_lib.workbook.infra.spec import AGGREGATOR
+from energy_lib.workbook.simulator.year import day_table
 from tests.benchmarks.capacity import Meter
 from tests.integration.harness import Pipeline, put
 
@@ -86,6 +96,10 @@ class Measured:
     aggregator_requests: dict[str, int] = field(default_factory=dict)
     invocations: int = 0  # of the aggregator
     item_bytes: dict[str, float] = field(default_factory=dict)  # mean size per table
+    lake_bytes: int = 0  # the day files once compaction folded every change object in
+    lake_rows: int = 0
+    compaction_requests: dict[str, int] = field(default_factory=dict)
+    fold_cpu_s: float = 0.0  # CPU of one compaction run over a day file of half a day (see fold_cpu_s())
 
     def per_thousand(self, name: str) -> float:
         """Write units of a table or index per 1,000 readings."""
@@ -98,7 +112,7 @@ def run_shape(settings: Settings, shape: str, mode: str) -> Measured:
     clock = {"now": arrival(files[0])}
     pipeline = Pipeline(settings, clock=lambda: clock["now"], close_when_idle=False)
     dynamodb = client("dynamodb", settings)
-    phase: dict[str, dict[str, int]] = {"ingest": {}, "aggregator": {}}
+    phase: dict[str, dict[str, int]] = {"upload": {}, "ingest": {}, "aggregator": {}, "compaction": {}}
     current = {"name": "ingest"}
 
     def count(event_name: str, **_: Any) -> None:
@@ -112,12 +126,15 @@ def run_shape(settings: Settings, shape: str, mode: str) -> Measured:
         with Meter(settings, dynamodb) as meter:
             for number, rows in enumerate(files):
                 clock["now"] = arrival(rows)
+                current["name"] = "upload"  # the producer's, not the pipeline's
                 put(settings, f"raw/2025/06/11/{number:04d}.json", json.dumps(rows).encode())
                 if mode == "real time":
                     _drain(pipeline, current)
             _drain(pipeline, current)
             clock["now"] += AGGREGATOR.tumbling_window_s  # the last window ends
             _drain(pipeline, current)
+            current["name"] = "compaction"
+            compact(settings, client("s3", settings))
     finally:
         for service in ("dynamodb", "s3", "sns"):
             client(service, settings).meta.events.unregister("before-call", unique_id=f"phase-{service}")
@@ -134,7 +151,40 @@ def run_shape(settings: Settings, shape: str, mode: str) -> Measured:
         phase["aggregator"],
         pipeline.stream.invocations,
         {table: sum(sizes) / len(sizes) for table, sizes in meter.sizes.items()},
+        *_lake_size(settings),
+        phase["compaction"],
     )
+
+
+def fold_cpu_s(rows: int, changes: int = 1000) -> float:
+    """CPU seconds of one compaction run's own work (this thread: read the day file, meet ``changes`` new lines,
+    keep the newest, write the file) on a day file of ``rows`` readings: what a run costs at the fleet's size."""
+    sites = 1000
+    moments = np.datetime64("2025-06-11T00:00:00") + np.arange(rows) // sites * np.timedelta64(300, "s")
+    site_ids = np.array([f"SITE_{n % sites:04d}" for n in range(rows)])
+    values = np.arange(rows) % 977 - 10
+    table = day_table(Settings(), site_ids, moments, values, values % 13, moments[0], "raw/x.json")
+    body = to_parquet(table)
+    started = time.thread_time()
+    current = pq.read_table(io.BytesIO(body)).cast(SCHEMA)
+    lines = as_changes(current.slice(0, changes)).set_column(
+        len(SCHEMA) + 1, INSERTED, pa.array(np.ones(changes, bool))
+    )
+    merged = pa.concat_tables([as_changes(current), lines])
+    reinserted(merged)
+    to_parquet(newest(merged))
+    return time.thread_time() - started
+
+
+def _lake_size(settings: Settings) -> tuple[int, int]:
+    """Bytes and rows of the lake's day files."""
+    s3 = client("s3", settings)
+    listed = s3.list_objects_v2(Bucket=settings.bucket, Prefix=lake.readings_prefix(settings)).get("Contents", [])
+    rows = 0
+    for entry in listed:
+        body = s3.get_object(Bucket=settings.bucket, Key=entry["Key"])["Body"].read()
+        rows += pq.ParquetFile(io.BytesIO(body)).metadata.num_rows
+    return sum(entry["Size"] for entry in listed), rows
 
 
 def _drain(pipeline: Pipeline, current: dict[str, str]) -> None:

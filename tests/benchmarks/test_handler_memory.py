@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from energy_lib import query
+from energy_lib import raw_objects
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.workbook.infra.spec import FUNCTION
@@ -63,7 +63,7 @@ def handler_run(settings: Settings, folder: Path, shape: str, count: int, compre
     )
     assert done.returncode == 0, done.stderr[-4000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    [row] = [r for r in query.ingest_status(settings, s3, client("dynamodb", settings)) if r["key"] == key]
+    [row] = [r for r in raw_objects.ingest_status(settings, s3, client("dynamodb", settings)) if r["key"] == key]
     return {**result, **row, "shape": shape + (".gz" if compress else ""), "readings": count, "bytes": size}
 
 

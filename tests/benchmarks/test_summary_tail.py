@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from energy_lib import query, rollups, timeutil
+from energy_lib import query, raw_objects, rollups, timeutil
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.schema import FINAL_STATUSES
@@ -104,7 +104,6 @@ def by_part(settings: Settings, meter: QueryMeter) -> dict[str, dict[str, float]
     parts = {
         "rollups": settings.rollups_table,
         "registry": settings.sites_table,
-        "day index (newcomers)": f"{settings.readings_table}/by_day",
         "tails": settings.readings_table,
     }
     return {
@@ -158,11 +157,9 @@ def measure(settings: Settings, names: list[str], name: str, start: str | None, 
     assert result["fleet"]["readings"] == expected
     assert result["fleet"]["readings_after_rollups"] == (3 * sites if expected else 0)
     # AND its tail is one strongly consistent Query per site whose rollups may trail the period (a window of a
-    # site: 3 readings, under 4 KB, 1 read unit), none for a period its rollups passed; the day index is read
-    # once for sites nothing knows yet
+    # site: 3 readings, under 4 KB, 1 read unit), none for a period its rollups passed
     tails = parts["tails"]["requests"]
     assert tails == (sites if expected else 0) and parts["tails"]["read_units"] == tails
-    assert parts["day index (newcomers)"]["requests"] == (1 if expected else 0)
     return {
         "sites": sites,
         "summary": name,
@@ -203,7 +200,7 @@ def processed(stack: Stack, key: str, timeout_s: float = 300) -> None:
     s3, dynamodb = client("s3", stack.settings), client("dynamodb", stack.settings)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        rows = [row for row in query.ingest_status(stack.settings, s3, dynamodb) if row["key"] == key]
+        rows = [row for row in raw_objects.ingest_status(stack.settings, s3, dynamodb) if row["key"] == key]
         if rows and rows[0]["status"] in FINAL_STATUSES:
             return
         time.sleep(0.2)

@@ -23,6 +23,10 @@ USABLE = {
     ".some(h => h.innerText.includes('Page 1:'))",
     "09-control-simulator": "() => [...document.querySelectorAll('.widget-button')]"
     ".some(b => b.innerText.includes('Run once'))",
+    "10-assess-fleet-performance": "() => { const c = [...document.querySelectorAll('.js-plotly-plot')];"
+    " return c.length === 5 && c.every(chart => chart.layout && chart.offsetHeight > 0) }",
+    "11-review-report-history": "() => [...document.querySelectorAll('.widget-vbox')]"
+    ".some(b => /Figure|No report run|No run recorded/.test(b.innerText))",
 }
 assert set(USABLE) == set(PAGES), "every page of the dashboard needs its usable condition here"
 

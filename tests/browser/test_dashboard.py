@@ -12,13 +12,13 @@ from urllib.parse import urlencode
 
 import pytest
 
-from energy_lib import query
+from energy_lib import query, raw_objects
 from energy_lib.clients import client
 from energy_lib.workbook.notebook import dashboard as dashboard_app
 from energy_lib.workbook.notebook.display import FIGURE_HEIGHT_PX
 from tests.browser.conftest import CLI, Dashboard, LocalStack, run_in_lab, serve, start_dashboard, stop
 from tests.conftest import REPO, free_port, listening_addresses
-from tests.unit.workbook.reports.bad_parameters import BAD
+from tests.reports.bad_parameters import BAD
 
 DAY = ("2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z")  # the simulated day: the notebooks' default period
 CHART = ".js-plotly-plot"
@@ -124,7 +124,7 @@ def test_a_page_runs_on_the_dashboards_target_only(running: Dashboard, page: Any
 
 
 def test_the_file_viewer_shows_a_file(dashboard: str, stack: LocalStack, page: Any) -> None:
-    keys = [row["key"] for row in query.files(stack.settings, client("s3", stack.settings))]
+    keys = [row["key"] for row in raw_objects.files(stack.settings, client("s3", stack.settings))]
     body = client("s3", stack.settings).get_object(Bucket=stack.settings.bucket, Key=keys[1])["Body"].read()
     records = json.loads(body, parse_float=str)
     # WHEN the second file is picked in the raw-file browser

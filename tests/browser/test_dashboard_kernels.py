@@ -42,7 +42,7 @@ def test_thirty_page_views_leave_the_pool_and_the_memory_they_found(dashboard: D
     at_rest_mib = dashboard.memory_mib()
     kernel_mib = max(rss for _, command, rss in dashboard.processes() if "ipykernel" in command) / 2**20
     peak_kernels, peak_mib = 0, at_rest_mib
-    # WHEN 30 pages are opened, used and closed one after the other, every page six times
+    # WHEN 30 pages are opened, used and closed one after the other, every page in turn
     for view in range(VIEWS):
         tab = new_tab(browser)
         open_usable(tab, dashboard.url, PAGES[view % len(PAGES)])

@@ -103,25 +103,29 @@ def message(body: dict[str, Any] | str, message_id: str = "m-1") -> dict[str, An
     return {"MessageId": message_id, "ReceiptHandle": f"rh-{message_id}", "Body": text}
 
 
-def sums_from_readings(settings: Settings) -> dict[tuple[str, str], dict[str, Any]]:
-    """What every rollup should hold, computed from the stored readings themselves."""
+def sums_from_readings(settings: Settings, readings: list[dict[str, Any]] | None = None) -> dict[tuple[str, str], Any]:
+    """What every rollup should hold, computed from the stored readings themselves (the table's, or ``readings``:
+    the lake's, see :func:`lake_readings`)."""
     dynamodb = client("dynamodb", settings)
-    sites = {row["site_id"] for row in query.rollups(settings, dynamodb, [rollups.TOTAL_BUCKET])}
+    if readings is None:
+        sites = {row["site_id"] for row in query.rollups(settings, dynamodb, [rollups.TOTAL_BUCKET])}
+        readings = [item for site in sites for item in query.readings(settings, dynamodb, site)]
     expected: dict[tuple[str, str], dict[str, Any]] = defaultdict(rollups.zero)
-    for site in sites:
-        for item in query.readings(settings, dynamodb, site):
-            for bucket in rollups.buckets(item["timestamp"]):
-                sums = expected[(bucket, site)]
-                for name, value in rollups.contribution(item).items():
-                    sums[name] += value
-                sums["last_reading_at"] = max(sums.get("last_reading_at", ""), item["timestamp"])
+    for item in readings:
+        site = item["site_id"]
+        for bucket in rollups.buckets(item["timestamp"]):
+            sums = expected[(bucket, site)]
+            for name, value in rollups.contribution(item).items():
+                sums[name] += value
+            sums["last_reading_at"] = max(sums.get("last_reading_at", ""), item["timestamp"])
     return expected
 
 
-def assert_rollups_exact(settings: Settings) -> int:
-    """Every rollup equals the sums of the stored readings (valid and flagged apart) and its watermark is the latest
-    of them, and no rollup counts a reading that is not stored; returns how many rollups were compared."""
-    expected = sums_from_readings(settings)
+def assert_rollups_exact(settings: Settings, readings: list[dict[str, Any]] | None = None) -> int:
+    """Every rollup equals the sums of the stored readings (valid and flagged apart; the table's, or ``readings``)
+    and its watermark is the latest of them, and no rollup counts a reading that is not stored; returns how many
+    rollups were compared."""
+    expected = sums_from_readings(settings, readings)
     buckets = sorted({bucket for bucket, _ in expected})
     held = {(r["bucket"], r["site_id"]): r for r in query.rollups(settings, client("dynamodb", settings), buckets)}
     for key, sums in expected.items():
@@ -133,10 +137,16 @@ def assert_rollups_exact(settings: Settings) -> int:
     return len(expected)
 
 
-def flagged_sums_of_anomalies(settings: Settings) -> dict[str, Decimal]:
-    """The energies of every stored anomaly, added up from the sparse anomaly index, per site."""
+def flagged_sums_of_anomalies(settings: Settings, readings: list[dict[str, Any]] | None = None) -> dict[str, Decimal]:
+    """The energies of every stored anomaly, added up from the sparse anomaly index (or from ``readings``, the
+    lake's), per site."""
     dynamodb = client("dynamodb", settings)
     totals: dict[str, Decimal] = defaultdict(Decimal)
+    if readings is not None:
+        for row in readings:
+            if row["anomaly"]:
+                totals[row["site_id"]] += row["energy_generated_kwh"]
+        return totals
     for site in query.sites(settings, dynamodb):
         for row in query.anomalies(settings, dynamodb, site):
             totals[site] += row["energy_generated_kwh"]
@@ -170,6 +180,21 @@ def table_readings(settings: Settings) -> list[dict[str, Any]]:
         ),
         key=lambda row: (row["site_id"], row["timestamp"]),
     )
+
+
+def settle(pipeline: Pipeline, rounds: int = 5) -> int:
+    """Drain the pipeline and fold the lake, as the local stack does, until compaction writes no correction (the
+    corrections it writes go through the stream to the rollups); returns how many corrections were written."""
+    from energy_lib.compaction.days import compact
+
+    written = 0
+    for _ in range(rounds):
+        pipeline.drain()
+        found = sum(day.corrections for day in compact(pipeline.settings, client("s3", pipeline.settings)))
+        if not found:
+            return written
+        written += found
+    raise AssertionError(f"compaction kept writing corrections after {rounds} rounds")
 
 
 def lake_readings(settings: Settings) -> list[dict[str, Any]]:

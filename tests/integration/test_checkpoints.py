@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from energy_lib import checkpoints, ledger, pipeline, query, timeutil
+from energy_lib import checkpoints, ledger, pipeline, query, raw_objects, timeutil
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.dynamo import from_item
@@ -136,7 +136,7 @@ def assert_whole_file_once(settings: Settings, stack: Pipeline, shape: str) -> d
         (r.site_id, r.timestamp_text): (r.energy_generated_kwh, r.energy_consumed_kwh) for r in expected.readings
     }
     anomalies = sum(1 for r in expected.readings if r.energy_generated_kwh < 0)
-    [row] = query.ingest_status(settings, s3, dynamodb)
+    [row] = raw_objects.ingest_status(settings, s3, dynamodb)
     counts = (row["status"], row["read"], row["stored"], row["quarantined"], row["anomalies"])
     assert counts == ("processed", RECORDS, len(expected.readings), len(expected.rejects), anomalies)
     assert row["read"] == row["stored"] + row["quarantined"]
@@ -276,7 +276,7 @@ def test_a_newer_version_waits_for_an_older_one_between_its_continuations_and_wi
     invoke_until_done(settings, services, [newer], checks=100)
     dynamodb = services.dynamodb
     stack.drain()
-    assert [r["status"] for r in query.ingest_status(settings, client("s3", settings), dynamodb)] == ["processed"]
+    assert [r["status"] for r in raw_objects.ingest_status(settings, client("s3", settings), dynamodb)] == ["processed"]
     expected = validate_records(read_records(io.BytesIO(body("lines")), key, Settings()))
     stored = {
         (r["site_id"], r["timestamp"]): r["energy_generated_kwh"]

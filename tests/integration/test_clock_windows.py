@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from energy_lib import query, timeutil
+from energy_lib import query, raw_objects, timeutil
 from energy_lib.clients import client
 from energy_lib.schema import FINAL_STATUSES
 from tests.conftest import free_port
@@ -36,7 +36,7 @@ def stored(stack: Stack, key: str, body: bytes, timeout_s: float = 120) -> None:
     s3, dynamodb = client("s3", stack.settings), client("dynamodb", stack.settings)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        rows = [row for row in query.ingest_status(stack.settings, s3, dynamodb) if row["key"] == key]
+        rows = [row for row in raw_objects.ingest_status(stack.settings, s3, dynamodb) if row["key"] == key]
         if rows and rows[0]["status"] in FINAL_STATUSES:
             assert rows[0]["status"] == "processed", rows
             return

@@ -1,29 +1,37 @@
 """Exact at any concurrency and order, against a real moto server: six workers call the real ingest handler on
 overlapping files, corrections and new versions of the same keys, with re-deliveries, while the stream mapping
-hands batches to the real aggregator that crash before, during and after their work and are retried and split.
-Every rollup equals the stored readings, flagged sums equal the stored anomalies, the newest version of every
-key wins, and every processed version with anomalies sent exactly one alert."""
+hands batches to the real aggregator that crash before, during and after their work and are retried and split;
+and the same with the time to live deleting the readings over and over meanwhile (every version after that is
+stored again without an old image: compaction's corrections keep the rollups exact). Every rollup equals the
+stored readings (the lake's, when the table let them go), flagged sums equal the stored anomalies, the newest
+version of every key wins, and every processed version with anomalies sent exactly one alert."""
 
 from __future__ import annotations
 
 import json
 import random
 import threading
+import time
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from energy_lib import query
+import pytest
+
+from energy_lib import query, raw_objects
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.workbook.aws import ops
+from energy_lib.workbook.local import moto_gaps
 from tests.integration.harness import (
     Pipeline,
     assert_rollups_exact,
     event_of,
     flagged_sums_of_anomalies,
+    lake_readings,
     put,
     real_handlers,
+    settle,
 )
 
 WORKERS = 6
@@ -31,6 +39,7 @@ ROUNDS = 4
 SITES = ("S1", "S2", "S3", "S4")
 OWN_KEYS = 6  # each owns its readings; every round writes a new version of each (a correction)
 SHARED_KEYS = 3  # their readings overlap the others' (the last writer wins)
+PAST_THE_HOT_WINDOW_S = 36 * 24 * 3600  # "now" for the time to live: every reading stored so far has expired
 
 
 def rows(rng: random.Random, key_index: int, shared: bool) -> list[dict[str, Any]]:
@@ -51,7 +60,10 @@ def rows(rng: random.Random, key_index: int, shared: bool) -> list[dict[str, Any
     return result
 
 
-def test_six_workers_rounds_of_corrections_and_crashing_stream_batches_stay_exact(settings: Settings) -> None:
+@pytest.mark.parametrize("expiring", [False, True], ids=["kept", "expiring meanwhile"])
+def test_six_workers_rounds_of_corrections_and_crashing_stream_batches_stay_exact(
+    settings: Settings, expiring: bool
+) -> None:
     rng = random.Random(20250611)
     ingest, aggregate = real_handlers(settings)
     dynamodb = client("dynamodb", settings)
@@ -118,9 +130,20 @@ def test_six_workers_rounds_of_corrections_and_crashing_stream_batches_stay_exac
                         QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=again
                     )
 
+    expired: list[int] = []
+
+    def time_to_live() -> None:
+        """DynamoDB's time to live, deleting every reading stored so far, again and again while the workers run."""
+        while not stop.wait(0.3):
+            later = time.time() + PAST_THE_HOT_WINDOW_S
+            expired.append(moto_gaps.expire_items(settings.region, settings.readings_table, later))
+
     latest: dict[str, list[dict[str, Any]]] = {}
     streamer = threading.Thread(target=pipeline.stream.run)  # the stream's mapping, as the local stack runs it
     streamer.start()
+    expirer = threading.Thread(target=time_to_live)
+    if expiring:
+        expirer.start()
     try:
         for _ in range(ROUNDS):
             # GIVEN a round of uploads: a new version of every key (corrections), one of them twice (A-B-A style)
@@ -141,18 +164,23 @@ def test_six_workers_rounds_of_corrections_and_crashing_stream_batches_stay_exac
         stop.set()
         pipeline.stream.stop()
         streamer.join(300)
+        if expiring:
+            expirer.join(60)
         dynamodb.meta.events.unregister("provide-client-params.dynamodb.PutItem", flaky_update)
     assert not streamer.is_alive()  # one reader per shard: the drain below must not run beside it
     pipeline.stream.stopping.clear()
-    pipeline.drain()
+    corrected = settle(pipeline)  # drained, the lake folded, its corrections through the rollups
+    stored = lake_readings(settings) if expiring else None  # the lake's readings when the table let them go
+    if expiring:  # THEN readings really expired between versions, and compaction corrected the rollups
+        assert sum(expired) and corrected, (expired, corrected)
 
     # THEN the stream batches really crashed and were retried, and nothing was given up
     assert crashes["before"] and crashes["after"] and crashes["update"], dict(crashes)
     assert pipeline.stream.given_up == 0 and ops.queue_depth(settings, settings.rollups_dead_letter_queue) == 0
     # AND every rollup equals the sums of the stored readings, valid and flagged apart
-    assert assert_rollups_exact(settings) == len(SITES) * (1 + 1 + 3)
+    assert assert_rollups_exact(settings, stored) == len(SITES) * (1 + 1 + 3)
     totals = {row["site_id"]: row for row in query.summary(settings, dynamodb)["sites"]}
-    flagged = flagged_sums_of_anomalies(settings)
+    flagged = flagged_sums_of_anomalies(settings, stored)
     assert {site: totals[site]["flagged_energy_generated_kwh"] for site in SITES} == {
         site: flagged.get(site, Decimal(0)) for site in SITES
     }
@@ -160,15 +188,15 @@ def test_six_workers_rounds_of_corrections_and_crashing_stream_batches_stay_exac
     # AND every key's own readings are its newest version's
     for k in range(OWN_KEYS):
         key = f"raw/2025/06/11/own-{k}.json"
-        stored = {
-            (r["site_id"], r["timestamp"]): str(r["energy_generated_kwh"])
-            for site in SITES
-            for r in query.readings(settings, dynamodb, site)
+        readings = stored or [r for site in SITES for r in query.readings(settings, dynamodb, site)]
+        own = {
+            (r["site_id"], r["timestamp"]): Decimal(r["energy_generated_kwh"])
+            for r in readings
             if r["timestamp"].endswith(f":{k + 1:02d}Z")
         }
-        assert stored == {(r["site_id"], r["timestamp"]): str(Decimal(r["energy_generated_kwh"])) for r in latest[key]}
+        assert own == {(r["site_id"], r["timestamp"]): Decimal(r["energy_generated_kwh"]) for r in latest[key]}
     # AND each processed version with anomalies sent one alert, no more
-    rows_ = query.ingest_status(settings, client("s3", settings), dynamodb)
+    rows_ = raw_objects.ingest_status(settings, client("s3", settings), dynamodb)
     assert {row["status"] for row in rows_} == {"processed"}
     processed_with_anomalies = 0
     for page in dynamodb.get_paginator("scan").paginate(TableName=settings.ledger_table):

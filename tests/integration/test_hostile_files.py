@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from energy_lib import query
+from energy_lib import query, raw_objects
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.workbook.aws import ops
@@ -142,7 +142,7 @@ def test_every_hostile_file_has_its_outcome_through_the_handler(limited: Setting
     pipeline.drain()
     # THEN every file has its outcome, its counts, its quarantined readings and reasons
     dynamodb, s3 = client("dynamodb", settings), client("s3", settings)
-    rows = {row["key"].rsplit("/", 1)[-1]: row for row in query.ingest_status(settings, s3, dynamodb)}
+    rows = {row["key"].rsplit("/", 1)[-1]: row for row in raw_objects.ingest_status(settings, s3, dynamodb)}
     quarantine = ops.quarantine(settings)
     for name, (_, status, read, stored, quarantined, reason) in FILES.items():
         row, key = rows[name], f"raw/2025/06/11/{name}"

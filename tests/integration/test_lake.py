@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import urllib.request
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal, localcontext
 from typing import Any
@@ -324,8 +325,10 @@ def test_long_ranges_of_the_explorer_and_the_report_come_from_the_lake(settings:
     assert anomalies[["anomaly_reasons", "severity"]].values.tolist() == [["negative_generation", "MEDIUM"]]
     assert list(hourly.columns) == ["site_id", "hour_start", *COUNTERS] and hourly["readings"].sum() == 10
     assert hourly["anomalies"].dtype.kind == "i"
-    # a week or less still comes from DynamoDB (empty here)
-    assert frames.readings(settings, "A", "2025-06-01", "2025-06-08").empty
+    # readings older than the hot window come from the lake whatever the range's length; without a hot window
+    # every range of readings is DynamoDB's (empty here)
+    assert len(frames.readings(settings, "A", "2025-06-01", "2025-06-08")) == 7
+    assert frames.readings(replace(settings, readings_ttl_days=0), "A", "2025-06-01", "2025-06-08").empty
 
 
 def test_backfill_brings_readings_stored_before_the_capture_and_the_stream_still_wins(settings: Settings) -> None:

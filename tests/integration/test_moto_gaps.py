@@ -1,14 +1,17 @@
 """What energy_lib.workbook.local.moto_gaps adds to moto, and that moto still needs it: S3 notifications with the
 object's version and a sequencer, DynamoDB requests one at a time (unique stream sequence numbers under
-concurrent writers, as DynamoDB gives them), and stream records forgotten once handed over (a reader behind
-them gets AWS's TrimmedDataAccessException and reads on from the oldest record kept)."""
+concurrent writers, as DynamoDB gives them), stream records forgotten once handed over (a reader behind
+them gets AWS's TrimmedDataAccessException and reads on from the oldest record kept), and items deleted once their
+time to live passed, with the stream record DynamoDB writes for it."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -18,16 +21,8 @@ from energy_lib.config import Settings
 from energy_lib.dynamo import batch_put
 from energy_lib.workbook.aws.streams import StreamTail, stream_arn
 from energy_lib.workbook.local import moto_gaps
+from tests.conftest import fresh_stack
 from tests.integration.harness import Pipeline, assert_rollups_exact, put, take_messages
-
-
-def test_moto_itself_still_leaves_version_and_sequencer_out_of_s3_notifications() -> None:
-    key = SimpleNamespace(name="raw/a.json", size=3, etag='"e"', version_id="v1")
-    bucket = SimpleNamespace(name="b", arn="arn:aws:s3:::b", region_name="eu-west-1")
-
-    body = moto_gaps.moto_s3_event("s3:ObjectCreated:Put", bucket, key, "n")
-
-    assert not {"versionId", "sequencer"} & set(body["Records"][0]["s3"]["object"])
 
 
 def test_the_local_stack_s_notifications_carry_the_version_and_a_growing_sequencer(settings: Settings) -> None:
@@ -132,3 +127,85 @@ def test_a_reader_behind_the_forgotten_records_gets_aws_s_answer_and_reads_on_fr
     # AND the reader goes on from the oldest record kept: the last 10
     assert tail.catch_up()["F"] == max(tail.latest.values()) and tail.records == 10
     assert tail.positions[shard["ShardId"]] == str(through + 10)
+
+
+def _put_expiring(settings: Settings) -> dict[str, int | str]:
+    """Readings in the readings table (its time to live on): expired, not yet, too far past, not a number."""
+    now = int(time.time())
+    values: dict[str, int | str] = {"expired": now - 60, "later": now + 3600, "past_five_years": now - 6 * 365 * 86400}
+    items = [
+        {"site_id": "T", "timestamp": f"2025-06-11T00:00:0{n}Z", "expires_at": value, "energy_generated_kwh": 1}
+        for n, value in enumerate(values.values())
+    ]
+    items.append({"site_id": "T", "timestamp": "2025-06-11T00:00:09Z", "expires_at": "soon", "energy_generated_kwh": 1})
+    batch_put(client("dynamodb", settings), settings.readings_table, items)
+    return values
+
+
+def test_moto_itself_still_never_deletes_an_expired_item(settings: Settings) -> None:
+    dynamodb = client("dynamodb", settings)
+    ttl = dynamodb.describe_time_to_live(TableName=settings.readings_table)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+    _put_expiring(settings)
+    time.sleep(1)
+    found = dynamodb.get_item(
+        TableName=settings.readings_table, Key={"site_id": {"S": "T"}, "timestamp": {"S": "2025-06-11T00:00:00Z"}}
+    )
+    assert "Item" in found  # a minute past its time to live, and still there
+
+
+def test_expired_items_go_as_dynamodb_lets_them_with_the_stream_record_it_writes(settings: Settings) -> None:
+    # GIVEN readings with a time to live passed, to come, past more than five years, and not a number
+    _put_expiring(settings)
+    tail = StreamTail(client("dynamodbstreams", settings), stream_arn(settings, client("dynamodb", settings)))
+    tail.catch_up()
+    records: list[dict] = []
+    original = tail.streams.get_records
+
+    def keep(**kwargs: object) -> dict:
+        page = original(**kwargs)
+        records.extend(page["Records"])
+        return page
+
+    tail.streams.get_records = keep
+    # WHEN the time to live runs, and a user deletes another reading
+    assert moto_gaps.expire_items(settings.region, settings.readings_table, time.time()) == 1
+    client("dynamodb", settings).delete_item(
+        TableName=settings.readings_table, Key={"site_id": {"S": "T"}, "timestamp": {"S": "2025-06-11T00:00:01Z"}}
+    )
+    tail.catch_up()
+    # THEN only the expired one went by the time to live, and its REMOVE names DynamoDB, as GetRecords answers
+    by_time = {r["dynamodb"]["Keys"]["timestamp"]["S"]: r for r in records}
+    assert by_time["2025-06-11T00:00:00Z"]["userIdentity"] == {
+        "Type": "Service",
+        "PrincipalId": "dynamodb.amazonaws.com",
+    }
+    assert (
+        by_time["2025-06-11T00:00:00Z"]["eventName"] == "REMOVE"
+        and "OldImage" in by_time["2025-06-11T00:00:00Z"]["dynamodb"]
+    )
+    assert "userIdentity" not in by_time["2025-06-11T00:00:01Z"]  # the user's deletion
+    left = client("dynamodb", settings).query(
+        TableName=settings.readings_table,
+        KeyConditionExpression="site_id = :s",
+        ExpressionAttributeValues={":s": {"S": "T"}},
+    )["Items"]
+    assert [item["timestamp"]["S"][-3:-1] for item in left] == ["02", "09"]
+
+
+def test_without_a_hot_window_the_readings_table_keeps_everything(moto_port: int, tmp_path: Path) -> None:
+    settings = fresh_stack(moto_port, tmp_path, readings_ttl_days=0)
+    _put_expiring(settings)
+    assert moto_gaps.expire_items(settings.region, settings.readings_table, time.time() + 10**6) == 0
+    ttl = client("dynamodb", settings).describe_time_to_live(TableName=settings.readings_table)
+    assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"
+
+
+def test_moto_itself_still_remembers_every_model_instance_and_the_stack_does_not() -> None:
+    # moto's BaseModel keeps each instance it makes (for its dashboard): nothing written is ever freed
+    assert moto_gaps.moto_tracks_instances()
+    # with the gaps installed (the tests' server and the stack install them), an item written is not remembered
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    Item(DynamoType({"S": "site"}), None, {"site_id": {"S": "site"}})
+    assert Item.instances_tracked == []

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from energy_lib import lake, query
+from energy_lib import lake, query, raw_objects
 from energy_lib.clients import client
 from energy_lib.compaction.days import compact, read_day
 from energy_lib.compaction.tables import SCHEMA
@@ -110,7 +110,7 @@ def test_the_issue_s_table_is_stored_rounded_flagged_once_and_summed_exactly(lar
     [alert] = ops.alerts(settings)
     assert (alert["anomalies"], alert["sites"], alert["severity"]) == (1, "TABLE", "LOW")
     # AND the ledger entry and ingest status report the rounded readings
-    [status] = query.ingest_status(settings, client("s3", settings), dynamodb)
+    [status] = raw_objects.ingest_status(settings, client("s3", settings), dynamodb)
     assert {k: status[k] for k in ("status", "read", "stored", "quarantined", "anomalies", "rounded")} == {
         "status": "processed",
         "read": 6,
@@ -164,7 +164,7 @@ def test_what_is_not_a_finite_number_below_10_20_stays_quarantined_with_its_reas
         (n + 1, [reason]) for n, reason in enumerate(REJECTED.values())
     ]
     assert all(value in r["original"] for value, r in zip(REJECTED, rejects, strict=True))
-    [status] = query.ingest_status(settings, client("s3", settings), client("dynamodb", settings))
+    [status] = raw_objects.ingest_status(settings, client("s3", settings), client("dynamodb", settings))
     assert [status[k] for k in ("read", "stored", "quarantined", "rounded")] == [len(REJECTED) + 1, 1, len(REJECTED), 1]
     [stored] = query.readings(settings, client("dynamodb", settings), "NOPE")
     assert (stored["energy_generated_kwh"], stored["rounded"]) == (Decimal(2), ["energy_generated_kwh"])

@@ -5,6 +5,7 @@ lambda/aggregator.py -> rollups."""
 from __future__ import annotations
 
 import json
+import threading
 from collections import defaultdict
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -12,13 +13,20 @@ from typing import Any
 
 import pytest
 
-from energy_lib import query
+from energy_lib import query, raw_objects
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.pipeline import Services, handle_sqs_event, process_object
 from energy_lib.workbook.aws import ops
 from tests.conftest import EVENTS, SAMPLES, documented_outcomes
-from tests.integration.harness import Pipeline, assert_rollups_exact, put, take_notifications
+from tests.integration.harness import (
+    Pipeline,
+    assert_rollups_exact,
+    event_of,
+    put,
+    take_messages,
+    take_notifications,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -58,7 +66,8 @@ def state(settings: Settings) -> dict[str, Any]:
         "summary": query.summary(settings, dynamodb, now=asked_at),
         "day": query.summary(settings, dynamodb, "2025-06-11", "2025-06-12", now=asked_at),
         "ledger": [
-            {k: v for k, v in row.items() if k != "updated_at"} for row in query.ingest_status(settings, s3, dynamodb)
+            {k: v for k, v in row.items() if k != "updated_at"}
+            for row in raw_objects.ingest_status(settings, s3, dynamodb)
         ],
         "alerts": ops.queue_depth(settings, settings.alerts_queue),
     }
@@ -72,7 +81,7 @@ def test_samples_give_their_documented_outcomes_through_the_handler(settings: Se
     # THEN each ledger entry holds the README's counts, and read = stored + quarantined
     rows = {
         row["key"].rsplit("/", 1)[-1]: row
-        for row in query.ingest_status(settings, client("s3", settings), client("dynamodb", settings))
+        for row in raw_objects.ingest_status(settings, client("s3", settings), client("dynamodb", settings))
     }
     assert set(rows) == set(SAMPLE_OUTCOMES)
     for name, (read, stored, quarantined, anomalies) in SAMPLE_OUTCOMES.items():
@@ -251,7 +260,7 @@ def test_a_retry_after_a_crash_after_the_alert_sends_no_second_alert(settings: S
 def test_unparseable_file_is_quarantined_whole_with_its_reason(settings: Settings, pipeline: Pipeline) -> None:
     put(settings, "raw/2025/06/11/broken.json", b'[{"site_id": "A", ')
     drain(pipeline)
-    [row] = query.ingest_status(settings, client("s3", settings), client("dynamodb", settings))
+    [row] = raw_objects.ingest_status(settings, client("s3", settings), client("dynamodb", settings))
     assert row["status"] == "rejected"
     assert "not valid JSON" in row["error"]
     s3 = client("s3", settings)
@@ -306,11 +315,11 @@ def test_the_ingest_only_writes_readings_25_per_request(settings: Settings) -> N
         services.dynamodb.meta.events.unregister("provide-client-params.dynamodb.*", count)
     assert outcome.counts.stored == 240
     assert calls["BatchWriteItem"] == 240 // 25 + 1  # ceil(240 / 25): never one request per reading
-    # readings are written, never read; the rollups are not touched; the ledger: claim and give back the key,
-    # record the outcome; no transaction, no marker
-    assert dict(calls) == {"BatchWriteItem": 10, "UpdateItem": 3}
+    # readings are written, never read; the rollups are not touched; the ledger: read the version's entry, claim
+    # the key, record the outcome (the lease runs out by itself); no transaction, no marker
+    assert dict(calls) == {"BatchWriteItem": 10, "GetItem": 1, "UpdateItem": 2}
     assert tables["BatchWriteItem"] == {"", settings.readings_table}
-    assert tables["UpdateItem"] == {settings.ledger_table}
+    assert tables["UpdateItem"] == tables["GetItem"] == {settings.ledger_table}
 
 
 def test_the_local_runtime_reports_every_request_of_an_invocation_also_those_written_in_parallel(
@@ -326,6 +335,41 @@ def test_the_local_runtime_reports_every_request_of_an_invocation_also_those_wri
     # WHEN the local runtime invokes the real handler
     with caplog.at_level("INFO", logger="energy_lib.local_runtime"):
         drain(pipeline)
-    # THEN its REPORT line counts the 10 BatchWriteItem requests, whatever thread sent them
+    # THEN its REPORT line counts the 10 BatchWriteItem requests, whatever thread sent them (and the ledger's read,
+    # claim and outcome)
     [report] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("REPORT energy-workbook-ingest")]
-    assert "BatchWriteItem=10 " in report and "UpdateItem=3" in report
+    assert "BatchWriteItem=10 " in report and "GetItem=1 " in report and "UpdateItem=2)" in report
+
+
+def test_the_small_files_of_a_batch_are_read_side_by_side_and_the_large_ones_after(settings: Settings) -> None:
+    # GIVEN a batch of three small files and one past the size read side by side (1 MiB, by its notification)
+    row = (
+        '{{"site_id": "S{0}", "timestamp": "2025-06-11T10:{1:02d}:00Z", '
+        + '"energy_generated_kwh": 1, "energy_consumed_kwh": 1}}'
+    )
+    for n in range(3):
+        put(settings, f"raw/2025/06/11/small-{n}.json", f"[{row.format(n, 0)}]".encode())
+    large = ",".join(row.format(9, minute) + " " * 20_000 for minute in range(60))  # 60 readings, 1.2 MB of text
+    put(settings, "raw/2025/06/11/large.json", f"[{large}]".encode())
+    messages = take_messages(settings)
+    services = Services.from_settings(settings)
+    reading_at_once = threading.Barrier(3, timeout=30)  # every small file's GetObject waits for the other two
+    threads: dict[str, str] = {}
+
+    def meet(params: dict[str, Any], **_: Any) -> None:
+        threads[params["Key"]] = threading.current_thread().name
+        if "small" in params["Key"]:
+            reading_at_once.wait()
+
+    services.s3.meta.events.register("provide-client-params.s3.GetObject", meet)
+    try:
+        response = handle_sqs_event(event_of(settings, messages), services)
+    finally:
+        services.s3.meta.events.unregister("provide-client-params.s3.GetObject", meet)
+    # THEN all four are processed, the three small ones in three threads at once, the large one in the caller's
+    assert response == {"batchItemFailures": []}
+    assert {row["status"] for row in raw_objects.ingest_status(settings, services.s3, services.dynamodb)} == {
+        "processed"
+    }
+    assert len({threads[f"raw/2025/06/11/small-{n}.json"] for n in range(3)}) == 3
+    assert threads["raw/2025/06/11/large.json"] == threading.current_thread().name

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from energy_lib import query
+from energy_lib import query, raw_objects
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.dynamo import Cost
@@ -77,15 +77,19 @@ def test_anomalies_read_only_anomalies(loaded: Settings, calls: dict[str, int]) 
     assert "Scan" not in calls
 
 
-def test_fleet_readings_use_one_query_per_day(loaded: Settings, calls: dict[str, int]) -> None:
+def test_fleet_readings_use_one_query_per_site(loaded: Settings, calls: dict[str, int]) -> None:
     cost = Cost()
     rows = query.fleet_readings(
         loaded, client("dynamodb", loaded), "2025-06-11T22:00:00Z", "2025-06-12T02:00:00Z", cost
     )
     assert len(rows) == 4 * 8
     assert {r["site_id"] for r in rows} == {"SITE_001", "SITE_002", "SITE_003", "SITE_004"}
-    assert cost.requests == 2 and cost.read_ratio == 1.0
-    assert calls["Query"] == 2 and "Scan" not in calls
+    # the sites (their all-time rollups and the registry, here empty), then one Query per site with the range in
+    # its key condition
+    assert cost.requests == 2 + 4 and cost.items_read - 4 == len(rows) and cost.read_ratio == 1.0
+    assert calls["Query"] == 6 and "Scan" not in calls
+    named = query.fleet_readings(loaded, client("dynamodb", loaded), "2025-06-11", "2025-06-12", site_ids=["SITE_002"])
+    assert {r["site_id"] for r in named} == {"SITE_002"} and len(named) == 48
 
 
 def test_summary_reads_rollups_and_only_the_readings_after_them(loaded: Settings, calls: dict[str, int]) -> None:
@@ -121,7 +125,7 @@ def test_summary_reads_rollups_and_only_the_readings_after_them(loaded: Settings
 def test_sites_and_ingest_status_need_no_scan(loaded: Settings, calls: dict[str, int]) -> None:
     dynamodb = client("dynamodb", loaded)
     assert query.sites(loaded, dynamodb) == ["SITE_001", "SITE_002", "SITE_003", "SITE_004"]
-    status = query.ingest_status(loaded, client("s3", loaded), dynamodb)
+    status = raw_objects.ingest_status(loaded, client("s3", loaded), dynamodb)
     assert len(status) == 4 * 2 and {row["status"] for row in status} == {"processed"}
     assert "Scan" not in calls
 

@@ -90,8 +90,8 @@ def test_business_report_with_non_default_parameters(stack: dict[str, str]) -> N
     kpi_cell = next(c for c in executed["cells"] if "views.kpis" in "".join(c["source"]))
     kpi_html = kpi_cell["outputs"][0]["data"]["text/html"]
     kpi_html = "".join(kpi_html) if isinstance(kpi_html, list) else kpi_html
-    generated = Decimal(str(summary["energy_generated_kwh"])).quantize(Decimal("0.1"))
-    assert f"{generated}" in kpi_html
+    exact = Decimal(str(summary["energy_generated_kwh"]))
+    assert f'<data value="{exact}">{exact.quantize(Decimal("0.1")):,}</data>' in kpi_html  # every digit for machines
     # AND the HTML has no code, every chart, and plotly.js exactly once
     html = (reports / run["paths"]["html"]).read_text()
     assert "display.show(" not in html and "from energy_lib" not in html

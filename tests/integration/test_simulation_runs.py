@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from energy_lib import query
+from energy_lib import query, raw_objects
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.workbook.simulator import runs
@@ -145,7 +145,7 @@ def test_simulate_says_what_it_would_replace_before_writing_and_replaces_only_wi
     planned = json.loads(out)
     assert (planned["would_replace"], planned["appended"], planned["start"]) == (96, True, "2025-06-12T00:00:00Z")
     assert planned["entries_changed"] == ["SITE_001", "SITE_002"] and planned["entries_written"] == 0
-    assert not query.files(settings, client("s3", settings), prefix="raw/2025/06/12/")
+    assert not raw_objects.files(settings, client("s3", settings), prefix="raw/2025/06/12/")
     # WHEN it runs without --replace: it appends
     code, out, err = run_cli(monkeypatch, capsys, settings, *common)
     Pipeline(settings).drain()

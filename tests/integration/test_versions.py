@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from energy_lib import ledger, query
+from energy_lib import ledger, query, raw_objects
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.pipeline import Notification, Services, process_object
@@ -82,7 +82,7 @@ def test_an_older_version_arriving_after_a_newer_one_writes_nothing(settings: Se
     assert statuses(settings) == {old_version: "superseded", new_version: "processed"}
     # AND delivering the older one again changes nothing
     assert process_object(services, older).status == "duplicate"
-    [row] = query.ingest_status(settings, client("s3", settings), services.dynamodb)
+    [row] = raw_objects.ingest_status(settings, client("s3", settings), services.dynamodb)
     assert (row["version_id"], row["status"], row["stored"]) == (new_version, "processed", 2)
 
 
@@ -224,19 +224,19 @@ def test_a_crashed_attempt_is_taken_over_after_its_lease_and_sends_no_second_ale
     finally:
         services.dynamodb.meta.events.unregister("provide-client-params.dynamodb.UpdateItem", die_before_the_outcome)
     s3 = client("s3", settings)
-    assert [row["status"] for row in query.ingest_status(settings, s3, services.dynamodb)] == ["processing"]
+    assert [row["status"] for row in raw_objects.ingest_status(settings, s3, services.dynamodb)] == ["processing"]
     # WHEN another delivery comes while the lease holds, it waits
     with pytest.raises(ledger.KeyBusy):
         process_object(services, notification)
     # AND once the lease has expired the status says so, with the reason
     later = services.now() + timedelta(seconds=ledger.LEASE_SECONDS + 1)
-    [row] = query.ingest_status(settings, s3, services.dynamodb, now=later)
+    [row] = raw_objects.ingest_status(settings, s3, services.dynamodb, now=later)
     assert row["status"] == "failed" and "lease expired" in row["error"] and row["lease_expired_at"]
     # AND the next delivery takes it over, finishes it, and sends no second alert
     outcome = process_object(replace(services, now=lambda: later), notification)
     assert outcome.status == "processed" and outcome.alert_id
     assert ops.queue_depth(settings, settings.alerts_queue) == 1
-    [row] = query.ingest_status(settings, s3, services.dynamodb, now=later)
+    [row] = raw_objects.ingest_status(settings, s3, services.dynamodb, now=later)
     assert (row["status"], row["error"], row["stored"]) == ("processed", "", 2)
 
 
@@ -266,5 +266,5 @@ def test_wait_reports_an_attempt_stuck_past_its_lease_as_failed(settings: Settin
     counts = ops.wait(settings, timeout_s=30, poll_s=0.5)
     # THEN it returns once the lease expired, counting the object failed, with the reason in ingest status
     assert counts == {"failed": 1}
-    [row] = query.ingest_status(settings, client("s3", settings), services.dynamodb)
+    [row] = raw_objects.ingest_status(settings, client("s3", settings), services.dynamodb)
     assert "stopped without finishing" in row["error"]

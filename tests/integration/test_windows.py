@@ -23,6 +23,7 @@ from tests.integration.harness import Pipeline, assert_rollups_exact, put, real_
 from tests.integration.test_aggregator import assert_holds, expected_from, forty_digits, held, reading, record
 
 WINDOW = {"start": "2025-06-11T10:00:00Z", "end": "2025-06-11T10:15:00Z"}
+EXPIRY_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}  # as Lambda hands it
 
 
 def window_event(records: list[dict[str, Any]], state: dict[str, Any], final: bool = False) -> dict[str, Any]:
@@ -87,6 +88,33 @@ def test_a_window_writes_each_rollup_item_once_when_it_ends(settings: Settings) 
         Decimal("-4"),
     )
     assert total_a["applied_sequence"] == rollups.padded(forty_digits(5))
+
+
+def test_deletions_by_the_time_to_live_in_a_window_are_kept_out_of_its_state_and_its_rollups(
+    settings: Settings,
+) -> None:
+    # GIVEN a window: A and B inserted, A deleted by the time to live, B deleted by a user, A's second reading
+    a1, b1 = reading("A", "2025-06-11T10:00:00Z", "1"), reading("B", "2025-06-11T10:00:00Z", "2")
+    expired = {**record(forty_digits(3), a1, None), "userIdentity": EXPIRY_IDENTITY}
+    batches = [
+        [record(forty_digits(1), None, a1), record(forty_digits(2), None, b1)],
+        [expired, record(forty_digits(4), b1, None)],
+        [record(forty_digits(5), None, reading("A", "2025-06-11T10:05:00Z", "3"))],
+    ]
+    dynamodb = client("dynamodb", settings)
+    captured: list[dict[str, Any]] = []
+    state: dict[str, Any] = {}
+    for batch in batches:
+        response = handle_stream_event(
+            window_event(batch, state), dynamodb, settings.rollups_table, capture=captured.extend
+        )
+        state = response["state"]
+    handle_stream_event(window_event([], state, final=True), dynamodb, settings.rollups_table)
+    # THEN the expiry is neither in the state nor in the lake's capture, the user's deletion is in both
+    assert state["records"] == 4 and expired not in captured and len(captured) == 4
+    # AND A keeps both readings in its rollups, B none
+    assert (held(settings, ("T", "A"))["readings"], held(settings, ("T", "A"))["energy_generated_kwh"]) == (2, 4)
+    assert held(settings, ("T", "B"))["readings"] == 0
 
 
 def test_a_record_handed_over_twice_in_a_window_counts_once(settings: Settings) -> None:
@@ -166,18 +194,6 @@ def test_a_state_past_its_limit_is_written_to_the_rollups_before_the_window_ends
     assert state["records"] == 10
     handle_stream_event(window_event([], state, final=True), dynamodb, settings.rollups_table)
     assert_holds(settings, expected_from(batch))
-
-
-def test_the_state_keeps_only_what_rollups_read_and_refuses_one_it_cannot_read() -> None:
-    data = record(forty_digits(1), None, reading("A", "2025-06-11T10:00:00Z", "1"))["dynamodb"]
-    kept = window_state.kept(data)
-    assert set(kept["NewImage"]) <= set(window_state.KEPT) and "source_key" in data["NewImage"]
-    pending: window_state.Pending = {}
-    window_state.add(pending, [{"dynamodb": data}])
-    assert window_state.decode(window_state.encode(pending)) == pending
-    assert window_state.encode({}) == {} and window_state.decode({}) == {}
-    with pytest.raises(ValueError, match="version"):
-        window_state.decode({"version": 99, "pending": ""})
 
 
 def test_the_local_player_carries_the_state_and_ends_each_window_on_time(settings: Settings) -> None:

@@ -22,6 +22,7 @@ from energy_lib.config import (
 from energy_lib.errors import ConfigError, EnergyError
 
 PUBLIC_KEYS = {
+    "readings_ttl_days",
     "target",
     "region",
     "endpoint_url",
@@ -45,6 +46,7 @@ PUBLIC_KEYS = {
     "aggregator_function_name",
     "aggregator_log_group",
     "lake_prefix",
+    "reports_prefix",
     "glue_database",
     "athena_workgroup",
     "compaction_function",
@@ -125,6 +127,9 @@ def test_unrelated_variables_are_ignored():
         ("ENERGY_MAX_DEPTH", "8", "max_depth", 8),
         ("ENERGY_STATE_DIR", "/tmp/state", "state_dir", "/tmp/state"),
         ("ENERGY_REPORTS_DIR", "out", "reports_dir", "out"),
+        ("ENERGY_REPORTS_PREFIX", "runs/", "reports_prefix", "runs/"),
+        ("ENERGY_REPORT_TIMEOUT_S", "90.5", "report_timeout_s", 90.5),
+        ("ENERGY_REPORT_RETRIES", "0", "report_retries", 0),
     ],
 )
 def test_each_variable_sets_its_field_with_its_type(variable, raw, field, value):
@@ -358,6 +363,7 @@ AWS_OUTPUTS = {
     "alerts_topic_arn": "arn:aws:sns:us-east-1:210987654321:prod-anomalies",
     "max_receive_count": 3,
     "log_retention_days": 14,
+    "readings_ttl_days": 90,
     "alerts_queue": "prod-alerts",
     "function_name": "prod-ingest-fn",
     "aggregator_function_name": "prod-rollups-fn",
@@ -546,3 +552,27 @@ def test_lake_prefix_must_stay_apart_from_the_raw_and_quarantine_prefixes(lake_p
     # lake objects under raw/ would reach the ingest queue and be ingested as readings
     with pytest.raises(ConfigError, match="ENERGY_LAKE_PREFIX"):
         Settings(lake_prefix=lake_prefix)
+
+
+@pytest.mark.parametrize("days", [-1, 3651])
+def test_a_hot_window_outside_0_to_3650_days_is_refused(days):
+    with pytest.raises(ConfigError, match="ENERGY_READINGS_TTL_DAYS"):
+        Settings.from_env({"ENERGY_READINGS_TTL_DAYS": str(days)})
+
+
+def test_the_hot_window_is_35_days_unless_set_and_0_keeps_readings_forever():
+    assert Settings().readings_ttl_days == 35
+    assert Settings.from_env({"ENERGY_READINGS_TTL_DAYS": "0"}).readings_ttl_days == 0
+
+
+@pytest.mark.parametrize("reports_prefix", ["reports", "raw/reports/", "raw/", "lake/reports/", "quarantine/r/", ""])
+def test_reports_prefix_must_stay_apart_from_the_other_prefixes(reports_prefix):
+    # the history and kept reports under raw/ would be ingested as readings; under lake/, compacted
+    with pytest.raises(ConfigError, match="ENERGY_REPORTS_PREFIX"):
+        Settings(reports_prefix=reports_prefix)
+
+
+@pytest.mark.parametrize(("timeout_s", "retries"), [(0, 2), (-1, 2), (float("inf"), 2), (60, -1), (60, 11)])
+def test_a_report_needs_a_time_limit_above_zero_and_a_bounded_number_of_retries(timeout_s, retries):
+    with pytest.raises(ConfigError, match="ENERGY_REPORT_TIMEOUT_S"):
+        Settings(report_timeout_s=timeout_s, report_retries=retries)

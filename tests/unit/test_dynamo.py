@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from energy_lib.dynamo import UNPROCESSED_ROUNDS, UnprocessedItems, batch_get, batch_put
+from energy_lib.dynamo import batch_get, batch_put
 
 
 class Throttled:
@@ -51,13 +49,3 @@ def test_reads_left_unprocessed_are_read_again_and_every_item_is_returned_once()
     assert all(item["found"] for item in found)
     assert [len(request["t"]["Keys"]) for request in client.requests] == [3, 1]
     assert all(request["t"]["ConsistentRead"] for request in client.requests)
-
-
-@pytest.mark.slow  # waits through every round's growing pause: about 7 s
-def test_what_stays_unprocessed_after_every_round_is_an_error_naming_how_many() -> None:
-    client = Throttled(keep=2, rounds=UNPROCESSED_ROUNDS + 5)
-    with pytest.raises(
-        UnprocessedItems, match=f"2 UnprocessedItems of t stayed unprocessed after {UNPROCESSED_ROUNDS}"
-    ):
-        batch_put(client, "t", [{"k": "a"}, {"k": "b"}, {"k": "c"}])
-    assert len(client.requests) == UNPROCESSED_ROUNDS

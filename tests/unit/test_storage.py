@@ -39,7 +39,6 @@ def test_normal_reading_item_has_every_attribute_and_no_anomaly_attributes():
     assert result == {
         "site_id": "SITE_001",
         "timestamp": "2025-06-11T13:05:00Z",
-        "day": "2025-06-11",
         "energy_generated_kwh": Decimal("152.37"),
         "energy_consumed_kwh": Decimal("98.12"),
         "net_energy_kwh": Decimal("54.25"),
@@ -48,8 +47,8 @@ def test_normal_reading_item_has_every_attribute_and_no_anomaly_attributes():
         "source_key": SOURCE,
         "ingested_at": "2025-06-12T08:30:15Z",
     }
-    # sparse indexes: an item without these attributes is not in them
-    assert not {"severity", "anomaly_at", "anomaly_day"} & set(result)
+    # sparse indexes: an item without these attributes is not in them; without a hot window it never expires
+    assert not {"severity", "anomaly_at", "anomaly_day", "expires_at"} & set(result)
 
 
 def test_anomalous_reading_item_has_severity_and_sparse_index_attributes():
@@ -59,7 +58,7 @@ def test_anomalous_reading_item_has_severity_and_sparse_index_attributes():
     assert result["anomaly_reasons"] == ["negative_generation"]
     assert result["severity"] == "HIGH"
     assert result["anomaly_at"] == "2025-06-11T23:59:59Z" == result["timestamp"]
-    assert result["anomaly_day"] == "2025-06-11" == result["day"]
+    assert result["anomaly_day"] == "2025-06-11"
     assert result["net_energy_kwh"] == Decimal("-161.5")
 
 
@@ -86,8 +85,23 @@ def test_reading_item_timestamps_are_utc_text_whatever_the_input_zone():
     result = reading_item(r, assess(r, SETTINGS), SOURCE, ingested)
 
     assert result["timestamp"] == "2025-06-11T23:30:00Z"
-    assert result["day"] == "2025-06-11"
     assert result["ingested_at"] == "2025-06-12T15:00:00Z"
+
+
+def test_a_reading_expires_a_hot_window_after_it_was_stored_or_after_its_own_time_when_that_is_later():
+    # GIVEN a reading of the day before it was stored, and one dated a day after it was stored
+    past = make("S", "2025-06-11T12:00:00Z", "1", "1")
+    future = make("S", "2025-06-13T12:00:00Z", "1", "1")
+
+    # WHEN they are stored with a hot window of 35 days
+    stored = [reading_item(r, assess(r, SETTINGS), SOURCE, INGESTED, ttl_days=35)["expires_at"] for r in (past, future)]
+
+    # THEN the past one expires 35 days after it was stored, the future one 35 days after its own time: every
+    # reading whose time is inside the hot window is still in the table
+    assert stored == [
+        int((INGESTED + timedelta(days=35)).timestamp()),
+        int((future.timestamp + timedelta(days=35)).timestamp()),
+    ]
 
 
 def test_reading_item_round_trips_through_dynamodb_types():

@@ -16,7 +16,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.schema import TABLES
-from energy_lib.workbook.infra.configuration import function_environment, glue_table_input, workgroup_configuration
+from energy_lib.workbook.infra.configuration import (
+    function_environment,
+    glue_table_input,
+    time_to_live,
+    workgroup_configuration,
+)
 from energy_lib.workbook.infra.spec import AGGREGATOR, BUCKET, COMPACTION, FUNCTION, LAKE, QUEUE, TABLE
 
 
@@ -199,18 +204,15 @@ def table_checks(settings: Settings) -> list[Check]:
                     lambda name=name: describe(name).get("StreamSpecification", {}).get("StreamViewType"),
                 )
             )
-        if table.ttl_attribute:
-            pairs.append(
-                (
-                    "time to live",
-                    table.ttl_attribute,
-                    lambda name=name: dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"].get(
-                        "AttributeName"
-                    ),
-                )
-            )
+        pairs.append(("time to live", time_to_live(settings, table), lambda name=name: _time_to_live(dynamodb, name)))
         checks += _checks(f"dynamodb:{name}", pairs)
     return checks
+
+
+def _time_to_live(dynamodb: Any, name: str) -> str:
+    """The attribute a table's time to live reads; "" when it is off."""
+    description = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    return description.get("AttributeName", "") if description.get("TimeToLiveStatus") == "ENABLED" else ""
 
 
 def alert_checks(settings: Settings) -> list[Check]:

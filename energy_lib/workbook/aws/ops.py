@@ -13,14 +13,16 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
-from energy_lib import query, rollups
+from energy_lib import query, raw_objects, rollups
 from energy_lib.clients import client
 from energy_lib.config import Settings
+from energy_lib.corrections import is_correction
 from energy_lib.dynamo import from_item, query_pages, to_item
 from energy_lib.errors import EnergyError, WaitTimeout
 from energy_lib.quarantine import source_of_rejects
 from energy_lib.readings import format_timestamp
-from energy_lib.schema import FAILED, FINAL_STATUSES
+from energy_lib.schema import EXPIRED, FAILED, FINAL_STATUSES
+from energy_lib.validation import EARLIEST
 from energy_lib.wording import count
 from energy_lib.workbook.aws.streams import StreamTail, stream_arn, unapplied
 
@@ -73,11 +75,11 @@ def wait(
     s3, dynamodb = client("s3", settings), client("dynamodb", settings)
     tail = stream_tail(settings)
     while True:
-        rows = query.ingest_status(settings, s3, dynamodb)
+        rows = raw_objects.ingest_status(settings, s3, dynamodb)
         counts = dict(sorted(Counter(row["status"] for row in rows).items()))
         depth = queue_depth(settings, settings.ingest_queue)
         behind = unapplied(settings, dynamodb, tail)
-        unsettled = sum(n for status, n in counts.items() if status not in (*FINAL_STATUSES, FAILED))
+        unsettled = sum(n for status, n in counts.items() if status not in (*FINAL_STATUSES, FAILED, EXPIRED))
         stuck = any(row["lease_expired_at"] for row in rows)
         drained = not unsettled and not behind and (depth == 0 or stuck)
         lake_pending = pending_changes(settings) if drained else None
@@ -160,7 +162,7 @@ def _count(attribute: dict[str, str] | None) -> int | None:
 
 def alerts(settings: Settings, max_messages: int = 100) -> list[dict[str, Any]]:
     """Messages delivered to the alerts queue (SNS -> SQS), newest first: anomaly alerts (with ``anomalies``),
-    site-health alerts (with ``events``) and summaries."""
+    site-health alerts (with ``events``), report failures and recoveries (with ``notebook``) and summaries."""
     rows = []
     for message in peek(settings, settings.alerts_queue, max_messages):
         envelope = json.loads(message["Body"])
@@ -174,6 +176,7 @@ def alerts(settings: Settings, max_messages: int = 100) -> list[dict[str, Any]]:
                 "sites": _text(attributes.get("site_id")),
                 "anomalies": _count(attributes.get("anomalies")),
                 "events": _count(attributes.get("events")),
+                "notebook": _text(attributes.get("notebook")),
                 "message": envelope.get("Message", ""),
             }
         )
@@ -225,7 +228,7 @@ def quarantine(settings: Settings, reasons: bool = False) -> list[dict[str, Any]
     prefix = settings.quarantine_prefix
     rows = [
         row
-        for row in query.files(settings, client("s3", settings), prefix=prefix)
+        for row in raw_objects.files(settings, client("s3", settings), prefix=prefix)
         if not row["key"].endswith(REASON_SUFFIX)
     ]
     for row in rows:
@@ -246,7 +249,7 @@ def quarantine_reasons(settings: Settings, key: str) -> str:
 
 def quarantined_readings(settings: Settings, key: str) -> list[dict[str, Any]]:
     """The rejected readings in one quarantine object: source key, position, original text, reasons."""
-    body = query.read_file(settings, client("s3", settings), key).decode()
+    body = raw_objects.read_file(settings, client("s3", settings), key).decode()
     return [json.loads(line) for line in body.splitlines() if line.strip()]
 
 
@@ -318,7 +321,9 @@ REBUILD_ROUNDS = 5  # attempts per site when it is written to while its rollups 
 def rebuild_rollups(
     settings: Settings, sites: Iterable[str] = (), scan_sites: bool = False, progress: bool = True
 ) -> dict[str, int]:
-    """Recompute the rollups of every site from its stored readings and write them whole.
+    """Recompute the rollups of every site from its stored readings and write them whole: with a hot window, the
+    table's readings and, before the window, the lake's (the lake is folded first, corrections included; old
+    readings that arrive while it runs may be counted twice: run it again then).
 
     The sites: those with an all-time rollup, those named, and with ``scan_sites`` every site in the readings
     table (a Scan, which reads every reading once: the way when the rollups table is empty or lost). Each site's
@@ -328,7 +333,12 @@ def rebuild_rollups(
     aggregator then adds only what came later. A site written to in between is done again.
     Returns the sites, rollup items and readings it went through, and how many sites were done again.
     """
+    from energy_lib.compaction.days import compact  # pyarrow: loaded by the command that needs it
+    from energy_lib.workbook.lake import stores
+
     dynamodb = client("dynamodb", settings)
+    if stores.cut(settings) is not None:  # history from the lake: first fold in what waits, corrections too
+        compact(settings, client("s3", settings), dynamodb=dynamodb)
     tail = stream_tail(settings)
     names = set(sites) | {row["site_id"] for row in query.rollups(settings, dynamodb, [rollups.TOTAL_BUCKET])}
     if scan_sites:
@@ -354,12 +364,14 @@ def _sites_in_readings(settings: Settings, dynamodb: Any) -> set[str]:
     for page in dynamodb.get_paginator("scan").paginate(
         TableName=settings.readings_table, ProjectionExpression="site_id"
     ):
-        found |= {item["site_id"]["S"] for item in page["Items"]}
+        found |= {item["site_id"]["S"] for item in page["Items"] if not is_correction(item["site_id"]["S"])}
     return found
 
 
 def _rebuild_site(settings: Settings, dynamodb: Any, tail: StreamTail, site: str) -> tuple[int, int] | None:
     """Write one site's rollups from its readings; None when the site changed meanwhile (do it again)."""
+    from energy_lib.workbook.lake import stores
+
     position = tail.catch_up().get(site, "")
     readings = list(
         query_pages(
@@ -370,6 +382,9 @@ def _rebuild_site(settings: Settings, dynamodb: Any, tail: StreamTail, site: str
             ConsistentRead=True,
         )
     )
+    cut = stores.cut(settings)
+    if cut is not None:  # what the table let go is the lake's; the table's reading wins where both have one
+        readings = stores.newest(stores.lake_rows(settings, (EARLIEST, cut), [site]) + readings)
     if tail.catch_up().get(site, "") != position:
         return None
     now = format_timestamp(datetime.now(timezone.utc))

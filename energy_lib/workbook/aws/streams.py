@@ -6,7 +6,9 @@ source mapping reads every shard; :class:`StreamTail` reads them too (a second r
 allows two per shard, so at most one ``wait`` or ``rebuild-rollups`` at a time keeps clear of throttling,
 which botocore's retries absorb anyway). It remembers, per site, the last sequence number written, and
 :func:`unapplied` compares that with the ``applied_sequence`` of the site's all-time rollup, which the
-aggregator moves only after the site's hour and day rollups took the records in.
+aggregator moves only after the site's hour and day rollups took the records in. Deletions by the table's time to
+live are no part of it (the aggregator leaves the rollups alone for them); a correction item's record counts for
+the site it corrects.
 
 The first read of a :class:`StreamTail` starts at the oldest record the stream keeps (``TRIM_HORIZON``): on AWS
 up to 24 hours of writes (one GetRecords per 1,000 records or 1 MB); later reads go on from where it stopped.
@@ -18,7 +20,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from energy_lib.aggregator import for_rollups
 from energy_lib.config import Settings
+from energy_lib.corrections import site_of
 from energy_lib.dynamo import batch_get
 from energy_lib.errors import EnergyError
 from energy_lib.rollups import TOTAL_BUCKET, padded
@@ -100,9 +104,11 @@ class StreamTail:
                 continue
             for record in page["Records"]:
                 sequence = record["dynamodb"]["SequenceNumber"]
-                site = record["dynamodb"]["Keys"]["site_id"]["S"]
-                self.latest[site] = max(self.latest.get(site, ""), padded(sequence))
                 self.positions[shard_id] = sequence
+                if not for_rollups(record):
+                    continue  # the rollups leave these alone: nothing for them to take in
+                site = site_of(record["dynamodb"]["Keys"]["site_id"]["S"])  # a correction item's: its site's
+                self.latest[site] = max(self.latest.get(site, ""), padded(sequence))
             self.records += len(page["Records"])
             empty = 0 if page["Records"] else empty + 1
             iterator = page.get("NextShardIterator")

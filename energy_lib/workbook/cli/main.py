@@ -10,19 +10,18 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from energy_lib import wording
+from energy_lib import raw_objects, wording
 from energy_lib.config import LOCAL_WINDOWS, Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
 from energy_lib.timeutil import format_timestamp
 from energy_lib.wording import count
-from energy_lib.workbook.cli import dashboard, lake, reports, sites
+from energy_lib.workbook.cli import dashboard, fleet, lake, reports, simulate, sites
 from energy_lib.workbook.cli.common import (
     Parser,
     UsageError,
@@ -31,13 +30,9 @@ from energy_lib.workbook.cli.common import (
     positive_int,
     seconds,
     summary_table,
-    utc_argument,
     utc_range,
 )
 from energy_lib.workbook.infra.spec import LAKE_DELAY_BOUND_MIN, ROLLUPS_DELAY_BOUND_MIN
-
-DEFAULT_START = "2025-06-11T00:00:00Z"  # the simulator's default first reading: fixed, so runs repeat
-
 
 # --- commands -------------------------------------------------------------------------------------
 
@@ -74,65 +69,6 @@ def cmd_lambda(args: argparse.Namespace, settings: Settings) -> None:
         print(f"{path} ({count(path.stat().st_size, 'byte')}, {count(len(members), 'file')})")
 
 
-FAULT_OPTIONS = (  # option, its values, what it does
-    ("--silent", ("SITE", "FROM"), "no reading from FROM on"),
-    ("--frozen", ("SITE", "START", "HOURS"), "the site's readings repeat the first one of [START, START + HOURS)"),
-    ("--outage", ("SITE", "START", "HOURS"), "zero generation in [START, START + HOURS)"),
-    ("--yield-loss", ("SITE", "START", "PCT_PER_DAY"), "from START, generation falls by PCT_PER_DAY %% a day"),
-)
-
-
-def requested_faults(args: argparse.Namespace, site_ids: list[str]) -> list[Any]:
-    """The faults asked for with --silent, --frozen, --outage and --yield-loss, checked against the fleet."""
-    from energy_lib.workbook.simulator import faults
-
-    try:
-        found = faults.requested(args.silent or (), args.frozen or (), args.outage or (), args.yield_loss or ())
-        return list(faults.check(found, site_ids))
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-
-
-def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
-    given = {name for name in ("start", "hours", "every_minutes", "max_batches") if getattr(args, name) is not None}
-    wrong = given & ({"start", "hours"} if args.continuous else {"every_minutes", "max_batches"})
-    if wrong:
-        names = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(wrong))
-        raise UsageError(f"{names} cannot go {'with' if args.continuous else 'without'} --continuous")
-    from energy_lib import query
-    from energy_lib.workbook.simulator import default_fleet, runs
-    from energy_lib.workbook.sites import registry
-
-    choice = runs.Choice(
-        sites=args.sites,
-        start=args.start or query.utc(DEFAULT_START),
-        hours=24 if args.hours is None else args.hours,
-        interval_minutes=args.interval_minutes,
-        anomaly_rate=args.anomaly_rate,
-        seed=args.seed,
-        file_format=args.format,
-        every_minutes=5 if args.every_minutes is None else args.every_minutes,
-        max_batches=args.max_batches,
-        replace=args.replace,
-    )
-    try:
-        faults = requested_faults(args, [site.site_id for site in default_fleet(args.sites)])
-        plan = runs.plan(settings, replace(choice, faults=tuple(faults)), continuous=args.continuous)
-        print(runs.describe(plan), file=sys.stderr)  # before anything is written
-        if args.dry_run:
-            emit(runs.plan_row(plan), args.json)
-        elif args.continuous:
-            done = runs.run_batches(settings, plan, bar=not args.json)
-            emit(
-                {"sites": args.sites, "batches": done.batches, "files": done.files, "readings": done.readings},
-                args.json,
-            )
-        else:
-            emit(runs.run_once(settings, plan, bar=not args.json), args.json)
-    except (ValueError, registry.RegistryError) as exc:
-        raise UsageError(str(exc)) from exc
-
-
 def cmd_wait(args: argparse.Namespace, settings: Settings) -> int:
     from energy_lib.workbook.aws import ops
 
@@ -150,10 +86,9 @@ def cmd_wait(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> None:
-    from energy_lib import query
     from energy_lib.clients import client
 
-    emit(query.ingest_status(settings, client("s3", settings), client("dynamodb", settings)), args.json)
+    emit(raw_objects.ingest_status(settings, client("s3", settings), client("dynamodb", settings)), args.json)
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
@@ -162,7 +97,9 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
 
     dynamodb = client("dynamodb", settings)
     if args.what in ("readings", "anomalies"):
-        rows = getattr(query, args.what)(settings, dynamodb, args.site, args.start, args.end)
+        from energy_lib.workbook.lake import stores  # older than the hot window: the lake's
+
+        rows = getattr(stores, args.what)(settings, dynamodb, args.site, args.start, args.end)
         if not rows and args.site is not None:
             _check_known_site(query.sites(settings, dynamodb), args.site)
             if not args.json:
@@ -181,7 +118,7 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> None:
     elif args.what == "sites":
         emit(query.sites(settings, dynamodb), args.json)
     else:
-        emit(query.files(settings, client("s3", settings), args.prefix, args.limit), args.json)
+        emit(raw_objects.files(settings, client("s3", settings), args.prefix, args.limit), args.json)
 
 
 KNOWN_SITES_SHOWN = 10  # sites named in the hint for an unknown site
@@ -298,44 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the compaction function's zip (default build/compaction.zip)",
     )
 
-    p = command(
-        commands,
-        "simulate",
-        "simulate a fleet, register it and upload its readings under raw/",
-        "Solar generation in each site's local day, a daily load profile, injected anomalies and, on request, "
-        "faults (a site going silent, a frozen meter, a daytime outage, a slow yield loss); the fleet goes into "
-        "the site registry; one file per site and UTC day, with a progress bar. Nothing stored is replaced unless "
-        "--replace says so: first it says how many stored readings and registered sites the run would replace, and "
-        "a run that would replace readings appends after the latest stored reading of its sites instead (a run "
-        "that writes the same values again replaces nothing). One batch for a fixed period "
-        "(--start, --hours), or --continuous: every N minutes the intervals completed since the last batch, "
-        "until --max-batches or Ctrl-C (an upload under way finishes first).",
-        run=cmd_simulate,
-        local=True,
-        json=True,
-    )
-    p.add_argument("--sites", type=positive_int, default=5, help="number of sites (default 5)")
-    p.add_argument("--start", type=utc_argument, help=f"first reading, UTC (default {DEFAULT_START})")
-    p.add_argument("--hours", type=float, help="hours of readings (default 24)")
-    p.add_argument("--interval-minutes", type=int, default=5, help="minutes between readings (default 5)")
-    p.add_argument("--anomaly-rate", type=float, default=0.02, help="share of readings made anomalous (default 0.02)")
-    p.add_argument("--seed", type=int, default=42, help="random seed; the same seed gives the same files (default 42)")
-    p.add_argument(
-        "--format", default="json", choices=("json", "jsonl", "csv", "json.gz"), help="file format (default json)"
-    )
-    p.add_argument(
-        "--replace",
-        action="store_true",
-        help="replace the readings stored in the period and the sites' registry entries (default: a run that "
-        "would replace readings appends after the latest stored reading, and registered sites keep their entries)",
-    )
-    p.add_argument("--dry-run", action="store_true", help="say what the run would write and replace; write nothing")
-    p.add_argument("--continuous", action="store_true", help="upload new readings every N minutes until Ctrl-C")
-    p.add_argument("--every-minutes", type=float, help="with --continuous: minutes between batches (default 5)")
-    p.add_argument("--max-batches", type=positive_int, help="with --continuous: stop after this many batches")
-    faults = p.add_argument_group("faults (each may repeat; SITE is a site id such as SITE_002, times UTC)")
-    for option, metavar, what in FAULT_OPTIONS:
-        faults.add_argument(option, nargs=len(metavar), action="append", metavar=metavar, help=what)
+    simulate.add_commands(commands)
 
     p = command(
         commands,
@@ -372,7 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "query",
         "query readings, anomalies, summaries, sites and files",
-        "No query scans a table: key conditions, sparse anomaly indexes, the day index and the rollups.",
+        "No query scans a table: key conditions, sparse anomaly indexes and the rollups. Readings older than the "
+        "hot window (readings_ttl_days) come from the lake (DuckDB locally, Athena on AWS).",
         run=cmd_query,
         local=True,
     )
@@ -381,8 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
         what,
         "readings",
         "readings of one site",
-        "Ranges are [start, end) in UTC; no range: all. A site with no readings at all is bad input (exit 2, naming "
-        "the sites that have readings); a site with none in the range says so.",
+        "Ranges are [start, end) in UTC; no range: all; older than the hot window: from the lake. A site with no "
+        "readings at all is bad input (exit 2, naming the sites that have readings); a site with none in the range "
+        "says so.",
         json=True,
     )
     q.add_argument("--site", required=True, help="site id")
@@ -457,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_commands(commands)
     sites.add_commands(commands)
     lake.add_commands(commands)
+    fleet.add_commands(commands)
     dashboard.add_commands(commands)
     return parser
 

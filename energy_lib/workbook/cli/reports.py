@@ -17,7 +17,9 @@ from energy_lib.workbook.cli.common import (
     UsageError,
     command,
     emit,
+    seconds,
     summary_table,
+    to_json,
     utc_argument,
     utc_range,
 )
@@ -32,14 +34,20 @@ def _print_runs(runs: list[reports.RunRecord], as_json: bool, reports_dir: str) 
         print(json.dumps([run.to_json(reports_dir) for run in runs], indent=2))
         return
     for run in runs:
-        print(f"{run.status:<10} {run.notebook}  {run.html}" + (f"\n           {run.error}" if run.error else ""))
+        error = f"\n           {run.error} ({run.reason})" if run.error else ""
+        print(f"{run.status:<10} {run.notebook}  {run.html}{error}")
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     parameters = {name: value for name, value in args.parameter or []}
     try:
         run = reports.run_report(
-            args.notebook, parameters, settings.reports_dir, args.notebooks_dir, target=settings.target
+            args.notebook,
+            parameters,
+            settings.reports_dir,
+            args.notebooks_dir,
+            timeout_s=args.timeout,
+            settings=settings,
         )
     except reports.ReportFailed as failure:
         _print_runs(failure.runs, args.json, settings.reports_dir)
@@ -58,9 +66,7 @@ def cmd_due(args: argparse.Namespace, settings: Settings) -> int:
             rows = [{"notebook": d.entry.notebook, "every": d.entry.every, "parameters": d.parameters} for d in due]
             emit(rows, args.json)
             return 0
-        runs = reports.run_due(
-            args.schedule, settings.reports_dir, args.notebooks_dir, args.now, target=settings.target
-        )
+        runs = reports.run_due(args.schedule, settings.reports_dir, args.notebooks_dir, args.now, settings=settings)
     except reports.ReportFailed as failure:
         _print_runs(failure.runs, args.json, settings.reports_dir)
         print(f"energy-workbook: error: {failure}", file=sys.stderr)
@@ -76,7 +82,29 @@ def cmd_due(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> None:
-    print(reports.write_index(settings.reports_dir))
+    print(reports.write_index(settings.reports_dir, reports.HistoryStore.of(settings, settings.reports_dir).rows()))
+
+
+HISTORY_COLUMNS = ("started_utc", "notebook", "entry", "status", "reason", "duration_s", "figures")
+
+
+def cmd_history(args: argparse.Namespace, settings: Settings) -> None:
+    """The run history of ``settings``' target, oldest run first."""
+    from energy_lib.workbook.reports.history import as_json
+
+    store = reports.HistoryStore.of(settings, settings.reports_dir)
+    rows = [as_json(row) for row in store.rows(args.notebook, args.since)]
+    if args.json:
+        print(to_json(rows))
+        return
+    shown = [
+        {
+            **{name: "" if row[name] is None else row[name] for name in HISTORY_COLUMNS},
+            "figures": to_json(row["figures"], None),
+        }
+        for row in rows
+    ]
+    emit(shown, False)
 
 
 def cmd_publish_summary(args: argparse.Namespace, settings: Settings) -> None:
@@ -107,7 +135,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     for notebook in sorted(path.stem for path in Path(args.notebooks_dir).glob("[0-9][0-9]-*.ipynb")):
         print(f"running {notebook} ...", file=sys.stderr)
         try:
-            run = reports.run_report(notebook, {}, settings.reports_dir, args.notebooks_dir, target=settings.target)
+            run = reports.run_report(notebook, {}, settings.reports_dir, args.notebooks_dir, settings=settings)
         except reports.ReportFailed as failure:
             failed += 1
             run = failure.failed[0]
@@ -164,9 +192,12 @@ def add_commands(commands: Any) -> None:
         actions,
         "run",
         "run one notebook into reports/<notebook>/<run-id>/ and export HTML",
-        "Exit 1 when the run fails (its notebook and HTML keep the traceback); exit 2 for an unknown notebook "
-        "or parameter, or a value its declaration refuses (type, ISO-8601 UTC time, start before end, whole "
-        "hours, allowed values, bounds): one line, nothing runs and no run is recorded.",
+        "Exit 1 when the run fails (its notebook and HTML keep the traceback; run.json says the reason: "
+        f"{', '.join(reports.REASONS)}); exit 2 for an unknown notebook or parameter, or a value its declaration "
+        "refuses (type, ISO-8601 UTC time, start before end, whole hours, allowed values, bounds): one line, "
+        "nothing runs and no run is recorded. Every run goes into the history (`report history`); a failure "
+        "publishes report_failed to the alerts topic once per failing streak, the next success report_recovered. "
+        "A transient AWS error reruns the notebook up to ENERGY_REPORT_RETRIES times (default 2).",
         run=cmd_run,
         json=True,
     )
@@ -175,6 +206,12 @@ def add_commands(commands: Any) -> None:
         "-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), help="override a parameter"
     )
     p.add_argument("--notebooks-dir", default=str(NOTEBOOKS), help="folder of the notebooks")
+    p.add_argument(
+        "--timeout",
+        type=seconds,
+        metavar="SECONDS",
+        help="stop the run after this many seconds: failed, reason timeout (default ENERGY_REPORT_TIMEOUT_S, 3600)",
+    )
 
     p = command(
         actions,
@@ -182,7 +219,8 @@ def add_commands(commands: Any) -> None:
         "run every scheduled report that is due (for cron; idempotent per period)",
         "An entry of the schedule file is due when it has no run (succeeded, failed or running) in its hour, "
         "day or week. The schedule file is checked first, every entry's parameters as `report run` checks them: "
-        "exit 2 and nothing runs when it is refused. Exit 1 when a run failed.",
+        "exit 2 and nothing runs when it is refused. Each run may take its entry's timeout_s (default: the file's "
+        "top-level timeout_s, else ENERGY_REPORT_TIMEOUT_S). Exit 1 when a run failed.",
         run=cmd_due,
         json=True,
     )
@@ -204,6 +242,19 @@ def add_commands(commands: Any) -> None:
         "start, UTC, a whole hour (default: yesterday 00:00)",
         "end, UTC, exclusive, a whole hour (default: today 00:00)",
     )
+
+    p = command(
+        actions,
+        "history",
+        "every finished run with its figures, oldest first",
+        "One row per run: notebook, schedule entry and period, parameters, status, reason, start, duration, "
+        "attempts, the figures the notebook recorded and the alert it published; read from the history table "
+        "(reports/history.parquet on the local target, s3://<bucket>/reports/history.parquet on AWS).",
+        run=cmd_history,
+        json=True,
+    )
+    p.add_argument("--notebook", help="only the runs of this notebook (or schedule entry)")
+    p.add_argument("--since", type=utc_argument, help="only runs started at or after this UTC time")
 
     p = command(actions, "index", "rebuild reports/index.html", run=cmd_index)
 

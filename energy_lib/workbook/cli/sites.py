@@ -45,11 +45,37 @@ def cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
             raise UsageError(f"{args.file}: {error}") from None
         registry.put_sites(settings, dynamodb, sites)
         emit({"imported": len(sites), "sites": [site.site_id for site in sites]}, args.json)
+    elif args.action == "import-weather":
+        _import_weather(settings, dynamodb, args)
     elif args.action == "list":
         emit(registry.listing(settings, dynamodb), args.json)
     else:
         emit(_show(settings, dynamodb, args.site), args.json)
     return 0
+
+
+def _import_weather(settings: Settings, dynamodb: Any, args: argparse.Namespace) -> None:
+    from energy_lib.workbook.sites import registry, weather
+
+    if registry.get_site(settings, dynamodb, args.site) is None:
+        raise UsageError(f"site {args.site!r} is not registered (see `energy-workbook sites list`)")
+    try:
+        series = weather.parse_csv(_read_csv(args.file))
+    except weather.WeatherError as error:
+        raise UsageError(f"{args.file}: {error}") from None
+    stored = weather.put_weather(settings, args.site, series)
+    first, last = series.index[0], series.index[-1]
+    emit(
+        {
+            "site": args.site,
+            "imported": len(series),
+            "from": f"{first:%Y-%m-%dT%H:%M:%SZ}",
+            "to": f"{last:%Y-%m-%dT%H:%M:%SZ}",
+            "columns": list(series.columns),
+            "rows_stored": stored,
+        },
+        args.json,
+    )
 
 
 def _show(settings: Settings, dynamodb: Any, site_id: str) -> dict[str, Any]:
@@ -129,9 +155,10 @@ def add_commands(commands: Any) -> None:
     sites = command(
         commands,
         "sites",
-        "the site registry and site health: import, list, show, silent, assess",
+        "the site registry and site health: import, import-weather, list, show, silent, assess",
         "The registry (site, name, latitude, longitude, time zone, type, capacity [kW], reading interval [min], "
-        "reporting hours) lives in the sites table. Readings of a site that is not registered are stored all "
+        "reporting hours; optionally tilt and azimuth [degrees], DC/AC ratio, commissioning date) lives in the "
+        "sites table. Readings of a site that is not registered are stored all "
         "the same; list shows it as unregistered.",
     )
     actions = sites.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -141,12 +168,30 @@ def add_commands(commands: Any) -> None:
         "import",
         "validate a CSV of sites and store them (a site already registered is replaced)",
         "Header: site_id, name (optional), latitude, longitude, timezone, site_type, capacity_kw, "
-        "interval_minutes, reporting_hours (optional: all_day or daylight). Nothing is stored when a row is "
-        "wrong; the error names the row (the header is row 1) and the field. Exit 2 on bad input.",
+        "interval_minutes, reporting_hours (optional: all_day or daylight), and optional tilt_deg (0-90), "
+        "azimuth_deg (0-360, 180 south), dc_ac_ratio (above 0, at most 5), commissioned_on (YYYY-MM-DD). "
+        "Nothing is stored when a row is wrong; the error names the row (the header is row 1) and the field. "
+        "Exit 2 on bad input.",
         run=cmd_sites,
         local=True,
         json=True,
     )
+    p.add_argument("file", help="CSV file")
+
+    p = command(
+        actions,
+        "import-weather",
+        "validate a site's weather series (CSV) and store it for fleet performance",
+        "Header: timestamp (ISO-8601, UTC unless an offset is given; the interval's start), poa_global_w_m2 "
+        "(plane-of-array irradiance [W/m^2]) or ghi_w_m2 (global horizontal [W/m^2]) or both, temp_air_c [degC], "
+        "optional wind_speed_m_s [m/s] and precipitation_mm [mm]. Nothing is stored when a row is wrong; the "
+        "error names the row and the field. Importing again merges: the new rows win at the same time. Fleet "
+        "performance then measures the site against this weather instead of the clear sky.",
+        run=cmd_sites,
+        local=True,
+        json=True,
+    )
+    p.add_argument("site", help="a registered site id")
     p.add_argument("file", help="CSV file")
 
     command(

@@ -3,8 +3,9 @@
 :func:`assess` reads what it needs and runs the checks asked for:
 
 - ``freshness``: the registry and the all-time rollups (:mod:`energy_lib.workbook.health.freshness`);
-- ``quality``: the readings of the period, one UTC day at a time (one paged Query per day on the ``by_day``
-  index), laid on each registered site's slots (:mod:`energy_lib.workbook.health.quality`);
+- ``quality``: the readings of the period, one UTC day at a time (inside the hot window one paged Query per
+  registered site; older days from the lake: :mod:`energy_lib.workbook.lake.stores`), laid on each registered
+  site's slots (:mod:`energy_lib.workbook.health.quality`);
 - ``performance``: the daily rollups of the period and of the ``baseline_days`` before it
   (:mod:`energy_lib.workbook.health.performance`).
 
@@ -32,6 +33,7 @@ from energy_lib.workbook.health import performance as performance_model
 from energy_lib.workbook.health import quality as quality_model
 from energy_lib.workbook.health.events import Event
 from energy_lib.workbook.health.thresholds import DEFAULTS, Thresholds
+from energy_lib.workbook.lake import stores
 from energy_lib.workbook.sites import registry
 from energy_lib.workbook.sites.registry import RegisteredSite
 
@@ -171,7 +173,8 @@ def _read_slot_data(
     parts: dict[str, list[SlotData]] = defaultdict(list)
     day = start
     while day < end:
-        rows = query.fleet_readings(settings, dynamodb, day, day + ONE_DAY, cost)
+        site_ids = [site.site_id for site in sites]
+        rows = stores.fleet_readings(settings, dynamodb, day, day + ONE_DAY, cost, site_ids)
         columns = ["site_id", "timestamp", "energy_generated_kwh", "anomaly"]
         readings = pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
         for site_id, data in slot_data_of(sites, readings, day, day + ONE_DAY).items():

@@ -73,7 +73,7 @@ def _clock(moment: Any) -> str:
 def kpis(assessment: Assessment) -> Kpis:
     """The period, registered sites and what each check found, as the workbook's KPI strip."""
     a = assessment
-    items = [Kpi("Registered sites", f"{len(a.sites):,}", str(len(a.sites)))]
+    items = [Kpi("Registered sites", f"{len(a.sites):,}", str(len(a.sites)), figure="registered_sites")]
     if a.freshness is not None:
         silent = int(a.freshness["silent"].fillna(False).astype(bool).sum())
         unregistered = int((a.freshness["status"] == freshness.UNREGISTERED).sum())
@@ -82,12 +82,20 @@ def kpis(assessment: Assessment) -> Kpis:
         if unknown:
             note += f"; {unknown} not known (no last reading time in the rollups)"
         accent = palette.UNHEALTHY if silent else palette.NEUTRAL if unknown else palette.HEALTHY
-        items.append(Kpi("Silent now", f"{silent:,}", str(silent), note=note, accent=accent))
+        items.append(Kpi("Silent now", f"{silent:,}", str(silent), note=note, accent=accent, figure="silent_sites"))
     if a.quality is not None:
         expected = int(a.quality["expected_intervals"].sum())
         received = int(a.quality["received_intervals"].sum())
-        share = "n/a" if not expected else f"{100 * received / expected:.1f} %"
-        items.append(Kpi("Completeness", share, note=f"{received:,} of {expected:,} intervals"))
+        share = None if not expected else 100 * received / expected
+        items.append(
+            Kpi(
+                "Completeness",
+                "n/a" if share is None else f"{share:.1f} %",
+                "" if share is None else views.exact_text(share),
+                note=f"{received:,} of {expected:,} intervals",
+                figure="fleet_completeness_pct",
+            )
+        )
         events = [e for e in a.events if e.kind in QUALITY_KINDS]
         items.append(
             Kpi(
@@ -96,6 +104,7 @@ def kpis(assessment: Assessment) -> Kpis:
                 str(len(events)),
                 note=", ".join(sorted({e.kind.replace("_", " ") for e in events})) or "none",
                 accent=palette.UNHEALTHY if events else palette.HEALTHY,
+                figure="quality_events",
             )
         )
     if a.performance is not None:
@@ -107,6 +116,7 @@ def kpis(assessment: Assessment) -> Kpis:
                 str(len(under)),
                 note=", ".join(under) or "no site",
                 accent=palette.UNHEALTHY if under else palette.HEALTHY,
+                figure="underperforming_sites",
             )
         )
     days = len(list(pd.date_range(a.start, a.end, freq="D", inclusive="left")))

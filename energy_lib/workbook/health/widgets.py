@@ -27,6 +27,10 @@ LABELS = {
     "capacity_kw": "Capacity [kW]",
     "interval_minutes": "Interval [min]",
     "reporting_hours": "Reporting hours",
+    "tilt_deg": "Tilt [°]",
+    "azimuth_deg": "Azimuth [°]",
+    "dc_ac_ratio": "DC/AC ratio",
+    "commissioned_on": "Commissioned",
 }
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from energy_lib import lake
 from energy_lib.config import Settings, env_names
-from energy_lib.workbook.infra.spec import FUNCTION, LAKE
+from energy_lib.schema import Table
+from energy_lib.workbook.infra.spec import FUNCTION, LAKE, TABLE
 
-__all__ = ["function_environment", "glue_table_input", "workgroup_configuration"]
+__all__ = ["function_environment", "glue_table_input", "time_to_live", "workgroup_configuration"]
 
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
@@ -22,6 +23,14 @@ def function_environment(settings: Settings, names: tuple[str, ...] = FUNCTION.e
     values = settings.environment()
     env = env_names()
     return {env[name]: values.get(env[name], str(getattr(settings, name))) for name in names}
+
+
+def time_to_live(settings: Settings, table: Table) -> str:
+    """The attribute the table's time to live reads, "" when it has none: the tables of the hot window have one
+    only while ``readings_ttl_days`` is not 0."""
+    if table.setting in TABLE.hot_window_tables and not settings.readings_ttl_days:
+        return ""
+    return table.ttl_attribute
 
 
 def glue_table_input(settings: Settings) -> dict[str, Any]:

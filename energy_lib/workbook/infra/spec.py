@@ -101,6 +101,7 @@ class FunctionSpec:
         "max_decompressed_bytes",
         "max_record_bytes",
         "max_depth",
+        "readings_ttl_days",
     )
 
 
@@ -135,6 +136,8 @@ class TableSpec:
     point_in_time_recovery: bool = True
     server_side_encryption: bool = True
     tables: tuple[Table, ...] = TABLES
+    # their time to live is on while Settings.readings_ttl_days (Terraform's readings_ttl_days) is not 0
+    hot_window_tables: tuple[str, ...] = ("readings_table", "ledger_table")
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +178,7 @@ class CompactionSpec:
         "raw_prefix",
         "quarantine_prefix",
         "lake_prefix",
+        "readings_table",  # corrections (energy_lib.corrections) go to the readings table
     )
 
 

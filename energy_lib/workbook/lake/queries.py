@@ -56,25 +56,30 @@ def _month(day: str) -> str:
     return f"CAST(date_trunc('month', CAST({day} AS DATE)) AS TIMESTAMP)"
 
 
-def _moment(moment: datetime) -> str:
+def moment_literal(moment: datetime) -> str:
     return f"TIMESTAMP '{moment:%Y-%m-%d %H:%M:%S}'"
 
 
 def where(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
-    """The condition for ``[start, end)`` and, when given, ``sites``: the days (partition pruning), and the
-    times only when an end is not a UTC midnight (comparing every row's time costs a third of a scan)."""
-    first, last = query.bounded_range(start, end)
+    """The condition for ``[start, end)`` (both ends given, at most ten years) and, when given, ``sites``."""
+    return span_condition(query.bounded_range(start, end), sites)
+
+
+def span_condition(span: tuple[datetime, datetime], sites: Sequence[str] = ()) -> str:
+    """The condition for the checked range ``span`` and, when given, ``sites``: the days (partition pruning), and
+    the times only when an end is not a UTC midnight (comparing every row's time costs a third of a scan)."""
+    first, last = span
     last_day = (last - timedelta(microseconds=1)).strftime("%Y-%m-%d")
     condition = f"day BETWEEN '{first:%Y-%m-%d}' AND '{last_day}'"
     if any(moment.time() != datetime.min.time() for moment in (first, last)):
-        condition += f'\n  AND "timestamp" >= {_moment(first)} AND "timestamp" < {_moment(last)}'
+        condition += f'\n  AND "timestamp" >= {moment_literal(first)} AND "timestamp" < {moment_literal(last)}'
 
     if sites:
-        condition += f"\n  AND site_id IN ({', '.join(_site(site) for site in sites)})"
+        condition += f"\n  AND site_id IN ({', '.join(site_literal(site) for site in sites)})"
     return condition
 
 
-def _site(site_id: str) -> str:
+def site_literal(site_id: str) -> str:
     if not isinstance(site_id, str) or not SITE_ID.fullmatch(site_id):
         raise QueryError(f"not a site id: {site_id!r}")
     return f"'{site_id}'"
@@ -82,7 +87,7 @@ def _site(site_id: str) -> str:
 
 def sites_list(text: str) -> list[str]:
     """``"SITE_001, SITE_002"`` as a list of site ids; ``""`` is all sites (an empty list)."""
-    return [_site(site)[1:-1] for site in (part.strip() for part in text.split(",")) if site]
+    return [site_literal(site)[1:-1] for site in (part.strip() for part in text.split(",")) if site]
 
 
 def site_totals_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
@@ -175,4 +180,51 @@ def day_profile_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> st
         "  avg(CAST(energy_consumed_kwh AS DOUBLE)) AS mean_consumed_kwh,\n"
         "  count(*) AS readings\n"
         f"FROM readings\nWHERE {where(start, end, sites)} AND NOT anomaly\nGROUP BY 1\nORDER BY 1"
+    )
+
+
+SOLAR_EPOCH = "TIMESTAMP '2000-01-01 00:00:00'"  # solar minutes and days count from here
+
+
+def performance_days_sql(start: Moment, end: Moment, offsets_min: dict[str, int]) -> str:
+    """Per site and solar day (the day from local solar midnight: UTC + ``offsets_min[site]`` minutes), from the
+    columns fleet performance needs only (``site_id``, ``timestamp``, ``energy_generated_kwh``, ``anomaly``):
+    ``solar_day`` (days since 2000-01-01), ``readings``, ``flagged_readings``, ``generated_kwh`` (valid
+    readings), ``first_producing_minute`` and ``last_producing_minute`` (of the solar day, valid readings above
+    zero), and the valid readings themselves as two lists in time order, ``minutes`` (of the solar day) and
+    ``generated_kwh_by_interval``, for the filters that look inside a day (clipping, clear sky, outages).
+
+    The solar days are those that begin in ``[start, end)`` (whole UTC days); the lake days read are one more on
+    each side, for the offsets."""
+    first, last = query.bounded_range(start, end)
+    if not offsets_min:
+        raise QueryError("no sites to read")
+    pairs = ", ".join(f"({site_literal(site)}, {int(offset)})" for site, offset in sorted(offsets_min.items()))
+    read_from = (first - timedelta(days=1)).strftime("%Y-%m-%d")
+    read_to = last.strftime("%Y-%m-%d")
+    epoch = datetime(2000, 1, 1, tzinfo=first.tzinfo)
+    first_day, end_day = (first - epoch).days, (last - epoch).days
+    valid = "NOT anomaly"
+    return (
+        f"WITH offsets (site_id, offset_minutes) AS (VALUES {pairs}),\n"
+        "solar AS (\n"
+        f"SELECT r.site_id, date_diff('minute', {SOLAR_EPOCH}, r.\"timestamp\") + o.offset_minutes AS solar_minute,\n"
+        "  CAST(r.energy_generated_kwh AS DOUBLE) AS generated_kwh, r.anomaly\n"
+        "FROM readings r JOIN offsets o ON r.site_id = o.site_id\n"
+        f"WHERE day BETWEEN '{read_from}' AND '{read_to}'\n"
+        f"  AND r.site_id IN ({', '.join(site_literal(site) for site in sorted(offsets_min))})\n"
+        "),\n"
+        "days AS (\n"
+        "SELECT site_id, CAST(floor(solar_minute / 1440.0) AS BIGINT) AS solar_day,\n"
+        "  solar_minute - 1440 * CAST(floor(solar_minute / 1440.0) AS BIGINT) AS minute, generated_kwh, anomaly\n"
+        "FROM solar\n"
+        ")\n"
+        "SELECT site_id, solar_day, count(*) AS readings,\n"
+        "  count(*) FILTER (WHERE anomaly) AS flagged_readings,\n"
+        f"  sum(generated_kwh) FILTER (WHERE {valid}) AS generated_kwh,\n"
+        f"  min(minute) FILTER (WHERE {valid} AND generated_kwh > 0) AS first_producing_minute,\n"
+        f"  max(minute) FILTER (WHERE {valid} AND generated_kwh > 0) AS last_producing_minute,\n"
+        f"  array_agg(minute ORDER BY minute) FILTER (WHERE {valid}) AS minutes,\n"
+        f"  array_agg(generated_kwh ORDER BY minute) FILTER (WHERE {valid}) AS generated_kwh_by_interval\n"
+        f"FROM days\nWHERE solar_day >= {first_day} AND solar_day < {end_day}\nGROUP BY 1, 2\nORDER BY 1, 2"
     )

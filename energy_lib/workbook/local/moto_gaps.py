@@ -19,6 +19,18 @@
   same records as plain JSON, the wire format DynamoDB Streams uses (records as moto keeps them, the creation
   time in epoch seconds), as moto did before its serializer; and an iterator that points before the records
   :func:`forget_stream_state` dropped gets AWS's ``TrimmedDataAccessException``, where moto fails (error 500).
+- Time to live: moto stores a table's time-to-live setting but never deletes an item. :func:`expire_items` does
+  what DynamoDB does: it deletes every item whose attribute (epoch seconds) has passed (not one more than five
+  years in the past: AWS takes those for a unit mistake), and the deletion reaches the stream as AWS writes it,
+  a ``REMOVE`` whose ``userIdentity`` names DynamoDB itself (GetRecords answers ``{"Type": "Service",
+  "PrincipalId": "dynamodb.amazonaws.com"}``; Lambda hands it on as ``type`` and ``principalId``). The local
+  stack calls it every :data:`EXPIRY_PERIOD_S` (AWS: within days), so its memory is bounded by the hot window,
+  not by the history the lake keeps.
+- Every object kept: moto's models remember each instance they ever made (``BaseModel.__new__`` appends it to
+  its class's ``instances_tracked``, for the ``/moto-api/data.json`` dashboard): every DynamoDB item written,
+  every stream record, every S3 object version, so that nothing deleted or overwritten is ever freed and the
+  stack grows with every write it has seen. :func:`forget_instances` stops that; the stack serves no such
+  dashboard.
 - Athena's newer API: botocore 1.44.18 and later speak Athena as ``rest-json`` (``GET /workgroups``,
   ``POST /query-executions``, ...); moto routes Athena only at ``/`` (the older ``json`` protocol, which botocore
   up to 1.44.13 speaks) and answers every other path 404. :func:`route_athena_rest_json` routes every path to
@@ -42,18 +54,24 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any
 
+from energy_lib import expiry
 from energy_lib.config import LOCAL_ACCOUNT_ID
 
 _sequence = itertools.count(1)  # next() on a count is atomic in CPython: moto serves requests in threads
 _installed: list[Any] = []
+_original: dict[str, Any] = {}  # what forget_instances replaced
 KEPT_ITERATORS = 1000  # shard iterators kept (moto keeps each one it issued; one a poll)
 _dynamodb_lock = threading.RLock()  # re-entrant: a backend method calls others (BatchWriteItem -> put_item)
 _locked: set[type] = set()
+EXPIRY_PERIOD_S = 60.0  # how often the local stack lets items expire
+EXPIRY_IDENTITY = {"Type": expiry.SERVICE, "PrincipalId": expiry.PRINCIPAL}  # as GetRecords answers it
+IGNORED_PAST_S = 5 * 365 * 24 * 3600  # AWS does not delete items whose attribute is more than five years past
 ATHENA_ANY_PATH = "{0}/.*$"  # moto's url_paths syntax ({0}: the service's URL base); Flask's /<path:route>
 
 
 def install() -> None:
     """Every addition of this module (idempotent)."""
+    forget_instances()
     add_s3_notification_fields()
     serialize_dynamodb()
     write_stream_records_as_json()
@@ -63,6 +81,46 @@ def install() -> None:
 def dynamodb_lock() -> AbstractContextManager[bool]:
     """The lock that runs moto's DynamoDB backends one call at a time (for code that changes their state directly)."""
     return _dynamodb_lock
+
+
+def forget_instances() -> None:
+    """Make moto's models stop remembering every instance they make (idempotent); drop what they remember."""
+    from moto.core.common_models import BaseModel
+
+    if "tracking" in _original:
+        return
+    _original["tracking"] = BaseModel.__new__
+    BaseModel.__new__ = staticmethod(_untracked)  # type: ignore[method-assign, assignment]
+    for model in _subclasses(BaseModel):
+        model.instances_tracked.clear()
+
+
+def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
+    return object.__new__(cls)
+
+
+def _subclasses(base: type) -> list[type]:
+    found, waiting = [], [base]
+    while waiting:
+        for sub in waiting.pop().__subclasses__():
+            found.append(sub)
+            waiting.append(sub)
+    return found
+
+
+def moto_tracks_instances() -> bool:
+    """Whether moto's own ``BaseModel.__new__`` (as it was before :func:`forget_instances`) remembers an instance."""
+    from moto.core.common_models import BaseModel
+
+    original = _original.get("tracking", BaseModel.__new__)
+
+    class Probe(BaseModel):
+        pass
+
+    probe = original(Probe)
+    tracked = any(instance is probe for instance in Probe.instances_tracked)
+    Probe.instances_tracked.clear()
+    return tracked
 
 
 def route_athena_rest_json() -> None:
@@ -95,6 +153,41 @@ def forget_stream_state(region: str, table: str, through_sequence: int, before: 
         for arn in list(iterators)[:-KEPT_ITERATORS]:
             del iterators[arn]
     return dropped
+
+
+def expire_items(region: str, table_name: str, now: float) -> int:
+    """Delete the table's items whose time to live passed by ``now`` (epoch seconds), as DynamoDB does, each with
+    the stream record DynamoDB writes for it; returns how many went (0 when the table's time to live is off)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    with _dynamodb_lock:
+        table = dynamodb_backends[LOCAL_ACCOUNT_ID][region].get_table(table_name)
+        if table.ttl.get("TimeToLiveStatus") != "ENABLED":
+            return 0
+        attribute = table.ttl["AttributeName"]
+        expired = [
+            item
+            for items in table.items.values()
+            for item in (items.values() if table.range_key_attr else [items])
+            if _expired(item.attrs.get(attribute), now)
+        ]
+        for item in expired:
+            table.delete_item(item.hash_key, item.range_key)
+            if table.stream_shard is not None:
+                table.stream_shard.items[-1].record["userIdentity"] = dict(EXPIRY_IDENTITY)
+        if table.range_key_attr:
+            for hash_key in [key for key, items in table.items.items() if not items]:
+                del table.items[hash_key]  # a partition whose last item went
+    return len(expired)
+
+
+def _expired(value: Any, now: float) -> bool:
+    """True for a time-to-live attribute (a DynamoType) that DynamoDB would act on: a number of epoch seconds past
+    ``now``, and not more than five years past."""
+    if value is None or value.type != "N":
+        return False
+    moment = float(value.value)
+    return now - IGNORED_PAST_S <= moment < now
 
 
 def write_stream_records_as_json() -> None:

@@ -18,7 +18,12 @@ from botocore.exceptions import ClientError
 from energy_lib.clients import client
 from energy_lib.config import LOCAL_ACCOUNT_ID, Settings
 from energy_lib.schema import TABLES, Table
-from energy_lib.workbook.infra.configuration import function_environment, glue_table_input, workgroup_configuration
+from energy_lib.workbook.infra.configuration import (
+    function_environment,
+    glue_table_input,
+    time_to_live,
+    workgroup_configuration,
+)
 from energy_lib.workbook.infra.lambda_build import build_zip_bytes, compaction_members
 from energy_lib.workbook.infra.spec import AGGREGATOR, BUCKET, COMPACTION, FUNCTION, LAKE, QUEUE, TABLE
 
@@ -206,9 +211,10 @@ def _tables(settings: Settings) -> None:
             TableName=name,
             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": TABLE.point_in_time_recovery},
         )
-        if table.ttl_attribute:
+        attribute = time_to_live(settings, table)
+        if attribute:
             dynamodb.update_time_to_live(
-                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
             )
 
 

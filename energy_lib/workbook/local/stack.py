@@ -203,13 +203,33 @@ def serve(settings: Settings) -> None:
     state.update(ready=True, started_at=timeutil.format_timestamp(timeutil.now()))
     state_file(settings).write_text(json.dumps(state))
     logging.getLogger("energy_lib.local_stack").info("local stack ready on %s", state["endpoint_url"])
+    expired_at = time.monotonic()
     try:
         while any(thread.is_alive() for thread in threads):
             for thread in threads:
                 thread.join(timeout=1)
+            if time.monotonic() - expired_at >= moto_gaps.EXPIRY_PERIOD_S:
+                expire(settings, time.time())
+                expired_at = time.monotonic()
     finally:
         compactor.stop()
         server.stop()
+
+
+def expire(settings: Settings, now: float) -> dict[str, int]:
+    """Let the items of every table whose time to live passed by ``now`` (epoch seconds) go, as DynamoDB's time to
+    live does (:func:`~energy_lib.workbook.local.moto_gaps.expire_items`); how many went, per table."""
+    from energy_lib.schema import TABLES
+    from energy_lib.workbook.local import moto_gaps
+
+    gone = {}
+    for table in TABLES:
+        name = getattr(settings, table.setting)
+        try:
+            gone[name] = moto_gaps.expire_items(settings.region, name, now)
+        except Exception:  # the next round tries again, as DynamoDB's background deletion would
+            logging.getLogger("energy_lib.local_stack").exception("letting the items of %s expire failed", name)
+    return gone
 
 
 if __name__ == "__main__":

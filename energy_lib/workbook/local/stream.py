@@ -39,6 +39,7 @@ from botocore.exceptions import ClientError
 
 from energy_lib.clients import client
 from energy_lib.config import Settings
+from energy_lib.expiry import lambda_identity
 from energy_lib.workbook.aws.streams import shards, stream_arn
 from energy_lib.workbook.infra.lambda_build import AGGREGATOR as AGGREGATOR_ENTRY
 from energy_lib.workbook.infra.spec import AGGREGATOR, AggregatorSpec
@@ -57,7 +58,7 @@ def event_record(record: dict[str, Any], arn: str, region: str) -> dict[str, Any
     created = data.get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
         data["ApproximateCreationDateTime"] = created.timestamp()
-    return {
+    event = {
         "eventID": record["eventID"],
         "eventName": record["eventName"],
         "eventVersion": record.get("eventVersion", "1.1"),
@@ -66,6 +67,9 @@ def event_record(record: dict[str, Any], arn: str, region: str) -> dict[str, Any
         "dynamodb": data,
         "eventSourceARN": arn,
     }
+    if "userIdentity" in record:  # a deletion by the time to live says so, in the event's own shape
+        event["userIdentity"] = lambda_identity(record["userIdentity"])
+    return event
 
 
 @dataclass

@@ -60,6 +60,8 @@ PAGES = (  # the dashboard's pages, in the order of the start page
     "05-operate-pipeline",
     "08-browse-raw-files",
     "09-control-simulator",
+    "10-assess-fleet-performance",
+    "11-review-report-history",
 )
 POOL_SIZE = 2  # warm kernels kept ready for the next pages
 CULL_IDLE_S = 600  # a kernel with no page connected is shut down after this long idle [s]

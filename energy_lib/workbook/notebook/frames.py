@@ -3,9 +3,9 @@
 Energies become float columns [kWh] (they are exact Decimals in DynamoDB and in energy_lib.query),
 timestamps timezone-aware UTC. How they are shown in notebooks and reports is :mod:`views`.
 
-Long ranges (more than :data:`LONG_RANGE`, a week) come from the history lake instead of DynamoDB: a
-site's readings and anomalies for the explorer, the hourly totals for the business report. The lake
-trails the tables by at most the compaction delay (minutes); the frames have the same columns either way.
+Readings and anomalies older than the hot window come from the history lake, the rest from DynamoDB
+(:mod:`energy_lib.workbook.lake.stores`); the hourly totals of a long range (more than :data:`LONG_RANGE`, a
+week) from the lake instead of the hour rollups. The frames have the same columns either way.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from energy_lib import parsing, query, rules, tail
+from energy_lib import parsing, query, raw_objects, rules, tail
 from energy_lib.clients import client
 from energy_lib.config import Settings
 from energy_lib.errors import UnparseableFile
@@ -25,9 +25,11 @@ from energy_lib.pipeline import NotAnS3Notification, notifications
 from energy_lib.quarantine import rejects_prefix
 from energy_lib.readings import Reading
 from energy_lib.rollups import COUNTERS, ENERGY, FLAGGED_ENERGY
-from energy_lib.schema import PROBLEM_STATUSES
-from energy_lib.validation import validate
+from energy_lib.schema import EXPIRED, PROBLEM_STATUSES
+from energy_lib.timeutil import format_timestamp
+from energy_lib.validation import parse_timestamp, validate
 from energy_lib.workbook.aws import ops
+from energy_lib.workbook.lake import stores
 
 TOTAL_COLUMNS = (*ENERGY, *FLAGGED_ENERGY)  # rollups and summaries: valid readings' energy, and flagged apart
 READING_COLUMNS = ("site_id", "timestamp", *ENERGY, "anomaly", "anomaly_reasons", "severity")
@@ -44,12 +46,6 @@ def is_long(start: Moment, end: Moment) -> bool:
         return False
     first, last = query.time_range(start, end)
     return last - first > LONG_RANGE
-
-
-def _lake_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    from energy_lib.workbook.lake.engines import records
-
-    return records(frame)
 
 
 def _numeric(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -69,27 +65,19 @@ def readings_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def readings(settings: Settings, site_id: str, start: Moment = None, end: Moment = None) -> pd.DataFrame:
-    """Readings of one site in ``[start, end)`` (from the lake for a long range)."""
-    if is_long(start, end):
-        from energy_lib.workbook.lake import queries
-
-        return readings_frame(_lake_rows(queries.site_readings(settings, site_id, start, end)))
-    return readings_frame(query.readings(settings, client("dynamodb", settings), site_id, start, end))
+    """Readings of one site in ``[start, end)`` (older than the hot window: from the lake)."""
+    return readings_frame(stores.readings(settings, client("dynamodb", settings), site_id, start, end))
 
 
 def fleet_readings(settings: Settings, start: Moment, end: Moment) -> pd.DataFrame:
-    """Readings of every site in ``[start, end)``."""
-    return readings_frame(query.fleet_readings(settings, client("dynamodb", settings), start, end))
+    """Readings of every site in ``[start, end)`` (older than the hot window: from the lake)."""
+    return readings_frame(stores.fleet_readings(settings, client("dynamodb", settings), start, end))
 
 
 def anomalies(settings: Settings, site_id: str | None = None, start: Moment = None, end: Moment = None) -> pd.DataFrame:
-    """Anomalous readings of one site, or of all sites in ``[start, end)`` (from the lake for a long range)."""
-    if is_long(start, end):
-        from energy_lib.workbook.lake import queries
-
-        sites = [site_id] if site_id else []
-        return readings_frame(_lake_rows(queries.anomalies(settings, start, end, sites)))
-    return readings_frame(query.anomalies(settings, client("dynamodb", settings), site_id, start, end))
+    """Anomalous readings of one site, or of all sites in ``[start, end)`` (older than the hot window: from the
+    lake)."""
+    return readings_frame(stores.anomalies(settings, client("dynamodb", settings), site_id, start, end))
 
 
 def summary(settings: Settings, start: Moment = None, end: Moment = None) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -138,15 +126,15 @@ def sites(settings: Settings) -> list[str]:
 
 def ingest_status(settings: Settings) -> pd.DataFrame:
     """One row per object under raw/ with its ledger status and counts."""
-    rows = query.ingest_status(settings, client("s3", settings), client("dynamodb", settings))
-    return pd.DataFrame(rows, columns=list(query.INGEST_STATUS_FIELDS))
+    rows = raw_objects.ingest_status(settings, client("s3", settings), client("dynamodb", settings))
+    return pd.DataFrame(rows, columns=list(raw_objects.INGEST_STATUS_FIELDS))
 
 
 def ledger_errors(settings: Settings) -> pd.DataFrame:
     """Ledger entries in status ``failed`` or ``rejected``, newest first."""
     rows = []
     for status in PROBLEM_STATUSES:
-        rows += query.ledger_entries(settings, client("dynamodb", settings), status)
+        rows += raw_objects.ledger_entries(settings, client("dynamodb", settings), status)
     columns = ["source_key", "version_id", "etag", "status", "error", "updated_at", "attempts"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values("updated_at", ascending=False, ignore_index=True)
@@ -154,11 +142,12 @@ def ledger_errors(settings: Settings) -> pd.DataFrame:
 
 def files(settings: Settings, prefix: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(
-        query.files(settings, client("s3", settings), prefix), columns=["key", "size_bytes", "etag", "last_modified"]
+        raw_objects.files(settings, client("s3", settings), prefix),
+        columns=["key", "size_bytes", "etag", "last_modified"],
     )
 
 
-RAW_FILE_COLUMNS = ("key", "size_bytes", "last_modified", *query.LEDGER_FIELDS, "version_id", "etag")
+RAW_FILE_COLUMNS = ("key", "size_bytes", "last_modified", *raw_objects.LEDGER_FIELDS, "version_id", "etag")
 ROUNDED_COLUMNS = {"energy_generated_kwh": "stored_generated_kwh", "energy_consumed_kwh": "stored_consumed_kwh"}
 INPUT_COLUMNS = ("site_id", "timestamp", *ROUNDED_COLUMNS)  # the fields of a record as the file wrote them
 CONTENT_COLUMNS = (
@@ -181,18 +170,18 @@ def raw_files(
     (None after the last).
 
     S3 lists keys in key order only, so a page lists the current version of every object under the prefix
-    (:func:`energy_lib.query.current_versions`: one request per 1,000 versions; a day's prefix keeps it short),
+    (:func:`energy_lib.raw_objects.current_versions`: one request per 1,000 versions; a day's prefix keeps it short),
     sorts them, and reads the page's ledger entries (one BatchGetItem). The token names the last object shown,
     so an upload between two pages shifts nothing: it is on the first page.
     """
-    objects = query.current_versions(settings, client("s3", settings), prefix)
+    objects = raw_objects.current_versions(settings, client("s3", settings), prefix)
     objects.sort(key=lambda row: (row["last_modified"], row["key"]), reverse=True)
     if token:
         shown = tuple(json.loads(token))
         objects = [row for row in objects if (row["last_modified"], row["key"]) < shown]
     page = objects[:page_size]
     following = json.dumps([page[-1]["last_modified"], page[-1]["key"]]) if len(objects) > page_size else None
-    rows = query.with_ledger(settings, client("dynamodb", settings), page)
+    rows = raw_objects.with_ledger(settings, client("dynamodb", settings), page)
     return pd.DataFrame(rows, columns=list(RAW_FILE_COLUMNS)), following
 
 
@@ -222,20 +211,22 @@ class RawFile:
     unparseable: str = ""
 
 
-def raw_file(settings: Settings, key: str) -> RawFile:
-    """Read the raw object ``key``, parse it as the pipeline does, and join its ledger entry and rejects."""
+def raw_file(settings: Settings, key: str, now: datetime | None = None) -> RawFile:
+    """Read the raw object ``key``, parse it as the pipeline does, and join its ledger entry (at ``now``) and
+    rejects. An object older than the ledger keeps its entry (``expired``) is counted from the file and the lake."""
     s3 = client("s3", settings)
-    obj = query.current_version(settings, s3, key)
-    [ledger] = query.with_ledger(settings, client("dynamodb", settings), [obj])
+    obj = raw_objects.current_version(settings, s3, key)
+    [ledger] = raw_objects.with_ledger(settings, client("dynamodb", settings), [obj], now)
     rejects = _rejects(settings, key, obj["etag"])
     reasons = dict(zip(rejects["position"], rejects["reasons"], strict=True))
-    rows, records = [], 0
+    rows, records, days = [], 0, set()
     try:
-        with query.open_file(settings, s3, key, obj["version_id"]) as body:
+        with raw_objects.open_file(settings, s3, key, obj["version_id"]) as body:
             for record in parsing.read_records(body, key, settings):
                 records += 1
+                value = record.value if isinstance(record.value, dict) else {}
+                days.add(_day_of(value.get("timestamp")))
                 if len(rows) < MAX_CONTENT_ROWS:
-                    value = record.value if isinstance(record.value, dict) else {}
                     row = {name: _as_text(value.get(name)) for name in INPUT_COLUMNS}
                     reading = validate(record)
                     stored = reading if isinstance(reading, Reading) else None
@@ -248,6 +239,9 @@ def raw_file(settings: Settings, key: str) -> RawFile:
     except UnparseableFile as error:
         empty = pd.DataFrame(columns=list(CONTENT_COLUMNS))
         return RawFile(key, ledger, empty, 0, rejects, str(error))
+    if ledger["status"] == EXPIRED:  # the ledger let it go with the hot window: its counts from the file and the lake
+        stored, anomalies = stores.source_counts(settings, key, sorted(days - {""}))
+        ledger = {**ledger, "read": records, "stored": stored, "quarantined": len(rejects), "anomalies": anomalies}
     return RawFile(key, ledger, pd.DataFrame(rows, columns=list(CONTENT_COLUMNS)), records, rejects)
 
 
@@ -268,6 +262,12 @@ def _flagged(reading: Reading, settings: Settings) -> str:
     return f"{judged.severity} {', '.join(judged.reasons)}" if judged.anomaly else ""
 
 
+def _day_of(timestamp: Any) -> str:
+    """The UTC day (``YYYY-MM-DD``) of a record's timestamp as the pipeline reads it; "" when it reads none."""
+    moment = parse_timestamp(timestamp)
+    return "" if moment is None else format_timestamp(moment)[:10]
+
+
 def _as_text(value: Any) -> str:
     """A field as the file gave it (numbers exact: Decimals keep their digits); "" when missing."""
     return "" if value is None else str(value)
@@ -276,7 +276,7 @@ def _as_text(value: Any) -> str:
 def _rejects(settings: Settings, key: str, etag: str) -> pd.DataFrame:
     """The quarantined records of one version of a raw object: ``position``, ``reasons``, ``original``."""
     prefix = rejects_prefix(settings.quarantine_prefix, key, etag)
-    objects = query.files(settings, client("s3", settings), prefix=prefix)
+    objects = raw_objects.files(settings, client("s3", settings), prefix=prefix)
     rows = [row for obj in objects for row in ops.quarantined_readings(settings, obj["key"])]
     return pd.DataFrame(
         [{"position": r["position"], "reasons": ", ".join(r["reasons"]), "original": r["original"]} for r in rows],

@@ -69,14 +69,15 @@ ALERT_COLUMNS = {
     "sites": "Sites",
     "anomalies": "Anomalies",
     "events": "Site events",  # site-health alerts: silent sites, frozen meters, outages, yield losses
+    "notebook": "Report",  # report_failed and report_recovered: the notebook whose run failed or recovered
     "subject": "Subject",
 }
 
 
 def alerts_table(alerts: list[dict[str, Any]]) -> Styler | Html:
     """:func:`energy_lib.workbook.aws.ops.alerts` as a table for people: sent (UTC, to the second), kind
-    (anomaly, summary or site health), severity, sites, anomalies, site events, subject; a message when none
-    was received."""
+    (anomaly, summary, site health, report failed or recovered), severity, sites, anomalies, site events, report,
+    subject; a message when none was received."""
     frame = pd.DataFrame(alerts, columns=list(ALERT_COLUMNS))
     if not frame.empty:
         sent = pd.to_datetime(frame["sent_at"], utc=True, errors="coerce")

@@ -19,6 +19,7 @@ from pandas.io.formats.style import Styler
 from energy_lib import query
 from energy_lib.config import Settings
 from energy_lib.rules import SEVERITIES
+from energy_lib.schema import EXPIRED
 from energy_lib.timeutil import clock
 from energy_lib.wording import count, freshness, moment
 from energy_lib.workbook.aws import checks
@@ -106,21 +107,29 @@ def connection(settings: Settings) -> Html:
     )
 
 
+def exact_text(value: Any) -> str:
+    """A number as plain decimal text with every digit it has and no exponent: ``17592.934``, ``94.04``, ``5``."""
+    number = value if isinstance(value, int | Decimal) else Decimal(repr(float(value)))
+    return f"{Decimal(number):f}"
+
+
 def _kwh(value: Any) -> tuple[str, str]:
-    """(shown, machine-readable) of an energy [kWh] to 0.1 kWh: ``("17,592.9", "17592.9")``."""
-    exact = Decimal(str(value)).quantize(Decimal("0.1"))
-    return f"{exact:,f}", f"{exact:f}"
+    """(shown to 0.1 kWh, exact for machines) of an energy [kWh]: ``("17,592.9", "17592.934")``."""
+    shown = Decimal(exact_text(value)).quantize(Decimal("0.1"))
+    return f"{shown:,f}", exact_text(value)
 
 
 @dataclass(frozen=True, slots=True)
 class Kpi:
-    """One figure of the KPI strip: ``label`` (unit in brackets), ``text`` as shown, ``value`` for machines."""
+    """One figure of the KPI strip: ``label`` (unit in brackets), ``text`` as shown, ``value`` for machines
+    (exact), ``figure`` the name it is recorded under in the run history (see :meth:`Kpis.figures`)."""
 
     label: str
     text: str
     value: str = ""
     note: str = ""
     accent: str = NEUTRAL
+    figure: str = ""
 
     def html(self) -> str:
         shown = html.escape(self.text)
@@ -149,6 +158,11 @@ class Kpis:
     def as_dict(self) -> dict[str, str]:
         """KPI label -> text as shown."""
         return {item.label: item.text for item in self.items}
+
+    def figures(self) -> dict[str, float | None]:
+        """Figure name -> the exact value of each KPI that has one (None where it is not defined), for
+        :func:`energy_lib.workbook.reports.figures.record_all`: the history keeps what the strip shows."""
+        return {item.figure: float(item.value) if item.value else None for item in self.items if item.figure}
 
     def _repr_html_(self) -> str:
         notice = message(self.empty_message, "warning").html if self.empty_message else ""
@@ -239,10 +253,10 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
     rate = fleet["anomaly_rate_pct"]
     valid = f"{fleet['readings'] - fleet['anomalies']:,} valid, {fleet['anomalies']:,} flagged"
     items = (
-        Kpi("Sites", f"{fleet['sites']:,}", str(fleet["sites"])),
-        Kpi("Readings", f"{fleet['readings']:,}", str(fleet["readings"]), note=valid),
+        Kpi("Sites", f"{fleet['sites']:,}", str(fleet["sites"]), figure="fleet_sites"),
+        Kpi("Readings", f"{fleet['readings']:,}", str(fleet["readings"]), note=valid, figure="fleet_readings"),
         *[
-            Kpi(label, *_kwh(fleet[name]), note="valid readings")
+            Kpi(label, *_kwh(fleet[name]), note="valid readings", figure=f"fleet_{name}")
             for label, name in (
                 ("Generated [kWh]", "energy_generated_kwh"),
                 ("Consumed [kWh]", "energy_consumed_kwh"),
@@ -252,16 +266,18 @@ def kpis(fleet: dict[str, Any], health: list[dict[str, Any]], start: Moment, end
         Kpi(
             "Efficiency",
             palette.efficiency_text(efficiency, 1),
-            "" if efficiency is None else f"{efficiency:g}",
+            "" if efficiency is None else exact_text(efficiency),
             note=f"valid readings; {palette.ZONE_WORDS[zone]}",
             accent=palette.ZONE_COLOURS[zone],
+            figure="fleet_efficiency_pct",
         ),
         _flagged_kpi(fleet),
         Kpi(
             "Anomaly rate",
             "n/a" if rate is None else f"{rate:.2f} %",
-            "" if rate is None else f"{rate:g}",
+            "" if rate is None else exact_text(rate),
             note=count(fleet["anomalies"], "anomaly", "anomalies"),
+            figure="fleet_anomaly_rate_pct",
         ),
         _health_kpi(health),
     )
@@ -291,6 +307,7 @@ def _flagged_kpi(fleet: dict[str, Any]) -> Kpi:
         *_kwh(fleet["flagged_energy_generated_kwh"]),
         note=f"{readings}; consumed {consumed} kWh; not in the totals",
         accent=palette.SEVERITY_COLOURS[present[0][0]] if present else NEUTRAL,
+        figure="fleet_flagged_energy_generated_kwh",
     )
 
 
@@ -389,15 +406,21 @@ def table(frame: pd.DataFrame, empty: str, caption: str = "", text_columns: list
 def file_status(ledger: dict[str, Any]) -> Html:
     """A raw object's ledger entry as one line: its status in the status colour, what it held and what became
     of it (and how many readings were stored rounded, when any were), and the error of a failed or rejected
-    object."""
+    object; for an object older than the ledger keeps (``expired``), the counts
+    :func:`energy_lib.workbook.notebook.frames.raw_file` found in the file and the lake."""
     status = str(ledger.get("status", "pending"))
     colour = palette.STATUS_COLOURS.get(status, MUTED)
+    stored = "in the lake from this file" if status == EXPIRED else "stored"
     counts = (
-        f"{count(ledger.get('read', 0), 'record')} read, {ledger.get('stored', 0):,} stored, "
+        f"{count(ledger.get('read', 0), 'record')} read, {ledger.get('stored', 0):,} {stored}, "
         f"{ledger.get('quarantined', 0):,} quarantined, {count(ledger.get('anomalies', 0), 'anomaly', 'anomalies')}"
     )
     if ledger.get("rounded"):
         counts += f", {count(ledger['rounded'], 'reading')} rounded to 9 decimals"
+    if status == EXPIRED:
+        counts += (
+            " (the ledger keeps a file's outcome for the hot window; these counts come from the file and the lake)"
+        )
     error = f" · {ledger['error']}" if ledger.get("error") else ""
     return Html(
         f'<p><b style="color:{colour}">{html.escape(status)}</b> · {html.escape(counts)}{html.escape(error)}</p>',

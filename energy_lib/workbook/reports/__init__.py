@@ -1,8 +1,12 @@
 """Notebooks run as reports: a papermill run into ``<reports_dir>/<notebook>/<run-id>/`` with its HTML
 (:mod:`.runs`, :mod:`.export`), the run's record (:mod:`.records`), the notebook's parameters
-(:mod:`.parameters`), the index page (:mod:`.index`) and the schedule for cron (:mod:`.schedule`)."""
+(:mod:`.parameters`), the index page (:mod:`.index`) and the schedule for cron (:mod:`.schedule`); and what runs
+unattended need: why a run failed (:mod:`.failures`), the figures a notebook records (:mod:`.figures`), the run
+history (:mod:`.history`) and the alerts of failures and recoveries (:mod:`.alerts`, :mod:`.unattended`)."""
 
 from energy_lib.workbook.reports.export import export_html
+from energy_lib.workbook.reports.figures import record, record_all
+from energy_lib.workbook.reports.history import HISTORY_FILE, HistoryStore
 from energy_lib.workbook.reports.index import INDEX_FILE, write_index
 from energy_lib.workbook.reports.parameters import (
     Parameter,
@@ -11,6 +15,7 @@ from energy_lib.workbook.reports.parameters import (
     validate_parameters,
 )
 from energy_lib.workbook.reports.records import (
+    REASONS,
     ParameterError,
     ReportBusy,
     ReportError,
@@ -33,8 +38,11 @@ from energy_lib.workbook.reports.schedule import (
 
 __all__ = [
     "EVERY",
+    "HISTORY_FILE",
     "INDEX_FILE",
+    "REASONS",
     "DueReport",
+    "HistoryStore",
     "Parameter",
     "ParameterError",
     "ReportBusy",
@@ -48,6 +56,8 @@ __all__ = [
     "list_runs",
     "load_schedule",
     "period_bounds",
+    "record",
+    "record_all",
     "resolve_notebook",
     "resolve_parameters",
     "run_due",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from energy_lib import timeutil
+from energy_lib.workbook.reports.figures import figure_text, is_figure_output
 from energy_lib.workbook.reports.records import FAILED, RunRecord, write_text
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -31,14 +32,30 @@ def _summary_cell(record: RunRecord) -> Any:
     )
     status = html.escape(record.status)
     colour = "#b00020" if record.status == FAILED else "#1b5e20"
-    error = f"<p><b>Error:</b> <code>{html.escape(record.error)}</code></p>" if record.error else ""
+    error = (
+        f"<p><b>Error</b> ({html.escape(record.reason or 'error')}"
+        f"{'' if record.failed_cell is None else f', cell {record.failed_cell}'}): "
+        f"<code>{html.escape(record.error)}</code></p>"
+        if record.error
+        else ""
+    )
+    figures = (
+        "<p><b>Recorded figures:</b> "
+        + ", ".join(
+            f"{html.escape(name)} <code>{figure_text(value)}</code>"
+            for name, value in record.figures.items()
+        )
+        + "</p>"
+        if record.figures
+        else ""
+    )
     # One line: a blank line would end the markdown HTML block.
     body = (
         '<div class="energy-run-summary" style="border:1px solid #ccc;padding:.5em 1em;margin-bottom:1em">'
         f"<p><b>{html.escape(record.notebook)}</b> · run <code>{html.escape(record.run_id)}</code> · "
         f'<b style="color:{colour}">{status}</b> · started {timeutil.format_timestamp(record.started_utc)}'
         f"{' · finished ' + timeutil.format_timestamp(record.finished_utc) if record.finished_utc else ''}</p>"
-        f"{error}"
+        f"{error}{figures}"
         f'<table style="margin-left:0"><tbody>{rows or "<tr><td>no parameters</td></tr>"}</tbody></table>'
         "</div>"
     ).replace("\n", "<br>")
@@ -54,8 +71,8 @@ def export_html(
     :class:`energy_lib.workbook.notebook.widgets.Explorer`) instead of needing the widget manager from a CDN.
     Cells tagged ``report-hide`` are left out, unless one of them failed: its traceback stays. So are
     widget outputs without an HTML copy (a progress bar frozen at its first frame, a button): they mean
-    nothing on a static page.
-    With ``record``, a summary of the run (parameters, status, error) heads the page.
+    nothing on a static page; and the outputs of recorded figures (:mod:`.figures`), which the summary lists.
+    With ``record``, a summary of the run (parameters, status, reason, error, figures) heads the page.
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -70,7 +87,9 @@ def export_html(
     ]
     for cell in notebook.cells:
         if cell.cell_type == "code":
-            cell.outputs = [output for output in cell.outputs if not _live_widget_only(output)]
+            cell.outputs = [
+                output for output in cell.outputs if not _live_widget_only(output) and not is_figure_output(output)
+            ]
     if record is not None:
         notebook.metadata["title"] = f"{record.notebook} · {record.run_id}"
         notebook.cells.insert(0, _summary_cell(record))

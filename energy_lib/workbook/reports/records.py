@@ -8,7 +8,10 @@ A run of notebook ``NAME`` lives in ``<reports_dir>/NAME/<run-id>/``:
 - ``run.json``: notebook, parameters (every value the run used: the notebook's defaults and the
   ``overrides``), started/finished UTC, duration, status (``running``, ``succeeded`` or ``failed``), error,
   the host and pid that ran it, paths relative to ``reports_dir``, and for a scheduled run its entry and
-  period. A ``running`` run whose process has ended on this host is listed as failed.
+  period; and what running unattended adds: the time limit, the attempts, a failed run's ``reason`` (see
+  :data:`REASONS`), failing cell and first lines of its error, the figures the notebook recorded
+  (:mod:`.figures`) and the alert it published (:mod:`.alerts`). A ``running`` run whose process has ended
+  on this host is listed as failed, reason ``abandoned``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,19 @@ from energy_lib.workbook.local.processes import pid_alive
 
 RUN_FILE = "run.json"
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
+# Why a run failed: a cell raised; it ran past its time limit; its kernel died; a transient AWS error outlasted
+# the retries; it was interrupted (Ctrl-C); its HTML export broke; its process ended before it finished (seen
+# afterwards); anything else (the kernel did not start).
+REASONS = (
+    "cell_error",
+    "timeout",
+    "kernel_died",
+    "aws_transient",
+    "interrupted",
+    "export_failed",
+    "abandoned",
+    "error",
+)
 
 
 class ReportError(EnergyError):
@@ -81,6 +97,18 @@ class RunRecord:
     duration_s: float | None = None
     host: str = ""
     pid: int = 0
+    timeout_s: float | None = None  # the time the run was allowed [s]
+    attempts: int = 1  # runs of the notebook: more than one after transient AWS errors
+    reason: str | None = None  # a failed run's reason, one of REASONS
+    failed_cell: int | None = None  # index of the cell that failed (in the executed notebook)
+    error_lines: tuple[str, ...] = ()  # the first lines of the failing cell's error, without colours
+    figures: dict[str, float | None] = field(default_factory=dict)  # recorded by the notebook
+    alert: dict[str, Any] | None = None  # kind and message id of the alert published for it, or its error
+
+    @property
+    def streak_key(self) -> str:
+        """What failures are counted by: the schedule entry, or the notebook for a run on demand."""
+        return str((self.schedule or {}).get("entry") or self.notebook)
 
     def finished(self, status: str, error: str | None, html: Path | None = None) -> RunRecord:
         """This run, ended now with ``status``."""
@@ -113,6 +141,13 @@ class RunRecord:
             "schedule": self.schedule,
             "host": self.host,
             "pid": self.pid,
+            "timeout_s": self.timeout_s,
+            "attempts": self.attempts,
+            "reason": self.reason,
+            "failed_cell": self.failed_cell,
+            "error_lines": list(self.error_lines),
+            "figures": self.figures,
+            "alert": self.alert,
         }
 
     @classmethod
@@ -136,6 +171,13 @@ class RunRecord:
             duration_s=document.get("duration_s"),
             host=document.get("host") or "",
             pid=int(document.get("pid") or 0),
+            timeout_s=document.get("timeout_s"),
+            attempts=int(document.get("attempts") or 1),
+            reason=document.get("reason") or ("error" if document.get("status") == FAILED else None),
+            failed_cell=document.get("failed_cell"),
+            error_lines=tuple(document.get("error_lines") or ()),
+            figures=dict(document.get("figures") or {}),
+            alert=document.get("alert"),
         )
 
     def write(self, reports_dir: str | os.PathLike[str]) -> Path:
@@ -144,11 +186,16 @@ class RunRecord:
         return path
 
 
-def write_text(path: Path, text: str) -> None:
+def write_bytes(path: Path, data: bytes) -> None:
     """Write through a temporary file and rename, so a reader never sees half a file."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
     temporary.replace(path)
+
+
+def write_text(path: Path, text: str) -> None:
+    """:func:`write_bytes` of ``text`` in UTF-8."""
+    write_bytes(path, text.encode("utf-8"))
 
 
 def list_runs(reports_dir: str | os.PathLike[str] = "reports") -> list[RunRecord]:
@@ -162,7 +209,10 @@ def list_runs(reports_dir: str | os.PathLike[str] = "reports") -> list[RunRecord
             continue
         if record.abandoned():
             record = replace(
-                record, status=FAILED, error=f"the run's process (pid {record.pid}) ended before it finished"
+                record,
+                status=FAILED,
+                reason="abandoned",
+                error=f"the run's process (pid {record.pid}) ended before it finished",
             )
         records.append(record)
     return sorted(records, key=lambda r: (r.started_utc, r.run_id), reverse=True)

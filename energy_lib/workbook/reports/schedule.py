@@ -4,8 +4,10 @@
 
     [[report]]
     notebook = "04-report-business"        # a name in the notebooks dir (or a path to an .ipynb)
-    every = "daily"                        # hourly | daily | weekly (UTC; weeks start on Monday)
+    every = "daily"                        # hourly | daily | weekly | monthly (UTC; weeks start on Monday)
     name = "business-daily"                # optional; tells apart two entries of one notebook and every
+    timeout_s = 900                        # optional; seconds the run may take (default: the top-level
+                                           # timeout_s, else Settings.report_timeout_s)
     [report.parameters]                    # optional; strings may hold {placeholders}
     start_utc = "{previous_day_start}"
     end_utc = "{previous_day_end}"
@@ -18,9 +20,10 @@ Ends are exclusive, as in :mod:`energy_lib.query` (``previous_day_end`` is today
 
 - ``now``;
 - ``period_start``, ``period_end``, ``previous_period_start``, ``previous_period_end``: the entry's own period
-  (hour, day or week) containing ``now``, and the one before;
-- ``hour_start``/``_end``, ``day_start``/``_end``, ``week_start``/``_end``: the hour, day, week containing ``now``,
-  and each with a ``previous_`` prefix (``previous_day_start`` …) for the one before.
+  (hour, day, week or month) containing ``now``, and the one before;
+- ``hour_start``/``_end``, ``day_start``/``_end``, ``week_start``/``_end``, ``month_start``/``_end``: the hour,
+  day, week, month containing ``now``, and each with a ``previous_`` prefix (``previous_day_start`` …) for the
+  one before.
 """
 
 from __future__ import annotations
@@ -36,11 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from energy_lib import timeutil
+from energy_lib.config import Settings
 from energy_lib.workbook.reports.parameters import plain, resolve_notebook, validate_parameters
 from energy_lib.workbook.reports.records import ReportBusy, ReportError, ReportFailed, RunRecord, list_runs
 from energy_lib.workbook.reports.runs import run_report
 
-EVERY = ("hourly", "daily", "weekly")
+EVERY = ("hourly", "daily", "weekly", "monthly")
 
 
 def _aware(moment: datetime) -> datetime:
@@ -51,7 +55,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 def period_bounds(every: str, now: datetime) -> tuple[datetime, datetime]:
-    """``[start, end)`` of the hour, UTC day or ISO week (Monday 00:00 UTC) that contains ``now``."""
+    """``[start, end)`` of the hour, UTC day, ISO week (Monday 00:00 UTC) or UTC month that contains ``now``."""
     moment = _aware(now)
     if every == "hourly":
         start = moment.replace(minute=0, second=0, microsecond=0)
@@ -62,6 +66,9 @@ def period_bounds(every: str, now: datetime) -> tuple[datetime, datetime]:
     if every == "weekly":
         start = moment.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=moment.weekday())
         return start, start + timedelta(weeks=1)
+    if every == "monthly":
+        start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return start, (start + timedelta(days=32)).replace(day=1)
     raise ReportError(f"every must be one of {list(EVERY)}, not {every!r}")
 
 
@@ -80,7 +87,7 @@ def _stamp(moment: datetime) -> _Stamp:
 def template_context(now: datetime, every: str | None = None) -> dict[str, datetime]:
     """The values of schedule placeholders at ``now`` (see the module docstring); ``period_*`` need ``every``."""
     context: dict[str, datetime] = {"now": _stamp(now)}
-    units = {"hour": "hourly", "day": "daily", "week": "weekly"}
+    units = {"hour": "hourly", "day": "daily", "week": "weekly", "month": "monthly"}
     for unit, unit_every in units.items():
         start, end = period_bounds(unit_every, now)
         previous_start, _ = period_bounds(unit_every, start - timedelta(microseconds=1))
@@ -133,6 +140,7 @@ class ScheduleEntry:
     every: str
     parameters: dict[str, Any]
     name: str
+    timeout_s: float | None = None  # seconds the run may take; None: the runner's default
 
     def period(self, now: datetime) -> tuple[datetime, datetime]:
         return period_bounds(self.every, now)
@@ -158,7 +166,16 @@ class DueReport:
         }
 
 
-_ENTRY_KEYS = {"notebook", "every", "parameters", "name"}
+_ENTRY_KEYS = {"notebook", "every", "parameters", "name", "timeout_s"}
+
+
+def _timeout(value: Any, where: str) -> float | None:
+    """A ``timeout_s`` of the schedule: seconds above 0, or None when not given."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+        raise ReportError(f"{where}: timeout_s must be a number of seconds above 0, not {value!r}")
+    return float(value)
 
 
 def load_schedule(
@@ -177,6 +194,7 @@ def load_schedule(
     except tomllib.TOMLDecodeError as error:
         raise ReportError(f"{path}: {error}") from error
     reports = document.get("report", [])
+    default_timeout = _timeout(document.get("timeout_s"), str(path))
     if not isinstance(reports, list):
         raise ReportError(f"{path}: write entries as [[report]] tables")
     entries: list[ScheduleEntry] = []
@@ -202,7 +220,16 @@ def load_schedule(
         entry_name = table.get("name") or f"{Path(notebook).stem}:{every}"
         if any(entry.name == entry_name for entry in entries):
             raise ReportError(f"{where}: a second entry named {entry_name!r}; give each a distinct name")
-        entries.append(ScheduleEntry(notebook=notebook, every=every, parameters=parameters, name=entry_name))
+        timeout_s = _timeout(table.get("timeout_s"), where)
+        entries.append(
+            ScheduleEntry(
+                notebook=notebook,
+                every=every,
+                parameters=parameters,
+                name=entry_name,
+                timeout_s=default_timeout if timeout_s is None else timeout_s,
+            )
+        )
     moment = _aware(now) if now is not None else timeutil.now()
     for number, entry in enumerate(entries, start=1):
         try:
@@ -243,14 +270,17 @@ def run_due(
     now: datetime | None = None,
     *,
     target: str | None = None,
-    execution_timeout: int | None = None,
+    settings: Settings | None = None,
 ) -> list[RunRecord]:
     """Run every entry :func:`due` at ``now``, one after the other; all are attempted even if one fails.
 
     A schedule file with a bad entry (key, notebook, parameter value) is refused as a whole before anything
-    runs (:class:`ReportError`, :func:`load_schedule`). Returns the runs when all succeeded. Otherwise raises
-    :class:`ReportFailed` after the last one, with ``runs`` (all runs), ``failed`` and ``not_started`` (entries
-    that could not start: they stay due).
+    runs (:class:`ReportError`, :func:`load_schedule`). Each run may take its entry's ``timeout_s`` (default
+    ``settings.report_timeout_s``); with ``settings``, runs go into the target's history and publish their alerts
+    (see :func:`run_report`).
+
+    Returns the runs when all succeeded. Otherwise raises :class:`ReportFailed` after the last one, with
+    ``runs`` (all runs), ``failed`` and ``not_started`` (entries that could not start: they stay due).
     """
     runs: list[RunRecord] = []
     failed: list[RunRecord] = []
@@ -265,7 +295,8 @@ def run_due(
                     notebooks_dir=notebooks_dir,
                     target=target,
                     schedule=item.schedule,
-                    execution_timeout=execution_timeout,
+                    timeout_s=item.entry.timeout_s,
+                    settings=settings,
                 )
             except ReportFailed as failure:
                 runs.extend(failure.runs)

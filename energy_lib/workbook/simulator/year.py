@@ -119,7 +119,7 @@ def _write_chunk(arguments: tuple[Any, ...]) -> np.ndarray:
             f"{SOURCE_PREFIX}{first:%Y%m%d}-s{seed}",
         )
         body = to_parquet(table)
-        _put_day(settings, lake_dir, day, body)
+        put_day(settings, lake_dir, day, body)
         written += (1, table.num_rows, int(np.count_nonzero(table["anomaly"].to_numpy())), len(body))
     return written
 
@@ -169,7 +169,9 @@ def day_table(
     return table.sort_by([("site_id", "ascending"), ("timestamp", "ascending")])
 
 
-def _put_day(settings: Settings, lake_dir: str | Path | None, day: str, body: bytes) -> None:
+def put_day(settings: Settings, lake_dir: str | Path | None, day: str, body: bytes) -> None:
+    """Write one day file (``day`` is ``YYYY-MM-DD``) into the settings' bucket or under ``lake_dir``; a day that
+    has a file already is refused (:class:`~energy_lib.errors.LakeError`)."""
     if lake_dir is not None:
         path = Path(lake_dir) / lake.READINGS / f"day={day}" / lake.DAY_FILE
         path.parent.mkdir(parents=True, exist_ok=True)

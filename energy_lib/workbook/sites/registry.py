@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,8 +39,17 @@ FIELDS = (
     "capacity_kw",
     "interval_minutes",
     "reporting_hours",
+    "tilt_deg",
+    "azimuth_deg",
+    "dc_ac_ratio",
+    "commissioned_on",
 )
-OPTIONAL = ("name", "reporting_hours")  # name defaults to the site id, reporting_hours to all_day
+# name defaults to the site id, reporting_hours to all_day; the plant's build (tilt, azimuth, DC/AC ratio,
+# commissioning date) may be unknown, and fleet performance then says what it assumed
+OPTIONAL = ("name", "reporting_hours", "tilt_deg", "azimuth_deg", "dc_ac_ratio", "commissioned_on")
+MAX_DC_AC_RATIO = Decimal(5)
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+FIRST_COMMISSIONING, LAST_COMMISSIONING = date(1970, 1, 1), date(2199, 12, 31)
 NAME_CHARS = 200
 TYPE_CHARS = 64
 ERRORS_NAMED = 1  # errors spelt out in a RegistryError's message; the rest are counted
@@ -72,6 +82,15 @@ class RegisteredSite:
     reporting_hours : str
         ``all_day``: a reading is expected in every interval; ``daylight``: only while the sun is at least
         5 degrees above the horizon (a meter that sleeps at night). See docs/site-health.md.
+    tilt_deg : Decimal or None
+        Module tilt from horizontal, 0 to 90. [degrees]
+    azimuth_deg : Decimal or None
+        Direction the modules face, clockwise from north: 90 east, 180 south. [degrees]
+    dc_ac_ratio : Decimal or None
+        DC (peak) capacity over the inverters' AC rating, above 0 and at most 5; the AC rating is
+        ``capacity_kw / dc_ac_ratio``. [-]
+    commissioned_on : date or None
+        When the plant started producing; degradation is counted from then.
     """
 
     site_id: str
@@ -83,19 +102,29 @@ class RegisteredSite:
     capacity_kw: Decimal
     interval_minutes: int
     reporting_hours: str = ALL_DAY
+    tilt_deg: Decimal | None = None
+    azimuth_deg: Decimal | None = None
+    dc_ac_ratio: Decimal | None = None
+    commissioned_on: date | None = None
 
     def row(self) -> dict[str, Any]:
-        """The site as a plain row (numbers exact)."""
-        return asdict(self)
+        """The site as a plain row (numbers exact, the commissioning date as ``YYYY-MM-DD``)."""
+        row = asdict(self)
+        if self.commissioned_on is not None:
+            row["commissioned_on"] = self.commissioned_on.isoformat()
+        return row
 
     def item(self, updated_at: datetime) -> dict[str, Any]:
-        """The stored item."""
-        return {"record": RECORD, "id": self.site_id, **self.row(), "updated_at": format_timestamp(updated_at)}
+        """The stored item (an optional field that is not known is left out)."""
+        known = {name: value for name, value in self.row().items() if value is not None}
+        return {"record": RECORD, "id": self.site_id, **known, "updated_at": format_timestamp(updated_at)}
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> RegisteredSite:
-        values = {name: item[name] for name in FIELDS if name in item}
+        values = {name: item[name] for name in FIELDS if item.get(name) is not None}
         values["interval_minutes"] = int(values["interval_minutes"])
+        if "commissioned_on" in values:
+            values["commissioned_on"] = date.fromisoformat(values["commissioned_on"])
         return cls(**values)
 
 
@@ -148,11 +177,33 @@ def _check(field: str, raw: Any) -> Any:
         if text not in REPORTING_HOURS:
             raise ValueError(f"must be {' or '.join(REPORTING_HOURS)}")
         return text
+    if field in ("tilt_deg", "azimuth_deg"):
+        try:
+            value = _number(text, Decimal(0), Decimal(90) if field == "tilt_deg" else None)
+        except (InvalidOperation, ValueError):
+            value = None
+        if value is None or (field == "azimuth_deg" and value >= 360):
+            bounds = "from 0 to 90" if field == "tilt_deg" else "from 0 up to (not including) 360"
+            raise ValueError(f"must be a number {bounds} [degrees]")
+        return value
+    if field == "dc_ac_ratio":
+        try:
+            return _number(text, Decimal(0), MAX_DC_AC_RATIO, above=True)
+        except (InvalidOperation, ValueError):
+            raise ValueError(f"must be a number above 0 and at most {MAX_DC_AC_RATIO} [-]") from None
+    if field == "commissioned_on":
+        try:
+            day = date.fromisoformat(text) if ISO_DATE.fullmatch(text) else None
+        except ValueError:
+            day = None
+        if day is None or not FIRST_COMMISSIONING <= day <= LAST_COMMISSIONING:
+            raise ValueError(f"must be a date YYYY-MM-DD from {FIRST_COMMISSIONING} to {LAST_COMMISSIONING}")
+        return day
     raise ValueError(f"unknown field (the fields are {', '.join(FIELDS)})")
 
 
 def site_from_fields(values: Mapping[str, Any], where: str = "site") -> RegisteredSite:
-    """A validated site from ``values`` (text or numbers by field name; ``name`` and ``reporting_hours`` optional).
+    """A validated site from ``values`` (text or numbers by field name; the :data:`OPTIONAL` fields may be left out).
 
     Raises
     ------
@@ -178,8 +229,8 @@ def site_from_fields(values: Mapping[str, Any], where: str = "site") -> Register
 
 
 def parse_csv(text: str | bytes) -> list[RegisteredSite]:
-    """Sites from CSV with a header row naming the fields (in any order; ``name`` and ``reporting_hours`` may be
-    left out). Rows are numbered as in a spreadsheet: the header is row 1.
+    """Sites from CSV with a header row naming the fields (in any order; the :data:`OPTIONAL` fields may be left
+    out, as columns or as empty cells). Rows are numbered as in a spreadsheet: the header is row 1.
 
     Raises
     ------

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from energy_lib.workbook.cli import main
-from tests.unit.workbook.reports.bad_parameters import BAD
+from tests.reports.bad_parameters import BAD
 
 
 @pytest.fixture

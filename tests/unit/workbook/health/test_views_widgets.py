@@ -81,3 +81,19 @@ def test_a_check_that_did_not_run_says_so_and_events_show_their_severity() -> No
     html = shown.to_html()
     assert "daytime outage" in html and "2 h" in html and "HIGH" in html
     assert "Not part of this run" in views.underperforming_sites(assessment(("quality",))).text
+
+
+def test_the_kpis_give_the_history_the_figures_of_the_checks_that_ran() -> None:
+    # GIVEN the freshness check alone: registered and silent sites, nothing about completeness
+    frame = freshness.silent_sites([SITE], [{"site_id": "A", "readings": Decimal(3)}], NOW)
+    assert views.kpis(assessment(("freshness",), freshness=frame)).figures() == {
+        "registered_sites": 1.0,
+        "silent_sites": 0.0,
+    }
+    # GIVEN the quality check: completeness to every digit, the same number the strip gives machines
+    quality = pd.DataFrame({"expected_intervals": [96, 96, 96], "received_intervals": [96, 95, 1]})
+    strip = views.kpis(assessment(("quality",), quality=quality, events=[]))
+    figures = strip.figures()
+    assert figures == {"registered_sites": 1.0, "fleet_completeness_pct": 100 * 192 / 288, "quality_events": 0.0}
+    completeness = next(item for item in strip.items if item.label == "Completeness")
+    assert completeness.text == "66.7 %" and float(completeness.value) == figures["fleet_completeness_pct"]

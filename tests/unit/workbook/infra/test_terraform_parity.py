@@ -35,6 +35,7 @@ REFERENCE = re.compile(r"^\$\{(?P<type>aws_\w+)\.(?P<name>\w+)(?:\[[^\]]*\])?\.(
 POLICY_DOCUMENT = re.compile(r"^\$\{data\.aws_iam_policy_document\.(?P<name>\w+)(?:\[each\.key\])?\.json\}$")
 LOCAL_OR_VAR = re.compile(r"^\$\{(?P<kind>local|var)\.(?P<name>\w+)\}$")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
+HOT_WINDOW_ON = "${var.readings_ttl_days > 0}"  # the time to live of the hot window's tables
 LOCAL_IN_TEXT = re.compile(r"\$\{local\.(?P<name>\w+)\}")
 
 
@@ -405,6 +406,9 @@ def _table_problems(tf: Terraform, spec: Spec, table: Table, body: dict[str, Any
         table.ttl_attribute,
         ttl.get("attribute_name", "") if ttl.get("enabled") else "",
     )
+    if table.ttl_attribute:  # on while readings_ttl_days is not 0 for the tables of the hot window, else always
+        hot = table.setting in spec.table.hot_window_tables
+        _compare(problems, f"{what} time to live on", HOT_WINDOW_ON if hot else True, ttl.get("enabled"))
     return problems
 
 
@@ -434,7 +438,7 @@ def function_problems(tf: Terraform, spec: Spec) -> list[str]:
     for field in ("implausible_kwh", "severity_medium_kwh", "severity_high_kwh"):
         default = tf.variables.get(field, {}).get("default")
         _compare(problems, f"variable {field} default", getattr(spec.settings, field), Decimal(str(default)))
-    for field in ("max_decompressed_bytes", "max_record_bytes", "max_depth"):
+    for field in ("max_decompressed_bytes", "max_record_bytes", "max_depth", "readings_ttl_days"):
         default = tf.variables.get(field, {}).get("default")
         _compare(problems, f"variable {field} default", getattr(spec.settings, field), default)
         _compare(problems, f"environment {names[field]}", f"${{tostring(var.{field})}}", variables.get(names[field]))
@@ -742,6 +746,14 @@ def lake_problems(tf: Terraform, spec: Spec) -> list[str]:
     package = PurePosixPath(str(tf.value(tf.variables["compaction_zip_path"].get("default"))))
     _compare(problems, "compaction package", ("build", "compaction.zip"), package.parts[-2:])
     _environment_problems(problems, tf, spec, "compaction", function, compaction.environment_settings)
+    readings = tf.output_resource("readings_table", "aws_dynamodb_table")
+    writes = [s for s in _role_statements(tf, function) if any(a.startswith("dynamodb:") for a in s.get("actions", []))]
+    _compare(
+        problems,
+        "compaction writes corrections to the readings table only",
+        [(["dynamodb:BatchWriteItem"], [f"${{{readings[0]}.{readings[1]}.arn}}"])],
+        [(w.get("actions"), w.get("resources")) for w in writes],
+    )
     rules = [
         body
         for (kind, _), body in tf.resources.items()
@@ -760,6 +772,40 @@ def lake_problems(tf: Terraform, spec: Spec) -> list[str]:
     log_group = tf.referenced(block(function, "logging_config").get("log_group"), "aws_cloudwatch_log_group")
     retention = tf.value(tf.resources[log_group].get("retention_in_days"))
     _compare(problems, "compaction log retention [days]", spec.settings.log_retention_days, retention)
+    return problems
+
+
+def report_runner_problems(tf: Terraform, spec: Spec) -> list[str]:
+    """The report runner's policy: it publishes to the alerts topic and writes under the reports prefix, nothing
+    more; the prefix is Settings.reports_prefix; email gets report failures and recoveries."""
+    problems: list[str] = []
+    _compare(problems, "reports prefix", spec.settings.reports_prefix, tf.value(tf.locals.get("reports_prefix")))
+    policy = tf.resources[tf.output_resource("report_runner_policy_arn", "aws_iam_policy")]
+    statements = tf.policy_document(policy.get("policy")).get("statement", [])
+    topic = tf.output_resource("alerts_topic_arn", "aws_sns_topic")
+    granted = sorted(
+        (action, tf.expand(resource))
+        for statement in statements
+        for action in statement.get("actions", [])
+        for resource in statement.get("resources", [])
+    )
+    bucket, objects = "${aws_s3_bucket.data.arn}", f"${{aws_s3_bucket.data.arn}}/{spec.settings.reports_prefix}*"
+    expected = sorted(
+        [
+            ("sns:Publish", f"${{{topic[0]}.{topic[1]}.arn}}"),
+            ("s3:GetObject", objects),
+            ("s3:PutObject", objects),
+            ("s3:AbortMultipartUpload", objects),
+            ("s3:ListBucket", bucket),
+        ]
+    )
+    _compare(problems, "report runner grants (action, resource)", expected, granted)
+    _compare(
+        problems,
+        "email gets every report alert kind",
+        ["report_failed", "report_recovered", "summary"],
+        sorted(tf.value(tf.locals.get("email_kinds")) or []),
+    )
     return problems
 
 
@@ -792,7 +838,14 @@ def variable_problems(tf: Terraform, spec: Spec) -> list[str]:
         spec.settings.log_retention_days,
         tf.variables["log_retention_days"].get("default"),
     )
-    for name in ("environment", "alert_email", "alert_severity_threshold", "max_receive_count", "log_retention_days"):
+    _compare(
+        problems,
+        "readings_ttl_days default",
+        spec.settings.readings_ttl_days,
+        tf.variables["readings_ttl_days"].get("default"),
+    )
+    names = ("environment", "alert_email", "alert_severity_threshold", "max_receive_count", "log_retention_days")
+    for name in (*names, "readings_ttl_days"):
         if not tf.variables.get(name, {}).get("validation"):
             problems.append(f"variable {name!r} has no validation")
     names = [
@@ -814,6 +867,7 @@ CHECKS: dict[str, Callable[[Terraform, Spec], list[str]]] = {
     "aggregator": aggregator_problems,
     "alerts": alert_problems,
     "lake": lake_problems,
+    "report runner": report_runner_problems,
     "outputs": output_problems,
     "variables": variable_problems,
 }
@@ -836,7 +890,7 @@ def test_outputs_feed_the_configuration_object(tf: Terraform, tmp_path: Path) ->
     # GIVEN a `terraform output -json` file with every declared output
     outputs = {name: {"sensitive": False, "type": "string", "value": f"{name}-value"} for name in tf.outputs}
     outputs["region"]["value"] = "eu-central-1"
-    numbers = {"max_receive_count": 3, "log_retention_days": 14}
+    numbers = {"max_receive_count": 3, "log_retention_days": 14, "readings_ttl_days": 90}
     for name, number in numbers.items():
         outputs[name] = {"sensitive": False, "type": "number", "value": number}
     path = tmp_path / "terraform-outputs.json"
@@ -892,6 +946,12 @@ MUTATIONS: dict[str, tuple[str, Callable[[Terraform], None] | None, Spec]] = {
         SPEC,
     ),
     "terraform output dropped": ("outputs", lambda tf: tf.outputs.pop("ledger_table"), SPEC),
+    "terraform hot window default": ("variables", lambda tf: tf.variables["readings_ttl_days"].update(default=7), SPEC),
+    "terraform readings kept forever": (
+        "tables",
+        lambda tf: block(_resource(tf, "readings_table", "aws_dynamodb_table"), "ttl").update(enabled=True),
+        SPEC,
+    ),
     "terraform prefix": ("bucket", lambda tf: tf.locals.update(raw_prefix="incoming/"), SPEC),
     "terraform data bucket left out of the shared settings": (
         "bucket",
@@ -970,6 +1030,25 @@ MUTATIONS: dict[str, tuple[str, Callable[[Terraform], None] | None, Spec]] = {
         "aggregator",
         None,
         replace(SPEC, aggregator=replace(AGGREGATOR, environment_settings=AGGREGATOR.environment_settings[:-1])),
+    ),
+    "terraform report runner writes anywhere in the bucket": (
+        "report runner",
+        lambda tf: tf.data[("aws_iam_policy_document", "report_runner")]["statement"][1].update(
+            resources=["${aws_s3_bucket.data.arn}/*"]
+        ),
+        SPEC,
+    ),
+    "terraform report runner deletes": (
+        "report runner",
+        lambda tf: tf.data[("aws_iam_policy_document", "report_runner")]["statement"][1]["actions"].append(
+            "s3:DeleteObject"
+        ),
+        SPEC,
+    ),
+    "spec reports prefix": (
+        "report runner",
+        None,
+        replace(SPEC, settings=replace(Settings(), reports_prefix="runs/")),
     ),
     "spec stream batch size": ("aggregator", None, replace(SPEC, aggregator=replace(AGGREGATOR, batch_size=100))),
     "spec parallelization": (

@@ -11,7 +11,7 @@ import pytest
 from energy_lib.workbook import reports
 from energy_lib.workbook.notebook import dashboard
 from tests.conftest import REPO
-from tests.unit.workbook.reports.bad_parameters import BAD
+from tests.reports.bad_parameters import BAD
 
 NOTEBOOKS = REPO / "notebooks"
 

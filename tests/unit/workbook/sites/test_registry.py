@@ -120,3 +120,41 @@ def test_a_stored_item_reads_back_as_the_same_site() -> None:
     item = site.item(datetime(2025, 6, 11, tzinfo=timezone.utc))
     assert (item["record"], item["id"], item["updated_at"]) == ("site", "PLANT_A", "2025-06-11T00:00:00Z")
     assert RegisteredSite.from_item({**item, "interval_minutes": Decimal(15)}) == site
+
+
+BUILD_HEADER = f"{HEADER},tilt_deg,azimuth_deg,dc_ac_ratio,commissioned_on"
+
+
+def test_the_plant_build_fields_are_optional_exact_and_read_back_from_the_item() -> None:
+    # GIVEN one row with the build fields and one with them left empty
+    text = f"{BUILD_HEADER}\n{GOOD},30.5,180,1.25,2019-04-01\nPLANT_B,,1,1,UTC,solar,10,60,,,,,\n"
+    built, bare = registry.parse_csv(text)
+    # THEN numbers are exact, the date a date, and a site without them has None
+    assert (built.tilt_deg, built.azimuth_deg, built.dc_ac_ratio) == (Decimal("30.5"), Decimal("180"), Decimal("1.25"))
+    assert built.commissioned_on.isoformat() == "2019-04-01" and built.row()["commissioned_on"] == "2019-04-01"
+    assert (bare.tilt_deg, bare.azimuth_deg, bare.dc_ac_ratio, bare.commissioned_on) == (None, None, None, None)
+    # AND the stored item leaves unknown fields out and reads back as the same site
+    item = bare.item(datetime(2025, 6, 11, tzinfo=timezone.utc))
+    assert "tilt_deg" not in item and "commissioned_on" not in item
+    assert RegisteredSite.from_item(item) == bare
+    assert RegisteredSite.from_item(built.item(datetime(2025, 6, 11, tzinfo=timezone.utc))) == built
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        ("91,180,1.2,2020-01-01", "field tilt_deg: must be a number from 0 to 90 [degrees], not '91'"),
+        ("-1,180,1.2,2020-01-01", "field tilt_deg"),
+        ("30,360,1.2,2020-01-01", "field azimuth_deg: must be a number from 0 up to (not including) 360"),
+        ("30,south,1.2,2020-01-01", "field azimuth_deg"),
+        ("30,180,0,2020-01-01", "field dc_ac_ratio: must be a number above 0 and at most 5 [-], not '0'"),
+        ("30,180,6,2020-01-01", "field dc_ac_ratio"),
+        ("30,180,1.2,2020-13-01", "field commissioned_on: must be a date YYYY-MM-DD from 1970-01-01"),
+        ("30,180,1.2,2020-W01-1", "field commissioned_on"),
+        ("30,180,1.2,1969-12-31", "field commissioned_on"),
+    ],
+)
+def test_a_wrong_build_field_is_refused_naming_the_row_and_the_field(build: str, message: str) -> None:
+    with pytest.raises(RegistryError) as refused:
+        registry.parse_csv(f"{BUILD_HEADER}\n{GOOD},{build}\n")
+    assert str(refused.value).startswith("row 2, " + message)

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from energy_lib.workbook import reports
-from tests.unit.workbook.reports.conftest import NOTEBOOKS
+from tests.reports.conftest import NOTEBOOKS
 
 # --------------------------------------------------------------------------------------------- a good run
 

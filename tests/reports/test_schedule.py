@@ -14,7 +14,7 @@ import pytest
 
 from energy_lib.workbook import reports
 from tests.conftest import REPO
-from tests.unit.workbook.reports.conftest import NOTEBOOKS, NOW
+from tests.reports.conftest import NOTEBOOKS, NOW
 
 # --------------------------------------------------------------------------------------------- due
 
@@ -110,6 +110,9 @@ def test_run_due_refuses_to_overlap_another_on_the_same_reports(tmp_path):
         ("weekly", NOW, "2025-06-09T00:00:00Z", "2025-06-16T00:00:00Z"),
         ("weekly", datetime(2025, 6, 9, tzinfo=timezone.utc), "2025-06-09T00:00:00Z", "2025-06-16T00:00:00Z"),
         ("daily", datetime(2025, 6, 11, 23, 59, 59, 999999, tzinfo=timezone.utc), "2025-06-11T00:00:00Z", None),
+        ("monthly", NOW, "2025-06-01T00:00:00Z", "2025-07-01T00:00:00Z"),
+        ("monthly", datetime(2024, 12, 31, 23, tzinfo=timezone.utc), "2024-12-01T00:00:00Z", "2025-01-01T00:00:00Z"),
+        ("monthly", datetime(2024, 2, 29, tzinfo=timezone.utc), "2024-02-01T00:00:00Z", "2024-03-01T00:00:00Z"),
     ],
 )
 def test_period_bounds(every, now, start, end):
@@ -142,12 +145,18 @@ def test_relative_date_templates_resolve_at_due_time():
     }
     month_edge = reports.resolve_parameters(parameters, datetime(2025, 3, 1, 7, tzinfo=timezone.utc), "daily")
     assert month_edge["start_utc"] == "2025-02-28T00:00:00Z"
+    months = {"last": "{previous_month_start}/{previous_month_end}", "this": "{month_start}", "own": "{period_start}"}
+    assert reports.resolve_parameters(months, datetime(2025, 3, 1, 7, tzinfo=timezone.utc), "monthly") == {
+        "last": "2025-02-01T00:00:00Z/2025-03-01T00:00:00Z",
+        "this": "2025-03-01T00:00:00Z",
+        "own": "2025-03-01T00:00:00Z",
+    }
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[[report]]\nnotebook = "x"\nevery = "monthly"\n', "every must be one of"),
+        ('[[report]]\nnotebook = "x"\nevery = "yearly"\n', "every must be one of"),
         ('[[report]]\nnotebook = "x"\nevery = "daily"\nparameters = { a = "{yesterday}" }\n', "unknown placeholder"),
         ('[[report]]\nnotebook = "x"\nevery = "daily"\nparameters = { a = "{now.year}" }\n', "unknown placeholder"),
         ('[[report]]\nnotebook = "x"\nevery = "daily"\nwhen = "x"\n', "unknown keys"),
@@ -173,3 +182,6 @@ def test_the_repository_schedule_is_valid_and_names_workbook_notebooks():
     daily = next(entry for entry in entries if entry.notebook == "04-report-business" and entry.every == "daily")
     resolved = reports.resolve_parameters(daily.parameters, NOW, daily.every)
     assert resolved == {"start_utc": "2025-06-10T00:00:00Z", "end_utc": "2025-06-11T00:00:00Z"}
+    monthly = next(entry for entry in entries if entry.notebook == "10-assess-fleet-performance")
+    resolved = reports.resolve_parameters(monthly.parameters, NOW, monthly.every)
+    assert (monthly.every, resolved["end_utc"], resolved["simulate_sites"]) == ("monthly", "2025-06-01T00:00:00Z", 0)

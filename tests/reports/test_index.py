@@ -7,7 +7,7 @@ import re
 import pytest
 
 from energy_lib.workbook import reports
-from tests.unit.workbook.reports.conftest import NOW
+from tests.reports.conftest import NOW
 
 
 @pytest.mark.notebook
@@ -21,7 +21,13 @@ def test_the_index_lists_every_run_and_marks_the_failed_one(workspace, scheduled
     assert "hours=<code>3</code>" in rows[1][1]
     for target in re.findall(r'href="([^"]+)"', index):
         assert (workspace / "reports" / target).is_file(), target
-    assert len(re.findall(r'href="', index)) == 4
+    assert len(re.findall(r'href="', index)) == 4 + 2  # HTML and ipynb of each run; each entry's last run
+    entries = re.findall(r"<tr class=\"entry (\w+)\">(.*?)</tr>", index, flags=re.S)
+    assert [(status, row.split("</b>")[0].split("<b>")[1]) for status, row in entries] == [
+        ("failed", "report-fails"),  # a run on demand: its notebook is its entry
+        ("succeeded", "report-ok:hourly"),
+    ]
+    assert "reason" not in entries[1][1] and "cell_error" in entries[0][1] and "never" in entries[0][1]
     assert "<script" not in index and "http" not in index
 
 

@@ -10,8 +10,8 @@ from energy_lib.workbook import reports
 from energy_lib.workbook.health.assessment import CHECKS
 from energy_lib.workbook.simulator.files import FORMATS
 from tests.conftest import REPO
-from tests.unit.workbook.reports.bad_parameters import BAD
-from tests.unit.workbook.reports.conftest import NOTEBOOKS
+from tests.reports.bad_parameters import BAD
+from tests.reports.conftest import NOTEBOOKS
 
 WORKBOOK = REPO / "notebooks"
 
