@@ -7,18 +7,23 @@ uploads it when a run fails).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
+from energy_lib.clients import client
 from energy_lib.config import Settings
 from tests.conftest import REPO, free_port
 
@@ -85,14 +90,21 @@ def run_in_lab(page: Any, lab: str, notebook: str) -> None:
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """The system's Chromium, headless, driven by Playwright."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -106,6 +118,8 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for number, each in enumerate(context.pages):
             each.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{number}.png"), full_page=True)
+    for each in context.pages:  # as a person closes a tab: the page's unload handlers run (a dashboard page
+        each.close(run_before_unload=True)  # then asks the server to shut its kernel down)
     context.close()
 
 
@@ -115,3 +129,97 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     report = outcome.get_result()
     if report.when == "call":
         item.report_call = report  # the page fixture takes a screenshot when the test failed
+
+
+def serve(command: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[Any]:
+    """Start a server (``command``) logging to ``log``; return once it accepts connections on ``port``."""
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    wait_for_port(port, process, log)
+    return process
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    """Stop a server as Ctrl-C does (it then stops its kernels); kill it if it does not end."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def seeded_stack(state_dir: Path) -> LocalStack:
+    """A local stack up, holding a simulated day of two sites and one message in the dead-letter queue."""
+    result = LocalStack(state_dir)
+    result.run("local", "up")
+    result.run("simulate", "--sites", "2", "--seed", "7", "--json")
+    result.run("wait", "--timeout", "300")
+    sqs = client("sqs", result.settings)
+    dlq = sqs.get_queue_url(QueueName=result.settings.dead_letter_queue)["QueueUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody="a notification that failed every delivery")
+    return result
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    result = seeded_stack(tmp_path_factory.mktemp("browser-stack"))
+    yield result
+    result.run("local", "down")
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """A running ``energy-workbook dashboard``: its address and its process."""
+
+    url: str
+    process: subprocess.Popen[Any]
+    log: Path
+
+    def kernels(self) -> int:
+        """Kernels the dashboard runs now (its ipykernel child processes)."""
+        return sum(1 for _, command, _ in self.processes() if "ipykernel" in command)
+
+    def memory_mib(self) -> float:
+        """Resident memory of the dashboard and all its processes (the server and every kernel). [MiB]"""
+        return sum(rss for _, _, rss in self.processes()) / 2**20
+
+    def processes(self) -> list[tuple[int, str, int]]:
+        """(pid, command line, resident bytes) of the server and each process under it that is alive (a kernel
+        that has just ended may linger a moment as a zombie)."""
+        parent = psutil.Process(self.process.pid)
+        found = []
+        for each in [parent, *parent.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.ZombieProcess):
+                found.append((each.pid, " ".join(each.cmdline()), each.memory_info().rss))
+        return found
+
+    def wait_for_kernels(self, count: int) -> None:
+        """Return once the dashboard runs exactly ``count`` kernels (a pool filling, a page's kernel ending)."""
+        self._wait(lambda: self.kernels() == count, f"{count} kernels")
+
+    def wait_at_rest(self, pool_size: int, pages: int = 0) -> None:
+        """Return once the dashboard runs its pool of ``pool_size`` warm kernels (imports done) and the kernels of
+        ``pages`` open pages, no other."""
+        self._wait(
+            lambda: self.kernels() - pages == pool_size == self.warm(), f"{pool_size} warm kernels and {pages} pages'"
+        )
+
+    def warm(self) -> int:
+        """Warm kernels in the pool now, as the dashboard's log tells: warmed minus handed to a page."""
+        log = self.log.read_text()
+        return log.count(" is warm (pool of ") - log.count("Using warm kernel ")
+
+    def _wait(self, done: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + STARTUP_S
+        while not done():
+            assert time.monotonic() < deadline, f"not {what} ({self.kernels()} kernels): {self.log.read_text()[-3000:]}"
+            time.sleep(0.5)
+
+
+def start_dashboard(stack: LocalStack, folder: Path, *options: str) -> Dashboard:
+    """``energy-workbook dashboard`` on the ``stack``, on a free port, with ``options``."""
+    port = free_port()
+    log = folder / "dashboard.log"
+    process = serve([*CLI, "dashboard", "--port", str(port), *options], stack.env, port, log)
+    return Dashboard(f"http://127.0.0.1:{port}", process, log)

@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -18,8 +16,9 @@ from energy_lib import query, raw_objects
 from energy_lib.clients import client
 from energy_lib.workbook.notebook import dashboard as dashboard_app
 from energy_lib.workbook.notebook.display import FIGURE_HEIGHT_PX
-from tests.browser.conftest import CLI, LocalStack, run_in_lab, wait_for_port
+from tests.browser.conftest import CLI, Dashboard, LocalStack, run_in_lab, serve, start_dashboard, stop
 from tests.conftest import REPO, free_port, listening_addresses
+from tests.reports.bad_parameters import BAD
 
 DAY = ("2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z")  # the simulated day: the notebooks' default period
 CHART = ".js-plotly-plot"
@@ -27,41 +26,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    result = LocalStack(tmp_path_factory.mktemp("browser-stack"))
-    result.run("local", "up")
-    result.run("simulate", "--sites", "2", "--seed", "7", "--json")
-    result.run("wait", "--timeout", "300")
-    sqs = client("sqs", result.settings)
-    dlq = sqs.get_queue_url(QueueName=result.settings.dead_letter_queue)["QueueUrl"]
-    sqs.send_message(QueueUrl=dlq, MessageBody="a notification that failed every delivery")
-    yield result
-    result.run("local", "down")
-
-
-def serve(command: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[Any]:
-    with log.open("w") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    wait_for_port(port, process, log)
-    return process
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def running(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    started = start_dashboard(stack, tmp_path_factory.mktemp("dashboard"))
+    yield started
+    stop(started.process)
 
 
 @pytest.fixture(scope="module")
-def dashboard(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("dashboard") / "dashboard.log"
-    process = serve([*CLI, "dashboard", "--port", str(port)], stack.env, port, log)
-    yield f"http://127.0.0.1:{port}"
-    stop(process)
+def dashboard(running: Dashboard) -> str:
+    return running.url
 
 
 def chart_state(page: Any) -> dict[str, Any]:
@@ -126,8 +99,28 @@ def test_a_page_takes_its_declared_parameters_from_the_query_string(dashboard: s
     page.wait_for_function(
         "(selector) => document.querySelector(selector)?.layout?.title?.text === 'Energy of SITE_002'", arg=CHART
     )
-    refused = page.goto(dashboard + "/voila/render/03-explore-readings.ipynb?colour=red")
-    assert refused.status == 400 and "colour" in page.inner_text("body")
+
+
+@pytest.mark.parametrize("bad", [bad for bad in BAD if bad.page], ids=lambda bad: f"{bad.kind}-{bad.name}={bad.value}")
+def test_a_bad_value_in_a_page_address_answers_400_with_the_message_of_the_command_line(
+    running: Dashboard, page: Any, bad: Any
+) -> None:
+    # GIVEN the dashboard with its warm kernels and no page open
+    running.wait_at_rest(dashboard_app.POOL_SIZE)
+    # WHEN a page is asked for with the bad value
+    answer = page.goto(f"{running.url}/voila/render/{bad.notebook}.ipynb?{urlencode({bad.name: bad.value})}")
+    # THEN 400, the one line `report run -p` prints, no traceback, and no kernel was taken or started
+    text = page.inner_text("body")
+    assert answer.status == 400
+    assert f"400: {bad.message}" in text.splitlines()  # Voilà's error page: the status, then the message
+    assert "Traceback" not in page.content() and 'File "' not in text
+    assert running.kernels() == dashboard_app.POOL_SIZE
+
+
+def test_a_page_runs_on_the_dashboards_target_only(running: Dashboard, page: Any) -> None:
+    answer = page.goto(f"{running.url}/voila/render/05-operate-pipeline.ipynb?target=aws")
+    assert answer.status == 400
+    assert "parameter target: this dashboard serves target 'local', not 'aws'" in page.inner_text("body")
 
 
 def test_the_file_viewer_shows_a_file(dashboard: str, stack: LocalStack, page: Any) -> None:

@@ -17,14 +17,14 @@ import pytest
 
 from energy_lib.clients import client
 from tests.browser import test_dashboard
-from tests.browser.conftest import ARTIFACTS, CLI, LocalStack, run_in_lab
-from tests.browser.test_dashboard import CHART, serve, stop
+from tests.browser.conftest import ARTIFACTS, CLI, LocalStack, run_in_lab, serve, stop
+from tests.browser.test_dashboard import CHART
 from tests.conftest import REPO, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 FLAGGED = (("SITE_003", "2025-06-11T11:40:00Z", "-75.4", "1.9"), ("SITE_003", "2025-06-11T12:30:00Z", "-74.9", "2.1"))
 CRITICAL = ("SITE_002", "2025-06-11T15:00:00Z", "-2000.5", "-5.25")  # negative, both, implausible
-dashboard = test_dashboard.dashboard  # the dashboard fixture, serving this module's stack
+running, dashboard = test_dashboard.running, test_dashboard.dashboard  # the dashboard, on this module's stack
 VALID_KWH = (-20.0, 20.0)  # the simulated day's valid readings (net down to about -13 kWh) lie well inside
 
 

@@ -103,14 +103,15 @@ def test_business_report_with_non_default_parameters(stack: dict[str, str]) -> N
 
 
 def test_a_failing_report_is_kept_and_marked_failed(stack: dict[str, str]) -> None:
-    result = cli(stack, "report", "run", "04-report-business", "-p", "start_utc", "yesterday-ish", "--json")
+    # a run that starts and then fails: the aws target, with none of the deployment's names to connect to
+    result = cli(stack, "report", "run", "04-report-business", "-p", "target", "aws", "--json")
     assert result.returncode == 1
     assert "report run(s) failed" in result.stderr
     [run] = json.loads(result.stdout)
     reports = Path(stack["ENERGY_REPORTS_DIR"])
     assert run["status"] == "failed"
     html = (reports / run["paths"]["html"]).read_text()
-    assert "QueryError" in html and "not a timestamp" in html
+    assert "ConfigError" in html and "needs the deployment" in html
     assert (reports / run["paths"]["ipynb"]).exists()
     index = (reports / "index.html").read_text()
     assert run["run_id"] in index and "FAILED" in index

@@ -24,14 +24,14 @@ def test_due_is_idempotent_within_the_period_and_due_again_in_the_next(workspace
     schedule, _ = scheduled
     reports_dir = workspace / "reports"
 
-    assert reports.due(schedule, reports_dir, NOW) == []
-    assert reports.due(schedule, reports_dir, NOW.replace(minute=59, second=59)) == []
+    assert reports.due(schedule, reports_dir, NOW, NOTEBOOKS) == []
+    assert reports.due(schedule, reports_dir, NOW.replace(minute=59, second=59), NOTEBOOKS) == []
     assert reports.run_due(schedule, reports_dir, NOTEBOOKS, now=NOW + timedelta(minutes=30)) == []
 
-    (later,) = reports.due(schedule, reports_dir, NOW + timedelta(hours=1))
+    (later,) = reports.due(schedule, reports_dir, NOW + timedelta(hours=1), NOTEBOOKS)
     assert later.period_start == datetime(2025, 6, 11, 11, tzinfo=timezone.utc)
     assert later.parameters == {"hours": "3", "label": "2025-06-11T10:00:00Z"}
-    (earlier,) = reports.due(schedule, reports_dir, NOW - timedelta(hours=1))
+    (earlier,) = reports.due(schedule, reports_dir, NOW - timedelta(hours=1), NOTEBOOKS)
     assert earlier.parameters["label"] == "2025-06-11T08:00:00Z"
 
 
@@ -40,7 +40,7 @@ def test_a_failed_or_running_run_also_counts_for_its_period(tmp_path):
     schedule.write_text('[[report]]\nnotebook = "report-fails"\nevery = "daily"\n')
     for status in ("failed", "running"):
         shutil.rmtree(tmp_path / "reports", ignore_errors=True)
-        assert len(reports.due(schedule, tmp_path / "reports", NOW)) == 1
+        assert len(reports.due(schedule, tmp_path / "reports", NOW, NOTEBOOKS)) == 1
         run_dir = tmp_path / "reports" / "report-fails" / "run-1"
         run_dir.mkdir(parents=True)
         document = {
@@ -55,8 +55,8 @@ def test_a_failed_or_running_run_also_counts_for_its_period(tmp_path):
             "schedule": {"entry": "report-fails:daily", "every": "daily", "period_start": "2025-06-11T00:00:00Z"},
         }
         (run_dir / "run.json").write_text(json.dumps(document))
-        assert reports.due(schedule, tmp_path / "reports", NOW) == []
-        assert len(reports.due(schedule, tmp_path / "reports", NOW + timedelta(days=1))) == 1
+        assert reports.due(schedule, tmp_path / "reports", NOW, NOTEBOOKS) == []
+        assert len(reports.due(schedule, tmp_path / "reports", NOW + timedelta(days=1), NOTEBOOKS)) == 1
 
 
 def test_a_run_whose_process_died_is_listed_as_failed_and_still_holds_its_period(tmp_path):
@@ -84,7 +84,7 @@ def test_a_run_whose_process_died_is_listed_as_failed_and_still_holds_its_period
     # THEN it is failed, says why, and its period is not run again
     assert record.status == "failed" and f"pid {ended.pid}" in record.error
     assert "FAILED" in index and "ended before it finished" in index
-    assert reports.due(schedule, tmp_path / "reports", NOW) == []
+    assert reports.due(schedule, tmp_path / "reports", NOW, NOTEBOOKS) == []
     # while a run of a live process (this one) stays running
     document["pid"] = os.getpid()
     (run_dir / "run.json").write_text(json.dumps(document))
@@ -162,17 +162,20 @@ def test_relative_date_templates_resolve_at_due_time():
         ('[[report]]\nnotebook = "x"\nevery = "daily"\nwhen = "x"\n', "unknown keys"),
         ('[[report]]\nnotebook = "x"\nevery = "daily"\n[[report]]\nnotebook = "x"\nevery = "daily"\n', "distinct"),
         ("[[report]\n", "schedule.toml"),
+        ('[[report]]\nnotebook = "x"\nevery = "daily"\n', "#1 \\(x:daily\\): no notebook"),
+        ('[[report]]\nnotebook = "report-ok"\nevery = "daily"\nparameters = { hours = 2.5 }\n', "hours: 2.5 is not"),
+        ('[[report]]\nnotebook = "report-ok"\nevery = "daily"\nparameters = { hourz = 2 }\n', "no parameter"),
     ],
 )
 def test_bad_schedule_files_are_refused_with_the_reason(tmp_path, text, message):
     path = tmp_path / "schedule.toml"
     path.write_text(text)
     with pytest.raises(reports.ReportError, match=message):
-        reports.load_schedule(path)
+        reports.load_schedule(path, NOTEBOOKS)
 
 
 def test_the_repository_schedule_is_valid_and_names_workbook_notebooks():
-    entries = reports.load_schedule(REPO / "schedule.toml")
+    entries = reports.load_schedule(REPO / "schedule.toml", REPO / "notebooks")
 
     assert entries
     assert {entry.notebook for entry in entries} <= {path.stem for path in (REPO / "notebooks").glob("*.ipynb")}

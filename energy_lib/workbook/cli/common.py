@@ -109,6 +109,11 @@ def positive_int(value: str) -> int:
     return _number(value, int, "a whole number", lambda number: number >= 1, "at least 1")
 
 
+def whole_number(value: str) -> int:
+    """An argparse type: a whole number, zero or more."""
+    return _number(value, int, "a whole number", lambda number: number >= 0, "0 or more")
+
+
 def seconds(value: str) -> float:
     """An argparse type: a finite number of seconds, zero or more."""
     return _number(value, float, "a number", lambda s: math.isfinite(s) and s >= 0, "a finite number of seconds >= 0")

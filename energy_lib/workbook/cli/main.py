@@ -21,7 +21,7 @@ from energy_lib.config import LOCAL_WINDOWS, Settings
 from energy_lib.errors import ConfigError, EnergyError, QueryError
 from energy_lib.timeutil import format_timestamp
 from energy_lib.wording import count
-from energy_lib.workbook.cli import fleet, lake, reports, simulate, sites
+from energy_lib.workbook.cli import dashboard, fleet, lake, reports, simulate, sites
 from energy_lib.workbook.cli.common import (
     Parser,
     UsageError,
@@ -360,28 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     sites.add_commands(commands)
     lake.add_commands(commands)
     fleet.add_commands(commands)
-
-    p = command(
-        commands,
-        "dashboard",
-        "serve the explorer, business report, operations, raw files and simulation panel as a web app",
-        "Voilà on 127.0.0.1 only (never 0.0.0.0), one page per notebook, each run on this command's target "
-        "(the local stack is started when needed); a page's query string sets its notebook's parameters, "
-        "e.g. /voila/render/03-explore-readings.ipynb?site_id=SITE_002. Ctrl-C stops it.",
-        run=cmd_dashboard,
-        local=True,
-    )
-    p.add_argument(
-        "--port", dest="dashboard_port", type=positive_int, default=8866, help="web port on 127.0.0.1 (default 8866)"
-    )
-    p.add_argument("--notebooks-dir", default=str(reports.NOTEBOOKS), help="folder of the notebooks")
+    dashboard.add_commands(commands)
     return parser
-
-
-def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> None:
-    from energy_lib.workbook.notebook import dashboard
-
-    dashboard.serve(settings, Path(args.notebooks_dir), args.dashboard_port)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -62,7 +62,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_due(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.list:
-            due = reports.due(args.schedule, settings.reports_dir, args.now)
+            due = reports.due(args.schedule, settings.reports_dir, args.now, args.notebooks_dir)
             rows = [{"notebook": d.entry.notebook, "every": d.entry.every, "parameters": d.parameters} for d in due]
             emit(rows, args.json)
             return 0
@@ -193,10 +193,11 @@ def add_commands(commands: Any) -> None:
         "run",
         "run one notebook into reports/<notebook>/<run-id>/ and export HTML",
         "Exit 1 when the run fails (its notebook and HTML keep the traceback; run.json says the reason: "
-        f"{', '.join(reports.REASONS)}); exit 2 for an unknown notebook or parameter, or a value not of the "
-        "parameter's type (nothing runs). Every run goes into the history (`report history`); a failure publishes "
-        "report_failed to the alerts topic once per failing streak, the next success report_recovered. A "
-        "transient AWS error reruns the notebook up to ENERGY_REPORT_RETRIES times (default 2).",
+        f"{', '.join(reports.REASONS)}); exit 2 for an unknown notebook or parameter, or a value its declaration "
+        "refuses (type, ISO-8601 UTC time, start before end, whole hours, allowed values, bounds): one line, "
+        "nothing runs and no run is recorded. Every run goes into the history (`report history`); a failure "
+        "publishes report_failed to the alerts topic once per failing streak, the next success report_recovered. "
+        "A transient AWS error reruns the notebook up to ENERGY_REPORT_RETRIES times (default 2).",
         run=cmd_run,
         json=True,
     )
@@ -217,8 +218,9 @@ def add_commands(commands: Any) -> None:
         "due",
         "run every scheduled report that is due (for cron; idempotent per period)",
         "An entry of the schedule file is due when it has no run (succeeded, failed or running) in its hour, "
-        "day or week. Each run may take its entry's timeout_s (default: the file's top-level timeout_s, else "
-        "ENERGY_REPORT_TIMEOUT_S). Exit 1 when a run failed.",
+        "day or week. The schedule file is checked first, every entry's parameters as `report run` checks them: "
+        "exit 2 and nothing runs when it is refused. Each run may take its entry's timeout_s (default: the file's "
+        "top-level timeout_s, else ENERGY_REPORT_TIMEOUT_S). Exit 1 when a run failed.",
         run=cmd_due,
         json=True,
     )

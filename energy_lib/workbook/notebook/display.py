@@ -39,6 +39,7 @@ __all__ = [
     "ensure_setup",
     "figure_html",
     "mimebundle",
+    "page_has_plotlyjs",
     "plotlyjs_html",
     "setup",
     "show",
@@ -46,7 +47,7 @@ __all__ = [
 
 RENDERER = "energy_offline"  # name of this module's plotly renderer, made the default by setup()
 FIGURE_HEIGHT_PX = 480
-_state = {"plotlyjs_shown": False}
+_state = {"plotlyjs_shown": False, "page_has_plotlyjs": False}
 
 
 class _OfflineRenderer(MimetypeRenderer):
@@ -88,6 +89,11 @@ def mimebundle(fig: go.Figure) -> dict[str, Any]:
     return _OfflineRenderer().to_mimebundle(fig.to_dict())
 
 
+# registered when the module loads (plotly then imports nbformat and its JSON schema libraries, seconds on a
+# busy machine): a dashboard's warm kernel has that done before its page asks for setup()
+pio.renderers[RENDERER] = _OfflineRenderer()
+
+
 def setup() -> None:
     """Prepare this kernel and the document to show figures offline. Call it in a notebook's first code cell.
 
@@ -96,10 +102,16 @@ def setup() -> None:
     """
     from IPython.display import HTML, display
 
-    pio.renderers[RENDERER] = _OfflineRenderer()
     pio.renderers.default = RENDERER
-    display(HTML(plotlyjs_html()))
+    if not _state["page_has_plotlyjs"]:
+        display(HTML(plotlyjs_html()))
     _state["plotlyjs_shown"] = True
+
+
+def page_has_plotlyjs() -> None:
+    """Say that the page showing this kernel's outputs loads plotly.js itself (a dashboard page does, from the
+    server, once per browser): :func:`setup` then sends no copy of it (several MB per page view)."""
+    _state["page_has_plotlyjs"] = True
 
 
 def ensure_setup() -> None:

@@ -8,9 +8,15 @@ from energy_lib.workbook.reports.export import export_html
 from energy_lib.workbook.reports.figures import record, record_all
 from energy_lib.workbook.reports.history import HISTORY_FILE, HistoryStore
 from energy_lib.workbook.reports.index import INDEX_FILE, write_index
-from energy_lib.workbook.reports.parameters import coerce_parameters, declared_parameters, resolve_notebook
+from energy_lib.workbook.reports.parameters import (
+    Parameter,
+    declared_parameters,
+    resolve_notebook,
+    validate_parameters,
+)
 from energy_lib.workbook.reports.records import (
     REASONS,
+    ParameterError,
     ReportBusy,
     ReportError,
     ReportFailed,
@@ -37,12 +43,13 @@ __all__ = [
     "REASONS",
     "DueReport",
     "HistoryStore",
+    "Parameter",
+    "ParameterError",
     "ReportBusy",
     "ReportError",
     "ReportFailed",
     "RunRecord",
     "ScheduleEntry",
-    "coerce_parameters",
     "declared_parameters",
     "due",
     "export_html",
@@ -56,5 +63,6 @@ __all__ = [
     "run_due",
     "run_report",
     "template_context",
+    "validate_parameters",
     "write_index",
 ]

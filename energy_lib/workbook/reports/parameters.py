@@ -1,23 +1,48 @@
-"""The parameters of a notebook: which it declares, and values given as text converted to their types.
+"""A notebook's parameters, and the one rule that checks a value for them before any kernel starts.
 
-Values given as strings (``-p hours 6`` on the command line) are converted to the type of the notebook's
-parameter: the annotation papermill infers from the ``parameters`` cell (``hours: int = 6``), else the type of
-its default value. A name the notebook does not declare is an error.
+The ``parameters`` cell declares each parameter on a line of its own, ``name: type = default  # help``;
+papermill reads the lines (:func:`papermill.inspect_notebook`), the cell's syntax tree fills in any it misses.
+The same check serves ``report run -p``, ``schedule.toml`` and a dashboard page's query string, so a bad value
+gets the same one-line message everywhere. From the declaration come:
+
+- the **type**: the annotation, else the default's type. Text (``-p hours 6``, ``?hours=6``) is converted to
+  it; any other value (a TOML number, a Python object) must already be of it (an ``int`` passes as a float).
+- **moments**: a name ending in ``_utc`` takes an ISO-8601 time (``2025-06-11T00:00:00Z``; an offset is
+  converted to UTC, none means UTC, a bare date is its midnight), passed on as ``2025-06-11T00:00:00Z``.
+  ``""`` only where the help says what ``""`` means. Help saying ``whole hour`` wants one on the hour;
+  ``UTC midnight`` one at 00:00:00Z.
+- **order**: ``start_utc`` before ``end_utc`` (and ``<x>_start_utc`` before ``<x>_end_utc``), given or default.
+- **allowed values**: help saying ``one of "a", "b" or "c"`` allows those values; ``any of "a", "b"`` a
+  comma-separated selection of them (the list ends at a ``;``).
+- **bounds** of a number: help saying ``at least N``, ``more than N``, ``at most N`` or ``less than N``.
+- **time zones**: a name ending in ``_tz`` takes an IANA time zone name (``Europe/Berlin``).
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import io
 import json
 import os
+import re
+import tokenize
+import zoneinfo
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from energy_lib import timeutil
-from energy_lib.workbook.reports.records import ReportError
+from energy_lib import query, timeutil
+from energy_lib.errors import QueryError
+from energy_lib.workbook.reports.records import ParameterError, ReportError
+
+_KINDS = {"int", "float", "bool", "str", "list", "dict", "tuple", "set"}
+_TRUE = {"true", "1", "yes", "y", "on"}
+_FALSE = {"false", "0", "no", "n", "off"}
+_CHOICES = re.compile(r"\b(one|any) of\b([^;]*)")
+_BOUND = re.compile(r"\b(at least|more than|at most|less than) (-?\d+(?:\.\d+)?)")
 
 
 def resolve_notebook(notebook: str | os.PathLike[str], notebooks_dir: str | os.PathLike[str] = "notebooks") -> Path:
@@ -33,40 +58,156 @@ def resolve_notebook(notebook: str | os.PathLike[str], notebooks_dir: str | os.P
     return path.resolve()
 
 
-def declared_parameters(notebook_path: str | os.PathLike[str]) -> dict[str, tuple[str, str]]:
-    """``{name: (type name, default source)}`` of the notebook's ``parameters`` cell.
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """One line of a ``parameters`` cell: ``name: type_name = default  # help`` (sources as written;
+    ``type_name`` is ``"None"`` when the line has no annotation)."""
 
-    papermill's inference (:func:`papermill.inspect_notebook`) first; names its line patterns miss (such as
-    ``x: int | None = None``) are taken from the cell's Python syntax tree. Type ``"None"`` means unannotated.
-    """
-    import nbformat
-    import papermill
+    name: str
+    type_name: str
+    default: str
+    help: str = ""
 
+    @property
+    def kind(self) -> str | None:
+        """``int``, ``float``, ``bool``, ``str``, ``list``, ``dict``, ``tuple`` or ``set``; None if unknown."""
+        return _kind(self.type_name, self.default)[0]
+
+    @property
+    def optional(self) -> bool:
+        """Whether ``None`` is a value (``str | None``, ``Optional[int]`` or a default of None)."""
+        return _kind(self.type_name, self.default)[1]
+
+    @property
+    def default_value(self) -> Any:
+        """The default as a value (its source text where it is not a literal)."""
+        try:
+            return ast.literal_eval(self.default)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return self.default
+
+    @property
+    def choices(self) -> tuple[str, tuple[str, ...]] | None:
+        """``("one" | "any", values)`` from ``one of "a", "b"`` / ``any of ...`` in the help; None without."""
+        found = _CHOICES.search(self.help)
+        return (found.group(1), tuple(re.findall(r'"([^"]*)"', found.group(2)))) if found else None
+
+    def check(self, value: Any) -> Any:
+        """``value`` converted to this parameter's type and checked (see the module doc); the value to run
+        with (a moment as ``2025-06-11T00:00:00Z``).
+
+        Raises
+        ------
+        ParameterError
+            One line naming the parameter, the value and what it must be.
+        """
+        converted = self._typed(value)
+        if converted is None or self.kind is None:
+            return converted
+        if self.name.endswith("_utc") and isinstance(converted, str):
+            return self._moment(converted)
+        if self.name.endswith("_tz") and isinstance(converted, str):
+            with contextlib.suppress(ValueError, zoneinfo.ZoneInfoNotFoundError):
+                zoneinfo.ZoneInfo(converted)
+                return converted
+            self._refuse(value, "an IANA time zone name, such as UTC or Europe/Berlin")
+        if self.choices is not None:
+            self._choose(converted)
+        if isinstance(converted, int | float) and not isinstance(converted, bool):
+            for word, number in _BOUND.findall(self.help):
+                limit = float(number)
+                inside = {
+                    "at least": converted >= limit,
+                    "more than": converted > limit,
+                    "at most": converted <= limit,
+                    "less than": converted < limit,
+                }[word]
+                if not inside:
+                    self._refuse(value, f"{word} {number}")
+        return converted
+
+    def _refuse(self, value: Any, wanted: str) -> None:
+        raise ParameterError(f"parameter {self.name}: {value!r} is not {wanted}")
+
+    def _typed(self, value: Any) -> Any:
+        """``value`` as this parameter's type: text converted, anything else checked."""
+        kind, value = self.kind, plain(value)
+        if value is None or (isinstance(value, str) and self.optional and value.strip() in {"None", "none", "null"}):
+            if self.optional or kind is None:
+                return None
+            self._refuse(value, f"of type {self.type_name} (default {self.default})")
+        if isinstance(value, str) and kind not in {None, "str"}:
+            try:
+                return _from_text(kind, value.strip())
+            except ValueError:
+                self._refuse(value, f"of type {self.type_name} (default {self.default})")
+        if kind in {"list", "tuple", "set"} and isinstance(value, list | tuple | set):
+            return list(value)
+        if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        expected = {"int": int, "float": float, "bool": bool, "str": str, "dict": dict}.get(kind or "")
+        if expected is not None and (type(value) is not expected and not (expected is int and _is_int(value))):
+            self._refuse(value, f"of type {self.type_name} (default {self.default})")
+        return value
+
+    def _moment(self, text: str) -> str:
+        if text == "":
+            if '""' in self.help:
+                return text
+            self._refuse(text, f"a time: ISO-8601 UTC, such as {timeutil.EXAMPLE}")
+        try:
+            moment = query.utc(text)
+        except QueryError as error:
+            raise ParameterError(f"parameter {self.name}: {error}") from None
+        assert moment is not None  # text is not empty
+        if "whole hour" in self.help and (moment.minute or moment.second or moment.microsecond):
+            self._refuse(text, "a whole hour (UTC), such as 2025-06-11T13:00:00Z")
+        if "midnight" in self.help and (moment.hour or moment.minute or moment.second or moment.microsecond):
+            self._refuse(text, f"a UTC midnight, such as {timeutil.EXAMPLE}")
+        return timeutil.format_timestamp(moment)
+
+    def _choose(self, value: Any) -> None:
+        how, allowed = self.choices or ("one", ())
+        quoted = [f'"{choice}"' for choice in allowed]
+        listed = " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
+        if how == "one" and value not in allowed:
+            self._refuse(value, f"one of {listed}")
+        if how == "any":
+            picked = [item.strip() for item in str(value).split(",") if item.strip()]
+            if not picked or any(item not in allowed for item in picked):
+                self._refuse(value, f"a comma-separated selection of {listed}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _from_text(kind: str, text: str) -> Any:
+    """``text`` as a value of ``kind`` (``ValueError`` if it is not one)."""
+    if kind == "int":
+        return int(text)
+    if kind == "float":
+        return float(text)
+    if kind == "bool":
+        if text.lower() in _TRUE | _FALSE:
+            return text.lower() in _TRUE
+        raise ValueError(text)
     try:
-        inspected = papermill.inspect_notebook(str(notebook_path))
-    except ValueError:  # papermill needs a kernelspec in the metadata; the syntax tree below does not
-        inspected = {}
-    declared = {
-        name: (str(info.get("inferred_type_name") or "None"), str(info.get("default") or ""))
-        for name, info in inspected.items()
-    }
-    notebook = nbformat.read(os.fspath(notebook_path), as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            with contextlib.suppress(SyntaxError):
-                for node in ast.parse(cell.source).body:
-                    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                        default = ast.unparse(node.value) if node.value is not None else ""
-                        declared.setdefault(node.target.id, (ast.unparse(node.annotation), default))
-                    elif isinstance(node, ast.Assign):
-                        for target in node.targets:
-                            if isinstance(target, ast.Name):
-                                declared.setdefault(target.id, ("None", ast.unparse(node.value)))
-            break
-    return declared
-
-
-_KINDS = {"int", "float", "bool", "str", "list", "dict", "tuple", "set"}
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            parsed = ast.literal_eval(text)
+        except (ValueError, SyntaxError) as error:
+            if kind == "dict":
+                raise ValueError(text) from error
+            parsed = [item.strip() for item in text.split(",") if item.strip()]
+    if kind == "dict":
+        if not isinstance(parsed, dict):
+            raise ValueError(text)
+        return parsed
+    if not isinstance(parsed, list | tuple | set):
+        raise ValueError(text)
+    return list(parsed)
 
 
 def _kind(type_name: str, default: str) -> tuple[str | None, bool]:
@@ -92,6 +233,55 @@ def _kind(type_name: str, default: str) -> tuple[str | None, bool]:
     return (name if name in _KINDS else None), optional
 
 
+def declared_parameters(notebook_path: str | os.PathLike[str]) -> dict[str, Parameter]:
+    """The parameters the notebook's ``parameters`` cell declares, in their order.
+
+    papermill's inference (:func:`papermill.inspect_notebook`) first; names its line patterns miss (such as
+    ``x: int | None = None``) are taken from the cell's Python syntax tree, with the comment of their line.
+    """
+    import nbformat
+    import papermill
+
+    try:
+        inspected = papermill.inspect_notebook(str(notebook_path))
+    except ValueError:  # papermill needs a kernelspec in the metadata; the syntax tree below does not
+        inspected = {}
+    declared = {
+        name: Parameter(name, str(info.get("inferred_type_name") or "None"), str(info.get("default") or ""), "")
+        for name, info in inspected.items()
+    }
+    notebook = nbformat.read(os.fspath(notebook_path), as_version=4)
+    cell = next((c for c in notebook.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        return declared
+    comments = _comments(cell.source)
+    with contextlib.suppress(SyntaxError):
+        for node in ast.parse(cell.source).body:
+            targets = [node.target] if isinstance(node, ast.AnnAssign) else getattr(node, "targets", [])
+            for target in (t for t in targets if isinstance(t, ast.Name)):
+                value = getattr(node, "value", None)
+                annotation = ast.unparse(node.annotation) if isinstance(node, ast.AnnAssign) else "None"
+                help_text = comments.get(node.end_lineno or node.lineno, "")
+                found = declared.get(target.id)
+                declared[target.id] = Parameter(
+                    target.id,
+                    found.type_name if found else annotation,
+                    found.default if found else (ast.unparse(value) if value is not None else ""),
+                    help_text,
+                )
+    return declared
+
+
+def _comments(source: str) -> dict[int, str]:
+    """``{line number: comment text}`` of the comments in ``source`` (Python)."""
+    found: dict[int, str] = {}
+    with contextlib.suppress(tokenize.TokenError, SyntaxError):
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                found[token.start[0]] = token.string.lstrip("#").strip()
+    return found
+
+
 def plain(value: Any) -> Any:
     """TOML dates and times as ISO text, which papermill can inject."""
     if isinstance(value, datetime):
@@ -105,75 +295,35 @@ def plain(value: Any) -> Any:
     return value
 
 
-_TRUE = {"true", "1", "yes", "y", "on"}
-_FALSE = {"false", "0", "no", "n", "off"}
+def check_parameters(
+    notebook: str, declared: Mapping[str, Parameter], parameters: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``parameters`` of ``notebook`` checked against what it ``declared`` and converted (see the module doc):
+    the values to run with. Raises :class:`ParameterError` (one line) for the first bad one."""
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise ParameterError(f"{notebook} has no parameter {unknown}; it declares {sorted(declared)}")
+    values = {name: declared[name].check(value) for name, value in parameters.items()}
+    every = {**default_values(declared), **values}
+    for start_name in (name for name in declared if name.endswith("start_utc")):
+        end_name = start_name.removesuffix("start_utc") + "end_utc"
+        start, end = every.get(start_name), every.get(end_name)
+        if end_name in declared and start and end and query.utc(start) >= query.utc(end):
+            raise ParameterError(f"parameter {start_name} {start} is not before {end_name} {end}")
+    return values
 
 
-def _coerce(name: str, value: Any, type_name: str, default: str) -> Any:
-    kind, optional = _kind(type_name, default)
-    value = plain(value)
-    if not isinstance(value, str):
-        if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        return value
-    text = value.strip()
-    if optional and text in {"None", "none", "null"}:
-        return None
-    try:
-        if kind == "int":
-            return int(text)
-        if kind == "float":
-            return float(text)
-        if kind == "bool":
-            if text.lower() in _TRUE:
-                return True
-            if text.lower() in _FALSE:
-                return False
-            raise ValueError(text)
-        if kind in {"list", "tuple", "set", "dict"}:
-            try:
-                parsed = json.loads(text)
-            except json.JSONDecodeError:
-                try:
-                    parsed = ast.literal_eval(text)
-                except (ValueError, SyntaxError) as error:
-                    if kind == "dict":
-                        raise ValueError(text) from error
-                    parsed = [item.strip() for item in text.split(",") if item.strip()]
-            if kind == "dict" and not isinstance(parsed, dict):
-                raise ValueError(text)
-            return parsed if kind == "dict" else list(parsed)
-    except ValueError as error:
-        raise ReportError(f"parameter {name}: {value!r} is not a {type_name} (default {default})") from error
-    return value
-
-
-def coerce_parameters(notebook_path: str | os.PathLike[str], parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """``parameters`` with string values converted to the types the notebook declares (see the module doc).
+def validate_parameters(notebook_path: str | os.PathLike[str], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """``parameters`` checked against the notebook's ``parameters`` cell and converted (see the module doc).
 
     Raises
     ------
-    ReportError
-        A name the notebook's ``parameters`` cell does not declare, or a value that is not of its type.
+    ParameterError
+        A name the notebook does not declare, or a value its declaration refuses; the message is one line.
     """
-    return coerce_declared(Path(notebook_path).stem, declared_parameters(notebook_path), parameters)
+    return check_parameters(Path(notebook_path).stem, declared_parameters(notebook_path), parameters)
 
 
-def coerce_declared(
-    notebook: str, declared: dict[str, tuple[str, str]], parameters: Mapping[str, Any]
-) -> dict[str, Any]:
-    unknown = sorted(set(parameters) - set(declared))
-    if unknown:
-        raise ReportError(f"{notebook} has no parameter {unknown}; it declares {sorted(declared)}")
-    return {name: _coerce(name, value, *declared[name]) for name, value in parameters.items()}
-
-
-def default_values(declared: dict[str, tuple[str, str]]) -> dict[str, Any]:
+def default_values(declared: Mapping[str, Parameter]) -> dict[str, Any]:
     """Declared parameters with their default values (the source text where it is not a literal)."""
-    values = {}
-    for name, (_, default) in declared.items():
-        try:
-            values[name] = ast.literal_eval(default)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            values[name] = default
-    return values
+    return {name: parameter.default_value for name, parameter in declared.items()}

@@ -50,6 +50,11 @@ class ReportError(EnergyError):
     """A report cannot be started: unknown notebook, bad parameter, bad schedule file."""
 
 
+class ParameterError(ReportError):
+    """A parameter value the notebook's declaration refuses (or a name it does not declare); nothing ran.
+    The message is one line, the same from the command line, the schedule and the dashboard."""
+
+
 class ReportBusy(ReportError):
     """Another :func:`run_due` is running on the same reports directory; nothing was run."""
 

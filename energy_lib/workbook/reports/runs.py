@@ -25,7 +25,7 @@ from energy_lib.workbook.reports.failures import Failure, RunTimedOut, error_out
 from energy_lib.workbook.reports.figures import METADATA_KEY, figures_of
 from energy_lib.workbook.reports.index import write_index
 from energy_lib.workbook.reports.parameters import (
-    coerce_declared,
+    check_parameters,
     declared_parameters,
     default_values,
     resolve_notebook,
@@ -84,7 +84,8 @@ def run_report(
     notebook : str
         A name in ``notebooks_dir`` (``"04-report-business"``) or a path to an ``.ipynb``.
     parameters : mapping, optional
-        Overrides of the notebook's parameters; string values are converted to the declared types.
+        Overrides of the notebook's parameters; checked and converted as the notebook declares them
+        (:mod:`energy_lib.workbook.reports.parameters`) before anything is written or run.
     reports_dir, notebooks_dir : path
         Where runs go; where named notebooks are. The kernel (``python3``) runs in the notebook's directory,
         as in Jupyter; relative paths in ``ENERGY_*`` variables are made absolute for it, and
@@ -113,7 +114,8 @@ def run_report(
     Raises
     ------
     ReportError
-        Before anything runs: unknown notebook or parameter, a value not of its type, a taken ``run_id``.
+        Before anything runs or is recorded: unknown notebook, a taken ``run_id``, or (:class:`ParameterError`)
+        an unknown parameter or a value its declaration refuses.
     ReportFailed
         The run failed (a cell raised, the time ran out, the kernel died, the export broke) — after its executed
         notebook, HTML with the traceback, run.json (status ``failed`` and its ``reason``), the history, the
@@ -126,7 +128,7 @@ def run_report(
     target = target or (settings.target if settings is not None else None)
     if target is not None and "target" in declared:
         given.setdefault("target", target)
-    values = coerce_declared(name, declared, given)
+    values = check_parameters(name, declared, given)
     if timeout_s is None and settings is not None:
         timeout_s = settings.report_timeout_s
     reports = Path(reports_dir).resolve()

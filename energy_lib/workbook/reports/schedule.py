@@ -40,7 +40,7 @@ from typing import Any
 
 from energy_lib import timeutil
 from energy_lib.config import Settings
-from energy_lib.workbook.reports.parameters import plain
+from energy_lib.workbook.reports.parameters import plain, resolve_notebook, validate_parameters
 from energy_lib.workbook.reports.records import ReportBusy, ReportError, ReportFailed, RunRecord, list_runs
 from energy_lib.workbook.reports.runs import run_report
 
@@ -178,8 +178,14 @@ def _timeout(value: Any, where: str) -> float | None:
     return float(value)
 
 
-def load_schedule(schedule_path: str | os.PathLike[str] = "schedule.toml") -> list[ScheduleEntry]:
-    """The entries of a schedule file, checked: keys, ``every``, placeholders, distinct names."""
+def load_schedule(
+    schedule_path: str | os.PathLike[str] = "schedule.toml",
+    notebooks_dir: str | os.PathLike[str] = "notebooks",
+    now: datetime | None = None,
+) -> list[ScheduleEntry]:
+    """The entries of a schedule file, checked: keys, ``every``, placeholders, distinct names, and each entry's
+    notebook and parameters (placeholders filled at ``now``, default the current time) as a run checks them
+    (:mod:`energy_lib.workbook.reports.parameters`), so a bad value is refused before anything runs."""
     path = Path(schedule_path)
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -224,6 +230,13 @@ def load_schedule(schedule_path: str | os.PathLike[str] = "schedule.toml") -> li
                 timeout_s=default_timeout if timeout_s is None else timeout_s,
             )
         )
+    moment = _aware(now) if now is not None else timeutil.now()
+    for number, entry in enumerate(entries, start=1):
+        try:
+            notebook_path = resolve_notebook(entry.notebook, notebooks_dir)
+            validate_parameters(notebook_path, resolve_parameters(entry.parameters, moment, entry.every))
+        except ReportError as error:  # ParameterError stays a ParameterError
+            raise type(error)(f"{path} [[report]] #{number} ({entry.name}): {error}") from error
     return entries
 
 
@@ -231,8 +244,10 @@ def due(
     schedule_path: str | os.PathLike[str] = "schedule.toml",
     reports_dir: str | os.PathLike[str] = "reports",
     now: datetime | None = None,
+    notebooks_dir: str | os.PathLike[str] = "notebooks",
 ) -> list[DueReport]:
-    """The schedule entries with no run (running, succeeded or failed) in the period that contains ``now``."""
+    """The schedule entries with no run (running, succeeded or failed) in the period that contains ``now``;
+    the schedule is checked first (:func:`load_schedule`)."""
     moment = _aware(now) if now is not None else timeutil.now()
     done = {
         (record.schedule.get("entry"), record.schedule.get("period_start"))
@@ -240,7 +255,7 @@ def due(
         if record.schedule
     }
     result = []
-    for entry in load_schedule(schedule_path):
+    for entry in load_schedule(schedule_path, notebooks_dir, moment):
         start, end = entry.period(moment)
         if (entry.name, timeutil.format_timestamp(start)) in done:
             continue
@@ -259,18 +274,19 @@ def run_due(
 ) -> list[RunRecord]:
     """Run every entry :func:`due` at ``now``, one after the other; all are attempted even if one fails.
 
-    Each run may take its entry's ``timeout_s`` (default ``settings.report_timeout_s``); with ``settings``, runs
-    go into the target's history and publish their alerts (see :func:`run_report`).
+    A schedule file with a bad entry (key, notebook, parameter value) is refused as a whole before anything
+    runs (:class:`ReportError`, :func:`load_schedule`). Each run may take its entry's ``timeout_s`` (default
+    ``settings.report_timeout_s``); with ``settings``, runs go into the target's history and publish their alerts
+    (see :func:`run_report`).
 
     Returns the runs when all succeeded. Otherwise raises :class:`ReportFailed` after the last one, with
-    ``runs`` (all runs), ``failed`` and ``not_started`` (entries refused before running, such as an unknown
-    parameter: they stay due).
+    ``runs`` (all runs), ``failed`` and ``not_started`` (entries that could not start: they stay due).
     """
     runs: list[RunRecord] = []
     failed: list[RunRecord] = []
     not_started: list[str] = []
     with _exclusive(Path(reports_dir) / ".run_due.lock"):
-        for item in due(schedule_path, reports_dir, now):
+        for item in due(schedule_path, reports_dir, now, notebooks_dir):
             try:
                 record = run_report(
                     item.entry.notebook,

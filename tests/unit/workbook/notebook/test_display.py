@@ -42,3 +42,14 @@ def test_show_with_skip_empty_displays_nothing_for_a_figure_without_data(capsys)
 
     display.show(charts.site_comparison(site_summary()), skip_empty=True)
     assert "plotly-graph-div" in capsys.readouterr().out
+
+
+def test_setup_sends_no_plotlyjs_to_a_page_that_loads_it(capsys, monkeypatch):
+    monkeypatch.setitem(display._state, "page_has_plotlyjs", False)
+    display.setup()
+    assert "HTML object" in capsys.readouterr().out  # a notebook, a report: plotly.js once, in the document
+    # GIVEN a dashboard page (its template loads plotly.js) WHEN setup runs THEN no copy, the renderer set
+    display.page_has_plotlyjs()
+    display.setup()
+    assert capsys.readouterr().out == ""
+    assert display.pio.renderers.default == display.RENDERER

@@ -1,0 +1,101 @@
+"""The dashboard's kernels: a pool of warm ones that a page opens on, and no kernel left without a page.
+
+:class:`WarmKernelManager` is the Voilà dashboard's kernel manager (Voilà's ``multi_kernel_manager_class``):
+jupyter_server's own, plus a pool of ``pool_size`` kernels started ahead, each with ``warm_up`` run in it (the
+pages' imports). A page's kernel comes from the pool when one is there, and the pool is filled again behind it;
+the page's notebook then runs on it as on any kernel, with its own parameters and the data of the moment (unlike
+Voilà's own preheating, which renders the page ahead with its defaults). Pooled kernels are never culled;
+every other kernel is, once idle for the culling time with no page connected (jupyter_server's culler: the
+second line behind the page's shutdown request when it closes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from traitlets import Int, Unicode
+
+__all__ = ["WarmKernelManager"]
+
+WARM_UP_TIMEOUT_S = 600  # a bound for the warm-up code on a loaded machine; slow is not dead
+
+
+class WarmKernelManager(AsyncMappingKernelManager):
+    """jupyter_server's kernel manager with a pool of warm kernels (see the module doc)."""
+
+    pool_size = Int(2, config=True, help="kernels kept started and warm for the next pages (0: none)")
+    warm_up = Unicode("", config=True, help="code run in each pooled kernel once started (imports, say)")
+    pool_kernel_name = Unicode("python3", config=True, help="the kernel spec of the pooled kernels")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pool: list[asyncio.Future[str]] = []  # kernels starting or warm, oldest first
+        self._pooled: set[str] = set()  # ids of the started kernels in the pool
+        asyncio.get_event_loop().call_soon(self.fill)  # as the server's loop starts (as Voilà's preheating does)
+
+    @property
+    def pooled(self) -> frozenset[str]:
+        """The ids of the warm kernels waiting for a page."""
+        return frozenset(self._pooled)
+
+    def fill(self) -> None:
+        """Start kernels until the pool holds ``pool_size`` (started or starting)."""
+        while len(self._pool) < self.pool_size:
+            self._pool.append(asyncio.ensure_future(self._start_warm()))
+
+    async def _start_warm(self) -> str:
+        # the kernel runs in the notebooks' folder with the dashboard's environment, as a page's own kernel would
+        kernel_id = await super().start_kernel(kernel_name=self.pool_kernel_name, path="", env=dict(os.environ))
+        self._pooled.add(kernel_id)
+        if self.warm_up:
+            client = self.get_kernel(kernel_id).client()
+            client.start_channels()
+            try:
+                await client.wait_for_ready(timeout=WARM_UP_TIMEOUT_S)
+                reply = await client.execute_interactive(
+                    self.warm_up, store_history=False, timeout=WARM_UP_TIMEOUT_S, output_hook=lambda _message: None
+                )
+                if reply["content"]["status"] != "ok":
+                    self.log.warning("warm-up of kernel %s: %s", kernel_id, reply["content"].get("evalue"))
+            finally:
+                client.stop_channels()
+        self.log.info("Kernel %s is warm (pool of %d)", kernel_id, self.pool_size)
+        return kernel_id
+
+    async def start_kernel(self, *, kernel_name: str | None = None, **kwargs: Any) -> str:
+        """A warm kernel of the pool for a page (the pool then starts another), or a new one when the pool is
+        empty or another kernel spec is asked for."""
+        if kernel_name in (None, self.pool_kernel_name):
+            while self._pool:
+                task = self._pool.pop(0)
+                try:
+                    kernel_id = await task
+                except Exception:
+                    self.log.exception("a pooled kernel did not start")
+                    continue
+                self._pooled.discard(kernel_id)
+                self.fill()
+                if kernel_id in self:
+                    self.log.info("Using warm kernel %s", kernel_id)
+                    return kernel_id
+            self.fill()
+        return await super().start_kernel(kernel_name=kernel_name, **kwargs)
+
+    async def shutdown_kernel(self, kernel_id: str, *args: Any, **kwargs: Any) -> None:
+        self._pooled.discard(kernel_id)
+        await super().shutdown_kernel(kernel_id, *args, **kwargs)
+
+    async def cull_kernel_if_idle(self, kernel_id: str) -> None:
+        """jupyter_server's culling, except for the pool's kernels (they wait for a page on purpose)."""
+        if kernel_id not in self._pooled:
+            await super().cull_kernel_if_idle(kernel_id)
+
+    async def shutdown_all(self, now: bool = False) -> None:
+        """Every kernel, the pool's too (one still being warmed is not waited for: the server is stopping)."""
+        for task in self._pool:
+            task.cancel()
+        self._pool = []
+        await super().shutdown_all(now=now)
