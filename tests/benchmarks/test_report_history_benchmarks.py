@@ -93,6 +93,7 @@ def test_recording_and_collecting_figures_cost_milliseconds_per_run(tmp_path: Pa
         record_ms = ms(lambda: record_all(FIGURES), size(200, 2000))
     finally:
         shell.display_pub.publish = original
+        InteractiveShell.clear_instance()  # outside a shell, display() prints; later tests expect it
     assert published[-1][MIMETYPE]["figures"] == [[name, float(value)] for name, value in FIGURES.items()]
     # Collecting: reading them from the executed notebook and writing them into its metadata (read + write)
     ipynb = tmp_path / "04-report-business.ipynb"

@@ -32,7 +32,7 @@ SITES = [f"SITE_{n:03d}" for n in range(1, 6)]
 
 def notebook_default(notebook: str, name: str) -> str:
     """A parameter's default in a notebook's parameters cell, as text."""
-    return declared_parameters(NOTEBOOKS / f"{notebook}.ipynb")[name][1].strip("\"'")
+    return declared_parameters(NOTEBOOKS / f"{notebook}.ipynb")[name].default.strip("\"'")
 
 
 @pytest.fixture(scope="module")

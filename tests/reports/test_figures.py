@@ -24,6 +24,7 @@ def shell_outputs() -> list[dict]:
     shell.display_pub.publish = lambda data, metadata=None, **kwargs: published.append(data)
     yield published
     shell.display_pub.publish = original
+    InteractiveShell.clear_instance()  # outside a shell, display() prints: the next test in this process expects it
 
 
 def test_record_all_displays_one_output_with_every_figure_and_a_line_for_people(shell_outputs) -> None:
