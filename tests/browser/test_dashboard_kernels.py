@@ -40,13 +40,14 @@ def test_thirty_page_views_leave_the_pool_and_the_memory_they_found(dashboard: D
     # GIVEN the dashboard at rest: its warm pool and nothing else
     dashboard.wait_at_rest(POOL_SIZE)
     at_rest_mib = dashboard.memory_mib()
-    kernel_mib = max(rss for _, command, rss in dashboard.processes() if "ipykernel" in command) / 2**20
-    peak_kernels, peak_mib = 0, at_rest_mib
+    peak_kernels, peak_mib, kernel_mib = 0, at_rest_mib, 0.0
     # WHEN 30 pages are opened, used and closed one after the other, every page in turn
     for view in range(VIEWS):
         tab = new_tab(browser)
         open_usable(tab, dashboard.url, PAGES[view % len(PAGES)])
         peak_kernels, peak_mib = max(peak_kernels, dashboard.kernels()), max(peak_mib, dashboard.memory_mib())
+        kernels_mib = [rss / 2**20 for _, command, rss in dashboard.processes() if "ipykernel" in command]
+        kernel_mib = max([kernel_mib, *kernels_mib])  # the largest kernel seen, a page's or the pool's
         context = tab.context
         close_tab(tab)
         context.close()
@@ -56,7 +57,7 @@ def test_thirty_page_views_leave_the_pool_and_the_memory_they_found(dashboard: D
     print(
         f"\n{VIEWS} page views: kernels {POOL_SIZE} at rest, at most {peak_kernels}, {dashboard.kernels()} after; "
         f"memory {at_rest_mib:.0f} MiB at rest, at most {peak_mib:.0f}, {after_mib:.0f} after "
-        f"(a warm kernel {kernel_mib:.0f} MiB)"
+        f"(the largest kernel {kernel_mib:.0f} MiB)"
     )
     assert peak_kernels <= POOL_SIZE + 2  # the open page's and the one the pool is warming behind it
     assert peak_mib <= at_rest_mib + 3 * kernel_mib  # ... each grown by the page it ran, at most
