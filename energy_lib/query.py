@@ -290,18 +290,9 @@ def summary_buckets(start: datetime | str | None, end: datetime | str | None) ->
 
 
 def rollups(settings: Settings, dynamodb: Any, bucket_keys: list[str], cost: Cost | None = None) -> list[Row]:
-    """Every site's rollup item in each bucket (``T``, ``D#2025-06-11``, ``H#2025-06-11T13``)."""
-    rows: list[Row] = []
-    for bucket in bucket_keys:
-        rows += query_pages(
-            dynamodb,
-            cost,
-            TableName=settings.rollups_table,
-            KeyConditionExpression="#bucket = :bucket",
-            ExpressionAttributeNames={"#bucket": "bucket"},
-            ExpressionAttributeValues={":bucket": {"S": bucket}},
-        )
-    return rows
+    """Every site's rollup item in each bucket (``T``, ``D#2025-06-11``, ``H#2025-06-11T13``), eventually
+    consistent."""
+    return tail.rollup_items(settings, dynamodb, bucket_keys, cost, consistent=False)
 
 
 def summary(

@@ -83,9 +83,9 @@ def exact_rollups(
     """Every site's row in each of ``bucket_keys`` (``T``, ``D#2025-06-11``, ``H#2025-06-11T13``: ``bucket``,
     ``site_id`` and the counters of :mod:`energy_lib.rollups`), exact when read: the rollup item plus the
     readings stored after its watermark; rows without readings are left out. With the freshness of the read."""
-    totals = _items(settings, dynamodb, [TOTAL_BUCKET], cost)
+    totals = rollup_items(settings, dynamodb, [TOTAL_BUCKET], cost)
     watermarks = {row["site_id"]: row.get("last_reading_at", "") for row in totals}
-    items = totals if bucket_keys == [TOTAL_BUCKET] else _items(settings, dynamodb, bucket_keys, cost)
+    items = totals if bucket_keys == [TOTAL_BUCKET] else rollup_items(settings, dynamodb, bucket_keys, cost)
     held = {(row["bucket"], row["site_id"]): row for row in items}
     sites = set(watermarks) | {site for _, site in held} | registered_sites(settings, dynamodb, cost)
     first, last = span(bucket_keys)
@@ -113,9 +113,12 @@ def exact_rollups(
     return [row for row in rows if row["readings"]], freshness
 
 
-def _items(settings: Settings, dynamodb: Any, bucket_keys: list[str], cost: Cost | None) -> list[Row]:
-    """Every site's rollup item in each bucket, strongly consistent (an item read after another is at least as
-    new as the aggregator had it when the first was read)."""
+def rollup_items(
+    settings: Settings, dynamodb: Any, bucket_keys: list[str], cost: Cost | None = None, consistent: bool = True
+) -> list[Row]:
+    """Every site's rollup item in each bucket; ``consistent``: strongly consistent reads (an item read after
+    another is then at least as new as the aggregator had it when the first was read)."""
+    strongly = {"ConsistentRead": True} if consistent else {}
     rows: list[Row] = []
     for bucket in bucket_keys:
         rows += query_pages(
@@ -125,7 +128,7 @@ def _items(settings: Settings, dynamodb: Any, bucket_keys: list[str], cost: Cost
             KeyConditionExpression="#bucket = :bucket",
             ExpressionAttributeNames={"#bucket": "bucket"},
             ExpressionAttributeValues={":bucket": {"S": bucket}},
-            ConsistentRead=True,
+            **strongly,
         )
     return rows
 
@@ -139,17 +142,23 @@ def _counters(row: Row) -> dict[str, Decimal]:
     return {name: row.get(name, Decimal(0)) for name in COUNTERS}
 
 
+def registry_items(settings: Settings, dynamodb: Any, cost: Cost | None = None) -> list[Row]:
+    """The registry's items, by site id (one paged Query of the sites table)."""
+    return list(
+        query_pages(
+            dynamodb,
+            cost,
+            TableName=settings.sites_table,
+            KeyConditionExpression="#record = :record",
+            ExpressionAttributeNames={"#record": SITES.partition_key},
+            ExpressionAttributeValues={":record": {"S": SITE_RECORD}},
+        )
+    )
+
+
 def registered_sites(settings: Settings, dynamodb: Any, cost: Cost | None = None) -> set[str]:
     """The site ids of the registry (one Query of the sites table)."""
-    items = query_pages(
-        dynamodb,
-        cost,
-        TableName=settings.sites_table,
-        KeyConditionExpression="#record = :record",
-        ExpressionAttributeNames={"#record": SITES.partition_key},
-        ExpressionAttributeValues={":record": {"S": SITE_RECORD}},
-    )
-    return {item[SITES.sort_key] for item in items}
+    return {item[SITES.sort_key] for item in registry_items(settings, dynamodb, cost)}
 
 
 def has_readings(settings: Settings, dynamodb: Any, site_id: str, cost: Cost | None = None) -> bool:

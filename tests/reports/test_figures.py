@@ -12,6 +12,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from energy_lib.workbook.notebook import views
+from tests.unit.workbook.notebook.test_views import fleet
 from energy_lib.workbook.reports.figures import MIMETYPE, figure_value, figures_of, is_figure_output, record_all
 
 
@@ -79,26 +80,8 @@ def test_the_runner_reads_figures_in_cell_order_the_last_of_a_name_winning() -> 
     assert list(figures_of(notebook).items()) == [("b_pct", 2.0), ("a_kwh", 3.25)]
 
 
-FLEET = {
-    "sites": 5,
-    "readings": 1440,
-    "valid_readings": 1408,
-    "anomalies": 32,
-    "anomalies_low": 4,
-    "anomalies_medium": 23,
-    "anomalies_high": 4,
-    "anomalies_critical": 1,
-    "energy_generated_kwh": 17592.934,
-    "energy_consumed_kwh": 18707.256,
-    "net_energy_kwh": -1114.322,
-    "flagged_energy_generated_kwh": 4957.5,
-    "flagged_energy_consumed_kwh": 12.5,
-    "efficiency_pct": 94.04,
-    "anomaly_rate_pct": 2.22,
-    "complete_through": "2025-06-12T00:04:30Z",
-    "rolled_up_through": "2025-06-11T23:45:00Z",
-    "readings_after_rollups": 12,
-}
+# the fleet row of the KPI strip's tests, its energies with every digit of the stored sums
+FLEET = fleet(energy_generated_kwh=17592.934, energy_consumed_kwh=18707.256, net_energy_kwh=-1114.322)
 
 
 def test_the_business_kpis_hand_the_history_the_exact_values_they_show_for_machines() -> None:

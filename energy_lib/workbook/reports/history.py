@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 
 from energy_lib import timeutil
 from energy_lib.config import Settings
-from energy_lib.workbook.reports.records import ReportError, RunRecord, write_bytes
+from energy_lib.workbook.reports.records import ReportError, RunRecord, file_lock, write_bytes
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -205,7 +205,7 @@ class HistoryStore:
     def add(self, new: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Put the rows ``new`` into the table (replacing rows of the same runs); returns every row after."""
         if self.path is not None:
-            with _locked(self.path.with_name(f".{self.path.name}.lock")):
+            with file_lock(self.path.with_name(f".{self.path.name}.lock")):
                 rows = upserted(self._read()[0], new)
                 write_bytes(self.path, to_parquet(rows))
             return rows
@@ -221,23 +221,6 @@ class HistoryStore:
                 continue  # another run wrote first: read its table and add ours again
             return rows
         raise ReportError(f"could not write {self.where}: {WRITE_TURNS} other writers came first")
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``lock_path``, waiting for it (POSIX ``flock``; elsewhere no lock)."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: writers are not kept apart
-            yield
-            return
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def as_json(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,11 @@ A run of notebook ``NAME`` lives in ``<reports_dir>/NAME/<run-id>/``:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -196,6 +197,24 @@ def write_bytes(path: Path, data: bytes) -> None:
 def write_text(path: Path, text: str) -> None:
     """:func:`write_bytes` of ``text`` in UTF-8."""
     write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def file_lock(lock_path: Path, wait: bool = True) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (POSIX ``flock``; elsewhere no lock): waiting for it, or with
+    ``wait`` False raising BlockingIOError when another process holds it."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: callers are not kept apart
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def list_runs(reports_dir: str | os.PathLike[str] = "reports") -> list[RunRecord]:

@@ -41,7 +41,14 @@ from typing import Any
 from energy_lib import timeutil
 from energy_lib.config import Settings
 from energy_lib.workbook.reports.parameters import plain, resolve_notebook, validate_parameters
-from energy_lib.workbook.reports.records import ReportBusy, ReportError, ReportFailed, RunRecord, list_runs
+from energy_lib.workbook.reports.records import (
+    ReportBusy,
+    ReportError,
+    ReportFailed,
+    RunRecord,
+    file_lock,
+    list_runs,
+)
 from energy_lib.workbook.reports.runs import run_report
 
 EVERY = ("hourly", "daily", "weekly", "monthly")
@@ -312,19 +319,11 @@ def run_due(
 
 @contextlib.contextmanager
 def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``lock_path`` (POSIX ``flock``; elsewhere no lock) or raise ReportBusy."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
+    """Hold an exclusive lock on ``lock_path`` (see :func:`~energy_lib.workbook.reports.records.file_lock`) or raise
+    ReportBusy."""
+    with contextlib.ExitStack() as held:
         try:
-            import fcntl
-        except ImportError:  # not POSIX: overlapping calls are not prevented
-            yield
-            return
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.enter_context(file_lock(lock_path, wait=False))
         except BlockingIOError as error:
             raise ReportBusy(f"another run of the due reports holds {lock_path}") from error
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield

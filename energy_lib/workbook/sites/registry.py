@@ -18,11 +18,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from energy_lib import query
+from energy_lib import query, tail
 from energy_lib.config import Settings
-from energy_lib.dynamo import Cost, batch_put, from_item, query_pages, to_item
+from energy_lib.dynamo import Cost, batch_put, from_item, to_item
 from energy_lib.errors import EnergyError
-from energy_lib.schema import SITE_RECORD, SITES
+from energy_lib.schema import SITE_RECORD
 from energy_lib.timeutil import format_timestamp
 from energy_lib.validation import SITE_ID
 
@@ -287,15 +287,7 @@ def put_sites(settings: Settings, dynamodb: Any, sites: Sequence[RegisteredSite]
 
 def list_sites(settings: Settings, dynamodb: Any, cost: Cost | None = None) -> list[RegisteredSite]:
     """Every registered site, by site id: one Query (paged)."""
-    items = query_pages(
-        dynamodb,
-        cost,
-        TableName=settings.sites_table,
-        KeyConditionExpression="#record = :record",
-        ExpressionAttributeNames={"#record": SITES.partition_key},
-        ExpressionAttributeValues={":record": {"S": RECORD}},
-    )
-    return [RegisteredSite.from_item(item) for item in items]
+    return [RegisteredSite.from_item(item) for item in tail.registry_items(settings, dynamodb, cost)]
 
 
 def get_site(settings: Settings, dynamodb: Any, site_id: str) -> RegisteredSite | None:
