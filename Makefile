@@ -33,9 +33,9 @@ demo: $(INSTALLED)  ## the main job: local stack up, every notebook run as a rep
 
 # two workers (the notebooks in order on one, a file's tests together: conftest.py's scheduler); then the
 # benchmarks on their own, so the other worker's load does not move their figures
-test: $(INSTALLED) browser  ## every test and every benchmark (benchmarks at a size that keeps the run within 20 minutes)
-	$(PYTEST) -n 2 -m "not benchmark"
-	$(PYTEST) -m benchmark
+test: $(INSTALLED) browser  ## every test, then every benchmark at its small size (`make bench`: full size)
+	$(PYTEST) -n 2 -m "not benchmark" --durations=20
+	$(PYTEST) -m benchmark --durations=20
 
 check: $(INSTALLED)  ## the fast loop (under a minute): tests/unit, no local stack, notebook, browser or security tool
 	$(PYTEST) tests/unit -q -n 2

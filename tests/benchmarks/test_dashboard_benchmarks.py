@@ -22,7 +22,7 @@ from tests.browser.conftest import STARTUP_S, Dashboard, LocalStack, chromium, s
 from tests.browser.pages import close_tab, open_usable
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.browser, pytest.mark.stack]
-ROUNDS = size(3, 7)  # views of each page, each way
+ROUNDS = size(2, 7)  # views of each page, each way
 
 
 @pytest.fixture(scope="module")

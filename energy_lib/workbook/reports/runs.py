@@ -189,18 +189,6 @@ def _failure_fields(failure: Failure | None) -> dict[str, Any]:
     return {"reason": failure.reason, "failed_cell": failure.cell, "error_lines": failure.lines}
 
 
-def kernel_config() -> Any:
-    """The kernels' configuration: their messages encrypted with CurveZMQ keys the kernel manager provisions
-    (the kernel then has no reason to warn that it runs over TCP without encryption)."""
-    import zmq
-    from traitlets.config import Config
-
-    config = Config()
-    if zmq.has("curve"):
-        config.KernelManager.transport_encryption = "auto"  # used when the kernelspec declares it supports it
-    return config
-
-
 def execute(
     source: Path, output: Path, values: Mapping[str, Any], timeout_s: float | None, retries: int = 0
 ) -> tuple[Failure | None, int]:
@@ -248,7 +236,6 @@ def _attempt(
             cwd=str(source.parent),
             progress_bar=False,
             log_output=False,
-            config=kernel_config(),
             timeout_func=time_left,
             on_cell_start=on_cell_start,
             shutdown_kernel="immediate",  # a kernel stopped in a cell's middle would only complain of closed sockets
