@@ -37,7 +37,7 @@ test: $(INSTALLED) browser  ## every test, then every benchmark at its small siz
 	$(PYTEST) -n 2 -m "not benchmark" --durations=20
 	$(PYTEST) -m benchmark --durations=20
 
-check: $(INSTALLED)  ## the fast loop (under a minute): tests/unit, no local stack, notebook, browser or security tool
+check: $(INSTALLED)  ## the fast loop (a minute or two): tests/unit, no local stack, notebook, browser or security tool
 	$(PYTEST) tests/unit -q -n 2
 
 bench: $(INSTALLED)  ## the benchmarks at full size: figures in build/benchmarks/*.json, then docs/benchmarks.md

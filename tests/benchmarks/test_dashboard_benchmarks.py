@@ -22,7 +22,7 @@ from tests.browser.conftest import STARTUP_S, Dashboard, LocalStack, chromium, s
 from tests.browser.pages import close_tab, open_usable
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.browser, pytest.mark.stack]
-ROUNDS = size(2, 7)  # views of each page, each way
+ROUNDS = size(2, 7)  # views of each page
 
 
 @pytest.fixture(scope="module")
@@ -37,18 +37,18 @@ def tree(dashboard: Dashboard) -> dict[str, int]:
     return {"kernels": dashboard.kernels(), "memory_mib": round(dashboard.memory_mib())}
 
 
-def page_times(stack: LocalStack, browser: Any, folder: Any, pool_size: int) -> dict[str, Any]:
-    """Every page ``ROUNDS`` times on a dashboard with ``pool_size`` warm kernels: seconds to usable, and the
+def page_times(stack: LocalStack, browser: Any, folder: Any) -> dict[str, Any]:
+    """Every page ``ROUNDS`` times on the default dashboard (``POOL_SIZE`` warm kernels): seconds to usable, and the
     dashboard (kernels, memory) at rest before the views, at the most while a page was open, at rest after."""
-    dashboard = start_dashboard(stack, folder, "--pool-size", str(pool_size))
+    dashboard = start_dashboard(stack, folder)
     try:
-        dashboard.wait_at_rest(pool_size)
+        dashboard.wait_at_rest(POOL_SIZE)
         before = tree(dashboard)
         peak = dict(before)
         seconds: dict[str, list[float]] = {name: [] for name in PAGES}
         for _ in range(ROUNDS):
             for name in PAGES:
-                dashboard.wait_at_rest(pool_size)  # the pool warm again, the last page's kernel ended
+                dashboard.wait_at_rest(POOL_SIZE)  # the pool warm again, the last page's kernel ended
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 tab = context.new_page()
                 tab.set_default_timeout(STARTUP_S * 1000)
@@ -56,7 +56,7 @@ def page_times(stack: LocalStack, browser: Any, folder: Any, pool_size: int) -> 
                 peak = {key: max(peak[key], value) for key, value in tree(dashboard).items()}
                 close_tab(tab)
                 context.close()
-        dashboard.wait_at_rest(pool_size)
+        dashboard.wait_at_rest(POOL_SIZE)
         after = tree(dashboard)
     finally:
         stop(dashboard.process)
@@ -67,7 +67,7 @@ def test_every_page_becomes_usable_and_the_dashboard_keeps_no_kernel(
     stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     with chromium() as browser:
-        run = page_times(stack, browser, tmp_path_factory.mktemp("pages"), POOL_SIZE)
+        run = page_times(stack, browser, tmp_path_factory.mktemp("pages"))
     figures = {
         name: {"median_s": statistics.median(run["seconds"][name]), "max_s": max(run["seconds"][name])}
         for name in PAGES

@@ -12,8 +12,8 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from energy_lib.workbook.notebook import views
-from tests.unit.workbook.notebook.test_views import fleet
 from energy_lib.workbook.reports.figures import MIMETYPE, figure_value, figures_of, is_figure_output, record_all
+from tests.unit.workbook.notebook.test_views import fleet
 
 
 @pytest.fixture
