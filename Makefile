@@ -35,7 +35,7 @@ demo: $(INSTALLED)  ## the main job: local stack up, every notebook run as a rep
 # benchmarks on their own, so the other worker's load does not move their figures
 test: $(INSTALLED) browser  ## every test, then every benchmark at its small size (`make bench`: full size)
 	$(PYTEST) -n 2 -m "not benchmark" --durations=20
-	$(PYTEST) -m benchmark --durations=20
+	$(PYTEST) -n 2 -m benchmark --durations=20
 
 check: $(INSTALLED)  ## the fast loop (a minute or two): tests/unit, no local stack, notebook, browser or security tool
 	$(PYTEST) tests/unit -q -n 2

@@ -22,7 +22,7 @@ from tests.browser.conftest import STARTUP_S, Dashboard, LocalStack, chromium, s
 from tests.browser.pages import close_tab, open_usable
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.browser, pytest.mark.stack]
-ROUNDS = size(2, 7)  # views of each page
+ROUNDS = size(1, 7)  # views of each page
 
 
 @pytest.fixture(scope="module")

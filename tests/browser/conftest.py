@@ -25,6 +25,7 @@ import pytest
 
 from energy_lib.clients import client
 from energy_lib.config import Settings
+from energy_lib.workbook.notebook.dashboard import POOL_SIZE
 from tests.conftest import REPO, free_port
 
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -42,6 +43,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 STARTUP_S = 600  # a generous bound for a server to answer on a loaded machine; slow is not dead
+CULL_IDLE_S = 30  # the culling dashboard's (see dashboard)
 
 
 def chromium_path() -> str:
@@ -205,6 +207,10 @@ class Dashboard:
             lambda: self.kernels() - pages == pool_size == self.warm(), f"{pool_size} warm kernels and {pages} pages'"
         )
 
+    def culled(self) -> int:
+        """Kernels the culler has ended so far, as the dashboard's log tells."""
+        return self.log.read_text().count("Culling 'idle' kernel")
+
     def warm(self) -> int:
         """Warm kernels in the pool now, as the dashboard's log tells: warmed minus handed to a page."""
         log = self.log.read_text()
@@ -223,3 +229,21 @@ def start_dashboard(stack: LocalStack, folder: Path, *options: str) -> Dashboard
     log = folder / "dashboard.log"
     process = serve([*CLI, "dashboard", "--port", str(port), *options], stack.env, port, log)
     return Dashboard(f"http://127.0.0.1:{port}", process, log)
+
+
+@pytest.fixture(scope="module")
+def dashboard(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    """The dashboard at rest, culling kernels without a page after ``CULL_IDLE_S``."""
+    # a kernel with no page connected is culled after half a minute here (not 10), so that culling runs all through
+    # these tests (a page's kernel runs its notebook before the page connects, busy, not idle: it is not culled)
+    started = start_dashboard(stack, tmp_path_factory.mktemp("kernels"), "--cull-idle-s", str(CULL_IDLE_S))
+    started.wait_at_rest(POOL_SIZE)
+    yield started
+    stop(started.process)
+
+
+def new_tab(browser: Any) -> Any:
+    """A page in a context of its own, as a new browser window opens one."""
+    tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    tab.set_default_timeout(STARTUP_S * 1000)
+    return tab

@@ -33,7 +33,7 @@ def running(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.fixture(scope="module")
-def dashboard(running: Dashboard) -> str:
+def dashboard(running: Dashboard) -> str:  # here the address of the default dashboard (not conftest's culling one)
     return running.url
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from energy_lib import timeutil
 from energy_lib.config import Settings
 from energy_lib.errors import LocalStackError
-from energy_lib.workbook.local.processes import pid_alive
+from energy_lib.workbook.local.processes import pid_alive, wait_ended
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 60
@@ -152,11 +152,9 @@ def down(settings: Settings, timeout_s: float = 15) -> bool:
     stopped = False
     if _is_stack(pid):
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if pid_alive(pid):
+        if not wait_ended(pid, timeout_s):
             os.kill(pid, signal.SIGKILL)
+            wait_ended(pid, timeout_s)
         stopped = True
     path.unlink(missing_ok=True)
     return stopped
