@@ -32,7 +32,8 @@ demo: $(INSTALLED)  ## the main job: local stack up, every notebook run as a rep
 	$(BIN)/energy-workbook demo
 
 # two workers (the notebooks in order on one, a file's tests together: conftest.py's scheduler); then the
-# benchmarks on their own, so the other worker's load does not move their figures
+# benchmarks, on two workers too: they assert counts and bounds, never times (`make bench` measures the figures
+# of record, one at a time), and a dashboard benchmark beside the dashboard tests left a start page unlisted twice
 test: $(INSTALLED) browser  ## every test, then every benchmark at its small size (`make bench`: full size)
 	$(PYTEST) -n 2 -m "not benchmark" --durations=20
 	$(PYTEST) -n 2 -m benchmark --durations=20

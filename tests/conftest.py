@@ -130,3 +130,13 @@ def empty_data(settings: Settings) -> None:
 def settings(moto_port: int, tmp_path: Path) -> Settings:
     """Settings for an empty, freshly provisioned moto server (state is reset between tests)."""
     return fresh_stack(moto_port, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """The system's headless Chromium, one per worker for the browser tests and the page benchmark alike
+    (Playwright's sync API runs once per process)."""
+    from tests.browser.conftest import chromium
+
+    with chromium() as launched:
+        yield launched

@@ -18,7 +18,7 @@ import pytest
 from energy_lib.workbook.notebook.dashboard import PAGES, POOL_SIZE
 from tests.benchmarks.results import write
 from tests.benchmarks.sizes import size
-from tests.browser.conftest import STARTUP_S, Dashboard, LocalStack, chromium, seeded_stack, start_dashboard, stop
+from tests.browser.conftest import STARTUP_S, Dashboard, LocalStack, seeded_stack, start_dashboard, stop
 from tests.browser.pages import close_tab, open_usable
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.browser, pytest.mark.stack]
@@ -64,10 +64,9 @@ def page_times(stack: LocalStack, browser: Any, folder: Any) -> dict[str, Any]:
 
 
 def test_every_page_becomes_usable_and_the_dashboard_keeps_no_kernel(
-    stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
+    stack: LocalStack, browser: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    with chromium() as browser:
-        run = page_times(stack, browser, tmp_path_factory.mktemp("pages"))
+    run = page_times(stack, browser, tmp_path_factory.mktemp("pages"))
     figures = {
         name: {"median_s": statistics.median(run["seconds"][name]), "max_s": max(run["seconds"][name])}
         for name in PAGES

@@ -1,5 +1,5 @@
 """The local stack at real size: a 30,000-reading file (a day of 100 sites at 5-minute intervals, and a bit)
-from upload to queryable, on an empty stack and again with 300,000 readings stored (`make bench`; 3,000 and 30,000
+from upload to queryable, on an empty stack and again with 300,000 readings stored (`make bench`; 1,000 and 10,000
 in `make test`); the stack process's peak memory (VmHWM) each time (build/benchmarks/local_stack_at_size.json).
 The per-reading cost of the last file must stay within 1.5x of the first: measured
 as the AWS requests the pipeline's invocations sent (the local runtime's REPORT lines), which would grow if
@@ -37,8 +37,8 @@ from tests.benchmarks.sizes import size
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.benchmark
-FILE_SITES, FILE_READINGS = 100, size(3_000, 30_000)
-STORED = size(30_000, 300_000)
+FILE_SITES, FILE_READINGS = 100, size(1_000, 30_000)
+STORED = size(10_000, 300_000)
 REPORT = re.compile(r"REPORT (\S+) \S+: (\d+) (\w+), (\d+) requests \(([^)]*)\)")
 
 

@@ -103,12 +103,6 @@ def chromium() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
