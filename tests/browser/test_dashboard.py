@@ -72,6 +72,8 @@ def test_the_dashboard_listens_on_loopback_only_and_lists_its_pages(dashboard: s
             seen = f"requests {traffic.requests}, failed {traffic.failed}, errors {traffic.errors}"
             raise AssertionError(f"the start page never listed {name}; {seen}") from error
     assert "01-check-provisioning" not in page.inner_text("body")
+    # and the start page, as every page, asks nothing of any host but the dashboard (no stylesheet from a CDN)
+    assert traffic.hosts() == {dashboard.removeprefix("http://")}, traffic.hosts()
 
 
 def test_the_explorer_draws_at_full_size_and_redraws_for_another_site(

@@ -23,7 +23,8 @@ Offline. The pages use a template built on Voilà's lab template (``jupyter/voil
 module): without its two stylesheet links to a CDN (Font Awesome, which Voilà's own bundle carries), loading
 plotly.js from the dashboard (the plotly package's own copy; a page's first cell tells ``display.setup()`` to
 send none, several MB less per page view), and showing a chart of a cell's output by its HTML version (see the
-template). Nothing a page asks for leaves 127.0.0.1.
+template); the start page and the error pages have a skeleton of their own (``page.html``), without the link to a
+CDN that Voilà's has outside any block. Nothing a page asks for leaves 127.0.0.1.
 
 Voilà listens on 127.0.0.1 only, on exactly the port asked for (no fallback to another port).
 """
