@@ -62,5 +62,5 @@ def test_a_bad_value_in_a_query_string_gets_the_message_of_the_command_line(bad)
 
 def test_the_template_links_to_no_other_host():
     files = [path for path in dashboard.JUPYTER_DATA.rglob("*") if path.is_file()]
-    assert {path.name for path in files} == {"conf.json", "index.html.j2"}
+    assert {path.name for path in files} == {"conf.json", "index.html.j2", "page.html"}
     assert not any(re.search(r"(https?:)?//[a-z]", path.read_text()) for path in files)
