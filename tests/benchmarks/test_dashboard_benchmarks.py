@@ -18,7 +18,7 @@ import pytest
 from energy_lib.workbook.notebook.dashboard import PAGES, POOL_SIZE
 from tests.benchmarks.results import write
 from tests.benchmarks.sizes import size
-from tests.browser.conftest import STARTUP_S, Dashboard, LocalStack, seeded_stack, start_dashboard, stop
+from tests.browser.conftest import Dashboard, LocalStack, new_tab, seeded_stack, start_dashboard, stop
 from tests.browser.pages import close_tab, open_usable
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.browser, pytest.mark.stack]
@@ -49,13 +49,10 @@ def page_times(stack: LocalStack, browser: Any, folder: Any) -> dict[str, Any]:
         for _ in range(ROUNDS):
             for name in PAGES:
                 dashboard.wait_at_rest(POOL_SIZE)  # the pool warm again, the last page's kernel ended
-                context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                tab = context.new_page()
-                tab.set_default_timeout(STARTUP_S * 1000)
+                tab = new_tab(browser)
                 seconds[name].append(round(open_usable(tab, dashboard.url, name), 2))
                 peak = {key: max(peak[key], value) for key, value in tree(dashboard).items()}
                 close_tab(tab)
-                context.close()
         dashboard.wait_at_rest(POOL_SIZE)
         after = tree(dashboard)
     finally:

@@ -105,9 +105,8 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    opened = context.new_page()
-    opened.set_default_timeout(STARTUP_S * 1000)
+    opened = new_tab(browser)
+    context = opened.context
     yield opened
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:

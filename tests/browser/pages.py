@@ -61,5 +61,8 @@ def open_usable(page: Any, url: str, name: str, query: str = "") -> float:
 
 
 def close_tab(page: Any) -> None:
-    """Close the page as a person closes its tab: its unload handlers run (Voilà's ends the page's kernel)."""
+    """Close the page as a person closes its tab: its unload handlers run (Voilà's ends the page's kernel); then its
+    window (the page's own browser context, as :func:`~tests.browser.conftest.new_tab` opens one)."""
+    context = page.context
     page.close(run_before_unload=True)
+    context.close()

@@ -30,9 +30,7 @@ def test_thirty_page_views_leave_the_pool_and_the_memory_they_found(dashboard: D
         peak_kernels, peak_mib = max(peak_kernels, dashboard.kernels()), max(peak_mib, dashboard.memory_mib())
         kernels_mib = [rss / 2**20 for _, command, rss in dashboard.processes() if "ipykernel" in command]
         kernel_mib = max([kernel_mib, *kernels_mib])  # the largest kernel seen, a page's or the pool's
-        context = tab.context
         close_tab(tab)
-        context.close()
     # THEN every page's kernel ended: only the pool is left, and the memory is what it was at rest
     dashboard.wait_at_rest(POOL_SIZE)
     after_mib = dashboard.memory_mib()

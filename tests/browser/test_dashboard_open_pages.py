@@ -43,7 +43,6 @@ def test_a_page_left_open_for_a_day_ends_with_the_memory_it_started_with(dashboa
         tab.locator(".widget-dropdown select").first.select_option(site)
         tab.wait_for_function(TITLE, arg=f"Energy of {site}")
     close_tab(tab)
-    context.close()
 
 
 def js_heap(cdp: Any) -> float:
@@ -65,8 +64,6 @@ def test_a_page_asks_nothing_of_another_host_and_logs_no_error(dashboard: Dashbo
     # AND when it closes, its kernel ends by the page's request, not by the culler: the dashboard is back at rest
     assert dashboard.kernels() == POOL_SIZE + 1
     culled = dashboard.culled()
-    context = tab.context
     close_tab(tab)
-    context.close()
     dashboard.wait_at_rest(POOL_SIZE)
     assert dashboard.culled() == culled
