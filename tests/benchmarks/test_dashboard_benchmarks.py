@@ -1,6 +1,5 @@
 """How long each dashboard page takes from being asked for to being usable, in real headless Chromium on a real
-local stack, with the dashboard's default pool (none: each page starts its own kernel and imports everything;
-docs/dashboard.md says why the pool is off).
+local stack, with the dashboard's default pool of warm kernels (a page opens on one whose imports are done).
 
 Figures: the median and the slowest of the rounds per page, in build/benchmarks/dashboard_pages.json; the
 dashboard's kernels and the resident memory of its whole process tree (server and kernels) at rest before the

@@ -64,9 +64,7 @@ PAGES = (  # the dashboard's pages, in the order of the start page
     "10-assess-fleet-performance",
     "11-review-report-history",
 )
-# warm kernels kept ready for the next pages: none by default, as pages hung on warm kernels in three runs of the
-# browser tests on 2026-12-07 (docs/dashboard.md)
-POOL_SIZE = 0
+POOL_SIZE = 2  # warm kernels kept ready for the next pages
 CULL_IDLE_S = 600  # a kernel with no page connected is shut down after this long idle [s]
 CULL_INTERVAL_S = 60  # how often idle kernels are looked for [s] (at most the culling time)
 TEMPLATE = "energy"  # jupyter/voila/templates/energy: Voilà's lab template, offline

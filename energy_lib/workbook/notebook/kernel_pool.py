@@ -15,16 +15,30 @@ import asyncio
 import os
 from typing import Any
 
-from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
-from traitlets import Int, Unicode
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager, ServerKernelManager
+from traitlets import DottedObjectName, Int, Type, Unicode, default
 
-__all__ = ["WarmKernelManager"]
+from energy_lib.workbook.reports.kernel_client import WatchfulKernelClient
+
+__all__ = ["WarmKernelManager", "WatchfulServerKernelManager"]
 
 WARM_UP_TIMEOUT_S = 600  # a bound for the warm-up code on a loaded machine; slow is not dead
 
 
+class WatchfulServerKernelManager(ServerKernelManager):
+    """jupyter_server's manager of one kernel, whose clients (Voilà's executor, the warm-up) read every reply
+    that has arrived (:mod:`energy_lib.workbook.reports.kernel_client`)."""
+
+    client_class = DottedObjectName(f"{WatchfulKernelClient.__module__}.WatchfulKernelClient")
+    client_factory = Type(klass=WatchfulKernelClient)
+
+
 class WarmKernelManager(AsyncMappingKernelManager):
     """jupyter_server's kernel manager with a pool of warm kernels (see the module doc)."""
+
+    @default("kernel_manager_class")
+    def _watchful_kernels(self) -> str:
+        return f"{__name__}.WatchfulServerKernelManager"
 
     pool_size = Int(2, config=True, help="kernels kept started and warm for the next pages (0: none)")
     warm_up = Unicode("", config=True, help="code run in each pooled kernel once started (imports, say)")

@@ -213,6 +213,8 @@ def _attempt(
 ) -> Failure | None:
     import papermill
 
+    from energy_lib.workbook.reports.kernel_client import WatchfulKernelManager
+
     running: dict[str, int | None] = {"cell": None}
 
     def on_cell_start(cell: Any, cell_index: int) -> None:
@@ -233,6 +235,7 @@ def _attempt(
             str(output),
             parameters=dict(values),
             kernel_name=KERNEL_NAME,
+            kernel_manager_class=WatchfulKernelManager,  # reads every reply that arrived (see its module)
             cwd=str(source.parent),
             progress_bar=False,
             log_output=False,
