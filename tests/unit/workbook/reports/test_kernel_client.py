@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import select
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from queue import Empty
+from typing import Any
 
 import pytest
 import zmq
@@ -28,6 +30,13 @@ def sockets() -> Iterator[tuple[zmq.Socket, zmq.asyncio.Socket]]:
     yield kernel, client
     client.close(linger=0)
     kernel.close(linger=0)
+
+
+def run_apart(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """``coroutine`` run to its end on an event loop of its own, in a thread of its own (a test before this one
+    may have left an event loop running in this thread, as Playwright's sync API does)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 async def reply_with_lost_wake_up(kernel: zmq.Socket, channel: AsyncZMQSocketChannel) -> dict | None:
@@ -53,12 +62,12 @@ async def reply_with_lost_wake_up(kernel: zmq.Socket, channel: AsyncZMQSocketCha
 
 def test_jupyter_client_s_channel_sleeps_through_a_reply_whose_wake_up_was_lost(sockets) -> None:
     kernel, client = sockets
-    assert asyncio.run(reply_with_lost_wake_up(kernel, AsyncZMQSocketChannel(client, Session()))) is None
+    assert run_apart(reply_with_lost_wake_up(kernel, AsyncZMQSocketChannel(client, Session()))) is None
 
 
 def test_the_watchful_channel_reads_that_reply(sockets) -> None:
     kernel, client = sockets
-    reply = asyncio.run(reply_with_lost_wake_up(kernel, WatchfulChannel(client, Session())))
+    reply = run_apart(reply_with_lost_wake_up(kernel, WatchfulChannel(client, Session())))
     assert reply is not None and reply["msg_type"] == "kernel_info_reply"
 
 
@@ -67,7 +76,7 @@ def test_the_watchful_channel_waits_its_whole_timeout_when_nothing_comes(sockets
     timeout_s = 2.5 * POLL_SLICE_S
     started = time.monotonic()
     with pytest.raises(Empty):
-        asyncio.run(WatchfulChannel(client, Session()).get_msg(timeout=timeout_s))
+        run_apart(WatchfulChannel(client, Session()).get_msg(timeout=timeout_s))
     assert time.monotonic() - started >= timeout_s
 
 
