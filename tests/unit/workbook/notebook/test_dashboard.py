@@ -64,3 +64,13 @@ def test_the_template_links_to_no_other_host():
     files = [path for path in dashboard.JUPYTER_DATA.rglob("*") if path.is_file()]
     assert {path.name for path in files} == {"conf.json", "index.html.j2", "page.html"}
     assert not any(re.search(r"(https?:)?//[a-z]", path.read_text()) for path in files)
+
+
+def test_the_dashboard_s_kernels_get_clients_that_read_every_reply_that_arrived():
+    from energy_lib.workbook.notebook.kernel_pool import WarmKernelManager
+    from energy_lib.workbook.reports.kernel_client import WatchfulChannel, WatchfulKernelClient
+
+    manager = WarmKernelManager(pool_size=0).kernel_manager_factory(kernel_name="python3")
+    client = manager.client()  # what Voilà's executor and the pool's warm-up talk to a kernel with
+    assert isinstance(client, WatchfulKernelClient)
+    assert {type(client.shell_channel), type(client.iopub_channel)} == {WatchfulChannel}
