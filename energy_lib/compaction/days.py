@@ -124,7 +124,7 @@ def read_day(settings: Settings, s3: Any, day: str) -> tuple[pa.Table, str | Non
         if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
             return empty(), None
         raise
-    return conform(pq.read_table(io.BytesIO(response["Body"].read()))), response["ETag"]
+    return conform(read_parquet(response["Body"].read())), response["ETag"]
 
 
 def _read_change(settings: Settings, s3: Any, key: str) -> tuple[dict[str, str], pa.Table] | None:
@@ -182,6 +182,16 @@ def newest(table: pa.Table) -> pa.Table:
         first = pa.concat_arrays([pa.array([True]), *changed.chunks]) if changed.num_chunks else pa.array([True])
         ordered = ordered.filter(pc.and_(first, pc.invert(ordered[DELETED])))
     return ordered.drop_columns([DELETED, INSERTED]).cast(SCHEMA)
+
+
+def read_parquet(data: bytes) -> pa.Table:
+    """The table of one Parquet file's bytes. Arrow reads a copy in its own memory: its reading threads drop their
+    references to the source only after the read returned, and a Python object dropped by them while the interpreter
+    finalizes aborts the process ("terminate called without an active exception", apache/arrow#39862)."""
+    owned = pa.BufferOutputStream()
+    owned.write(data)
+    with pq.ParquetFile(pa.BufferReader(owned.getvalue())) as file:
+        return file.read()
 
 
 def to_parquet(table: pa.Table) -> bytes:

@@ -107,3 +107,33 @@ def test_no_module_passes_500_lines() -> None:
     sizes = {path: len(path.read_text().splitlines()) for path in (REPO / "energy_lib").rglob("*.py")}
     assert len(sizes) > 50
     assert {str(path.relative_to(REPO)): n for path, n in sizes.items() if n > 500} == {}
+
+
+SCANNER_READS = {"read_table", "read_parquet"}  # pyarrow.parquet's and pandas' readers go through Arrow's scanner
+
+
+def scanner_reads(source: str) -> list[int]:
+    """The lines of ``source`` that call a module's ``read_table`` or ``read_parquet`` (``pq.read_table(...)``,
+    ``pd.read_parquet(...)``): Arrow's dataset scanner, whose threads can outlive the call (apache/arrow#39862)."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in SCANNER_READS
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in {"pq", "parquet", "pd", "pandas"}
+    ]
+
+
+def test_parquet_bytes_are_read_by_the_file_reader_so_no_process_aborts_as_it_exits() -> None:
+    # a scanner's worker can drop the last reference to the bytes after the call returned; a process exiting then
+    # aborts ("terminate called without an active exception"), so energy_lib reads through days.read_parquet
+    assert scanner_reads("import pyarrow.parquet as pq\n\ndef f(b):\n    return pq.read_table(b).to_pandas()\n") == [4]
+    assert scanner_reads("from energy_lib.compaction.days import read_parquet\n\nt = read_parquet(b'')\n") == []
+    found = {
+        str(path.relative_to(REPO)): lines
+        for path in sorted((REPO / "energy_lib").rglob("*.py"))
+        if (lines := scanner_reads(path.read_text()))
+    }
+    assert found == {}

@@ -41,10 +41,7 @@ def _summary_cell(record: RunRecord) -> Any:
     )
     figures = (
         "<p><b>Recorded figures:</b> "
-        + ", ".join(
-            f"{html.escape(name)} <code>{figure_text(value)}</code>"
-            for name, value in record.figures.items()
-        )
+        + ", ".join(f"{html.escape(name)} <code>{figure_text(value)}</code>" for name, value in record.figures.items())
         + "</p>"
         if record.figures
         else ""

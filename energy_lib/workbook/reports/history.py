@@ -15,11 +15,10 @@ at the same time.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -125,9 +124,10 @@ def from_parquet(data: bytes, notebook: str | None = None, since: datetime | Non
     times more)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
-    table = pq.read_table(io.BytesIO(data))
+    from energy_lib.compaction.days import read_parquet
+
+    table = read_parquet(data)
     if notebook is not None:
         table = table.filter(pc.or_kleene(pc.equal(table["notebook"], notebook), pc.equal(table["entry"], notebook)))
     if since is not None:

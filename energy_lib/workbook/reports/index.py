@@ -66,7 +66,9 @@ def entries(rows: Sequence[Mapping[str, Any]], reports: Path) -> list[dict[str, 
             if values:
                 points = sparkline(values)
                 x, y = points.rsplit(" ", 1)[-1].split(",")
-                trends.append({"name": name, "last": _number(values[-1]), "runs": len(values), "points": points, "x": x, "y": y})
+                trends.append(
+                    {"name": name, "last": _number(values[-1]), "runs": len(values), "points": points, "x": x, "y": y}
+                )
         link = last["html"] if last["html"] and (reports / str(last["html"])).is_file() else None
         shown.append(
             {

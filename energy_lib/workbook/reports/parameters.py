@@ -251,7 +251,9 @@ def declared_parameters(notebook_path: str | os.PathLike[str]) -> dict[str, Para
         for name, info in inspected.items()
     }
     notebook = nbformat.read(os.fspath(notebook_path), as_version=4)
-    cell = next((c for c in notebook.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])), None)
+    cell = next(
+        (c for c in notebook.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])), None
+    )
     if cell is None:
         return declared
     comments = _comments(cell.source)
@@ -295,9 +297,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def check_parameters(
-    notebook: str, declared: Mapping[str, Parameter], parameters: Mapping[str, Any]
-) -> dict[str, Any]:
+def check_parameters(notebook: str, declared: Mapping[str, Parameter], parameters: Mapping[str, Any]) -> dict[str, Any]:
     """``parameters`` of ``notebook`` checked against what it ``declared`` and converted (see the module doc):
     the values to run with. Raises :class:`ParameterError` (one line) for the first bad one."""
     unknown = sorted(set(parameters) - set(declared))

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from energy_lib.clients import client
+from energy_lib.compaction.days import read_parquet
 from energy_lib.config import Settings
 from energy_lib.errors import EnergyError
 from energy_lib.validation import SITE_ID
@@ -146,7 +147,7 @@ def get_weather(settings: Settings, site_id: str, lake_dir: str | Path | None = 
             if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
                 return None
             raise
-    frame = pq.read_table(io.BytesIO(body)).to_pandas()
+    frame = read_parquet(body).to_pandas()
     index = pd.DatetimeIndex(frame.pop("timestamp"))
     frame.index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
     return frame
