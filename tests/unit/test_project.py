@@ -114,7 +114,8 @@ SCANNER_READS = {"read_table", "read_parquet"}  # pyarrow.parquet's and pandas' 
 
 def scanner_reads(source: str) -> list[int]:
     """The lines of ``source`` that call a module's ``read_table`` or ``read_parquet`` (``pq.read_table(...)``,
-    ``pd.read_parquet(...)``): Arrow's dataset scanner, whose threads can outlive the call (apache/arrow#39862)."""
+    ``pd.read_parquet(...)``): Arrow's readers on the caller's Python object, which Arrow's threads can drop after
+    the call returned (apache/arrow#39862)."""
     return [
         node.lineno
         for node in ast.walk(ast.parse(source))
@@ -126,9 +127,10 @@ def scanner_reads(source: str) -> list[int]:
     ]
 
 
-def test_parquet_bytes_are_read_by_the_file_reader_so_no_process_aborts_as_it_exits() -> None:
-    # a scanner's worker can drop the last reference to the bytes after the call returned; a process exiting then
-    # aborts ("terminate called without an active exception"), so energy_lib reads through days.read_parquet
+def test_parquet_bytes_are_read_through_read_parquet_so_no_process_aborts_as_it_exits() -> None:
+    # Arrow's reading threads can drop the last reference to a Python source after the call returned; a process
+    # exiting then aborts ("terminate called without an active exception"), so energy_lib reads through
+    # days.read_parquet, which hands Arrow a copy in its own memory
     assert scanner_reads("import pyarrow.parquet as pq\n\ndef f(b):\n    return pq.read_table(b).to_pandas()\n") == [4]
     assert scanner_reads("from energy_lib.compaction.days import read_parquet\n\nt = read_parquet(b'')\n") == []
     found = {
