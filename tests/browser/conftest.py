@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -209,10 +210,24 @@ class Dashboard:
         log = self.log.read_text()
         return log.count(" is warm (pool of ") - log.count("Using warm kernel ")
 
+    def kernel_story(self) -> str:
+        """Each running kernel's id and every line of the log that names it (what a failed wait reports)."""
+        log = self.log.read_text().splitlines()
+        stories = []
+        for pid, command, _ in self.processes():
+            found = re.search(r"kernel-([0-9a-f-]+)\.json", command)
+            if "ipykernel" in command and found:
+                named = [line for line in log if found.group(1) in line]
+                stories.append(f"kernel {found.group(1)} (pid {pid}):\n  " + "\n  ".join(named or ["never logged"]))
+        return "\n".join(stories)
+
     def _wait(self, done: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + STARTUP_S
         while not done():
-            assert time.monotonic() < deadline, f"not {what} ({self.kernels()} kernels): {self.log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, (
+                f"not {what} ({self.kernels()} kernels, {self.warm()} warm):\n{self.kernel_story()}\n"
+                f"the log's end:\n{self.log.read_text()[-3000:]}"
+            )
             time.sleep(0.5)
 
 

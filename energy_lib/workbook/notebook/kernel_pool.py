@@ -4,9 +4,10 @@
 jupyter_server's own, plus a pool of ``pool_size`` kernels started ahead, each with ``warm_up`` run in it (the
 pages' imports). A page's kernel comes from the pool when one is there, and the pool is filled again behind it;
 the page's notebook then runs on it as on any kernel, with its own parameters and the data of the moment (unlike
-Voilà's own preheating, which renders the page ahead with its defaults). Pooled kernels are never culled;
-every other kernel is, once idle for the culling time with no page connected (jupyter_server's culler: the
-second line behind the page's shutdown request when it closes).
+Voilà's own preheating, which renders the page ahead with its defaults). Pooled kernels are never culled; a
+kernel whose warm-up failed is ended, and one that a page asked for and left before getting stays in the pool, so
+that no kernel runs outside the pool and the pages. Every other kernel is culled once idle for the culling time
+with no page connected (jupyter_server's culler: the second line behind the page's shutdown request).
 """
 
 from __future__ import annotations
@@ -64,20 +65,28 @@ class WarmKernelManager(AsyncMappingKernelManager):
         # the kernel runs in the notebooks' folder with the dashboard's environment, as a page's own kernel would
         kernel_id = await super().start_kernel(kernel_name=self.pool_kernel_name, path="", env=dict(os.environ))
         self._pooled.add(kernel_id)
-        if self.warm_up:
-            client = self.get_kernel(kernel_id).client()
-            client.start_channels()
-            try:
-                await client.wait_for_ready(timeout=WARM_UP_TIMEOUT_S)
-                reply = await client.execute_interactive(
-                    self.warm_up, store_history=False, timeout=WARM_UP_TIMEOUT_S, output_hook=lambda _message: None
-                )
-                if reply["content"]["status"] != "ok":
-                    self.log.warning("warm-up of kernel %s: %s", kernel_id, reply["content"].get("evalue"))
-            finally:
-                client.stop_channels()
+        try:
+            await self._warm(kernel_id)
+        except Exception:  # a kernel the pool cannot hand over is ended, never left running outside it
+            await self.shutdown_kernel(kernel_id, now=True)
+            raise
         self.log.info("Kernel %s is warm (pool of %d)", kernel_id, self.pool_size)
         return kernel_id
+
+    async def _warm(self, kernel_id: str) -> None:
+        if not self.warm_up:
+            return
+        client = self.get_kernel(kernel_id).client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=WARM_UP_TIMEOUT_S)
+            reply = await client.execute_interactive(
+                self.warm_up, store_history=False, timeout=WARM_UP_TIMEOUT_S, output_hook=lambda _message: None
+            )
+            if reply["content"]["status"] != "ok":
+                self.log.warning("warm-up of kernel %s: %s", kernel_id, reply["content"].get("evalue"))
+        finally:
+            client.stop_channels()
 
     async def start_kernel(self, *, kernel_name: str | None = None, **kwargs: Any) -> str:
         """A warm kernel of the pool for a page (the pool then starts another), or a new one when the pool is
@@ -86,7 +95,11 @@ class WarmKernelManager(AsyncMappingKernelManager):
             while self._pool:
                 task = self._pool.pop(0)
                 try:
-                    kernel_id = await task
+                    kernel_id = await asyncio.shield(task)
+                except asyncio.CancelledError:
+                    if not task.cancelled():  # the page went away first: the kernel stays the pool's
+                        self._pool.insert(0, task)
+                    raise
                 except Exception:
                     self.log.exception("a pooled kernel did not start")
                     continue
@@ -108,8 +121,11 @@ class WarmKernelManager(AsyncMappingKernelManager):
             await super().cull_kernel_if_idle(kernel_id)
 
     async def shutdown_all(self, now: bool = False) -> None:
-        """Every kernel, the pool's too (one still being warmed is not waited for: the server is stopping)."""
-        for task in self._pool:
-            task.cancel()
-        self._pool = []
+        """Every kernel, the pool's too. A warm-up under way is interrupted and a kernel still starting is waited
+        for: cancelling its start would leave its process running, unknown to the manager."""
+        pool, self._pool = self._pool, []
+        while not all(task.done() for task in pool):
+            for kernel_id in self.pooled:
+                await self.get_kernel(kernel_id).interrupt_kernel()
+            await asyncio.wait(pool, timeout=1)
         await super().shutdown_all(now=now)
