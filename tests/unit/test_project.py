@@ -112,18 +112,26 @@ def test_no_module_passes_500_lines() -> None:
 SCANNER_READS = {"read_table", "read_parquet"}  # pyarrow.parquet's and pandas' readers go through Arrow's scanner
 
 
+def owned_by_arrow(node: ast.expr) -> bool:
+    """Whether ``node`` makes an Arrow buffer reader (``pa.BufferReader(...)``): a source in Arrow's memory."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "BufferReader"
+
+
 def scanner_reads(source: str) -> list[int]:
     """The lines of ``source`` that call a module's ``read_table`` or ``read_parquet`` (``pq.read_table(...)``,
-    ``pd.read_parquet(...)``): Arrow's readers on the caller's Python object, which Arrow's threads can drop after
-    the call returned (apache/arrow#39862)."""
+    ``pd.read_parquet(...)``), or Parquet's file reader on anything but an Arrow buffer reader: Arrow's readers
+    on the caller's Python object, which Arrow's threads can drop after the call returned (apache/arrow#39862)."""
     return [
         node.lineno
         for node in ast.walk(ast.parse(source))
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
-        and node.func.attr in SCANNER_READS
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id in {"pq", "parquet", "pd", "pandas"}
+        and (
+            node.func.attr in SCANNER_READS
+            or (node.func.attr == "ParquetFile" and not (node.args and owned_by_arrow(node.args[0])))
+        )
     ]
 
 
@@ -133,6 +141,7 @@ def test_parquet_bytes_are_read_through_read_parquet_so_no_process_aborts_as_it_
     # days.read_parquet, which hands Arrow a copy in its own memory
     assert scanner_reads("import pyarrow.parquet as pq\n\ndef f(b):\n    return pq.read_table(b).to_pandas()\n") == [4]
     assert scanner_reads("from energy_lib.compaction.days import read_parquet\n\nt = read_parquet(b'')\n") == []
+    assert scanner_reads("f = pq.ParquetFile(io.BytesIO(b))\ng = pq.ParquetFile(pa.BufferReader(owned))\n") == [1]
     found = {
         str(path.relative_to(REPO)): lines
         for path in sorted((REPO / "energy_lib").rglob("*.py"))
