@@ -7,7 +7,8 @@ counts no loss for it, and time-based availability leaves such intervals out. Rd
 outages (intervals the expected output says are light but the plant is offline, spanning nights), rescales the
 expected output to the plant's level and estimates each outage's lost energy; only the expected output of
 intervals with the sun at least :data:`~.expectation.DAYLIGHT_ELEVATION_DEG` up is used, so that dawn and
-dusk, when a plant may read zero under clouds, are never outages.
+dusk, when a plant may read zero under clouds, are never outages. Each outage's lost energy is spread over its
+intervals by their expected power (:func:`spread`).
 
 - energy-based availability [%] = 100 x (1 - lost / (lost + actual)) (RdTools' ``availability``);
 - time-based availability [%] = 100 x (1 - daylight intervals inside a real outage / daylight intervals with a
@@ -37,6 +38,14 @@ class Availability:
     energy_pct: float
 
 
+def spread(loss_kwh: float, expected_kw: np.ndarray) -> np.ndarray:
+    """An outage's lost energy [kWh] over its intervals, in proportion to their expected power (evenly if none is
+    expected). RdTools' own spread (``loss_total``) divides by the expected energy of the outage's intervals after
+    its first, which is zero for an outage of one daylight interval at dusk: an infinite loss."""
+    weights = expected_kw if expected_kw.sum() > 0 else np.ones_like(expected_kw)
+    return loss_kwh * weights / weights.sum()
+
+
 def assess_availability(energy_kwh: pd.Series, expectation: Expectation) -> Availability:
     """Outages and availability of a site whose interval energies are ``energy_kwh`` (indexed like the
     expectation's frame, by interval start; NaN where no reading)."""
@@ -55,13 +64,15 @@ def assess_availability(energy_kwh: pd.Series, expectation: Expectation) -> Avai
         analysis.run(rollup_period=pd.tseries.offsets.YearEnd())
     real = analysis.outage_info[analysis.outage_info["type"] == "real"].reset_index(drop=True)
     down = np.zeros(len(frame), dtype=bool)
-    for start, end in zip(real["start"], real["end"], strict=True):
-        down |= (ends >= start) & (ends <= end)
+    lost_kwh = np.zeros(len(frame))
+    for start, end, loss_kwh in zip(real["start"], real["end"], real["loss"], strict=True):
+        inside = (ends >= start) & (ends <= end)
+        down |= inside
+        lost_kwh[inside] += spread(loss_kwh, expected.to_numpy()[inside])
     daylight = frame["daylight"].to_numpy() & energy.notna().to_numpy()
-    lost_kwh = pd.Series(analysis.loss_total.fillna(0.0).to_numpy() * expectation.interval_h, index=frame.index)
     lost, actual = float(lost_kwh.sum()), float(energy.sum())
     return Availability(
-        lost_kwh=lost_kwh,
+        lost_kwh=pd.Series(lost_kwh, index=frame.index),
         down=pd.Series(down, index=frame.index),
         outages=real,
         time_pct=100 * (1 - np.count_nonzero(down & daylight) / max(1, np.count_nonzero(daylight))),
