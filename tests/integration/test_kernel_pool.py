@@ -73,3 +73,39 @@ def test_a_kernel_asked_for_by_a_page_that_went_away_stays_in_the_pool_for_the_n
     assert page_id == warming_id
     assert set(running) - {page_id} <= pooled
     assert kernels_running(tmp_path) == []
+
+
+def test_the_pool_is_filled_again_once_a_page_has_run_or_gone_never_beside_it(tmp_path: Path) -> None:
+    async def kernels(manager: WarmKernelManager, count: int) -> list[str]:
+        while len(manager.list_kernel_ids()) < count:  # the next pool kernel starts (slow is not dead)
+            await asyncio.sleep(0.1)
+        return manager.list_kernel_ids()
+
+    async def scenario() -> dict[str, list[str]]:
+        # GIVEN a pool of one warm kernel
+        manager = WarmKernelManager(pool_size=1, warm_up="import json", connection_dir=str(tmp_path))
+        await first_started(manager)
+        seen = {"first page": [await manager.start_kernel(kernel_name="python3")]}
+        # WHEN a page runs on it: no kernel starts beside it
+        await asyncio.sleep(2)
+        seen["while it runs"] = manager.list_kernel_ids()
+        # ... until its browser connects (the page has run): then the pool is filled
+        manager.notify_connect(seen["first page"][0])
+        seen["after it connected"] = await kernels(manager, 2)
+        # WHEN the next page goes before connecting (its kernel shut down): the pool is filled again
+        seen["second page"] = [await manager.start_kernel(kernel_name="python3")]
+        await asyncio.sleep(2)
+        seen["while the second runs"] = manager.list_kernel_ids()
+        await manager.shutdown_kernel(seen["second page"][0], now=True)
+        seen["after it went"] = await kernels(manager, 2)
+        await manager.shutdown_all(now=True)
+        return seen
+
+    seen = run_apart(scenario())
+    # THEN a pool kernel started only once each page had run or gone
+    assert seen["while it runs"] == seen["first page"]
+    assert len(seen["after it connected"]) == 2 and seen["second page"][0] in seen["after it connected"]
+    assert sorted(seen["while the second runs"]) == sorted(seen["after it connected"])
+    assert seen["second page"][0] not in seen["after it went"] and len(seen["after it went"]) == 2
+    # ... and stopping the server started none: no kernel is left running
+    assert kernels_running(tmp_path) == []

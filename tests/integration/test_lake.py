@@ -8,7 +8,7 @@ import io
 import json
 import urllib.request
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -25,11 +25,12 @@ from energy_lib.dynamo import to_item
 from energy_lib.errors import LakeError
 from energy_lib.readings import Reading
 from energy_lib.rules import assess
-from energy_lib.workbook.lake import engines, queries
+from energy_lib.workbook.lake import engines, queries, stores
 
 pytestmark = pytest.mark.stack
 
 INGESTED = datetime(2025, 6, 12, tzinfo=timezone.utc)
+ONE_DAY = timedelta(days=1)
 
 
 def record(sequence: int, site: str, timestamp: str, generated: str, consumed: str, event: str = "INSERT") -> dict:
@@ -196,6 +197,41 @@ def test_an_empty_lake_is_an_empty_table(settings: Settings) -> None:
 def test_bad_sql_is_a_lake_error(settings: Settings) -> None:
     with pytest.raises(LakeError, match="nope"):
         engines.sql(settings, "SELECT nope FROM readings")
+
+
+def test_a_query_over_some_days_opens_only_their_files(settings: Settings, tmp_path: Any) -> None:
+    s3 = client("s3", settings)
+    # GIVEN three days in the lake, and a day long before them whose file no engine can read
+    changes = [record(n, "A", f"2025-06-{day}T12:00:00Z", str(n), "1") for n, day in enumerate(("10", "11", "12"), 1)]
+    lake.put_changes(s3, settings, changes)
+    compact(settings, s3)
+    s3.put_object(Bucket=settings.bucket, Key=lake.day_file_key(settings, "2025-06-01"), Body=b"not parquet")
+    local = tmp_path / "lake"
+    for day in ("2025-06-01", "2025-06-10", "2025-06-11", "2025-06-12"):
+        key = lake.day_file_key(settings, day)
+        (local / key.removeprefix(settings.lake_prefix)).parent.mkdir(parents=True)
+        s3.download_file(settings.bucket, key, str(local / key.removeprefix(settings.lake_prefix)))
+    # WHEN the whole table is asked, it fails on that file; WHEN the days 11 and 12 are asked, it is never opened
+    for lake_dir in (None, local):
+        with pytest.raises(LakeError, match="2025-06-01"):
+            engines.sql(settings, "SELECT count(*) AS n FROM readings", lake_dir)
+        answer = engines.sql(
+            settings,
+            "SELECT day, count(*) AS n FROM readings GROUP BY 1 ORDER BY 1",
+            lake_dir,
+            days=("2025-06-11", "2025-06-12"),
+        )
+        assert answer.to_dict("records") == [{"day": "2025-06-11", "n": 1}, {"day": "2025-06-12", "n": 1}]
+    # ... and so do the workbook's questions over a range, which name their days
+    daily = queries.daily(settings, "2025-06-10T00:00:00Z", "2025-06-12T00:00:00Z")
+    assert list(daily["day"]) == ["2025-06-10", "2025-06-11"] and list(daily["readings"]) == [1, 1]
+    assert [row["timestamp"] for row in stores.lake_rows(settings, (INGESTED - 2 * ONE_DAY, INGESTED), ["A"])] == [
+        "2025-06-10T12:00:00Z",
+        "2025-06-11T12:00:00Z",
+    ]
+    # ... and days without a file are an empty table
+    empty = engines.sql(settings, "SELECT count(*) AS n FROM readings", days=("2025-07-01", "2025-07-31"))
+    assert empty.loc[0, "n"] == 0
 
 
 # --- Athena as far as moto allows ---------------------------------------------------------------------

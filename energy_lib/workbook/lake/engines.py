@@ -43,15 +43,20 @@ ATHENA_POLL_S = (0.2, 2.0)  # first and longest pause between looks at a running
 ATHENA_USER_ERROR = 2  # AthenaError.ErrorCategory of a query the asker got wrong (1: system, 3: other)
 
 
-def sql(settings: Settings, query: str, lake_dir: str | Path | None = None) -> pd.DataFrame:
+Days = tuple[str, str]  # the first and the last UTC day (``YYYY-MM-DD``) a query reads, both included
+
+
+def sql(settings: Settings, query: str, lake_dir: str | Path | None = None, days: Days | None = None) -> pd.DataFrame:
     """Run ``query`` over the lake's table ``readings`` and return the answer as a DataFrame.
 
     DuckDB reads ``lake_dir`` when given (a folder with the lake's layout: ``readings/day=*/*.parquet``),
-    else the local stack's bucket; on the AWS target without ``lake_dir`` the query runs on Athena.
+    else the local stack's bucket; on the AWS target without ``lake_dir`` the query runs on Athena. With ``days``
+    DuckDB's table holds those days' files only (a query that names its days opens only them anyway; the table
+    over every file reads each file's schema whenever a query is planned, a second per thousand days).
     """
     if lake_dir is None and settings.target == "aws":
         return to_frame(athena(settings, query))
-    return to_frame(duckdb_table(settings, query, lake_dir))
+    return to_frame(duckdb_table(settings, query, lake_dir, days))
 
 
 # --- DuckDB -----------------------------------------------------------------------------------------
@@ -93,22 +98,26 @@ def _database(settings: Settings, lake_dir: str | None, threads: int) -> duckdb.
 
 
 def connect(
-    settings: Settings, lake_dir: str | Path | None = None, threads: int = DUCKDB_THREADS
+    settings: Settings, lake_dir: str | Path | None = None, threads: int = DUCKDB_THREADS, days: Days | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the view ``readings`` over the lake (``lake_dir`` or the local bucket)."""
+    """A DuckDB connection with the view ``readings`` over the lake (``lake_dir`` or the local bucket); with
+    ``days``, over those days' files only."""
     connection = _database(settings, None if lake_dir is None else str(lake_dir), threads).cursor()
-    if lake_dir is not None:
-        files = Path(lake_dir) / lake.READINGS
-        found = any(files.glob("day=*/*.parquet"))
-        source = f"{files.as_posix()}/day=*/*.parquet"
+    if days is not None:
+        files = _day_files(settings, lake_dir, days)
+        found, source = bool(files), "[" + ", ".join(_text(file) for file in files) + "]"
+    elif lake_dir is not None:
+        readings = Path(lake_dir) / lake.READINGS
+        found = any(readings.glob("day=*/*.parquet"))
+        source = _text(f"{readings.as_posix()}/day=*/*.parquet")
     else:
         prefix = lake.readings_prefix(settings)
         listing = client("s3", settings).list_objects_v2(Bucket=settings.bucket, Prefix=prefix, MaxKeys=1)
         found = bool(listing.get("KeyCount"))
-        source = f"s3://{settings.bucket}/{prefix}day=*/*.parquet"
+        source = _text(f"s3://{settings.bucket}/{prefix}day=*/*.parquet")
     if found:  # by name: day files written before a column existed (``rounded``) read it as NULL
         connection.execute(
-            f"CREATE TEMP VIEW {lake.TABLE} AS SELECT * FROM read_parquet({_text(source)}, hive_partitioning = true, "
+            f"CREATE TEMP VIEW {lake.TABLE} AS SELECT * FROM read_parquet({source}, hive_partitioning = true, "
             f"hive_types = {{'{lake.PARTITION[0]}': 'VARCHAR'}}, union_by_name = true)"
         )
     else:  # an empty lake is an empty table, not an error
@@ -119,16 +128,39 @@ def connect(
     return connection
 
 
+def _day_files(settings: Settings, lake_dir: str | Path | None, days: Days) -> list[str]:
+    """The Parquet files of the days ``days`` spans, in the folder ``lake_dir`` or the local bucket (one listing
+    from the first day on)."""
+    first, last = days
+    if lake_dir is not None:
+        folders = sorted((Path(lake_dir) / lake.READINGS).glob("day=*"))
+        chosen = [folder for folder in folders if first <= folder.name.removeprefix("day=") <= last]
+        return [file.as_posix() for folder in chosen for file in sorted(folder.glob("*.parquet"))]
+    prefix = f"{lake.readings_prefix(settings)}day="
+    pages = client("s3", settings).get_paginator("list_objects_v2")
+    files = []
+    for page in pages.paginate(Bucket=settings.bucket, Prefix=prefix, StartAfter=f"{prefix}{first}"):
+        for listed in page.get("Contents", []):
+            day, _, name = listed["Key"].removeprefix(prefix).partition("/")
+            if day > last:
+                return files
+            if name.endswith(".parquet") and "/" not in name:
+                files.append(f"s3://{settings.bucket}/{listed['Key']}")
+    return files
+
+
 def _text(value: str) -> str:
     """A SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
 
 
-def duckdb_table(settings: Settings, query: str, lake_dir: str | Path | None = None) -> pa.Table:
+def duckdb_table(
+    settings: Settings, query: str, lake_dir: str | Path | None = None, days: Days | None = None
+) -> pa.Table:
     import duckdb
 
     try:
-        connection = connect(settings, lake_dir)  # the view over the day files reads their schema
+        connection = connect(settings, lake_dir, days=days)  # the view over the day files reads their schema
     except duckdb.Error as error:
         raise LakeError(f"DuckDB: {one_line(str(error))}") from error
     try:

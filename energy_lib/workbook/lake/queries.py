@@ -20,7 +20,7 @@ from energy_lib.errors import QueryError
 from energy_lib.rollups import ENERGY
 from energy_lib.rules import SEVERITIES
 from energy_lib.validation import SITE_ID
-from energy_lib.workbook.lake.engines import sql
+from energy_lib.workbook.lake.engines import Days, sql
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,14 +69,25 @@ def span_condition(span: tuple[datetime, datetime], sites: Sequence[str] = ()) -
     """The condition for the checked range ``span`` and, when given, ``sites``: the days (partition pruning), and
     the times only when an end is not a UTC midnight (comparing every row's time costs a third of a scan)."""
     first, last = span
-    last_day = (last - timedelta(microseconds=1)).strftime("%Y-%m-%d")
-    condition = f"day BETWEEN '{first:%Y-%m-%d}' AND '{last_day}'"
+    first_day, last_day = span_days(span)
+    condition = f"day BETWEEN '{first_day}' AND '{last_day}'"
     if any(moment.time() != datetime.min.time() for moment in (first, last)):
         condition += f'\n  AND "timestamp" >= {moment_literal(first)} AND "timestamp" < {moment_literal(last)}'
 
     if sites:
         condition += f"\n  AND site_id IN ({', '.join(site_literal(site) for site in sites)})"
     return condition
+
+
+def span_days(span: tuple[datetime, datetime]) -> Days:
+    """The first and the last UTC day the checked range ``span`` touches."""
+    first, last = span
+    return f"{first:%Y-%m-%d}", (last - timedelta(microseconds=1)).strftime("%Y-%m-%d")
+
+
+def _run(settings: Settings, text: str, start: Moment, end: Moment) -> pd.DataFrame:
+    """``text`` (a query over ``[start, end)``) run over the days it names."""
+    return sql(settings, text, days=span_days(query.bounded_range(start, end)))
 
 
 def site_literal(site_id: str) -> str:
@@ -106,7 +117,7 @@ def monthly_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
 
 def monthly(settings: Settings, start: Moment, end: Moment, sites: Sequence[str] = ()) -> pd.DataFrame:
     """Per site and UTC month: valid and flagged kWh, readings, anomalies by severity."""
-    return sql(settings, monthly_sql(start, end, sites))
+    return _run(settings, monthly_sql(start, end, sites), start, end)
 
 
 def daily_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
@@ -118,7 +129,7 @@ def daily_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
 
 def daily(settings: Settings, start: Moment, end: Moment, sites: Sequence[str] = ()) -> pd.DataFrame:
     """Per UTC day, over the chosen sites: valid and flagged kWh, readings, anomalies."""
-    return sql(settings, daily_sql(start, end, sites))
+    return _run(settings, daily_sql(start, end, sites), start, end)
 
 
 def site_readings_sql(site_id: str, start: Moment, end: Moment) -> str:
@@ -130,7 +141,7 @@ def site_readings_sql(site_id: str, start: Moment, end: Moment) -> str:
 
 def site_readings(settings: Settings, site_id: str, start: Moment, end: Moment) -> pd.DataFrame:
     """Every reading of one site in ``[start, end)``, at full resolution, oldest first."""
-    return sql(settings, site_readings_sql(site_id, start, end))
+    return _run(settings, site_readings_sql(site_id, start, end), start, end)
 
 
 def anomalies_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
@@ -143,7 +154,7 @@ def anomalies_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
 
 def anomalies(settings: Settings, start: Moment, end: Moment, sites: Sequence[str] = ()) -> pd.DataFrame:
     """The anomalies of ``[start, end)``, oldest first."""
-    return sql(settings, anomalies_sql(start, end, sites))
+    return _run(settings, anomalies_sql(start, end, sites), start, end)
 
 
 def anomalies_by_month_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
@@ -157,7 +168,7 @@ def anomalies_by_month_sql(start: Moment, end: Moment, sites: Sequence[str] = ()
 
 def anomalies_by_month(settings: Settings, start: Moment, end: Moment, sites: Sequence[str] = ()) -> pd.DataFrame:
     """Anomalies per UTC month and severity, with their (flagged) kWh."""
-    return sql(settings, anomalies_by_month_sql(start, end, sites))
+    return _run(settings, anomalies_by_month_sql(start, end, sites), start, end)
 
 
 def hourly_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
@@ -169,7 +180,7 @@ def hourly_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:
 
 def hourly(settings: Settings, start: Moment, end: Moment, sites: Sequence[str] = ()) -> pd.DataFrame:
     """Per site and UTC hour: what the hour rollups hold, from the lake."""
-    return sql(settings, hourly_sql(start, end, sites))
+    return _run(settings, hourly_sql(start, end, sites), start, end)
 
 
 def day_profile_sql(start: Moment, end: Moment, sites: Sequence[str] = ()) -> str:

@@ -24,7 +24,7 @@ from energy_lib.config import Settings
 from energy_lib.dynamo import Cost
 from energy_lib.rollups import ENERGY
 from energy_lib.workbook.lake.engines import records, sql
-from energy_lib.workbook.lake.queries import span_condition
+from energy_lib.workbook.lake.queries import span_condition, span_days
 
 Row = dict[str, Any]
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -139,7 +139,7 @@ def lake_sql(span: Range, sites: Sequence[str] = (), anomalies_only: bool = Fals
 
 def lake_rows(settings: Settings, span: Range, sites: Sequence[str], anomalies_only: bool = False) -> list[Row]:
     """The lake's answer to :func:`lake_sql` as :mod:`energy_lib.query` rows (a severity only on anomalies)."""
-    rows = records(sql(settings, lake_sql(span, sites, anomalies_only)))
+    rows = records(sql(settings, lake_sql(span, sites, anomalies_only), days=span_days(span)))
     for row in rows:
         row.update({name: _plain(row[name]) for name in ENERGY})
         row["anomaly_reasons"] = list(row["anomaly_reasons"] or [])
@@ -159,11 +159,14 @@ def source_counts(settings: Settings, source_key: str, days: Sequence[str]) -> t
     its readings), on ``days`` (``YYYY-MM-DD``: the days its readings fall on)."""
     if not days:
         return 0, 0
-    listed = ", ".join(f"'{day}'" for day in sorted(set(days)) if _DAY.fullmatch(day))
+    chosen = sorted({day for day in days if _DAY.fullmatch(day)})
+    if not chosen:
+        return 0, 0
+    listed = ", ".join(f"'{day}'" for day in chosen)
     key = source_key.replace("'", "''")
     text = (
         f"SELECT count(*) AS stored, count(*) FILTER (WHERE anomaly) AS anomalies\nFROM {lake.TABLE}\n"
         f"WHERE day IN ({listed}) AND source_key = '{key}'"
     )
-    [row] = records(sql(settings, text))
+    [row] = records(sql(settings, text, days=(chosen[0], chosen[-1])))
     return int(row["stored"]), int(row["anomalies"])
