@@ -145,6 +145,23 @@ def stop(process: subprocess.Popen[Any]) -> None:
         process.wait()
 
 
+@contextlib.contextmanager
+def lab_server(stack: LocalStack, root: Path) -> Iterator[str]:
+    """JupyterLab on the folder ``root``, on 127.0.0.1, without a token: its URL while it runs."""
+    port = free_port()
+    command = [
+        *CLI[:1], "-m", "jupyterlab", "--no-browser", f"--ServerApp.root_dir={root}", "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+        "--LabApp.expose_app_in_browser=True", *(["--allow-root"] if os.geteuid() == 0 else []),
+        "--ServerApp.answer_yes=True",  # Ctrl-C stops it (else it asks, resumes after 5 s and is killed after 60)
+    ]  # fmt: skip
+    process = serve(command, stack.env, port, root / "lab.log")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
 def seeded_stack(state_dir: Path) -> LocalStack:
     """A local stack up, holding a simulated day of two sites and one message in the dead-letter queue."""
     result = LocalStack(state_dir)

@@ -4,7 +4,6 @@ holding a simulated day of two sites and one message in the dead-letter queue.""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -17,9 +16,9 @@ from energy_lib import query, raw_objects
 from energy_lib.clients import client
 from energy_lib.workbook.notebook import dashboard as dashboard_app
 from energy_lib.workbook.notebook.display import FIGURE_HEIGHT_PX
-from tests.browser.conftest import CLI, Dashboard, LocalStack, run_in_lab, serve, start_dashboard, stop
+from tests.browser.conftest import Dashboard, LocalStack, lab_server, run_in_lab, start_dashboard, stop
 from tests.browser.pages import Traffic
-from tests.conftest import REPO, free_port, listening_addresses
+from tests.conftest import REPO, listening_addresses
 from tests.reports.bad_parameters import BAD
 
 DAY = ("2025-06-11T00:00:00Z", "2025-06-12T00:00:00Z")  # the simulated day: the notebooks' default period
@@ -160,23 +159,8 @@ def lab(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """JupyterLab on a copy of the explorer notebook (so that saving never touches the repository)."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copy(REPO / "notebooks" / "03-explore-readings.ipynb", root)
-    port = free_port()
-    command = [
-        *CLI[:1],
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        f"--ServerApp.root_dir={root}",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        "--IdentityProvider.token=",
-        "--LabApp.expose_app_in_browser=True",
-        *(["--allow-root"] if os.geteuid() == 0 else []),
-    ]
-    process = serve(command, stack.env, port, root / "lab.log")
-    yield f"http://127.0.0.1:{port}"
-    stop(process)
+    with lab_server(stack, root) as url:
+        yield url
 
 
 def test_the_explorer_draws_its_first_chart_at_full_size_in_jupyterlab(lab: str, page: Any) -> None:

@@ -8,7 +8,6 @@ Each test leaves a screenshot of what it looked at in ``test-artifacts/browser/`
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,9 @@ import pytest
 
 from energy_lib.clients import client
 from tests.browser import test_dashboard
-from tests.browser.conftest import ARTIFACTS, CLI, LocalStack, run_in_lab, serve, stop
+from tests.browser.conftest import ARTIFACTS, LocalStack, lab_server, run_in_lab
 from tests.browser.test_dashboard import CHART
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 FLAGGED = (("SITE_003", "2025-06-11T11:40:00Z", "-75.4", "1.9"), ("SITE_003", "2025-06-11T12:30:00Z", "-74.9", "2.1"))
@@ -117,15 +116,8 @@ def lab(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         if "parameters" in cell["metadata"].get("tags", []):
             cell["source"] = [line.replace('site_id: str = ""', 'site_id: str = "SITE_002"') for line in cell["source"]]
     (root / "03-explore-readings.ipynb").write_text(json.dumps(notebook))
-    port = free_port()
-    command = [
-        *CLI[:1], "-m", "jupyterlab", "--no-browser", f"--ServerApp.root_dir={root}", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
-        "--LabApp.expose_app_in_browser=True", *(["--allow-root"] if os.geteuid() == 0 else []),
-    ]  # fmt: skip
-    process = serve(command, stack.env, port, root / "lab.log")
-    yield f"http://127.0.0.1:{port}"
-    stop(process)
+    with lab_server(stack, root) as url:
+        yield url
 
 
 def anomalies_box(page: Any) -> dict[str, float]:
