@@ -157,8 +157,6 @@ def _plain(value: Decimal) -> Decimal:
 def source_counts(settings: Settings, source_key: str, days: Sequence[str]) -> tuple[int, int]:
     """Readings and anomalies the lake holds from the file ``source_key`` (a later file may have replaced some of
     its readings), on ``days`` (``YYYY-MM-DD``: the days its readings fall on)."""
-    if not days:
-        return 0, 0
     chosen = sorted({day for day in days if _DAY.fullmatch(day)})
     if not chosen:
         return 0, 0
